@@ -1,0 +1,98 @@
+import { Document } from 'yaml';
+import type { Scenario } from '../scenario/scenario-schema.ts';
+import { durationMs } from '../scenario/duration.ts';
+import { totalBudget } from '../predict/plan-workers.ts';
+import { SERVER_NAME } from '../predict/predict.ts';
+import type { Prediction, WorkerPlan } from '../predict/prediction-schema.ts';
+import type { ComposeBase, ComposeProject, ComposeService } from './compose-schema.ts';
+
+export const PORTLAB_LABEL = {
+  scenario: 'io.portlab.scenario',
+  role: 'io.portlab.role',
+  runId: 'io.portlab.run-id',
+  managed: 'io.portlab.managed',
+} as const;
+
+export type CompileInput = {
+  scenario: Scenario;
+  prediction: Prediction;
+  base: ComposeBase;
+  /** The probe image reference, e.g. portlab-probe:3f2a9c1d0b7e. */
+  image: string;
+  /** Compose project name, e.g. portlab-default-range-1a2b3c. */
+  projectName: string;
+};
+
+export type CompiledProject = { project: ComposeProject; yaml: string };
+
+/** Scenario + the predictor's worker plans -> a compose project whose services are exactly what portlab runs. */
+export function compileCompose(input: CompileInput): CompiledProject {
+  const { scenario, prediction, base, image } = input;
+  const template = base['x-portlab-service'];
+  const service = (role: 'server' | 'client', command: string[], workers: WorkerPlan, sysctls: Record<string, string>): ComposeService => ({
+    image,
+    command,
+    ...structuredClone(template),
+    ulimits: { nofile: { ...workers.appliedNofile } },
+    ...(Object.keys(sysctls).length > 0 ? { sysctls: { ...sysctls } } : {}),
+    labels: { [PORTLAB_LABEL.managed]: 'true', [PORTLAB_LABEL.scenario]: scenario.name, [PORTLAB_LABEL.role]: role },
+    networks: [...(template.networks ?? Object.keys(base.networks))],
+  });
+
+  const server = prediction.server;
+  const services: Record<string, ComposeService> = {
+    [SERVER_NAME]: service(
+      'server',
+      [
+        'server',
+        '--ports', scenario.server.ports.join(','),
+        '--backlog', String(scenario.server.backlog),
+        '--processes', String(server.workers.processes),
+        '--fd-budget', String(totalBudget(server.workers)),
+      ],
+      server.workers,
+      scenario.server.sysctls,
+    ),
+  };
+  for (const client of prediction.clients) {
+    const durationArgs =
+      scenario.clients.mode === 'churn' && scenario.clients.duration ? ['--duration-ms', String(durationMs(scenario.clients.duration))] : [];
+    services[client.name] = {
+      ...service(
+        'client',
+        [
+          'client',
+          '--server', SERVER_NAME,
+          '--ports', client.targets.join(','),
+          '--mode', scenario.clients.mode,
+          '--processes', String(client.workers.processes),
+          '--fd-budget', String(totalBudget(client.workers)),
+          '--connect-timeout-ms', String(durationMs(scenario.clients.connectTimeout)),
+          ...durationArgs,
+        ],
+        client.workers,
+        scenario.clients.sysctls,
+      ),
+      depends_on: [SERVER_NAME],
+    };
+  }
+  const project: ComposeProject = { name: input.projectName, services, networks: structuredClone(base.networks) };
+  return { project, yaml: toYaml(project, input) };
+}
+
+function toYaml(project: ComposeProject, input: CompileInput): string {
+  // YAML 1.1 output quotes words such as `no` that older compose parsers would read as booleans.
+  // The project name goes on the command line (-p), not in a top-level `name:`, which Compose v1 rejects.
+  const { name: _name, ...file } = project;
+  const doc = new Document(file, { version: '1.1', aliasDuplicateObjects: false });
+  const adjusted = [input.prediction.server, ...input.prediction.clients]
+    .map((entry) => ('name' in entry ? `${entry.name}: ` : 'server: ') + entry.workers.note)
+    .filter((line) => !line.endsWith('null'));
+  doc.commentBefore = [
+    ` portlab scenario "${input.scenario.name}", compiled for rerunning by hand:`,
+    `   npm run build-probe    # builds ${input.image} from images/probe`,
+    `   docker compose -p ${project.name} -f <this file> up    (or docker-compose, v1)`,
+    ...(adjusted.length > 0 ? [' ulimits are what the engine grants; the scenario asked for more:', ...adjusted.map((line) => `   ${line}`)] : []),
+  ].join('\n');
+  return doc.toString({ lineWidth: 0 });
+}

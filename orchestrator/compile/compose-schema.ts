@@ -1,0 +1,33 @@
+import { z } from 'zod';
+
+const Labels = z.record(z.string(), z.string());
+
+/** The subset of the Compose Specification portlab writes and the engine reads back. */
+export const ComposeService = z.object({
+  image: z.string(),
+  command: z.array(z.string()),
+  depends_on: z.array(z.string()).optional(),
+  ulimits: z.record(z.string(), z.object({ soft: z.number().int(), hard: z.number().int() })).optional(),
+  sysctls: z.record(z.string(), z.string()).optional(),
+  labels: Labels,
+  networks: z.array(z.string()),
+  restart: z.string().optional(),
+  stop_grace_period: z.string().optional(),
+  stop_signal: z.string().optional(),
+  logging: z.object({ driver: z.string() }).optional(),
+});
+export type ComposeService = z.infer<typeof ComposeService>;
+
+export const ComposeProject = z.object({
+  name: z.string(),
+  services: z.record(z.string(), ComposeService),
+  networks: z.record(z.string(), z.object({ driver: z.string(), labels: Labels.optional() })),
+});
+export type ComposeProject = z.infer<typeof ComposeProject>;
+
+/** compose.base.yml: the service template and the networks every project shares. */
+export const ComposeBase = z.object({
+  'x-portlab-service': ComposeService.omit({ image: true, command: true, labels: true }).partial(),
+  networks: ComposeProject.shape.networks,
+});
+export type ComposeBase = z.infer<typeof ComposeBase>;

@@ -1,0 +1,17 @@
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { PROJECT_ROOT } from '../scenario/load-scenario.ts';
+
+export const PROBE_DIR = path.join(PROJECT_ROOT, 'images', 'probe');
+export const PROBE_SOURCES = ['probe.c', 'Dockerfile'] as const;
+export const PROBE_REPOSITORY = 'portlab-probe';
+
+/** The probe image is tagged by a hash of its sources, so it is rebuilt only when they change. */
+export async function probeImageTag(): Promise<string> {
+  const hash = createHash('sha256');
+  for (const file of PROBE_SOURCES) {
+    hash.update(file).update('\0').update(await readFile(path.join(PROBE_DIR, file))).update('\0');
+  }
+  return `${PROBE_REPOSITORY}:${hash.digest('hex').slice(0, 12)}`;
+}

@@ -1,0 +1,51 @@
+import { z } from 'zod';
+import { NofileLimit } from './prediction-schema.ts';
+
+/** What one probe found in its container at start (its `ready` event). */
+export const ContainerFacts = z.strictObject({
+  nofile: NofileLimit,
+  fdsOpen: z.number().int(),
+  portRange: z.strictObject({ low: z.number().int(), high: z.number().int() }),
+  /** TCP ports bound (listening or bound) in the container's network namespace before the probe started. */
+  boundPorts: z.array(z.number().int()),
+  reservedPorts: z.string(),
+  somaxconn: z.number().int(),
+});
+export type ContainerFacts = z.infer<typeof ContainerFacts>;
+
+/** Facts about the engine and the containers that the predictor needs, measured or assumed. */
+export const Environment = z.strictObject({
+  /** Highest nofile the engine can give a container; null when it grants whatever is asked. */
+  engineNofileCeiling: z.number().int().nullable(),
+  /** nofile a container gets when the scenario sets none. */
+  engineDefaultNofile: NofileLimit,
+  /** Descriptors a probe has open before it makes its first socket (stdin, stdout, stderr). */
+  probeFdsOpen: z.number().int(),
+  /** Docker's embedded DNS listens on 127.0.0.11 with a TCP port picked from this range before sysctls apply. */
+  dnsListenerPortRange: z.strictObject({ low: z.number().int(), high: z.number().int() }).nullable(),
+  /** net.core.somaxconn of a new network namespace. */
+  somaxconn: z.number().int(),
+  conntrackMax: z.number().int(),
+  conntrackInUse: z.number().int(),
+  /** Per container name ("server", "client-1", ...), what its probe reported; absent until measured. */
+  containers: z.record(z.string(), ContainerFacts),
+});
+export type Environment = z.infer<typeof Environment>;
+
+/**
+ * Used when nothing has been measured (a dry run). Each default is the kernel's or Docker's own:
+ * a new netns starts with ip_local_port_range 32768 60999 and somaxconn 4096 (5.4+); the embedded DNS
+ * of a user-defined network binds its TCP port in that default range; nf_conntrack_max as on these hosts.
+ */
+export const ASSUMED_ENVIRONMENT: Environment = {
+  engineNofileCeiling: null,
+  engineDefaultNofile: { soft: 1048576, hard: 1048576 },
+  probeFdsOpen: 3,
+  dnsListenerPortRange: { low: 32768, high: 60999 },
+  somaxconn: 4096,
+  conntrackMax: 262144,
+  conntrackInUse: 0,
+  containers: {},
+};
+
+export const KERNEL_DEFAULT_PORT_RANGE = { low: 32768, high: 60999 } as const;

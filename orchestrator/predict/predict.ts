@@ -1,0 +1,271 @@
+import { requestedPortRange, type Scenario } from '../scenario/scenario-schema.ts';
+import { formatPortRange, portCount, type PortRange } from '../scenario/port-range.ts';
+import { KERNEL_DEFAULT_PORT_RANGE, type ContainerFacts, type Environment } from './environment.ts';
+import { HEADROOM, planWorkers, totalBudget } from './plan-workers.ts';
+import type { ClientPrediction, CountRange, Limit, Prediction } from './prediction-schema.ts';
+
+const n = (value: number) => value.toLocaleString('en-US');
+const exact = (value: number): CountRange => ({ min: value, max: value });
+const showRange = (range: CountRange) =>
+  range.max === null ? `at least ${n(range.min)}` : range.min === range.max ? n(range.min) : `${n(range.min)}-${n(range.max)}`;
+const add = (a: CountRange, b: CountRange): CountRange => ({
+  min: a.min + b.min,
+  max: a.max === null || b.max === null ? null : a.max + b.max,
+});
+
+export const clientName = (index: number) => `client-${index + 1}`;
+export const SERVER_NAME = 'server';
+
+/** Predicts what each client and the server end up with, and why, from the scenario and what is known of the environment. */
+export function predict(scenario: Scenario, env: Environment): Prediction {
+  const names = Array.from({ length: scenario.clients.count }, (_, index) => clientName(index));
+  const measured = names.every((name) => env.containers[name]) && env.containers[SERVER_NAME] !== undefined;
+  const clients = names.map((name) =>
+    scenario.clients.mode === 'hold' ? predictHoldingClient(scenario, env, name) : predictChurningClient(scenario, env, name),
+  );
+  const load = clients.map((client) => client.connections).reduce(add, exact(0));
+  const shared = predictSharedLimits(scenario, env, load);
+
+  const final = shared.total ? withSharedLimit(clients, shared.total, shared.limit, shared.error) : clients;
+  const total = shared.total ?? load;
+  const limit: Limit = shared.total ? shared.limit : mostCommonLimit(final);
+  return {
+    basis: measured ? 'measured' : 'assumed',
+    mode: scenario.clients.mode,
+    clients: final,
+    server: { ...shared.server, accepted: shared.accepted },
+    total,
+    limit,
+    reasoning: [
+      ...(measured ? [] : ['Environment not yet measured: documented defaults stand in (see DESIGN.md); a run replaces them with what the probes report.']),
+      ...shared.reasoning,
+      `All clients together: ${showRange(total)} connections; the limit that binds: ${limit}.`,
+    ],
+  };
+}
+
+type PortCapacity = { range: PortRange; reserved: CountRange; perTarget: CountRange; reasoning: string[] };
+
+/** connect() without bind() picks a free local port per destination (__inet_hash_connect), skipping bound and reserved ports. */
+function portCapacity(scenario: Scenario, env: Environment, facts: ContainerFacts | undefined): PortCapacity {
+  const requested = requestedPortRange(scenario.clients.sysctls);
+  const range = facts?.portRange ?? requested ?? KERNEL_DEFAULT_PORT_RANGE;
+  const size = portCount(range);
+  const reasoning = [
+    `ip_local_port_range ${formatPortRange(range)} = ${n(size)} ports (${facts ? 'read back in the container' : requested ? 'set by the scenario' : "a new network namespace's default"})`,
+  ];
+  const reservedText = facts?.reservedPorts ?? scenario.clients.sysctls['net.ipv4.ip_local_reserved_ports'] ?? '';
+  const reservedList = expandPortList(reservedText).filter((port) => port >= range.low && port <= range.high);
+
+  let reserved: CountRange;
+  if (facts) {
+    const bound = facts.boundPorts.filter((port) => port >= range.low && port <= range.high);
+    const skipped = new Set([...bound, ...reservedList]);
+    reserved = exact(skipped.size);
+    if (bound.length > 0) reasoning.push(`- ${bound.length} already bound in the namespace (port ${bound.join(', ')}: Docker's embedded DNS listener on 127.0.0.11)`);
+  } else {
+    const dns = dnsListenerCost(env, range);
+    reserved = { min: reservedList.length + dns.min, max: reservedList.length + (dns.max ?? 0) };
+    reasoning.push(`- ${showRange(dns)} held by Docker's embedded DNS listener (127.0.0.11, bound in ${env.dnsListenerPortRange ? formatPortRange(env.dnsListenerPortRange) : 'no range'} before the scenario's sysctls apply${dns.min === dns.max ? '' : '; whether its port falls inside is known once measured'})`);
+  }
+  if (reservedList.length > 0) reasoning.push(`- ${reservedList.length} in net.ipv4.ip_local_reserved_ports`);
+  const perTarget = { min: size - (reserved.max ?? 0), max: size - reserved.min };
+  return { range, reserved, perTarget, reasoning };
+}
+
+/** How many ports of `range` the embedded DNS listener can hold: its port is random within its own range. */
+function dnsListenerCost(env: Environment, range: PortRange): CountRange {
+  const dns = env.dnsListenerPortRange;
+  if (!dns) return exact(0);
+  const overlap = Math.min(dns.high, range.high) - Math.max(dns.low, range.low) + 1;
+  if (overlap <= 0) return exact(0);
+  if (overlap >= portCount(dns)) return exact(1);
+  return { min: 0, max: 1 };
+}
+
+/** "1,2-4,10" -> [1, 2, 3, 4, 10] (the kernel's format for ip_local_reserved_ports). */
+export function expandPortList(text: string): number[] {
+  return text
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean)
+    .flatMap((part) => {
+      const [low, high = low] = part.split('-').map(Number);
+      if (low === undefined || high === undefined || Number.isNaN(low) || Number.isNaN(high)) return [];
+      return Array.from({ length: Math.max(0, high - low + 1) }, (_, index) => low + index);
+    });
+}
+
+const targetsOf = (scenario: Scenario) => scenario.clients.targets ?? scenario.server.ports;
+
+function predictHoldingClient(scenario: Scenario, env: Environment, name: string): ClientPrediction {
+  const facts = env.containers[name];
+  const targets = targetsOf(scenario);
+  const ports = portCapacity(scenario, env, facts);
+  const portLimit = { min: ports.perTarget.min * targets.length, max: (ports.perTarget.max ?? 0) * targets.length };
+  const workers = planWorkers({
+    requested: scenario.clients.ulimits.nofile,
+    processes: scenario.clients.processes,
+    fdsOpen: facts?.fdsOpen ?? env.probeFdsOpen,
+    demand: portLimit.max + HEADROOM(portLimit.max),
+    grantedNofile: facts?.nofile,
+    env,
+  });
+  const fds = totalBudget(workers);
+  const reasoning = [
+    ...ports.reasoning,
+    `= ${showRange(ports.perTarget)} local ports per destination, x ${targets.length} target port${targets.length > 1 ? 's' : ''} (${targets.join(', ')}): the 4-tuple, not the local port, names a connection = ${showRange(portLimit)}`,
+    `descriptors: ${workers.processes} worker${workers.processes > 1 ? 's' : ''} x up to ${n(workers.appliedNofile.soft - workers.fdsOpen)} (nofile ${n(workers.appliedNofile.soft)} - ${workers.fdsOpen} open) = budget ${n(fds)}`,
+    ...(workers.note ? [`note: ${workers.note}`] : []),
+  ];
+
+  let connections: CountRange;
+  let limit: Limit;
+  let error: string | null;
+  // socket() needs its descriptor before connect() picks a port, so on a tie the descriptor runs out first.
+  if (fds <= portLimit.min) {
+    connections = exact(fds);
+    limit = 'nofile';
+    error = 'EMFILE';
+    reasoning.push(`nofile binds: ${n(fds)} <= ${n(portLimit.min)}, so socket() fails with EMFILE at ${n(fds)}`);
+  } else if (fds > portLimit.max) {
+    connections = portLimit;
+    limit = 'port-range';
+    error = 'EADDRNOTAVAIL';
+    reasoning.push(`the port range binds: connect() fails with EADDRNOTAVAIL after ${showRange(portLimit)}`);
+  } else {
+    connections = { min: portLimit.min, max: fds };
+    limit = 'port-range';
+    error = null;
+    reasoning.push(`the port range or nofile binds, whichever is smaller once the DNS listener's port is known`);
+  }
+  return { name, workers, targets, portRange: ports.range, reservedPorts: ports.reserved, connections, limit, error, reasoning };
+}
+
+/** Connections closed by the client stay in TIME_WAIT for 60 s (TCP_TIMEWAIT_LEN) and their 4-tuple cannot be reused. */
+function predictChurningClient(scenario: Scenario, env: Environment, name: string): ClientPrediction {
+  const facts = env.containers[name];
+  const targets = targetsOf(scenario);
+  const ports = portCapacity(scenario, env, facts);
+  const usable = { min: ports.perTarget.min * targets.length, max: (ports.perTarget.max ?? 0) * targets.length };
+  const workers = planWorkers({
+    requested: scenario.clients.ulimits.nofile,
+    processes: scenario.clients.processes === 'auto' ? 1 : scenario.clients.processes,
+    fdsOpen: facts?.fdsOpen ?? env.probeFdsOpen,
+    demand: 1,
+    grantedNofile: facts?.nofile,
+    env,
+  });
+  const twReuse = scenario.clients.sysctls['net.ipv4.tcp_tw_reuse'] ?? '2';
+  const reasoning = [
+    ...ports.reasoning,
+    `= ${showRange(usable)} local ports across ${targets.length} target port${targets.length > 1 ? 's' : ''}; the client closes first, so each closed connection holds its port in TIME_WAIT for 60 s`,
+  ];
+  if (twReuse === '1') {
+    reasoning.push('net.ipv4.tcp_tw_reuse=1: connect() may take a TIME_WAIT port once it is 1 s old and timestamps were negotiated (tcp_twsk_unique); no failure expected');
+    return { name, workers, targets, portRange: ports.range, reservedPorts: ports.reserved, connections: { min: (usable.max ?? 0) + 1, max: null }, limit: 'none', error: null, reasoning };
+  }
+  const overshoot = Math.ceil((usable.max ?? 0) * 0.01);
+  reasoning.push(
+    `net.ipv4.tcp_tw_reuse=${twReuse}${twReuse === '2' ? ' (loopback only; container traffic gets no reuse)' : ''}: churning faster than ${n(Math.floor((usable.max ?? 0) / 60))}/s, connect() fails with EADDRNOTAVAIL after about the usable ports (+1 % measured overshoot)`,
+  );
+  return {
+    name,
+    workers,
+    targets,
+    portRange: ports.range,
+    reservedPorts: ports.reserved,
+    connections: { min: usable.min, max: (usable.max ?? 0) + overshoot },
+    limit: 'time-wait',
+    error: 'EADDRNOTAVAIL',
+    reasoning,
+  };
+}
+
+type SharedLimits = {
+  server: Omit<Prediction['server'], 'accepted'>;
+  accepted: CountRange;
+  /** Set when a limit shared by all clients (server descriptors, conntrack) caps the total. */
+  total: CountRange | undefined;
+  limit: Limit;
+  error: string | null;
+  reasoning: string[];
+};
+
+/** Limits all clients share: the server's descriptors and accept queues, and the host's conntrack table. */
+function predictSharedLimits(scenario: Scenario, env: Environment, load: CountRange): SharedLimits {
+  const facts = env.containers[SERVER_NAME];
+  const listenPorts = scenario.server.ports;
+  const churning = scenario.clients.mode === 'churn';
+  const demand = churning ? scenario.clients.count * 2 : (load.max ?? load.min);
+  const workers = planWorkers({
+    requested: scenario.server.ulimits.nofile,
+    processes: scenario.server.processes,
+    fdsOpen: facts?.fdsOpen ?? env.probeFdsOpen + listenPorts.length,
+    demand: demand + HEADROOM(demand),
+    grantedNofile: facts?.nofile,
+    env,
+  });
+  const fds = totalBudget(workers);
+  const somaxconn = Number(scenario.server.sysctls['net.core.somaxconn'] ?? facts?.somaxconn ?? env.somaxconn);
+  const queuePerSocket = Math.min(scenario.server.backlog, somaxconn) + 1;
+  const targeted = new Set(targetsOf(scenario)).size;
+  const acceptQueue = targeted * queuePerSocket;
+  const reasoning = [
+    `server: ${workers.processes} worker${workers.processes > 1 ? 's' : ''} accept on ${listenPorts.length} listening port${listenPorts.length > 1 ? 's' : ''} with a budget of ${n(fds)} descriptors; each targeted listening socket queues min(backlog ${scenario.server.backlog}, somaxconn ${somaxconn}) + 1 = ${n(queuePerSocket)} completed connections`,
+    ...(workers.note ? [`server note: ${workers.note}`] : []),
+  ];
+  const server = { workers, listenPorts, acceptQueue, reasoning };
+  const verdictLines: string[] = [];
+  const conntrackFree = env.conntrackMax - env.conntrackInUse;
+
+  if (!churning && load.min > fds) {
+    // accept() takes the descriptor first, so on EMFILE the connection stays queued (inet_csk_accept).
+    const stalled = fds + acceptQueue;
+    const total = load.min >= stalled ? exact(stalled) : { min: Math.min(load.min, stalled), max: Math.min(load.max ?? stalled, stalled) };
+    verdictLines.push(
+      `the server's descriptors bind: it accepts ${n(fds)}, the kernel completes ${n(acceptQueue)} more into the accept queue, then drops SYNs: clients stall at ${showRange(total)} and connect() times out (ETIMEDOUT)`,
+    );
+    return { server, accepted: exact(fds), total, limit: 'server-nofile', error: 'ETIMEDOUT', reasoning: verdictLines };
+  }
+  if (!churning && (load.max ?? load.min) > conntrackFree) {
+    verdictLines.push(
+      `conntrack binds: bridged traffic is tracked in the host's table, ${n(env.conntrackMax)} entries with ${n(env.conntrackInUse)} in use; once full, new SYNs are dropped and connect() times out`,
+    );
+    const total = { min: Math.max(0, conntrackFree - scenario.clients.count), max: conntrackFree };
+    return { server, accepted: total, total, limit: 'conntrack', error: 'ETIMEDOUT', reasoning: verdictLines };
+  }
+  verdictLines.push(
+    churning
+      ? 'the server closes its side after the client, so it holds no TIME_WAIT; its descriptors do not bind'
+      : `the server and conntrack (${n(conntrackFree)} free) have room for every client's ${showRange(load)} connections`,
+  );
+  return { server, accepted: load, total: undefined, limit: 'none', error: null, reasoning: verdictLines };
+}
+
+/** When a shared limit caps the total, each client gets a share that depends on timing: bound it by the others' capacity. */
+function withSharedLimit(clients: ClientPrediction[], total: CountRange, limit: Limit, error: string | null): ClientPrediction[] {
+  return clients.map((client, index) => {
+    const othersMax = clients
+      .filter((_, other) => other !== index)
+      .reduce((sum, other) => sum + (other.connections.max ?? Number.POSITIVE_INFINITY), 0);
+    const ownMax = client.connections.max ?? Number.POSITIVE_INFINITY;
+    const min = Math.max(0, total.min - othersMax);
+    const max = Math.min(ownMax, total.max ?? ownMax);
+    const connections = { min: Math.min(min, max), max: Number.isFinite(max) ? max : null };
+    const share = clients.length > 1 ? ` (its share depends on timing: ${showRange(connections)})` : '';
+    return {
+      ...client,
+      connections,
+      limit,
+      error,
+      reasoning: [...client.reasoning, `${limit} binds before this client's own limit${share}`],
+    };
+  });
+}
+
+function mostCommonLimit(clients: ClientPrediction[]): Limit {
+  const counts = new Map<Limit, number>();
+  for (const client of clients) counts.set(client.limit, (counts.get(client.limit) ?? 0) + 1);
+  return [...counts.entries()].sort((a, b) => b[1] - a[1])[0]?.[0] ?? 'none';
+}

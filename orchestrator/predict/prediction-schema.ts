@@ -1,0 +1,64 @@
+import { z } from 'zod';
+
+/** The resource that stops a scenario; DESIGN.md explains each. */
+export const Limit = z.enum(['port-range', 'nofile', 'server-nofile', 'conntrack', 'time-wait', 'none']);
+export type Limit = z.infer<typeof Limit>;
+
+/** An inclusive count interval; min === max is an exact prediction, max null means "no upper bound". */
+export const CountRange = z.strictObject({ min: z.number().int(), max: z.number().int().nullable() });
+export type CountRange = z.infer<typeof CountRange>;
+
+export const NofileLimit = z.strictObject({ soft: z.number().int(), hard: z.number().int() });
+
+/** How a container's workers are laid out so that the scenario's own limits, not the engine's, bind. */
+export const WorkerPlan = z.strictObject({
+  processes: z.number().int().min(1),
+  /** What the scenario asked for; null when it leaves nofile to the engine's default. */
+  requestedNofile: NofileLimit.nullable(),
+  /** What the container is given (what the engine grants). */
+  appliedNofile: NofileLimit,
+  /** Descriptors each worker holds before its first connection (stdio, listening sockets). */
+  fdsOpen: z.number().int(),
+  /** Connections each worker may hold; the probe lowers its soft nofile to budget + fdsOpen. */
+  workerBudgets: z.array(z.number().int()),
+  /** Plain words on how the plan differs from the request, when it does. */
+  note: z.string().nullable(),
+});
+export type WorkerPlan = z.infer<typeof WorkerPlan>;
+
+export const ClientPrediction = z.strictObject({
+  name: z.string(),
+  workers: WorkerPlan,
+  targets: z.array(z.number().int()),
+  portRange: z.strictObject({ low: z.number().int(), high: z.number().int() }),
+  /** Ports of the range that connect() skips (bound in the namespace, or ip_local_reserved_ports). */
+  reservedPorts: CountRange,
+  connections: CountRange,
+  limit: Limit,
+  /** The errno the client's workers should stop with; null when nothing should stop them. */
+  error: z.string().nullable(),
+  reasoning: z.array(z.string()),
+});
+export type ClientPrediction = z.infer<typeof ClientPrediction>;
+
+export const ServerPrediction = z.strictObject({
+  workers: WorkerPlan,
+  listenPorts: z.array(z.number().int()),
+  /** Completed connections the kernel queues on all targeted listening sockets: (min(backlog, somaxconn) + 1) each. */
+  acceptQueue: z.number().int(),
+  accepted: CountRange,
+  reasoning: z.array(z.string()),
+});
+
+export const Prediction = z.strictObject({
+  /** "assumed": documented defaults stand in for facts not yet measured; "measured": the probes reported them. */
+  basis: z.enum(['assumed', 'measured']),
+  mode: z.enum(['hold', 'churn']),
+  clients: z.array(ClientPrediction),
+  server: ServerPrediction,
+  /** Connections all clients together end up with (held, or churned in churn mode). */
+  total: CountRange,
+  limit: Limit,
+  reasoning: z.array(z.string()),
+});
+export type Prediction = z.infer<typeof Prediction>;

@@ -1,0 +1,145 @@
+import { readFile, readdir } from 'node:fs/promises';
+import path from 'node:path';
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
+import type { z } from 'zod';
+import { scenarioSchema, type Scenario } from './scenario-schema.ts';
+
+/** One thing wrong with a scenario file, located as precisely as the YAML parser allows. */
+export type ScenarioProblem = {
+  file: string;
+  line?: number;
+  column?: number;
+  /** Dotted path such as `clients.sysctls.net.ipv4.ip_local_port_range`; empty for the whole file. */
+  path: string;
+  message: string;
+};
+
+export class ScenarioError extends Error {
+  constructor(readonly problems: ScenarioProblem[]) {
+    super(problems.map(formatProblem).join('\n'));
+    this.name = 'ScenarioError';
+  }
+}
+
+export function formatProblem(problem: ScenarioProblem): string {
+  const where = [problem.file, problem.line, problem.column].filter((part) => part !== undefined).join(':');
+  return `${where} ${problem.path ? `${problem.path}: ` : ''}${problem.message}`;
+}
+
+export type LoadedScenario = { scenario: Scenario; file: string; text: string };
+
+export const PROJECT_ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
+export const SCENARIOS_DIR = path.join(PROJECT_ROOT, 'scenarios');
+
+/** Where the user typed the command: npm runs scripts in the package root and keeps the caller's directory in INIT_CWD. */
+export const userCwd = () => process.env.INIT_CWD ?? process.cwd();
+
+/** A bare name means `scenarios/<name>.yml`; anything with a slash or a YAML extension is a path. */
+export function resolveScenarioPath(nameOrPath: string, cwd = userCwd()): string {
+  const looksLikePath = nameOrPath.includes('/') || /\.ya?ml$/.test(nameOrPath);
+  return looksLikePath ? path.resolve(cwd, nameOrPath) : path.join(SCENARIOS_DIR, `${nameOrPath}.yml`);
+}
+
+export async function listScenarioNames(): Promise<string[]> {
+  const entries = await readdir(SCENARIOS_DIR).catch(() => [] as string[]);
+  return entries.filter((entry) => entry.endsWith('.yml')).map((entry) => entry.slice(0, -4)).sort();
+}
+
+export async function loadScenario(nameOrPath: string, cwd = userCwd()): Promise<LoadedScenario> {
+  const file = resolveScenarioPath(nameOrPath, cwd);
+  const shownFile = path.relative(cwd, file) || file;
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    const available = await listScenarioNames();
+    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : String((error as Error).message);
+    throw new ScenarioError([
+      { file: shownFile, path: '', message: `${reason}; shipped scenarios: ${available.join(', ') || '(none)'}` },
+    ]);
+  }
+  return { scenario: parseScenario(text, shownFile, path.basename(file).replace(/\.ya?ml$/, '')), file, text };
+}
+
+/** Parses and validates scenario text; `file` is only used to name the file in errors. */
+export function parseScenario(text: string, file: string, defaultName: string): Scenario {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: true });
+  if (doc.errors.length > 0) {
+    throw new ScenarioError(
+      doc.errors.map((error) => ({
+        file,
+        line: error.linePos?.[0].line,
+        column: error.linePos?.[0].col,
+        path: '',
+        message: `not valid YAML: ${error.message.split('\n')[0]}`,
+      })),
+    );
+  }
+  const input: unknown = doc.toJS() ?? {};
+  const result = scenarioSchema(defaultName).safeParse(input, { reportInput: true });
+  if (result.success) return result.data;
+  const problems = result.error.issues.flatMap((issue) => problemsOf(issue)).map((problem) => {
+    const offset = offsetOf(doc.contents, problem.path, problem.pointAtKey);
+    const position = offset === undefined ? undefined : lineCounter.linePos(offset);
+    return { file, line: position?.line, column: position?.col, path: dottedPath(problem.path), message: problem.message };
+  });
+  throw new ScenarioError(problems);
+}
+
+type Located = { path: PropertyKey[]; message: string; pointAtKey: boolean };
+
+function problemsOf(issue: z.core.$ZodIssue): Located[] {
+  if (issue.code === 'unrecognized_keys') {
+    return issue.keys.map((key) => ({
+      path: [...issue.path, key],
+      message: issue.message.replace('unknown key', `unknown key "${key}"`),
+      pointAtKey: true,
+    }));
+  }
+  const input = (issue as { input?: unknown }).input;
+  const wantsFound = issue.message.startsWith('expected') && !issue.message.includes('found');
+  const message = wantsFound ? `${issue.message}, found ${describeValue(input)}` : issue.message;
+  return [{ path: issue.path, message, pointAtKey: false }];
+}
+
+export function describeValue(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (value === null) return 'an empty value';
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a map';
+  return String(value);
+}
+
+function dottedPath(segments: PropertyKey[]): string {
+  return segments.reduce<string>((text, segment) => {
+    if (typeof segment === 'number') return `${text}[${segment}]`;
+    return text ? `${text}.${String(segment)}` : String(segment);
+  }, '');
+}
+
+/** Where in the text the deepest existing node on `segments` starts (its key when the key is the problem). */
+function offsetOf(root: unknown, segments: PropertyKey[], pointAtKey: boolean): number | undefined {
+  let node = root as Node | null;
+  let offset = node?.range?.[0];
+  for (const [index, segment] of segments.entries()) {
+    const last = index === segments.length - 1;
+    if (isMap(node)) {
+      const pair = node.items.find((item) => isScalar(item.key) && String(item.key.value) === String(segment));
+      if (!pair) break;
+      const keyOffset = (pair.key as Node).range?.[0];
+      const value = pair.value as Node | null;
+      offset = last && pointAtKey ? keyOffset : value?.range?.[0] ?? keyOffset;
+      node = value;
+    } else if (isSeq(node) && typeof segment === 'number') {
+      const item = node.items[segment] as Node | undefined;
+      if (!item) break;
+      offset = item.range?.[0] ?? offset;
+      node = item;
+    } else {
+      break;
+    }
+  }
+  return offset;
+}

@@ -1,0 +1,167 @@
+import { z } from 'zod';
+import { parseDuration } from './duration.ts';
+import { parsePortRange } from './port-range.ts';
+import { sysctlProblem } from './namespaced-sysctls.ts';
+
+/** Defaults applied to every scenario file; DESIGN.md documents the same values. */
+export const SCENARIO_DEFAULTS = {
+  server: { ports: [5000], backlog: 4096, processes: 'auto' },
+  clients: { count: 1, mode: 'hold', holdDuration: '10m', processes: 'auto', connectTimeout: '5s' },
+  expect: { tolerance: 0 },
+} as const satisfies {
+  server: { ports: readonly number[]; backlog: number; processes: 'auto' | number };
+  clients: { count: number; mode: 'hold' | 'churn'; holdDuration: string; processes: 'auto' | number; connectTimeout: string };
+  expect: { tolerance: number | string };
+};
+
+/** A strict object whose unknown-key error lists what is allowed there. */
+function strictObject<Shape extends z.ZodRawShape>(shape: Shape) {
+  const known = Object.keys(shape).join(', ');
+  return z.strictObject(shape, {
+    error: (issue) => {
+      if (issue.code === 'unrecognized_keys') return `unknown key; expected one of: ${known}`;
+      if (issue.code === 'invalid_type') return `expected a map with keys such as ${known}`;
+      return undefined;
+    },
+  });
+}
+
+const port = z
+  .number({ error: 'expected a port number' })
+  .int({ error: 'expected a whole port number' })
+  .min(1, { error: 'expected a port from 1 to 65535' })
+  .max(65535, { error: 'expected a port from 1 to 65535' });
+
+const positiveInt = (what: string) =>
+  z.number({ error: `expected ${what}` }).int({ error: `expected ${what}` }).min(1, { error: `expected ${what}` });
+
+/** Compose ulimit syntax: a single number (soft = hard) or { soft, hard }. */
+const ulimitValue = z
+  .union(
+    [
+      positiveInt('a positive whole number'),
+      strictObject({ soft: positiveInt('a positive whole number'), hard: positiveInt('a positive whole number') }),
+    ],
+    { error: 'expected a whole number or { soft, hard }' },
+  )
+  .transform((value) => (typeof value === 'number' ? { soft: value, hard: value } : value))
+  .superRefine((limit, ctx) => {
+    if (limit.soft > limit.hard) {
+      ctx.addIssue({ code: 'custom', message: `soft (${limit.soft}) must be <= hard (${limit.hard})` });
+    }
+  });
+
+const ulimits = strictObject({ nofile: ulimitValue.optional() });
+
+/** Compose sysctl syntax: a map, or a list of "key=value" strings. Values are kept as the kernel text. */
+const sysctls = z
+  .union(
+    [
+      z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])),
+      z.array(z.string().regex(/^[^=\s]+=.*$/, { error: 'expected "key=value"' })),
+    ],
+    { error: 'expected a map of sysctl: value, or a list of "sysctl=value"' },
+  )
+  .transform((value): Record<string, string> => {
+    const entries = Array.isArray(value)
+      ? value.map((item) => {
+          const at = item.indexOf('=');
+          return [item.slice(0, at), item.slice(at + 1)] as const;
+        })
+      : Object.entries(value).map(([key, v]) => [key, typeof v === 'boolean' ? (v ? '1' : '0') : String(v)] as const);
+    return Object.fromEntries(entries);
+  })
+  .superRefine((map, ctx) => {
+    for (const [key, value] of Object.entries(map)) {
+      const problem = sysctlProblem(key, value);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem, path: [key] });
+    }
+  });
+
+const duration = z
+  .string({ error: 'expected a duration such as "30s", "2m" or "1m30s"' })
+  .refine((text) => parseDuration(text) !== undefined, { error: 'expected a duration such as "30s", "2m" or "1m30s"' });
+
+const processes = z.union([z.literal('auto'), positiveInt('a positive whole number')], {
+  error: 'expected "auto" or a positive whole number',
+});
+
+const TOLERANCE_EXPECTED = 'expected a whole number of connections (>= 0) or a percentage such as "0.5%"';
+const tolerance = z.union(
+  [
+    z.number().int({ error: TOLERANCE_EXPECTED }).min(0, { error: TOLERANCE_EXPECTED }),
+    z.string().regex(/^\d+(\.\d+)?%$/, { error: TOLERANCE_EXPECTED }),
+  ],
+  { error: TOLERANCE_EXPECTED },
+);
+
+const ServerSchema = strictObject({
+  ports: z
+    .array(port, { error: 'expected a list of ports' })
+    .min(1, { error: 'expected at least one port' })
+    .superRefine((ports, ctx) => {
+      ports.forEach((p, index) => {
+        if (ports.indexOf(p) !== index) {
+          ctx.addIssue({ code: 'custom', message: `port ${p} is listed twice; listen ports must be unique`, path: [index] });
+        }
+      });
+    })
+    .default([...SCENARIO_DEFAULTS.server.ports]),
+  ulimits: ulimits.default({}),
+  backlog: positiveInt('a positive whole number').default(SCENARIO_DEFAULTS.server.backlog),
+  sysctls: sysctls.default({}),
+  processes: processes.default(SCENARIO_DEFAULTS.server.processes),
+});
+
+const ClientsSchema = strictObject({
+  count: positiveInt('a positive whole number').max(64, { error: 'expected at most 64 clients' }).default(SCENARIO_DEFAULTS.clients.count),
+  targets: z.array(port, { error: 'expected a list of server ports' }).min(1, { error: 'expected at least one port' }).optional(),
+  ulimits: ulimits.default({}),
+  sysctls: sysctls.default({}),
+  mode: z.enum(['hold', 'churn'], { error: 'expected "hold" or "churn"' }).default(SCENARIO_DEFAULTS.clients.mode),
+  duration: duration.optional(),
+  connectTimeout: duration.default(SCENARIO_DEFAULTS.clients.connectTimeout),
+  processes: processes.default(SCENARIO_DEFAULTS.clients.processes),
+});
+
+const ExpectSchema = strictObject({ tolerance: tolerance.default(SCENARIO_DEFAULTS.expect.tolerance) });
+
+export const SCENARIO_NAME_PATTERN = /^[a-z0-9-]+$/;
+
+/** The scenario file; `defaultName` (the file's basename) names a scenario that does not name itself. */
+export function scenarioSchema(defaultName: string) {
+  return strictObject({
+    name: z
+      .string({ error: 'expected a name of lower-case letters, digits and dashes' })
+      .regex(SCENARIO_NAME_PATTERN, { error: 'expected a name of lower-case letters, digits and dashes' })
+      .default(defaultName),
+    description: z.string({ error: 'expected text' }).default(''),
+    server: ServerSchema.default(ServerSchema.parse({})),
+    clients: ClientsSchema.default(ClientsSchema.parse({})),
+    expect: ExpectSchema.default(ExpectSchema.parse({})),
+  }).superRefine((scenario, ctx) => {
+    scenario.clients.targets?.forEach((p, index) => {
+      if (!scenario.server.ports.includes(p)) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `port ${p} is not one of server.ports (${scenario.server.ports.join(', ')})`,
+          path: ['clients', 'targets', index],
+        });
+      }
+    });
+    if (scenario.clients.mode === 'churn' && scenario.clients.duration === undefined) {
+      ctx.addIssue({ code: 'custom', message: 'churn mode needs a duration (how long to churn), such as "30s"', path: ['clients', 'duration'] });
+    }
+  });
+}
+
+export type Scenario = z.infer<ReturnType<typeof scenarioSchema>>;
+export type ServerSpec = Scenario['server'];
+export type ClientsSpec = Scenario['clients'];
+export type Nofile = z.infer<typeof ulimitValue>;
+
+/** The port range a scenario asks for, if it sets one. */
+export function requestedPortRange(sysctlMap: Record<string, string>) {
+  const text = sysctlMap['net.ipv4.ip_local_port_range'];
+  return text === undefined ? undefined : parsePortRange(text);
+}

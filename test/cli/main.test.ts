@@ -1,0 +1,59 @@
+import { readFile, readdir } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runCli } from './run-cli.ts';
+
+describe('portlab CLI', () => {
+  it('--dry-run prints the plan, writes the compose file, exits 0', async () => {
+    const result = await runCli(['default-range', '--dry-run']);
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout).toMatch(/^client-1\s+28,231\s+port-range\s+EADDRNOTAVAIL/m);
+    expect(result.stdout).toMatch(/^client-2\s+28,231\s+port-range\s+EADDRNOTAVAIL/m);
+    expect(result.stdout).toMatch(/^server\s+56,462\s/m);
+    const files = await readdir(result.resultsDir);
+    expect(files).toEqual(['default-range-dry-run.compose.yml']);
+    expect(result.stdout).toContain(`compose file: ${path.relative(process.cwd(), path.join(result.resultsDir, files[0]!))}`);
+    expect(await readFile(path.join(result.resultsDir, files[0]!), 'utf8')).toContain('io.portlab.scenario: default-range');
+  });
+
+  it('--dry-run --json prints the plans as JSON only', async () => {
+    const result = await runCli(['default-range', 'wide-range', '--dry-run', '--json']);
+    expect(result.exitCode).toBe(0);
+    const { plans } = JSON.parse(result.stdout);
+    expect(plans.map((plan: { scenario: { name: string } }) => plan.scenario.name)).toEqual(['default-range', 'wide-range']);
+    expect(plans[1].prediction.clients[0].connections).toEqual({ min: 64511, max: 64511 });
+    expect(plans[1].prediction.limit).toBe('port-range');
+  });
+
+  it('a bad scenario file exits 2 with file:line:col messages and no stack trace', async () => {
+    const result = await runCli(['test/fixtures/bad-range.yml', '--dry-run']);
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr.trim()).toBe(
+      'test/fixtures/bad-range.yml:6:35 clients.sysctls.net.ipv4.ip_local_port_range: low (70000) must be from 1 to 65535',
+    );
+    expect(result.stdout).toBe('');
+  });
+
+  it('a missing scenario exits 2 and lists the shipped ones', async () => {
+    const result = await runCli(['nope', '--dry-run']);
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toMatch(/^scenarios\/nope\.yml no such file; shipped scenarios: .*default-range/);
+  });
+
+  it.each([
+    [['--dry-run'], /name at least one scenario/],
+    [['default-range', '--bogus'], /Unknown option '--bogus'/],
+    [['default-range', '--cleanup'], /--cleanup takes no scenario names/],
+  ])('usage errors exit 2: %j', async (args, message) => {
+    const result = await runCli(args);
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toMatch(message);
+    expect(result.stderr).toContain('usage: npm run scenario');
+  });
+
+  it('--help exits 0 and documents the exit codes', async () => {
+    const result = await runCli(['--help']);
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout).toContain('exit codes: 0 all verdicts pass, 1 a verdict failed, 2 bad input, 3 engine unavailable or run error');
+  });
+});

@@ -1,0 +1,20 @@
+import { mkdtemp } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { execa, type Options } from 'execa';
+import { PROJECT_ROOT } from '../../orchestrator/scenario/load-scenario.ts';
+
+const TSX = path.join(PROJECT_ROOT, 'node_modules', '.bin', 'tsx');
+const CLI = path.join(PROJECT_ROOT, 'orchestrator', 'cli', 'main.ts');
+
+/** Runs the portlab CLI as a user would (a real process), with results going to a fresh directory. */
+export async function runCli(args: string[], options: Options & { resultsDir?: string } = {}) {
+  const resultsDir = options.resultsDir ?? (await mkdtemp(path.join(os.tmpdir(), 'portlab-results-')));
+  const result = await execa(TSX, [CLI, ...args], {
+    reject: false,
+    cwd: PROJECT_ROOT,
+    ...options,
+    env: { PORTLAB_RESULTS_DIR: resultsDir, INIT_CWD: '', ...options.env },
+  });
+  return { ...result, resultsDir };
+}

@@ -1,0 +1,252 @@
+import { describe, expect, it } from 'vitest';
+import { ASSUMED_ENVIRONMENT, type ContainerFacts, type Environment } from '../../orchestrator/predict/environment.ts';
+import { expandPortList, predict } from '../../orchestrator/predict/predict.ts';
+import { planWorkers, splitBudget } from '../../orchestrator/predict/plan-workers.ts';
+import { parseScenario } from '../../orchestrator/scenario/load-scenario.ts';
+
+const scenario = (yaml: string) => parseScenario(yaml, 'test.yml', 'test');
+
+/** The engine on these machines: dockerd's hard nofile is 20000 and it cannot raise it. */
+const ENGINE_20000: Environment = { ...ASSUMED_ENVIRONMENT, engineNofileCeiling: 20000, engineDefaultNofile: { soft: 20000, hard: 20000 } };
+
+const facts = (overrides: Partial<ContainerFacts>): ContainerFacts => ({
+  nofile: { soft: 20000, hard: 20000 },
+  fdsOpen: 3,
+  portRange: { low: 32768, high: 60999 },
+  boundPorts: [],
+  reservedPorts: '',
+  somaxconn: 4096,
+  ...overrides,
+});
+
+const TWO_CLIENTS = `
+server: { ports: [5000], ulimits: { nofile: 1000000 } }
+clients:
+  count: 2
+  ulimits: { nofile: { soft: 100000, hard: 100000 } }
+`;
+
+describe('predict: per-client capacity', () => {
+  const cases: Array<{ reasoning: string; yaml: string; env?: Environment; connections: { min: number; max: number | null }; limit: string; error: string | null }> = [
+    {
+      reasoning: 'default range: 32768-60999 is 28,232 ports, minus the DNS listener that always sits in it = 28,231',
+      yaml: TWO_CLIENTS,
+      connections: { min: 28231, max: 28231 },
+      limit: 'port-range',
+      error: 'EADDRNOTAVAIL',
+    },
+    {
+      reasoning: 'wide range: 1024-65535 is 64,512 ports and contains the DNS listener = 64,511',
+      yaml: `${TWO_CLIENTS}  sysctls: { net.ipv4.ip_local_port_range: "1024 65535" }\n`,
+      connections: { min: 64511, max: 64511 },
+      limit: 'port-range',
+      error: 'EADDRNOTAVAIL',
+    },
+    {
+      reasoning: 'a range disjoint from the default cannot hold the DNS listener: all 1,000 ports are usable',
+      yaml: `clients: { sysctls: { net.ipv4.ip_local_port_range: "10000 10999" } }`,
+      connections: { min: 1000, max: 1000 },
+      limit: 'port-range',
+      error: 'EADDRNOTAVAIL',
+    },
+    {
+      reasoning: 'a range partly overlapping the default may or may not hold the DNS listener: 999-1,000 until measured',
+      yaml: `clients: { sysctls: { net.ipv4.ip_local_port_range: "40000 40999" } }`,
+      connections: { min: 999, max: 1000 },
+      limit: 'port-range',
+      error: 'EADDRNOTAVAIL',
+    },
+    {
+      reasoning: 'measured: the DNS listener port (45123) is outside the range, so nothing is subtracted',
+      yaml: `clients: { sysctls: { net.ipv4.ip_local_port_range: "40000 40999" } }`,
+      env: {
+        ...ASSUMED_ENVIRONMENT,
+        containers: {
+          'client-1': facts({ portRange: { low: 40000, high: 40999 }, boundPorts: [45123] }),
+          server: facts({ fdsOpen: 4 }),
+        },
+      },
+      connections: { min: 1000, max: 1000 },
+      limit: 'port-range',
+      error: 'EADDRNOTAVAIL',
+    },
+    {
+      reasoning: 'measured: the DNS listener port (40500) is inside the range and is skipped for every destination',
+      yaml: `clients: { sysctls: { net.ipv4.ip_local_port_range: "40000 40999" } }`,
+      env: {
+        ...ASSUMED_ENVIRONMENT,
+        containers: {
+          'client-1': facts({ portRange: { low: 40000, high: 40999 }, boundPorts: [40500] }),
+          server: facts({ fdsOpen: 4 }),
+        },
+      },
+      connections: { min: 999, max: 999 },
+      limit: 'port-range',
+      error: 'EADDRNOTAVAIL',
+    },
+    {
+      reasoning: 'two listen ports: the same local port serves both destinations (4-tuple), so 2 x 28,231',
+      yaml: `server: { ports: [5000, 5001] }\nclients: { ulimits: { nofile: 100000 } }`,
+      connections: { min: 56462, max: 56462 },
+      limit: 'port-range',
+      error: 'EADDRNOTAVAIL',
+    },
+    {
+      reasoning: 'targets restrict the destinations: two listen ports but one target gives 28,231',
+      yaml: `server: { ports: [5000, 5001] }\nclients: { targets: [5001], ulimits: { nofile: 100000 } }`,
+      connections: { min: 28231, max: 28231 },
+      limit: 'port-range',
+      error: 'EADDRNOTAVAIL',
+    },
+    {
+      reasoning: 'ip_local_reserved_ports inside the range are skipped too: 28,232 - 1 (DNS) - 11 reserved',
+      yaml: `clients: { sysctls: { net.ipv4.ip_local_reserved_ports: "40000-40009,50000,20000" } }`,
+      connections: { min: 28220, max: 28220 },
+      limit: 'port-range',
+      error: 'EADDRNOTAVAIL',
+    },
+    {
+      reasoning: 'nofile binds: ulimit -n 10240 leaves 10,237 descriptors after stdio, below 28,231 ports',
+      yaml: `clients: { ulimits: { nofile: 10240 } }`,
+      connections: { min: 10237, max: 10237 },
+      limit: 'nofile',
+      error: 'EMFILE',
+    },
+    {
+      reasoning: 'nofile ties the port range: socket() needs its fd before connect() picks a port, so EMFILE wins',
+      yaml: `clients: { ulimits: { nofile: 1003 }, sysctls: { net.ipv4.ip_local_port_range: "10000 10999" } }`,
+      connections: { min: 1000, max: 1000 },
+      limit: 'nofile',
+      error: 'EMFILE',
+    },
+  ];
+
+  it.each(cases)('$reasoning', ({ yaml, env, connections, limit, error }) => {
+    const prediction = predict(scenario(yaml), env ?? ASSUMED_ENVIRONMENT);
+    expect(prediction.clients[0]?.connections).toEqual(connections);
+    expect(prediction.clients[0]?.limit).toBe(limit);
+    expect(prediction.clients[0]?.error).toBe(error);
+  });
+
+  it('explains its arithmetic in words a person can follow', () => {
+    const [client] = predict(scenario(TWO_CLIENTS), ASSUMED_ENVIRONMENT).clients;
+    expect(client?.reasoning).toEqual([
+      "ip_local_port_range 32768-60999 = 28,232 ports (a new network namespace's default)",
+      "- 1 held by Docker's embedded DNS listener (127.0.0.11, bound in 32768-60999 before the scenario's sysctls apply)",
+      '= 28,231 local ports per destination, x 1 target port (5000): the 4-tuple, not the local port, names a connection = 28,231',
+      'descriptors: 1 worker x up to 99,997 (nofile 100,000 - 3 open) = budget 99,997',
+      'the port range binds: connect() fails with EADDRNOTAVAIL after 28,231',
+    ]);
+  });
+
+  it('says the prediction rests on assumptions until the probes report', () => {
+    const prediction = predict(scenario(TWO_CLIENTS), ASSUMED_ENVIRONMENT);
+    expect(prediction.basis).toBe('assumed');
+    expect(prediction.reasoning[0]).toMatch(/^Environment not yet measured/);
+  });
+});
+
+describe('predict: limits all clients share', () => {
+  it('server nofile: 1000 leaves 996 to accept (stdio + one listener), 4,097 queue, the client stalls at 5,093 with ETIMEDOUT', () => {
+    const prediction = predict(scenario(`server: { ulimits: { nofile: 1000 } }\nclients: { ulimits: { nofile: 100000 } }`), ASSUMED_ENVIRONMENT);
+    expect(prediction.server.accepted).toEqual({ min: 996, max: 996 });
+    expect(prediction.server.acceptQueue).toBe(4097);
+    expect(prediction.total).toEqual({ min: 5093, max: 5093 });
+    expect(prediction.limit).toBe('server-nofile');
+    expect(prediction.clients[0]).toMatchObject({ connections: { min: 5093, max: 5093 }, limit: 'server-nofile', error: 'ETIMEDOUT' });
+  });
+
+  it('server backlog: a smaller backlog shrinks the queue, min(backlog, somaxconn) + 1 = 129', () => {
+    const prediction = predict(scenario(`server: { ulimits: { nofile: 1000 }, backlog: 128 }\nclients: { ulimits: { nofile: 100000 } }`), ASSUMED_ENVIRONMENT);
+    expect(prediction.total).toEqual({ min: 996 + 129, max: 996 + 129 });
+  });
+
+  it('server backlog: somaxconn caps the backlog per namespace, min(4096, 512) + 1 = 513', () => {
+    const prediction = predict(
+      scenario(`server: { ulimits: { nofile: 1000 }, sysctls: { net.core.somaxconn: 512 } }\nclients: { ulimits: { nofile: 100000 } }`),
+      ASSUMED_ENVIRONMENT,
+    );
+    expect(prediction.total).toEqual({ min: 996 + 513, max: 996 + 513 });
+  });
+
+  it('server nofile with two clients: the total is exact, each share depends on timing', () => {
+    const prediction = predict(scenario(`server: { ulimits: { nofile: 1000 } }\nclients: { count: 2, ulimits: { nofile: 100000 } }`), ASSUMED_ENVIRONMENT);
+    expect(prediction.total).toEqual({ min: 5093, max: 5093 });
+    expect(prediction.clients[0]?.connections).toEqual({ min: 0, max: 5093 });
+  });
+
+  it('conntrack: three wide-range clients (193,533) overflow a 150,000-entry table', () => {
+    const prediction = predict(
+      scenario(`server: { ulimits: { nofile: 1000000 } }\nclients: { count: 3, ulimits: { nofile: 100000 }, sysctls: { net.ipv4.ip_local_port_range: "1024 65535" } }`),
+      { ...ASSUMED_ENVIRONMENT, conntrackMax: 150000, conntrackInUse: 1000 },
+    );
+    expect(prediction.limit).toBe('conntrack');
+    expect(prediction.total).toEqual({ min: 148997, max: 149000 });
+    expect(prediction.clients[0]?.error).toBe('ETIMEDOUT');
+  });
+
+  it('no shared limit: three wide-range clients fit 262,144 conntrack entries, one server port holds 193,533 > 65,535', () => {
+    const prediction = predict(
+      scenario(`server: { ulimits: { nofile: 1000000 } }\nclients: { count: 3, ulimits: { nofile: 100000 }, sysctls: { net.ipv4.ip_local_port_range: "1024 65535" } }`),
+      ASSUMED_ENVIRONMENT,
+    );
+    expect(prediction.limit).toBe('port-range');
+    expect(prediction.server.accepted).toEqual({ min: 193533, max: 193533 });
+  });
+});
+
+describe('predict: churn and TIME_WAIT', () => {
+  it('tw_reuse 0 and the client closing first: EADDRNOTAVAIL after about the range (+1 % overshoot)', () => {
+    const [client] = predict(scenario(`clients: { mode: churn, duration: 30s, sysctls: { net.ipv4.ip_local_port_range: "10000 10999", net.ipv4.tcp_tw_reuse: 0 } }`), ASSUMED_ENVIRONMENT).clients;
+    expect(client).toMatchObject({ connections: { min: 1000, max: 1010 }, limit: 'time-wait', error: 'EADDRNOTAVAIL' });
+  });
+
+  it('tw_reuse 2 (the default) is loopback only, so containers run out just the same', () => {
+    const [client] = predict(scenario(`clients: { mode: churn, duration: 30s }`), ASSUMED_ENVIRONMENT).clients;
+    expect(client).toMatchObject({ limit: 'time-wait', error: 'EADDRNOTAVAIL', connections: { min: 28231, max: 28231 + 283 } });
+  });
+
+  it('tw_reuse 1 reuses TIME_WAIT ports: no failure, more than the range', () => {
+    const [client] = predict(scenario(`clients: { mode: churn, duration: 30s, sysctls: { net.ipv4.tcp_tw_reuse: 1 } }`), ASSUMED_ENVIRONMENT).clients;
+    expect(client).toMatchObject({ limit: 'none', error: null, connections: { min: 28232, max: null } });
+  });
+});
+
+describe('processes: auto when the engine grants less nofile than asked', () => {
+  it('wide range on an engine capped at 20000: 4 clients workers share a budget above 64,511, so the port range still binds', () => {
+    const prediction = predict(scenario(`${TWO_CLIENTS}  sysctls: { net.ipv4.ip_local_port_range: "1024 65535" }\n`), ENGINE_20000);
+    const [client] = prediction.clients;
+    expect(client?.workers).toMatchObject({ processes: 4, appliedNofile: { soft: 20000, hard: 20000 }, workerBudgets: [19997, 19997, 19997, 19997] });
+    expect(client?.workers.note).toMatch(/^the engine grants nofile 20000, not the 100000 asked for: 4 worker processes/);
+    expect(client).toMatchObject({ connections: { min: 64511, max: 64511 }, limit: 'port-range' });
+    expect(prediction.server.workers.processes).toBe(8);
+  });
+
+  it('a nofile the engine can grant needs one process', () => {
+    const [client] = predict(scenario(`clients: { ulimits: { nofile: 10240 } }`), ENGINE_20000).clients;
+    expect(client?.workers).toMatchObject({ processes: 1, workerBudgets: [10237], note: null });
+  });
+
+  it('a nofile limit above the grant still binds where the scenario meant it: 30000 split as 19997 + 10000', () => {
+    const [client] = predict(scenario(`server: { ulimits: { nofile: 1000000 } }\nclients: { ulimits: { nofile: 30000 }, sysctls: { net.ipv4.ip_local_port_range: "1024 65535" } }`), ENGINE_20000).clients;
+    expect(client?.workers.workerBudgets).toEqual([19997, 10000]);
+    expect(client).toMatchObject({ connections: { min: 29997, max: 29997 }, limit: 'nofile', error: 'EMFILE' });
+  });
+
+  it('explicit processes give every worker its full grant', () => {
+    const plan = planWorkers({ requested: { soft: 100000, hard: 100000 }, processes: 3, fdsOpen: 3, demand: 10, grantedNofile: undefined, env: ENGINE_20000 });
+    expect(plan.workerBudgets).toEqual([19997, 19997, 19997]);
+  });
+
+  it('the budget split gives each worker what is left, in order', () => {
+    expect(splitBudget(50000, 19997, 3)).toEqual([19997, 19997, 10006]);
+    expect(splitBudget(10, 19997, 2)).toEqual([10, 0]);
+  });
+});
+
+describe('expandPortList', () => {
+  it('reads the kernel list format', () => {
+    expect(expandPortList('1,2-4, 10')).toEqual([1, 2, 3, 4, 10]);
+    expect(expandPortList('')).toEqual([]);
+  });
+});
