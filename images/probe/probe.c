@@ -1,0 +1,530 @@
+/*
+ * portlab probe: the one program inside every portlab container.
+ *
+ *   probe limits
+ *   probe server --ports 5000[,5001] --backlog N --processes K --fd-budget B
+ *   probe client --server HOST --ports 5000[,5001] --mode hold --processes K --fd-budget B
+ *                --connect-timeout-ms T [--duration-ms D]
+ *
+ * It writes one JSON object per line on stdout (DESIGN.md, "The probe"): `ready` with what it found in its
+ * container, `progress` per worker, `limit` when a server worker runs out of descriptors, `done` per worker
+ * with the count and the errno name that stopped it, and `fatal` when it cannot run at all. Each line is one
+ * write() shorter than PIPE_BUF, so lines from concurrent workers never interleave.
+ *
+ * Workers are forked processes sharing the container's network namespace (and so its port range). Together
+ * they hold --fd-budget descriptors: worker i takes min(soft nofile - fds open, what is left) and lowers its
+ * own soft limit to that, so the kernel itself reports EMFILE where the scenario's nofile would.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_PORTS 16
+#define MAX_WORKERS 256
+#define MAX_BOUND 64
+#define LINE_MAX_BYTES 4000
+
+static volatile sig_atomic_t stop_requested = 0;
+static struct timespec started;
+
+static void on_stop_signal(int sig) {
+  (void)sig;
+  stop_requested = 1;
+}
+
+static long long elapsed_ms(void) {
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return (long long)(now.tv_sec - started.tv_sec) * 1000 + (now.tv_nsec - started.tv_nsec) / 1000000;
+}
+
+/* One JSON line, written with a single write(2). */
+static void emit(const char *fmt, ...) {
+  char line[LINE_MAX_BYTES];
+  va_list args;
+  va_start(args, fmt);
+  int len = vsnprintf(line, sizeof line - 2, fmt, args);
+  va_end(args);
+  if (len < 0) return;
+  if (len > (int)sizeof line - 2) len = sizeof line - 2;
+  line[len++] = '\n';
+  ssize_t off = 0;
+  while (off < len) {
+    ssize_t n = write(STDOUT_FILENO, line + off, len - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;
+    off += n;
+  }
+}
+
+static const char *errno_name(int err) {
+  switch (err) {
+    case 0: return "none";
+    case EADDRNOTAVAIL: return "EADDRNOTAVAIL";
+    case EADDRINUSE: return "EADDRINUSE";
+    case EMFILE: return "EMFILE";
+    case ENFILE: return "ENFILE";
+    case ETIMEDOUT: return "ETIMEDOUT";
+    case ECONNREFUSED: return "ECONNREFUSED";
+    case ECONNRESET: return "ECONNRESET";
+    case ECONNABORTED: return "ECONNABORTED";
+    case ENOBUFS: return "ENOBUFS";
+    case ENOMEM: return "ENOMEM";
+    case EHOSTUNREACH: return "EHOSTUNREACH";
+    case ENETUNREACH: return "ENETUNREACH";
+    case EINTR: return "EINTR";
+    case EAGAIN: return "EAGAIN";
+    case EPERM: return "EPERM";
+    case EACCES: return "EACCES";
+    case EINVAL: return "EINVAL";
+    default: {
+      static char unknown[16];
+      snprintf(unknown, sizeof unknown, "E%d", err);
+      return unknown;
+    }
+  }
+}
+
+static void fatal(const char *what, int err) {
+  emit("{\"event\":\"fatal\",\"message\":\"%s\",\"errno\":\"%s\",\"t\":%lld}", what, errno_name(err), elapsed_ms());
+  exit(2);
+}
+
+/* ---- what the container gives us ---------------------------------------------------------------- */
+
+static int read_text(const char *path, char *buf, size_t size) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  ssize_t n = read(fd, buf, size - 1);
+  close(fd);
+  if (n < 0) return -1;
+  buf[n] = 0;
+  while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' ')) buf[--n] = 0;
+  return 0;
+}
+
+static long read_long(const char *path, long fallback) {
+  char buf[64];
+  return read_text(path, buf, sizeof buf) == 0 ? strtol(buf, NULL, 10) : fallback;
+}
+
+static int count_open_fds(void) {
+  DIR *dir = opendir("/proc/self/fd");
+  if (!dir) return -1;
+  int count = 0;
+  struct dirent *entry;
+  while ((entry = readdir(dir)) != NULL) {
+    if (entry->d_name[0] != '.') count++;
+  }
+  closedir(dir);
+  return count - 1; /* the directory's own descriptor */
+}
+
+/* TCP ports bound in this network namespace: every local port in /proc/net/tcp{,6}. */
+static int bound_ports(int *ports, int max) {
+  const char *files[] = {"/proc/net/tcp", "/proc/net/tcp6"};
+  int count = 0;
+  for (int f = 0; f < 2; f++) {
+    FILE *file = fopen(files[f], "re");
+    if (!file) continue;
+    char line[512];
+    if (!fgets(line, sizeof line, file)) { fclose(file); continue; }
+    while (fgets(line, sizeof line, file)) {
+      char *colon = strchr(line, ':');            /* after "sl:" */
+      if (!colon) continue;
+      char *port_sep = strchr(colon + 1, ':');    /* local address "ADDR:PORT" */
+      if (!port_sep) continue;
+      int port = (int)strtol(port_sep + 1, NULL, 16);
+      int seen = 0;
+      for (int i = 0; i < count; i++) seen |= ports[i] == port;
+      if (!seen && count < max) ports[count++] = port;
+    }
+    fclose(file);
+  }
+  return count;
+}
+
+static void emit_ready(const char *role, int processes, long long budget, const char *extra) {
+  struct rlimit limit;
+  getrlimit(RLIMIT_NOFILE, &limit);
+  char range[64] = "0 0", reserved[512] = "", tw_reuse[16] = "", timestamps[16] = "", fin_timeout[16] = "";
+  read_text("/proc/sys/net/ipv4/ip_local_port_range", range, sizeof range);
+  read_text("/proc/sys/net/ipv4/ip_local_reserved_ports", reserved, sizeof reserved);
+  read_text("/proc/sys/net/ipv4/tcp_tw_reuse", tw_reuse, sizeof tw_reuse);
+  read_text("/proc/sys/net/ipv4/tcp_timestamps", timestamps, sizeof timestamps);
+  read_text("/proc/sys/net/ipv4/tcp_fin_timeout", fin_timeout, sizeof fin_timeout);
+  long low = 0, high = 0;
+  sscanf(range, "%ld %ld", &low, &high);
+  int ports[MAX_BOUND];
+  int nports = bound_ports(ports, MAX_BOUND);
+  char bound[MAX_BOUND * 7 + 2] = "";
+  for (int i = 0, off = 0; i < nports; i++) off += snprintf(bound + off, sizeof bound - off, "%s%d", i ? "," : "", ports[i]);
+  emit("{\"event\":\"ready\",\"role\":\"%s\",\"t\":%lld,\"nofile\":{\"soft\":%llu,\"hard\":%llu},\"fdsOpen\":%d,"
+       "\"portRange\":{\"low\":%ld,\"high\":%ld},\"boundPorts\":[%s],\"reservedPorts\":\"%s\",\"somaxconn\":%ld,"
+       "\"sysctls\":{\"net.ipv4.tcp_tw_reuse\":\"%s\",\"net.ipv4.tcp_timestamps\":\"%s\",\"net.ipv4.tcp_fin_timeout\":\"%s\"},"
+       "\"processes\":%d,\"fdBudget\":%lld%s}",
+       role, elapsed_ms(), (unsigned long long)limit.rlim_cur, (unsigned long long)limit.rlim_max, count_open_fds(), low, high,
+       bound, reserved, read_long("/proc/sys/net/core/somaxconn", -1), tw_reuse, timestamps, fin_timeout, processes, budget,
+       extra ? extra : "");
+}
+
+/* ---- options -------------------------------------------------------------------------------------- */
+
+struct options {
+  const char *role;
+  const char *server;
+  int ports[MAX_PORTS];
+  int nports;
+  int backlog;
+  int processes;
+  long long fd_budget;
+  int connect_timeout_ms;
+  long long duration_ms;
+  const char *mode;
+};
+
+static void parse_ports(const char *text, struct options *o) {
+  o->nports = 0;
+  for (const char *p = text; *p && o->nports < MAX_PORTS;) {
+    o->ports[o->nports++] = (int)strtol(p, (char **)&p, 10);
+    if (*p == ',') p++;
+    else if (*p) fatal("--ports takes comma-separated numbers", EINVAL);
+  }
+}
+
+static struct options parse_options(int argc, char **argv) {
+  struct options o = {.role = argc > 1 ? argv[1] : "", .server = "server", .nports = 0, .backlog = 4096, .processes = 1,
+                      .fd_budget = -1, .connect_timeout_ms = 5000, .duration_ms = 0, .mode = "hold"};
+  for (int i = 2; i < argc; i++) {
+    const char *key = argv[i], *value = i + 1 < argc ? argv[i + 1] : NULL;
+    if (!value) fatal("an option lacks its value", EINVAL);
+    if (!strcmp(key, "--ports")) parse_ports(value, &o);
+    else if (!strcmp(key, "--server")) o.server = value;
+    else if (!strcmp(key, "--backlog")) o.backlog = atoi(value);
+    else if (!strcmp(key, "--processes")) o.processes = atoi(value);
+    else if (!strcmp(key, "--fd-budget")) o.fd_budget = atoll(value);
+    else if (!strcmp(key, "--connect-timeout-ms")) o.connect_timeout_ms = atoi(value);
+    else if (!strcmp(key, "--duration-ms")) o.duration_ms = atoll(value);
+    else if (!strcmp(key, "--mode")) o.mode = value;
+    else fatal("unknown option", EINVAL);
+    i++;
+  }
+  if (o.processes < 1 || o.processes > MAX_WORKERS) fatal("--processes must be 1..256", EINVAL);
+  return o;
+}
+
+/* ---- workers -------------------------------------------------------------------------------------- */
+
+/* Worker i's share of the budget, and its soft nofile lowered to match (stdio and listeners stay open). */
+static long long take_budget(int index, long long total, int fds_open) {
+  struct rlimit limit;
+  getrlimit(RLIMIT_NOFILE, &limit);
+  long long per_worker = (long long)limit.rlim_cur - fds_open;
+  if (total < 0) return per_worker;
+  long long budget = total - (long long)index * per_worker;
+  if (budget > per_worker) budget = per_worker;
+  if (budget < 0) budget = 0;
+  limit.rlim_cur = (rlim_t)(budget + fds_open);
+  if (setrlimit(RLIMIT_NOFILE, &limit) != 0) fatal("setrlimit(RLIMIT_NOFILE) failed", errno);
+  return budget;
+}
+
+static pid_t workers[MAX_WORKERS];
+static int nworkers = 0;
+
+/* PID 1 of the container: forward SIGTERM to the workers, reap them, exit when all are gone. */
+static int supervise(void) {
+  int failed = 0, forwarded = 0;
+  while (nworkers > 0) {
+    if (stop_requested && !forwarded) {
+      for (int i = 0; i < nworkers; i++) kill(workers[i], SIGTERM);
+      forwarded = 1;
+    }
+    int status;
+    pid_t pid = waitpid(-1, &status, 0);
+    if (pid < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    for (int i = 0; i < nworkers; i++) {
+      if (workers[i] != pid) continue;
+      if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
+        failed = 1;
+        emit("{\"event\":\"fatal\",\"message\":\"worker %d exited with status %d\",\"errno\":\"none\",\"t\":%lld}", i,
+             WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), elapsed_ms());
+      }
+      workers[i] = workers[--nworkers];
+      break;
+    }
+  }
+  return failed ? 1 : 0;
+}
+
+static void spawn(int processes, void (*body)(int index, void *arg), void *arg) {
+  for (int i = 0; i < processes; i++) {
+    pid_t pid = fork();
+    if (pid < 0) fatal("fork failed", errno);
+    if (pid == 0) {
+      body(i, arg);
+      _exit(0);
+    }
+    workers[nworkers++] = pid;
+  }
+}
+
+static void wait_for_stop(void) {
+  while (!stop_requested) pause();
+}
+
+/* ---- server --------------------------------------------------------------------------------------- */
+
+struct server_ctx {
+  struct options *o;
+  int listeners[MAX_PORTS];
+  int fds_open;
+};
+
+static void server_worker(int index, void *arg) {
+  struct server_ctx *ctx = arg;
+  long long budget = take_budget(index, ctx->o->fd_budget, ctx->fds_open);
+  long long accepted = 0, reported = 0, last_report = elapsed_ms();
+  int stopped_by = 0;
+  struct pollfd fds[MAX_PORTS];
+  for (int i = 0; i < ctx->o->nports; i++) fds[i] = (struct pollfd){.fd = ctx->listeners[i], .events = POLLIN};
+  emit("{\"event\":\"worker\",\"role\":\"server\",\"worker\":%d,\"pid\":%d,\"budget\":%lld,\"t\":%lld}", index, getpid(), budget, elapsed_ms());
+
+  while (!stop_requested && !stopped_by) {
+    int ready = poll(fds, ctx->o->nports, 1000);
+    if (ready < 0 && errno != EINTR) fatal("poll failed", errno);
+    for (int i = 0; ready > 0 && i < ctx->o->nports && !stopped_by; i++) {
+      if (!(fds[i].revents & POLLIN)) continue;
+      for (;;) {
+        /* accept() takes the descriptor first: on EMFILE the connection stays in the accept queue. */
+        int fd = accept4(ctx->listeners[i], NULL, NULL, SOCK_CLOEXEC);
+        if (fd >= 0) { accepted++; continue; }
+        if (errno == EAGAIN || errno == EINTR || errno == ECONNABORTED) break;
+        stopped_by = errno;
+        emit("{\"event\":\"limit\",\"role\":\"server\",\"worker\":%d,\"count\":%lld,\"errno\":\"%s\",\"t\":%lld}", index, accepted,
+             errno_name(errno), elapsed_ms());
+        break;
+      }
+    }
+    long long now = elapsed_ms();
+    if (accepted != reported && now - last_report >= 1000) {
+      emit("{\"event\":\"progress\",\"role\":\"server\",\"worker\":%d,\"count\":%lld,\"t\":%lld}", index, accepted, now);
+      reported = accepted;
+      last_report = now;
+    }
+  }
+  if (accepted != reported) emit("{\"event\":\"progress\",\"role\":\"server\",\"worker\":%d,\"count\":%lld,\"t\":%lld}", index, accepted, elapsed_ms());
+  wait_for_stop();
+  emit("{\"event\":\"done\",\"role\":\"server\",\"worker\":%d,\"count\":%lld,\"errno\":\"%s\",\"t\":%lld}", index, accepted,
+       errno_name(stopped_by), elapsed_ms());
+}
+
+static int run_server(struct options *o) {
+  if (o->nports == 0) fatal("server needs --ports", EINVAL);
+  struct server_ctx ctx = {.o = o};
+  for (int i = 0; i < o->nports; i++) {
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    if (fd < 0) fatal("socket failed", errno);
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons(o->ports[i]), .sin_addr.s_addr = htonl(INADDR_ANY)};
+    if (bind(fd, (struct sockaddr *)&addr, sizeof addr) != 0) fatal("bind failed", errno);
+    if (listen(fd, o->backlog) != 0) fatal("listen failed", errno);
+    ctx.listeners[i] = fd;
+  }
+  ctx.fds_open = count_open_fds();
+  char extra[128];
+  snprintf(extra, sizeof extra, ",\"backlog\":%d,\"listenPorts\":%d", o->backlog, o->nports);
+  emit_ready("server", o->processes, o->fd_budget, extra);
+  spawn(o->processes, server_worker, &ctx);
+  return supervise();
+}
+
+/* ---- client --------------------------------------------------------------------------------------- */
+
+/* A minimal A-record lookup against the nameserver in /etc/resolv.conf (Docker's embedded DNS). */
+static int resolve_ipv4(const char *host, struct in_addr *out) {
+  if (inet_pton(AF_INET, host, out) == 1) return 0;
+  char conf[2048] = "", nameserver[64] = "127.0.0.11";
+  if (read_text("/etc/resolv.conf", conf, sizeof conf) == 0) {
+    char *line = strstr(conf, "nameserver");
+    if (line) sscanf(line, "nameserver %63s", nameserver);
+  }
+  unsigned char query[512], answer[1024];
+  int len = 0;
+  unsigned short id = (unsigned short)(getpid() ^ elapsed_ms());
+  unsigned char header[12] = {id >> 8, id & 0xff, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0};
+  memcpy(query, header, 12);
+  len = 12;
+  for (const char *label = host; *label;) {
+    const char *dot = strchr(label, '.');
+    int n = dot ? (int)(dot - label) : (int)strlen(label);
+    if (n == 0 || n > 63 || len + n + 6 > (int)sizeof query) return -1;
+    query[len++] = (unsigned char)n;
+    memcpy(query + len, label, n);
+    len += n;
+    label += n + (dot ? 1 : 0);
+  }
+  query[len++] = 0;
+  query[len++] = 0; query[len++] = 1; /* type A */
+  query[len++] = 0; query[len++] = 1; /* class IN */
+
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  struct sockaddr_in ns = {.sin_family = AF_INET, .sin_port = htons(53)};
+  inet_pton(AF_INET, nameserver, &ns.sin_addr);
+  int result = -1;
+  if (connect(fd, (struct sockaddr *)&ns, sizeof ns) == 0 && send(fd, query, len, 0) == len) {
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    if (poll(&p, 1, 1000) == 1) {
+      ssize_t n = recv(fd, answer, sizeof answer, 0);
+      int answers = n >= 12 ? (answer[6] << 8 | answer[7]) : 0;
+      int at = len; /* the question is echoed back */
+      for (int a = 0; a < answers && at < n; a++) {
+        if ((answer[at] & 0xc0) == 0xc0) at += 2;
+        else { while (at < n && answer[at]) at += answer[at] + 1; at++; }
+        if (at + 10 > n) break;
+        int type = answer[at] << 8 | answer[at + 1], rdlen = answer[at + 8] << 8 | answer[at + 9];
+        at += 10;
+        if (type == 1 && rdlen == 4 && at + 4 <= n) { memcpy(out, answer + at, 4); result = 0; break; }
+        at += rdlen;
+      }
+    }
+  }
+  close(fd);
+  return result;
+}
+
+struct client_ctx {
+  struct options *o;
+  struct sockaddr_in targets[MAX_PORTS];
+  int fds_open;
+};
+
+/* One connect() with a deadline: 0 on success, else the errno that stopped it (ETIMEDOUT on the deadline). */
+static int connect_once(const struct sockaddr_in *target, int timeout_ms, int *out_fd) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return errno;
+  if (connect(fd, (const struct sockaddr *)target, sizeof *target) == 0) { *out_fd = fd; return 0; }
+  int err = errno;
+  if (err == EINPROGRESS) {
+    struct pollfd p = {.fd = fd, .events = POLLOUT};
+    int ready;
+    do ready = poll(&p, 1, timeout_ms); while (ready < 0 && errno == EINTR && !stop_requested);
+    if (ready == 0) err = ETIMEDOUT;
+    else if (ready < 0) err = errno;
+    else {
+      socklen_t size = sizeof err;
+      getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &size);
+    }
+    if (err == 0) { *out_fd = fd; return 0; }
+  }
+  close(fd);
+  return err;
+}
+
+static void client_hold_worker(int index, void *arg) {
+  struct client_ctx *ctx = arg;
+  struct options *o = ctx->o;
+  long long budget = take_budget(index, o->fd_budget, ctx->fds_open);
+  emit("{\"event\":\"worker\",\"role\":\"client\",\"worker\":%d,\"pid\":%d,\"budget\":%lld,\"t\":%lld}", index, getpid(), budget, elapsed_ms());
+  long long held = 0, last_report = elapsed_ms();
+  int exhausted[MAX_PORTS] = {0}, remaining = o->nports, stopped_by = 0, next = index % o->nports, refused = 0;
+  while (!stop_requested && remaining > 0) {
+    while (exhausted[next]) next = (next + 1) % o->nports;
+    int fd, err = connect_once(&ctx->targets[next], o->connect_timeout_ms, &fd);
+    if (err == 0) {
+      held++;
+    } else if (err == ECONNREFUSED && held == 0 && refused++ < 150) {
+      /* The server may still be starting (compose's depends_on does not wait for it). Retrying costs nothing:
+         a refused connect leaves no socket behind, unlike a test connection, whose close would leave TIME_WAIT. */
+      usleep(200000);
+      continue;
+    } else if (err == EADDRNOTAVAIL) {
+      /* No free local port for this destination; other server ports are other 4-tuples. */
+      exhausted[next] = 1;
+      remaining--;
+      stopped_by = err;
+    } else if (err == EINTR && stop_requested) {
+      break;
+    } else {
+      stopped_by = err;
+      break;
+    }
+    next = (next + 1) % o->nports;
+    long long now = elapsed_ms();
+    if (now - last_report >= 1000) {
+      emit("{\"event\":\"progress\",\"role\":\"client\",\"worker\":%d,\"count\":%lld,\"t\":%lld}", index, held, now);
+      last_report = now;
+    }
+  }
+  emit("{\"event\":\"done\",\"role\":\"client\",\"worker\":%d,\"count\":%lld,\"errno\":\"%s\",\"reason\":\"%s\",\"t\":%lld}", index, held,
+       errno_name(stopped_by), stopped_by == 0 ? "signal" : "error", elapsed_ms());
+  wait_for_stop(); /* hold every connection until the run ends */
+}
+
+static int run_client(struct options *o) {
+  if (o->nports == 0) fatal("client needs --ports", EINVAL);
+  if (strcmp(o->mode, "hold") != 0) fatal("this probe supports --mode hold only", EINVAL);
+  struct client_ctx ctx = {.o = o};
+  struct in_addr server;
+  int resolved = -1;
+  for (int attempt = 0; attempt < 50 && resolved != 0 && !stop_requested; attempt++) {
+    resolved = resolve_ipv4(o->server, &server);
+    if (resolved != 0) usleep(200000);
+  }
+  if (resolved != 0) fatal("cannot resolve the server's name", EHOSTUNREACH);
+  for (int i = 0; i < o->nports; i++) {
+    ctx.targets[i] = (struct sockaddr_in){.sin_family = AF_INET, .sin_port = htons(o->ports[i]), .sin_addr = server};
+  }
+  ctx.fds_open = count_open_fds();
+  char extra[96];
+  snprintf(extra, sizeof extra, ",\"server\":\"%s\",\"targets\":%d", inet_ntoa(server), o->nports);
+  emit_ready("client", o->processes, o->fd_budget, extra);
+
+  spawn(o->processes, client_hold_worker, &ctx);
+  return supervise();
+}
+
+/* ---- main ----------------------------------------------------------------------------------------- */
+
+int main(int argc, char **argv) {
+  clock_gettime(CLOCK_MONOTONIC, &started);
+  struct sigaction action = {.sa_handler = on_stop_signal}; /* no SA_RESTART: blocking calls return EINTR */
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGTERM, &action, NULL);
+  sigaction(SIGINT, &action, NULL);
+  signal(SIGPIPE, SIG_IGN);
+
+  struct options o = parse_options(argc, argv);
+  if (!strcmp(o.role, "limits")) {
+    /* In the host's network namespace this also reads the conntrack table that bridged traffic fills. */
+    char extra[128] = "";
+    long max = read_long("/proc/sys/net/netfilter/nf_conntrack_max", -1), count = read_long("/proc/sys/net/netfilter/nf_conntrack_count", -1);
+    if (max >= 0 && count >= 0) snprintf(extra, sizeof extra, ",\"conntrack\":{\"max\":%ld,\"count\":%ld}", max, count);
+    emit_ready("limits", 1, -1, extra);
+    return 0;
+  }
+  if (!strcmp(o.role, "server")) return run_server(&o);
+  if (!strcmp(o.role, "client")) return run_client(&o);
+  fatal("usage: probe limits | server --ports P [...] | client --server HOST --ports P [...]", EINVAL);
+  return 2;
+}

@@ -1,7 +1,111 @@
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { cleanupByLabel } from '../engine/cleanup.ts';
+import { DockerEngine } from '../engine/docker-engine.ts';
+import type { ContainerObservation } from '../observe/observation.ts';
+import type { RunResult } from '../report/result-schema.ts';
+import { runScenario } from '../run-scenario.ts';
+import { userCwd } from '../scenario/load-scenario.ts';
 import { EXIT } from './exit-codes.ts';
+import { formatTable } from './format-table.ts';
 import type { CliOptions } from './parse-args.ts';
+import { showCount } from './print-plan.ts';
 
-export async function runCommand(_options: CliOptions): Promise<number> {
-  process.stderr.write('portlab: running scenarios on the engine is not built yet; use --dry-run\n');
-  return EXIT.runError;
+/** Exit status after Ctrl-C, as shells report a process ended by SIGINT. */
+export const EXIT_INTERRUPTED = 130;
+
+export async function runCommand(options: CliOptions): Promise<number> {
+  const engine = new DockerEngine();
+  await engine.version(); // one line and exit 3 when the daemon is not there
+
+  if (options.cleanup) {
+    const removed = await cleanupByLabel(engine);
+    const what = [...removed.containers, ...removed.networks];
+    process.stdout.write(what.length > 0 ? `removed ${what.join(', ')}\n` : 'nothing to clean up\n');
+    return EXIT.pass;
+  }
+
+  const abort = new AbortController();
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (abort.signal.aborted) return;
+    process.stderr.write(`\n${signal}: stopping the run and removing its containers...\n`);
+    abort.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  const results: Array<{ result: RunResult; resultFile: string }> = [];
+  try {
+    for (const name of options.scenarios) {
+      if (abort.signal.aborted) break;
+      const progress = progressPrinter(name);
+      const run = await runScenario(name, {
+        engine,
+        runId: randomBytes(3).toString('hex'),
+        keep: options.keep,
+        signal: abort.signal,
+        now: () => new Date(),
+        onStatus: (message) => process.stderr.write(`${name}: ${message}\n`),
+        onProgress: progress.update,
+      });
+      progress.end();
+      results.push(run);
+      if (!options.json) process.stdout.write(`${formatSummary(run.result, run.resultFile)}\n\n`);
+    }
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  if (options.json) process.stdout.write(`${JSON.stringify({ results: results.map((run) => run.result) }, null, 2)}\n`);
+  if (abort.signal.aborted) return EXIT_INTERRUPTED;
+  if (results.some((run) => run.result.verdict === 'error')) return EXIT.runError;
+  return results.every((run) => run.result.verdict === 'pass') ? EXIT.pass : EXIT.verdictFailed;
+}
+
+/** Live counts on stderr: one rewritten line on a terminal, a line every ~10 s otherwise. */
+function progressPrinter(scenario: string) {
+  const tty = process.stderr.isTTY === true;
+  let lastPrinted = -Infinity;
+  let printedOnLine = false;
+  return {
+    update(observations: Record<string, ContainerObservation>, elapsedMs: number) {
+      if (!tty && elapsedMs - lastPrinted < 10_000) return;
+      lastPrinted = elapsedMs;
+      const parts = Object.values(observations).map((observation) => {
+        const state = observation.name === 'server' ? 'accepted' : observation.finished ? `done ${observation.error ?? ''}`.trim() : 'connecting';
+        return `${observation.name} ${observation.count.toLocaleString('en-US')} ${state}`;
+      });
+      const line = `${scenario} ${Math.round(elapsedMs / 1000)}s  ${parts.join('  ')}`;
+      if (tty) {
+        process.stderr.write(`\r\x1b[K${line}`);
+        printedOnLine = true;
+      } else {
+        process.stderr.write(`${line}\n`);
+      }
+    },
+    end() {
+      if (printedOnLine) process.stderr.write('\n');
+    },
+  };
+}
+
+export function formatSummary(result: RunResult, resultFile: string): string {
+  const rows = [...result.clients, result.server].map((entry) => [
+    entry.name,
+    showCount(entry.predicted),
+    entry.observed.toLocaleString('en-US'),
+    entry.limit,
+    entry.predictedError ?? '-',
+    entry.observedError ?? '-',
+    entry.verdict,
+  ]);
+  const seconds = (result.run.durationMs / 1000).toFixed(1);
+  return [
+    `${result.scenario.name as string}: ${result.verdict.toUpperCase()} (${seconds}s, ${result.run.endReason})`,
+    formatTable(['container', 'predicted', 'observed', 'limit', 'predicted error', 'observed error', 'verdict'], rows),
+    ...result.notes.map((note) => `note: ${note}`),
+    ...(result.run.failure ? [`failure: ${result.run.failure}`] : []),
+    ...result.why.map((line) => `why: ${line}`),
+    `result: ${path.relative(userCwd(), resultFile)}`,
+  ].join('\n');
 }

@@ -10,6 +10,8 @@ export const ContainerFacts = z.strictObject({
   boundPorts: z.array(z.number().int()),
   reservedPorts: z.string(),
   somaxconn: z.number().int(),
+  /** The worker layout the container actually ran with, so a re-prediction describes that run. */
+  workers: z.strictObject({ processes: z.number().int(), fdBudget: z.number().int() }).optional(),
 });
 export type ContainerFacts = z.infer<typeof ContainerFacts>;
 

@@ -14,6 +14,8 @@ export type WorkerPlanInput = {
   demand: number;
   /** What the probe measured in this container, when known. */
   grantedNofile: Nofile | undefined;
+  /** How the container actually ran, when it already has: that layout is kept rather than decided again. */
+  ran?: { processes: number; fdBudget: number } | undefined;
   env: Environment;
 };
 
@@ -30,7 +32,10 @@ export function planWorkers(input: WorkerPlanInput): WorkerPlan {
 
   let processes: number;
   let total: number;
-  if (input.processes === 'auto') {
+  if (input.ran) {
+    processes = input.ran.processes;
+    total = input.ran.fdBudget < 0 ? processes * perWorker : Math.min(input.ran.fdBudget, processes * perWorker);
+  } else if (input.processes === 'auto') {
     const wanted = Math.min(meant, input.demand);
     processes = perWorker === 0 ? 1 : Math.max(1, Math.ceil(wanted / perWorker));
     total = Math.min(meant, processes * perWorker);
@@ -42,11 +47,11 @@ export function planWorkers(input: WorkerPlanInput): WorkerPlan {
 
   let note: string | null = null;
   if (applied.soft < requested.soft) {
-    note =
-      input.processes === 'auto'
-        ? `the engine grants nofile ${applied.soft}, not the ${requested.soft} asked for: ${processes} worker processes ` +
-          `share one network namespace and a budget of ${total} descriptors (what one process with nofile ${requested.soft} could use${total < meant ? `, capped at what this scenario can need` : ''})`
-        : `the engine grants nofile ${applied.soft}, not the ${requested.soft} asked for: each of the ${processes} workers holds at most ${perWorker}`;
+    const asked = `the engine grants nofile ${applied.soft}, not the ${requested.soft} asked for`;
+    const covers = total < meant ? 'enough for the scenario\'s other limits to bind first' : `as many as one process with nofile ${requested.soft} has`;
+    if (input.processes !== 'auto') note = `${asked}: each of the ${processes} workers holds at most ${perWorker}`;
+    else if (processes === 1) note = `${asked}; one worker process with ${total} descriptors is ${covers}`;
+    else note = `${asked}, so ${processes} worker processes in one network namespace share ${total} descriptors: ${covers}`;
   }
   return { processes, requestedNofile: input.requested ?? null, appliedNofile: applied, fdsOpen: input.fdsOpen, workerBudgets, note };
 }

@@ -62,7 +62,9 @@ function portCapacity(scenario: Scenario, env: Environment, facts: ContainerFact
     const bound = facts.boundPorts.filter((port) => port >= range.low && port <= range.high);
     const skipped = new Set([...bound, ...reservedList]);
     reserved = exact(skipped.size);
+    const outside = facts.boundPorts.filter((port) => !bound.includes(port));
     if (bound.length > 0) reasoning.push(`- ${bound.length} already bound in the namespace (port ${bound.join(', ')}: Docker's embedded DNS listener on 127.0.0.11)`);
+    if (outside.length > 0) reasoning.push(`- 0: the port${outside.length > 1 ? 's' : ''} already bound in the namespace (${outside.join(', ')}, Docker's embedded DNS listener) lie outside the range`);
   } else {
     const dns = dnsListenerCost(env, range);
     reserved = { min: reservedList.length + dns.min, max: reservedList.length + (dns.max ?? 0) };
@@ -109,6 +111,7 @@ function predictHoldingClient(scenario: Scenario, env: Environment, name: string
     fdsOpen: facts?.fdsOpen ?? env.probeFdsOpen,
     demand: portLimit.max + HEADROOM(portLimit.max),
     grantedNofile: facts?.nofile,
+    ran: facts?.workers,
     env,
   });
   const fds = totalBudget(workers);
@@ -154,6 +157,7 @@ function predictChurningClient(scenario: Scenario, env: Environment, name: strin
     fdsOpen: facts?.fdsOpen ?? env.probeFdsOpen,
     demand: 1,
     grantedNofile: facts?.nofile,
+    ran: facts?.workers,
     env,
   });
   const twReuse = scenario.clients.sysctls['net.ipv4.tcp_tw_reuse'] ?? '2';
@@ -204,6 +208,7 @@ function predictSharedLimits(scenario: Scenario, env: Environment, load: CountRa
     fdsOpen: facts?.fdsOpen ?? env.probeFdsOpen + listenPorts.length,
     demand: demand + HEADROOM(demand),
     grantedNofile: facts?.nofile,
+    ran: facts?.workers,
     env,
   });
   const fds = totalBudget(workers);

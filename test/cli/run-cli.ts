@@ -7,8 +7,10 @@ import { PROJECT_ROOT } from '../../orchestrator/scenario/load-scenario.ts';
 const TSX = path.join(PROJECT_ROOT, 'node_modules', '.bin', 'tsx');
 const CLI = path.join(PROJECT_ROOT, 'orchestrator', 'cli', 'main.ts');
 
+export type CliResult = { exitCode: number | undefined; stdout: string; stderr: string; resultsDir: string };
+
 /** Runs the portlab CLI as a user would (a real process), with results going to a fresh directory. */
-export async function runCli(args: string[], options: Options & { resultsDir?: string } = {}) {
+export async function runCli(args: string[], options: Options & { resultsDir?: string } = {}): Promise<CliResult> {
   const resultsDir = options.resultsDir ?? (await mkdtemp(path.join(os.tmpdir(), 'portlab-results-')));
   const result = await execa(TSX, [CLI, ...args], {
     reject: false,
@@ -16,5 +18,5 @@ export async function runCli(args: string[], options: Options & { resultsDir?: s
     ...options,
     env: { PORTLAB_RESULTS_DIR: resultsDir, INIT_CWD: '', ...options.env },
   });
-  return { ...result, resultsDir };
+  return { exitCode: result.exitCode, stdout: String(result.stdout), stderr: String(result.stderr), resultsDir };
 }

@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import Ajv2019 from 'ajv/dist/2019.js';
+import { Ajv2019 } from 'ajv/dist/2019.js';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { compileCompose } from '../../orchestrator/compile/compile-compose.ts';

@@ -1,0 +1,13 @@
+import { DockerEngine } from '../engine/docker-engine.ts';
+import { ensureProbeImage } from '../engine/probe-image.ts';
+import { reportError } from './main.ts';
+
+/** `npm run build-probe`: builds the probe image that compiled compose files name, so they can be rerun by hand. */
+try {
+  const engine = new DockerEngine();
+  await engine.version();
+  const tag = await ensureProbeImage(engine, (building) => process.stderr.write(`building ${building} ...\n`));
+  process.stdout.write(`${tag}\n`);
+} catch (error) {
+  process.exitCode = reportError(error);
+}

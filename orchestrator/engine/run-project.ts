@@ -1,0 +1,197 @@
+import { createHash } from 'node:crypto';
+import createDebug from 'debug';
+import type { ComposeProject, ComposeService } from '../compile/compose-schema.ts';
+import { PORTLAB_LABEL } from '../compile/compile-compose.ts';
+import { ContainerLog, type ContainerObservation } from '../observe/observation.ts';
+import { SERVER_NAME } from '../predict/predict.ts';
+import { EngineError, type DockerEngine } from './docker-engine.ts';
+
+const debug = createDebug('portlab:engine');
+
+export type RunOptions = {
+  runId: string;
+  /** Upper bound on the run once the clients have started. */
+  limitMs: number;
+  /** Leave containers and network in place. */
+  keep: boolean;
+  /** Aborted on Ctrl-C / SIGTERM. */
+  signal: AbortSignal;
+  /** Called about every `progressEveryMs` with every container's observation so far. */
+  onProgress: (observations: Record<string, ContainerObservation>, elapsedMs: number) => void;
+  progressEveryMs?: number;
+  /** The clock, injected so that tests can drive it. */
+  now?: () => number;
+};
+
+export type EndReason = 'clients-done' | 'duration' | 'failed' | 'interrupted';
+
+export type RunRecord = {
+  observations: Record<string, ContainerObservation>;
+  endReason: EndReason;
+  failure: string | null;
+  startedAt: Date;
+  endedAt: Date;
+  networkName: string;
+};
+
+/** Labels `docker compose -p <project> ps|logs|down` recognises, plus portlab's own for cleanup. */
+export function composeLabels(project: ComposeProject, service: string, definition: ComposeService, runId: string): Record<string, string> {
+  return {
+    ...definition.labels,
+    'com.docker.compose.project': project.name,
+    'com.docker.compose.service': service,
+    'com.docker.compose.container-number': '1',
+    'com.docker.compose.oneoff': 'False',
+    'com.docker.compose.config-hash': createHash('sha256').update(JSON.stringify(definition)).digest('hex'),
+    [PORTLAB_LABEL.managed]: 'true',
+    [PORTLAB_LABEL.runId]: runId,
+  };
+}
+
+const SERVER_READY_TIMEOUT_MS = 30_000;
+/** After every client stopped, how long the server's accepted count must stay still before the run ends. */
+const SERVER_SETTLE_MS = 2_500;
+const TICK_MS = 250;
+/** How long to wait for a stopped container's last log lines before giving up on them. */
+const LOG_DRAIN_TIMEOUT_MS = 15_000;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Runs a compiled compose project on the engine: network, server, then clients; follows every container's
+ * probe lines; ends when every client has stopped (or at the time limit, on a failure or an interrupt);
+ * stops the server first so its final counts are recorded while the clients still hold their connections;
+ * removes everything it created unless told to keep it.
+ */
+export async function runProject(engine: DockerEngine, project: ComposeProject, options: RunOptions): Promise<RunRecord> {
+  const now = options.now ?? Date.now;
+  const startedAt = new Date(now());
+  const logs = new Map<string, ContainerLog>();
+  const created: Array<{ id: string; name: string; service: string }> = [];
+  /** Per container id: resolves once its log stream has ended (the container exited and every line was read). */
+  const following = new Map<string, Promise<void>>();
+  const exited = new Set<string>();
+  const networkName = `${project.name}_portlab`;
+  let networkId: string | undefined;
+  const observations = () => Object.fromEntries([...logs.entries()].map(([name, log]) => [name, log.snapshot()]));
+
+  const start = async (service: string) => {
+    const definition = project.services[service];
+    if (!definition) throw new EngineError(`the compose project has no service ${service}`);
+    const name = `${project.name}-${service}-1`;
+    const nofile = definition.ulimits?.nofile;
+    const id = await engine.createContainer({
+      name,
+      image: definition.image,
+      command: definition.command,
+      labels: composeLabels(project, service, definition, options.runId),
+      network: networkName,
+      alias: service,
+      nofile,
+      sysctls: definition.sysctls,
+    });
+    created.push({ id, name, service });
+    const log = new ContainerLog(service);
+    logs.set(service, log);
+    await engine.startContainer(id, name);
+    following.set(
+      id,
+      engine
+        .followLogs(id, name, (line) => log.addLine(line), (line) => debug('%s stderr: %s', service, line))
+        .catch((error) => debug('log stream of %s: %s', name, error))
+        .finally(() => exited.add(service)),
+    );
+  };
+
+  let endReason: EndReason = 'failed';
+  let failure: string | null = null;
+  try {
+    networkId = await engine.createNetwork(networkName, {
+      'com.docker.compose.project': project.name,
+      'com.docker.compose.network': 'portlab',
+      [PORTLAB_LABEL.managed]: 'true',
+      [PORTLAB_LABEL.runId]: options.runId,
+    });
+
+    await start(SERVER_NAME);
+    const serverReadyBy = now() + SERVER_READY_TIMEOUT_MS;
+    while (!logs.get(SERVER_NAME)?.snapshot().ready) {
+      if (options.signal.aborted) throw new Interrupted();
+      const server = logs.get(SERVER_NAME)?.snapshot();
+      if (server?.fatal.length) throw new EngineError(`the server probe failed: ${server.fatal.join('; ')}`);
+      if (exited.has(SERVER_NAME)) throw new EngineError('the server container exited before it was ready');
+      if (now() > serverReadyBy) throw new EngineError(`the server was not ready after ${SERVER_READY_TIMEOUT_MS / 1000}s`);
+      await sleep(TICK_MS);
+    }
+
+    const clients = Object.keys(project.services).filter((service) => service !== SERVER_NAME);
+    for (const client of clients) await start(client);
+    const clientsStartedAt = now();
+    debug('clients started');
+    let lastProgress = 0;
+    let settled: { count: number; since: number } | undefined;
+    for (;;) {
+      if (options.signal.aborted) throw new Interrupted();
+      const snapshot = observations();
+      if (now() - lastProgress >= (options.progressEveryMs ?? 2000)) {
+        options.onProgress(snapshot, now() - clientsStartedAt);
+        lastProgress = now();
+      }
+      const fatal = Object.values(snapshot).find((observation) => observation.fatal.length > 0);
+      if (fatal) throw new EngineError(`the probe in ${fatal.name} failed: ${fatal.fatal.join('; ')}`);
+      // Probes hold their connections until they are stopped, so any exit now is a failure.
+      const gone = [...exited][0];
+      if (gone) throw new EngineError(`container ${gone} exited while the run was going on`);
+      if (clients.every((client) => snapshot[client]?.finished)) {
+        const accepted = snapshot[SERVER_NAME]?.count ?? 0;
+        const held = clients.reduce((sum, client) => sum + (snapshot[client]?.count ?? 0), 0);
+        if (accepted === held) break;
+        if (!settled || settled.count !== accepted) settled = { count: accepted, since: now() };
+        else if (now() - settled.since >= SERVER_SETTLE_MS) break;
+      }
+      if (now() - clientsStartedAt > options.limitMs) {
+        endReason = 'duration';
+        break;
+      }
+      await sleep(TICK_MS);
+    }
+    if (endReason !== 'duration') endReason = 'clients-done';
+    debug('run ended (%s) after %d ms; stopping the server, then the clients', endReason, now() - clientsStartedAt);
+
+    // Server first: its workers print their final accepted counts while the clients still hold theirs.
+    await stopAndDrain(engine, created.filter((entry) => entry.service === SERVER_NAME), following);
+    await stopAndDrain(engine, created.filter((entry) => entry.service !== SERVER_NAME), following);
+  } catch (error) {
+    endReason = error instanceof Interrupted ? 'interrupted' : 'failed';
+    failure = error instanceof Interrupted ? 'interrupted' : (error as Error).message;
+    await stopAndDrain(engine, created, following).catch((stopError) => debug('stopping after failure: %s', stopError));
+  } finally {
+    if (!options.keep) {
+      await removeAll(engine, created, networkId === undefined ? [] : [{ id: networkId, name: networkName }]);
+    }
+  }
+  return { observations: observations(), endReason, failure, startedAt, endedAt: new Date(now()), networkName };
+}
+
+class Interrupted extends Error {}
+
+async function stopAndDrain(engine: DockerEngine, containers: Array<{ id: string; name: string }>, following: Map<string, Promise<void>>) {
+  await Promise.all(containers.map((container) => engine.stopContainer(container.id, container.name)));
+  debug('stopped %s', containers.map((container) => container.name).join(', '));
+  // A log stream ends once its container has exited; by then every `done` line has been read.
+  const drained = Promise.all(containers.map((container) => following.get(container.id)));
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise((resolve) => (timer = setTimeout(resolve, LOG_DRAIN_TIMEOUT_MS)));
+  await Promise.race([drained, timeout]);
+  clearTimeout(timer);
+}
+
+/** Removes containers and networks; tries every one even if some fail, then reports the failures together. */
+export async function removeAll(engine: DockerEngine, containers: Array<{ id: string; name: string }>, networks: Array<{ id: string; name: string }>) {
+  const failures: string[] = [];
+  await Promise.all(
+    containers.map((container) => engine.removeContainer(container.id, container.name).catch((error: Error) => failures.push(error.message))),
+  );
+  for (const network of networks) await engine.removeNetwork(network.id, network.name).catch((error: Error) => failures.push(error.message));
+  if (failures.length > 0) throw new EngineError(`cleanup left something behind: ${failures.join('; ')}`);
+}

@@ -1,0 +1,58 @@
+import { z } from 'zod';
+
+const Role = z.enum(['server', 'client', 'limits']);
+const ms = z.number().int();
+
+/** The probe's protocol (images/probe/probe.c): one JSON object per stdout line. */
+export const ReadyEvent = z.object({
+  event: z.literal('ready'),
+  role: Role,
+  t: ms,
+  nofile: z.object({ soft: z.number().int(), hard: z.number().int() }),
+  fdsOpen: z.number().int(),
+  portRange: z.object({ low: z.number().int(), high: z.number().int() }),
+  boundPorts: z.array(z.number().int()),
+  reservedPorts: z.string(),
+  somaxconn: z.number().int(),
+  sysctls: z.record(z.string(), z.string()),
+  processes: z.number().int(),
+  fdBudget: z.number().int(),
+  server: z.string().optional(),
+  targets: z.number().int().optional(),
+  backlog: z.number().int().optional(),
+  listenPorts: z.number().int().optional(),
+  conntrack: z.object({ max: z.number().int(), count: z.number().int() }).optional(),
+});
+export type ReadyEvent = z.infer<typeof ReadyEvent>;
+
+export const ProbeEvent = z.discriminatedUnion('event', [
+  ReadyEvent,
+  z.object({ event: z.literal('worker'), role: Role, worker: z.number().int(), pid: z.number().int(), budget: z.number().int(), t: ms }),
+  z.object({ event: z.literal('progress'), role: Role, worker: z.number().int(), count: z.number().int(), t: ms }),
+  z.object({ event: z.literal('limit'), role: Role, worker: z.number().int(), count: z.number().int(), errno: z.string(), t: ms }),
+  z.object({
+    event: z.literal('done'),
+    role: Role,
+    worker: z.number().int(),
+    count: z.number().int(),
+    errno: z.string(),
+    reason: z.enum(['error', 'signal']).optional(),
+    t: ms,
+  }),
+  z.object({ event: z.literal('fatal'), message: z.string(), errno: z.string(), t: ms }),
+]);
+export type ProbeEvent = z.infer<typeof ProbeEvent>;
+
+export type ParsedLine = { ok: true; event: ProbeEvent } | { ok: false; line: string; reason: string };
+
+/** One stdout line of a probe; anything that is not a protocol line is returned as such, never guessed at. */
+export function parseProbeLine(line: string): ParsedLine {
+  let json: unknown;
+  try {
+    json = JSON.parse(line);
+  } catch {
+    return { ok: false, line, reason: 'not JSON' };
+  }
+  const result = ProbeEvent.safeParse(json);
+  return result.success ? { ok: true, event: result.data } : { ok: false, line, reason: result.error.issues[0]?.message ?? 'not a probe event' };
+}

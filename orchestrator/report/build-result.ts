@@ -1,0 +1,100 @@
+import type { ComposeProject } from '../compile/compose-schema.ts';
+import type { EngineFacts } from '../engine/preflight.ts';
+import type { RunRecord } from '../engine/run-project.ts';
+import type { ContainerObservation } from '../observe/observation.ts';
+import type { Prediction, WorkerPlan } from '../predict/prediction-schema.ts';
+import type { Scenario } from '../scenario/scenario-schema.ts';
+import type { ContainerVerdict, Judgement } from '../verdict/judge.ts';
+import { RESULT_SCHEMA_VERSION, type RunResult } from './result-schema.ts';
+
+export type ResultInput = {
+  scenario: Scenario;
+  scenarioFile: string;
+  composeFile: string;
+  runId: string;
+  project: ComposeProject;
+  engine: EngineFacts;
+  before: Prediction;
+  measured: Prediction;
+  judgement: Judgement;
+  record: RunRecord;
+  kept: boolean;
+};
+
+/** Everything a run produced, in the published shape of results/*.json. Pure. */
+export function buildResult(input: ResultInput): RunResult {
+  const { record, measured, judgement, scenario } = input;
+  const plans = new Map<string, { workers: WorkerPlan; sysctls: Record<string, string> }>([
+    ['server', { workers: measured.server.workers, sysctls: scenario.server.sysctls }],
+    ...measured.clients.map((client) => [client.name, { workers: client.workers, sysctls: scenario.clients.sysctls }] as const),
+  ]);
+  const containers = Object.fromEntries(
+    [...plans.entries()].map(([name, plan]) => {
+      const ready = record.observations[name]?.ready ?? null;
+      return [
+        name,
+        {
+          requestedNofile: plan.workers.requestedNofile,
+          grantedNofile: ready?.nofile ?? null,
+          processes: plan.workers.processes,
+          fdBudget: plan.workers.workerBudgets.reduce((sum, budget) => sum + budget, 0),
+          fdsOpen: ready?.fdsOpen ?? null,
+          sysctlsRequested: plan.sysctls,
+          sysctlsApplied: ready
+            ? {
+                'net.ipv4.ip_local_port_range': `${ready.portRange.low} ${ready.portRange.high}`,
+                'net.ipv4.ip_local_reserved_ports': ready.reservedPorts,
+                'net.core.somaxconn': String(ready.somaxconn),
+                ...ready.sysctls,
+              }
+            : {},
+          boundPorts: ready?.boundPorts ?? [],
+          note: plan.workers.note,
+        },
+      ];
+    }),
+  );
+  const containerResult = (verdict: ContainerVerdict) => {
+    const observation: ContainerObservation | undefined = record.observations[verdict.name];
+    const stops = observation?.workers.map((worker) => worker.stoppedAtMs) ?? [];
+    return {
+      ...verdict,
+      workers: observation?.workers ?? [],
+      errors: observation?.errors ?? {},
+      stoppedAfterMs: stops.length > 0 && stops.every((ms) => ms !== null) ? Math.max(...(stops as number[])) : null,
+    };
+  };
+  const failed = record.endReason === 'failed' || record.endReason === 'interrupted';
+  const notes = [...plans.entries()].flatMap(([name, plan]) => (plan.workers.note ? [`${name}: ${plan.workers.note}`] : []));
+  return {
+    schemaVersion: RESULT_SCHEMA_VERSION,
+    scenario: scenario as unknown as Record<string, unknown>,
+    scenarioFile: input.scenarioFile,
+    run: {
+      id: input.runId,
+      project: input.project.name,
+      startedAt: record.startedAt.toISOString(),
+      endedAt: record.endedAt.toISOString(),
+      durationMs: record.endedAt.getTime() - record.startedAt.getTime(),
+      endReason: record.endReason,
+      failure: record.failure,
+      kept: input.kept,
+    },
+    environment: {
+      docker: { version: input.engine.version.dockerVersion, apiVersion: input.engine.version.apiVersion },
+      kernel: input.engine.version.kernelVersion,
+      engineNofileCeiling: input.engine.nofileCeiling,
+      engineDefaultNofile: input.engine.defaultNofile,
+      conntrack: input.engine.conntrack,
+      containers,
+    },
+    prediction: { before: input.before, measured },
+    clients: judgement.clients.map(containerResult),
+    server: containerResult(judgement.server),
+    total: { predicted: measured.total, observed: judgement.clients.reduce((sum, client) => sum + client.observed, 0) },
+    verdict: failed ? 'error' : judgement.verdict,
+    why: failed ? [`the run did not complete: ${record.failure ?? record.endReason}`, ...judgement.why] : judgement.why,
+    notes,
+    composeFile: input.composeFile,
+  };
+}

@@ -1,0 +1,68 @@
+import { z } from 'zod';
+import { WorkerObservation } from '../observe/observation.ts';
+import { NofileLimit, Prediction } from '../predict/prediction-schema.ts';
+import { ContainerVerdict, Verdict } from '../verdict/judge.ts';
+
+export const RESULT_SCHEMA_VERSION = 1;
+
+/** What one container asked for and what it got, as its probe read it back inside the container. */
+export const ContainerEnvironment = z.strictObject({
+  requestedNofile: NofileLimit.nullable(),
+  grantedNofile: NofileLimit.nullable(),
+  processes: z.number().int(),
+  fdBudget: z.number().int(),
+  fdsOpen: z.number().int().nullable(),
+  sysctlsRequested: z.record(z.string(), z.string()),
+  /** Sysctls as the probe read them from /proc/sys inside the container. */
+  sysctlsApplied: z.record(z.string(), z.string()),
+  /** TCP ports already bound in the container's network namespace when the probe started. */
+  boundPorts: z.array(z.number().int()),
+  note: z.string().nullable(),
+});
+
+export const ContainerResult = ContainerVerdict.extend({
+  workers: z.array(WorkerObservation),
+  errors: z.record(z.string(), z.number().int()),
+  /** ms from the probe's start until its last worker stopped; null if one never did. */
+  stoppedAfterMs: z.number().int().nullable(),
+});
+
+export const RunResult = z.strictObject({
+  schemaVersion: z.literal(RESULT_SCHEMA_VERSION),
+  scenario: z.record(z.string(), z.unknown()),
+  scenarioFile: z.string(),
+  run: z.strictObject({
+    id: z.string(),
+    project: z.string(),
+    startedAt: z.string(),
+    endedAt: z.string(),
+    durationMs: z.number().int(),
+    /** Why the run ended: every client stopped, the hold duration passed, a failure, or an interrupt. */
+    endReason: z.enum(['clients-done', 'duration', 'failed', 'interrupted']),
+    failure: z.string().nullable(),
+    kept: z.boolean(),
+  }),
+  environment: z.strictObject({
+    docker: z.strictObject({ version: z.string(), apiVersion: z.string() }),
+    kernel: z.string(),
+    engineNofileCeiling: z.number().int().nullable(),
+    engineDefaultNofile: NofileLimit,
+    /** The host's conntrack table at the start; null when the engine's host did not let the probe read it. */
+    conntrack: z.strictObject({ max: z.number().int(), inUse: z.number().int() }).nullable(),
+    containers: z.record(z.string(), ContainerEnvironment),
+  }),
+  prediction: z.strictObject({
+    /** Before the run: the engine's grants known, the containers not yet. */
+    before: Prediction,
+    /** With what every probe reported at start: the one the verdict uses. */
+    measured: Prediction,
+  }),
+  clients: z.array(ContainerResult),
+  server: ContainerResult,
+  total: z.strictObject({ predicted: Prediction.shape.total, observed: z.number().int() }),
+  verdict: Verdict,
+  why: z.array(z.string()),
+  notes: z.array(z.string()),
+  composeFile: z.string(),
+});
+export type RunResult = z.infer<typeof RunResult>;

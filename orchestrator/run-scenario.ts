@@ -1,0 +1,110 @@
+import path from 'node:path';
+import type { DockerEngine } from './engine/docker-engine.ts';
+import { measureEngine, type EngineFacts } from './engine/preflight.ts';
+import { ensureProbeImage } from './engine/probe-image.ts';
+import { runProject } from './engine/run-project.ts';
+import type { ContainerObservation } from './observe/observation.ts';
+import { replan } from './pipeline.ts';
+import { ASSUMED_ENVIRONMENT, type Environment } from './predict/environment.ts';
+import { predict } from './predict/predict.ts';
+import { writeFileAtomic } from './report/atomic-write.ts';
+import { buildResult } from './report/build-result.ts';
+import { RunResult } from './report/result-schema.ts';
+import { fileStamp, RESULTS_DIR } from './report/results-dir.ts';
+import { loadScenario } from './scenario/load-scenario.ts';
+import { durationMs } from './scenario/duration.ts';
+import type { Scenario } from './scenario/scenario-schema.ts';
+import { SCENARIO_DEFAULTS } from './scenario/scenario-schema.ts';
+import { judge } from './verdict/judge.ts';
+
+export type RunDeps = {
+  engine: DockerEngine;
+  runId: string;
+  keep: boolean;
+  signal: AbortSignal;
+  now: () => Date;
+  onStatus: (message: string) => void;
+  onProgress: (observations: Record<string, ContainerObservation>, elapsedMs: number) => void;
+};
+
+export type ScenarioRun = { result: RunResult; resultFile: string; composeFile: string };
+
+/** load -> measure the engine -> predict + compile -> run -> observe -> predict with what was measured -> judge -> report. */
+export async function runScenario(nameOrPath: string, deps: RunDeps): Promise<ScenarioRun> {
+  const loaded = await loadScenario(nameOrPath);
+  const { scenario } = loaded;
+  const project = `portlab-${scenario.name}-${deps.runId}`;
+  const image = await ensureProbeImage(deps.engine, (tag) => deps.onStatus(`building the probe image ${tag}`));
+  const engineFacts = await measureEngine(deps.engine, image, mostNofileAsked(scenario), {
+    prefix: project,
+    labels: { 'io.portlab.managed': 'true', 'io.portlab.run-id': deps.runId },
+  });
+  const env = environmentOf(engineFacts);
+  const plan = await replan(loaded, env, project);
+  const stamp = fileStamp(deps.now());
+  const composeFile = path.join(RESULTS_DIR, `${scenario.name}-${stamp}.compose.yml`);
+  await writeFileAtomic(composeFile, plan.compiled.yaml);
+  for (const note of [plan.prediction.server, ...plan.prediction.clients].map((entry) => entry.workers.note)) {
+    if (note) deps.onStatus(note);
+  }
+
+  const record = await runProject(deps.engine, plan.compiled.project, {
+    runId: deps.runId,
+    limitMs: durationMs(scenario.clients.duration ?? SCENARIO_DEFAULTS.clients.holdDuration),
+    keep: deps.keep,
+    signal: deps.signal,
+    onProgress: deps.onProgress,
+  });
+  const measured = predict(scenario, withContainerFacts(env, record.observations));
+  const judgement = judge(measured, record.observations, scenario.expect.tolerance);
+  const result = RunResult.parse(
+    buildResult({
+      scenario,
+      scenarioFile: path.relative(process.cwd(), loaded.file),
+      composeFile: path.basename(composeFile),
+      runId: deps.runId,
+      project: plan.compiled.project,
+      engine: engineFacts,
+      before: plan.prediction,
+      measured,
+      judgement,
+      record,
+      kept: deps.keep,
+    }),
+  );
+  const resultFile = path.join(RESULTS_DIR, `${scenario.name}-${stamp}.json`);
+  await writeFileAtomic(resultFile, `${JSON.stringify(result, null, 2)}\n`);
+  return { result, resultFile, composeFile };
+}
+
+const mostNofileAsked = (scenario: Scenario) =>
+  Math.max(scenario.server.ulimits.nofile?.hard ?? 0, scenario.clients.ulimits.nofile?.hard ?? 0);
+
+export function environmentOf(engine: EngineFacts): Environment {
+  return {
+    ...ASSUMED_ENVIRONMENT,
+    engineNofileCeiling: engine.nofileCeiling,
+    engineDefaultNofile: engine.defaultNofile,
+    conntrackMax: engine.conntrack?.max ?? ASSUMED_ENVIRONMENT.conntrackMax,
+    conntrackInUse: engine.conntrack?.inUse ?? ASSUMED_ENVIRONMENT.conntrackInUse,
+  };
+}
+
+/** The environment as every probe reported it at start. */
+export function withContainerFacts(env: Environment, observations: Record<string, ContainerObservation>): Environment {
+  const containers = { ...env.containers };
+  for (const [name, observation] of Object.entries(observations)) {
+    const ready = observation.ready;
+    if (!ready) continue;
+    containers[name] = {
+      nofile: ready.nofile,
+      fdsOpen: ready.fdsOpen,
+      portRange: ready.portRange,
+      boundPorts: ready.boundPorts,
+      reservedPorts: ready.reservedPorts,
+      somaxconn: ready.somaxconn,
+      workers: { processes: ready.processes, fdBudget: ready.fdBudget },
+    };
+  }
+  return { ...env, containers };
+}

@@ -1,0 +1,83 @@
+import { z } from 'zod';
+import type { ContainerObservation } from '../observe/observation.ts';
+import { CountRange, Limit, type Prediction } from '../predict/prediction-schema.ts';
+import { SERVER_NAME } from '../predict/predict.ts';
+
+export const Verdict = z.enum(['pass', 'fail', 'error']);
+export type Verdict = z.infer<typeof Verdict>;
+
+export const ContainerVerdict = z.strictObject({
+  name: z.string(),
+  predicted: CountRange,
+  /** The interval the observed count may fall in: the prediction widened by the scenario's tolerance. */
+  allowed: CountRange,
+  observed: z.number().int(),
+  limit: Limit,
+  predictedError: z.string().nullable(),
+  observedError: z.string().nullable(),
+  verdict: Verdict,
+  why: z.string(),
+});
+export type ContainerVerdict = z.infer<typeof ContainerVerdict>;
+
+export const Judgement = z.strictObject({
+  verdict: Verdict,
+  clients: z.array(ContainerVerdict),
+  server: ContainerVerdict,
+  why: z.array(z.string()),
+});
+export type Judgement = z.infer<typeof Judgement>;
+
+/** How far from the prediction an observation may be: a count, or a percentage of the predicted maximum. */
+export function toleranceFor(tolerance: number | string, predicted: CountRange): number {
+  if (typeof tolerance === 'number') return tolerance;
+  const percent = Number(tolerance.replace('%', ''));
+  return Math.ceil(((predicted.max ?? predicted.min) * percent) / 100);
+}
+
+const n = (value: number) => value.toLocaleString('en-US');
+const show = (range: CountRange) => (range.max === null ? `>= ${n(range.min)}` : range.min === range.max ? n(range.min) : `${n(range.min)}-${n(range.max)}`);
+
+function judgeContainer(
+  name: string,
+  predicted: CountRange,
+  limit: Limit,
+  predictedError: string | null,
+  observation: ContainerObservation | undefined,
+  tolerance: number | string,
+): ContainerVerdict {
+  const slack = toleranceFor(tolerance, predicted);
+  const allowed = { min: Math.max(0, predicted.min - slack), max: predicted.max === null ? null : predicted.max + slack };
+  const observed = observation?.count ?? 0;
+  const observedError = observation?.error ?? null;
+  const base = { name, predicted, allowed, observed, limit, predictedError, observedError };
+  if (!observation?.ready) return { ...base, verdict: 'error', why: `${name} never reported ready` };
+  if (observation.fatal.length > 0) return { ...base, verdict: 'error', why: `${name} failed: ${observation.fatal.join('; ')}` };
+
+  const inRange = observed >= allowed.min && (allowed.max === null || observed <= allowed.max);
+  const errorMatches = predictedError === null || observedError === predictedError;
+  const toleranceText = slack > 0 ? ` (tolerance ${n(slack)})` : '';
+  const countText = inRange
+    ? `${n(observed)} is within the predicted ${show(predicted)}${toleranceText}`
+    : `${n(observed)} is outside the predicted ${show(predicted)}${toleranceText}`;
+  const errorText =
+    predictedError === null
+      ? ''
+      : errorMatches
+        ? `; stopped with ${observedError} as predicted (${limit})`
+        : `; stopped with ${observedError ?? 'nothing'}, but ${predictedError} (${limit}) was predicted`;
+  return { ...base, verdict: inRange && errorMatches ? 'pass' : 'fail', why: `${countText}${errorText}` };
+}
+
+/** Prediction + observation -> a verdict per client, one for the server, and one overall. Pure. */
+export function judge(prediction: Prediction, observations: Record<string, ContainerObservation>, tolerance: number | string): Judgement {
+  const clients = prediction.clients.map((client) =>
+    judgeContainer(client.name, client.connections, client.limit, client.error, observations[client.name], tolerance),
+  );
+  // The server is judged on its count alone: its workers stop only when the run ends, or on EMFILE.
+  const serverError = prediction.limit === 'server-nofile' ? 'EMFILE' : null;
+  const server = judgeContainer(SERVER_NAME, prediction.server.accepted, prediction.limit, serverError, observations[SERVER_NAME], tolerance);
+  const all = [...clients, server];
+  const verdict: Verdict = all.some((entry) => entry.verdict === 'error') ? 'error' : all.every((entry) => entry.verdict === 'pass') ? 'pass' : 'fail';
+  return { verdict, clients, server, why: all.map((entry) => `${entry.name}: ${entry.verdict}: ${entry.why}`) };
+}
