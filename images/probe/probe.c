@@ -4,7 +4,7 @@
  *   probe limits
  *   probe server --ports 5000[,5001] --backlog N --processes K --fd-budget B
  *   probe client --server HOST --ports 5000[,5001] --mode hold --processes K --fd-budget B
- *                --connect-timeout-ms T [--duration-ms D]
+ *                --connect-timeout-ms T [--duration-ms D] [--handoff]
  *
  * It writes one JSON object per line on stdout (DESIGN.md, "The probe"): `ready` with what it found in its
  * container, `progress` per worker, `limit` when a server worker runs out of descriptors, `done` per worker
@@ -14,6 +14,11 @@
  * Workers are forked processes sharing the container's network namespace (and so its port range). Together
  * they hold --fd-budget descriptors: worker i takes min(soft nofile - fds open, what is left) and lowers its
  * own soft limit to that, so the kernel itself reports EMFILE where the scenario's nofile would.
+ *
+ * With --handoff, client workers take turns instead of connecting at once: worker i+1 starts only when worker i
+ * has used its share (its `done` says reason "handoff"). The container then fills its port range exactly as one
+ * process with the whole budget would, and the kernel's port search (__inet_hash_connect, which remembers where
+ * the last search ended) is not thrown off by several searches racing over the same ports.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -40,11 +45,23 @@
 #define LINE_MAX_BYTES 4000
 
 static volatile sig_atomic_t stop_requested = 0;
+static volatile sig_atomic_t handoff_received = 0;
+static volatile sig_atomic_t child_exited = 0;
 static struct timespec started;
 
 static void on_stop_signal(int sig) {
   (void)sig;
   stop_requested = 1;
+}
+
+static void on_handoff_signal(int sig) {
+  (void)sig;
+  handoff_received = 1;
+}
+
+static void on_child_signal(int sig) {
+  (void)sig;
+  child_exited = 1;
 }
 
 static long long elapsed_ms(void) {
@@ -196,6 +213,7 @@ struct options {
   int connect_timeout_ms;
   long long duration_ms;
   const char *mode;
+  int handoff;
 };
 
 static void parse_ports(const char *text, struct options *o) {
@@ -212,6 +230,7 @@ static struct options parse_options(int argc, char **argv) {
                       .fd_budget = -1, .connect_timeout_ms = 5000, .duration_ms = 0, .mode = "hold"};
   for (int i = 2; i < argc; i++) {
     const char *key = argv[i], *value = i + 1 < argc ? argv[i + 1] : NULL;
+    if (!strcmp(key, "--handoff")) { o.handoff = 1; continue; }
     if (!value) fatal("an option lacks its value", EINVAL);
     if (!strcmp(key, "--ports")) parse_ports(value, &o);
     else if (!strcmp(key, "--server")) o.server = value;
@@ -275,16 +294,40 @@ static int supervise(void) {
   return failed ? 1 : 0;
 }
 
-static void spawn(int processes, void (*body)(int index, void *arg), void *arg) {
-  for (int i = 0; i < processes; i++) {
-    pid_t pid = fork();
-    if (pid < 0) fatal("fork failed", errno);
-    if (pid == 0) {
-      body(i, arg);
-      _exit(0);
-    }
-    workers[nworkers++] = pid;
+static sigset_t unblocked;
+
+static void spawn_one(int index, void (*body)(int index, void *arg), void *arg) {
+  pid_t pid = fork();
+  if (pid < 0) fatal("fork failed", errno);
+  if (pid == 0) {
+    sigprocmask(SIG_SETMASK, &unblocked, NULL);
+    body(index, arg);
+    _exit(0);
   }
+  workers[nworkers++] = pid;
+}
+
+static void spawn(int processes, void (*body)(int index, void *arg), void *arg) {
+  for (int i = 0; i < processes; i++) spawn_one(i, body, arg);
+}
+
+/* Workers one after another: the next starts when the current one signals that it has used its share. */
+static void spawn_in_turn(int processes, void (*body)(int index, void *arg), void *arg) {
+  sigset_t waiting;
+  sigemptyset(&waiting);
+  sigaddset(&waiting, SIGUSR1);
+  sigaddset(&waiting, SIGCHLD);
+  sigaddset(&waiting, SIGTERM);
+  sigaddset(&waiting, SIGINT);
+  sigprocmask(SIG_BLOCK, &waiting, &unblocked);
+  for (int i = 0; i < processes && !stop_requested && !child_exited; i++) {
+    handoff_received = 0;
+    spawn_one(i, body, arg);
+    if (i == processes - 1) break;
+    while (!handoff_received && !stop_requested && !child_exited) sigsuspend(&unblocked);
+    if (!handoff_received) break;
+  }
+  sigprocmask(SIG_SETMASK, &unblocked, NULL);
 }
 
 static void wait_for_stop(void) {
@@ -448,6 +491,7 @@ static void client_hold_worker(int index, void *arg) {
   emit("{\"event\":\"worker\",\"role\":\"client\",\"worker\":%d,\"pid\":%d,\"budget\":%lld,\"t\":%lld}", index, getpid(), budget, elapsed_ms());
   long long held = 0, last_report = elapsed_ms();
   int exhausted[MAX_PORTS] = {0}, remaining = o->nports, stopped_by = 0, next = index % o->nports, refused = 0;
+  int hands_off = o->handoff && index < o->processes - 1;
   while (!stop_requested && remaining > 0) {
     while (exhausted[next]) next = (next + 1) % o->nports;
     int fd, err = connect_once(&ctx->targets[next], o->connect_timeout_ms, &fd);
@@ -476,8 +520,11 @@ static void client_hold_worker(int index, void *arg) {
       last_report = now;
     }
   }
+  /* Its share of the budget used up, a worker that is not the last passes the turn on. */
+  int handing_off = hands_off && stopped_by == EMFILE;
   emit("{\"event\":\"done\",\"role\":\"client\",\"worker\":%d,\"count\":%lld,\"errno\":\"%s\",\"reason\":\"%s\",\"t\":%lld}", index, held,
-       errno_name(stopped_by), stopped_by == 0 ? "signal" : "error", elapsed_ms());
+       errno_name(stopped_by), handing_off ? "handoff" : stopped_by == 0 ? "signal" : "error", elapsed_ms());
+  if (handing_off) kill(getppid(), SIGUSR1);
   wait_for_stop(); /* hold every connection until the run ends */
 }
 
@@ -496,11 +543,13 @@ static int run_client(struct options *o) {
     ctx.targets[i] = (struct sockaddr_in){.sin_family = AF_INET, .sin_port = htons(o->ports[i]), .sin_addr = server};
   }
   ctx.fds_open = count_open_fds();
-  char extra[96];
-  snprintf(extra, sizeof extra, ",\"server\":\"%s\",\"targets\":%d", inet_ntoa(server), o->nports);
+  char extra[128];
+  snprintf(extra, sizeof extra, ",\"server\":\"%s\",\"targets\":%d,\"handoff\":%s", inet_ntoa(server), o->nports,
+           o->handoff ? "true" : "false");
   emit_ready("client", o->processes, o->fd_budget, extra);
 
-  spawn(o->processes, client_hold_worker, &ctx);
+  if (o->handoff) spawn_in_turn(o->processes, client_hold_worker, &ctx);
+  else spawn(o->processes, client_hold_worker, &ctx);
   return supervise();
 }
 
@@ -512,7 +561,14 @@ int main(int argc, char **argv) {
   sigemptyset(&action.sa_mask);
   sigaction(SIGTERM, &action, NULL);
   sigaction(SIGINT, &action, NULL);
+  struct sigaction handoff = {.sa_handler = on_handoff_signal};
+  sigemptyset(&handoff.sa_mask);
+  sigaction(SIGUSR1, &handoff, NULL);
+  struct sigaction child = {.sa_handler = on_child_signal, .sa_flags = SA_NOCLDSTOP};
+  sigemptyset(&child.sa_mask);
+  sigaction(SIGCHLD, &child, NULL);
   signal(SIGPIPE, SIG_IGN);
+  sigprocmask(SIG_SETMASK, NULL, &unblocked);
 
   struct options o = parse_options(argc, argv);
   if (!strcmp(o.role, "limits")) {

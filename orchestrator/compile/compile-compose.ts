@@ -69,6 +69,8 @@ export function compileCompose(input: CompileInput): CompiledProject {
           '--fd-budget', String(totalBudget(client.workers)),
           '--connect-timeout-ms', String(durationMs(scenario.clients.connectTimeout)),
           ...durationArgs,
+          // auto: the workers take turns, so the container behaves as the one process the scenario describes.
+          ...(scenario.clients.processes === 'auto' ? ['--handoff'] : []),
         ],
         client.workers,
         scenario.clients.sysctls,

@@ -21,9 +21,9 @@ export const ContainerObservation = z.strictObject({
   count: z.number().int(),
   /** How many workers stopped with each errno. */
   errors: z.record(z.string(), z.number().int()),
-  /** The errno most workers stopped with (the last one to stop breaks a tie); null while none has stopped. */
+  /** The errno that stopped the container: the last worker to stop (hand-offs aside); null while none has. */
   error: z.string().nullable(),
-  /** Every worker the probe started has stopped. */
+  /** Nothing more will happen: every worker stopped, or the last one stopped without handing off. */
   finished: z.boolean(),
   fatal: z.array(z.string()),
   /** Lines on stdout that were not probe events (kept, never interpreted). */
@@ -33,7 +33,7 @@ export type ContainerObservation = z.infer<typeof ContainerObservation>;
 
 const MAX_UNPARSED = 20;
 
-type WorkerState = { budget: number | null; count: number; errno: string | null; stoppedAtMs: number | null; done: boolean };
+type WorkerState = { budget: number | null; count: number; errno: string | null; stoppedAtMs: number | null; handedOff: boolean };
 
 /** Accumulates one container's probe lines; `snapshot()` is the observation so far. Pure: no clock, no I/O. */
 export class ContainerLog {
@@ -41,7 +41,8 @@ export class ContainerLog {
   private readonly workers = new Map<number, WorkerState>();
   private readonly fatal: string[] = [];
   private readonly unparsed: string[] = [];
-  private lastStopped = -1;
+  /** Workers in the order they stopped. */
+  private readonly stops: number[] = [];
 
   constructor(readonly name: string) {}
 
@@ -72,21 +73,16 @@ export class ContainerLog {
         const worker = this.worker(event.worker);
         worker.count = event.count;
         worker.errno = event.errno;
-        worker.stoppedAtMs = event.t;
-        this.lastStopped = event.worker;
+        this.stopped(event.worker, worker, event.t);
         return;
       }
       case 'done': {
         const worker = this.worker(event.worker);
         worker.count = event.count;
-        worker.done = true;
-        // A server worker's `done` comes at shutdown; its `limit`, if any, said when it really stopped.
-        if (worker.stoppedAtMs === null && event.errno !== 'none') {
-          worker.stoppedAtMs = event.t;
-          this.lastStopped = event.worker;
-        }
-        worker.errno = event.errno === 'none' ? worker.errno : event.errno;
-        if (event.role === 'client' && worker.stoppedAtMs === null) worker.stoppedAtMs = event.t;
+        if (event.errno !== 'none') worker.errno = event.errno;
+        worker.handedOff = event.reason === 'handoff';
+        // A server worker's `done` comes at shutdown: only an errno (or a `limit` before it) means it stopped early.
+        if (event.role === 'client' || event.errno !== 'none') this.stopped(event.worker, worker, event.t);
         return;
       }
       case 'fatal':
@@ -99,10 +95,16 @@ export class ContainerLog {
     }
   }
 
+  private stopped(index: number, worker: WorkerState, t: number): void {
+    if (worker.stoppedAtMs !== null) return;
+    worker.stoppedAtMs = t;
+    this.stops.push(index);
+  }
+
   private worker(index: number): WorkerState {
     let state = this.workers.get(index);
     if (!state) {
-      state = { budget: null, count: 0, errno: null, stoppedAtMs: null, done: false };
+      state = { budget: null, count: 0, errno: null, stoppedAtMs: null, handedOff: false };
       this.workers.set(index, state);
     }
     return state;
@@ -114,11 +116,15 @@ export class ContainerLog {
       .map(([worker, state]) => ({ worker, budget: state.budget, count: state.count, errno: state.errno, stoppedAtMs: state.stoppedAtMs }));
     const errors: Record<string, number> = {};
     for (const worker of workers) if (worker.errno) errors[worker.errno] = (errors[worker.errno] ?? 0) + 1;
-    const lastErrno = this.workers.get(this.lastStopped)?.errno ?? null;
-    const error =
-      Object.entries(errors).sort(([errnoA, a], [errnoB, b]) => b - a || Number(errnoB === lastErrno) - Number(errnoA === lastErrno))[0]?.[0] ?? null;
-    const expected = this.ready?.processes ?? Number.POSITIVE_INFINITY;
-    const stopped = [...this.workers.values()].filter((state) => state.stoppedAtMs !== null).length;
+    const finalStops = this.stops.filter((index) => !this.workers.get(index)?.handedOff);
+    const last = finalStops.at(-1);
+    const error = last === undefined ? null : (this.workers.get(last)?.errno ?? null);
+    const states = [...this.workers.values()];
+    const allStopped = states.length > 0 && states.every((state) => state.stoppedAtMs !== null);
+    const lastStopHandedOff = this.workers.get(this.stops.at(-1) ?? -1)?.handedOff ?? false;
+    const finished = this.ready?.handoff
+      ? allStopped && !lastStopHandedOff
+      : this.stops.length >= (this.ready?.processes ?? Number.POSITIVE_INFINITY);
     return {
       name: this.name,
       ready: this.ready,
@@ -126,7 +132,7 @@ export class ContainerLog {
       count: workers.reduce((sum, worker) => sum + worker.count, 0),
       errors,
       error,
-      finished: stopped >= expected,
+      finished,
       fatal: [...this.fatal],
       unparsed: [...this.unparsed],
     };

@@ -19,6 +19,8 @@ export const ReadyEvent = z.object({
   fdBudget: z.number().int(),
   server: z.string().optional(),
   targets: z.number().int().optional(),
+  /** Client workers take turns (each starts when the previous one used its share of the budget). */
+  handoff: z.boolean().optional(),
   backlog: z.number().int().optional(),
   listenPorts: z.number().int().optional(),
   conntrack: z.object({ max: z.number().int(), count: z.number().int() }).optional(),
@@ -36,7 +38,8 @@ export const ProbeEvent = z.discriminatedUnion('event', [
     worker: z.number().int(),
     count: z.number().int(),
     errno: z.string(),
-    reason: z.enum(['error', 'signal']).optional(),
+    /** error: a syscall stopped it; signal: the run ended first; handoff: it used its share and the next worker takes over. */
+    reason: z.enum(['error', 'signal', 'handoff']).optional(),
     t: ms,
   }),
   z.object({ event: z.literal('fatal'), message: z.string(), errno: z.string(), t: ms }),

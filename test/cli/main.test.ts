@@ -51,6 +51,13 @@ describe('portlab CLI', () => {
     expect(result.stderr).toContain('usage: npm run scenario');
   });
 
+  it('a run against an engine that is not there says so in one line and exits 3', async () => {
+    const result = await runCli(['default-range'], { env: { DOCKER_HOST: 'unix:///nonexistent/docker.sock' } });
+    expect(result.exitCode).toBe(3);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    expect(result.stderr).toMatch(/^portlab: cannot reach the Docker engine at unix:\/\/\/nonexistent\/docker.sock \(is dockerd running\?\): connect ENOENT/);
+  });
+
   it('--help exits 0 and documents the exit codes', async () => {
     const result = await runCli(['--help']);
     expect(result.exitCode).toBe(0);

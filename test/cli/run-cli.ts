@@ -4,15 +4,17 @@ import path from 'node:path';
 import { execa, type Options } from 'execa';
 import { PROJECT_ROOT } from '../../orchestrator/scenario/load-scenario.ts';
 
-const TSX = path.join(PROJECT_ROOT, 'node_modules', '.bin', 'tsx');
 const CLI = path.join(PROJECT_ROOT, 'orchestrator', 'cli', 'main.ts');
+
+/** One process (node with tsx's loader), so a signal sent to it reaches portlab itself, not a wrapper. */
+export const CLI_COMMAND = [process.execPath, ['--import', 'tsx', CLI]] as const;
 
 export type CliResult = { exitCode: number | undefined; stdout: string; stderr: string; resultsDir: string };
 
 /** Runs the portlab CLI as a user would (a real process), with results going to a fresh directory. */
 export async function runCli(args: string[], options: Options & { resultsDir?: string } = {}): Promise<CliResult> {
   const resultsDir = options.resultsDir ?? (await mkdtemp(path.join(os.tmpdir(), 'portlab-results-')));
-  const result = await execa(TSX, [CLI, ...args], {
+  const result = await execa(CLI_COMMAND[0], [...CLI_COMMAND[1], ...args], {
     reject: false,
     cwd: PROJECT_ROOT,
     ...options,

@@ -80,7 +80,9 @@ describe('compileCompose', () => {
       const { project } = compileCompose({ scenario, prediction: predict(scenario, ASSUMED_ENVIRONMENT), base, image: IMAGE, projectName: 'p' });
       const client = project.services['client-1'];
       expect(client?.sysctls).toEqual({ 'net.ipv4.tcp_tw_reuse': '1' });
-      expect(client?.command.slice(-2)).toEqual(['--duration-ms', '120000']);
+      const at = client?.command.indexOf('--duration-ms') ?? -1;
+      expect(client?.command.slice(at, at + 2)).toEqual(['--duration-ms', '120000']);
+      expect(client?.command.at(-1)).toBe('--handoff');
       expect(project.services.server?.sysctls).toBeUndefined();
     });
   });

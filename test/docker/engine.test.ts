@@ -1,0 +1,99 @@
+import { mkdtemp, readFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { execa } from 'execa';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { DockerEngine } from '../../orchestrator/engine/docker-engine.ts';
+import { measureEngine } from '../../orchestrator/engine/preflight.ts';
+import { ensureProbeImage } from '../../orchestrator/engine/probe-image.ts';
+import { CLI_COMMAND, runCli } from '../cli/run-cli.ts';
+import { containersLabelled, eventually, networksLabelled, readResults } from './docker-helpers.ts';
+
+const engine = new DockerEngine();
+
+beforeAll(async () => {
+  await engine.version();
+  await ensureProbeImage(engine);
+});
+
+describe('engine preflight', () => {
+  it('measures what nofile the engine grants, and whether it can grant more', async () => {
+    const image = await ensureProbeImage(engine);
+    const facts = await measureEngine(engine, image, 1_000_000, { prefix: 'portlab-test-preflight', labels: { 'io.portlab.managed': 'true' } });
+    // Whatever this host grants, the measurement must be self-consistent and read from a real container.
+    expect(facts.defaultNofile.soft).toBeGreaterThan(0);
+    expect(facts.defaultNofile.hard).toBeGreaterThanOrEqual(facts.defaultNofile.soft);
+    if (facts.nofileCeiling !== null) expect(facts.nofileCeiling).toBe(facts.defaultNofile.hard);
+    expect(facts.conntrack?.max).toBe(Number(await readFile('/proc/sys/net/netfilter/nf_conntrack_max', 'utf8')));
+    expect(await containersLabelled('io.portlab.managed=true')).toEqual([]);
+  });
+});
+
+describe('a run on the engine', () => {
+  it('runs a small scenario to the predicted counts and removes everything it created', async () => {
+    const result = await runCli(['test/fixtures/small-range.yml']);
+    expect(result.stderr).not.toContain('internal error');
+    expect(result.exitCode).toBe(0);
+    const [run] = await readResults(result.resultsDir);
+    expect(run?.verdict).toBe('pass');
+    // Two server ports: each client's 1,000 local ports serve both destinations.
+    expect(run?.clients.map((client) => [client.name, client.observed, client.observedError])).toEqual([
+      ['client-1', run?.clients[0]?.predicted.max, 'EADDRNOTAVAIL'],
+      ['client-2', run?.clients[1]?.predicted.max, 'EADDRNOTAVAIL'],
+    ]);
+    expect(run?.clients[0]?.observed).toBeGreaterThanOrEqual(1998);
+    expect(run?.server.observed).toBe((run?.clients[0]?.observed ?? 0) + (run?.clients[1]?.observed ?? 0));
+    expect(run?.environment.containers['client-1']?.sysctlsApplied['net.ipv4.ip_local_port_range']).toBe('40000 40999');
+    expect(await containersLabelled(`io.portlab.run-id=${run?.run.id}`)).toEqual([]);
+    expect(await networksLabelled(`io.portlab.run-id=${run?.run.id}`)).toEqual([]);
+  });
+
+  it('a run whose containers cannot start ends as an error (exit 3) and leaves nothing behind', async () => {
+    const result = await runCli(['test/fixtures/start-fails.yml']);
+    expect(result.exitCode).toBe(3);
+    const [run] = await readResults(result.resultsDir);
+    expect(run?.verdict).toBe('error');
+    expect(run?.run.failure).toMatch(/^starting container portlab-start-fails-\w+-client-1-1/);
+    expect(result.stdout).toContain('start-fails: ERROR');
+    expect(await containersLabelled('io.portlab.scenario=start-fails')).toEqual([]);
+    expect(await networksLabelled(`io.portlab.run-id=${run?.run.id}`)).toEqual([]);
+  });
+
+  it('Ctrl-C (SIGINT) stops the run, removes its containers and network, and exits 130', async () => {
+    const resultsDir = await mkdtemp(path.join(os.tmpdir(), 'portlab-results-'));
+    const cli = execa(CLI_COMMAND[0], [...CLI_COMMAND[1], 'test/fixtures/slow-hold.yml'], { reject: false, env: { PORTLAB_RESULTS_DIR: resultsDir } });
+    await eventually(async () => ((await containersLabelled('io.portlab.scenario=slow-hold')).length === 3 ? true : undefined), 60_000, 'the run to start');
+    cli.kill('SIGINT');
+    const ended = await cli;
+    expect(ended.exitCode).toBe(130);
+    expect(String(ended.stderr)).toContain('SIGINT: stopping the run and removing its containers');
+    expect(await containersLabelled('io.portlab.scenario=slow-hold')).toEqual([]);
+    const [run] = await readResults(resultsDir);
+    expect(run?.run.endReason).toBe('interrupted');
+    expect(await networksLabelled(`io.portlab.run-id=${run?.run.id}`)).toEqual([]);
+  });
+
+  it('after a crash (SIGKILL), --cleanup finds the leftovers by label and removes them', async () => {
+    const resultsDir = await mkdtemp(path.join(os.tmpdir(), 'portlab-results-'));
+    const cli = execa(CLI_COMMAND[0], [...CLI_COMMAND[1], 'test/fixtures/slow-hold.yml'], { reject: false, env: { PORTLAB_RESULTS_DIR: resultsDir } });
+    await eventually(async () => ((await containersLabelled('io.portlab.scenario=slow-hold')).length === 3 ? true : undefined), 60_000, 'the run to start');
+    cli.kill('SIGKILL');
+    await cli;
+    expect(await containersLabelled('io.portlab.scenario=slow-hold')).toHaveLength(3);
+    const cleanup = await runCli(['--cleanup']);
+    expect(cleanup.exitCode).toBe(0);
+    expect(cleanup.stdout).toMatch(/^removed portlab-slow-hold-\w+-/);
+    expect(await containersLabelled('io.portlab.managed=true')).toEqual([]);
+    expect(await networksLabelled('io.portlab.managed=true')).toEqual([]);
+  });
+
+  it('--keep leaves the run in place, recognisable by docker compose labels, until --cleanup', async () => {
+    const result = await runCli(['test/fixtures/small-range.yml', '--keep']);
+    expect(result.exitCode).toBe(0);
+    const [run] = await readResults(result.resultsDir);
+    const kept = await containersLabelled(`com.docker.compose.project=${run?.run.project}`);
+    expect(kept.sort()).toEqual([`/${run?.run.project}-client-1-1`, `/${run?.run.project}-client-2-1`, `/${run?.run.project}-server-1`]);
+    expect((await runCli(['--cleanup'])).exitCode).toBe(0);
+    expect(await containersLabelled(`io.portlab.run-id=${run?.run.id}`)).toEqual([]);
+  });
+});
