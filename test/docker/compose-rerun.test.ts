@@ -1,0 +1,45 @@
+import path from 'node:path';
+import { execa } from 'execa';
+import { describe, expect, it } from 'vitest';
+import { parseProbeLine } from '../../orchestrator/observe/probe-events.ts';
+import { runCli } from '../cli/run-cli.ts';
+import { containersLabelled, eventually, readResults } from './docker-helpers.ts';
+
+/** Debian's docker-compose (v1.29), a real Compose implementation independent of portlab. */
+const compose = (project: string, file: string, args: string[]) => execa('docker-compose', ['-p', project, '-f', file, ...args], { reject: false });
+
+describe('the compose file saved with a result', () => {
+  it('is accepted by a real docker-compose and reruns the experiment by hand to the same counts', async () => {
+    const run = await runCli(['test/fixtures/small-range.yml']);
+    expect(run.exitCode).toBe(0);
+    const [result] = await readResults(run.resultsDir);
+    const file = path.join(run.resultsDir, result?.composeFile ?? '');
+    const project = 'portlab-rerun-by-hand';
+
+    const config = await compose(project, file, ['config', '-q']);
+    expect(config.stderr).toBe('');
+    expect(config.exitCode).toBe(0);
+
+    try {
+      expect((await compose(project, file, ['up', '-d'])).exitCode).toBe(0);
+      const done = await eventually(
+        async () => {
+          const logs = await compose(project, file, ['logs', '--no-color', 'client-1']);
+          const events = String(logs.stdout)
+            .split('\n')
+            .map((line) => parseProbeLine(line.replace(/^[^|]*\|\s?/, '')))
+            .flatMap((parsed) => (parsed.ok && parsed.event.event === 'done' ? [parsed.event] : []));
+          return events.length > 0 ? events : undefined;
+        },
+        60_000,
+        'client-1 to stop',
+      );
+      const held = done.reduce((sum, event) => sum + event.count, 0);
+      expect(held).toBe(result?.clients[0]?.observed);
+      expect(done.at(-1)?.errno).toBe('EADDRNOTAVAIL');
+    } finally {
+      await compose(project, file, ['down', '--timeout', '5']);
+    }
+    expect(await containersLabelled(`com.docker.compose.project=${project}`)).toEqual([]);
+  });
+});
