@@ -50,7 +50,7 @@ export async function runScenario(nameOrPath: string, deps: RunDeps): Promise<Sc
 
   const record = await runProject(deps.engine, plan.compiled.project, {
     runId: deps.runId,
-    limitMs: durationMs(scenario.clients.duration ?? SCENARIO_DEFAULTS.clients.holdDuration),
+    limitMs: Math.max(...scenario.clients.map((group) => durationMs(group.duration ?? SCENARIO_DEFAULTS.clients.holdDuration))),
     keep: deps.keep,
     signal: deps.signal,
     onProgress: deps.onProgress,
@@ -78,7 +78,7 @@ export async function runScenario(nameOrPath: string, deps: RunDeps): Promise<Sc
 }
 
 const mostNofileAsked = (scenario: Scenario) =>
-  Math.max(scenario.server.ulimits.nofile?.hard ?? 0, scenario.clients.ulimits.nofile?.hard ?? 0);
+  Math.max(scenario.server.ulimits.nofile?.hard ?? 0, ...scenario.clients.map((group) => group.ulimits.nofile?.hard ?? 0));
 
 export function environmentOf(engine: EngineFacts): Environment {
   return {

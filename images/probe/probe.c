@@ -5,6 +5,7 @@
  *   probe server --ports 5000[,5001] --backlog N --processes K --fd-budget B
  *   probe client --server HOST --ports 5000[,5001] --mode hold --processes K --fd-budget B
  *                --connect-timeout-ms T [--duration-ms D] [--handoff]
+ *                [--bind zero | zero-noport | port:N | port:N:reuseaddr]
  *
  * It writes one JSON object per line on stdout (DESIGN.md, "The probe"): `ready` with what it found in its
  * container, `progress` per worker, `limit` when a server worker runs out of descriptors, `done` per worker
@@ -38,6 +39,10 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#ifndef IP_BIND_ADDRESS_NO_PORT
+#define IP_BIND_ADDRESS_NO_PORT 24 /* linux/in.h, since 4.2 */
+#endif
 
 #define MAX_PORTS 16
 #define MAX_WORKERS 256
@@ -214,7 +219,23 @@ struct options {
   long long duration_ms;
   const char *mode;
   int handoff;
+  enum { BIND_NONE, BIND_ZERO, BIND_ZERO_NOPORT, BIND_PORT } bind_mode;
+  int bind_port;
+  int bind_reuseaddr;
 };
+
+static void parse_bind(const char *text, struct options *o) {
+  if (!strcmp(text, "zero")) o->bind_mode = BIND_ZERO;
+  else if (!strcmp(text, "zero-noport")) o->bind_mode = BIND_ZERO_NOPORT;
+  else if (!strncmp(text, "port:", 5)) {
+    char *rest;
+    o->bind_mode = BIND_PORT;
+    o->bind_port = (int)strtol(text + 5, &rest, 10);
+    if (o->bind_port < 1 || o->bind_port > 65535) fatal("--bind port:N takes a port from 1 to 65535", EINVAL);
+    if (!strcmp(rest, ":reuseaddr")) o->bind_reuseaddr = 1;
+    else if (*rest) fatal("--bind port:N takes only :reuseaddr after the port", EINVAL);
+  } else fatal("--bind takes zero, zero-noport or port:N[:reuseaddr]", EINVAL);
+}
 
 static void parse_ports(const char *text, struct options *o) {
   o->nports = 0;
@@ -240,6 +261,7 @@ static struct options parse_options(int argc, char **argv) {
     else if (!strcmp(key, "--connect-timeout-ms")) o.connect_timeout_ms = atoi(value);
     else if (!strcmp(key, "--duration-ms")) o.duration_ms = atoll(value);
     else if (!strcmp(key, "--mode")) o.mode = value;
+    else if (!strcmp(key, "--bind")) parse_bind(value, &o);
     else fatal("unknown option", EINVAL);
     i++;
   }
@@ -462,10 +484,31 @@ struct client_ctx {
   int fds_open;
 };
 
+/*
+ * What the client does before connect(): bind(0) takes a port of its own (inet_csk_get_port), exclusively; with
+ * IP_BIND_ADDRESS_NO_PORT the port is chosen by connect(), per destination; a fixed port may be shared between
+ * sockets only with SO_REUSEADDR. Returns 0, or the errno bind() failed with.
+ */
+static int bind_before_connect(int fd, const struct options *o) {
+  if (o->bind_mode == BIND_NONE) return 0;
+  int one = 1;
+  if (o->bind_mode == BIND_ZERO_NOPORT && setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one) != 0) return errno;
+  if (o->bind_mode == BIND_PORT && o->bind_reuseaddr && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0) return errno;
+  struct sockaddr_in local = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_ANY),
+                              .sin_port = htons(o->bind_mode == BIND_PORT ? o->bind_port : 0)};
+  return bind(fd, (struct sockaddr *)&local, sizeof local) == 0 ? 0 : errno;
+}
+
 /* One connect() with a deadline: 0 on success, else the errno that stopped it (ETIMEDOUT on the deadline). */
-static int connect_once(const struct sockaddr_in *target, int timeout_ms, int *out_fd) {
+static int connect_once(const struct sockaddr_in *target, const struct options *o, int *out_fd) {
+  int timeout_ms = o->connect_timeout_ms;
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return errno;
+  int bind_error = bind_before_connect(fd, o);
+  if (bind_error) {
+    close(fd);
+    return bind_error;
+  }
   if (connect(fd, (const struct sockaddr *)target, sizeof *target) == 0) { *out_fd = fd; return 0; }
   int err = errno;
   if (err == EINPROGRESS) {
@@ -494,7 +537,7 @@ static void client_hold_worker(int index, void *arg) {
   int hands_off = o->handoff && index < o->processes - 1;
   while (!stop_requested && remaining > 0) {
     while (exhausted[next]) next = (next + 1) % o->nports;
-    int fd, err = connect_once(&ctx->targets[next], o->connect_timeout_ms, &fd);
+    int fd, err = connect_once(&ctx->targets[next], o, &fd);
     if (err == 0) {
       held++;
     } else if (err == ECONNREFUSED && held == 0 && refused++ < 150) {

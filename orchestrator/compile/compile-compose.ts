@@ -1,5 +1,5 @@
 import { Document } from 'yaml';
-import type { Scenario } from '../scenario/scenario-schema.ts';
+import type { Bind, Scenario } from '../scenario/scenario-schema.ts';
 import { durationMs } from '../scenario/duration.ts';
 import { totalBudget } from '../predict/plan-workers.ts';
 import { SERVER_NAME } from '../predict/predict.ts';
@@ -55,8 +55,9 @@ export function compileCompose(input: CompileInput): CompiledProject {
     ),
   };
   for (const client of prediction.clients) {
-    const durationArgs =
-      scenario.clients.mode === 'churn' && scenario.clients.duration ? ['--duration-ms', String(durationMs(scenario.clients.duration))] : [];
+    const group = scenario.clients.find((candidate) => candidate.name === client.group);
+    if (!group) throw new Error(`no client group ${client.group} in scenario ${scenario.name}`);
+    const durationArgs = group.mode === 'churn' && group.duration ? ['--duration-ms', String(durationMs(group.duration))] : [];
     services[client.name] = {
       ...service(
         'client',
@@ -64,22 +65,30 @@ export function compileCompose(input: CompileInput): CompiledProject {
           'client',
           '--server', SERVER_NAME,
           '--ports', client.targets.join(','),
-          '--mode', scenario.clients.mode,
+          '--mode', group.mode,
           '--processes', String(client.workers.processes),
           '--fd-budget', String(totalBudget(client.workers)),
-          '--connect-timeout-ms', String(durationMs(scenario.clients.connectTimeout)),
+          '--connect-timeout-ms', String(durationMs(group.connectTimeout)),
+          ...(group.bind === 'none' ? [] : ['--bind', probeBindArgument(group.bind)]),
           ...durationArgs,
           // auto: the workers take turns, so the container behaves as the one process the scenario describes.
-          ...(scenario.clients.processes === 'auto' ? ['--handoff'] : []),
+          ...(group.processes === 'auto' ? ['--handoff'] : []),
         ],
         client.workers,
-        scenario.clients.sysctls,
+        group.sysctls,
       ),
       depends_on: [SERVER_NAME],
     };
   }
   const project: ComposeProject = { name: input.projectName, services, networks: structuredClone(base.networks) };
   return { project, yaml: toYaml(project, input) };
+}
+
+/** The probe's spelling of a bind mode: zero, zero-noport, port:3000 or port:3000:reuseaddr. */
+export function probeBindArgument(bind: Exclude<Bind, 'none'>): string {
+  if (bind === 'port-zero') return 'zero';
+  if (bind === 'port-zero-no-reserve') return 'zero-noport';
+  return `port:${bind.port}${bind.reuseAddr ? ':reuseaddr' : ''}`;
 }
 
 function toYaml(project: ComposeProject, input: CompileInput): string {

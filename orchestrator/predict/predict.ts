@@ -1,4 +1,4 @@
-import { requestedPortRange, type Scenario } from '../scenario/scenario-schema.ts';
+import { containerNames, requestedPortRange, type ClientGroup, type Scenario } from '../scenario/scenario-schema.ts';
 import { formatPortRange, portCount, type PortRange } from '../scenario/port-range.ts';
 import { KERNEL_DEFAULT_PORT_RANGE, type ContainerFacts, type Environment } from './environment.ts';
 import { HEADROOM, planWorkers, totalBudget } from './plan-workers.ts';
@@ -13,15 +13,14 @@ const add = (a: CountRange, b: CountRange): CountRange => ({
   max: a.max === null || b.max === null ? null : a.max + b.max,
 });
 
-export const clientName = (index: number) => `client-${index + 1}`;
 export const SERVER_NAME = 'server';
 
 /** Predicts what each client and the server end up with, and why, from the scenario and what is known of the environment. */
 export function predict(scenario: Scenario, env: Environment): Prediction {
-  const names = Array.from({ length: scenario.clients.count }, (_, index) => clientName(index));
-  const measured = names.every((name) => env.containers[name]) && env.containers[SERVER_NAME] !== undefined;
-  const clients = names.map((name) =>
-    scenario.clients.mode === 'hold' ? predictHoldingClient(scenario, env, name) : predictChurningClient(scenario, env, name),
+  const members = scenario.clients.flatMap((group) => containerNames(group).map((name) => ({ group, name })));
+  const measured = members.every(({ name }) => env.containers[name]) && env.containers[SERVER_NAME] !== undefined;
+  const clients = members.map(({ group, name }) =>
+    group.mode === 'hold' ? predictHoldingClient(scenario, group, env, name) : predictChurningClient(scenario, group, env, name),
   );
   const load = clients.map((client) => client.connections).reduce(add, exact(0));
   const shared = predictSharedLimits(scenario, env, load);
@@ -31,7 +30,6 @@ export function predict(scenario: Scenario, env: Environment): Prediction {
   const limit: Limit = shared.total ? shared.limit : mostCommonLimit(final);
   return {
     basis: measured ? 'measured' : 'assumed',
-    mode: scenario.clients.mode,
     clients: final,
     server: { ...shared.server, accepted: shared.accepted },
     total,
@@ -47,14 +45,14 @@ export function predict(scenario: Scenario, env: Environment): Prediction {
 type PortCapacity = { range: PortRange; reserved: CountRange; perTarget: CountRange; reasoning: string[] };
 
 /** connect() without bind() picks a free local port per destination (__inet_hash_connect), skipping bound and reserved ports. */
-function portCapacity(scenario: Scenario, env: Environment, facts: ContainerFacts | undefined): PortCapacity {
-  const requested = requestedPortRange(scenario.clients.sysctls);
+function portCapacity(group: ClientGroup, env: Environment, facts: ContainerFacts | undefined): PortCapacity {
+  const requested = requestedPortRange(group.sysctls);
   const range = facts?.portRange ?? requested ?? KERNEL_DEFAULT_PORT_RANGE;
   const size = portCount(range);
   const reasoning = [
     `ip_local_port_range ${formatPortRange(range)} = ${n(size)} ports (${facts ? 'read back in the container' : requested ? 'set by the scenario' : "a new network namespace's default"})`,
   ];
-  const reservedText = facts?.reservedPorts ?? scenario.clients.sysctls['net.ipv4.ip_local_reserved_ports'] ?? '';
+  const reservedText = facts?.reservedPorts ?? group.sysctls['net.ipv4.ip_local_reserved_ports'] ?? '';
   const reservedList = expandPortList(reservedText).filter((port) => port >= range.low && port <= range.high);
 
   let reserved: CountRange;
@@ -98,16 +96,17 @@ export function expandPortList(text: string): number[] {
     });
 }
 
-const targetsOf = (scenario: Scenario) => scenario.clients.targets ?? scenario.server.ports;
+const targetsOf = (scenario: Scenario, group: ClientGroup) => group.targets ?? scenario.server.ports;
 
-function predictHoldingClient(scenario: Scenario, env: Environment, name: string): ClientPrediction {
+function predictHoldingClient(scenario: Scenario, group: ClientGroup, env: Environment, name: string): ClientPrediction {
   const facts = env.containers[name];
-  const targets = targetsOf(scenario);
-  const ports = portCapacity(scenario, env, facts);
-  const portLimit = { min: ports.perTarget.min * targets.length, max: (ports.perTarget.max ?? 0) * targets.length };
+  const targets = targetsOf(scenario, group);
+  const ports = portCapacity(group, env, facts);
+  const local = localPortLimit(group, ports, targets);
+  const portLimit = local.connections;
   const workers = planWorkers({
-    requested: scenario.clients.ulimits.nofile,
-    processes: scenario.clients.processes,
+    requested: group.ulimits.nofile,
+    processes: group.processes,
     fdsOpen: facts?.fdsOpen ?? env.probeFdsOpen,
     demand: portLimit.max + HEADROOM(portLimit.max),
     grantedNofile: facts?.nofile,
@@ -116,8 +115,7 @@ function predictHoldingClient(scenario: Scenario, env: Environment, name: string
   });
   const fds = totalBudget(workers);
   const reasoning = [
-    ...ports.reasoning,
-    `= ${showRange(ports.perTarget)} local ports per destination, x ${targets.length} target port${targets.length > 1 ? 's' : ''} (${targets.join(', ')}): the 4-tuple, not the local port, names a connection = ${showRange(portLimit)}`,
+    ...local.reasoning,
     `descriptors: ${workers.processes} worker${workers.processes > 1 ? 's' : ''} x up to ${n(workers.appliedNofile.soft - workers.fdsOpen)} (nofile ${n(workers.appliedNofile.soft)} - ${workers.fdsOpen} open) = budget ${n(fds)}`,
     ...(workers.note ? [`note: ${workers.note}`] : []),
   ];
@@ -133,41 +131,94 @@ function predictHoldingClient(scenario: Scenario, env: Environment, name: string
     reasoning.push(`nofile binds: ${n(fds)} <= ${n(portLimit.min)}, so socket() fails with EMFILE at ${n(fds)}`);
   } else if (fds > portLimit.max) {
     connections = portLimit;
-    limit = 'port-range';
-    error = 'EADDRNOTAVAIL';
-    reasoning.push(`the port range binds: connect() fails with EADDRNOTAVAIL after ${showRange(portLimit)}`);
+    limit = local.limit;
+    error = local.error;
+    reasoning.push(local.conclusion);
   } else {
     connections = { min: portLimit.min, max: fds };
-    limit = 'port-range';
+    limit = local.limit;
     error = null;
     reasoning.push(`the port range or nofile binds, whichever is smaller once the DNS listener's port is known`);
   }
-  return { name, workers, targets, portRange: ports.range, reservedPorts: ports.reserved, connections, limit, error, reasoning };
+  return { name, group: group.name, mode: group.mode, workers, targets, portRange: ports.range, reservedPorts: ports.reserved, connections, limit, error, reasoning };
+}
+
+type LocalPortLimit = { connections: { min: number; max: number }; limit: Limit; error: string; conclusion: string; reasoning: string[] };
+
+/** How many connections the client's local ports allow, given what it does before connect(). */
+function localPortLimit(group: ClientGroup, ports: PortCapacity, targets: number[]): LocalPortLimit {
+  const perTarget = { min: ports.perTarget.min, max: ports.perTarget.max ?? 0 };
+  const destinations = `${targets.length} target port${targets.length > 1 ? 's' : ''} (${targets.join(', ')})`;
+  const { bind } = group;
+  if (bind === 'port-zero') {
+    // bind(0) picks a port no other socket is bound to (inet_csk_find_open_port): one port, one connection.
+    return {
+      connections: perTarget,
+      limit: 'port-range',
+      error: 'EADDRINUSE',
+      conclusion: `the port range binds: bind() fails with EADDRINUSE after ${showRange(perTarget)}`,
+      reasoning: [
+        ...ports.reasoning,
+        `= ${showRange(perTarget)} local ports; bind(0) before connect() takes each port exclusively, for every destination, so ${destinations} do not multiply it`,
+      ],
+    };
+  }
+  if (typeof bind === 'object') {
+    // A fixed local port: one connection per destination with SO_REUSEADDR (the 4-tuples differ), else one in all.
+    const count = bind.reuseAddr ? targets.length : 1;
+    return {
+      connections: { min: count, max: count },
+      limit: 'bound-port',
+      error: bind.reuseAddr ? 'EADDRNOTAVAIL' : 'EADDRINUSE',
+      conclusion: bind.reuseAddr
+        ? `the fixed local port binds: a ${count + 1}${count + 1 === 2 ? 'nd' : count + 1 === 3 ? 'rd' : 'th'} connect() would repeat a 4-tuple and fails with EADDRNOTAVAIL`
+        : 'the fixed local port binds: without SO_REUSEADDR a second bind() to it fails with EADDRINUSE',
+      reasoning: [
+        `every socket binds local port ${bind.port}${bind.reuseAddr ? ' with SO_REUSEADDR' : ''} before connect()`,
+        bind.reuseAddr
+          ? `= one connection per destination: ${destinations} give ${count} distinct 4-tuples on one local port`
+          : '= one socket at most: the port is taken once it is bound',
+      ],
+    };
+  }
+  const noPort = bind === 'port-zero-no-reserve' ? ' (bind(0) with IP_BIND_ADDRESS_NO_PORT leaves the choice to connect())' : '';
+  const connections = { min: perTarget.min * targets.length, max: perTarget.max * targets.length };
+  return {
+    connections,
+    limit: 'port-range',
+    error: 'EADDRNOTAVAIL',
+    conclusion: `the port range binds: connect() fails with EADDRNOTAVAIL after ${showRange(connections)}`,
+    reasoning: [
+      ...ports.reasoning,
+      `= ${showRange(ports.perTarget)} local ports per destination${noPort}, x ${destinations}: the 4-tuple, not the local port, names a connection = ${showRange(connections)}`,
+    ],
+  };
 }
 
 /** Connections closed by the client stay in TIME_WAIT for 60 s (TCP_TIMEWAIT_LEN) and their 4-tuple cannot be reused. */
-function predictChurningClient(scenario: Scenario, env: Environment, name: string): ClientPrediction {
+function predictChurningClient(scenario: Scenario, group: ClientGroup, env: Environment, name: string): ClientPrediction {
   const facts = env.containers[name];
-  const targets = targetsOf(scenario);
-  const ports = portCapacity(scenario, env, facts);
+  const targets = targetsOf(scenario, group);
+  const ports = portCapacity(group, env, facts);
   const usable = { min: ports.perTarget.min * targets.length, max: (ports.perTarget.max ?? 0) * targets.length };
   const workers = planWorkers({
-    requested: scenario.clients.ulimits.nofile,
-    processes: scenario.clients.processes === 'auto' ? 1 : scenario.clients.processes,
+    requested: group.ulimits.nofile,
+    processes: group.processes === 'auto' ? 1 : group.processes,
     fdsOpen: facts?.fdsOpen ?? env.probeFdsOpen,
     demand: 1,
     grantedNofile: facts?.nofile,
     ran: facts?.workers,
     env,
   });
-  const twReuse = scenario.clients.sysctls['net.ipv4.tcp_tw_reuse'] ?? '2';
+  const twReuse = group.sysctls['net.ipv4.tcp_tw_reuse'] ?? '2';
   const reasoning = [
     ...ports.reasoning,
     `= ${showRange(usable)} local ports across ${targets.length} target port${targets.length > 1 ? 's' : ''}; the client closes first, so each closed connection holds its port in TIME_WAIT for 60 s`,
   ];
   if (twReuse === '1') {
     reasoning.push('net.ipv4.tcp_tw_reuse=1: connect() may take a TIME_WAIT port once it is 1 s old and timestamps were negotiated (tcp_twsk_unique); no failure expected');
-    return { name, workers, targets, portRange: ports.range, reservedPorts: ports.reserved, connections: { min: (usable.max ?? 0) + 1, max: null }, limit: 'none', error: null, reasoning };
+    const connections = { min: (usable.max ?? 0) + 1, max: null };
+    return { name, group: group.name, mode: group.mode, workers, targets, portRange: ports.range, reservedPorts: ports.reserved, connections, limit: 'none', error: null, reasoning };
   }
   const overshoot = Math.ceil((usable.max ?? 0) * 0.01);
   reasoning.push(
@@ -175,6 +226,8 @@ function predictChurningClient(scenario: Scenario, env: Environment, name: strin
   );
   return {
     name,
+    group: group.name,
+    mode: group.mode,
     workers,
     targets,
     portRange: ports.range,
@@ -200,8 +253,9 @@ type SharedLimits = {
 function predictSharedLimits(scenario: Scenario, env: Environment, load: CountRange): SharedLimits {
   const facts = env.containers[SERVER_NAME];
   const listenPorts = scenario.server.ports;
-  const churning = scenario.clients.mode === 'churn';
-  const demand = churning ? scenario.clients.count * 2 : (load.max ?? load.min);
+  const clientCount = scenario.clients.reduce((sum, group) => sum + group.count, 0);
+  const churning = scenario.clients.every((group) => group.mode === 'churn');
+  const demand = churning ? clientCount * 2 : (load.max ?? load.min);
   const workers = planWorkers({
     requested: scenario.server.ulimits.nofile,
     processes: scenario.server.processes,
@@ -214,7 +268,7 @@ function predictSharedLimits(scenario: Scenario, env: Environment, load: CountRa
   const fds = totalBudget(workers);
   const somaxconn = Number(scenario.server.sysctls['net.core.somaxconn'] ?? facts?.somaxconn ?? env.somaxconn);
   const queuePerSocket = Math.min(scenario.server.backlog, somaxconn) + 1;
-  const targeted = new Set(targetsOf(scenario)).size;
+  const targeted = new Set(scenario.clients.flatMap((group) => targetsOf(scenario, group))).size;
   const acceptQueue = targeted * queuePerSocket;
   const reasoning = [
     `server: ${workers.processes} worker${workers.processes > 1 ? 's' : ''} accept on ${listenPorts.length} listening port${listenPorts.length > 1 ? 's' : ''} with a budget of ${n(fds)} descriptors; each targeted listening socket queues min(backlog ${scenario.server.backlog}, somaxconn ${somaxconn}) + 1 = ${n(queuePerSocket)} completed connections`,
@@ -237,7 +291,7 @@ function predictSharedLimits(scenario: Scenario, env: Environment, load: CountRa
     verdictLines.push(
       `conntrack binds: bridged traffic is tracked in the host's table, ${n(env.conntrackMax)} entries with ${n(env.conntrackInUse)} in use; once full, new SYNs are dropped and connect() times out`,
     );
-    const total = { min: Math.max(0, conntrackFree - scenario.clients.count), max: conntrackFree };
+    const total = { min: Math.max(0, conntrackFree - clientCount), max: conntrackFree };
     return { server, accepted: total, total, limit: 'conntrack', error: 'ETIMEDOUT', reasoning: verdictLines };
   }
   verdictLines.push(

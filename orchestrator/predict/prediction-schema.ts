@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /** The resource that stops a scenario; DESIGN.md explains each. */
-export const Limit = z.enum(['port-range', 'nofile', 'server-nofile', 'conntrack', 'time-wait', 'none']);
+export const Limit = z.enum(['port-range', 'bound-port', 'nofile', 'server-nofile', 'conntrack', 'time-wait', 'none']);
 export type Limit = z.infer<typeof Limit>;
 
 /** An inclusive count interval; min === max is an exact prediction, max null means "no upper bound". */
@@ -27,7 +27,11 @@ export const WorkerPlan = z.strictObject({
 export type WorkerPlan = z.infer<typeof WorkerPlan>;
 
 export const ClientPrediction = z.strictObject({
+  /** Container (compose service) name, e.g. client-1. */
   name: z.string(),
+  /** The scenario's client group it belongs to. */
+  group: z.string(),
+  mode: z.enum(['hold', 'churn']),
   workers: WorkerPlan,
   targets: z.array(z.number().int()),
   portRange: z.strictObject({ low: z.number().int(), high: z.number().int() }),
@@ -53,7 +57,6 @@ export const ServerPrediction = z.strictObject({
 export const Prediction = z.strictObject({
   /** "assumed": documented defaults stand in for facts not yet measured; "measured": the probes reported them. */
   basis: z.enum(['assumed', 'measured']),
-  mode: z.enum(['hold', 'churn']),
   clients: z.array(ClientPrediction),
   server: ServerPrediction,
   /** Connections all clients together end up with (held, or churned in churn mode). */

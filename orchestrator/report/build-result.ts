@@ -26,7 +26,9 @@ export function buildResult(input: ResultInput): RunResult {
   const { record, measured, judgement, scenario } = input;
   const plans = new Map<string, { workers: WorkerPlan; sysctls: Record<string, string> }>([
     ['server', { workers: measured.server.workers, sysctls: scenario.server.sysctls }],
-    ...measured.clients.map((client) => [client.name, { workers: client.workers, sysctls: scenario.clients.sysctls }] as const),
+    ...measured.clients.map(
+      (client) => [client.name, { workers: client.workers, sysctls: scenario.clients.find((group) => group.name === client.group)?.sysctls ?? {} }] as const,
+    ),
   ]);
   const containers = Object.fromEntries(
     [...plans.entries()].map(([name, plan]) => {

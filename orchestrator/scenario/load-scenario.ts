@@ -90,6 +90,14 @@ export function parseScenario(text: string, file: string, defaultName: string): 
 type Located = { path: PropertyKey[]; message: string; pointAtKey: boolean };
 
 function problemsOf(issue: z.core.$ZodIssue): Located[] {
+  if (issue.code === 'invalid_union') {
+    // Report the alternative whose shape the input has (all its complaints are about what is inside the value),
+    // not "none of them matched".
+    const matching = issue.errors.filter((branch) => branch.every((inner) => inner.path.length > 0));
+    if (matching.length === 1 && matching[0]!.length > 0) {
+      return matching[0]!.flatMap((inner) => problemsOf({ ...inner, path: [...issue.path, ...inner.path] } as z.core.$ZodIssue));
+    }
+  }
   if (issue.code === 'unrecognized_keys') {
     return issue.keys.map((key) => ({
       path: [...issue.path, key],

@@ -3,14 +3,25 @@ import { parseDuration } from './duration.ts';
 import { parsePortRange } from './port-range.ts';
 import { sysctlProblem } from './namespaced-sysctls.ts';
 
+export const SCENARIO_NAME_PATTERN = /^[a-z0-9-]+$/;
+const SCENARIO_NAME_PATTERN_TEXT = SCENARIO_NAME_PATTERN;
+
 /** Defaults applied to every scenario file; DESIGN.md documents the same values. */
 export const SCENARIO_DEFAULTS = {
   server: { ports: [5000], backlog: 4096, processes: 'auto' },
-  clients: { count: 1, mode: 'hold', holdDuration: '10m', processes: 'auto', connectTimeout: '5s' },
+  clients: { name: 'client', count: 1, mode: 'hold', holdDuration: '10m', processes: 'auto', connectTimeout: '5s', bind: 'none' },
   expect: { tolerance: 0 },
 } as const satisfies {
   server: { ports: readonly number[]; backlog: number; processes: 'auto' | number };
-  clients: { count: number; mode: 'hold' | 'churn'; holdDuration: string; processes: 'auto' | number; connectTimeout: string };
+  clients: {
+    name: string;
+    count: number;
+    mode: 'hold' | 'churn';
+    holdDuration: string;
+    processes: 'auto' | number;
+    connectTimeout: string;
+    bind: 'none';
+  };
   expect: { tolerance: number | string };
 };
 
@@ -113,7 +124,28 @@ const ServerSchema = strictObject({
   processes: processes.default(SCENARIO_DEFAULTS.server.processes),
 });
 
-const ClientsSchema = strictObject({
+/**
+ * What a client does before connect(): nothing (the kernel picks a port per destination), bind(0) (a port of its
+ * own, exclusively), bind(0) with IP_BIND_ADDRESS_NO_PORT (the port is picked at connect(), per destination), or
+ * bind() to a fixed port, with or without SO_REUSEADDR.
+ */
+const BIND_EXPECTED = 'expected none, port-zero, port-zero-no-reserve, or { port, reuseAddr }';
+const bind = z.union(
+  [
+    z.enum(['none', 'port-zero', 'port-zero-no-reserve'], { error: BIND_EXPECTED }),
+    strictObject({ port, reuseAddr: z.boolean({ error: 'expected true or false' }).default(false) }),
+  ],
+  { error: BIND_EXPECTED },
+);
+export type Bind = z.infer<typeof bind>;
+
+const GROUP_NAME_EXPECTED = 'expected a name of lower-case letters, digits and dashes (not "server")';
+const ClientGroupSchema = strictObject({
+  name: z
+    .string({ error: GROUP_NAME_EXPECTED })
+    .regex(SCENARIO_NAME_PATTERN_TEXT, { error: GROUP_NAME_EXPECTED })
+    .refine((name) => name !== 'server', { error: GROUP_NAME_EXPECTED })
+    .optional(),
   count: positiveInt('a positive whole number').max(64, { error: 'expected at most 64 clients' }).default(SCENARIO_DEFAULTS.clients.count),
   targets: z.array(port, { error: 'expected a list of server ports' }).min(1, { error: 'expected at least one port' }).optional(),
   ulimits: ulimits.default({}),
@@ -122,11 +154,17 @@ const ClientsSchema = strictObject({
   duration: duration.optional(),
   connectTimeout: duration.default(SCENARIO_DEFAULTS.clients.connectTimeout),
   processes: processes.default(SCENARIO_DEFAULTS.clients.processes),
+  bind: bind.default(SCENARIO_DEFAULTS.clients.bind),
+});
+export type ClientGroup = Omit<z.infer<typeof ClientGroupSchema>, 'name'> & { name: string };
+
+/** One group of identical clients (a map), or several named groups (a list). */
+const ClientsSchema = z.union([ClientGroupSchema, z.array(ClientGroupSchema).min(1, { error: 'expected at least one client group' })], {
+  error: 'expected a map of client settings, or a list of named client groups',
 });
 
 const ExpectSchema = strictObject({ tolerance: tolerance.default(SCENARIO_DEFAULTS.expect.tolerance) });
 
-export const SCENARIO_NAME_PATTERN = /^[a-z0-9-]+$/;
 
 /** The scenario file; `defaultName` (the file's basename) names a scenario that does not name itself. */
 export function scenarioSchema(defaultName: string) {
@@ -137,27 +175,44 @@ export function scenarioSchema(defaultName: string) {
       .default(defaultName),
     description: z.string({ error: 'expected text' }).default(''),
     server: ServerSchema.default(ServerSchema.parse({})),
-    clients: ClientsSchema.default(ClientsSchema.parse({})),
+    clients: ClientsSchema.default(ClientGroupSchema.parse({})),
     expect: ExpectSchema.default(ExpectSchema.parse({})),
-  }).superRefine((scenario, ctx) => {
-    scenario.clients.targets?.forEach((p, index) => {
-      if (!scenario.server.ports.includes(p)) {
-        ctx.addIssue({
-          code: 'custom',
-          message: `port ${p} is not one of server.ports (${scenario.server.ports.join(', ')})`,
-          path: ['clients', 'targets', index],
+  })
+    .superRefine((scenario, ctx) => {
+      const listed = Array.isArray(scenario.clients);
+      const groups = Array.isArray(scenario.clients) ? scenario.clients : [scenario.clients];
+      const seen = new Set<string>();
+      groups.forEach((group, index) => {
+        const at = (...rest: PropertyKey[]) => (listed ? ['clients', index, ...rest] : ['clients', ...rest]);
+        if (listed && group.name === undefined) {
+          ctx.addIssue({ code: 'custom', message: 'each group in a list of clients needs a name', path: at() });
+        }
+        if (group.name !== undefined && seen.has(group.name)) {
+          ctx.addIssue({ code: 'custom', message: `client group "${group.name}" is named twice; names must be unique`, path: at('name') });
+        }
+        if (group.name !== undefined) seen.add(group.name);
+        group.targets?.forEach((p, targetIndex) => {
+          if (!scenario.server.ports.includes(p)) {
+            ctx.addIssue({ code: 'custom', message: `port ${p} is not one of server.ports (${scenario.server.ports.join(', ')})`, path: at('targets', targetIndex) });
+          }
         });
-      }
-    });
-    if (scenario.clients.mode === 'churn' && scenario.clients.duration === undefined) {
-      ctx.addIssue({ code: 'custom', message: 'churn mode needs a duration (how long to churn), such as "30s"', path: ['clients', 'duration'] });
-    }
-  });
+        if (group.mode === 'churn' && group.duration === undefined) {
+          ctx.addIssue({ code: 'custom', message: 'churn mode needs a duration (how long to churn), such as "30s"', path: at('duration') });
+        }
+      });
+    })
+    .transform(({ clients, ...rest }) => ({
+      ...rest,
+      clients: (Array.isArray(clients) ? clients : [clients]).map(
+        (group): ClientGroup => ({ ...group, name: group.name ?? SCENARIO_DEFAULTS.clients.name }),
+      ),
+    }));
 }
 
 export type Scenario = z.infer<ReturnType<typeof scenarioSchema>>;
 export type ServerSpec = Scenario['server'];
-export type ClientsSpec = Scenario['clients'];
+/** Container names of a group: client-1, client-2, ... for a group named "client". */
+export const containerNames = (group: ClientGroup) => Array.from({ length: group.count }, (_, index) => `${group.name}-${index + 1}`);
 export type Nofile = z.infer<typeof ulimitValue>;
 
 /** The port range a scenario asks for, if it sets one. */

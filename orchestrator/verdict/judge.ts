@@ -75,8 +75,16 @@ export function judge(prediction: Prediction, observations: Record<string, Conta
     judgeContainer(client.name, client.connections, client.limit, client.error, observations[client.name], tolerance),
   );
   // The server is judged on its count alone: its workers stop only when the run ends, or on EMFILE.
+  const serverBinds = prediction.limit === 'server-nofile' || prediction.limit === 'conntrack';
   const serverError = prediction.limit === 'server-nofile' ? 'EMFILE' : null;
-  const server = judgeContainer(SERVER_NAME, prediction.server.accepted, prediction.limit, serverError, observations[SERVER_NAME], tolerance);
+  const server = judgeContainer(
+    SERVER_NAME,
+    prediction.server.accepted,
+    serverBinds ? prediction.limit : 'none',
+    serverError,
+    observations[SERVER_NAME],
+    tolerance,
+  );
   const all = [...clients, server];
   const verdict: Verdict = all.some((entry) => entry.verdict === 'error') ? 'error' : all.every((entry) => entry.verdict === 'pass') ? 'pass' : 'fail';
   return { verdict, clients, server, why: all.map((entry) => `${entry.name}: ${entry.verdict}: ${entry.why}`) };

@@ -146,6 +146,58 @@ describe('predict: per-client capacity', () => {
   });
 });
 
+describe('predict: what the client does before connect()', () => {
+  const TWO_PORTS = 'server: { ports: [5000, 5001], ulimits: { nofile: 100000 } }\n';
+  const RANGE = 'ulimits: { nofile: 100000 }, sysctls: { net.ipv4.ip_local_port_range: "61000 61999" }';
+  const cases = [
+    {
+      reasoning: 'bind(0) takes each port exclusively for every destination: two server ports still give 1,000, then bind() fails with EADDRINUSE',
+      bind: 'port-zero',
+      connections: 1000,
+      limit: 'port-range',
+      error: 'EADDRINUSE',
+    },
+    {
+      reasoning: 'bind(0) with IP_BIND_ADDRESS_NO_PORT leaves the port to connect(): 2 x 1,000',
+      bind: 'port-zero-no-reserve',
+      connections: 2000,
+      limit: 'port-range',
+      error: 'EADDRNOTAVAIL',
+    },
+    {
+      reasoning: 'a fixed port with SO_REUSEADDR: one connection per destination, the third connect() repeats a 4-tuple (EADDRNOTAVAIL)',
+      bind: '{ port: 3000, reuseAddr: true }',
+      connections: 2,
+      limit: 'bound-port',
+      error: 'EADDRNOTAVAIL',
+    },
+    {
+      reasoning: 'a fixed port without SO_REUSEADDR: the second bind() fails with EADDRINUSE after 1',
+      bind: '{ port: 3000 }',
+      connections: 1,
+      limit: 'bound-port',
+      error: 'EADDRINUSE',
+    },
+  ];
+  it.each(cases)('$reasoning', ({ bind, connections, limit, error }) => {
+    const [client] = predict(scenario(`${TWO_PORTS}clients: { bind: ${bind}, ${RANGE} }`), ASSUMED_ENVIRONMENT).clients;
+    expect(client).toMatchObject({ connections: { min: connections, max: connections }, limit, error });
+  });
+
+  it('each client group is predicted on its own terms, and named after its group', () => {
+    const prediction = predict(
+      scenario(`${TWO_PORTS}clients:\n  - { name: zero, bind: port-zero, ${RANGE} }\n  - { name: plain, count: 2, ${RANGE} }\n`),
+      ASSUMED_ENVIRONMENT,
+    );
+    expect(prediction.clients.map((client) => [client.name, client.group, client.connections.max])).toEqual([
+      ['zero-1', 'zero', 1000],
+      ['plain-1', 'plain', 2000],
+      ['plain-2', 'plain', 2000],
+    ]);
+    expect(prediction.server.accepted).toEqual({ min: 5000, max: 5000 });
+  });
+});
+
 describe('predict: limits all clients share', () => {
   it('server nofile: 1000 leaves 996 to accept (stdio + one listener), 4,097 queue, the client stalls at 5,093 with ETIMEDOUT', () => {
     const prediction = predict(scenario(`server: { ulimits: { nofile: 1000 } }\nclients: { ulimits: { nofile: 100000 } }`), ASSUMED_ENVIRONMENT);

@@ -29,7 +29,7 @@ describe('scenario defaults', () => {
       name: 'empty',
       description: '',
       server: { ports: [5000], ulimits: {}, backlog: 4096, sysctls: {}, processes: 'auto' },
-      clients: { count: 1, ulimits: {}, sysctls: {}, mode: 'hold', connectTimeout: '5s', processes: 'auto' },
+      clients: [{ name: 'client', count: 1, ulimits: {}, sysctls: {}, mode: 'hold', connectTimeout: '5s', processes: 'auto', bind: 'none' }],
       expect: { tolerance: 0 },
     });
   });
@@ -41,14 +41,26 @@ describe('scenario defaults', () => {
       'f',
     );
     expect(scenario.server.ulimits.nofile).toEqual({ soft: 1000, hard: 1000 });
-    expect(scenario.clients.ulimits.nofile).toEqual({ soft: 10, hard: 20 });
+    expect(scenario.clients[0]?.ulimits.nofile).toEqual({ soft: 10, hard: 20 });
   });
 
   it('accepts both compose sysctl forms and keeps the kernel text', () => {
     const map = parseScenario('clients: { sysctls: { net.ipv4.tcp_tw_reuse: 1, net.ipv4.ip_local_port_range: "1024 65535" } }', 'f.yml', 'f');
     const list = parseScenario('clients: { sysctls: ["net.ipv4.tcp_tw_reuse=1", "net.ipv4.ip_local_port_range=1024 65535"] }', 'f.yml', 'f');
-    expect(map.clients.sysctls).toEqual({ 'net.ipv4.tcp_tw_reuse': '1', 'net.ipv4.ip_local_port_range': '1024 65535' });
-    expect(list.clients.sysctls).toEqual(map.clients.sysctls);
+    expect(map.clients[0]?.sysctls).toEqual({ 'net.ipv4.tcp_tw_reuse': '1', 'net.ipv4.ip_local_port_range': '1024 65535' });
+    expect(list.clients[0]?.sysctls).toEqual(map.clients[0]?.sysctls);
+  });
+
+  it('accepts a list of named client groups, each with its own settings', () => {
+    const scenario = parseScenario(
+      'clients:\n  - { name: bind-zero, bind: port-zero }\n  - { name: fixed, count: 2, bind: { port: 3000, reuseAddr: true } }\n',
+      'f.yml',
+      'f',
+    );
+    expect(scenario.clients.map((group) => [group.name, group.count, group.bind])).toEqual([
+      ['bind-zero', 1, 'port-zero'],
+      ['fixed', 2, { port: 3000, reuseAddr: true }],
+    ]);
   });
 });
 
@@ -202,6 +214,36 @@ describe('validation rules: each names file, line, column, path, expectation and
       expected: { line: 1, column: 7, path: 'name', message: 'expected a name of lower-case letters, digits and dashes, found "Wide Range"' },
     },
     {
+      rule: 'groups in a list need names',
+      text: 'clients:\n  - count: 2\n',
+      expected: { line: 2, column: 5, path: 'clients[0]', message: 'each group in a list of clients needs a name' },
+    },
+    {
+      rule: 'group names are unique',
+      text: 'clients:\n  - name: a\n  - name: a\n',
+      expected: { line: 3, column: 11, path: 'clients[1].name', message: 'client group "a" is named twice; names must be unique' },
+    },
+    {
+      rule: 'a group cannot be called server',
+      text: 'clients:\n  - name: server\n',
+      expected: { line: 2, column: 11, path: 'clients[0].name', message: 'expected a name of lower-case letters, digits and dashes (not "server"), found "server"' },
+    },
+    {
+      rule: 'rules apply per group, with the group in the path',
+      text: 'clients:\n  - name: a\n  - name: b\n    mode: churn\n',
+      expected: { line: 3, column: 5, path: 'clients[1].duration', message: 'churn mode needs a duration (how long to churn), such as "30s"' },
+    },
+    {
+      rule: 'bind takes a known mode',
+      text: 'clients:\n  bind: always\n',
+      expected: { line: 2, column: 9, path: 'clients.bind', message: 'expected none, port-zero, port-zero-no-reserve, or { port, reuseAddr }, found "always"' },
+    },
+    {
+      rule: 'a fixed bind port is a port',
+      text: 'clients:\n  bind: { port: 0 }\n',
+      expected: { line: 2, column: 17, path: 'clients.bind.port', message: 'expected a port from 1 to 65535, found 0' },
+    },
+    {
       rule: 'a section must be a map',
       text: 'server: 5000\n',
       expected: { line: 1, column: 9, path: 'server', message: 'expected a map with keys such as ports, ulimits, backlog, sysctls, processes, found 5000' },
@@ -234,14 +276,14 @@ describe('loading files', () => {
   it('resolves a bare name to scenarios/<name>.yml', async () => {
     const { scenario } = await loadScenario('default-range');
     expect(scenario.name).toBe('default-range');
-    expect(scenario.clients.count).toBe(2);
+    expect(scenario.clients[0]?.count).toBe(2);
   });
 
   it('uses a path as given, relative to the caller', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'portlab-'));
     await writeFile(path.join(dir, 'mine.yml'), 'clients: { count: 3 }\n');
     const { scenario } = await loadScenario('./mine.yml', dir);
-    expect(scenario).toMatchObject({ name: 'mine', clients: { count: 3 } });
+    expect(scenario).toMatchObject({ name: 'mine', clients: [{ name: 'client', count: 3 }] });
   });
 
   it('names a missing file and lists the shipped scenarios', async () => {
