@@ -5,7 +5,7 @@
  *   probe server --ports 5000[,5001] --backlog N --processes K --fd-budget B
  *   probe client --server HOST --ports 5000[,5001] --mode hold --processes K --fd-budget B
  *                --connect-timeout-ms T [--duration-ms D] [--handoff]
- *                [--bind zero | zero-noport | port:N | port:N:reuseaddr]
+ *                [--bind zero | zero-noport | port:N | port:N:reuseaddr] [--sources N]
  *
  * It writes one JSON object per line on stdout (DESIGN.md, "The probe"): `ready` with what it found in its
  * container, `progress` per worker, `limit` when a server worker runs out of descriptors, `done` per worker
@@ -26,6 +26,9 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -45,6 +48,8 @@
 #endif
 
 #define MAX_PORTS 16
+#define MAX_SOURCES 8
+#define IFNAMSIZ_PLAIN 16
 #define MAX_WORKERS 256
 #define MAX_BOUND 64
 #define LINE_MAX_BYTES 4000
@@ -222,6 +227,7 @@ struct options {
   enum { BIND_NONE, BIND_ZERO, BIND_ZERO_NOPORT, BIND_PORT } bind_mode;
   int bind_port;
   int bind_reuseaddr;
+  int sources;
 };
 
 static void parse_bind(const char *text, struct options *o) {
@@ -262,6 +268,7 @@ static struct options parse_options(int argc, char **argv) {
     else if (!strcmp(key, "--duration-ms")) o.duration_ms = atoll(value);
     else if (!strcmp(key, "--mode")) o.mode = value;
     else if (!strcmp(key, "--bind")) parse_bind(value, &o);
+    else if (!strcmp(key, "--sources")) o.sources = atoi(value);
     else fatal("unknown option", EINVAL);
     i++;
   }
@@ -481,17 +488,74 @@ static int resolve_ipv4(const char *host, struct in_addr *out) {
 struct client_ctx {
   struct options *o;
   struct sockaddr_in targets[MAX_PORTS];
+  /* Source addresses to bind (IP_BIND_ADDRESS_NO_PORT) in turn; none means the kernel picks by route. */
+  struct in_addr sources[MAX_SOURCES];
+  int nsources;
   int fds_open;
 };
+
+/*
+ * Gives the first interface (eth0) `count` more IPv4 addresses, aliases eth0:1, eth0:2, ... taken from the top of
+ * its subnet (broadcast - 1, - 2, ...), where Docker's address allocation, which counts up from the bottom, does
+ * not reach. Needs CAP_NET_ADMIN. Returns 0, or the errno of the ioctl that failed.
+ */
+static int add_alias_addresses(const char *ifname, struct in_addr primary, struct in_addr netmask, int count) {
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return errno;
+  uint32_t broadcast = ntohl(primary.s_addr) | ~ntohl(netmask.s_addr);
+  int err = 0;
+  for (int k = 1; k <= count && !err; k++) {
+    struct ifreq request;
+    memset(&request, 0, sizeof request);
+    snprintf(request.ifr_name, sizeof request.ifr_name, "%s:%d", ifname, k);
+    struct sockaddr_in *address = (struct sockaddr_in *)&request.ifr_addr;
+    address->sin_family = AF_INET;
+    address->sin_addr.s_addr = htonl(broadcast - (uint32_t)k);
+    if (ioctl(fd, SIOCSIFADDR, &request) != 0) { err = errno; break; }
+    address->sin_addr = netmask;
+    if (ioctl(fd, SIOCSIFNETMASK, &request) != 0) err = errno;
+  }
+  close(fd);
+  return err;
+}
+
+/* The container's IPv4 addresses other than loopback, in interface order (eth0, eth0:1, ..., eth1, ...). */
+static int local_ipv4_addresses(struct in_addr *out, int max) {
+  struct ifaddrs *list;
+  if (getifaddrs(&list) != 0) return -1;
+  int count = 0;
+  char names[MAX_SOURCES][IFNAMSIZ_PLAIN];
+  for (struct ifaddrs *entry = list; entry; entry = entry->ifa_next) {
+    if (!entry->ifa_addr || entry->ifa_addr->sa_family != AF_INET || !strcmp(entry->ifa_name, "lo") || count >= max) continue;
+    struct in_addr address = ((struct sockaddr_in *)entry->ifa_addr)->sin_addr;
+    int at = count++;
+    /* insertion sort by interface name */
+    while (at > 0 && strcmp(names[at - 1], entry->ifa_name) > 0) {
+      out[at] = out[at - 1];
+      memcpy(names[at], names[at - 1], IFNAMSIZ_PLAIN);
+      at--;
+    }
+    out[at] = address;
+    snprintf(names[at], IFNAMSIZ_PLAIN, "%s", entry->ifa_name);
+  }
+  freeifaddrs(list);
+  return count;
+}
 
 /*
  * What the client does before connect(): bind(0) takes a port of its own (inet_csk_get_port), exclusively; with
  * IP_BIND_ADDRESS_NO_PORT the port is chosen by connect(), per destination; a fixed port may be shared between
  * sockets only with SO_REUSEADDR. Returns 0, or the errno bind() failed with.
  */
-static int bind_before_connect(int fd, const struct options *o) {
-  if (o->bind_mode == BIND_NONE) return 0;
+static int bind_before_connect(int fd, const struct options *o, const struct in_addr *source) {
   int one = 1;
+  if (source) {
+    /* A chosen source address, its port still picked by connect() per destination. */
+    struct sockaddr_in local = {.sin_family = AF_INET, .sin_addr = *source, .sin_port = 0};
+    if (setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one) != 0) return errno;
+    return bind(fd, (struct sockaddr *)&local, sizeof local) == 0 ? 0 : errno;
+  }
+  if (o->bind_mode == BIND_NONE) return 0;
   if (o->bind_mode == BIND_ZERO_NOPORT && setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one) != 0) return errno;
   if (o->bind_mode == BIND_PORT && o->bind_reuseaddr && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0) return errno;
   struct sockaddr_in local = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_ANY),
@@ -500,11 +564,11 @@ static int bind_before_connect(int fd, const struct options *o) {
 }
 
 /* One connect() with a deadline: 0 on success, else the errno that stopped it (ETIMEDOUT on the deadline). */
-static int connect_once(const struct sockaddr_in *target, const struct options *o, int *out_fd) {
+static int connect_once(const struct sockaddr_in *target, const struct in_addr *source, const struct options *o, int *out_fd) {
   int timeout_ms = o->connect_timeout_ms;
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return errno;
-  int bind_error = bind_before_connect(fd, o);
+  int bind_error = bind_before_connect(fd, o, source);
   if (bind_error) {
     close(fd);
     return bind_error;
@@ -533,11 +597,14 @@ static void client_hold_worker(int index, void *arg) {
   long long budget = take_budget(index, o->fd_budget, ctx->fds_open);
   emit("{\"event\":\"worker\",\"role\":\"client\",\"worker\":%d,\"pid\":%d,\"budget\":%lld,\"t\":%lld}", index, getpid(), budget, elapsed_ms());
   long long held = 0, last_report = elapsed_ms();
-  int exhausted[MAX_PORTS] = {0}, remaining = o->nports, stopped_by = 0, next = index % o->nports, refused = 0;
+  /* Destinations are (source, target port) pairs, taken round-robin; each runs out of local ports on its own. */
+  int sources = ctx->nsources > 0 ? ctx->nsources : 1, pairs = sources * o->nports;
+  int exhausted[MAX_PORTS * MAX_SOURCES] = {0}, remaining = pairs, stopped_by = 0, next = index % pairs, refused = 0;
   int hands_off = o->handoff && index < o->processes - 1;
   while (!stop_requested && remaining > 0) {
-    while (exhausted[next]) next = (next + 1) % o->nports;
-    int fd, err = connect_once(&ctx->targets[next], o, &fd);
+    while (exhausted[next]) next = (next + 1) % pairs;
+    const struct in_addr *source = ctx->nsources > 0 ? &ctx->sources[next / o->nports] : NULL;
+    int fd, err = connect_once(&ctx->targets[next % o->nports], source, o, &fd);
     if (err == 0) {
       held++;
     } else if (err == ECONNREFUSED && held == 0 && refused++ < 150) {
@@ -556,7 +623,7 @@ static void client_hold_worker(int index, void *arg) {
       stopped_by = err;
       break;
     }
-    next = (next + 1) % o->nports;
+    next = (next + 1) % pairs;
     long long now = elapsed_ms();
     if (now - last_report >= 1000) {
       emit("{\"event\":\"progress\",\"role\":\"client\",\"worker\":%d,\"count\":%lld,\"t\":%lld}", index, held, now);
@@ -585,10 +652,39 @@ static int run_client(struct options *o) {
   for (int i = 0; i < o->nports; i++) {
     ctx.targets[i] = (struct sockaddr_in){.sin_family = AF_INET, .sin_port = htons(o->ports[i]), .sin_addr = server};
   }
+  if (o->sources > 0) {
+    if (o->sources > MAX_SOURCES) fatal("--sources takes at most 8", EINVAL);
+    int found = local_ipv4_addresses(ctx.sources, MAX_SOURCES);
+    if (found >= 1 && found < o->sources) {
+      struct ifaddrs *list, *first = NULL;
+      if (getifaddrs(&list) != 0) fatal("getifaddrs failed", errno);
+      for (struct ifaddrs *entry = list; entry && !first; entry = entry->ifa_next) {
+        if (entry->ifa_addr && entry->ifa_addr->sa_family == AF_INET && entry->ifa_netmask &&
+            ((struct sockaddr_in *)entry->ifa_addr)->sin_addr.s_addr == ctx.sources[0].s_addr)
+          first = entry;
+      }
+      int err = first ? add_alias_addresses(first->ifa_name, ctx.sources[0], ((struct sockaddr_in *)first->ifa_netmask)->sin_addr,
+                                            o->sources - found)
+                      : ENODEV;
+      freeifaddrs(list);
+      if (err) fatal("adding source addresses failed (the container needs cap_add: NET_ADMIN)", err);
+      found = local_ipv4_addresses(ctx.sources, MAX_SOURCES);
+    }
+    if (found < o->sources) fatal("the container has fewer IPv4 addresses than --sources asks for", EADDRNOTAVAIL);
+    ctx.nsources = o->sources;
+  }
   ctx.fds_open = count_open_fds();
-  char extra[128];
-  snprintf(extra, sizeof extra, ",\"server\":\"%s\",\"targets\":%d,\"handoff\":%s", inet_ntoa(server), o->nports,
-           o->handoff ? "true" : "false");
+  char sources[MAX_SOURCES * 18 + 2] = "";
+  for (int i = 0, off = 0; i < ctx.nsources; i++) {
+    char text[INET_ADDRSTRLEN];
+    inet_ntop(AF_INET, &ctx.sources[i], text, sizeof text);
+    off += snprintf(sources + off, sizeof sources - off, "%s\"%s\"", i ? "," : "", text);
+  }
+  char server_text[INET_ADDRSTRLEN];
+  inet_ntop(AF_INET, &server, server_text, sizeof server_text);
+  char extra[320];
+  snprintf(extra, sizeof extra, ",\"server\":\"%s\",\"targets\":%d,\"handoff\":%s,\"sources\":[%s]", server_text, o->nports,
+           o->handoff ? "true" : "false", sources);
   emit_ready("client", o->processes, o->fd_budget, extra);
 
   if (o->handoff) spawn_in_turn(o->processes, client_hold_worker, &ctx);

@@ -70,6 +70,7 @@ export function compileCompose(input: CompileInput): CompiledProject {
           '--fd-budget', String(totalBudget(client.workers)),
           '--connect-timeout-ms', String(durationMs(group.connectTimeout)),
           ...(group.bind === 'none' ? [] : ['--bind', probeBindArgument(group.bind)]),
+          ...(group.sourceAddresses > 1 ? ['--sources', String(group.sourceAddresses)] : []),
           ...durationArgs,
           // auto: the workers take turns, so the container behaves as the one process the scenario describes.
           ...(group.processes === 'auto' ? ['--handoff'] : []),
@@ -77,6 +78,8 @@ export function compileCompose(input: CompileInput): CompiledProject {
         client.workers,
         group.sysctls,
       ),
+      // Adding source addresses to the container's interface needs NET_ADMIN inside its own namespace.
+      ...(group.sourceAddresses > 1 ? { cap_add: ['NET_ADMIN'] } : {}),
       depends_on: [SERVER_NAME],
     };
   }

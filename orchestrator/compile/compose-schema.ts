@@ -9,6 +9,7 @@ export const ComposeService = z.object({
   depends_on: z.array(z.string()).optional(),
   ulimits: z.record(z.string(), z.object({ soft: z.number().int(), hard: z.number().int() })).optional(),
   sysctls: z.record(z.string(), z.string()).optional(),
+  cap_add: z.array(z.string()).optional(),
   labels: Labels,
   networks: z.array(z.string()),
   restart: z.string().optional(),

@@ -36,6 +36,7 @@ export type ContainerSpec = {
   alias: string;
   nofile?: { soft: number; hard: number };
   sysctls?: Record<string, string>;
+  capAdd?: string[];
   /** 'host' to share the host's network namespace (preflight reads the host's conntrack there). */
   networkMode?: 'host';
 };
@@ -111,6 +112,7 @@ export class DockerEngine {
           NetworkMode: spec.networkMode ?? spec.network,
           Ulimits: spec.nofile ? [{ Name: 'nofile', Soft: spec.nofile.soft, Hard: spec.nofile.hard }] : undefined,
           Sysctls: spec.sysctls,
+          CapAdd: spec.capAdd,
           LogConfig: { Type: 'json-file', Config: {} },
         },
         NetworkingConfig: spec.networkMode ? undefined : { EndpointsConfig: { [spec.network]: { Aliases: [spec.alias] } } },

@@ -89,6 +89,7 @@ export async function runProject(engine: DockerEngine, project: ComposeProject, 
       alias: service,
       nofile,
       sysctls: definition.sysctls,
+      capAdd: definition.cap_add,
     });
     created.push({ id, name, service });
     const log = new ContainerLog(service);

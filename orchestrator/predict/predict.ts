@@ -182,7 +182,10 @@ function localPortLimit(group: ClientGroup, ports: PortCapacity, targets: number
     };
   }
   const noPort = bind === 'port-zero-no-reserve' ? ' (bind(0) with IP_BIND_ADDRESS_NO_PORT leaves the choice to connect())' : '';
-  const connections = { min: perTarget.min * targets.length, max: perTarget.max * targets.length };
+  const sources = group.sourceAddresses;
+  const pairs = targets.length * sources;
+  const connections = { min: perTarget.min * pairs, max: perTarget.max * pairs };
+  const fromSources = sources > 1 ? ` x ${sources} source addresses (each bound with IP_BIND_ADDRESS_NO_PORT; the DNS listener's port is skipped for all of them)` : '';
   return {
     connections,
     limit: 'port-range',
@@ -190,7 +193,7 @@ function localPortLimit(group: ClientGroup, ports: PortCapacity, targets: number
     conclusion: `the port range binds: connect() fails with EADDRNOTAVAIL after ${showRange(connections)}`,
     reasoning: [
       ...ports.reasoning,
-      `= ${showRange(ports.perTarget)} local ports per destination${noPort}, x ${destinations}: the 4-tuple, not the local port, names a connection = ${showRange(connections)}`,
+      `= ${showRange(ports.perTarget)} local ports per destination${noPort}, x ${destinations}${fromSources}: the 4-tuple, not the local port, names a connection = ${showRange(connections)}`,
     ],
   };
 }

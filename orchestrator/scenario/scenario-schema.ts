@@ -155,6 +155,8 @@ const ClientGroupSchema = strictObject({
   connectTimeout: duration.default(SCENARIO_DEFAULTS.clients.connectTimeout),
   processes: processes.default(SCENARIO_DEFAULTS.clients.processes),
   bind: bind.default(SCENARIO_DEFAULTS.clients.bind),
+  /** IPv4 source addresses the client connects from in turn; more than one are added to its interface. */
+  sourceAddresses: positiveInt('a whole number from 1 to 8').max(8, { error: 'expected a whole number from 1 to 8' }).default(1),
 });
 export type ClientGroup = Omit<z.infer<typeof ClientGroupSchema>, 'name'> & { name: string };
 
@@ -196,6 +198,13 @@ export function scenarioSchema(defaultName: string) {
             ctx.addIssue({ code: 'custom', message: `port ${p} is not one of server.ports (${scenario.server.ports.join(', ')})`, path: at('targets', targetIndex) });
           }
         });
+        if (group.sourceAddresses > 1 && group.bind !== 'none') {
+          ctx.addIssue({
+            code: 'custom',
+            message: 'several source addresses need bind: none (the client binds each address itself, leaving the port to connect())',
+            path: at('sourceAddresses'),
+          });
+        }
         if (group.mode === 'churn' && group.duration === undefined) {
           ctx.addIssue({ code: 'custom', message: 'churn mode needs a duration (how long to churn), such as "30s"', path: at('duration') });
         }

@@ -184,6 +184,12 @@ describe('predict: what the client does before connect()', () => {
     expect(client).toMatchObject({ connections: { min: connections, max: connections }, limit, error });
   });
 
+  it('two source addresses: each brings its own local ports to the same destination, 2 x 1,000', () => {
+    const [client] = predict(scenario(`clients: { sourceAddresses: 2, ${RANGE} }`), ASSUMED_ENVIRONMENT).clients;
+    expect(client).toMatchObject({ connections: { min: 2000, max: 2000 }, limit: 'port-range', error: 'EADDRNOTAVAIL' });
+    expect(client?.reasoning.some((line) => line.includes('x 2 source addresses'))).toBe(true);
+  });
+
   it('each client group is predicted on its own terms, and named after its group', () => {
     const prediction = predict(
       scenario(`${TWO_PORTS}clients:\n  - { name: zero, bind: port-zero, ${RANGE} }\n  - { name: plain, count: 2, ${RANGE} }\n`),

@@ -29,7 +29,7 @@ describe('scenario defaults', () => {
       name: 'empty',
       description: '',
       server: { ports: [5000], ulimits: {}, backlog: 4096, sysctls: {}, processes: 'auto' },
-      clients: [{ name: 'client', count: 1, ulimits: {}, sysctls: {}, mode: 'hold', connectTimeout: '5s', processes: 'auto', bind: 'none' }],
+      clients: [{ name: 'client', count: 1, ulimits: {}, sysctls: {}, mode: 'hold', connectTimeout: '5s', processes: 'auto', bind: 'none', sourceAddresses: 1 }],
       expect: { tolerance: 0 },
     });
   });
@@ -242,6 +242,21 @@ describe('validation rules: each names file, line, column, path, expectation and
       rule: 'a fixed bind port is a port',
       text: 'clients:\n  bind: { port: 0 }\n',
       expected: { line: 2, column: 17, path: 'clients.bind.port', message: 'expected a port from 1 to 65535, found 0' },
+    },
+    {
+      rule: 'several source addresses need bind: none',
+      text: 'clients:\n  sourceAddresses: 2\n  bind: port-zero\n',
+      expected: {
+        line: 2,
+        column: 20,
+        path: 'clients.sourceAddresses',
+        message: 'several source addresses need bind: none (the client binds each address itself, leaving the port to connect())',
+      },
+    },
+    {
+      rule: 'source addresses are 1 to 8',
+      text: 'clients:\n  sourceAddresses: 9\n',
+      expected: { line: 2, column: 20, path: 'clients.sourceAddresses', message: 'expected a whole number from 1 to 8, found 9' },
     },
     {
       rule: 'a section must be a map',

@@ -1,0 +1,19 @@
+/**
+ * What each shipped scenario predicts before anything is measured, and what a run must observe: the numbers the
+ * README's table quotes. Each client: [container, connections, limit, errno].
+ */
+export const SHIPPED_EXPECTATIONS: Record<string, { clients: Array<[string, number, string, string | null]>; server: number; limit: string }> = {
+  'default-range': { clients: [['client-1', 28231, 'port-range', 'EADDRNOTAVAIL'], ['client-2', 28231, 'port-range', 'EADDRNOTAVAIL']], server: 56462, limit: 'port-range' },
+  'wide-range': { clients: [['client-1', 64511, 'port-range', 'EADDRNOTAVAIL'], ['client-2', 64511, 'port-range', 'EADDRNOTAVAIL']], server: 129022, limit: 'port-range' },
+  'extra-listen-ports': { clients: [['two-ports-1', 2000, 'port-range', 'EADDRNOTAVAIL'], ['one-port-1', 1000, 'port-range', 'EADDRNOTAVAIL']], server: 3000, limit: 'port-range' },
+  'nofile-limit': { clients: [['client-1', 10237, 'nofile', 'EMFILE']], server: 10237, limit: 'nofile' },
+  'server-beyond-65535': {
+    clients: [['client-1', 28231, 'port-range', 'EADDRNOTAVAIL'], ['client-2', 28231, 'port-range', 'EADDRNOTAVAIL'], ['client-3', 28231, 'port-range', 'EADDRNOTAVAIL']],
+    server: 84693,
+    limit: 'port-range',
+  },
+  'server-nofile': { clients: [['client-1', 5093, 'server-nofile', 'ETIMEDOUT']], server: 996, limit: 'server-nofile' },
+  'bind-before-connect': { clients: [['bind-zero-1', 1000, 'port-range', 'EADDRINUSE'], ['bind-no-port-1', 2000, 'port-range', 'EADDRNOTAVAIL']], server: 3000, limit: 'port-range' },
+  'shared-local-port': { clients: [['reuseaddr-1', 2, 'bound-port', 'EADDRNOTAVAIL'], ['no-reuseaddr-1', 1, 'bound-port', 'EADDRINUSE']], server: 3, limit: 'bound-port' },
+  'source-ips': { clients: [['two-addresses-1', 2000, 'port-range', 'EADDRNOTAVAIL'], ['one-address-1', 1000, 'port-range', 'EADDRNOTAVAIL']], server: 3000, limit: 'port-range' },
+};
