@@ -17,6 +17,8 @@ import type { Scenario } from './scenario/scenario-schema.ts';
 import { SCENARIO_DEFAULTS } from './scenario/scenario-schema.ts';
 import { judge } from './verdict/judge.ts';
 
+const CHURN_GRACE_MS = 30_000;
+
 export type RunDeps = {
   engine: DockerEngine;
   runId: string;
@@ -50,7 +52,12 @@ export async function runScenario(nameOrPath: string, deps: RunDeps): Promise<Sc
 
   const record = await runProject(deps.engine, plan.compiled.project, {
     runId: deps.runId,
-    limitMs: Math.max(...scenario.clients.map((group) => durationMs(group.duration ?? SCENARIO_DEFAULTS.clients.holdDuration))),
+    // Churning clients stop themselves at their duration; the run waits a little longer for their last report.
+    limitMs: Math.max(
+      ...scenario.clients.map((group) =>
+        group.mode === 'churn' ? durationMs(group.duration ?? '0s') + CHURN_GRACE_MS : durationMs(group.duration ?? SCENARIO_DEFAULTS.clients.holdDuration),
+      ),
+    ),
     keep: deps.keep,
     signal: deps.signal,
     onProgress: deps.onProgress,
@@ -103,6 +110,7 @@ export function withContainerFacts(env: Environment, observations: Record<string
       boundPorts: ready.boundPorts,
       reservedPorts: ready.reservedPorts,
       somaxconn: ready.somaxconn,
+      sysctls: ready.sysctls,
       workers: { processes: ready.processes, fdBudget: ready.fdBudget },
     };
   }

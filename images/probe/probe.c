@@ -2,8 +2,9 @@
  * portlab probe: the one program inside every portlab container.
  *
  *   probe limits
- *   probe server --ports 5000[,5001] --backlog N --processes K --fd-budget B
- *   probe client --server HOST --ports 5000[,5001] --mode hold --processes K --fd-budget B
+ *   probe server --ports 5000[,5001] --backlog N --processes K --fd-budget B [--close never|on-eof|first]
+ *   probe client --server HOST --ports 5000[,5001] --mode hold|churn --processes K --fd-budget B
+ *                [--close client|server] [--rate PER_SECOND]
  *                --connect-timeout-ms T [--duration-ms D] [--handoff]
  *                [--bind zero | zero-noport | port:N | port:N:reuseaddr] [--sources N]
  *
@@ -28,6 +29,7 @@
 #include <fcntl.h>
 #include <ifaddrs.h>
 #include <net/if.h>
+#include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -186,6 +188,23 @@ static int bound_ports(int *ports, int max) {
   return count;
 }
 
+/* Sockets of this network namespace in TIME_WAIT (state 06 in /proc/net/tcp{,6}). */
+static int count_time_wait(void) {
+  const char *files[] = {"/proc/net/tcp", "/proc/net/tcp6"};
+  int count = 0;
+  for (int f = 0; f < 2; f++) {
+    FILE *file = fopen(files[f], "re");
+    if (!file) continue;
+    char line[512];
+    while (fgets(line, sizeof line, file)) {
+      char state[8];
+      if (sscanf(line, " %*s %*s %*s %7s", state) == 1 && strcmp(state, "06") == 0) count++;
+    }
+    fclose(file);
+  }
+  return count;
+}
+
 static void emit_ready(const char *role, int processes, long long budget, const char *extra) {
   struct rlimit limit;
   getrlimit(RLIMIT_NOFILE, &limit);
@@ -228,6 +247,8 @@ struct options {
   int bind_port;
   int bind_reuseaddr;
   int sources;
+  const char *close; /* server: never | on-eof | first; client (churn): client | server */
+  int rate;          /* churn: connections per second per container, 0 = as fast as possible */
 };
 
 static void parse_bind(const char *text, struct options *o) {
@@ -254,7 +275,7 @@ static void parse_ports(const char *text, struct options *o) {
 
 static struct options parse_options(int argc, char **argv) {
   struct options o = {.role = argc > 1 ? argv[1] : "", .server = "server", .nports = 0, .backlog = 4096, .processes = 1,
-                      .fd_budget = -1, .connect_timeout_ms = 5000, .duration_ms = 0, .mode = "hold"};
+                      .fd_budget = -1, .connect_timeout_ms = 5000, .duration_ms = 0, .mode = "hold", .close = NULL};
   for (int i = 2; i < argc; i++) {
     const char *key = argv[i], *value = i + 1 < argc ? argv[i + 1] : NULL;
     if (!strcmp(key, "--handoff")) { o.handoff = 1; continue; }
@@ -269,6 +290,8 @@ static struct options parse_options(int argc, char **argv) {
     else if (!strcmp(key, "--mode")) o.mode = value;
     else if (!strcmp(key, "--bind")) parse_bind(value, &o);
     else if (!strcmp(key, "--sources")) o.sources = atoi(value);
+    else if (!strcmp(key, "--close")) o.close = value;
+    else if (!strcmp(key, "--rate")) o.rate = atoi(value);
     else fatal("unknown option", EINVAL);
     i++;
   }
@@ -371,8 +394,69 @@ struct server_ctx {
   int fds_open;
 };
 
+/*
+ * A server for churning clients: accepted connections are closed, either at once (--close first: the server
+ * sends the first FIN and keeps the TIME_WAIT) or when the client has closed its side (--close on-eof). Held
+ * connections of clients that never close simply stay. One epoll instance per worker watches everything.
+ */
+static void server_churn_worker(int index, struct server_ctx *ctx, int close_first) {
+  long long budget = take_budget(index, ctx->o->fd_budget, ctx->fds_open + 1);
+  long long accepted = 0, reported = 0, last_report = elapsed_ms();
+  int stopped_by = 0;
+  int ep = epoll_create1(EPOLL_CLOEXEC);
+  if (ep < 0) fatal("epoll_create1 failed", errno);
+  for (int i = 0; i < ctx->o->nports; i++) {
+    struct epoll_event event = {.events = EPOLLIN, .data.fd = -1 - i};
+    epoll_ctl(ep, EPOLL_CTL_ADD, ctx->listeners[i], &event);
+  }
+  emit("{\"event\":\"worker\",\"role\":\"server\",\"worker\":%d,\"pid\":%d,\"budget\":%lld,\"t\":%lld}", index, getpid(), budget, elapsed_ms());
+  struct epoll_event events[256];
+  while (!stop_requested) {
+    int n = epoll_wait(ep, events, 256, 1000);
+    if (n < 0 && errno != EINTR) fatal("epoll_wait failed", errno);
+    for (int e = 0; e < n; e++) {
+      int tag = events[e].data.fd;
+      if (tag >= 0) { /* a connection: the client closed (EOF) or reset it */
+        char buffer[256];
+        if (read(tag, buffer, sizeof buffer) <= 0) close(tag);
+        continue;
+      }
+      for (;;) {
+        int fd = accept4(ctx->listeners[-1 - tag], NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+        if (fd < 0) {
+          if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED && !stopped_by) {
+            stopped_by = errno;
+            emit("{\"event\":\"limit\",\"role\":\"server\",\"worker\":%d,\"count\":%lld,\"errno\":\"%s\",\"t\":%lld}", index, accepted,
+                 errno_name(errno), elapsed_ms());
+          }
+          break;
+        }
+        accepted++;
+        if (close_first) {
+          close(fd);
+          continue;
+        }
+        struct epoll_event event = {.events = EPOLLIN | EPOLLRDHUP, .data.fd = fd};
+        if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &event) != 0) close(fd);
+      }
+    }
+    long long now = elapsed_ms();
+    if (accepted != reported && now - last_report >= 1000) {
+      emit("{\"event\":\"progress\",\"role\":\"server\",\"worker\":%d,\"count\":%lld,\"t\":%lld}", index, accepted, now);
+      reported = accepted;
+      last_report = now;
+    }
+  }
+  emit("{\"event\":\"done\",\"role\":\"server\",\"worker\":%d,\"count\":%lld,\"errno\":\"%s\",\"timeWait\":%d,\"t\":%lld}", index,
+       accepted, errno_name(stopped_by), count_time_wait(), elapsed_ms());
+}
+
 static void server_worker(int index, void *arg) {
   struct server_ctx *ctx = arg;
+  if (ctx->o->close && strcmp(ctx->o->close, "never") != 0) {
+    server_churn_worker(index, ctx, !strcmp(ctx->o->close, "first"));
+    return;
+  }
   long long budget = take_budget(index, ctx->o->fd_budget, ctx->fds_open);
   long long accepted = 0, reported = 0, last_report = elapsed_ms();
   int stopped_by = 0;
@@ -405,8 +489,8 @@ static void server_worker(int index, void *arg) {
   }
   if (accepted != reported) emit("{\"event\":\"progress\",\"role\":\"server\",\"worker\":%d,\"count\":%lld,\"t\":%lld}", index, accepted, elapsed_ms());
   wait_for_stop();
-  emit("{\"event\":\"done\",\"role\":\"server\",\"worker\":%d,\"count\":%lld,\"errno\":\"%s\",\"t\":%lld}", index, accepted,
-       errno_name(stopped_by), elapsed_ms());
+  emit("{\"event\":\"done\",\"role\":\"server\",\"worker\":%d,\"count\":%lld,\"errno\":\"%s\",\"timeWait\":%d,\"t\":%lld}", index,
+       accepted, errno_name(stopped_by), count_time_wait(), elapsed_ms());
 }
 
 static int run_server(struct options *o) {
@@ -638,9 +722,57 @@ static void client_hold_worker(int index, void *arg) {
   wait_for_stop(); /* hold every connection until the run ends */
 }
 
+/*
+ * Churn: connect, close, repeat until --duration-ms, optionally paced at --rate per second (shared by the
+ * workers). With --close client the client sends the first FIN and its socket lingers in TIME_WAIT for 60 s
+ * (TCP_TIMEWAIT_LEN); with --close server it waits for the server's FIN and the TIME_WAIT stays on the server.
+ * The first failure stops the worker: its errno and time are the result.
+ */
+static void client_churn_worker(int index, void *arg) {
+  struct client_ctx *ctx = arg;
+  struct options *o = ctx->o;
+  take_budget(index, o->fd_budget, ctx->fds_open);
+  emit("{\"event\":\"worker\",\"role\":\"client\",\"worker\":%d,\"pid\":%d,\"budget\":%d,\"t\":%lld}", index, getpid(), 1, elapsed_ms());
+  int server_closes = o->close && !strcmp(o->close, "server");
+  long long churned = 0, started_at = elapsed_ms(), last_report = started_at;
+  int stopped_by = 0, refused = 0, next = index % o->nports;
+  double interval_ms = o->rate > 0 ? 1000.0 * o->processes / o->rate : 0;
+  while (!stop_requested) {
+    long long now = elapsed_ms();
+    if (now - started_at >= o->duration_ms) break;
+    if (interval_ms > 0) {
+      long long due = started_at + (long long)(churned * interval_ms);
+      if (due > now) { usleep((useconds_t)(due - now) * 1000); continue; }
+    }
+    int fd, err = connect_once(&ctx->targets[next], NULL, o, &fd);
+    if (err == ECONNREFUSED && churned == 0 && refused++ < 150) { usleep(200000); continue; }
+    if (err) {
+      if (!(err == EINTR && stop_requested)) stopped_by = err;
+      break;
+    }
+    if (server_closes) {
+      struct pollfd p = {.fd = fd, .events = POLLIN};
+      char buffer[64];
+      if (poll(&p, 1, o->connect_timeout_ms) == 1) (void)read(fd, buffer, sizeof buffer);
+    }
+    close(fd);
+    churned++;
+    next = (next + 1) % o->nports;
+    if (now - last_report >= 1000) {
+      emit("{\"event\":\"progress\",\"role\":\"client\",\"worker\":%d,\"count\":%lld,\"t\":%lld}", index, churned, now);
+      last_report = now;
+    }
+  }
+  emit("{\"event\":\"done\",\"role\":\"client\",\"worker\":%d,\"count\":%lld,\"errno\":\"%s\",\"reason\":\"%s\",\"timeWait\":%d,\"t\":%lld}",
+       index, churned, errno_name(stopped_by), stopped_by ? "error" : stop_requested ? "signal" : "duration", count_time_wait(), elapsed_ms());
+  wait_for_stop();
+}
+
 static int run_client(struct options *o) {
   if (o->nports == 0) fatal("client needs --ports", EINVAL);
-  if (strcmp(o->mode, "hold") != 0) fatal("this probe supports --mode hold only", EINVAL);
+  int churn = !strcmp(o->mode, "churn");
+  if (!churn && strcmp(o->mode, "hold") != 0) fatal("--mode takes hold or churn", EINVAL);
+  if (churn && o->duration_ms <= 0) fatal("--mode churn needs --duration-ms", EINVAL);
   struct client_ctx ctx = {.o = o};
   struct in_addr server;
   int resolved = -1;
@@ -687,7 +819,8 @@ static int run_client(struct options *o) {
            o->handoff ? "true" : "false", sources);
   emit_ready("client", o->processes, o->fd_budget, extra);
 
-  if (o->handoff) spawn_in_turn(o->processes, client_hold_worker, &ctx);
+  if (churn) spawn(o->processes, client_churn_worker, &ctx);
+  else if (o->handoff) spawn_in_turn(o->processes, client_hold_worker, &ctx);
   else spawn(o->processes, client_hold_worker, &ctx);
   return supervise();
 }

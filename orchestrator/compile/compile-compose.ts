@@ -49,6 +49,7 @@ export function compileCompose(input: CompileInput): CompiledProject {
         '--backlog', String(scenario.server.backlog),
         '--processes', String(server.workers.processes),
         '--fd-budget', String(totalBudget(server.workers)),
+        ...serverCloseArgs(scenario),
       ],
       server.workers,
       scenario.server.sysctls,
@@ -57,7 +58,10 @@ export function compileCompose(input: CompileInput): CompiledProject {
   for (const client of prediction.clients) {
     const group = scenario.clients.find((candidate) => candidate.name === client.group);
     if (!group) throw new Error(`no client group ${client.group} in scenario ${scenario.name}`);
-    const durationArgs = group.mode === 'churn' && group.duration ? ['--duration-ms', String(durationMs(group.duration))] : [];
+    const churnArgs =
+      group.mode === 'churn' && group.duration
+        ? ['--duration-ms', String(durationMs(group.duration)), '--close', group.close, ...(group.rate ? ['--rate', String(group.rate)] : [])]
+        : [];
     services[client.name] = {
       ...service(
         'client',
@@ -71,7 +75,7 @@ export function compileCompose(input: CompileInput): CompiledProject {
           '--connect-timeout-ms', String(durationMs(group.connectTimeout)),
           ...(group.bind === 'none' ? [] : ['--bind', probeBindArgument(group.bind)]),
           ...(group.sourceAddresses > 1 ? ['--sources', String(group.sourceAddresses)] : []),
-          ...durationArgs,
+          ...churnArgs,
           // auto: the workers take turns, so the container behaves as the one process the scenario describes.
           ...(group.processes === 'auto' ? ['--handoff'] : []),
         ],
@@ -85,6 +89,15 @@ export function compileCompose(input: CompileInput): CompiledProject {
   }
   const project: ComposeProject = { name: input.projectName, services, networks: structuredClone(base.networks) };
   return { project, yaml: toYaml(project, input) };
+}
+
+/**
+ * How the server treats accepted connections: hold them (no churning client), close each once its client has
+ * closed (on-eof), or close each at once, sending the first FIN (first).
+ */
+function serverCloseArgs(scenario: Scenario): string[] {
+  if (scenario.clients.every((group) => group.mode === 'hold')) return [];
+  return ['--close', scenario.clients.some((group) => group.close === 'server') ? 'first' : 'on-eof'];
 }
 
 /** The probe's spelling of a bind mode: zero, zero-noport, port:3000 or port:3000:reuseaddr. */

@@ -25,6 +25,8 @@ export const ContainerObservation = z.strictObject({
   error: z.string().nullable(),
   /** Nothing more will happen: every worker stopped, or the last one stopped without handing off. */
   finished: z.boolean(),
+  /** Sockets in TIME_WAIT in the container's namespace when its last worker reported (null if none said). */
+  timeWait: z.number().int().nullable(),
   fatal: z.array(z.string()),
   /** Lines on stdout that were not probe events (kept, never interpreted). */
   unparsed: z.array(z.string()),
@@ -43,6 +45,7 @@ export class ContainerLog {
   private readonly unparsed: string[] = [];
   /** Workers in the order they stopped. */
   private readonly stops: number[] = [];
+  private timeWait: number | null = null;
 
   constructor(readonly name: string) {}
 
@@ -77,6 +80,7 @@ export class ContainerLog {
         return;
       }
       case 'done': {
+        if (event.timeWait !== undefined) this.timeWait = event.timeWait;
         const worker = this.worker(event.worker);
         worker.count = event.count;
         if (event.errno !== 'none') worker.errno = event.errno;
@@ -133,6 +137,7 @@ export class ContainerLog {
       errors,
       error,
       finished,
+      timeWait: this.timeWait,
       fatal: [...this.fatal],
       unparsed: [...this.unparsed],
     };

@@ -38,8 +38,13 @@ export const ProbeEvent = z.discriminatedUnion('event', [
     worker: z.number().int(),
     count: z.number().int(),
     errno: z.string(),
-    /** error: a syscall stopped it; signal: the run ended first; handoff: it used its share and the next worker takes over. */
-    reason: z.enum(['error', 'signal', 'handoff']).optional(),
+    /**
+     * error: a syscall stopped it; signal: the run ended first; handoff: it used its share and the next worker
+     * takes over; duration: a churning worker churned for its whole duration.
+     */
+    reason: z.enum(['error', 'signal', 'handoff', 'duration']).optional(),
+    /** Sockets of the container's namespace in TIME_WAIT when the worker stopped. */
+    timeWait: z.number().int().optional(),
     t: ms,
   }),
   z.object({ event: z.literal('fatal'), message: z.string(), errno: z.string(), t: ms }),

@@ -10,6 +10,8 @@ export const ContainerFacts = z.strictObject({
   boundPorts: z.array(z.number().int()),
   reservedPorts: z.string(),
   somaxconn: z.number().int(),
+  /** Other sysctls as read back in the container (tcp_tw_reuse, tcp_timestamps, tcp_fin_timeout). */
+  sysctls: z.record(z.string(), z.string()).optional(),
   /** The worker layout the container actually ran with, so a re-prediction describes that run. */
   workers: z.strictObject({ processes: z.number().int(), fdBudget: z.number().int() }).optional(),
 });

@@ -1,5 +1,6 @@
 import { containerNames, requestedPortRange, type ClientGroup, type Scenario } from '../scenario/scenario-schema.ts';
 import { formatPortRange, portCount, type PortRange } from '../scenario/port-range.ts';
+import { durationMs } from '../scenario/duration.ts';
 import { KERNEL_DEFAULT_PORT_RANGE, type ContainerFacts, type Environment } from './environment.ts';
 import { HEADROOM, planWorkers, totalBudget } from './plan-workers.ts';
 import type { ClientPrediction, CountRange, Limit, Prediction } from './prediction-schema.ts';
@@ -137,7 +138,7 @@ function predictHoldingClient(scenario: Scenario, group: ClientGroup, env: Envir
   } else {
     connections = { min: portLimit.min, max: fds };
     limit = local.limit;
-    error = null;
+    error = `${local.error}|EMFILE`;
     reasoning.push(`the port range or nofile binds, whichever is smaller once the DNS listener's port is known`);
   }
   return { name, group: group.name, mode: group.mode, workers, targets, portRange: ports.range, reservedPorts: ports.reserved, connections, limit, error, reasoning };
@@ -198,12 +199,22 @@ function localPortLimit(group: ClientGroup, ports: PortCapacity, targets: number
   };
 }
 
-/** Connections closed by the client stay in TIME_WAIT for 60 s (TCP_TIMEWAIT_LEN) and their 4-tuple cannot be reused. */
+/** The side that closes first keeps the 4-tuple in TIME_WAIT for 60 s: TCP_TIMEWAIT_LEN (include/net/tcp.h), not tunable. */
+const TIME_WAIT_SECONDS = 60;
+/** With tcp_tw_reuse=1 a TIME_WAIT port may be taken again once it is 1 s old (tcp_twsk_unique). */
+const TW_REUSE_AGE_SECONDS = 1;
+/** A churning client gets a few percent past its usable ports before connect() fails (measured here: +0.1 % to +4.3 %). */
+const CHURN_OVERSHOOT = 0.05;
+/** How fast a client churns when no rate is set (measured here: 565k connections in 40 s). */
+const FULL_SPEED_PER_SECOND = 14_000;
+
+/** Churn: connect, close, repeat. Whether the client runs out depends on who closes first and on tcp_tw_reuse. */
 function predictChurningClient(scenario: Scenario, group: ClientGroup, env: Environment, name: string): ClientPrediction {
   const facts = env.containers[name];
   const targets = targetsOf(scenario, group);
   const ports = portCapacity(group, env, facts);
-  const usable = { min: ports.perTarget.min * targets.length, max: (ports.perTarget.max ?? 0) * targets.length };
+  const local = localPortLimit(group, ports, targets);
+  const usable = local.connections;
   const workers = planWorkers({
     requested: group.ulimits.nofile,
     processes: group.processes === 'auto' ? 1 : group.processes,
@@ -213,33 +224,68 @@ function predictChurningClient(scenario: Scenario, group: ClientGroup, env: Envi
     ran: facts?.workers,
     env,
   });
-  const twReuse = group.sysctls['net.ipv4.tcp_tw_reuse'] ?? '2';
-  const reasoning = [
-    ...ports.reasoning,
-    `= ${showRange(usable)} local ports across ${targets.length} target port${targets.length > 1 ? 's' : ''}; the client closes first, so each closed connection holds its port in TIME_WAIT for 60 s`,
-  ];
-  if (twReuse === '1') {
-    reasoning.push('net.ipv4.tcp_tw_reuse=1: connect() may take a TIME_WAIT port once it is 1 s old and timestamps were negotiated (tcp_twsk_unique); no failure expected');
-    const connections = { min: (usable.max ?? 0) + 1, max: null };
-    return { name, group: group.name, mode: group.mode, workers, targets, portRange: ports.range, reservedPorts: ports.reserved, connections, limit: 'none', error: null, reasoning };
-  }
-  const overshoot = Math.ceil((usable.max ?? 0) * 0.01);
-  reasoning.push(
-    `net.ipv4.tcp_tw_reuse=${twReuse}${twReuse === '2' ? ' (loopback only; container traffic gets no reuse)' : ''}: churning faster than ${n(Math.floor((usable.max ?? 0) / 60))}/s, connect() fails with EADDRNOTAVAIL after about the usable ports (+1 % measured overshoot)`,
-  );
-  return {
-    name,
-    group: group.name,
-    mode: group.mode,
-    workers,
-    targets,
-    portRange: ports.range,
-    reservedPorts: ports.reserved,
-    connections: { min: usable.min, max: (usable.max ?? 0) + overshoot },
-    limit: 'time-wait',
-    error: 'EADDRNOTAVAIL',
-    reasoning,
+  const sysctl = (key: string, fallback: string) => facts?.sysctls?.[key] ?? group.sysctls[key] ?? fallback;
+  const twReuse = sysctl('net.ipv4.tcp_tw_reuse', '2');
+  const timestamps = sysctl('net.ipv4.tcp_timestamps', '1') !== '0';
+  const seconds = durationMs(group.duration ?? '0s') / 1000;
+  const rate = group.rate;
+  const speed = rate ?? FULL_SPEED_PER_SECOND;
+  const paced: CountRange = rate
+    ? { min: Math.max(0, Math.floor(rate * seconds * 0.97) - 2), max: Math.ceil(rate * seconds * 1.01) + 2 }
+    : { min: 1, max: null };
+  const pacedText = rate ? `${n(rate)}/s for ${seconds} s = about ${n(rate * seconds)}` : 'as many as it can in the duration';
+  const runsOut: CountRange = { min: usable.min, max: Math.ceil(usable.max * (1 + CHURN_OVERSHOOT)) + 5 };
+  const reasoning = [...local.reasoning];
+  const result = (connections: CountRange, limit: Limit, error: string | null, why: string) => {
+    reasoning.push(why);
+    return { name, group: group.name, mode: group.mode, workers, targets, portRange: ports.range, reservedPorts: ports.reserved, connections, limit, error, reasoning };
   };
+
+  if (group.close === 'server') {
+    return result(
+      paced,
+      'none',
+      null,
+      `the server closes first, so TIME_WAIT stays on the server (one per 4-tuple there) and each local port is free again once the client has closed: no failure; ${pacedText}`,
+    );
+  }
+  reasoning.push(`the client closes first: each closed connection keeps its local port for this destination in TIME_WAIT for ${TIME_WAIT_SECONDS} s (tcp_fin_timeout does not shorten it)`);
+  if (twReuse === '1' && timestamps) {
+    const reusable = usable.max / TW_REUSE_AGE_SECONDS;
+    if (speed <= reusable) {
+      return result(
+        rate ? paced : { min: usable.max + 1, max: null },
+        'none',
+        null,
+        `net.ipv4.tcp_tw_reuse=1 with timestamps: connect() takes a TIME_WAIT port once it is ${TW_REUSE_AGE_SECONDS} s old (tcp_twsk_unique); ${n(speed)}/s cycles the ${n(usable.max)} ports more slowly than that, so no failure: ${pacedText}`,
+      );
+    }
+    return result(
+      runsOut,
+      'time-wait',
+      'EADDRNOTAVAIL',
+      `net.ipv4.tcp_tw_reuse=1, but at ${n(speed)}/s the ${n(usable.max)} ports are used up within ${TW_REUSE_AGE_SECONDS} s, before any TIME_WAIT is old enough to reuse: EADDRNOTAVAIL after about ${showRange(usable)} (+${CHURN_OVERSHOOT * 100} % measured overshoot)`,
+    );
+  }
+  const reuseText =
+    twReuse === '1'
+      ? 'net.ipv4.tcp_tw_reuse=1 but timestamps are off, so no reuse'
+      : `net.ipv4.tcp_tw_reuse=${twReuse}${twReuse === '2' ? ' (loopback only; container traffic gets no reuse)' : ''}`;
+  const window = Math.min(seconds, TIME_WAIT_SECONDS);
+  if (speed * window < usable.min) {
+    return result(
+      paced,
+      'none',
+      null,
+      `${reuseText}, but ${n(speed)}/s over ${window} s puts fewer than ${n(usable.min)} ports in TIME_WAIT at once: no failure; ${pacedText}`,
+    );
+  }
+  return result(
+    runsOut,
+    'time-wait',
+    'EADDRNOTAVAIL',
+    `${reuseText}: at ${rate ? `${n(rate)}/s` : 'full speed'} the ports fill with TIME_WAIT in about ${(usable.max / speed).toFixed(1)} s, and connect() fails with EADDRNOTAVAIL after about ${showRange(usable)} (+${CHURN_OVERSHOOT * 100} % measured overshoot)`,
+  );
 }
 
 type SharedLimits = {

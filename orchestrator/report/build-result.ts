@@ -59,8 +59,14 @@ export function buildResult(input: ResultInput): RunResult {
   const containerResult = (verdict: ContainerVerdict) => {
     const observation: ContainerObservation | undefined = record.observations[verdict.name];
     const stops = observation?.workers.map((worker) => worker.stoppedAtMs) ?? [];
+    const failures = (observation?.workers ?? [])
+      .filter((worker) => worker.errno !== null && worker.stoppedAtMs !== null)
+      .sort((a, b) => (a.stoppedAtMs ?? 0) - (b.stoppedAtMs ?? 0));
+    const first = failures[0];
     return {
       ...verdict,
+      firstFailure: first ? { errno: first.errno ?? '', atMs: first.stoppedAtMs ?? 0 } : null,
+      timeWait: observation?.timeWait ?? null,
       workers: observation?.workers ?? [],
       errors: observation?.errors ?? {},
       stoppedAfterMs: stops.length > 0 && stops.every((ms) => ms !== null) ? Math.max(...(stops as number[])) : null,

@@ -25,6 +25,10 @@ export const ContainerResult = ContainerVerdict.extend({
   errors: z.record(z.string(), z.number().int()),
   /** ms from the probe's start until its last worker stopped; null if one never did. */
   stoppedAfterMs: z.number().int().nullable(),
+  /** The first errno that stopped a worker, and when (ms since the probe started); null if none did. */
+  firstFailure: z.strictObject({ errno: z.string(), atMs: z.number().int() }).nullable(),
+  /** Sockets in TIME_WAIT in the container's namespace at the end. */
+  timeWait: z.number().int().nullable(),
 });
 
 export const RunResult = z.strictObject({

@@ -9,12 +9,13 @@ const SCENARIO_NAME_PATTERN_TEXT = SCENARIO_NAME_PATTERN;
 /** Defaults applied to every scenario file; DESIGN.md documents the same values. */
 export const SCENARIO_DEFAULTS = {
   server: { ports: [5000], backlog: 4096, processes: 'auto' },
-  clients: { name: 'client', count: 1, mode: 'hold', holdDuration: '10m', processes: 'auto', connectTimeout: '5s', bind: 'none' },
+  clients: { name: 'client', close: 'client', count: 1, mode: 'hold', holdDuration: '10m', processes: 'auto', connectTimeout: '5s', bind: 'none' },
   expect: { tolerance: 0 },
 } as const satisfies {
   server: { ports: readonly number[]; backlog: number; processes: 'auto' | number };
   clients: {
     name: string;
+    close: 'client';
     count: number;
     mode: 'hold' | 'churn';
     holdDuration: string;
@@ -157,6 +158,10 @@ const ClientGroupSchema = strictObject({
   bind: bind.default(SCENARIO_DEFAULTS.clients.bind),
   /** IPv4 source addresses the client connects from in turn; more than one are added to its interface. */
   sourceAddresses: positiveInt('a whole number from 1 to 8').max(8, { error: 'expected a whole number from 1 to 8' }).default(1),
+  /** churn: which side closes first and so keeps the TIME_WAIT (client by default). */
+  close: z.enum(['client', 'server'], { error: 'expected "client" or "server"' }).default('client'),
+  /** churn: connections per second per container; unset means as fast as the client can. */
+  rate: positiveInt('a positive whole number of connections per second').optional(),
 });
 export type ClientGroup = Omit<z.infer<typeof ClientGroupSchema>, 'name'> & { name: string };
 
@@ -205,10 +210,24 @@ export function scenarioSchema(defaultName: string) {
             path: at('sourceAddresses'),
           });
         }
+        if (group.mode === 'hold' && (group.rate !== undefined || group.close !== 'client')) {
+          const key = group.rate !== undefined ? 'rate' : 'close';
+          ctx.addIssue({ code: 'custom', message: `${key} applies to churn mode only (this group holds its connections)`, path: at(key) });
+        }
         if (group.mode === 'churn' && group.duration === undefined) {
           ctx.addIssue({ code: 'custom', message: 'churn mode needs a duration (how long to churn), such as "30s"', path: at('duration') });
         }
       });
+      // The server closes every accepted connection first, or none: it cannot tell one client's from another's.
+      const serverCloses = groups.filter((group) => group.mode === 'churn' && group.close === 'server');
+      if (serverCloses.length > 0 && serverCloses.length < groups.length) {
+        const index = groups.findIndex((group) => !(group.mode === 'churn' && group.close === 'server'));
+        ctx.addIssue({
+          code: 'custom',
+          message: 'close: server makes the server close every connection first, so every client group must churn with close: server',
+          path: listed ? ['clients', index] : ['clients'],
+        });
+      }
     })
     .transform(({ clients, ...rest }) => ({
       ...rest,

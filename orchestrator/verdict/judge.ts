@@ -55,14 +55,17 @@ function judgeContainer(
   if (observation.fatal.length > 0) return { ...base, verdict: 'error', why: `${name} failed: ${observation.fatal.join('; ')}` };
 
   const inRange = observed >= allowed.min && (allowed.max === null || observed <= allowed.max);
-  const errorMatches = predictedError === null || observedError === predictedError;
+  // null: nothing may stop it; "A|B": either errno is the predicted one.
+  const errorMatches = predictedError === null ? observedError === null : predictedError.split('|').includes(observedError ?? '');
   const toleranceText = slack > 0 ? ` (tolerance ${n(slack)})` : '';
   const countText = inRange
     ? `${n(observed)} is within the predicted ${show(predicted)}${toleranceText}`
     : `${n(observed)} is outside the predicted ${show(predicted)}${toleranceText}`;
   const errorText =
     predictedError === null
-      ? ''
+      ? errorMatches
+        ? ''
+        : `; stopped with ${observedError}, but nothing was predicted to stop it`
       : errorMatches
         ? `; stopped with ${observedError} as predicted (${limit})`
         : `; stopped with ${observedError ?? 'nothing'}, but ${predictedError} (${limit}) was predicted`;

@@ -254,19 +254,101 @@ describe('predict: limits all clients share', () => {
 });
 
 describe('predict: churn and TIME_WAIT', () => {
-  it('tw_reuse 0 and the client closing first: EADDRNOTAVAIL after about the range (+1 % overshoot)', () => {
-    const [client] = predict(scenario(`clients: { mode: churn, duration: 30s, sysctls: { net.ipv4.ip_local_port_range: "10000 10999", net.ipv4.tcp_tw_reuse: 0 } }`), ASSUMED_ENVIRONMENT).clients;
-    expect(client).toMatchObject({ connections: { min: 1000, max: 1010 }, limit: 'time-wait', error: 'EADDRNOTAVAIL' });
+  const SMALL = 'net.ipv4.ip_local_port_range: "61000 61999"';
+  const cases: Array<{ reasoning: string; clients: string; connections: { min: number; max: number | null }; limit: string; error: string | null }> = [
+    {
+      reasoning: 'tw_reuse 0, client closes first, full speed: EADDRNOTAVAIL after about the range (1,000, up to +5 % overshoot)',
+      clients: `{ mode: churn, duration: 10s, sysctls: { ${SMALL}, net.ipv4.tcp_tw_reuse: 0 } }`,
+      connections: { min: 1000, max: 1055 },
+      limit: 'time-wait',
+      error: 'EADDRNOTAVAIL',
+    },
+    {
+      reasoning: 'tw_reuse 2 (the default) is loopback only, so containers run out just the same: 28,231 on the default range',
+      clients: '{ mode: churn, duration: 30s }',
+      connections: { min: 28231, max: 29648 },
+      limit: 'time-wait',
+      error: 'EADDRNOTAVAIL',
+    },
+    {
+      reasoning: 'tcp_fin_timeout 10 does not shorten TIME_WAIT (60 s): the same failure as without it',
+      clients: `{ mode: churn, duration: 10s, sysctls: { ${SMALL}, net.ipv4.tcp_tw_reuse: 0, net.ipv4.tcp_fin_timeout: 10 } }`,
+      connections: { min: 1000, max: 1055 },
+      limit: 'time-wait',
+      error: 'EADDRNOTAVAIL',
+    },
+    {
+      reasoning: 'tw_reuse 0 at 500/s: 1,000 ports fill with TIME_WAIT in 2 s, the same failure',
+      clients: `{ mode: churn, duration: 10s, rate: 500, sysctls: { ${SMALL}, net.ipv4.tcp_tw_reuse: 0 } }`,
+      connections: { min: 1000, max: 1055 },
+      limit: 'time-wait',
+      error: 'EADDRNOTAVAIL',
+    },
+    {
+      reasoning: 'tw_reuse 0 at 10/s for 10 s: only 100 ports ever sit in TIME_WAIT, no failure, about 100',
+      clients: `{ mode: churn, duration: 10s, rate: 10, sysctls: { ${SMALL}, net.ipv4.tcp_tw_reuse: 0 } }`,
+      connections: { min: 95, max: 103 },
+      limit: 'none',
+      error: null,
+    },
+    {
+      reasoning: 'tw_reuse 1 at 500/s: ports come back after 1 s, faster than 1,000 are used, no failure, about 5,000',
+      clients: `{ mode: churn, duration: 10s, rate: 500, sysctls: { ${SMALL}, net.ipv4.tcp_tw_reuse: 1 } }`,
+      connections: { min: 4848, max: 5052 },
+      limit: 'none',
+      error: null,
+    },
+    {
+      reasoning: 'tw_reuse 1 at full speed on 1,000 ports: used up within 1 s, before any TIME_WAIT is reusable, so it still runs out',
+      clients: `{ mode: churn, duration: 10s, sysctls: { ${SMALL}, net.ipv4.tcp_tw_reuse: 1 } }`,
+      connections: { min: 1000, max: 1055 },
+      limit: 'time-wait',
+      error: 'EADDRNOTAVAIL',
+    },
+    {
+      reasoning: 'tw_reuse 1 at full speed on the default range: 28,231 ports last longer than 1 s, no failure, more than the range',
+      clients: '{ mode: churn, duration: 30s, sysctls: { net.ipv4.tcp_tw_reuse: 1 } }',
+      connections: { min: 28232, max: null },
+      limit: 'none',
+      error: null,
+    },
+    {
+      reasoning: 'tw_reuse 1 without TCP timestamps: no reuse, the same failure as 0',
+      clients: `{ mode: churn, duration: 10s, sysctls: { ${SMALL}, net.ipv4.tcp_tw_reuse: 1, net.ipv4.tcp_timestamps: 0 } }`,
+      connections: { min: 1000, max: 1055 },
+      limit: 'time-wait',
+      error: 'EADDRNOTAVAIL',
+    },
+    {
+      reasoning: 'the server closes first: TIME_WAIT sits on the server, the client never runs out, about 500/s x 10 s',
+      clients: `{ mode: churn, duration: 10s, rate: 500, close: server, sysctls: { ${SMALL}, net.ipv4.tcp_tw_reuse: 0 } }`,
+      connections: { min: 4848, max: 5052 },
+      limit: 'none',
+      error: null,
+    },
+  ];
+  it.each(cases)('$reasoning', ({ clients, connections, limit, error }) => {
+    const [client] = predict(scenario(`clients: ${clients}`), ASSUMED_ENVIRONMENT).clients;
+    expect(client).toMatchObject({ connections, limit, error });
   });
 
-  it('tw_reuse 2 (the default) is loopback only, so containers run out just the same', () => {
-    const [client] = predict(scenario(`clients: { mode: churn, duration: 30s }`), ASSUMED_ENVIRONMENT).clients;
-    expect(client).toMatchObject({ limit: 'time-wait', error: 'EADDRNOTAVAIL', connections: { min: 28231, max: 28231 + 283 } });
+  it('once measured, the tcp_tw_reuse read back in the container decides', () => {
+    const yaml = `clients: { mode: churn, duration: 10s, rate: 500, sysctls: { ${SMALL} } }`;
+    const env = {
+      ...ASSUMED_ENVIRONMENT,
+      containers: {
+        'client-1': facts({ portRange: { low: 61000, high: 61999 }, sysctls: { 'net.ipv4.tcp_tw_reuse': '1', 'net.ipv4.tcp_timestamps': '1' } }),
+        server: facts({ fdsOpen: 4 }),
+      },
+    };
+    expect(predict(scenario(yaml), ASSUMED_ENVIRONMENT).clients[0]?.limit).toBe('time-wait');
+    expect(predict(scenario(yaml), env).clients[0]?.limit).toBe('none');
   });
 
-  it('tw_reuse 1 reuses TIME_WAIT ports: no failure, more than the range', () => {
-    const [client] = predict(scenario(`clients: { mode: churn, duration: 30s, sysctls: { net.ipv4.tcp_tw_reuse: 1 } }`), ASSUMED_ENVIRONMENT).clients;
-    expect(client).toMatchObject({ limit: 'none', error: null, connections: { min: 28232, max: null } });
+  it('the server accepts what the clients churn, and is not limited by its descriptors', () => {
+    const prediction = predict(scenario(`server: { ulimits: { nofile: 100 } }\nclients: { mode: churn, duration: 10s, rate: 500, close: server }`), ASSUMED_ENVIRONMENT);
+    expect(prediction.server.accepted).toEqual({ min: 4848, max: 5052 });
+    expect(prediction.limit).toBe('none');
   });
 });
 

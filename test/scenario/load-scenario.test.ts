@@ -29,7 +29,7 @@ describe('scenario defaults', () => {
       name: 'empty',
       description: '',
       server: { ports: [5000], ulimits: {}, backlog: 4096, sysctls: {}, processes: 'auto' },
-      clients: [{ name: 'client', count: 1, ulimits: {}, sysctls: {}, mode: 'hold', connectTimeout: '5s', processes: 'auto', bind: 'none', sourceAddresses: 1 }],
+      clients: [{ name: 'client', count: 1, ulimits: {}, sysctls: {}, mode: 'hold', connectTimeout: '5s', processes: 'auto', bind: 'none', sourceAddresses: 1, close: 'client' }],
       expect: { tolerance: 0 },
     });
   });
@@ -257,6 +257,26 @@ describe('validation rules: each names file, line, column, path, expectation and
       rule: 'source addresses are 1 to 8',
       text: 'clients:\n  sourceAddresses: 9\n',
       expected: { line: 2, column: 20, path: 'clients.sourceAddresses', message: 'expected a whole number from 1 to 8, found 9' },
+    },
+    {
+      rule: 'rate applies to churn only',
+      text: 'clients:\n  rate: 100\n',
+      expected: { line: 2, column: 9, path: 'clients.rate', message: 'rate applies to churn mode only (this group holds its connections)' },
+    },
+    {
+      rule: 'close is client or server',
+      text: 'clients:\n  mode: churn\n  duration: 5s\n  close: both\n',
+      expected: { line: 4, column: 10, path: 'clients.close', message: 'expected "client" or "server", found "both"' },
+    },
+    {
+      rule: 'a server that closes first closes every connection, so every group must churn with close: server',
+      text: 'clients:\n  - { name: a, mode: churn, duration: 5s, close: server }\n  - { name: b }\n',
+      expected: {
+        line: 3,
+        column: 5,
+        path: 'clients[1]',
+        message: 'close: server makes the server close every connection first, so every client group must churn with close: server',
+      },
     },
     {
       rule: 'a section must be a map',
