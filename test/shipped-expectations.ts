@@ -2,7 +2,14 @@
  * What each shipped scenario predicts before anything is measured, and what a run must observe: the numbers the
  * README's table quotes. Each client: [container, connections, limit, errno].
  */
-export const SHIPPED_EXPECTATIONS: Record<string, { clients: Array<[string, number, string, string | null]>; server: number; limit: string }> = {
+export type ShippedExpectation = {
+  /** [container, connections (held, or churned), limit, errno]; a [min, max] pair where the prediction is an interval. */
+  clients: Array<[string, number | [number, number | null], string, string | null]>;
+  server: number | [number, number | null];
+  limit: string;
+};
+
+export const SHIPPED_EXPECTATIONS: Record<string, ShippedExpectation> = {
   'default-range': { clients: [['client-1', 28231, 'port-range', 'EADDRNOTAVAIL'], ['client-2', 28231, 'port-range', 'EADDRNOTAVAIL']], server: 56462, limit: 'port-range' },
   'wide-range': { clients: [['client-1', 64511, 'port-range', 'EADDRNOTAVAIL'], ['client-2', 64511, 'port-range', 'EADDRNOTAVAIL']], server: 129022, limit: 'port-range' },
   'extra-listen-ports': { clients: [['two-ports-1', 2000, 'port-range', 'EADDRNOTAVAIL'], ['one-port-1', 1000, 'port-range', 'EADDRNOTAVAIL']], server: 3000, limit: 'port-range' },
@@ -16,4 +23,12 @@ export const SHIPPED_EXPECTATIONS: Record<string, { clients: Array<[string, numb
   'bind-before-connect': { clients: [['bind-zero-1', 1000, 'port-range', 'EADDRINUSE'], ['bind-no-port-1', 2000, 'port-range', 'EADDRNOTAVAIL']], server: 3000, limit: 'port-range' },
   'shared-local-port': { clients: [['reuseaddr-1', 2, 'bound-port', 'EADDRNOTAVAIL'], ['no-reuseaddr-1', 1, 'bound-port', 'EADDRINUSE']], server: 3, limit: 'bound-port' },
   'source-ips': { clients: [['two-addresses-1', 2000, 'port-range', 'EADDRNOTAVAIL'], ['one-address-1', 1000, 'port-range', 'EADDRNOTAVAIL']], server: 3000, limit: 'port-range' },
+  'time-wait-exhaustion': { clients: [['client-1', [1000, 1055], 'time-wait', 'EADDRNOTAVAIL']], server: [1000, 1055], limit: 'time-wait' },
+  'tw-reuse': { clients: [['client-1', [4848, 5052], 'none', null]], server: [4848, 5052], limit: 'none' },
+  'fin-timeout-myth': { clients: [['client-1', [1000, 1055], 'time-wait', 'EADDRNOTAVAIL']], server: [1000, 1055], limit: 'time-wait' },
+  'server-closes-first': { clients: [['client-1', [4848, 5052], 'none', null]], server: [4848, 5052], limit: 'none' },
 };
+
+/** An expectation's count as an interval. */
+export const expectedRange = (count: number | [number, number | null]) =>
+  typeof count === 'number' ? { min: count, max: count } : { min: count[0], max: count[1] };
