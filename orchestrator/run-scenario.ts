@@ -102,7 +102,8 @@ export function withContainerFacts(env: Environment, observations: Record<string
   const containers = { ...env.containers };
   for (const [name, observation] of Object.entries(observations)) {
     const ready = observation.ready;
-    if (!ready) continue;
+    // A phase's observation (client-1/phase-2) repeats its container's ready line; the container's is enough.
+    if (!ready || name.includes('/')) continue;
     containers[name] = {
       nofile: ready.nofile,
       fdsOpen: ready.fdsOpen,

@@ -3,7 +3,10 @@
  * README's table quotes. Each client: [container, connections, limit, errno].
  */
 export type ShippedExpectation = {
-  /** [container, connections (held, or churned), limit, errno]; a [min, max] pair where the prediction is an interval. */
+  /**
+   * [container (or container/phase-n), connections (held, or churned), limit, errno]; a [min, max] pair where the
+   * prediction is an interval.
+   */
   clients: Array<[string, number | [number, number | null], string, string | null]>;
   server: number | [number, number | null];
   limit: string;
@@ -26,6 +29,11 @@ export const SHIPPED_EXPECTATIONS: Record<string, ShippedExpectation> = {
   'time-wait-exhaustion': { clients: [['client-1', [1000, 1055], 'time-wait', 'EADDRNOTAVAIL']], server: [1000, 1055], limit: 'time-wait' },
   'tw-reuse': { clients: [['client-1', [4848, 5052], 'none', null]], server: [4848, 5052], limit: 'none' },
   'fin-timeout-myth': { clients: [['client-1', [1000, 1055], 'time-wait', 'EADDRNOTAVAIL']], server: [1000, 1055], limit: 'time-wait' },
+  'time-wait-other-port': {
+    clients: [['client-1/phase-1', [1000, 1055], 'time-wait', 'EADDRNOTAVAIL'], ['client-1/phase-2', 1000, 'port-range', 'EADDRNOTAVAIL']],
+    server: [2000, 2055],
+    limit: 'time-wait',
+  },
   'server-closes-first': { clients: [['client-1', [4848, 5052], 'none', null]], server: [4848, 5052], limit: 'none' },
 };
 

@@ -231,6 +231,20 @@ static void emit_ready(const char *role, int processes, long long budget, const 
 
 /* ---- options -------------------------------------------------------------------------------------- */
 
+/* One thing a client does: hold or churn, to some server ports; a client runs one step, or its phases in order. */
+struct step {
+  int phase; /* 1-based; 0 when the client has no phases */
+  const char *mode;
+  int ports[MAX_PORTS];
+  int nports;
+  long long duration_ms;
+  int rate;
+  const char *close;
+};
+
+#define MAX_PHASES 8
+static struct step phase_list[MAX_PHASES];
+
 struct options {
   const char *role;
   const char *server;
@@ -249,6 +263,8 @@ struct options {
   int sources;
   const char *close; /* server: never | on-eof | first; client (churn): client | server */
   int rate;          /* churn: connections per second per container, 0 = as fast as possible */
+  struct step *phases;
+  int nphases;
 };
 
 static void parse_bind(const char *text, struct options *o) {
@@ -264,13 +280,31 @@ static void parse_bind(const char *text, struct options *o) {
   } else fatal("--bind takes zero, zero-noport or port:N[:reuseaddr]", EINVAL);
 }
 
-static void parse_ports(const char *text, struct options *o) {
-  o->nports = 0;
-  for (const char *p = text; *p && o->nports < MAX_PORTS;) {
-    o->ports[o->nports++] = (int)strtol(p, (char **)&p, 10);
-    if (*p == ',') p++;
-    else if (*p) fatal("--ports takes comma-separated numbers", EINVAL);
+static int parse_port_list(const char *text, char separator, int *ports) {
+  int count = 0;
+  for (const char *p = text; *p && *p != ':' && count < MAX_PORTS;) {
+    ports[count++] = (int)strtol(p, (char **)&p, 10);
+    if (*p == separator) p++;
+    else if (*p && *p != ':') fatal("a port list takes numbers separated by , (or + in --phase)", EINVAL);
   }
+  return count;
+}
+
+static void parse_ports(const char *text, struct options *o) { o->nports = parse_port_list(text, ',', o->ports); }
+
+/* --phase MODE:PORT[+PORT]:DURATION_MS:RATE:CLOSE, e.g. churn:5000:10000:500:client or hold:5001:0:0:client */
+static void parse_phase(char *text, struct options *o) {
+  if (o->nphases >= MAX_PHASES) fatal("at most 8 phases", EINVAL);
+  struct step *step = &phase_list[o->nphases];
+  char *fields[5] = {0};
+  for (int i = 0; i < 5; i++) fields[i] = strsep(&text, ":");
+  if (!fields[4]) fatal("--phase takes MODE:PORTS:DURATION_MS:RATE:CLOSE", EINVAL);
+  *step = (struct step){.phase = o->nphases + 1, .mode = fields[0], .duration_ms = atoll(fields[2]), .rate = atoi(fields[3]), .close = fields[4]};
+  step->nports = parse_port_list(fields[1], '+', step->ports);
+  if (strcmp(step->mode, "hold") && strcmp(step->mode, "churn")) fatal("a phase's mode is hold or churn", EINVAL);
+  if (!strcmp(step->mode, "churn") && step->duration_ms <= 0) fatal("a churn phase needs a duration", EINVAL);
+  o->phases = phase_list;
+  o->nphases++;
 }
 
 static struct options parse_options(int argc, char **argv) {
@@ -292,6 +326,7 @@ static struct options parse_options(int argc, char **argv) {
     else if (!strcmp(key, "--sources")) o.sources = atoi(value);
     else if (!strcmp(key, "--close")) o.close = value;
     else if (!strcmp(key, "--rate")) o.rate = atoi(value);
+    else if (!strcmp(key, "--phase")) parse_phase(argv[i + 1], &o);
     else fatal("unknown option", EINVAL);
     i++;
   }
@@ -576,6 +611,7 @@ struct client_ctx {
   struct in_addr sources[MAX_SOURCES];
   int nsources;
   int fds_open;
+  struct in_addr server;
 };
 
 /*
@@ -675,20 +711,34 @@ static int connect_once(const struct sockaddr_in *target, const struct in_addr *
   return err;
 }
 
-static void client_hold_worker(int index, void *arg) {
-  struct client_ctx *ctx = arg;
+/* ",\"phase\":N" for events of a phased client, "" otherwise. */
+static const char *phase_field(const struct step *step) {
+  static char field[24];
+  if (step->phase == 0) return "";
+  snprintf(field, sizeof field, ",\"phase\":%d", step->phase);
+  return field;
+}
+
+static void step_targets(const struct client_ctx *ctx, const struct step *step, struct sockaddr_in *targets) {
+  for (int i = 0; i < step->nports; i++) {
+    targets[i] = (struct sockaddr_in){.sin_family = AF_INET, .sin_port = htons(step->ports[i]), .sin_addr = ctx->server};
+  }
+}
+
+/* Hold: connect and keep every connection until no destination has a free local port (or descriptors run out). */
+static void hold_step(int index, struct client_ctx *ctx, const struct step *step) {
   struct options *o = ctx->o;
-  long long budget = take_budget(index, o->fd_budget, ctx->fds_open);
-  emit("{\"event\":\"worker\",\"role\":\"client\",\"worker\":%d,\"pid\":%d,\"budget\":%lld,\"t\":%lld}", index, getpid(), budget, elapsed_ms());
+  struct sockaddr_in targets[MAX_PORTS];
+  step_targets(ctx, step, targets);
   long long held = 0, last_report = elapsed_ms();
   /* Destinations are (source, target port) pairs, taken round-robin; each runs out of local ports on its own. */
-  int sources = ctx->nsources > 0 ? ctx->nsources : 1, pairs = sources * o->nports;
+  int sources = ctx->nsources > 0 ? ctx->nsources : 1, pairs = sources * step->nports;
   int exhausted[MAX_PORTS * MAX_SOURCES] = {0}, remaining = pairs, stopped_by = 0, next = index % pairs, refused = 0;
   int hands_off = o->handoff && index < o->processes - 1;
   while (!stop_requested && remaining > 0) {
     while (exhausted[next]) next = (next + 1) % pairs;
-    const struct in_addr *source = ctx->nsources > 0 ? &ctx->sources[next / o->nports] : NULL;
-    int fd, err = connect_once(&ctx->targets[next % o->nports], source, o, &fd);
+    const struct in_addr *source = ctx->nsources > 0 ? &ctx->sources[next / step->nports] : NULL;
+    int fd, err = connect_once(&targets[next % step->nports], source, o, &fd);
     if (err == 0) {
       held++;
     } else if (err == ECONNREFUSED && held == 0 && refused++ < 150) {
@@ -710,41 +760,40 @@ static void client_hold_worker(int index, void *arg) {
     next = (next + 1) % pairs;
     long long now = elapsed_ms();
     if (now - last_report >= 1000) {
-      emit("{\"event\":\"progress\",\"role\":\"client\",\"worker\":%d,\"count\":%lld,\"t\":%lld}", index, held, now);
+      emit("{\"event\":\"progress\",\"role\":\"client\",\"worker\":%d,\"count\":%lld,\"t\":%lld%s}", index, held, now, phase_field(step));
       last_report = now;
     }
   }
   /* Its share of the budget used up, a worker that is not the last passes the turn on. */
   int handing_off = hands_off && stopped_by == EMFILE;
-  emit("{\"event\":\"done\",\"role\":\"client\",\"worker\":%d,\"count\":%lld,\"errno\":\"%s\",\"reason\":\"%s\",\"t\":%lld}", index, held,
-       errno_name(stopped_by), handing_off ? "handoff" : stopped_by == 0 ? "signal" : "error", elapsed_ms());
+  emit("{\"event\":\"done\",\"role\":\"client\",\"worker\":%d,\"count\":%lld,\"errno\":\"%s\",\"reason\":\"%s\",\"timeWait\":%d,\"t\":%lld%s}", index,
+       held, errno_name(stopped_by), handing_off ? "handoff" : stopped_by == 0 ? "signal" : "error", count_time_wait(), elapsed_ms(),
+       phase_field(step));
   if (handing_off) kill(getppid(), SIGUSR1);
-  wait_for_stop(); /* hold every connection until the run ends */
 }
 
 /*
- * Churn: connect, close, repeat until --duration-ms, optionally paced at --rate per second (shared by the
- * workers). With --close client the client sends the first FIN and its socket lingers in TIME_WAIT for 60 s
- * (TCP_TIMEWAIT_LEN); with --close server it waits for the server's FIN and the TIME_WAIT stays on the server.
+ * Churn: connect, close, repeat for the step's duration, optionally paced at its rate per second (shared by the
+ * workers). Closing first (client), the client's socket lingers in TIME_WAIT for 60 s (TCP_TIMEWAIT_LEN); when
+ * the server closes first, the client waits for its FIN and the TIME_WAIT stays on the server.
  * The first failure stops the worker: its errno and time are the result.
  */
-static void client_churn_worker(int index, void *arg) {
-  struct client_ctx *ctx = arg;
+static void churn_step(int index, struct client_ctx *ctx, const struct step *step) {
   struct options *o = ctx->o;
-  take_budget(index, o->fd_budget, ctx->fds_open);
-  emit("{\"event\":\"worker\",\"role\":\"client\",\"worker\":%d,\"pid\":%d,\"budget\":%d,\"t\":%lld}", index, getpid(), 1, elapsed_ms());
-  int server_closes = o->close && !strcmp(o->close, "server");
+  struct sockaddr_in targets[MAX_PORTS];
+  step_targets(ctx, step, targets);
+  int server_closes = step->close && !strcmp(step->close, "server");
   long long churned = 0, started_at = elapsed_ms(), last_report = started_at;
-  int stopped_by = 0, refused = 0, next = index % o->nports;
-  double interval_ms = o->rate > 0 ? 1000.0 * o->processes / o->rate : 0;
+  int stopped_by = 0, refused = 0, next = index % step->nports;
+  double interval_ms = step->rate > 0 ? 1000.0 * o->processes / step->rate : 0;
   while (!stop_requested) {
     long long now = elapsed_ms();
-    if (now - started_at >= o->duration_ms) break;
+    if (now - started_at >= step->duration_ms) break;
     if (interval_ms > 0) {
       long long due = started_at + (long long)(churned * interval_ms);
       if (due > now) { usleep((useconds_t)(due - now) * 1000); continue; }
     }
-    int fd, err = connect_once(&ctx->targets[next], NULL, o, &fd);
+    int fd, err = connect_once(&targets[next], NULL, o, &fd);
     if (err == ECONNREFUSED && churned == 0 && refused++ < 150) { usleep(200000); continue; }
     if (err) {
       if (!(err == EINTR && stop_requested)) stopped_by = err;
@@ -757,19 +806,45 @@ static void client_churn_worker(int index, void *arg) {
     }
     close(fd);
     churned++;
-    next = (next + 1) % o->nports;
+    next = (next + 1) % step->nports;
     if (now - last_report >= 1000) {
-      emit("{\"event\":\"progress\",\"role\":\"client\",\"worker\":%d,\"count\":%lld,\"t\":%lld}", index, churned, now);
+      emit("{\"event\":\"progress\",\"role\":\"client\",\"worker\":%d,\"count\":%lld,\"t\":%lld%s}", index, churned, now, phase_field(step));
       last_report = now;
     }
   }
-  emit("{\"event\":\"done\",\"role\":\"client\",\"worker\":%d,\"count\":%lld,\"errno\":\"%s\",\"reason\":\"%s\",\"timeWait\":%d,\"t\":%lld}",
-       index, churned, errno_name(stopped_by), stopped_by ? "error" : stop_requested ? "signal" : "duration", count_time_wait(), elapsed_ms());
-  wait_for_stop();
+  emit("{\"event\":\"done\",\"role\":\"client\",\"worker\":%d,\"count\":%lld,\"errno\":\"%s\",\"reason\":\"%s\",\"timeWait\":%d,\"t\":%lld%s}",
+       index, churned, errno_name(stopped_by), stopped_by ? "error" : stop_requested ? "signal" : "duration", count_time_wait(), elapsed_ms(),
+       phase_field(step));
+}
+
+static void run_step(int index, struct client_ctx *ctx, const struct step *step) {
+  if (!strcmp(step->mode, "churn")) churn_step(index, ctx, step);
+  else hold_step(index, ctx, step);
+}
+
+/* A worker: its share of the budget, then its step (or each phase in turn), then it holds what it has until the end. */
+static void client_worker(int index, void *arg) {
+  struct client_ctx *ctx = arg;
+  struct options *o = ctx->o;
+  long long budget = take_budget(index, o->fd_budget, ctx->fds_open);
+  emit("{\"event\":\"worker\",\"role\":\"client\",\"worker\":%d,\"pid\":%d,\"budget\":%lld,\"t\":%lld}", index, getpid(), budget, elapsed_ms());
+  if (o->nphases > 0) {
+    for (int p = 0; p < o->nphases && !stop_requested; p++) run_step(index, ctx, &o->phases[p]);
+  } else {
+    struct step step = {.phase = 0, .mode = o->mode, .nports = o->nports, .duration_ms = o->duration_ms, .rate = o->rate, .close = o->close};
+    memcpy(step.ports, o->ports, sizeof step.ports);
+    run_step(index, ctx, &step);
+  }
+  wait_for_stop(); /* hold every connection until the run ends */
 }
 
 static int run_client(struct options *o) {
-  if (o->nports == 0) fatal("client needs --ports", EINVAL);
+  if (o->nports == 0 && o->nphases == 0) fatal("client needs --ports or --phase", EINVAL);
+  if (o->nphases > 0) {
+    /* Phases run in one process, one after another; --ports lists every port they use, for the ready line. */
+    o->processes = 1;
+    o->handoff = 0;
+  }
   int churn = !strcmp(o->mode, "churn");
   if (!churn && strcmp(o->mode, "hold") != 0) fatal("--mode takes hold or churn", EINVAL);
   if (churn && o->duration_ms <= 0) fatal("--mode churn needs --duration-ms", EINVAL);
@@ -784,6 +859,7 @@ static int run_client(struct options *o) {
   for (int i = 0; i < o->nports; i++) {
     ctx.targets[i] = (struct sockaddr_in){.sin_family = AF_INET, .sin_port = htons(o->ports[i]), .sin_addr = server};
   }
+  ctx.server = server;
   if (o->sources > 0) {
     if (o->sources > MAX_SOURCES) fatal("--sources takes at most 8", EINVAL);
     int found = local_ipv4_addresses(ctx.sources, MAX_SOURCES);
@@ -815,13 +891,12 @@ static int run_client(struct options *o) {
   char server_text[INET_ADDRSTRLEN];
   inet_ntop(AF_INET, &server, server_text, sizeof server_text);
   char extra[320];
-  snprintf(extra, sizeof extra, ",\"server\":\"%s\",\"targets\":%d,\"handoff\":%s,\"sources\":[%s]", server_text, o->nports,
-           o->handoff ? "true" : "false", sources);
+  snprintf(extra, sizeof extra, ",\"server\":\"%s\",\"targets\":%d,\"handoff\":%s,\"sources\":[%s],\"phases\":%d", server_text, o->nports,
+           o->handoff ? "true" : "false", sources, o->nphases);
   emit_ready("client", o->processes, o->fd_budget, extra);
 
-  if (churn) spawn(o->processes, client_churn_worker, &ctx);
-  else if (o->handoff) spawn_in_turn(o->processes, client_hold_worker, &ctx);
-  else spawn(o->processes, client_hold_worker, &ctx);
+  if (o->handoff && !churn) spawn_in_turn(o->processes, client_worker, &ctx);
+  else spawn(o->processes, client_worker, &ctx);
   return supervise();
 }
 

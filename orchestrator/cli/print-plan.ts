@@ -1,5 +1,5 @@
 import type { Plan } from '../pipeline.ts';
-import type { CountRange } from '../predict/prediction-schema.ts';
+import { observationKey, type CountRange } from '../predict/prediction-schema.ts';
 import { formatTable } from './format-table.ts';
 
 export const showCount = (range: CountRange) =>
@@ -14,7 +14,7 @@ export function formatPlan(plan: Plan, composeFile: string): string {
   const { scenario } = plan;
   const prediction = plan.prediction;
   const rows = prediction.clients.map((client) => [
-    client.name,
+    observationKey(client),
     showCount(client.connections),
     client.limit,
     client.error ?? '-',
@@ -24,7 +24,7 @@ export function formatPlan(plan: Plan, composeFile: string): string {
   const serverLimit = prediction.limit === 'server-nofile' || prediction.limit === 'conntrack' ? prediction.limit : '-';
   rows.push(['server', showCount(prediction.server.accepted), serverLimit, '-', String(prediction.server.workers.processes), 'accepted in total']);
   const why = [
-    ...prediction.clients.flatMap((client) => [`  ${client.name}:`, ...client.reasoning.map((line) => `    ${line}`)]),
+    ...prediction.clients.flatMap((client) => [`  ${observationKey(client)}:`, ...client.reasoning.map((line) => `    ${line}`)]),
     '  server:',
     ...prediction.server.reasoning.map((line) => `    ${line}`),
     ...prediction.reasoning.map((line) => `  ${line}`),

@@ -1,5 +1,5 @@
 import { Document } from 'yaml';
-import type { Bind, Scenario } from '../scenario/scenario-schema.ts';
+import type { Bind, Phase, Scenario } from '../scenario/scenario-schema.ts';
 import { durationMs } from '../scenario/duration.ts';
 import { totalBudget } from '../predict/plan-workers.ts';
 import { SERVER_NAME } from '../predict/predict.ts';
@@ -55,29 +55,34 @@ export function compileCompose(input: CompileInput): CompiledProject {
       scenario.server.sysctls,
     ),
   };
-  for (const client of prediction.clients) {
+  // One service per client container; a phased client has one prediction per phase but one container.
+  const containers = new Map(prediction.clients.map((client) => [client.name, client]));
+  for (const client of containers.values()) {
     const group = scenario.clients.find((candidate) => candidate.name === client.group);
     if (!group) throw new Error(`no client group ${client.group} in scenario ${scenario.name}`);
     const churnArgs =
-      group.mode === 'churn' && group.duration
+      group.mode === 'churn' && group.duration && !group.phases
         ? ['--duration-ms', String(durationMs(group.duration)), '--close', group.close, ...(group.rate ? ['--rate', String(group.rate)] : [])]
         : [];
+    const phaseArgs = (group.phases ?? []).flatMap((phase) => ['--phase', probePhaseArgument(phase, scenario.server.ports)]);
+    const ports = group.phases ? [...new Set(group.phases.flatMap((phase) => phase.targets ?? scenario.server.ports))] : client.targets;
     services[client.name] = {
       ...service(
         'client',
         [
           'client',
           '--server', SERVER_NAME,
-          '--ports', client.targets.join(','),
-          '--mode', group.mode,
+          '--ports', ports.join(','),
+          '--mode', group.phases ? 'hold' : group.mode,
           '--processes', String(client.workers.processes),
           '--fd-budget', String(totalBudget(client.workers)),
           '--connect-timeout-ms', String(durationMs(group.connectTimeout)),
           ...(group.bind === 'none' ? [] : ['--bind', probeBindArgument(group.bind)]),
           ...(group.sourceAddresses > 1 ? ['--sources', String(group.sourceAddresses)] : []),
           ...churnArgs,
+          ...phaseArgs,
           // auto: the workers take turns, so the container behaves as the one process the scenario describes.
-          ...(group.processes === 'auto' ? ['--handoff'] : []),
+          ...(group.processes === 'auto' && !group.phases ? ['--handoff'] : []),
         ],
         client.workers,
         group.sysctls,
@@ -96,8 +101,15 @@ export function compileCompose(input: CompileInput): CompiledProject {
  * closed (on-eof), or close each at once, sending the first FIN (first).
  */
 function serverCloseArgs(scenario: Scenario): string[] {
-  if (scenario.clients.every((group) => group.mode === 'hold')) return [];
-  return ['--close', scenario.clients.some((group) => group.close === 'server') ? 'first' : 'on-eof'];
+  const steps = scenario.clients.flatMap((group): Array<Pick<Phase, 'mode' | 'close'>> => group.phases ?? [group]);
+  if (steps.every((step) => step.mode === 'hold')) return [];
+  return ['--close', steps.some((step) => step.mode === 'churn' && step.close === 'server') ? 'first' : 'on-eof'];
+}
+
+/** The probe's spelling of a phase: MODE:PORT[+PORT]:DURATION_MS:RATE:CLOSE. */
+export function probePhaseArgument(phase: Phase, serverPorts: number[]): string {
+  const ports = (phase.targets ?? serverPorts).join('+');
+  return [phase.mode, ports, phase.duration ? durationMs(phase.duration) : 0, phase.rate ?? 0, phase.close].join(':');
 }
 
 /** The probe's spelling of a bind mode: zero, zero-noport, port:3000 or port:3000:reuseaddr. */

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import createDebug from 'debug';
 import type { ComposeProject, ComposeService } from '../compile/compose-schema.ts';
 import { PORTLAB_LABEL } from '../compile/compile-compose.ts';
-import { ContainerLog, type ContainerObservation } from '../observe/observation.ts';
+import { ProbeLog, type ContainerObservation } from '../observe/observation.ts';
 import { SERVER_NAME } from '../predict/predict.ts';
 import { EngineError, type DockerEngine } from './docker-engine.ts';
 
@@ -66,14 +66,14 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 export async function runProject(engine: DockerEngine, project: ComposeProject, options: RunOptions): Promise<RunRecord> {
   const now = options.now ?? Date.now;
   const startedAt = new Date(now());
-  const logs = new Map<string, ContainerLog>();
+  const logs = new Map<string, ProbeLog>();
   const created: Array<{ id: string; name: string; service: string }> = [];
   /** Per container id: resolves once its log stream has ended (the container exited and every line was read). */
   const following = new Map<string, Promise<void>>();
   const exited = new Set<string>();
   const networkName = `${project.name}_portlab`;
   let networkId: string | undefined;
-  const observations = () => Object.fromEntries([...logs.entries()].map(([name, log]) => [name, log.snapshot()]));
+  const observations = () => Object.assign({}, ...[...logs.values()].map((log) => log.snapshots())) as Record<string, ContainerObservation>;
 
   const start = async (service: string) => {
     const definition = project.services[service];
@@ -92,7 +92,7 @@ export async function runProject(engine: DockerEngine, project: ComposeProject, 
       capAdd: definition.cap_add,
     });
     created.push({ id, name, service });
-    const log = new ContainerLog(service);
+    const log = new ProbeLog(service);
     logs.set(service, log);
     await engine.startContainer(id, name);
     following.set(
@@ -116,9 +116,9 @@ export async function runProject(engine: DockerEngine, project: ComposeProject, 
 
     await start(SERVER_NAME);
     const serverReadyBy = now() + SERVER_READY_TIMEOUT_MS;
-    while (!logs.get(SERVER_NAME)?.snapshot().ready) {
+    while (!observations()[SERVER_NAME]?.ready) {
       if (options.signal.aborted) throw new Interrupted();
-      const server = logs.get(SERVER_NAME)?.snapshot();
+      const server = observations()[SERVER_NAME];
       if (server?.fatal.length) throw new EngineError(`the server probe failed: ${server.fatal.join('; ')}`);
       if (exited.has(SERVER_NAME)) throw new EngineError('the server container exited before it was ready');
       if (now() > serverReadyBy) throw new EngineError(`the server was not ready after ${SERVER_READY_TIMEOUT_MS / 1000}s`);
@@ -143,9 +143,9 @@ export async function runProject(engine: DockerEngine, project: ComposeProject, 
       // Probes hold their connections until they are stopped, so any exit now is a failure.
       const gone = [...exited][0];
       if (gone) throw new EngineError(`container ${gone} exited while the run was going on`);
-      if (clients.every((client) => snapshot[client]?.finished)) {
+      if (clients.every((client) => logs.get(client)?.finished())) {
         const accepted = snapshot[SERVER_NAME]?.count ?? 0;
-        const held = clients.reduce((sum, client) => sum + (snapshot[client]?.count ?? 0), 0);
+        const held = clients.flatMap((client) => logs.get(client)?.counted() ?? []).reduce((sum, observation) => sum + observation.count, 0);
         if (accepted === held) break;
         if (!settled || settled.count !== accepted) settled = { count: accepted, since: now() };
         else if (now() - settled.since >= SERVER_SETTLE_MS) break;

@@ -37,6 +37,61 @@ const MAX_UNPARSED = 20;
 
 type WorkerState = { budget: number | null; count: number; errno: string | null; stoppedAtMs: number | null; handedOff: boolean };
 
+/**
+ * One container's probe lines, with a client's phases kept apart: `snapshots()` gives the container's own
+ * observation (its ready line, fatal errors) under its name, and each phase's under `<name>/phase-<n>`.
+ */
+export class ProbeLog {
+  private readonly base: ContainerLog;
+  private readonly phases = new Map<number, ContainerLog>();
+  private ready: ProbeEvent | undefined;
+
+  constructor(readonly name: string) {
+    this.base = new ContainerLog(name);
+  }
+
+  addLine(line: string): void {
+    const parsed = parseProbeLine(line);
+    if (!parsed.ok) {
+      this.base.addLine(line);
+      return;
+    }
+    const event = parsed.event;
+    if (event.event === 'ready') this.ready = event;
+    const phase = 'phase' in event ? event.phase : undefined;
+    if (phase === undefined) {
+      this.base.add(event);
+      for (const log of this.phases.values()) if (event.event === 'ready') log.add(event);
+      return;
+    }
+    let log = this.phases.get(phase);
+    if (!log) {
+      log = new ContainerLog(`${this.name}/phase-${phase}`);
+      if (this.ready) log.add(this.ready);
+      this.phases.set(phase, log);
+    }
+    log.add(event);
+  }
+
+  snapshots(): Record<string, ContainerObservation> {
+    const entries: Array<[string, ContainerObservation]> = [[this.name, this.base.snapshot()]];
+    for (const log of this.phases.values()) entries.push([log.name, log.snapshot()]);
+    return Object.fromEntries(entries);
+  }
+
+  /** The counts that make up what the container holds or churned: its phases', or its own. */
+  counted(): ContainerObservation[] {
+    return this.phases.size > 0 ? [...this.phases.values()].map((log) => log.snapshot()) : [this.base.snapshot()];
+  }
+
+  /** Nothing more will happen: the last phase (or the container itself) has finished. */
+  finished(): boolean {
+    const count = this.ready?.event === 'ready' ? (this.ready.phases ?? 0) : 0;
+    if (count === 0) return this.base.snapshot().finished;
+    return this.phases.get(count)?.snapshot().finished ?? false;
+  }
+}
+
 /** Accumulates one container's probe lines; `snapshot()` is the observation so far. Pure: no clock, no I/O. */
 export class ContainerLog {
   private ready: ReadyEvent | null = null;

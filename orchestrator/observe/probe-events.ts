@@ -21,6 +21,9 @@ export const ReadyEvent = z.object({
   targets: z.number().int().optional(),
   /** Client workers take turns (each starts when the previous one used its share of the budget). */
   handoff: z.boolean().optional(),
+  sources: z.array(z.string()).optional(),
+  /** A client running phases one after another reports how many; its later events carry `phase`. */
+  phases: z.number().int().optional(),
   backlog: z.number().int().optional(),
   listenPorts: z.number().int().optional(),
   conntrack: z.object({ max: z.number().int(), count: z.number().int() }).optional(),
@@ -30,7 +33,7 @@ export type ReadyEvent = z.infer<typeof ReadyEvent>;
 export const ProbeEvent = z.discriminatedUnion('event', [
   ReadyEvent,
   z.object({ event: z.literal('worker'), role: Role, worker: z.number().int(), pid: z.number().int(), budget: z.number().int(), t: ms }),
-  z.object({ event: z.literal('progress'), role: Role, worker: z.number().int(), count: z.number().int(), t: ms }),
+  z.object({ event: z.literal('progress'), role: Role, worker: z.number().int(), count: z.number().int(), t: ms, phase: z.number().int().optional() }),
   z.object({ event: z.literal('limit'), role: Role, worker: z.number().int(), count: z.number().int(), errno: z.string(), t: ms }),
   z.object({
     event: z.literal('done'),
@@ -45,6 +48,7 @@ export const ProbeEvent = z.discriminatedUnion('event', [
     reason: z.enum(['error', 'signal', 'handoff', 'duration']).optional(),
     /** Sockets of the container's namespace in TIME_WAIT when the worker stopped. */
     timeWait: z.number().int().optional(),
+    phase: z.number().int().optional(),
     t: ms,
   }),
   z.object({ event: z.literal('fatal'), message: z.string(), errno: z.string(), t: ms }),

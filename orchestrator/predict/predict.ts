@@ -1,4 +1,4 @@
-import { containerNames, requestedPortRange, type ClientGroup, type Scenario } from '../scenario/scenario-schema.ts';
+import { containerNames, requestedPortRange, type ClientGroup, type Phase, type Scenario } from '../scenario/scenario-schema.ts';
 import { formatPortRange, portCount, type PortRange } from '../scenario/port-range.ts';
 import { durationMs } from '../scenario/duration.ts';
 import { KERNEL_DEFAULT_PORT_RANGE, type ContainerFacts, type Environment } from './environment.ts';
@@ -18,11 +18,18 @@ export const SERVER_NAME = 'server';
 
 /** Predicts what each client and the server end up with, and why, from the scenario and what is known of the environment. */
 export function predict(scenario: Scenario, env: Environment): Prediction {
-  const members = scenario.clients.flatMap((group) => containerNames(group).map((name) => ({ group, name })));
-  const measured = members.every(({ name }) => env.containers[name]) && env.containers[SERVER_NAME] !== undefined;
-  const clients = members.map(({ group, name }) =>
-    group.mode === 'hold' ? predictHoldingClient(scenario, group, env, name) : predictChurningClient(scenario, group, env, name),
+  const members = scenario.clients.flatMap((group) =>
+    containerNames(group).flatMap((name) => stepsOf(group).map((step) => ({ ...step, name, phases: group.phases ?? [] }))),
   );
+  const measured = members.every(({ name }) => env.containers[name]) && env.containers[SERVER_NAME] !== undefined;
+  const clients = members.map(({ group, name, phase, phases }) => {
+    const prediction =
+      group.mode === 'hold' ? predictHoldingClient(scenario, group, env, name) : predictChurningClient(scenario, group, env, name);
+    if (phase === null) return prediction;
+    const earlier = phases.slice(0, phase - 1);
+    const note = phaseNote(phase, prediction.targets, earlier);
+    return { ...prediction, phase, reasoning: [note, ...prediction.reasoning] };
+  });
   const load = clients.map((client) => client.connections).reduce(add, exact(0));
   const shared = predictSharedLimits(scenario, env, load);
 
@@ -41,6 +48,25 @@ export function predict(scenario: Scenario, env: Environment): Prediction {
       `All clients together: ${showRange(total)} connections; the limit that binds: ${limit}.`,
     ],
   };
+}
+
+/** A group runs as itself, or as its phases one after another (each predicted with the group's settings and one process). */
+function stepsOf(group: ClientGroup): Array<{ group: ClientGroup; phase: number | null }> {
+  if (!group.phases) return [{ group, phase: null }];
+  return group.phases.map((phase, index) => ({
+    group: { ...group, ...phase, targets: phase.targets, processes: 1, phases: undefined },
+    phase: index + 1,
+  }));
+}
+
+/** Ports are per destination: what an earlier phase left in TIME_WAIT only matters for the same target. */
+function phaseNote(phase: number, targets: number[], earlier: Phase[]): string {
+  if (earlier.length === 0) return `phase ${phase}: starts with the container's ports all free`;
+  const before = new Set(earlier.flatMap((step) => step.targets ?? []));
+  const shared = targets.filter((port) => before.has(port));
+  return shared.length === 0
+    ? `phase ${phase}: connects to port ${targets.join(', ')}, other destinations than phase ${earlier.length > 1 ? `1-${earlier.length}` : '1'}'s (${[...before].join(', ')}); the 5-tuple differs, so ports left in TIME_WAIT or held there do not count here`
+    : `phase ${phase}: shares port ${shared.join(', ')} with an earlier phase; what that phase left behind is not modelled here`;
 }
 
 type PortCapacity = { range: PortRange; reserved: CountRange; perTarget: CountRange; reasoning: string[] };
@@ -141,7 +167,7 @@ function predictHoldingClient(scenario: Scenario, group: ClientGroup, env: Envir
     error = `${local.error}|EMFILE`;
     reasoning.push(`the port range or nofile binds, whichever is smaller once the DNS listener's port is known`);
   }
-  return { name, group: group.name, mode: group.mode, workers, targets, portRange: ports.range, reservedPorts: ports.reserved, connections, limit, error, reasoning };
+  return { name, group: group.name, phase: null, mode: group.mode, workers, targets, portRange: ports.range, reservedPorts: ports.reserved, connections, limit, error, reasoning };
 }
 
 type LocalPortLimit = { connections: { min: number; max: number }; limit: Limit; error: string; conclusion: string; reasoning: string[] };
@@ -238,7 +264,7 @@ function predictChurningClient(scenario: Scenario, group: ClientGroup, env: Envi
   const reasoning = [...local.reasoning];
   const result = (connections: CountRange, limit: Limit, error: string | null, why: string) => {
     reasoning.push(why);
-    return { name, group: group.name, mode: group.mode, workers, targets, portRange: ports.range, reservedPorts: ports.reserved, connections, limit, error, reasoning };
+    return { name, group: group.name, phase: null, mode: group.mode, workers, targets, portRange: ports.range, reservedPorts: ports.reserved, connections, limit, error, reasoning };
   };
 
   if (group.close === 'server') {

@@ -31,6 +31,8 @@ export const ClientPrediction = z.strictObject({
   name: z.string(),
   /** The scenario's client group it belongs to. */
   group: z.string(),
+  /** Which of the group's phases this is (1-based); null for a group without phases. */
+  phase: z.number().int().nullable(),
   mode: z.enum(['hold', 'churn']),
   workers: WorkerPlan,
   targets: z.array(z.number().int()),
@@ -44,6 +46,10 @@ export const ClientPrediction = z.strictObject({
   reasoning: z.array(z.string()),
 });
 export type ClientPrediction = z.infer<typeof ClientPrediction>;
+
+/** Where a client's (or one phase's) observation is kept: client-1, or client-1/phase-2. */
+export const observationKey = (client: { name: string; phase: number | null }) =>
+  client.phase === null ? client.name : `${client.name}/phase-${client.phase}`;
 
 export const ServerPrediction = z.strictObject({
   workers: WorkerPlan,

@@ -140,6 +140,14 @@ const bind = z.union(
 );
 export type Bind = z.infer<typeof bind>;
 
+const PhaseSchema = strictObject({
+  mode: z.enum(['hold', 'churn'], { error: 'expected "hold" or "churn"' }),
+  targets: z.array(port, { error: 'expected a list of server ports' }).min(1, { error: 'expected at least one port' }).optional(),
+  duration: duration.optional(),
+  rate: positiveInt('a positive whole number of connections per second').optional(),
+  close: z.enum(['client', 'server'], { error: 'expected "client" or "server"' }).optional(),
+});
+
 const GROUP_NAME_EXPECTED = 'expected a name of lower-case letters, digits and dashes (not "server")';
 const ClientGroupSchema = strictObject({
   name: z
@@ -162,8 +170,13 @@ const ClientGroupSchema = strictObject({
   close: z.enum(['client', 'server'], { error: 'expected "client" or "server"' }).default('client'),
   /** churn: connections per second per container; unset means as fast as the client can. */
   rate: positiveInt('a positive whole number of connections per second').optional(),
+  /** Steps run one after another in the same container (one process), each with its own mode and targets. */
+  phases: z.array(PhaseSchema, { error: 'expected a list of phases' }).min(1, { error: 'expected at least one phase' }).optional(),
 });
-export type ClientGroup = Omit<z.infer<typeof ClientGroupSchema>, 'name'> & { name: string };
+type ClientGroupInput = z.infer<typeof ClientGroupSchema>;
+/** A phase with the group's settings filled in where it sets none. */
+export type Phase = { mode: 'hold' | 'churn'; targets: number[] | undefined; duration: string | undefined; rate: number | undefined; close: 'client' | 'server' };
+export type ClientGroup = Omit<ClientGroupInput, 'name' | 'phases'> & { name: string; phases: Phase[] | undefined };
 
 /** One group of identical clients (a map), or several named groups (a list). */
 const ClientsSchema = z.union([ClientGroupSchema, z.array(ClientGroupSchema).min(1, { error: 'expected at least one client group' })], {
@@ -210,18 +223,34 @@ export function scenarioSchema(defaultName: string) {
             path: at('sourceAddresses'),
           });
         }
-        if (group.mode === 'hold' && (group.rate !== undefined || group.close !== 'client')) {
+        if (!group.phases && group.mode === 'hold' && (group.rate !== undefined || group.close !== 'client')) {
           const key = group.rate !== undefined ? 'rate' : 'close';
           ctx.addIssue({ code: 'custom', message: `${key} applies to churn mode only (this group holds its connections)`, path: at(key) });
         }
-        if (group.mode === 'churn' && group.duration === undefined) {
+        group.phases?.forEach((phase, phaseIndex) => {
+          if (phase.mode === 'churn' && (phase.duration ?? group.duration) === undefined) {
+            ctx.addIssue({ code: 'custom', message: 'a churn phase needs a duration (its own or the group\'s)', path: at('phases', phaseIndex, 'duration') });
+          }
+          phase.targets?.forEach((p, targetIndex) => {
+            if (!scenario.server.ports.includes(p)) {
+              ctx.addIssue({ code: 'custom', message: `port ${p} is not one of server.ports (${scenario.server.ports.join(', ')})`, path: at('phases', phaseIndex, 'targets', targetIndex) });
+            }
+          });
+        });
+        if (group.phases && (group.processes !== 'auto' || group.bind !== 'none' || group.sourceAddresses !== 1)) {
+          ctx.addIssue({ code: 'custom', message: 'phases run in one process with bind: none and one source address', path: at('phases') });
+        }
+        if (group.mode === 'churn' && group.duration === undefined && !group.phases) {
           ctx.addIssue({ code: 'custom', message: 'churn mode needs a duration (how long to churn), such as "30s"', path: at('duration') });
         }
       });
       // The server closes every accepted connection first, or none: it cannot tell one client's from another's.
-      const serverCloses = groups.filter((group) => group.mode === 'churn' && group.close === 'server');
-      if (serverCloses.length > 0 && serverCloses.length < groups.length) {
-        const index = groups.findIndex((group) => !(group.mode === 'churn' && group.close === 'server'));
+      const steps = (group: (typeof groups)[number]) =>
+        group.phases ? group.phases.map((phase) => ({ mode: phase.mode, close: phase.close ?? group.close })) : [group];
+      const closesFirst = (group: (typeof groups)[number]) => steps(group).every((step) => step.mode === 'churn' && step.close === 'server');
+      const serverCloses = groups.filter((group) => steps(group).some((step) => step.mode === 'churn' && step.close === 'server'));
+      if (serverCloses.length > 0 && !groups.every(closesFirst)) {
+        const index = groups.findIndex((group) => !closesFirst(group));
         ctx.addIssue({
           code: 'custom',
           message: 'close: server makes the server close every connection first, so every client group must churn with close: server',
@@ -232,7 +261,17 @@ export function scenarioSchema(defaultName: string) {
     .transform(({ clients, ...rest }) => ({
       ...rest,
       clients: (Array.isArray(clients) ? clients : [clients]).map(
-        (group): ClientGroup => ({ ...group, name: group.name ?? SCENARIO_DEFAULTS.clients.name }),
+        (group): ClientGroup => ({
+          ...group,
+          name: group.name ?? SCENARIO_DEFAULTS.clients.name,
+          phases: group.phases?.map((phase) => ({
+            mode: phase.mode,
+            targets: phase.targets ?? group.targets,
+            duration: phase.duration ?? group.duration,
+            rate: phase.rate ?? group.rate,
+            close: phase.close ?? group.close,
+          })),
+        }),
       ),
     }));
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { ContainerObservation } from '../observe/observation.ts';
-import { CountRange, Limit, type Prediction } from '../predict/prediction-schema.ts';
+import { CountRange, Limit, observationKey, type Prediction } from '../predict/prediction-schema.ts';
 import { SERVER_NAME } from '../predict/predict.ts';
 
 export const Verdict = z.enum(['pass', 'fail', 'error']);
@@ -75,7 +75,7 @@ function judgeContainer(
 /** Prediction + observation -> a verdict per client, one for the server, and one overall. Pure. */
 export function judge(prediction: Prediction, observations: Record<string, ContainerObservation>, tolerance: number | string): Judgement {
   const clients = prediction.clients.map((client) =>
-    judgeContainer(client.name, client.connections, client.limit, client.error, observations[client.name], tolerance),
+    judgeContainer(observationKey(client), client.connections, client.limit, client.error, observations[observationKey(client)], tolerance),
   );
   // The server is judged on its count alone: its workers stop only when the run ends, or on EMFILE.
   const serverBinds = prediction.limit === 'server-nofile' || prediction.limit === 'conntrack';

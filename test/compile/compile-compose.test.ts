@@ -70,6 +70,15 @@ describe('compileCompose', () => {
     });
   });
 
+  it('a phased client is one service whose probe runs each phase in turn', async () => {
+    const { project } = await compileShipped('time-wait-other-port');
+    expect(Object.keys(project.services)).toEqual(['server', 'client-1']);
+    const command = project.services['client-1']?.command ?? [];
+    expect(command.filter((_, index) => command[index - 1] === '--phase')).toEqual(['churn:5000:10000:500:client', 'hold:5001:0:0:client']);
+    expect(command).not.toContain('--handoff');
+    expect(project.services.server?.command.slice(-2)).toEqual(['--close', 'on-eof']);
+  });
+
   it('passes sysctls through in compose map form and churn durations to the probe', () => {
     const scenario = parseScenario(
       'clients: { mode: churn, duration: 2m, sysctls: ["net.ipv4.tcp_tw_reuse=1"] }',

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ContainerLog } from '../../orchestrator/observe/observation.ts';
+import { ContainerLog, ProbeLog } from '../../orchestrator/observe/observation.ts';
 import { parseProbeLine } from '../../orchestrator/observe/probe-events.ts';
 
 const READY_CLIENT =
@@ -105,5 +105,32 @@ describe('ContainerLog', () => {
     expect(snapshot.fatal).toEqual(["cannot resolve the server's name (EHOSTUNREACH)"]);
     expect(snapshot.unparsed).toHaveLength(20);
     expect(snapshot.unparsed[0]).toBe('noise 0');
+  });
+});
+
+describe('ProbeLog', () => {
+  it('keeps a phased client\'s phases apart and is finished when the last phase is', () => {
+    const log = new ProbeLog('client-1');
+    log.addLine(READY_CLIENT.replace('"processes":2', '"processes":1').replace('"targets":2}', '"targets":2,"phases":2}'));
+    log.addLine(line({ event: 'worker', role: 'client', worker: 0, pid: 7, budget: 19997, t: 11 }));
+    log.addLine(line({ event: 'done', role: 'client', worker: 0, count: 1000, errno: 'EADDRNOTAVAIL', reason: 'error', timeWait: 1000, t: 2195, phase: 1 }));
+    expect(log.finished()).toBe(false);
+    log.addLine(line({ event: 'done', role: 'client', worker: 0, count: 1000, errno: 'EADDRNOTAVAIL', reason: 'error', timeWait: 1000, t: 2434, phase: 2 }));
+    expect(log.finished()).toBe(true);
+    const snapshots = log.snapshots();
+    expect(Object.keys(snapshots)).toEqual(['client-1', 'client-1/phase-1', 'client-1/phase-2']);
+    expect(snapshots['client-1/phase-2']).toMatchObject({ count: 1000, error: 'EADDRNOTAVAIL', finished: true, timeWait: 1000 });
+    expect(snapshots['client-1/phase-2']?.ready?.portRange).toEqual({ low: 40000, high: 40999 });
+    expect(log.counted().map((observation) => observation.count)).toEqual([1000, 1000]);
+  });
+
+  it('without phases it is the container\'s own log', () => {
+    const log = new ProbeLog('client-1');
+    log.addLine(READY_CLIENT);
+    log.addLine(line({ event: 'done', role: 'client', worker: 0, count: 10, errno: 'EADDRNOTAVAIL', t: 5 }));
+    log.addLine(line({ event: 'done', role: 'client', worker: 1, count: 12, errno: 'EADDRNOTAVAIL', t: 6 }));
+    expect(log.finished()).toBe(true);
+    expect(Object.keys(log.snapshots())).toEqual(['client-1']);
+    expect(log.counted()[0]?.count).toBe(22);
   });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ASSUMED_ENVIRONMENT } from '../../orchestrator/predict/environment.ts';
 import { predict } from '../../orchestrator/predict/predict.ts';
+import { observationKey } from '../../orchestrator/predict/prediction-schema.ts';
 import { listScenarioNames, loadScenario } from '../../orchestrator/scenario/load-scenario.ts';
 import { expectedRange, SHIPPED_EXPECTATIONS as EXPECTED } from '../shipped-expectations.ts';
 
@@ -13,7 +14,7 @@ describe('shipped scenarios', () => {
     const { scenario } = await loadScenario(name);
     expect(scenario.description).not.toBe('');
     const prediction = predict(scenario, ASSUMED_ENVIRONMENT);
-    expect(prediction.clients.map((client) => [client.name, client.connections, client.limit, client.error])).toEqual(
+    expect(prediction.clients.map((client) => [observationKey(client), client.connections, client.limit, client.error])).toEqual(
       expected.clients.map(([name, count, limit, error]) => [name, expectedRange(count), limit, error]),
     );
     expect(prediction.server.accepted).toEqual(expectedRange(expected.server));

@@ -51,6 +51,18 @@ describe('scenario defaults', () => {
     expect(list.clients[0]?.sysctls).toEqual(map.clients[0]?.sysctls);
   });
 
+  it('fills each phase with the group\'s settings where it sets none', () => {
+    const scenario = parseScenario(
+      'server: { ports: [5000, 5001] }\nclients:\n  duration: 5s\n  rate: 100\n  phases:\n    - { mode: churn, targets: [5000] }\n    - { mode: hold, targets: [5001], close: server }\n',
+      'f.yml',
+      'f',
+    );
+    expect(scenario.clients[0]?.phases).toEqual([
+      { mode: 'churn', targets: [5000], duration: '5s', rate: 100, close: 'client' },
+      { mode: 'hold', targets: [5001], duration: '5s', rate: 100, close: 'server' },
+    ]);
+  });
+
   it('accepts a list of named client groups, each with its own settings', () => {
     const scenario = parseScenario(
       'clients:\n  - { name: bind-zero, bind: port-zero }\n  - { name: fixed, count: 2, bind: { port: 3000, reuseAddr: true } }\n',
@@ -277,6 +289,21 @@ describe('validation rules: each names file, line, column, path, expectation and
         path: 'clients[1]',
         message: 'close: server makes the server close every connection first, so every client group must churn with close: server',
       },
+    },
+    {
+      rule: 'a churn phase needs a duration',
+      text: 'clients:\n  phases:\n    - mode: churn\n',
+      expected: { line: 3, column: 7, path: 'clients.phases[0].duration', message: "a churn phase needs a duration (its own or the group's)" },
+    },
+    {
+      rule: 'phase targets are server ports',
+      text: 'clients:\n  phases:\n    - { mode: hold, targets: [6000] }\n',
+      expected: { line: 3, column: 31, path: 'clients.phases[0].targets[0]', message: 'port 6000 is not one of server.ports (5000)' },
+    },
+    {
+      rule: 'phases run in one process',
+      text: 'clients:\n  processes: 2\n  phases:\n    - { mode: hold }\n',
+      expected: { line: 4, column: 5, path: 'clients.phases', message: 'phases run in one process with bind: none and one source address' },
     },
     {
       rule: 'a section must be a map',
