@@ -164,44 +164,49 @@ static int count_open_fds(void) {
   return count - 1; /* the directory's own descriptor */
 }
 
-/* TCP ports bound in this network namespace: every local port in /proc/net/tcp{,6}. */
-static int bound_ports(int *ports, int max) {
+/* Calls `visit` with the local port and the state (hex, "0A" is LISTEN, "06" TIME_WAIT) of every TCP socket of
+   this network namespace, from /proc/net/tcp and /proc/net/tcp6. */
+static void for_each_tcp_socket(void (*visit)(int port, const char *state, void *arg), void *arg) {
   const char *files[] = {"/proc/net/tcp", "/proc/net/tcp6"};
-  int count = 0;
   for (int f = 0; f < 2; f++) {
     FILE *file = fopen(files[f], "re");
     if (!file) continue;
-    char line[512];
-    if (!fgets(line, sizeof line, file)) { fclose(file); continue; }
+    char line[512], local[64], state[8];
     while (fgets(line, sizeof line, file)) {
-      char *colon = strchr(line, ':');            /* after "sl:" */
-      if (!colon) continue;
-      char *port_sep = strchr(colon + 1, ':');    /* local address "ADDR:PORT" */
-      if (!port_sep) continue;
-      int port = (int)strtol(port_sep + 1, NULL, 16);
-      int seen = 0;
-      for (int i = 0; i < count; i++) seen |= ports[i] == port;
-      if (!seen && count < max) ports[count++] = port;
+      /* "  sl  local_address rem_address   st ...": the header line does not parse */
+      if (sscanf(line, " %*d: %63s %*s %7s", local, state) != 2) continue;
+      char *port = strrchr(local, ':');
+      if (port) visit((int)strtol(port + 1, NULL, 16), state, arg);
     }
     fclose(file);
   }
-  return count;
 }
 
-/* Sockets of this network namespace in TIME_WAIT (state 06 in /proc/net/tcp{,6}). */
+struct port_set { int *ports; int count; int max; };
+
+static void add_port(int port, const char *state, void *arg) {
+  (void)state;
+  struct port_set *set = arg;
+  for (int i = 0; i < set->count; i++) if (set->ports[i] == port) return;
+  if (set->count < set->max) set->ports[set->count++] = port;
+}
+
+/* TCP ports bound in this network namespace: every local port in use. */
+static int bound_ports(int *ports, int max) {
+  struct port_set set = {.ports = ports, .count = 0, .max = max};
+  for_each_tcp_socket(add_port, &set);
+  return set.count;
+}
+
+static void count_if_time_wait(int port, const char *state, void *arg) {
+  (void)port;
+  if (!strcmp(state, "06")) (*(int *)arg)++;
+}
+
+/* Sockets of this network namespace in TIME_WAIT. */
 static int count_time_wait(void) {
-  const char *files[] = {"/proc/net/tcp", "/proc/net/tcp6"};
   int count = 0;
-  for (int f = 0; f < 2; f++) {
-    FILE *file = fopen(files[f], "re");
-    if (!file) continue;
-    char line[512];
-    while (fgets(line, sizeof line, file)) {
-      char state[8];
-      if (sscanf(line, " %*s %*s %*s %7s", state) == 1 && strcmp(state, "06") == 0) count++;
-    }
-    fclose(file);
-  }
+  for_each_tcp_socket(count_if_time_wait, &count);
   return count;
 }
 

@@ -29,6 +29,14 @@ describe('engine preflight', () => {
   });
 });
 
+/** Starts the CLI on a scenario that takes tens of seconds and returns once its three containers exist. */
+async function startSlowRun() {
+  const resultsDir = await mkdtemp(path.join(os.tmpdir(), 'portlab-results-'));
+  const cli = execa(CLI_COMMAND[0], [...CLI_COMMAND[1], 'test/fixtures/slow-hold.yml'], { reject: false, env: { PORTLAB_RESULTS_DIR: resultsDir } });
+  await eventually(async () => ((await containersLabelled('io.portlab.scenario=slow-hold')).length === 3 ? true : undefined), 60_000, 'the run to start');
+  return { cli, resultsDir };
+}
+
 describe('a run on the engine', () => {
   it('runs a small scenario to the predicted counts and removes everything it created', async () => {
     const result = await runCli(['test/fixtures/small-range.yml']);
@@ -60,9 +68,7 @@ describe('a run on the engine', () => {
   });
 
   it('Ctrl-C (SIGINT) stops the run, removes its containers and network, and exits 130', async () => {
-    const resultsDir = await mkdtemp(path.join(os.tmpdir(), 'portlab-results-'));
-    const cli = execa(CLI_COMMAND[0], [...CLI_COMMAND[1], 'test/fixtures/slow-hold.yml'], { reject: false, env: { PORTLAB_RESULTS_DIR: resultsDir } });
-    await eventually(async () => ((await containersLabelled('io.portlab.scenario=slow-hold')).length === 3 ? true : undefined), 60_000, 'the run to start');
+    const { cli, resultsDir } = await startSlowRun();
     cli.kill('SIGINT');
     const ended = await cli;
     expect(ended.exitCode).toBe(130);
@@ -74,9 +80,7 @@ describe('a run on the engine', () => {
   });
 
   it('after a crash (SIGKILL), --cleanup finds the leftovers by label and removes them', async () => {
-    const resultsDir = await mkdtemp(path.join(os.tmpdir(), 'portlab-results-'));
-    const cli = execa(CLI_COMMAND[0], [...CLI_COMMAND[1], 'test/fixtures/slow-hold.yml'], { reject: false, env: { PORTLAB_RESULTS_DIR: resultsDir } });
-    await eventually(async () => ((await containersLabelled('io.portlab.scenario=slow-hold')).length === 3 ? true : undefined), 60_000, 'the run to start');
+    const { cli } = await startSlowRun();
     cli.kill('SIGKILL');
     await cli;
     expect(await containersLabelled('io.portlab.scenario=slow-hold')).toHaveLength(3);

@@ -26,16 +26,20 @@ describe('the seeds\' claims, each as a shipped scenario on the real engine', ()
     expect(run?.verdict).toBe('pass');
   });
 
+  // Closing first, the client leaves one TIME_WAIT per port of its range (1,000). When the server closes first, the
+  // client's ports are free at once and connect() keeps to the even ones it prefers (__inet_hash_connect), so the
+  // server ends with about one TIME_WAIT per even port: ~500 (measured 499-500), each new connection taking over
+  // the entry of the last one from that port.
   it.each([
-    ['time-wait-exhaustion', 'client-1'],
-    ['server-closes-first', 'server'],
-  ])('%s: the TIME_WAIT entries sit on the side that closed first (%s)', async (name, closer) => {
+    ['time-wait-exhaustion', 'client-1', 900],
+    ['server-closes-first', 'server', 450],
+  ] as const)('%s: the TIME_WAIT entries sit on the side that closed first (%s)', async (name, closer, atLeast) => {
     const result = await runCli([name]);
     const [run] = await readResults(result.resultsDir);
     const containers = [...(run?.clients ?? []), run?.server];
     const onCloser = containers.find((container) => container?.name === closer)?.timeWait ?? 0;
     const elsewhere = containers.filter((container) => container?.name !== closer).map((container) => container?.timeWait ?? 0);
-    expect(onCloser).toBeGreaterThanOrEqual(500);
+    expect(onCloser).toBeGreaterThanOrEqual(atLeast);
     expect(Math.max(...elsewhere)).toBe(0);
     const client = run?.clients[0];
     if (closer === 'client-1') {
