@@ -13,8 +13,7 @@ import { RunResult } from './report/result-schema.ts';
 import { fileStamp, RESULTS_DIR } from './report/results-dir.ts';
 import { loadScenario } from './scenario/load-scenario.ts';
 import { durationMs } from './scenario/duration.ts';
-import type { Scenario } from './scenario/scenario-schema.ts';
-import { SCENARIO_DEFAULTS } from './scenario/scenario-schema.ts';
+import { SCENARIO_DEFAULTS, type Scenario } from './scenario/scenario-schema.ts';
 import { judge } from './verdict/judge.ts';
 
 const CHURN_GRACE_MS = 30_000;

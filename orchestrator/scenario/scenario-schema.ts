@@ -4,7 +4,6 @@ import { parsePortRange } from './port-range.ts';
 import { sysctlProblem } from './namespaced-sysctls.ts';
 
 export const SCENARIO_NAME_PATTERN = /^[a-z0-9-]+$/;
-const SCENARIO_NAME_PATTERN_TEXT = SCENARIO_NAME_PATTERN;
 
 /** Defaults applied to every scenario file; DESIGN.md documents the same values. */
 export const SCENARIO_DEFAULTS = {
@@ -152,7 +151,7 @@ const GROUP_NAME_EXPECTED = 'expected a name of lower-case letters, digits and d
 const ClientGroupSchema = strictObject({
   name: z
     .string({ error: GROUP_NAME_EXPECTED })
-    .regex(SCENARIO_NAME_PATTERN_TEXT, { error: GROUP_NAME_EXPECTED })
+    .regex(SCENARIO_NAME_PATTERN, { error: GROUP_NAME_EXPECTED })
     .refine((name) => name !== 'server', { error: GROUP_NAME_EXPECTED })
     .optional(),
   count: positiveInt('a positive whole number').max(64, { error: 'expected at most 64 clients' }).default(SCENARIO_DEFAULTS.clients.count),
