@@ -22,7 +22,6 @@ describe('the seeds\' claims, each as a shipped scenario on the real engine', ()
     const server = expectedRange(expected.server);
     expect(run?.server.observed).toBeGreaterThanOrEqual(server.min);
     if (server.max !== null) expect(run?.server.observed).toBeLessThanOrEqual(server.max);
-    expect(run?.server.observed).toBe(run?.clients.reduce((sum, client) => sum + client.observed, 0));
     expect(run?.verdict).toBe('pass');
   });
 
