@@ -1,13 +1,7 @@
 import type { Plan } from '../pipeline.ts';
-import { observationKey, type CountRange } from '../predict/prediction-schema.ts';
+import { showCount } from '../predict/count-range.ts';
+import { observationKey } from '../predict/prediction-schema.ts';
 import { formatTable } from './format-table.ts';
-
-export const showCount = (range: CountRange) =>
-  range.max === null
-    ? `>= ${range.min.toLocaleString('en-US')}`
-    : range.min === range.max
-      ? range.min.toLocaleString('en-US')
-      : `${range.min.toLocaleString('en-US')}-${range.max.toLocaleString('en-US')}`;
 
 /** The dry-run plan: one row per client and the server, then the arithmetic behind each. */
 export function formatPlan(plan: Plan, composeFile: string): string {

@@ -9,7 +9,7 @@ import { userCwd } from '../scenario/load-scenario.ts';
 import { EXIT } from './exit-codes.ts';
 import { formatTable } from './format-table.ts';
 import type { CliOptions } from './parse-args.ts';
-import { showCount } from './print-plan.ts';
+import { formatCount, showCount } from '../predict/count-range.ts';
 
 /** Exit status after Ctrl-C, as shells report a process ended by SIGINT. */
 export const EXIT_INTERRUPTED = 130;
@@ -73,7 +73,7 @@ function progressPrinter(scenario: string) {
       lastPrinted = elapsedMs;
       const parts = Object.values(observations).map((observation) => {
         const state = observation.name === 'server' ? 'accepted' : observation.finished ? `done ${observation.error ?? ''}`.trim() : 'connecting';
-        return `${observation.name} ${observation.count.toLocaleString('en-US')} ${state}`;
+        return `${observation.name} ${formatCount(observation.count)} ${state}`;
       });
       const line = `${scenario} ${Math.round(elapsedMs / 1000)}s  ${parts.join('  ')}`;
       if (tty) {
@@ -93,7 +93,7 @@ export function formatSummary(result: RunResult, resultFile: string): string {
   const rows = [...result.clients, result.server].map((entry) => [
     entry.name,
     showCount(entry.predicted),
-    entry.observed.toLocaleString('en-US'),
+    formatCount(entry.observed),
     entry.limit,
     entry.predictedError ?? '-',
     entry.observedError ?? '-',

@@ -2,17 +2,10 @@ import { containerNames, requestedPortRange, type ClientGroup, type Phase, type 
 import { formatPortRange, portCount, type PortRange } from '../scenario/port-range.ts';
 import { durationMs } from '../scenario/duration.ts';
 import { KERNEL_DEFAULT_PORT_RANGE, type ContainerFacts, type Environment } from './environment.ts';
+import { addCounts, exactCount, formatCount, showCount } from './count-range.ts';
 import { HEADROOM, planWorkers, totalBudget } from './plan-workers.ts';
 import type { ClientPrediction, CountRange, Limit, Prediction } from './prediction-schema.ts';
 
-const n = (value: number) => value.toLocaleString('en-US');
-const exact = (value: number): CountRange => ({ min: value, max: value });
-const showRange = (range: CountRange) =>
-  range.max === null ? `at least ${n(range.min)}` : range.min === range.max ? n(range.min) : `${n(range.min)}-${n(range.max)}`;
-const add = (a: CountRange, b: CountRange): CountRange => ({
-  min: a.min + b.min,
-  max: a.max === null || b.max === null ? null : a.max + b.max,
-});
 
 export const SERVER_NAME = 'server';
 
@@ -30,7 +23,7 @@ export function predict(scenario: Scenario, env: Environment): Prediction {
     const note = phaseNote(phase, prediction.targets, earlier);
     return { ...prediction, phase, reasoning: [note, ...prediction.reasoning] };
   });
-  const load = clients.map((client) => client.connections).reduce(add, exact(0));
+  const load = clients.map((client) => client.connections).reduce(addCounts, exactCount(0));
   const shared = predictSharedLimits(scenario, env, load);
 
   const final = shared.total ? withSharedLimit(clients, shared.total, shared.limit, shared.error) : clients;
@@ -45,7 +38,7 @@ export function predict(scenario: Scenario, env: Environment): Prediction {
     reasoning: [
       ...(measured ? [] : ['Environment not yet measured: documented defaults stand in (see DESIGN.md); a run replaces them with what the probes report.']),
       ...shared.reasoning,
-      `All clients together: ${showRange(total)} connections; the limit that binds: ${limit}.`,
+      `All clients together: ${showCount(total)} connections; the limit that binds: ${limit}.`,
     ],
   };
 }
@@ -77,7 +70,7 @@ function portCapacity(group: ClientGroup, env: Environment, facts: ContainerFact
   const range = facts?.portRange ?? requested ?? KERNEL_DEFAULT_PORT_RANGE;
   const size = portCount(range);
   const reasoning = [
-    `ip_local_port_range ${formatPortRange(range)} = ${n(size)} ports (${facts ? 'read back in the container' : requested ? 'set by the scenario' : "a new network namespace's default"})`,
+    `ip_local_port_range ${formatPortRange(range)} = ${formatCount(size)} ports (${facts ? 'read back in the container' : requested ? 'set by the scenario' : "a new network namespace's default"})`,
   ];
   const reservedText = facts?.reservedPorts ?? group.sysctls['net.ipv4.ip_local_reserved_ports'] ?? '';
   const reservedList = expandPortList(reservedText).filter((port) => port >= range.low && port <= range.high);
@@ -86,14 +79,14 @@ function portCapacity(group: ClientGroup, env: Environment, facts: ContainerFact
   if (facts) {
     const bound = facts.boundPorts.filter((port) => port >= range.low && port <= range.high);
     const skipped = new Set([...bound, ...reservedList]);
-    reserved = exact(skipped.size);
+    reserved = exactCount(skipped.size);
     const outside = facts.boundPorts.filter((port) => !bound.includes(port));
     if (bound.length > 0) reasoning.push(`- ${bound.length} already bound in the namespace (port ${bound.join(', ')}: Docker's embedded DNS listener on 127.0.0.11)`);
     if (outside.length > 0) reasoning.push(`- 0: the port${outside.length > 1 ? 's' : ''} already bound in the namespace (${outside.join(', ')}, Docker's embedded DNS listener) lie outside the range`);
   } else {
     const dns = dnsListenerCost(env, range);
     reserved = { min: reservedList.length + dns.min, max: reservedList.length + (dns.max ?? 0) };
-    reasoning.push(`- ${showRange(dns)} held by Docker's embedded DNS listener (127.0.0.11, bound in ${env.dnsListenerPortRange ? formatPortRange(env.dnsListenerPortRange) : 'no range'} before the scenario's sysctls apply${dns.min === dns.max ? '' : '; whether its port falls inside is known once measured'})`);
+    reasoning.push(`- ${showCount(dns)} held by Docker's embedded DNS listener (127.0.0.11, bound in ${env.dnsListenerPortRange ? formatPortRange(env.dnsListenerPortRange) : 'no range'} before the scenario's sysctls apply${dns.min === dns.max ? '' : '; whether its port falls inside is known once measured'})`);
   }
   if (reservedList.length > 0) reasoning.push(`- ${reservedList.length} in net.ipv4.ip_local_reserved_ports`);
   const perTarget = { min: size - (reserved.max ?? 0), max: size - reserved.min };
@@ -103,10 +96,10 @@ function portCapacity(group: ClientGroup, env: Environment, facts: ContainerFact
 /** How many ports of `range` the embedded DNS listener can hold: its port is random within its own range. */
 function dnsListenerCost(env: Environment, range: PortRange): CountRange {
   const dns = env.dnsListenerPortRange;
-  if (!dns) return exact(0);
+  if (!dns) return exactCount(0);
   const overlap = Math.min(dns.high, range.high) - Math.max(dns.low, range.low) + 1;
-  if (overlap <= 0) return exact(0);
-  if (overlap >= portCount(dns)) return exact(1);
+  if (overlap <= 0) return exactCount(0);
+  if (overlap >= portCount(dns)) return exactCount(1);
   return { min: 0, max: 1 };
 }
 
@@ -143,7 +136,7 @@ function predictHoldingClient(scenario: Scenario, group: ClientGroup, env: Envir
   const fds = totalBudget(workers);
   const reasoning = [
     ...local.reasoning,
-    `descriptors: ${workers.processes} worker${workers.processes > 1 ? 's' : ''} x up to ${n(workers.appliedNofile.soft - workers.fdsOpen)} (nofile ${n(workers.appliedNofile.soft)} - ${workers.fdsOpen} open) = budget ${n(fds)}`,
+    `descriptors: ${workers.processes} worker${workers.processes > 1 ? 's' : ''} x up to ${formatCount(workers.appliedNofile.soft - workers.fdsOpen)} (nofile ${formatCount(workers.appliedNofile.soft)} - ${workers.fdsOpen} open) = budget ${formatCount(fds)}`,
     ...(workers.note ? [`note: ${workers.note}`] : []),
   ];
 
@@ -152,10 +145,10 @@ function predictHoldingClient(scenario: Scenario, group: ClientGroup, env: Envir
   let error: string | null;
   // socket() needs its descriptor before connect() picks a port, so on a tie the descriptor runs out first.
   if (fds <= portLimit.min) {
-    connections = exact(fds);
+    connections = exactCount(fds);
     limit = 'nofile';
     error = 'EMFILE';
-    reasoning.push(`nofile binds: ${n(fds)} <= ${n(portLimit.min)}, so socket() fails with EMFILE at ${n(fds)}`);
+    reasoning.push(`nofile binds: ${formatCount(fds)} <= ${formatCount(portLimit.min)}, so socket() fails with EMFILE at ${formatCount(fds)}`);
   } else if (fds > portLimit.max) {
     connections = portLimit;
     limit = local.limit;
@@ -183,10 +176,10 @@ function localPortLimit(group: ClientGroup, ports: PortCapacity, targets: number
       connections: perTarget,
       limit: 'port-range',
       error: 'EADDRINUSE',
-      conclusion: `the port range binds: bind() fails with EADDRINUSE after ${showRange(perTarget)}`,
+      conclusion: `the port range binds: bind() fails with EADDRINUSE after ${showCount(perTarget)}`,
       reasoning: [
         ...ports.reasoning,
-        `= ${showRange(perTarget)} local ports; bind(0) before connect() takes each port exclusively, for every destination, so ${destinations} do not multiply it`,
+        `= ${showCount(perTarget)} local ports; bind(0) before connect() takes each port exclusively, for every destination, so ${destinations} do not multiply it`,
       ],
     };
   }
@@ -217,10 +210,10 @@ function localPortLimit(group: ClientGroup, ports: PortCapacity, targets: number
     connections,
     limit: 'port-range',
     error: 'EADDRNOTAVAIL',
-    conclusion: `the port range binds: connect() fails with EADDRNOTAVAIL after ${showRange(connections)}`,
+    conclusion: `the port range binds: connect() fails with EADDRNOTAVAIL after ${showCount(connections)}`,
     reasoning: [
       ...ports.reasoning,
-      `= ${showRange(ports.perTarget)} local ports per destination${noPort}, x ${destinations}${fromSources}: the 4-tuple, not the local port, names a connection = ${showRange(connections)}`,
+      `= ${showCount(ports.perTarget)} local ports per destination${noPort}, x ${destinations}${fromSources}: the 4-tuple, not the local port, names a connection = ${showCount(connections)}`,
     ],
   };
 }
@@ -259,7 +252,7 @@ function predictChurningClient(scenario: Scenario, group: ClientGroup, env: Envi
   const paced: CountRange = rate
     ? { min: Math.max(0, Math.floor(rate * seconds * 0.97) - 2), max: Math.ceil(rate * seconds * 1.01) + 2 }
     : { min: 1, max: null };
-  const pacedText = rate ? `${n(rate)}/s for ${seconds} s = about ${n(rate * seconds)}` : 'as many as it can in the duration';
+  const pacedText = rate ? `${formatCount(rate)}/s for ${seconds} s = about ${formatCount(rate * seconds)}` : 'as many as it can in the duration';
   const runsOut: CountRange = { min: usable.min, max: Math.ceil(usable.max * (1 + CHURN_OVERSHOOT)) + 5 };
   const reasoning = [...local.reasoning];
   const result = (connections: CountRange, limit: Limit, error: string | null, why: string) => {
@@ -283,14 +276,14 @@ function predictChurningClient(scenario: Scenario, group: ClientGroup, env: Envi
         rate ? paced : { min: usable.max + 1, max: null },
         'none',
         null,
-        `net.ipv4.tcp_tw_reuse=1 with timestamps: connect() takes a TIME_WAIT port once it is ${TW_REUSE_AGE_SECONDS} s old (tcp_twsk_unique); ${n(speed)}/s cycles the ${n(usable.max)} ports more slowly than that, so no failure: ${pacedText}`,
+        `net.ipv4.tcp_tw_reuse=1 with timestamps: connect() takes a TIME_WAIT port once it is ${TW_REUSE_AGE_SECONDS} s old (tcp_twsk_unique); ${formatCount(speed)}/s cycles the ${formatCount(usable.max)} ports more slowly than that, so no failure: ${pacedText}`,
       );
     }
     return result(
       runsOut,
       'time-wait',
       'EADDRNOTAVAIL',
-      `net.ipv4.tcp_tw_reuse=1, but at ${n(speed)}/s the ${n(usable.max)} ports are used up within ${TW_REUSE_AGE_SECONDS} s, before any TIME_WAIT is old enough to reuse: EADDRNOTAVAIL after about ${showRange(usable)} (+${CHURN_OVERSHOOT * 100} % measured overshoot)`,
+      `net.ipv4.tcp_tw_reuse=1, but at ${formatCount(speed)}/s the ${formatCount(usable.max)} ports are used up within ${TW_REUSE_AGE_SECONDS} s, before any TIME_WAIT is old enough to reuse: EADDRNOTAVAIL after about ${showCount(usable)} (+${CHURN_OVERSHOOT * 100} % measured overshoot)`,
     );
   }
   const reuseText =
@@ -303,14 +296,14 @@ function predictChurningClient(scenario: Scenario, group: ClientGroup, env: Envi
       paced,
       'none',
       null,
-      `${reuseText}, but ${n(speed)}/s over ${window} s puts fewer than ${n(usable.min)} ports in TIME_WAIT at once: no failure; ${pacedText}`,
+      `${reuseText}, but ${formatCount(speed)}/s over ${window} s puts fewer than ${formatCount(usable.min)} ports in TIME_WAIT at once: no failure; ${pacedText}`,
     );
   }
   return result(
     runsOut,
     'time-wait',
     'EADDRNOTAVAIL',
-    `${reuseText}: at ${rate ? `${n(rate)}/s` : 'full speed'} the ports fill with TIME_WAIT in about ${(usable.max / speed).toFixed(1)} s, and connect() fails with EADDRNOTAVAIL after about ${showRange(usable)} (+${CHURN_OVERSHOOT * 100} % measured overshoot)`,
+    `${reuseText}: at ${rate ? `${formatCount(rate)}/s` : 'full speed'} the ports fill with TIME_WAIT in about ${(usable.max / speed).toFixed(1)} s, and connect() fails with EADDRNOTAVAIL after about ${showCount(usable)} (+${CHURN_OVERSHOOT * 100} % measured overshoot)`,
   );
 }
 
@@ -346,7 +339,7 @@ function predictSharedLimits(scenario: Scenario, env: Environment, load: CountRa
   const targeted = new Set(scenario.clients.flatMap((group) => targetsOf(scenario, group))).size;
   const acceptQueue = targeted * queuePerSocket;
   const reasoning = [
-    `server: ${workers.processes} worker${workers.processes > 1 ? 's' : ''} accept on ${listenPorts.length} listening port${listenPorts.length > 1 ? 's' : ''} with a budget of ${n(fds)} descriptors; each targeted listening socket queues min(backlog ${scenario.server.backlog}, somaxconn ${somaxconn}) + 1 = ${n(queuePerSocket)} completed connections`,
+    `server: ${workers.processes} worker${workers.processes > 1 ? 's' : ''} accept on ${listenPorts.length} listening port${listenPorts.length > 1 ? 's' : ''} with a budget of ${formatCount(fds)} descriptors; each targeted listening socket queues min(backlog ${scenario.server.backlog}, somaxconn ${somaxconn}) + 1 = ${formatCount(queuePerSocket)} completed connections`,
     ...(workers.note ? [`server note: ${workers.note}`] : []),
   ];
   const server = { workers, listenPorts, acceptQueue, reasoning };
@@ -356,15 +349,15 @@ function predictSharedLimits(scenario: Scenario, env: Environment, load: CountRa
   if (!churning && load.min > fds) {
     // accept() takes the descriptor first, so on EMFILE the connection stays queued (inet_csk_accept).
     const stalled = fds + acceptQueue;
-    const total = load.min >= stalled ? exact(stalled) : { min: Math.min(load.min, stalled), max: Math.min(load.max ?? stalled, stalled) };
+    const total = load.min >= stalled ? exactCount(stalled) : { min: Math.min(load.min, stalled), max: Math.min(load.max ?? stalled, stalled) };
     verdictLines.push(
-      `the server's descriptors bind: it accepts ${n(fds)}, the kernel completes ${n(acceptQueue)} more into the accept queue, then drops SYNs: clients stall at ${showRange(total)} and connect() times out (ETIMEDOUT)`,
+      `the server's descriptors bind: it accepts ${formatCount(fds)}, the kernel completes ${formatCount(acceptQueue)} more into the accept queue, then drops SYNs: clients stall at ${showCount(total)} and connect() times out (ETIMEDOUT)`,
     );
-    return { server, accepted: exact(fds), total, limit: 'server-nofile', error: 'ETIMEDOUT', reasoning: verdictLines };
+    return { server, accepted: exactCount(fds), total, limit: 'server-nofile', error: 'ETIMEDOUT', reasoning: verdictLines };
   }
   if (!churning && (load.max ?? load.min) > conntrackFree) {
     verdictLines.push(
-      `conntrack binds: bridged traffic is tracked in the host's table, ${n(env.conntrackMax)} entries with ${n(env.conntrackInUse)} in use; once full, new SYNs are dropped and connect() times out`,
+      `conntrack binds: bridged traffic is tracked in the host's table, ${formatCount(env.conntrackMax)} entries with ${formatCount(env.conntrackInUse)} in use; once full, new SYNs are dropped and connect() times out`,
     );
     const total = { min: Math.max(0, conntrackFree - clientCount), max: conntrackFree };
     return { server, accepted: total, total, limit: 'conntrack', error: 'ETIMEDOUT', reasoning: verdictLines };
@@ -372,7 +365,7 @@ function predictSharedLimits(scenario: Scenario, env: Environment, load: CountRa
   verdictLines.push(
     churning
       ? 'the server closes its side after the client, so it holds no TIME_WAIT; its descriptors do not bind'
-      : `the server and conntrack (${n(conntrackFree)} free) have room for every client's ${showRange(load)} connections`,
+      : `the server and conntrack (${formatCount(conntrackFree)} free) have room for every client's ${showCount(load)} connections`,
   );
   return { server, accepted: load, total: undefined, limit: 'none', error: null, reasoning: verdictLines };
 }
@@ -387,7 +380,7 @@ function withSharedLimit(clients: ClientPrediction[], total: CountRange, limit: 
     const min = Math.max(0, total.min - othersMax);
     const max = Math.min(ownMax, total.max ?? ownMax);
     const connections = { min: Math.min(min, max), max: Number.isFinite(max) ? max : null };
-    const share = clients.length > 1 ? ` (its share depends on timing: ${showRange(connections)})` : '';
+    const share = clients.length > 1 ? ` (its share depends on timing: ${showCount(connections)})` : '';
     return {
       ...client,
       connections,

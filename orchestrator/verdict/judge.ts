@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { ContainerObservation } from '../observe/observation.ts';
 import { CountRange, Limit, observationKey, type Prediction } from '../predict/prediction-schema.ts';
+import { formatCount, showCount } from '../predict/count-range.ts';
 import { SERVER_NAME } from '../predict/predict.ts';
 
 export const Verdict = z.enum(['pass', 'fail', 'error']);
@@ -35,8 +36,6 @@ export function toleranceFor(tolerance: number | string, predicted: CountRange):
   return Math.ceil(((predicted.max ?? predicted.min) * percent) / 100);
 }
 
-const n = (value: number) => value.toLocaleString('en-US');
-const show = (range: CountRange) => (range.max === null ? `>= ${n(range.min)}` : range.min === range.max ? n(range.min) : `${n(range.min)}-${n(range.max)}`);
 
 function judgeContainer(
   name: string,
@@ -57,10 +56,10 @@ function judgeContainer(
   const inRange = observed >= allowed.min && (allowed.max === null || observed <= allowed.max);
   // null: nothing may stop it; "A|B": either errno is the predicted one.
   const errorMatches = predictedError === null ? observedError === null : predictedError.split('|').includes(observedError ?? '');
-  const toleranceText = slack > 0 ? ` (tolerance ${n(slack)})` : '';
+  const toleranceText = slack > 0 ? ` (tolerance ${formatCount(slack)})` : '';
   const countText = inRange
-    ? `${n(observed)} is within the predicted ${show(predicted)}${toleranceText}`
-    : `${n(observed)} is outside the predicted ${show(predicted)}${toleranceText}`;
+    ? `${formatCount(observed)} is within the predicted ${showCount(predicted)}${toleranceText}`
+    : `${formatCount(observed)} is outside the predicted ${showCount(predicted)}${toleranceText}`;
   const errorText =
     predictedError === null
       ? errorMatches
