@@ -6,7 +6,7 @@ import { runProject } from './engine/run-project.ts';
 import type { ContainerObservation } from './observe/observation.ts';
 import { replan } from './pipeline.ts';
 import { ASSUMED_ENVIRONMENT, type Environment } from './predict/environment.ts';
-import { predict } from './predict/predict.ts';
+import { engineNotes, predict } from './predict/predict.ts';
 import { writeFileAtomic } from './report/atomic-write.ts';
 import { buildResult } from './report/build-result.ts';
 import { RunResult } from './report/result-schema.ts';
@@ -45,9 +45,7 @@ export async function runScenario(nameOrPath: string, deps: RunDeps): Promise<Sc
   const stamp = fileStamp(deps.now());
   const composeFile = path.join(RESULTS_DIR, `${scenario.name}-${stamp}.compose.yml`);
   await writeFileAtomic(composeFile, plan.compiled.yaml);
-  for (const note of [plan.prediction.server, ...plan.prediction.clients].map((entry) => entry.workers.note)) {
-    if (note) deps.onStatus(note);
-  }
+  for (const [container, note] of engineNotes(plan.prediction)) deps.onStatus(`${container}: ${note}`);
 
   const record = await runProject(deps.engine, plan.compiled.project, {
     runId: deps.runId,

@@ -2,7 +2,7 @@ import { Document } from 'yaml';
 import type { Bind, Phase, Scenario } from '../scenario/scenario-schema.ts';
 import { durationMs } from '../scenario/duration.ts';
 import { totalBudget } from '../predict/plan-workers.ts';
-import { SERVER_NAME } from '../predict/predict.ts';
+import { engineNotes, SERVER_NAME } from '../predict/predict.ts';
 import type { Prediction, WorkerPlan } from '../predict/prediction-schema.ts';
 import type { ComposeBase, ComposeProject, ComposeService } from './compose-schema.ts';
 
@@ -124,9 +124,7 @@ function toYaml(project: ComposeProject, input: CompileInput): string {
   // The project name goes on the command line (-p), not in a top-level `name:`, which Compose v1 rejects.
   const { name: _name, ...file } = project;
   const doc = new Document(file, { version: '1.1', aliasDuplicateObjects: false });
-  const adjusted = [input.prediction.server, ...input.prediction.clients]
-    .map((entry) => ('name' in entry ? `${entry.name}: ` : 'server: ') + entry.workers.note)
-    .filter((line) => !line.endsWith('null'));
+  const adjusted = engineNotes(input.prediction).map(([name, note]) => `${name}: ${note}`);
   doc.commentBefore = [
     ` portlab scenario "${input.scenario.name}", compiled for rerunning by hand:`,
     `   npm run build-probe    # builds ${input.image} from images/probe`,

@@ -9,6 +9,16 @@ import type { ClientPrediction, CountRange, Limit, Prediction } from './predicti
 
 export const SERVER_NAME = 'server';
 
+/**
+ * What the engine's grants changed, once per container: [name, note] for the server and each client container
+ * that got less nofile than it asked for (a phased client's phases share one note).
+ */
+export function engineNotes(prediction: Prediction): Array<[string, string]> {
+  const notes = new Map<string, string | null>([[SERVER_NAME, prediction.server.workers.note]]);
+  for (const client of prediction.clients) notes.set(client.name, client.workers.note);
+  return [...notes].flatMap(([name, note]) => (note ? [[name, note] as [string, string]] : []));
+}
+
 /** Predicts what each client and the server end up with, and why, from the scenario and what is known of the environment. */
 export function predict(scenario: Scenario, env: Environment): Prediction {
   const members = scenario.clients.flatMap((group) =>

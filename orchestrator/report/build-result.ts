@@ -2,6 +2,7 @@ import type { ComposeProject } from '../compile/compose-schema.ts';
 import type { EngineFacts } from '../engine/preflight.ts';
 import type { RunRecord } from '../engine/run-project.ts';
 import type { ContainerObservation } from '../observe/observation.ts';
+import { engineNotes, SERVER_NAME } from '../predict/predict.ts';
 import type { Prediction, WorkerPlan } from '../predict/prediction-schema.ts';
 import type { Scenario } from '../scenario/scenario-schema.ts';
 import type { ContainerVerdict, Judgement } from '../verdict/judge.ts';
@@ -25,7 +26,7 @@ export type ResultInput = {
 export function buildResult(input: ResultInput): RunResult {
   const { record, measured, judgement, scenario } = input;
   const plans = new Map<string, { workers: WorkerPlan; sysctls: Record<string, string> }>([
-    ['server', { workers: measured.server.workers, sysctls: scenario.server.sysctls }],
+    [SERVER_NAME, { workers: measured.server.workers, sysctls: scenario.server.sysctls }],
     ...measured.clients.map(
       (client) => [client.name, { workers: client.workers, sysctls: scenario.clients.find((group) => group.name === client.group)?.sysctls ?? {} }] as const,
     ),
@@ -73,7 +74,7 @@ export function buildResult(input: ResultInput): RunResult {
     };
   };
   const failed = record.endReason === 'failed' || record.endReason === 'interrupted';
-  const notes = [...plans.entries()].flatMap(([name, plan]) => (plan.workers.note ? [`${name}: ${plan.workers.note}`] : []));
+  const notes = engineNotes(measured).map(([name, note]) => `${name}: ${note}`);
   return {
     schemaVersion: RESULT_SCHEMA_VERSION,
     scenario: scenario as unknown as Record<string, unknown>,
