@@ -41,7 +41,7 @@ export async function runScenario(nameOrPath: string, deps: RunDeps): Promise<Sc
     labels: { 'io.portlab.managed': 'true', 'io.portlab.run-id': deps.runId },
   });
   const env = environmentOf(engineFacts);
-  const plan = await replan(loaded, env, project);
+  const plan = await replan(loaded, env, project, image);
   const stamp = fileStamp(deps.now());
   const composeFile = path.join(RESULTS_DIR, `${scenario.name}-${stamp}.compose.yml`);
   await writeFileAtomic(composeFile, plan.compiled.yaml);
@@ -58,6 +58,7 @@ export async function runScenario(nameOrPath: string, deps: RunDeps): Promise<Sc
     keep: deps.keep,
     signal: deps.signal,
     onProgress: deps.onProgress,
+    now: () => deps.now().getTime(),
   });
   const measured = predict(scenario, withContainerFacts(env, record.observations));
   const judgement = judge(measured, record.observations, scenario.expect.tolerance);

@@ -16,11 +16,10 @@ export type RunOptions = {
   keep: boolean;
   /** Aborted on Ctrl-C / SIGTERM. */
   signal: AbortSignal;
-  /** Called about every `progressEveryMs` with every container's observation so far. */
+  /** Called about every PROGRESS_EVERY_MS with every container's observation so far. */
   onProgress: (observations: Record<string, ContainerObservation>, elapsedMs: number) => void;
-  progressEveryMs?: number;
-  /** The clock, injected so that tests can drive it. */
-  now?: () => number;
+  /** The run's clock (ms), the same one that stamps its result files. */
+  now: () => number;
 };
 
 export type EndReason = 'clients-done' | 'duration' | 'failed' | 'interrupted';
@@ -31,7 +30,6 @@ export type RunRecord = {
   failure: string | null;
   startedAt: Date;
   endedAt: Date;
-  networkName: string;
 };
 
 /** Labels `docker compose -p <project> ps|logs|down` recognises, plus portlab's own for cleanup. */
@@ -52,6 +50,7 @@ const SERVER_READY_TIMEOUT_MS = 30_000;
 /** After every client stopped, how long the server's accepted count must stay still before the run ends. */
 const SERVER_SETTLE_MS = 2_500;
 const TICK_MS = 250;
+const PROGRESS_EVERY_MS = 2_000;
 /** How long to wait for a stopped container's last log lines before giving up on them. */
 const LOG_DRAIN_TIMEOUT_MS = 15_000;
 
@@ -64,7 +63,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * removes everything it created unless told to keep it.
  */
 export async function runProject(engine: DockerEngine, project: ComposeProject, options: RunOptions): Promise<RunRecord> {
-  const now = options.now ?? Date.now;
+  const { now } = options;
   const startedAt = new Date(now());
   const logs = new Map<string, ProbeLog>();
   const created: Array<{ id: string; name: string; service: string }> = [];
@@ -134,7 +133,7 @@ export async function runProject(engine: DockerEngine, project: ComposeProject, 
     for (;;) {
       if (options.signal.aborted) throw new Interrupted();
       const snapshot = observations();
-      if (now() - lastProgress >= (options.progressEveryMs ?? 2000)) {
+      if (now() - lastProgress >= PROGRESS_EVERY_MS) {
         options.onProgress(snapshot, now() - clientsStartedAt);
         lastProgress = now();
       }
@@ -171,7 +170,7 @@ export async function runProject(engine: DockerEngine, project: ComposeProject, 
       await removeAll(engine, created, networkId === undefined ? [] : [{ id: networkId, name: networkName }]);
     }
   }
-  return { observations: observations(), endReason, failure, startedAt, endedAt: new Date(now()), networkName };
+  return { observations: observations(), endReason, failure, startedAt, endedAt: new Date(now()) };
 }
 
 class Interrupted extends Error {}

@@ -70,7 +70,6 @@ function resultOf(clientCount: number, endReason: EndReason = 'clients-done') {
       failure: endReason === 'failed' ? 'the server probe failed' : null,
       startedAt: new Date('2026-11-23T00:00:00Z'),
       endedAt: new Date('2026-11-23T00:00:03Z'),
-      networkName: 'portlab-r-abc123_portlab',
     },
     kept: false,
   });
