@@ -6,7 +6,7 @@ export const WorkerObservation = z.strictObject({
   /** Descriptors this worker could hold (its share of the fd budget). */
   budget: z.number().int().nullable(),
   count: z.number().int(),
-  /** The errno that stopped it: connect()/socket() for a client, accept() for a server ("none" if nothing did). */
+  /** The errno that stopped it: connect()/socket()/bind() for a client, accept() for a server; null if nothing did. */
   errno: z.string().nullable(),
   /** When it stopped connecting or accepting, ms since its probe started; null while it is still going. */
   stoppedAtMs: z.number().int().nullable(),
@@ -44,7 +44,7 @@ type WorkerState = { budget: number | null; count: number; errno: string | null;
 export class ProbeLog {
   private readonly base: ContainerLog;
   private readonly phases = new Map<number, ContainerLog>();
-  private ready: ProbeEvent | undefined;
+  private ready: ReadyEvent | undefined;
 
   constructor(readonly name: string) {
     this.base = new ContainerLog(name);
@@ -57,11 +57,13 @@ export class ProbeLog {
       return;
     }
     const event = parsed.event;
-    if (event.event === 'ready') this.ready = event;
+    if (event.event === 'ready') {
+      this.ready = event;
+      for (const log of this.phases.values()) log.add(event);
+    }
     const phase = 'phase' in event ? event.phase : undefined;
     if (phase === undefined) {
       this.base.add(event);
-      for (const log of this.phases.values()) if (event.event === 'ready') log.add(event);
       return;
     }
     let log = this.phases.get(phase);
@@ -86,7 +88,7 @@ export class ProbeLog {
 
   /** Nothing more will happen: the last phase (or the container itself) has finished. */
   finished(): boolean {
-    const count = this.ready?.event === 'ready' ? (this.ready.phases ?? 0) : 0;
+    const count = this.ready?.phases ?? 0;
     if (count === 0) return this.base.snapshot().finished;
     return this.phases.get(count)?.snapshot().finished ?? false;
   }
