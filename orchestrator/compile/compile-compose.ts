@@ -1,5 +1,5 @@
 import { Document } from 'yaml';
-import type { Bind, Phase, Scenario } from '../scenario/scenario-schema.ts';
+import { clientSteps, serverClosesFirst, type Bind, type Phase, type Scenario } from '../scenario/scenario-schema.ts';
 import { durationMs } from '../scenario/duration.ts';
 import { totalBudget } from '../predict/plan-workers.ts';
 import { engineNotes, SERVER_NAME } from '../predict/predict.ts';
@@ -101,9 +101,8 @@ export function compileCompose(input: CompileInput): CompiledProject {
  * closed (on-eof), or close each at once, sending the first FIN (first).
  */
 function serverCloseArgs(scenario: Scenario): string[] {
-  const steps = scenario.clients.flatMap((group): Array<Pick<Phase, 'mode' | 'close'>> => group.phases ?? [group]);
-  if (steps.every((step) => step.mode === 'hold')) return [];
-  return ['--close', steps.some((step) => step.mode === 'churn' && step.close === 'server') ? 'first' : 'on-eof'];
+  if (clientSteps(scenario).every((step) => step.mode === 'hold')) return [];
+  return ['--close', serverClosesFirst(scenario) ? 'first' : 'on-eof'];
 }
 
 /** The probe's spelling of a phase: MODE:PORT[+PORT]:DURATION_MS:RATE:CLOSE. */

@@ -1,4 +1,4 @@
-import { containerNames, requestedPortRange, type ClientGroup, type Phase, type Scenario } from '../scenario/scenario-schema.ts';
+import { containerNames, requestedPortRange, serverClosesFirst, type ClientGroup, type Phase, type Scenario } from '../scenario/scenario-schema.ts';
 import { formatPortRange, portCount, type PortRange } from '../scenario/port-range.ts';
 import { durationMs } from '../scenario/duration.ts';
 import { KERNEL_DEFAULT_PORT_RANGE, type ContainerFacts, type Environment } from './environment.ts';
@@ -374,7 +374,9 @@ function predictSharedLimits(scenario: Scenario, env: Environment, load: CountRa
   }
   verdictLines.push(
     churning
-      ? 'the server closes its side after the client, so it holds no TIME_WAIT; its descriptors do not bind'
+      ? serverClosesFirst(scenario)
+        ? 'the server closes first, so the TIME_WAIT entries are its own (one per 4-tuple); it holds no connection open, so its descriptors do not bind'
+        : 'the server closes its side after the client, so it holds no TIME_WAIT; its descriptors do not bind'
       : `the server and conntrack (${formatCount(conntrackFree)} free) have room for every client's ${showCount(load)} connections`,
   );
   return { server, accepted: load, total: undefined, limit: 'none', error: null, reasoning: verdictLines };

@@ -277,6 +277,13 @@ export function scenarioSchema(defaultName: string) {
 
 export type Scenario = z.infer<ReturnType<typeof scenarioSchema>>;
 export type ServerSpec = Scenario['server'];
+/** What the clients do, step by step: each group's phases, or the group itself. */
+export const clientSteps = (scenario: Scenario): Array<Pick<Phase, 'mode' | 'close'>> =>
+  scenario.clients.flatMap((group): Array<Pick<Phase, 'mode' | 'close'>> => group.phases ?? [group]);
+
+/** Whether the server closes every accepted connection first (a churn with close: server), keeping the TIME_WAIT. */
+export const serverClosesFirst = (scenario: Scenario) => clientSteps(scenario).some((step) => step.mode === 'churn' && step.close === 'server');
+
 /** Container names of a group: client-1, client-2, ... for a group named "client". */
 export const containerNames = (group: ClientGroup) => Array.from({ length: group.count }, (_, index) => `${group.name}-${index + 1}`);
 export type Nofile = z.infer<typeof ulimitValue>;

@@ -349,6 +349,9 @@ describe('predict: churn and TIME_WAIT', () => {
     const prediction = predict(scenario(`server: { ulimits: { nofile: 100 } }\nclients: { mode: churn, duration: 10s, rate: 500, close: server }`), ASSUMED_ENVIRONMENT);
     expect(prediction.server.accepted).toEqual({ min: 4848, max: 5052 });
     expect(prediction.limit).toBe('none');
+    expect(prediction.reasoning).toContain(
+      'the server closes first, so the TIME_WAIT entries are its own (one per 4-tuple); it holds no connection open, so its descriptors do not bind',
+    );
   });
 });
 
