@@ -72,7 +72,7 @@ function phaseNote(phase: number, targets: number[], earlier: Phase[]): string {
     : `phase ${phase}: shares port ${shared.join(', ')} with an earlier phase; what that phase left behind is not modelled here`;
 }
 
-type PortCapacity = { range: PortRange; reserved: CountRange; perTarget: CountRange; reasoning: string[] };
+type PortCapacity = { range: PortRange; reserved: CountRange; perTarget: { min: number; max: number }; reasoning: string[] };
 
 /** connect() without bind() picks a free local port per destination (__inet_hash_connect), skipping bound and reserved ports. */
 function portCapacity(group: ClientGroup, env: Environment, facts: ContainerFacts | undefined): PortCapacity {
@@ -177,7 +177,7 @@ type LocalPortLimit = { connections: { min: number; max: number }; limit: Limit;
 
 /** How many connections the client's local ports allow, given what it does before connect(). */
 function localPortLimit(group: ClientGroup, ports: PortCapacity, targets: number[]): LocalPortLimit {
-  const perTarget = { min: ports.perTarget.min, max: ports.perTarget.max ?? 0 };
+  const { perTarget } = ports;
   const destinations = `${targets.length} target port${targets.length > 1 ? 's' : ''} (${targets.join(', ')})`;
   const { bind } = group;
   if (bind === 'port-zero') {
@@ -201,7 +201,7 @@ function localPortLimit(group: ClientGroup, ports: PortCapacity, targets: number
       limit: 'bound-port',
       error: bind.reuseAddr ? 'EADDRNOTAVAIL' : 'EADDRINUSE',
       conclusion: bind.reuseAddr
-        ? `the fixed local port binds: a ${count + 1}${count + 1 === 2 ? 'nd' : count + 1 === 3 ? 'rd' : 'th'} connect() would repeat a 4-tuple and fails with EADDRNOTAVAIL`
+        ? 'the fixed local port binds: one more connect() would repeat a 4-tuple and fails with EADDRNOTAVAIL'
         : 'the fixed local port binds: without SO_REUSEADDR a second bind() to it fails with EADDRINUSE',
       reasoning: [
         `every socket binds local port ${bind.port}${bind.reuseAddr ? ' with SO_REUSEADDR' : ''} before connect()`,
