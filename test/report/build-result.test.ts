@@ -3,7 +3,6 @@ import path from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';
 import { ContainerLog } from '../../orchestrator/observe/observation.ts';
-import type { ProbeEvent } from '../../orchestrator/observe/probe-events.ts';
 import { predict } from '../../orchestrator/predict/predict.ts';
 import { buildResult } from '../../orchestrator/report/build-result.ts';
 import { resultJsonSchema } from '../../orchestrator/report/result-json-schema.ts';
@@ -11,6 +10,7 @@ import { RunResult } from '../../orchestrator/report/result-schema.ts';
 import { environmentOf, withContainerFacts } from '../../orchestrator/run-scenario.ts';
 import { parseScenario, PROJECT_ROOT } from '../../orchestrator/scenario/load-scenario.ts';
 import { judge } from '../../orchestrator/verdict/judge.ts';
+import { readyEvent } from '../probe-fixtures.ts';
 import type { EngineFacts } from '../../orchestrator/engine/preflight.ts';
 import type { EndReason } from '../../orchestrator/engine/run-project.ts';
 
@@ -26,21 +26,16 @@ const SCENARIO = parseScenario(
   'r',
 );
 
-function ready(role: 'client' | 'server', boundPorts: number[]): ProbeEvent {
-  return {
-    event: 'ready',
+function ready(role: 'client' | 'server', boundPorts: number[]) {
+  const server = role === 'server';
+  return readyEvent({
     role,
-    t: 5,
-    nofile: { soft: 20000, hard: 20000 },
-    fdsOpen: role === 'server' ? 4 : 3,
-    portRange: role === 'server' ? { low: 32768, high: 60999 } : { low: 40000, high: 40999 },
+    fdsOpen: server ? 4 : 3,
+    portRange: server ? { low: 32768, high: 60999 } : { low: 40000, high: 40999 },
     boundPorts,
-    reservedPorts: '',
-    somaxconn: 4096,
     sysctls: { 'net.ipv4.tcp_tw_reuse': '2' },
-    processes: 1,
-    fdBudget: role === 'server' ? 19996 : 19997,
-  };
+    fdBudget: server ? 19996 : 19997,
+  });
 }
 
 function resultOf(clientCount: number, endReason: EndReason = 'clients-done') {

@@ -4,6 +4,7 @@ import { ASSUMED_ENVIRONMENT } from '../../orchestrator/predict/environment.ts';
 import { predict } from '../../orchestrator/predict/predict.ts';
 import { parseScenario } from '../../orchestrator/scenario/load-scenario.ts';
 import { judge, toleranceFor } from '../../orchestrator/verdict/judge.ts';
+import { readyEvent } from '../probe-fixtures.ts';
 
 const SCENARIO = parseScenario(
   'server: { ulimits: { nofile: 100000 } }\nclients: { count: 2, ulimits: { nofile: 100000 }, sysctls: { net.ipv4.ip_local_port_range: "10000 10999" } }',
@@ -15,20 +16,7 @@ const PREDICTION = predict(SCENARIO, ASSUMED_ENVIRONMENT);
 /** What a probe that held `count` connections and stopped with `errno` reports. */
 function observed(name: string, role: 'client' | 'server', count: number, errno: string): ContainerObservation {
   const log = new ContainerLog(name);
-  log.add({
-    event: 'ready',
-    role,
-    t: 1,
-    nofile: { soft: 100000, hard: 100000 },
-    fdsOpen: 3,
-    portRange: { low: 10000, high: 10999 },
-    boundPorts: [],
-    reservedPorts: '',
-    somaxconn: 4096,
-    sysctls: {},
-    processes: 1,
-    fdBudget: 99997,
-  });
+  log.add(readyEvent({ role, nofile: { soft: 100000, hard: 100000 }, portRange: { low: 10000, high: 10999 }, fdBudget: 99997 }));
   log.add({ event: 'done', role, worker: 0, count, errno, t: 2 });
   return log.snapshot();
 }
