@@ -60,6 +60,9 @@ static volatile sig_atomic_t stop_requested = 0;
 static volatile sig_atomic_t handoff_received = 0;
 static volatile sig_atomic_t child_exited = 0;
 static struct timespec started;
+/* Wall-clock time at `started`, in ms since the epoch: every container of a run reads the same host clock, so
+   the orchestrator can put all their series on one time axis. */
+static long long started_epoch_ms;
 
 static void on_stop_signal(int sig) {
   (void)sig;
@@ -80,6 +83,18 @@ static long long elapsed_ms(void) {
   struct timespec now;
   clock_gettime(CLOCK_MONOTONIC, &now);
   return (long long)(now.tv_sec - started.tv_sec) * 1000 + (now.tv_nsec - started.tv_nsec) / 1000000;
+}
+
+/*
+ * Whether a `progress` line is due, `last` being when the previous one was written. The interval grows with the
+ * probe's age (1% of it, from 10 ms to 1 s), so a run of a second has ~100 points and a run of minutes a few
+ * hundred more: a smooth curve for the report without a flood of lines through the engine's log driver.
+ */
+static int progress_due(long long now, long long last) {
+  long long interval = now / 100;
+  if (interval < 10) interval = 10;
+  if (interval > 1000) interval = 1000;
+  return now - last >= interval;
 }
 
 /* One JSON line, written with a single write(2). */
@@ -210,6 +225,16 @@ static int count_time_wait(void) {
   return count;
 }
 
+/* Sockets of this network namespace in TIME_WAIT, from the `tw` field of /proc/net/sockstat: one short read, cheap
+   enough for every progress line (the namespace's tcp_death_row count; /proc/net/tcp would list every socket). */
+static int time_wait_now(void) {
+  char text[1024];
+  if (read_text("/proc/net/sockstat", text, sizeof text) != 0) return -1;
+  const char *tcp = strstr(text, "TCP: ");
+  const char *tw = tcp ? strstr(tcp, " tw ") : NULL;
+  return tw ? (int)strtol(tw + 4, NULL, 10) : -1;
+}
+
 static void emit_ready(const char *role, int processes, long long budget, const char *extra) {
   struct rlimit limit;
   getrlimit(RLIMIT_NOFILE, &limit);
@@ -228,10 +253,10 @@ static void emit_ready(const char *role, int processes, long long budget, const 
   emit("{\"event\":\"ready\",\"role\":\"%s\",\"t\":%lld,\"nofile\":{\"soft\":%llu,\"hard\":%llu},\"fdsOpen\":%d,"
        "\"portRange\":{\"low\":%ld,\"high\":%ld},\"boundPorts\":[%s],\"reservedPorts\":\"%s\",\"somaxconn\":%ld,"
        "\"sysctls\":{\"net.ipv4.tcp_tw_reuse\":\"%s\",\"net.ipv4.tcp_timestamps\":\"%s\",\"net.ipv4.tcp_fin_timeout\":\"%s\"},"
-       "\"processes\":%d,\"fdBudget\":%lld%s}",
+       "\"processes\":%d,\"fdBudget\":%lld,\"epochMs\":%lld%s}",
        role, elapsed_ms(), (unsigned long long)limit.rlim_cur, (unsigned long long)limit.rlim_max, count_open_fds(), low, high,
        bound, reserved, read_long("/proc/sys/net/core/somaxconn", -1), tw_reuse, timestamps, fin_timeout, processes, budget,
-       extra ? extra : "");
+       started_epoch_ms, extra ? extra : "");
 }
 
 /* ---- options -------------------------------------------------------------------------------------- */
@@ -481,8 +506,9 @@ static void server_churn_worker(int index, struct server_ctx *ctx, int close_fir
       }
     }
     long long now = elapsed_ms();
-    if (accepted != reported && now - last_report >= 1000) {
-      emit("{\"event\":\"progress\",\"role\":\"server\",\"worker\":%d,\"count\":%lld,\"t\":%lld}", index, accepted, now);
+    if (accepted != reported && progress_due(now, last_report)) {
+      emit("{\"event\":\"progress\",\"role\":\"server\",\"worker\":%d,\"count\":%lld,\"timeWait\":%d,\"t\":%lld}", index, accepted,
+           time_wait_now(), now);
       reported = accepted;
       last_report = now;
     }
@@ -521,7 +547,7 @@ static void server_worker(int index, void *arg) {
       }
     }
     long long now = elapsed_ms();
-    if (accepted != reported && now - last_report >= 1000) {
+    if (accepted != reported && progress_due(now, last_report)) {
       emit("{\"event\":\"progress\",\"role\":\"server\",\"worker\":%d,\"count\":%lld,\"t\":%lld}", index, accepted, now);
       reported = accepted;
       last_report = now;
@@ -764,7 +790,7 @@ static void hold_step(int index, struct client_ctx *ctx, const struct step *step
     }
     next = (next + 1) % pairs;
     long long now = elapsed_ms();
-    if (now - last_report >= 1000) {
+    if (progress_due(now, last_report)) {
       emit("{\"event\":\"progress\",\"role\":\"client\",\"worker\":%d,\"count\":%lld,\"t\":%lld%s}", index, held, now, phase_field(step));
       last_report = now;
     }
@@ -812,8 +838,9 @@ static void churn_step(int index, struct client_ctx *ctx, const struct step *ste
     close(fd);
     churned++;
     next = (next + 1) % step->nports;
-    if (now - last_report >= 1000) {
-      emit("{\"event\":\"progress\",\"role\":\"client\",\"worker\":%d,\"count\":%lld,\"t\":%lld%s}", index, churned, now, phase_field(step));
+    if (progress_due(now, last_report)) {
+      emit("{\"event\":\"progress\",\"role\":\"client\",\"worker\":%d,\"count\":%lld,\"timeWait\":%d,\"t\":%lld%s}", index, churned,
+           time_wait_now(), now, phase_field(step));
       last_report = now;
     }
   }
@@ -909,6 +936,9 @@ static int run_client(struct options *o) {
 
 int main(int argc, char **argv) {
   clock_gettime(CLOCK_MONOTONIC, &started);
+  struct timespec wall;
+  clock_gettime(CLOCK_REALTIME, &wall);
+  started_epoch_ms = (long long)wall.tv_sec * 1000 + wall.tv_nsec / 1000000;
   struct sigaction action = {.sa_handler = on_stop_signal}; /* no SA_RESTART: blocking calls return EINTR */
   sigemptyset(&action.sa_mask);
   sigaction(SIGTERM, &action, NULL);

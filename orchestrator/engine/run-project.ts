@@ -3,6 +3,7 @@ import createDebug from 'debug';
 import type { ComposeProject, ComposeService } from '../compile/compose-schema.ts';
 import { PORTLAB_LABEL } from '../compile/compile-compose.ts';
 import { ProbeLog, type ContainerObservation } from '../observe/observation.ts';
+import type { ContainerSeries } from '../observe/series.ts';
 import { SERVER_NAME } from '../predict/predict.ts';
 import { EngineError, type DockerEngine } from './docker-engine.ts';
 
@@ -26,6 +27,8 @@ export type EndReason = 'clients-done' | 'duration' | 'failed' | 'interrupted';
 
 export type RunRecord = {
   observations: Record<string, ContainerObservation>;
+  /** How each observation's count moved, under the same names. */
+  series: Record<string, ContainerSeries>;
   endReason: EndReason;
   failure: string | null;
   startedAt: Date;
@@ -170,7 +173,8 @@ export async function runProject(engine: DockerEngine, project: ComposeProject, 
       await removeAll(engine, created, networkId === undefined ? [] : [{ id: networkId, name: networkName }]);
     }
   }
-  return { observations: observations(), endReason, failure, startedAt, endedAt: new Date(now()) };
+  const series = Object.assign({}, ...[...logs.values()].map((log) => log.series())) as Record<string, ContainerSeries>;
+  return { observations: observations(), series, endReason, failure, startedAt, endedAt: new Date(now()) };
 }
 
 class Interrupted extends Error {}

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseProbeLine, ReadyEvent, type ProbeEvent } from './probe-events.ts';
+import { toSeries, type ContainerSeries, type SeriesPoint } from './series.ts';
 
 export const WorkerObservation = z.strictObject({
   worker: z.number().int(),
@@ -81,6 +82,11 @@ export class ProbeLog {
     return Object.fromEntries(entries);
   }
 
+  /** Each observation's series, under the same names as `snapshots()`. */
+  series(): Record<string, ContainerSeries> {
+    return Object.fromEntries([this.base, ...this.phases.values()].map((log) => [log.name, log.series()]));
+  }
+
   /** The counts that make up what the container holds or churned: its phases', or its own. */
   counted(): ContainerObservation[] {
     return this.phases.size > 0 ? [...this.phases.values()].map((log) => log.snapshot()) : [this.base.snapshot()];
@@ -103,6 +109,8 @@ export class ContainerLog {
   /** Workers in the order they stopped. */
   private readonly stops: number[] = [];
   private timeWait: number | null = null;
+  /** The container's count (and TIME_WAIT, where reported) after each event that moved it. */
+  private readonly points: SeriesPoint[] = [];
 
   constructor(readonly name: string) {}
 
@@ -120,6 +128,7 @@ export class ContainerLog {
     switch (event.event) {
       case 'ready':
         this.ready = event;
+        if (this.points.length === 0) this.points.push({ t: event.t, count: 0, timeWait: null });
         return;
       case 'worker':
         this.worker(event.worker).budget = event.budget;
@@ -127,6 +136,7 @@ export class ContainerLog {
       case 'progress': {
         const worker = this.worker(event.worker);
         worker.count = Math.max(worker.count, event.count);
+        this.point(event.t, event.timeWait);
         return;
       }
       case 'limit': {
@@ -134,6 +144,7 @@ export class ContainerLog {
         worker.count = event.count;
         worker.errno = event.errno;
         this.stopped(event.worker, worker, event.t);
+        this.point(event.t, undefined);
         return;
       }
       case 'done': {
@@ -144,6 +155,7 @@ export class ContainerLog {
         worker.handedOff = event.reason === 'handoff';
         // A server worker's `done` comes at shutdown: only an errno (or a `limit` before it) means it stopped early.
         if (event.role === 'client' || event.errno !== 'none') this.stopped(event.worker, worker, event.t);
+        this.point(event.t, event.timeWait);
         return;
       }
       case 'fatal':
@@ -154,6 +166,18 @@ export class ContainerLog {
         return unreachable;
       }
     }
+  }
+
+  /** The container's total after an event at `t`; a probe reports TIME_WAIT only where it counts it (-1: could not read). */
+  private point(t: number, timeWait: number | undefined): void {
+    let count = 0;
+    for (const state of this.workers.values()) count += state.count;
+    this.points.push({ t, count, timeWait: timeWait === undefined || timeWait < 0 ? null : timeWait });
+  }
+
+  /** The run as a series, thinned to what a result stores. */
+  series(): ContainerSeries {
+    return toSeries(this.points, this.ready?.epochMs ?? null);
   }
 
   private stopped(index: number, worker: WorkerState, t: number): void {

@@ -17,6 +17,8 @@ export const ReadyEvent = z.object({
   sysctls: z.record(z.string(), z.string()),
   processes: z.number().int(),
   fdBudget: z.number().int(),
+  /** Wall-clock time of the probe's start, ms since the epoch (the host's clock, shared by every container). */
+  epochMs: z.number().int().optional(),
   server: z.string().optional(),
   targets: z.number().int().optional(),
   /** Client workers take turns (each starts when the previous one used its share of the budget). */
@@ -33,7 +35,16 @@ export type ReadyEvent = z.infer<typeof ReadyEvent>;
 export const ProbeEvent = z.discriminatedUnion('event', [
   ReadyEvent,
   z.object({ event: z.literal('worker'), role: Role, worker: z.number().int(), pid: z.number().int(), budget: z.number().int(), t: ms }),
-  z.object({ event: z.literal('progress'), role: Role, worker: z.number().int(), count: z.number().int(), t: ms, phase: z.number().int().optional() }),
+  z.object({
+    event: z.literal('progress'),
+    role: Role,
+    worker: z.number().int(),
+    count: z.number().int(),
+    /** Churn: sockets of the namespace in TIME_WAIT now (-1 when /proc/net/sockstat could not be read). */
+    timeWait: z.number().int().optional(),
+    t: ms,
+    phase: z.number().int().optional(),
+  }),
   z.object({ event: z.literal('limit'), role: Role, worker: z.number().int(), count: z.number().int(), errno: z.string(), t: ms }),
   z.object({
     event: z.literal('done'),

@@ -71,6 +71,7 @@ export function buildResult(input: ResultInput): RunResult {
       workers: observation?.workers ?? [],
       errors: observation?.errors ?? {},
       stoppedAfterMs: stops.length > 0 && stops.every((ms) => ms !== null) ? Math.max(...(stops as number[])) : null,
+      series: record.series[verdict.name] ?? null,
     };
   };
   const failed = record.endReason === 'failed' || record.endReason === 'interrupted';

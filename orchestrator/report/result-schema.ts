@@ -1,9 +1,11 @@
 import { z } from 'zod';
 import { WorkerObservation } from '../observe/observation.ts';
+import { ContainerSeries } from '../observe/series.ts';
 import { NofileLimit, Prediction } from '../predict/prediction-schema.ts';
 import { ContainerVerdict, Verdict } from '../verdict/judge.ts';
 
-export const RESULT_SCHEMA_VERSION = 1;
+/** 2: every container's result has its `series`. */
+export const RESULT_SCHEMA_VERSION = 2;
 
 /** What one container asked for and what it got, as its probe read it back inside the container. */
 export const ContainerEnvironment = z.strictObject({
@@ -29,6 +31,8 @@ export const ContainerResult = ContainerVerdict.extend({
   firstFailure: z.strictObject({ errno: z.string(), atMs: z.number().int() }).nullable(),
   /** Sockets in TIME_WAIT in the container's namespace at the end. */
   timeWait: z.number().int().nullable(),
+  /** How its count moved during the run; null if its probe never reported. */
+  series: ContainerSeries.nullable(),
 });
 
 export const RunResult = z.strictObject({
@@ -70,3 +74,15 @@ export const RunResult = z.strictObject({
   composeFile: z.string(),
 });
 export type RunResult = z.infer<typeof RunResult>;
+
+/** Results written before the series existed (schema version 1): the same, less `series`. */
+const ContainerResultV1 = ContainerResult.omit({ series: true });
+export const RunResultV1 = RunResult.extend({
+  schemaVersion: z.literal(1),
+  clients: z.array(ContainerResultV1),
+  server: ContainerResultV1,
+});
+
+/** Any results/*.json that portlab can still read: the current shape, or an older one. */
+export const StoredResult = z.discriminatedUnion('schemaVersion', [RunResult, RunResultV1]);
+export type StoredResult = z.infer<typeof StoredResult>;

@@ -61,6 +61,7 @@ function resultOf(clientCount: number, endReason: EndReason = 'clients-done') {
     judgement: judge(measured, observations, SCENARIO.expect.tolerance),
     record: {
       observations,
+      series: { 'client-1': client.series(), server: server.series() },
       endReason,
       failure: endReason === 'failed' ? 'the server probe failed' : null,
       startedAt: new Date('2026-11-23T00:00:00Z'),
@@ -92,6 +93,12 @@ describe('buildResult', () => {
     expect(result.environment.engineNofileCeiling).toBe(20000);
     expect(result.total).toEqual({ predicted: { min: 999, max: 999 }, observed: 999 });
     expect(result.clients[0]).toMatchObject({ observed: 999, stoppedAfterMs: 150, errors: { EADDRNOTAVAIL: 1 } });
+  });
+
+  it("keeps each container's series: from its ready line (count 0) to its last report", () => {
+    const result = resultOf(999);
+    expect(result.clients[0]?.series).toEqual({ probeStartedAt: null, t: [5, 150], count: [0, 999], timeWait: null });
+    expect(result.server.series?.count).toEqual([0, 999]);
   });
 
   it('a run that did not complete is an error whatever the counts say', () => {
