@@ -7,7 +7,15 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['test/**/*.test.ts'],
-          exclude: ['test/docker/**'],
+          exclude: ['test/docker/**', 'test/browser/**'],
+        },
+      },
+      {
+        test: {
+          // Reports opened in Debian's headless Chromium, driven by playwright-core.
+          name: 'browser',
+          include: ['test/browser/**/*.test.ts'],
+          testTimeout: 60_000,
         },
       },
       {

@@ -9,9 +9,11 @@ import { ASSUMED_ENVIRONMENT, type Environment } from './predict/environment.ts'
 import { engineNotes, predict } from './predict/predict.ts';
 import { writeFileAtomic } from './report/atomic-write.ts';
 import { buildResult } from './report/build-result.ts';
+import { formatResultJson } from './report/result-json.ts';
 import { RunResult } from './report/result-schema.ts';
 import { fileStamp, RESULTS_DIR } from './report/results-dir.ts';
 import { loadScenario } from './scenario/load-scenario.ts';
+import { writeReport } from './report/write-report.ts';
 import { durationMs } from './scenario/duration.ts';
 import { SCENARIO_DEFAULTS, type Scenario } from './scenario/scenario-schema.ts';
 import { judge } from './verdict/judge.ts';
@@ -28,7 +30,7 @@ export type RunDeps = {
   onProgress: (observations: Record<string, ContainerObservation>, elapsedMs: number) => void;
 };
 
-export type ScenarioRun = { result: RunResult; resultFile: string; composeFile: string };
+export type ScenarioRun = { result: RunResult; resultFile: string; reportFile: string; composeFile: string };
 
 /** load -> measure the engine -> predict + compile -> run -> observe -> predict with what was measured -> judge -> report. */
 export async function runScenario(nameOrPath: string, deps: RunDeps): Promise<ScenarioRun> {
@@ -78,8 +80,9 @@ export async function runScenario(nameOrPath: string, deps: RunDeps): Promise<Sc
     }),
   );
   const resultFile = path.join(RESULTS_DIR, `${scenario.name}-${stamp}.json`);
-  await writeFileAtomic(resultFile, `${JSON.stringify(result, null, 2)}\n`);
-  return { result, resultFile, composeFile };
+  await writeFileAtomic(resultFile, formatResultJson(result));
+  const reportFile = await writeReport(result, resultFile);
+  return { result, resultFile, reportFile, composeFile };
 }
 
 const mostNofileAsked = (scenario: Scenario) =>

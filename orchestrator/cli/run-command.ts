@@ -50,7 +50,7 @@ export async function runCommand(options: CliOptions): Promise<number> {
       });
       progress.end();
       results.push(run);
-      if (!options.json) process.stdout.write(`${formatSummary(run.result, run.resultFile)}\n\n`);
+      if (!options.json) process.stdout.write(`${formatSummary(run.result, run.resultFile, run.reportFile)}\n\n`);
     }
   } finally {
     process.off('SIGINT', onSignal);
@@ -89,7 +89,7 @@ function progressPrinter(scenario: string) {
   };
 }
 
-export function formatSummary(result: RunResult, resultFile: string): string {
+export function formatSummary(result: RunResult, resultFile: string, reportFile: string): string {
   const rows = [...result.clients, result.server].map((entry) => [
     entry.name,
     showCount(entry.predicted),
@@ -107,5 +107,6 @@ export function formatSummary(result: RunResult, resultFile: string): string {
     ...(result.run.failure ? [`failure: ${result.run.failure}`] : []),
     ...result.why.map((line) => `why: ${line}`),
     `result: ${path.relative(userCwd(), resultFile)}`,
+    `report: ${path.relative(userCwd(), reportFile)}`,
   ].join('\n');
 }

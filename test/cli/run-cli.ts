@@ -5,6 +5,7 @@ import { execa, type Options } from 'execa';
 import { PROJECT_ROOT } from '../../orchestrator/scenario/load-scenario.ts';
 
 const CLI = path.join(PROJECT_ROOT, 'orchestrator', 'cli', 'main.ts');
+const REPORT_CLI = path.join(PROJECT_ROOT, 'orchestrator', 'cli', 'report-command.ts');
 
 /** One process (node with tsx's loader), so a signal sent to it reaches portlab itself, not a wrapper. */
 export const CLI_COMMAND = [process.execPath, ['--import', 'tsx', CLI]] as const;
@@ -21,4 +22,10 @@ export async function runCli(args: string[], options: Options & { resultsDir?: s
     env: { PORTLAB_RESULTS_DIR: resultsDir, INIT_CWD: '', ...options.env },
   });
   return { exitCode: result.exitCode, stdout: String(result.stdout), stderr: String(result.stderr), resultsDir };
+}
+
+/** `npm run report -- <args>` as a real process. */
+export async function runReportCli(args: string[]): Promise<Omit<CliResult, 'resultsDir'>> {
+  const result = await execa(process.execPath, ['--import', 'tsx', REPORT_CLI, ...args], { reject: false, cwd: PROJECT_ROOT, env: { INIT_CWD: '' } });
+  return { exitCode: result.exitCode, stdout: String(result.stdout), stderr: String(result.stderr) };
 }

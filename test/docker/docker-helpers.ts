@@ -22,6 +22,13 @@ export async function readResults(resultsDir: string): Promise<RunResult[]> {
   return Promise.all(files.map(async (file) => RunResult.parse(JSON.parse(await readFile(path.join(resultsDir, file), 'utf8')))));
 }
 
+/** The one HTML report a run wrote into `resultsDir`. */
+export async function reportIn(resultsDir: string): Promise<string> {
+  const pages = (await readdir(resultsDir)).filter((file) => file.endsWith('.html'));
+  if (pages.length !== 1) throw new Error(`expected one report in ${resultsDir}, found ${pages.join(', ') || 'none'}`);
+  return path.join(resultsDir, pages[0]!);
+}
+
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Polls `check` until it returns a value or `timeoutMs` passes. */

@@ -2,7 +2,11 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../cli/run-cli.ts';
-import { containersLabelled, readResults } from './docker-helpers.ts';
+import { chartData, SERVER_LINE } from '../../orchestrator/report/chart-data.ts';
+import { inspectReport } from '../browser/inspect-report.ts';
+import { containersLabelled, readResults, reportIn } from './docker-helpers.ts';
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
 
 /** The shipped scenarios, run as a user runs them, judged by what the kernel really did. */
 describe('shipped scenarios on the real engine', () => {
@@ -24,6 +28,23 @@ describe('shipped scenarios on the real engine', () => {
     const compose = await readFile(path.join(result.resultsDir, run?.composeFile ?? ''), 'utf8');
     expect(compose).toContain('io.portlab.scenario: default-range');
     expect(await containersLabelled(`io.portlab.run-id=${run?.run.id}`)).toEqual([]);
+
+    // The report: both clients climb to 28,231 under their drawn ceiling, the server to 56,462.
+    const report = await reportIn(result.resultsDir);
+    expect(result.stdout).toContain(`report: ${path.relative(process.cwd(), report)}`);
+    const data = chartData(run!);
+    for (const name of ['client-1', 'client-2', SERVER_LINE]) {
+      const counts = data.held.filter((row) => row.container === name).map((row) => row.connections);
+      expect(counts.length).toBeGreaterThan(100);
+      expect(Math.max(...counts)).toBe(name === SERVER_LINE ? 56462 : 28231);
+    }
+    expect(data.ceilings.map((rule) => rule.connections)).toEqual([28231, 56462]);
+    const seen = await inspectReport(report, 'run-default-range');
+    expect(seen.verdict).toBe('PASS');
+    expect(seen.charts.fill).toMatchObject({ svg: true, lines: 3, rules: 2, legendLabels: ['client-1', 'client-2', SERVER_LINE] });
+    expect(seen.charts.rate).toMatchObject({ svg: true, lines: 2 });
+    expect(seen.consoleErrors).toEqual([]);
+    expect(seen.requests).toEqual([]);
   });
 
   it('wide-range: "1024 65535" gives each client 64,511 connections to one server port', async () => {
@@ -37,5 +58,18 @@ describe('shipped scenarios on the real engine', () => {
     // One listening port holds far more than 65,535 connections: the 4-tuple names a connection.
     expect(run?.server.observed).toBe(129022);
     expect(run?.verdict).toBe('pass');
+
+    // The report's rate plot shows the cliff: past half the range (one parity used) connect() runs >10x slower.
+    const data = chartData(run!);
+    for (const name of ['client-1', 'client-2']) {
+      const rates = data.rate.filter((row) => row.container === name);
+      const before = median(rates.filter((row) => row.held < 0.4 * 64511).map((row) => row.perSecond));
+      const after = median(rates.filter((row) => row.held > 0.6 * 64511).map((row) => row.perSecond));
+      expect(before / after).toBeGreaterThan(10);
+    }
+    expect(data.halfway.map((rule) => rule.held)).toEqual([32255]);
+    const seen = await inspectReport(await reportIn(result.resultsDir), 'run-wide-range');
+    expect(seen.charts.rate).toMatchObject({ svg: true, lines: 2, rules: 1 });
+    expect(seen.consoleErrors).toEqual([]);
   });
 });

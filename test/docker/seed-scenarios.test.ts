@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../cli/run-cli.ts';
 import { expectedRange, SHIPPED_EXPECTATIONS } from '../shipped-expectations.ts';
-import { readResults } from './docker-helpers.ts';
+import { chartData } from '../../orchestrator/report/chart-data.ts';
+import { inspectReport } from '../browser/inspect-report.ts';
+import { readResults, reportIn } from './docker-helpers.ts';
 
 /** default-range and wide-range have tests of their own (scenarios.test.ts). */
 const SEED_SCENARIOS = Object.keys(SHIPPED_EXPECTATIONS).filter((name) => name !== 'default-range' && name !== 'wide-range');
@@ -45,6 +47,13 @@ describe('the seeds\' claims, each as a shipped scenario on the real engine', ()
       // It failed within its 10 s of churning, at the first connect() with no port left.
       expect(client?.firstFailure?.errno).toBe('EADDRNOTAVAIL');
       expect(client?.firstFailure?.atMs).toBeLessThan(10_000);
+      // The report: TIME_WAIT rises to about the range (1,000 ports) and the failure is marked.
+      const data = chartData(run!);
+      expect(Math.max(...data.churn.filter((row) => row.line === 'client-1 TIME_WAIT').map((row) => row.value))).toBeGreaterThanOrEqual(atLeast);
+      expect(data.failures.map((failure) => failure.label)).toEqual([expect.stringMatching(/^client-1: EADDRNOTAVAIL at \d+\.\d s$/)]);
+      const seen = await inspectReport(await reportIn(result.resultsDir), 'run-time-wait-exhaustion');
+      expect(seen.charts.churn).toMatchObject({ svg: true, lines: 3, rules: 2 });
+      expect(seen.consoleErrors).toEqual([]);
     } else {
       expect(client?.firstFailure).toBeNull();
     }

@@ -1,0 +1,47 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { readResultFile, writeReport } from '../report/write-report.ts';
+import { userCwd } from '../scenario/load-scenario.ts';
+import { EXIT } from './exit-codes.ts';
+import { reportError } from './main.ts';
+
+export const REPORT_USAGE = `usage: npm run report -- <result.json> [...more]
+
+  Writes results/<name>-<stamp>.html beside each result file, from the result alone, and prints its path.
+
+exit codes: 0 every report written, 2 a file is missing or is not a portlab result, 3 writing failed`;
+
+/** `npm run report -- <result.json> ...`: the HTML page of each result, regenerated from the file alone. */
+export async function reportCommand(argv: string[]): Promise<number> {
+  let files: string[];
+  try {
+    const parsed = parseArgs({ args: argv, allowPositionals: true, strict: true, options: { help: { type: 'boolean', short: 'h' } } });
+    if (parsed.values.help) {
+      process.stdout.write(`${REPORT_USAGE}\n`);
+      return EXIT.pass;
+    }
+    files = parsed.positionals;
+  } catch (error) {
+    process.stderr.write(`portlab: ${(error as Error).message}\n${REPORT_USAGE}\n`);
+    return EXIT.badInput;
+  }
+  if (files.length === 0) {
+    process.stderr.write(`portlab: name at least one result file\n${REPORT_USAGE}\n`);
+    return EXIT.badInput;
+  }
+  try {
+    for (const file of files) {
+      const resolved = path.resolve(userCwd(), file);
+      const report = await writeReport(await readResultFile(resolved), resolved);
+      process.stdout.write(`report: ${path.relative(userCwd(), report)}\n`);
+    }
+    return EXIT.pass;
+  } catch (error) {
+    return reportError(error);
+  }
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  process.exitCode = await reportCommand(process.argv.slice(2));
+}

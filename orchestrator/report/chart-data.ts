@@ -1,0 +1,168 @@
+import { seriesPoints, type ContainerSeries } from '../observe/series.ts';
+import { formatCount } from '../predict/count-range.ts';
+import { observationKey, type ClientPrediction } from '../predict/prediction-schema.ts';
+import { SERVER_NAME } from '../predict/predict.ts';
+import { portCount } from '../scenario/port-range.ts';
+import type { RunResult } from './result-schema.ts';
+
+/**
+ * The rows the report's charts draw, taken from a result alone. Pure. Times are seconds since the first client's
+ * probe started (every probe stamps its start with the host's clock), so the server's line starts a little before 0.
+ */
+export type ChartData = {
+  /** Hold clients' connections over time, and the server's accepted count. */
+  held: Array<{ seconds: number; connections: number; container: string }>;
+  /** Each hold client's predicted ceiling (clients with the same one share a rule), and the server's. */
+  ceilings: Array<{ connections: number; label: string }>;
+  /** Hold clients: connections per second between consecutive points, against connections held. */
+  rate: Array<{ held: number; perSecond: number; container: string }>;
+  /** Where half a hold client's predicted ports are used: connect() prefers one parity, so the rate falls there. */
+  halfway: Array<{ held: number; label: string }>;
+  /** Churn: connections churned and sockets in TIME_WAIT over time, one line each. */
+  churn: Array<{ seconds: number; value: number; line: string; quantity: 'churned' | 'TIME_WAIT' }>;
+  /** Churn clients limited by TIME_WAIT: the ports they can churn through before the first one is free again. */
+  churnCeilings: Array<{ value: number; label: string }>;
+  /** The first failure of each churning container. */
+  failures: Array<{ seconds: number; label: string }>;
+  /** Phases of a phased client, as spans of time. */
+  phases: Array<{ from: number; to: number; label: string }>;
+  /** Predicted interval, the interval the tolerance allows, and the observed count, per container (and in total). */
+  intervals: Array<{
+    container: string;
+    min: number;
+    max: number;
+    allowedMin: number;
+    allowedMax: number;
+    observed: number;
+    verdict: string;
+    label: string;
+  }>;
+  bindingLimit: string;
+};
+
+/** The server's line in the charts, kept apart from the clients' colours. */
+export const SERVER_LINE = 'server (accepted)';
+
+type Timed = { name: string; series: ContainerSeries; prediction: ClientPrediction | undefined };
+
+const round = (value: number, digits: number) => Number(value.toFixed(digits));
+
+export function chartData(result: RunResult): ChartData {
+  const predictions = new Map(result.prediction.measured.clients.map((client) => [observationKey(client), client]));
+  const timed: Timed[] = [...result.clients, result.server].flatMap((container) =>
+    container.series ? [{ name: container.name, series: container.series, prediction: predictions.get(container.name) }] : [],
+  );
+  const clientStarts = timed.filter((entry) => entry.name !== SERVER_NAME).flatMap((entry) => entry.series.probeStartedAt ?? []);
+  const origin = clientStarts.length > 0 ? Math.min(...clientStarts) : null;
+  const secondsOf = (series: ContainerSeries, t: number) =>
+    round(((origin === null || series.probeStartedAt === null ? 0 : series.probeStartedAt - origin) + t) / 1000, 3);
+
+  const holding = timed.filter((entry) => entry.prediction?.mode === 'hold');
+  const churning = timed.filter((entry) => entry.prediction?.mode === 'churn');
+  const server = timed.find((entry) => entry.name === SERVER_NAME);
+
+  /** A series on the shared time axis, from 0: the server listens before the clients start, with nothing to show. */
+  const fromZero = (series: ContainerSeries) => {
+    const points = seriesPoints(series).map((point) => ({ ...point, seconds: secondsOf(series, point.t) }));
+    const before = points.filter((point) => point.seconds < 0).at(-1);
+    const after = points.filter((point) => point.seconds >= 0);
+    return before && after[0]?.seconds !== 0 ? [{ ...before, seconds: 0 }, ...after] : after;
+  };
+
+  const held = [...holding, ...(server && holding.length > 0 ? [server] : [])].flatMap((entry) =>
+    fromZero(entry.series).map((point) => ({
+      seconds: point.seconds,
+      connections: point.count,
+      container: entry.name === SERVER_NAME ? SERVER_LINE : entry.name,
+    })),
+  );
+
+  const byCeiling = new Map<number, string[]>();
+  for (const entry of holding) {
+    const max = entry.prediction?.connections.max;
+    if (max !== null && max !== undefined) byCeiling.set(max, [...(byCeiling.get(max) ?? []), entry.name]);
+  }
+  const limitOf = (name: string) => predictions.get(name)?.limit ?? 'none';
+  const ceilings = [...byCeiling].map(([connections, names]) => ({
+    connections,
+    label: `${names.join(', ')}: ${formatCount(connections)} predicted (${limitOf(names[0]!)})`,
+  }));
+  const serverMax = result.prediction.measured.server.accepted.max;
+  if (holding.length > 0 && serverMax !== null && !byCeiling.has(serverMax)) {
+    ceilings.push({ connections: serverMax, label: `server: ${formatCount(serverMax)} predicted` });
+  }
+
+  const rate = holding.flatMap((entry) => {
+    const points = seriesPoints(entry.series);
+    return points.slice(1).flatMap((point, index) => {
+      const before = points[index]!;
+      const elapsed = point.t - before.t;
+      const gained = point.count - before.count;
+      // A log scale has no zero: stretches with no new connection are left out rather than drawn at 0.
+      return elapsed > 0 && gained > 0 ? [{ held: point.count, perSecond: round((gained * 1000) / elapsed, 1), container: entry.name }] : [];
+    });
+  });
+  const halfway = [...byCeiling].flatMap(([connections, names]) =>
+    limitOf(names[0]!) === 'port-range' ? [{ held: Math.floor(connections / 2), label: `half of ${formatCount(connections)}: one parity used up` }] : [],
+  );
+
+  const churnLines = [...churning, ...(server && churning.length > 0 ? [server] : [])];
+  const churn = churnLines.flatMap((entry) =>
+    fromZero(entry.series).flatMap(({ seconds, ...point }) => {
+      const rows: ChartData['churn'] = [];
+      if (entry.name !== SERVER_NAME) rows.push({ seconds, value: point.count, line: `${entry.name} churned`, quantity: 'churned' });
+      if (point.timeWait !== null) rows.push({ seconds, value: point.timeWait, line: `${entry.name} TIME_WAIT`, quantity: 'TIME_WAIT' });
+      return rows;
+    }),
+  );
+  const churnCeilings = churning.flatMap((entry) => {
+    const prediction = entry.prediction;
+    if (prediction?.limit !== 'time-wait') return [];
+    const usable = portCount(prediction.portRange) - prediction.reservedPorts.min;
+    return [{ value: usable, label: `${entry.name}: ${formatCount(usable)} usable ports, each held 60 s in TIME_WAIT` }];
+  });
+  const failures = churning.flatMap((entry) => {
+    const failure = result.clients.find((client) => client.name === entry.name)?.firstFailure;
+    if (!failure) return [];
+    const seconds = secondsOf(entry.series, failure.atMs);
+    return [{ seconds, label: `${entry.name}: ${failure.errno} at ${seconds.toFixed(1)} s` }];
+  });
+  const phases = timed.flatMap((entry) => {
+    if (entry.prediction?.phase === null || entry.prediction?.phase === undefined) return [];
+    const times = entry.series.t.slice(1).map((t) => secondsOf(entry.series, t));
+    if (times.length === 0) return [];
+    return [{ from: Math.min(...times), to: Math.max(...times), label: `phase ${entry.prediction.phase} (${entry.prediction.mode})` }];
+  });
+
+  const intervalOf = (container: RunResult['clients'][number]): ChartData['intervals'][number] => {
+    const top = Math.max(container.observed, container.predicted.min);
+    return {
+      container: container.name,
+      min: container.predicted.min,
+      max: container.predicted.max ?? top,
+      allowedMin: container.allowed.min,
+      allowedMax: container.allowed.max ?? top,
+      observed: container.observed,
+      verdict: container.verdict,
+      label: `${formatCount(container.observed)} observed`,
+    };
+  };
+  const intervals = [...result.clients, result.server].map(intervalOf);
+  if (result.clients.length > 1) {
+    const total = result.total;
+    const top = Math.max(total.observed, total.predicted.min);
+    intervals.push({
+      container: 'all clients',
+      min: total.predicted.min,
+      max: total.predicted.max ?? top,
+      allowedMin: total.predicted.min,
+      allowedMax: total.predicted.max ?? top,
+      observed: total.observed,
+      // The verdict judges each container; the total is drawn for reading, not judged here.
+      verdict: 'not judged',
+      label: `${formatCount(total.observed)} observed`,
+    });
+  }
+
+  return { held, ceilings, rate, halfway, churn, churnCeilings, failures, phases, intervals, bindingLimit: result.prediction.measured.limit };
+}

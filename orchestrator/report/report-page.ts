@@ -1,0 +1,121 @@
+import { formatCount, showCount } from '../predict/count-range.ts';
+import { SERVER_NAME } from '../predict/predict.ts';
+import type { Chart } from './chart-specs.ts';
+import type { StoredResult } from './result-schema.ts';
+
+/** A chart ready for the page: its SVG, already rendered. */
+export type RenderedChart = Chart & { svg: string };
+
+export const NO_SERIES_NOTE =
+  'This result has no time series (schema version 1, written before portlab recorded one), so the report has no plots; run the scenario again for them.';
+
+const escape = (text: string) =>
+  text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
+
+/** Everything inline, nothing fetched (the policy forbids it), nothing scripted: the page opens from disk as it is. */
+const STYLE = `
+  body { font: 15px/1.45 system-ui, sans-serif; color: #24292f; max-width: 1000px; margin: 2rem auto; padding: 0 1rem; }
+  h1 { font-size: 1.6rem; margin-bottom: .2rem; } h2 { font-size: 1.15rem; margin-top: 2rem; border-bottom: 1px solid #d0d7de; }
+  .verdict { display: inline-block; padding: .1rem .6rem; border-radius: 4px; color: #fff; font-size: 1.1rem; vertical-align: middle; }
+  .verdict.pass { background: #1a7f37; } .verdict.fail { background: #cf222e; } .verdict.error { background: #9a6700; }
+  .muted { color: #57606a; } dl { display: grid; grid-template-columns: max-content 1fr; gap: .2rem 1rem; }
+  dt { font-weight: 600; } dd { margin: 0; }
+  table { border-collapse: collapse; width: 100%; font-size: .9rem; } th, td { border: 1px solid #d0d7de; padding: .25rem .5rem; text-align: left; vertical-align: top; }
+  th { background: #f6f8fa; } td.number { text-align: right; font-variant-numeric: tabular-nums; } tr.total td { font-weight: 600; }
+  td.pass { color: #1a7f37; font-weight: 600; } td.fail { color: #cf222e; font-weight: 600; } td.error { color: #9a6700; font-weight: 600; }
+  figure { margin: 1.5rem 0; } figcaption { color: #57606a; font-size: .9rem; max-width: 760px; } svg { max-width: 100%; height: auto; }
+  ul.reasoning { font-family: ui-monospace, monospace; font-size: .85rem; } .note { background: #fff8c5; padding: .5rem .75rem; border-radius: 4px; }
+`;
+
+function resultTable(result: StoredResult): string {
+  const rows = [...result.clients, result.server].map(
+    (entry) => `<tr>
+      <td>${escape(entry.name)}</td><td class="number">${escape(showCount(entry.predicted))}</td><td class="number">${escape(showCount(entry.allowed))}</td>
+      <td class="number">${escape(formatCount(entry.observed))}</td><td>${escape(entry.limit)}</td>
+      <td>${escape(entry.predictedError ?? '-')}</td><td>${escape(entry.observedError ?? '-')}</td>
+      <td class="${entry.verdict}">${entry.verdict}</td><td>${escape(entry.why)}</td></tr>`,
+  );
+  const total =
+    result.clients.length > 1
+      ? `<tr class="total"><td>all clients</td><td class="number">${escape(showCount(result.total.predicted))}</td><td></td>
+         <td class="number">${escape(formatCount(result.total.observed))}</td><td colspan="5" class="muted">the sum of the clients above</td></tr>`
+      : '';
+  return `<table>
+    <thead><tr><th>container</th><th>predicted</th><th>allowed</th><th>observed</th><th>limit</th><th>predicted error</th><th>observed error</th><th>verdict</th><th>why</th></tr></thead>
+    <tbody>${rows.join('')}${total}</tbody></table>`;
+}
+
+function environmentList(result: StoredResult): string {
+  const env = result.environment;
+  const granted = Object.entries(env.containers)
+    .map(([name, container]) => {
+      const asked = container.requestedNofile ? `${formatCount(container.requestedNofile.hard)} asked, ` : '';
+      const got = container.grantedNofile ? `${formatCount(container.grantedNofile.soft)} granted` : 'not reported';
+      return `${escape(name)}: ${asked}${got}${container.processes > 1 ? `, ${container.processes} worker processes` : ''}`;
+    })
+    .join('<br>');
+  const conntrack = env.conntrack ? `${formatCount(env.conntrack.inUse)} entries in use of ${formatCount(env.conntrack.max)} at the start` : 'not readable';
+  return `<dl>
+    <dt>started</dt><dd>${escape(result.run.startedAt)} (run ${escape(result.run.id)}, ${(result.run.durationMs / 1000).toFixed(1)} s, ended: ${escape(result.run.endReason)})</dd>
+    <dt>engine</dt><dd>Docker ${escape(env.docker.version)} (API ${escape(env.docker.apiVersion)}), kernel ${escape(env.kernel)}</dd>
+    <dt>nofile</dt><dd>${granted}${env.engineNofileCeiling !== null ? `<br><span class="muted">the engine grants at most ${formatCount(env.engineNofileCeiling)}</span>` : ''}</dd>
+    <dt>conntrack</dt><dd>${conntrack}</dd>
+    ${result.run.failure ? `<dt>failure</dt><dd>${escape(result.run.failure)}</dd>` : ''}
+  </dl>`;
+}
+
+/** The prediction's arithmetic: the shared lines, then each container's (containers with the same lines share a heading). */
+function arithmetic(result: StoredResult): string {
+  const measured = result.prediction.measured;
+  const groups = new Map<string, { names: string[]; lines: string[] }>();
+  const add = (name: string, lines: string[]) => {
+    const key = JSON.stringify(lines.map((line) => line.replaceAll(name, '\u0000')));
+    const group = groups.get(key);
+    if (group) group.names.push(name);
+    else groups.set(key, { names: [name], lines });
+  };
+  for (const client of measured.clients) add(client.phase === null ? client.name : `${client.name}/phase-${client.phase}`, client.reasoning);
+  add(SERVER_NAME, measured.server.reasoning);
+  const list = (lines: string[]) => `<ul class="reasoning">${lines.map((line) => `<li>${escape(line)}</li>`).join('')}</ul>`;
+  return [
+    list(measured.reasoning),
+    ...[...groups.values()].map((group) => `<h3>${escape(group.names.join(', '))}</h3>${list(group.lines)}`),
+  ].join('\n');
+}
+
+/** The whole page for one result. Pure: the charts come rendered. */
+export function reportPage(result: StoredResult, charts: RenderedChart[], files: { result: string; compose: string }): string {
+  const name = String(result.scenario.name ?? 'scenario');
+  const description = typeof result.scenario.description === 'string' ? result.scenario.description : '';
+  const figures = charts.map(
+    (chart) => `<figure id="chart-${chart.id}">${chart.svg}<figcaption>${escape(chart.caption)}</figcaption></figure>`,
+  );
+  const plots =
+    result.schemaVersion === 1
+      ? `<p class="note" id="no-series">${escape(NO_SERIES_NOTE)}</p>`
+      : figures.join('\n');
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>portlab: ${escape(name)} (${result.verdict})</title>
+<style>${STYLE}</style>
+</head>
+<body>
+<header>
+<h1>${escape(name)} <span class="verdict ${result.verdict}" id="verdict">${result.verdict.toUpperCase()}</span></h1>
+${description ? `<p>${escape(description)}</p>` : ''}
+<p class="muted">binding limit: ${escape(result.prediction.measured.limit)}; all clients together: ${escape(showCount(result.total.predicted))} predicted, ${escape(formatCount(result.total.observed))} observed</p>
+</header>
+<section id="environment"><h2>When and on what</h2>${environmentList(result)}</section>
+<section id="verdicts"><h2>Predicted against observed</h2>${resultTable(result)}</section>
+<section id="plots"><h2>Plots</h2>${plots}</section>
+<section id="arithmetic"><h2>The arithmetic</h2>${arithmetic(result)}</section>
+${result.notes.length > 0 ? `<section id="notes"><h2>Notes</h2><ul>${result.notes.map((note) => `<li>${escape(note)}</li>`).join('')}</ul></section>` : ''}
+<footer><h2>Files</h2><p class="muted">result: ${escape(files.result)}<br>compose file: ${escape(files.compose)} (rerun by hand with <code>docker compose -p ${escape(result.run.project)} -f ${escape(files.compose)} up</code>)<br>result schema version ${result.schemaVersion}</p></footer>
+</body>
+</html>
+`;
+}
