@@ -12,7 +12,7 @@ import { buildResult } from './report/build-result.ts';
 import { formatResultJson } from './report/result-json.ts';
 import { RunResult } from './report/result-schema.ts';
 import { fileStamp, RESULTS_DIR } from './report/results-dir.ts';
-import { loadScenario } from './scenario/load-scenario.ts';
+import { loadScenario, type LoadedScenario } from './scenario/load-scenario.ts';
 import { writeReport } from './report/write-report.ts';
 import { durationMs } from './scenario/duration.ts';
 import { SCENARIO_DEFAULTS, type Scenario } from './scenario/scenario-schema.ts';
@@ -28,14 +28,21 @@ export type RunDeps = {
   now: () => Date;
   onStatus: (message: string) => void;
   onProgress: (observations: Record<string, ContainerObservation>, elapsedMs: number) => void;
+  /** Where the result, compose file and report go (default: results/). */
+  resultsDir?: string;
 };
 
 export type ScenarioRun = { result: RunResult; resultFile: string; reportFile: string; composeFile: string };
 
 /** load -> measure the engine -> predict + compile -> run -> observe -> predict with what was measured -> judge -> report. */
 export async function runScenario(nameOrPath: string, deps: RunDeps): Promise<ScenarioRun> {
-  const loaded = await loadScenario(nameOrPath);
+  return runLoadedScenario(await loadScenario(nameOrPath), deps);
+}
+
+/** The same, for a scenario already loaded and validated (a point of a sweep). */
+export async function runLoadedScenario(loaded: LoadedScenario, deps: RunDeps): Promise<ScenarioRun> {
   const { scenario } = loaded;
+  const resultsDir = deps.resultsDir ?? RESULTS_DIR;
   const project = `portlab-${scenario.name}-${deps.runId}`;
   const image = await ensureProbeImage(deps.engine, (tag) => deps.onStatus(`building the probe image ${tag}`));
   const engineFacts = await measureEngine(deps.engine, image, mostNofileAsked(scenario), {
@@ -45,7 +52,7 @@ export async function runScenario(nameOrPath: string, deps: RunDeps): Promise<Sc
   const env = environmentOf(engineFacts);
   const plan = await replan(loaded, env, project, image);
   const stamp = fileStamp(deps.now());
-  const composeFile = path.join(RESULTS_DIR, `${scenario.name}-${stamp}.compose.yml`);
+  const composeFile = path.join(resultsDir, `${scenario.name}-${stamp}.compose.yml`);
   await writeFileAtomic(composeFile, plan.compiled.yaml);
   for (const [container, note] of engineNotes(plan.prediction)) deps.onStatus(`${container}: ${note}`);
 
@@ -79,7 +86,7 @@ export async function runScenario(nameOrPath: string, deps: RunDeps): Promise<Sc
       kept: deps.keep,
     }),
   );
-  const resultFile = path.join(RESULTS_DIR, `${scenario.name}-${stamp}.json`);
+  const resultFile = path.join(resultsDir, `${scenario.name}-${stamp}.json`);
   await writeFileAtomic(resultFile, formatResultJson(result));
   const reportFile = await writeReport(result, resultFile);
   return { result, resultFile, reportFile, composeFile };

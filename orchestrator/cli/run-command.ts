@@ -7,12 +7,11 @@ import type { RunResult } from '../report/result-schema.ts';
 import { runScenario } from '../run-scenario.ts';
 import { userCwd } from '../scenario/load-scenario.ts';
 import { EXIT } from './exit-codes.ts';
+import { abortOnSignals, EXIT_INTERRUPTED } from './interrupt.ts';
 import { formatTable } from './format-table.ts';
 import type { CliOptions } from './parse-args.ts';
 import { formatCount, showCount } from '../predict/count-range.ts';
 
-/** Exit status after Ctrl-C, as shells report a process ended by SIGINT. */
-export const EXIT_INTERRUPTED = 130;
 
 export async function runCommand(options: CliOptions): Promise<number> {
   const engine = new DockerEngine();
@@ -26,13 +25,7 @@ export async function runCommand(options: CliOptions): Promise<number> {
   }
 
   const abort = new AbortController();
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (abort.signal.aborted) return;
-    process.stderr.write(`\n${signal}: stopping the run and removing its containers...\n`);
-    abort.abort();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const stopListening = abortOnSignals(abort, 'stopping the run and removing its containers');
 
   const results: Array<{ result: RunResult; resultFile: string }> = [];
   try {
@@ -53,8 +46,7 @@ export async function runCommand(options: CliOptions): Promise<number> {
       if (!options.json) process.stdout.write(`${formatSummary(run.result, run.resultFile, run.reportFile)}\n\n`);
     }
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    stopListening();
   }
   if (options.json) process.stdout.write(`${JSON.stringify({ results: results.map((run) => run.result) }, null, 2)}\n`);
   if (abort.signal.aborted) return EXIT_INTERRUPTED;
@@ -63,7 +55,7 @@ export async function runCommand(options: CliOptions): Promise<number> {
 }
 
 /** Live counts on stderr: one rewritten line on a terminal, a line every ~10 s otherwise. */
-function progressPrinter(scenario: string) {
+export function progressPrinter(scenario: string) {
   const tty = process.stderr.isTTY === true;
   let lastPrinted = -Infinity;
   let printedOnLine = false;

@@ -2,9 +2,16 @@ import path from 'node:path';
 import { writeFileAtomic } from '../report/atomic-write.ts';
 import { resultJsonSchema } from '../report/result-json-schema.ts';
 import { PROJECT_ROOT } from '../scenario/load-scenario.ts';
+import { sweepJsonSchema } from '../sweep/sweep-schema.ts';
 
-/** `npm run schema`: regenerates schemas/result.schema.json from the zod schema. */
-export const RESULT_SCHEMA_FILE = path.join(PROJECT_ROOT, 'schemas', 'result.schema.json');
+/** `npm run schema`: regenerates the published JSON Schemas (schemas/) from the zod schemas the code validates with. */
+export const SCHEMA_FILES = {
+  'result.schema.json': resultJsonSchema,
+  'sweep.schema.json': sweepJsonSchema,
+} as const;
 
-await writeFileAtomic(RESULT_SCHEMA_FILE, `${JSON.stringify(resultJsonSchema(), null, 2)}\n`);
-process.stdout.write(`wrote ${path.relative(process.cwd(), RESULT_SCHEMA_FILE)}\n`);
+for (const [name, schema] of Object.entries(SCHEMA_FILES)) {
+  const file = path.join(PROJECT_ROOT, 'schemas', name);
+  await writeFileAtomic(file, `${JSON.stringify(schema(), null, 2)}\n`);
+  process.stdout.write(`wrote ${path.relative(process.cwd(), file)}\n`);
+}

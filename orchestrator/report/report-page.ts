@@ -1,6 +1,7 @@
 import { formatCount, showCount } from '../predict/count-range.ts';
 import { SERVER_NAME } from '../predict/predict.ts';
 import type { Chart } from './chart-specs.ts';
+import { escape, NO_FETCH_POLICY, PAGE_STYLE } from './html.ts';
 import type { StoredResult } from './result-schema.ts';
 
 /** A chart ready for the page: its SVG, already rendered. */
@@ -8,24 +9,6 @@ export type RenderedChart = Chart & { svg: string };
 
 export const NO_SERIES_NOTE =
   'This result has no time series (schema version 1, written before portlab recorded one), so the report has no plots; run the scenario again for them.';
-
-const escape = (text: string) =>
-  text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
-
-/** Everything inline, nothing fetched (the policy forbids it), nothing scripted: the page opens from disk as it is. */
-const STYLE = `
-  body { font: 15px/1.45 system-ui, sans-serif; color: #24292f; max-width: 1000px; margin: 2rem auto; padding: 0 1rem; }
-  h1 { font-size: 1.6rem; margin-bottom: .2rem; } h2 { font-size: 1.15rem; margin-top: 2rem; border-bottom: 1px solid #d0d7de; }
-  .verdict { display: inline-block; padding: .1rem .6rem; border-radius: 4px; color: #fff; font-size: 1.1rem; vertical-align: middle; }
-  .verdict.pass { background: #1a7f37; } .verdict.fail { background: #cf222e; } .verdict.error { background: #9a6700; }
-  .muted { color: #57606a; } dl { display: grid; grid-template-columns: max-content 1fr; gap: .2rem 1rem; }
-  dt { font-weight: 600; } dd { margin: 0; }
-  table { border-collapse: collapse; width: 100%; font-size: .9rem; } th, td { border: 1px solid #d0d7de; padding: .25rem .5rem; text-align: left; vertical-align: top; }
-  th { background: #f6f8fa; } td.number { text-align: right; font-variant-numeric: tabular-nums; } tr.total td { font-weight: 600; }
-  td.pass { color: #1a7f37; font-weight: 600; } td.fail { color: #cf222e; font-weight: 600; } td.error { color: #9a6700; font-weight: 600; }
-  figure { margin: 1.5rem 0; } figcaption { color: #57606a; font-size: .9rem; max-width: 760px; } svg { max-width: 100%; height: auto; }
-  ul.reasoning { font-family: ui-monospace, monospace; font-size: .85rem; } .note { background: #fff8c5; padding: .5rem .75rem; border-radius: 4px; }
-`;
 
 function resultTable(result: StoredResult): string {
   const rows = [...result.clients, result.server].map(
@@ -98,10 +81,10 @@ export function reportPage(result: StoredResult, charts: RenderedChart[], files:
 <html lang="en">
 <head>
 <meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
+<meta http-equiv="Content-Security-Policy" content="${NO_FETCH_POLICY}">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>portlab: ${escape(name)} (${result.verdict})</title>
-<style>${STYLE}</style>
+<style>${PAGE_STYLE}</style>
 </head>
 <body>
 <header>

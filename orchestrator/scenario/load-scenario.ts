@@ -61,8 +61,16 @@ export async function loadScenario(nameOrPath: string, cwd = userCwd()): Promise
   return { scenario: parseScenario(text, shownFile, path.basename(file).replace(/\.ya?ml$/, '')), file, text };
 }
 
-/** Parses and validates scenario text; `file` is only used to name the file in errors. */
-export function parseScenario(text: string, file: string, defaultName: string): Scenario {
+/** A YAML file parsed, with what locates a path in it: for errors that name a line and column. */
+export type ParsedYaml = {
+  file: string;
+  input: unknown;
+  /** Where `segments` starts in the text (its key when `pointAtKey`), as line and column. */
+  locate: (segments: PropertyKey[], pointAtKey?: boolean) => { line?: number; column?: number };
+};
+
+/** Parses YAML text; syntax errors are scenario problems with their line and column. */
+export function parseYaml(text: string, file: string): ParsedYaml {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: true });
   if (doc.errors.length > 0) {
@@ -76,20 +84,35 @@ export function parseScenario(text: string, file: string, defaultName: string): 
       })),
     );
   }
-  const input: unknown = doc.toJS() ?? {};
-  const result = scenarioSchema(defaultName).safeParse(input, { reportInput: true });
-  if (result.success) return result.data;
-  const problems = result.error.issues.flatMap((issue) => problemsOf(issue)).map((problem) => {
-    const offset = offsetOf(doc.contents, problem.path, problem.pointAtKey);
-    const position = offset === undefined ? undefined : lineCounter.linePos(offset);
-    return { file, line: position?.line, column: position?.col, path: dottedPath(problem.path), message: problem.message };
-  });
-  throw new ScenarioError(problems);
+  return {
+    file,
+    input: doc.toJS() ?? {},
+    locate: (segments, pointAtKey = false) => {
+      const offset = offsetOf(doc.contents, segments, pointAtKey);
+      const position = offset === undefined ? undefined : lineCounter.linePos(offset);
+      return { line: position?.line, column: position?.col };
+    },
+  };
 }
 
-type Located = { path: PropertyKey[]; message: string; pointAtKey: boolean };
+/** Parses and validates scenario text; `file` is only used to name the file in errors. */
+export function parseScenario(text: string, file: string, defaultName: string): Scenario {
+  const parsed = parseYaml(text, file);
+  const outcome = validateScenario(parsed.input, defaultName);
+  if (outcome.ok) return outcome.scenario;
+  throw new ScenarioError(outcome.problems.map((problem) => ({ file, ...parsed.locate(problem.path, problem.pointAtKey), path: dottedPath(problem.path), message: problem.message })));
+}
 
-function problemsOf(issue: z.core.$ZodIssue): Located[] {
+/** One thing wrong with a scenario document, by its path in the document. */
+export type ScenarioIssue = { path: PropertyKey[]; message: string; pointAtKey: boolean };
+
+/** Validates a scenario document (as YAML gives it) against the scenario schema. Pure. */
+export function validateScenario(input: unknown, defaultName: string): { ok: true; scenario: Scenario } | { ok: false; problems: ScenarioIssue[] } {
+  const result = scenarioSchema(defaultName).safeParse(input, { reportInput: true });
+  return result.success ? { ok: true, scenario: result.data } : { ok: false, problems: result.error.issues.flatMap((issue) => problemsOf(issue)) };
+}
+
+function problemsOf(issue: z.core.$ZodIssue): ScenarioIssue[] {
   if (issue.code === 'invalid_union') {
     // Report the alternative whose shape the input has (all its complaints are about what is inside the value),
     // not "none of them matched".
@@ -120,7 +143,7 @@ export function describeValue(value: unknown): string {
   return String(value);
 }
 
-function dottedPath(segments: PropertyKey[]): string {
+export function dottedPath(segments: PropertyKey[]): string {
   return segments.reduce<string>((text, segment) => {
     if (typeof segment === 'number') return `${text}[${segment}]`;
     return text ? `${text}.${String(segment)}` : String(segment);

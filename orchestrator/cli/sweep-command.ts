@@ -1,0 +1,160 @@
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { DockerEngine } from '../engine/docker-engine.ts';
+import { ASSUMED_ENVIRONMENT } from '../predict/environment.ts';
+import { formatCount, showCount } from '../predict/count-range.ts';
+import { observationKey } from '../predict/prediction-schema.ts';
+import { predict } from '../predict/predict.ts';
+import { RESULTS_DIR } from '../report/results-dir.ts';
+import { userCwd } from '../scenario/load-scenario.ts';
+import { loadSweep, showAxisValue, type LoadedSweep, type SweepPoint } from '../scenario/sweep-file.ts';
+import { runSweep } from '../sweep/run-sweep.ts';
+import type { SweepPointSummary, SweepSummary } from '../sweep/sweep-schema.ts';
+import { EXIT } from './exit-codes.ts';
+import { formatTable } from './format-table.ts';
+import { abortOnSignals, EXIT_INTERRUPTED } from './interrupt.ts';
+import { reportError } from './main.ts';
+import { progressPrinter } from './run-command.ts';
+
+export const SWEEP_USAGE = `usage: npm run sweep -- <name or path> [--dry-run] [--json]
+
+  <name>       a file in sweeps/ (range-width means sweeps/range-width.yml); a path is used as given
+  --dry-run    validate every point and print one table of their predictions; create nothing in Docker
+  --json       print the plan (dry run) or the sweep's summary as JSON on stdout
+
+  A run executes the points one after another and writes results/<sweep>-<stamp>/: each point's result, compose
+  file and report, sweep.csv, sweep.json and sweep.html.
+
+exit codes: 0 every point passes, 1 a point failed, 2 bad input, 3 engine unavailable or run error, 130 Ctrl-C`;
+
+const valuesText = (sweep: Pick<LoadedSweep, 'axes'>, values: Record<string, unknown>) =>
+  sweep.axes.map((axis) => `${axis.key} = ${showAxisValue(values[axis.key])}`).join('; ');
+
+/** Every point's prediction from documented defaults, in one table (or as JSON). */
+function dryRun(sweep: LoadedSweep, json: boolean): number {
+  const plans = sweep.points.map((point) => ({ point, prediction: predict(point.scenario, ASSUMED_ENVIRONMENT) }));
+  if (json) {
+    const out = plans.map(({ point, prediction }) => ({ index: point.index, name: point.scenario.name, values: point.values, prediction }));
+    process.stdout.write(`${JSON.stringify({ sweep: { name: sweep.name, file: path.relative(userCwd(), sweep.file), axes: sweep.axes }, points: out }, null, 2)}\n`);
+    return EXIT.pass;
+  }
+  const rows = plans.flatMap(({ point, prediction }) => [
+    ...prediction.clients.map((client) => [
+      String(point.index),
+      ...sweep.axes.map((axis) => showAxisValue(point.values[axis.key])),
+      observationKey(client),
+      showCount(client.connections),
+      client.limit,
+      client.error ?? '-',
+    ]),
+    [String(point.index), ...sweep.axes.map(() => ''), 'all clients', showCount(prediction.total), prediction.limit, ''],
+  ]);
+  process.stdout.write(
+    `${sweep.name}: ${sweep.points.length} points (predictions from documented defaults; a run measures the engine and the containers)\n` +
+      `${formatTable(['point', ...sweep.axes.map((axis) => axis.key), 'container', 'predicted', 'limit', 'error'], rows)}\n`,
+  );
+  return EXIT.pass;
+}
+
+function formatSweepSummary(summary: SweepSummary, files: { csv: string; json: string; html: string }): string {
+  const rows = summary.points.map((point) => [
+    String(point.index),
+    ...summary.axes.map((axis) => showAxisValue(point.values[axis.key])),
+    point.total ? showCount(point.total.predicted) : '-',
+    point.total ? formatCount(point.total.observed) : '-',
+    point.limit ?? '-',
+    point.verdict,
+    point.seconds.toFixed(1),
+  ]);
+  const shown = (file: string) => path.relative(userCwd(), file);
+  return [
+    `${summary.name}: ${summary.verdict.toUpperCase()} (${summary.points.length} of ${summary.pointCount} points, ${summary.status})`,
+    formatTable(['point', ...summary.axes.map((axis) => axis.key), 'predicted', 'observed', 'limit', 'verdict', 'seconds'], rows),
+    ...(summary.failure ? [`failure: ${summary.failure}`] : []),
+    `csv: ${shown(files.csv)}`,
+    `summary: ${shown(files.json)}`,
+    `report: ${shown(files.html)}`,
+  ].join('\n');
+}
+
+export function sweepExitCode(summary: SweepSummary): number {
+  switch (summary.verdict) {
+    case 'pass':
+      return EXIT.pass;
+    case 'fail':
+      return EXIT.verdictFailed;
+    case 'error':
+      return EXIT.runError;
+    case 'aborted':
+      return EXIT_INTERRUPTED;
+    default: {
+      const unreachable: never = summary.verdict;
+      return unreachable;
+    }
+  }
+}
+
+/** `npm run sweep -- <name or path> [--dry-run] [--json]` */
+export async function sweepCommand(argv: string[]): Promise<number> {
+  let options: { sweep: string; dryRun: boolean; json: boolean };
+  try {
+    const parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: { 'dry-run': { type: 'boolean', default: false }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } },
+    });
+    if (parsed.values.help) {
+      process.stdout.write(`${SWEEP_USAGE}\n`);
+      return EXIT.pass;
+    }
+    if (parsed.positionals.length !== 1) throw new Error(parsed.positionals.length === 0 ? 'name a sweep' : 'name one sweep at a time');
+    options = { sweep: parsed.positionals[0]!, dryRun: parsed.values['dry-run'] ?? false, json: parsed.values.json ?? false };
+  } catch (error) {
+    process.stderr.write(`portlab: ${(error as Error).message}\n${SWEEP_USAGE}\n`);
+    return EXIT.badInput;
+  }
+  try {
+    const sweep = await loadSweep(options.sweep);
+    if (options.dryRun) return dryRun(sweep, options.json);
+
+    const engine = new DockerEngine();
+    await engine.version();
+    const abort = new AbortController();
+    const stopListening = abortOnSignals(abort, 'stopping the sweep and removing the running point\'s containers');
+    try {
+      let progress: ReturnType<typeof progressPrinter> | undefined;
+      const run = await runSweep(sweep, {
+        engine,
+        newRunId: () => randomBytes(3).toString('hex'),
+        keep: false,
+        signal: abort.signal,
+        now: () => new Date(),
+        resultsDir: RESULTS_DIR,
+        onStatus: (message) => process.stderr.write(`${sweep.name}: ${message}\n`),
+        onProgress: (observations, elapsedMs) => progress?.update(observations, elapsedMs),
+        onPoint: (point: SweepPoint, of: number) => {
+          process.stderr.write(`${sweep.name}: point ${point.index} of ${of} (${valuesText(sweep, point.values)})\n`);
+          progress = progressPrinter(`${sweep.name} ${point.index}/${of}`);
+        },
+        onPointDone: (point: SweepPointSummary) => {
+          progress?.end();
+          const counts = point.total ? `${formatCount(point.total.observed)} observed, ${showCount(point.total.predicted)} predicted` : (point.failure ?? 'no result');
+          process.stderr.write(`${sweep.name}: point ${point.index}: ${point.verdict.toUpperCase()} ${counts} (${point.seconds.toFixed(1)} s)\n`);
+        },
+      });
+      process.stdout.write(options.json ? `${JSON.stringify(run.summary, null, 2)}\n` : `${formatSweepSummary(run.summary, run.files)}\n`);
+      return sweepExitCode(run.summary);
+    } finally {
+      stopListening();
+    }
+  } catch (error) {
+    return reportError(error);
+  }
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  process.exitCode = await sweepCommand(process.argv.slice(2));
+}

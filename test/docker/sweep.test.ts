@@ -1,0 +1,83 @@
+import { mkdtemp, readdir, readFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { execa } from 'execa';
+import { describe, expect, it } from 'vitest';
+import { PROJECT_ROOT } from '../../orchestrator/scenario/load-scenario.ts';
+import { SweepSummary } from '../../orchestrator/sweep/sweep-schema.ts';
+import { inspectReport } from '../browser/inspect-report.ts';
+import { containersLabelled, eventually, networksLabelled } from './docker-helpers.ts';
+
+const SWEEP_CLI = [process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'orchestrator', 'cli', 'sweep-command.ts')]] as const;
+
+/** `npm run sweep -- <args>` as a real process, results into a fresh directory; returns the process. */
+async function startSweep(args: string[]) {
+  const resultsDir = await mkdtemp(path.join(os.tmpdir(), 'portlab-sweeps-'));
+  const cli = execa(SWEEP_CLI[0], [...SWEEP_CLI[1], ...args], { reject: false, cwd: PROJECT_ROOT, env: { PORTLAB_RESULTS_DIR: resultsDir, INIT_CWD: '' } });
+  return { cli, resultsDir };
+}
+
+async function sweepDir(resultsDir: string): Promise<string> {
+  const [dir] = await readdir(resultsDir);
+  return path.join(resultsDir, dir ?? '');
+}
+
+describe('a sweep on the real engine', () => {
+  it('runs every point in turn, goes on past a point that fails, and writes CSV, JSON and a chart', async () => {
+    const { cli, resultsDir } = await startSweep(['test/fixtures/sweep-small.yml']);
+    const ended = await cli;
+    // Two points whose clients cannot start end as errors: exit 3, but the other points ran and passed.
+    expect(ended.exitCode).toBe(3);
+    expect(String(ended.stderr)).toMatch(/sweep-small: point 4 of 4 \(/);
+    const dir = await sweepDir(resultsDir);
+    const summary = SweepSummary.parse(JSON.parse(await readFile(path.join(dir, 'sweep.json'), 'utf8')));
+    expect(summary).toMatchObject({ status: 'complete', verdict: 'error', pointCount: 4 });
+    expect(summary.points.map((point) => point.verdict)).toEqual(['pass', 'error', 'pass', 'error']);
+    // Width 100 and 200 (less the DNS listener's port if it sat inside the range).
+    expect(summary.points[0]?.total?.observed).toBeGreaterThanOrEqual(99);
+    expect(summary.points[2]?.total?.observed).toBeGreaterThanOrEqual(199);
+    expect(summary.points[1]?.failure).toMatch(/^starting container /);
+
+    const files = await readdir(dir);
+    for (const point of summary.points) {
+      expect(files).toContain(point.resultFile);
+      expect(files).toContain(point.reportFile);
+    }
+    const csv = (await readFile(path.join(dir, 'sweep.csv'), 'utf8')).split('\r\n');
+    expect(csv[0]).toMatch(/^point,clients\.sysctls\.net\.ipv4\.ip_local_port_range,clients\.sysctls\.net\.ipv4\.ip_local_reserved_ports,container,/);
+    expect(csv.filter((line) => /^1,/.test(line)).map((line) => line.split(',')[3])).toEqual(['client-1', 'server', 'all clients']);
+
+    const seen = await inspectReport(path.join(dir, 'sweep.html'), 'sweep-small');
+    expect(seen.verdict).toBe('ERROR');
+    expect(seen.charts.sweep).toMatchObject({ svg: true, axisTitles: ['ports in clients.sysctls.net.ipv4.ip_local_port_range', 'connections, all clients'] });
+    // Every point that ran drew an observed point: the two that passed, and the two errors (0 observed).
+    expect(seen.charts.sweep?.points).toBe(4);
+    expect(seen.consoleErrors).toEqual([]);
+    expect(seen.requests).toEqual([]);
+    expect(await containersLabelled('io.portlab.scenario=sweep-small-1')).toEqual([]);
+  });
+
+  it('Ctrl-C stops at once, removes the running point, keeps what finished and writes the summary as aborted (exit 130)', async () => {
+    const { cli, resultsDir } = await startSweep(['test/fixtures/sweep-slow.yml']);
+    await eventually(async () => ((await containersLabelled('io.portlab.scenario=sweep-slow-1')).length === 3 ? true : undefined), 60_000, 'the first point to start');
+    cli.kill('SIGINT');
+    const ended = await cli;
+    expect(ended.exitCode).toBe(130);
+    const summary = SweepSummary.parse(JSON.parse(await readFile(path.join(await sweepDir(resultsDir), 'sweep.json'), 'utf8')));
+    expect(summary).toMatchObject({ status: 'aborted', verdict: 'aborted', pointCount: 2 });
+    expect(summary.points.map((point) => point.verdict)).toEqual(['aborted']);
+    expect(await containersLabelled('io.portlab.managed=true')).toEqual([]);
+    expect(await networksLabelled('io.portlab.managed=true')).toEqual([]);
+  });
+});
+
+describe('the shipped sweeps, as a user runs them', () => {
+  it.each(['range-width', 'listen-ports', 'tw-reuse-rate', 'nofile-vs-range'])('%s: every point passes', async (name) => {
+    const { cli, resultsDir } = await startSweep([name]);
+    const ended = await cli;
+    expect(ended.exitCode).toBe(0);
+    const summary = SweepSummary.parse(JSON.parse(await readFile(path.join(await sweepDir(resultsDir), 'sweep.json'), 'utf8')));
+    expect(summary.points).toHaveLength(summary.pointCount);
+    expect(summary.points.every((point) => point.verdict === 'pass')).toBe(true);
+  });
+});

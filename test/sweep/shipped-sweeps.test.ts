@@ -1,0 +1,35 @@
+import { readdir } from 'node:fs/promises';
+import { describe, expect, it } from 'vitest';
+import { showCount } from '../../orchestrator/predict/count-range.ts';
+import { ASSUMED_ENVIRONMENT } from '../../orchestrator/predict/environment.ts';
+import { predict } from '../../orchestrator/predict/predict.ts';
+import { loadSweep, SWEEPS_DIR } from '../../orchestrator/scenario/sweep-file.ts';
+
+/** What each shipped sweep predicts at each point, all clients together, and the limit: the README's table. */
+const SHIPPED_SWEEPS: Record<string, Array<[string, string]>> = {
+  'range-width': [
+    ['500', 'port-range'], ['1,000', 'port-range'], ['1,000', 'port-range'], ['2,000', 'port-range'],
+    ['2,000', 'port-range'], ['4,000', 'port-range'], ['4,000', 'port-range'], ['8,000', 'port-range'],
+  ],
+  'listen-ports': [['500', 'port-range'], ['1,000', 'port-range'], ['1,500', 'port-range'], ['2,000', 'port-range']],
+  'tw-reuse-rate': [
+    ['580-608', 'none'], ['580-608', 'none'], ['1,000-1,055', 'time-wait'], ['1,162-1,214', 'none'],
+    ['1,000-1,055', 'time-wait'], ['2,326-2,426', 'none'], ['1,000-1,055', 'time-wait'], ['1,000-1,055', 'time-wait'],
+  ],
+  'nofile-vs-range': [['297', 'nofile'], ['597', 'nofile'], ['897', 'nofile'], ['1,000', 'port-range'], ['1,000', 'port-range']],
+};
+
+describe('shipped sweeps', () => {
+  it('every file in sweeps/ is listed here', async () => {
+    const files = (await readdir(SWEEPS_DIR)).filter((file) => file.endsWith('.yml')).map((file) => file.slice(0, -4));
+    expect(files.sort()).toEqual(Object.keys(SHIPPED_SWEEPS).sort());
+  });
+
+  it.each(Object.entries(SHIPPED_SWEEPS))('%s: each point predicts what the README says', async (name, expected) => {
+    const sweep = await loadSweep(name);
+    expect(sweep.points.map((point) => {
+      const prediction = predict(point.scenario, ASSUMED_ENVIRONMENT);
+      return [showCount(prediction.total), prediction.limit];
+    })).toEqual(expected);
+  });
+});
