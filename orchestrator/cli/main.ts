@@ -4,6 +4,7 @@ import { ASSUMED_ENVIRONMENT } from '../predict/environment.ts';
 import { writeFileAtomic } from '../report/atomic-write.ts';
 import { RESULTS_DIR } from '../report/results-dir.ts';
 import { ScenarioError, userCwd } from '../scenario/load-scenario.ts';
+import { isEntryPoint } from './entry-point.ts';
 import { EXIT } from './exit-codes.ts';
 import { parseCliArgs, USAGE, UsageError, type CliOptions } from './parse-args.ts';
 import { formatPlan } from './print-plan.ts';
@@ -65,7 +66,6 @@ export function reportError(error: unknown): number {
   return EXIT.runError;
 }
 
-const isEntryPoint = process.argv[1] && path.resolve(process.argv[1]) === new URL(import.meta.url).pathname;
-if (isEntryPoint) {
+if (isEntryPoint(import.meta.url)) {
   process.exitCode = await main(process.argv.slice(2));
 }

@@ -1,8 +1,8 @@
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { readResultFile, writeReport } from '../report/write-report.ts';
 import { userCwd } from '../scenario/load-scenario.ts';
+import { isEntryPoint } from './entry-point.ts';
 import { EXIT } from './exit-codes.ts';
 import { reportError } from './main.ts';
 
@@ -42,6 +42,6 @@ export async function reportCommand(argv: string[]): Promise<number> {
   }
 }
 
-if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+if (isEntryPoint(import.meta.url)) {
   process.exitCode = await reportCommand(process.argv.slice(2));
 }

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DockerEngine } from '../engine/docker-engine.ts';
 import { ASSUMED_ENVIRONMENT } from '../predict/environment.ts';
@@ -12,6 +11,7 @@ import { userCwd } from '../scenario/load-scenario.ts';
 import { loadSweep, showAxisValue, type LoadedSweep, type SweepPoint } from '../scenario/sweep-file.ts';
 import { runSweep } from '../sweep/run-sweep.ts';
 import type { SweepPointSummary, SweepSummary } from '../sweep/sweep-schema.ts';
+import { isEntryPoint } from './entry-point.ts';
 import { EXIT } from './exit-codes.ts';
 import { formatTable } from './format-table.ts';
 import { abortOnSignals, EXIT_INTERRUPTED } from './interrupt.ts';
@@ -155,6 +155,6 @@ export async function sweepCommand(argv: string[]): Promise<number> {
   }
 }
 
-if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+if (isEntryPoint(import.meta.url)) {
   process.exitCode = await sweepCommand(process.argv.slice(2));
 }

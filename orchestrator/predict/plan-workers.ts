@@ -1,3 +1,4 @@
+import { BOUNDS } from '../scenario/bounds.ts';
 import type { Nofile } from '../scenario/scenario-schema.ts';
 import type { Environment } from './environment.ts';
 import type { WorkerPlan } from './prediction-schema.ts';
@@ -37,7 +38,8 @@ export function planWorkers(input: WorkerPlanInput): WorkerPlan {
     total = input.ran.fdBudget < 0 ? processes * perWorker : Math.min(input.ran.fdBudget, processes * perWorker);
   } else if (input.processes === 'auto') {
     const wanted = Math.min(meant, input.demand);
-    processes = perWorker === 0 ? 1 : Math.max(1, Math.ceil(wanted / perWorker));
+    // The probe runs at most BOUNDS.processes workers; past that the scenario's own limit cannot be reached.
+    processes = perWorker === 0 ? 1 : Math.min(BOUNDS.processes, Math.max(1, Math.ceil(wanted / perWorker)));
     total = Math.min(meant, processes * perWorker);
   } else {
     processes = input.processes;

@@ -1,7 +1,9 @@
 import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
 import type { z } from 'zod';
+import { BOUNDS } from './bounds.ts';
 import { scenarioSchema, type Scenario } from './scenario-schema.ts';
 
 /** One thing wrong with a scenario file, located as precisely as the YAML parser allows. */
@@ -28,7 +30,7 @@ export function formatProblem(problem: ScenarioProblem): string {
 
 export type LoadedScenario = { scenario: Scenario; file: string; text: string };
 
-export const PROJECT_ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
+export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const SCENARIOS_DIR = path.join(PROJECT_ROOT, 'scenarios');
 
 /** Where the user typed the command: npm runs scripts in the package root and keeps the caller's directory in INIT_CWD. */
@@ -69,10 +71,24 @@ export type ParsedYaml = {
   locate: (segments: PropertyKey[], pointAtKey?: boolean) => { line?: number; column?: number };
 };
 
-/** Parses YAML text; syntax errors are scenario problems with their line and column. */
+/** Aliases a document may expand (yaml's own guard against "billion laughs" documents is 100). */
+const MAX_ALIAS_COUNT = 100;
+
+/**
+ * Parses YAML text; syntax errors, resource guards (size, aliases, nesting) and an empty document are scenario
+ * problems with their line and column where the parser knows them.
+ */
 export function parseYaml(text: string, file: string): ParsedYaml {
+  const whole = (message: string) => new ScenarioError([{ file, path: '', message }]);
+  const bytes = Buffer.byteLength(text);
+  if (bytes > BOUNDS.fileBytes) throw whole(`the file is ${bytes.toLocaleString('en-US')} bytes; a scenario file is at most ${BOUNDS.fileBytes.toLocaleString('en-US')}`);
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: true });
+  let doc;
+  try {
+    doc = parseDocument(text, { lineCounter, prettyErrors: true });
+  } catch (error) {
+    throw whole(`not valid YAML: ${(error as Error).message.split('\n')[0]}`);
+  }
   if (doc.errors.length > 0) {
     throw new ScenarioError(
       doc.errors.map((error) => ({
@@ -80,13 +96,21 @@ export function parseYaml(text: string, file: string): ParsedYaml {
         line: error.linePos?.[0].line,
         column: error.linePos?.[0].col,
         path: '',
-        message: `not valid YAML: ${error.message.split('\n')[0]}`,
+        message: `not valid YAML: ${error.message.split('\n')[0]!.replace('Maximum call stack size exceeded', 'nested too deeply')}`,
       })),
     );
   }
+  if (doc.contents === null) throw whole('the file is empty (or only comments); a scenario needs at least a server or clients');
+  let input: unknown;
+  try {
+    input = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (error) {
+    // yaml refuses documents whose aliases would expand without bound; anything else it throws here is as fatal.
+    throw whole(`not a usable YAML document: ${(error as Error).message.split('\n')[0]}`);
+  }
   return {
     file,
-    input: doc.toJS() ?? {},
+    input,
     locate: (segments, pointAtKey = false) => {
       const offset = offsetOf(doc.contents, segments, pointAtKey);
       const position = offset === undefined ? undefined : lineCounter.linePos(offset);
@@ -100,7 +124,9 @@ export function parseScenario(text: string, file: string, defaultName: string): 
   const parsed = parseYaml(text, file);
   const outcome = validateScenario(parsed.input, defaultName);
   if (outcome.ok) return outcome.scenario;
-  throw new ScenarioError(outcome.problems.map((problem) => ({ file, ...parsed.locate(problem.path, problem.pointAtKey), path: dottedPath(problem.path), message: problem.message })));
+  const problems = outcome.problems.map((problem) => ({ file, ...parsed.locate(problem.path, problem.pointAtKey), path: dottedPath(problem.path), message: problem.message }));
+  // Alternatives of a union can say the same thing twice.
+  throw new ScenarioError(problems.filter((problem, index) => problems.findIndex((other) => formatProblem(other) === formatProblem(problem)) === index));
 }
 
 /** One thing wrong with a scenario document, by its path in the document. */
@@ -138,7 +164,7 @@ export function describeValue(value: unknown): string {
   if (value === undefined) return 'nothing';
   if (value === null) return 'an empty value';
   if (typeof value === 'string') return JSON.stringify(value);
-  if (Array.isArray(value)) return 'a list';
+  if (Array.isArray(value)) return value.length === 0 ? 'an empty list' : `a list of ${value.length}`;
   if (typeof value === 'object') return 'a map';
   return String(value);
 }

@@ -1,3 +1,4 @@
+import { BOUNDS } from './bounds.ts';
 import { portRangeProblem } from './port-range.ts';
 
 /**
@@ -31,12 +32,15 @@ export function sysctlProblem(key: string, value: string): string | undefined {
   if (!namespaced) {
     return `not namespaced: Docker cannot set it per container (only per-network-namespace net.* sysctls, such as net.ipv4.ip_local_port_range; set ${key} on the host)`;
   }
+  // runc writes the value into /proc/sys as it is: one line of text, nothing the kernel would read as more.
+  if (/[\u0000-\u001f\u007f]/.test(value)) return `expected one line of text, found ${JSON.stringify(value)}`;
+  if (value.length > BOUNDS.sysctlValueLength) return `expected at most ${BOUNDS.sysctlValueLength} characters, found ${value.length}`;
   if (key === 'net.ipv4.ip_local_port_range') return portRangeProblem(value);
   const bounds = INTEGER_BOUNDS[key];
   if (bounds) {
     const n = Number(value);
     if (!/^-?\d+$/.test(value.trim()) || n < bounds.min || n > bounds.max) {
-      return `expected a whole number from ${bounds.min} to ${bounds.max}, found "${value}"`;
+      return `expected a whole number from ${bounds.min} to ${bounds.max}, found ${JSON.stringify(value)}`;
     }
   }
   return undefined;

@@ -17,7 +17,7 @@ export const formatPortRange = (range: PortRange) => `${range.low}-${range.high}
  */
 export function portRangeProblem(text: string): string | undefined {
   const range = parsePortRange(text);
-  if (!range) return `expected two port numbers such as "1024 65535", found "${text}"`;
+  if (!range) return `expected two port numbers such as "1024 65535", found ${JSON.stringify(text)}`;
   if (range.low < 1 || range.low > 65535) return `low (${range.low}) must be from 1 to 65535`;
   if (range.high < 1 || range.high > 65535) return `high (${range.high}) must be from 1 to 65535`;
   if (range.low > range.high) return `low (${range.low}) must be <= high (${range.high})`;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { BOUNDS } from './bounds.ts';
 import { parseDuration } from './duration.ts';
 import { parsePortRange } from './port-range.ts';
 import { sysctlProblem } from './namespaced-sysctls.ts';
@@ -46,12 +47,15 @@ const port = z
 const positiveInt = (what: string) =>
   z.number({ error: `expected ${what}` }).int({ error: `expected ${what}` }).min(1, { error: `expected ${what}` });
 
+const NOFILE_EXPECTED = `expected a whole number from 1 to ${BOUNDS.nofile.toLocaleString('en-US')} (fs.nr_open's default, the most the kernel grants)`;
+const nofileCount = z.number({ error: NOFILE_EXPECTED }).int({ error: NOFILE_EXPECTED }).min(1, { error: NOFILE_EXPECTED }).max(BOUNDS.nofile, { error: NOFILE_EXPECTED });
+
 /** Compose ulimit syntax: a single number (soft = hard) or { soft, hard }. */
 const ulimitValue = z
   .union(
     [
-      positiveInt('a positive whole number'),
-      strictObject({ soft: positiveInt('a positive whole number'), hard: positiveInt('a positive whole number') }),
+      nofileCount,
+      strictObject({ soft: nofileCount, hard: nofileCount }),
     ],
     { error: 'expected a whole number or { soft, hard }' },
   )
@@ -89,19 +93,31 @@ const sysctls = z
     }
   });
 
-const duration = z
-  .string({ error: 'expected a duration such as "30s", "2m" or "1m30s"' })
-  .refine((text) => parseDuration(text) !== undefined, { error: 'expected a duration such as "30s", "2m" or "1m30s"' });
+const DURATION_EXPECTED = 'expected a duration such as "30s", "2m" or "1m30s"';
+/** A duration from 1 ms up to `maxMs`, said in the message when it is out of bounds. */
+const durationUpTo = (maxMs: number, maxText: string) =>
+  z.string({ error: DURATION_EXPECTED }).superRefine((text, ctx) => {
+    const ms = parseDuration(text);
+    if (ms === undefined) ctx.addIssue({ code: 'custom', message: `${DURATION_EXPECTED}, found ${JSON.stringify(text)}` });
+    else if (ms === 0) ctx.addIssue({ code: 'custom', message: `expected a duration longer than 0, found ${JSON.stringify(text)}` });
+    else if (ms > maxMs) ctx.addIssue({ code: 'custom', message: `expected a duration of at most ${maxText}, found ${JSON.stringify(text)}` });
+  });
+const duration = durationUpTo(BOUNDS.durationMs, '24h');
+const connectTimeout = durationUpTo(BOUNDS.connectTimeoutMs, '10m');
 
-const processes = z.union([z.literal('auto'), positiveInt('a positive whole number')], {
-  error: 'expected "auto" or a positive whole number',
+const PROCESSES_EXPECTED = `expected "auto" or a whole number from 1 to ${BOUNDS.processes}`;
+const processes = z.union([z.literal('auto'), positiveInt(`a whole number from 1 to ${BOUNDS.processes}`).max(BOUNDS.processes, { error: PROCESSES_EXPECTED })], {
+  error: PROCESSES_EXPECTED,
 });
 
 const TOLERANCE_EXPECTED = 'expected a whole number of connections (>= 0) or a percentage such as "0.5%"';
 const tolerance = z.union(
   [
-    z.number().int({ error: TOLERANCE_EXPECTED }).min(0, { error: TOLERANCE_EXPECTED }),
-    z.string().regex(/^\d+(\.\d+)?%$/, { error: TOLERANCE_EXPECTED }),
+    z.number().int({ error: TOLERANCE_EXPECTED }).min(0, { error: TOLERANCE_EXPECTED }).max(BOUNDS.tolerance, { error: TOLERANCE_EXPECTED }),
+    z.string().superRefine((text, ctx) => {
+      if (!/^\d+(\.\d+)?%$/.test(text)) ctx.addIssue({ code: 'custom', message: TOLERANCE_EXPECTED });
+      else if (Number(text.slice(0, -1)) > 100) ctx.addIssue({ code: 'custom', message: 'expected a percentage of at most 100%' });
+    }),
   ],
   { error: TOLERANCE_EXPECTED },
 );
@@ -110,6 +126,7 @@ const ServerSchema = strictObject({
   ports: z
     .array(port, { error: 'expected a list of ports' })
     .min(1, { error: 'expected at least one port' })
+    .max(BOUNDS.ports, { error: `expected at most ${BOUNDS.ports} listening ports` })
     .superRefine((ports, ctx) => {
       ports.forEach((p, index) => {
         if (ports.indexOf(p) !== index) {
@@ -119,7 +136,9 @@ const ServerSchema = strictObject({
     })
     .default([...SCENARIO_DEFAULTS.server.ports]),
   ulimits: ulimits.default({}),
-  backlog: positiveInt('a positive whole number').default(SCENARIO_DEFAULTS.server.backlog),
+  backlog: positiveInt('a positive whole number')
+    .max(BOUNDS.backlog, { error: `expected at most ${BOUNDS.backlog} (listen() takes an int; the kernel caps it at net.core.somaxconn)` })
+    .default(SCENARIO_DEFAULTS.server.backlog),
   sysctls: sysctls.default({}),
   processes: processes.default(SCENARIO_DEFAULTS.server.processes),
 });
@@ -139,28 +158,36 @@ const bind = z.union(
 );
 export type Bind = z.infer<typeof bind>;
 
+const targetPorts = z
+  .array(port, { error: 'expected a list of server ports' })
+  .min(1, { error: 'expected at least one port' })
+  .max(BOUNDS.ports, { error: `expected at most ${BOUNDS.ports} target ports` });
+const RATE_WANTED = `a whole number of connections per second from 1 to ${BOUNDS.rate.toLocaleString('en-US')}`;
+const rate = positiveInt(RATE_WANTED).max(BOUNDS.rate, { error: `expected ${RATE_WANTED}` });
+
 const PhaseSchema = strictObject({
   mode: z.enum(['hold', 'churn'], { error: 'expected "hold" or "churn"' }),
-  targets: z.array(port, { error: 'expected a list of server ports' }).min(1, { error: 'expected at least one port' }).optional(),
+  targets: targetPorts.optional(),
   duration: duration.optional(),
-  rate: positiveInt('a positive whole number of connections per second').optional(),
+  rate: rate.optional(),
   close: z.enum(['client', 'server'], { error: 'expected "client" or "server"' }).optional(),
 });
 
-const GROUP_NAME_EXPECTED = 'expected a name of lower-case letters, digits and dashes (not "server")';
+const GROUP_NAME_EXPECTED = 'expected a name of lower-case letters, digits and dashes, at most 32 characters (not "server")';
 const ClientGroupSchema = strictObject({
   name: z
     .string({ error: GROUP_NAME_EXPECTED })
     .regex(SCENARIO_NAME_PATTERN, { error: GROUP_NAME_EXPECTED })
+    .max(32, { error: GROUP_NAME_EXPECTED })
     .refine((name) => name !== 'server', { error: GROUP_NAME_EXPECTED })
     .optional(),
-  count: positiveInt('a positive whole number').max(64, { error: 'expected at most 64 clients' }).default(SCENARIO_DEFAULTS.clients.count),
-  targets: z.array(port, { error: 'expected a list of server ports' }).min(1, { error: 'expected at least one port' }).optional(),
+  count: positiveInt('a positive whole number').max(BOUNDS.clients, { error: `expected at most ${BOUNDS.clients} clients` }).default(SCENARIO_DEFAULTS.clients.count),
+  targets: targetPorts.optional(),
   ulimits: ulimits.default({}),
   sysctls: sysctls.default({}),
   mode: z.enum(['hold', 'churn'], { error: 'expected "hold" or "churn"' }).default(SCENARIO_DEFAULTS.clients.mode),
   duration: duration.optional(),
-  connectTimeout: duration.default(SCENARIO_DEFAULTS.clients.connectTimeout),
+  connectTimeout: connectTimeout.default(SCENARIO_DEFAULTS.clients.connectTimeout),
   processes: processes.default(SCENARIO_DEFAULTS.clients.processes),
   bind: bind.default(SCENARIO_DEFAULTS.clients.bind),
   /** IPv4 source addresses the client connects from in turn; more than one are added to its interface. */
@@ -168,9 +195,13 @@ const ClientGroupSchema = strictObject({
   /** churn: which side closes first and so keeps the TIME_WAIT (client by default). */
   close: z.enum(['client', 'server'], { error: 'expected "client" or "server"' }).default('client'),
   /** churn: connections per second per container; unset means as fast as the client can. */
-  rate: positiveInt('a positive whole number of connections per second').optional(),
+  rate: rate.optional(),
   /** Steps run one after another in the same container (one process), each with its own mode and targets. */
-  phases: z.array(PhaseSchema, { error: 'expected a list of phases' }).min(1, { error: 'expected at least one phase' }).optional(),
+  phases: z
+    .array(PhaseSchema, { error: 'expected a list of phases' })
+    .min(1, { error: 'expected at least one phase' })
+    .max(BOUNDS.phases, { error: `expected at most ${BOUNDS.phases} phases` })
+    .optional(),
 });
 type ClientGroupInput = z.infer<typeof ClientGroupSchema>;
 /** A phase with the group's settings filled in where it sets none. */
@@ -185,19 +216,27 @@ const ClientsSchema = z.union([ClientGroupSchema, z.array(ClientGroupSchema).min
 const ExpectSchema = strictObject({ tolerance: tolerance.default(SCENARIO_DEFAULTS.expect.tolerance) });
 
 
+const NAME_EXPECTED = `expected a name of lower-case letters, digits and dashes, at most ${BOUNDS.nameLength} characters`;
+const scenarioName = z.string({ error: NAME_EXPECTED }).regex(SCENARIO_NAME_PATTERN, { error: NAME_EXPECTED }).max(BOUNDS.nameLength, { error: NAME_EXPECTED });
+
 /** The scenario file; `defaultName` (the file's basename) names a scenario that does not name itself. */
 export function scenarioSchema(defaultName: string) {
   return strictObject({
-    name: z
-      .string({ error: 'expected a name of lower-case letters, digits and dashes' })
-      .regex(SCENARIO_NAME_PATTERN, { error: 'expected a name of lower-case letters, digits and dashes' })
-      .default(defaultName),
+    // Without a name of its own the scenario takes the file's basename, checked like any name (superRefine).
+    name: scenarioName.optional(),
     description: z.string({ error: 'expected text' }).default(''),
     server: ServerSchema.default(ServerSchema.parse({})),
     clients: ClientsSchema.default(ClientGroupSchema.parse({})),
     expect: ExpectSchema.default(ExpectSchema.parse({})),
   })
     .superRefine((scenario, ctx) => {
+      if (scenario.name === undefined && !scenarioName.safeParse(defaultName).success) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `the file name gives the scenario the name ${JSON.stringify(defaultName)}, but a name is lower-case letters, digits and dashes, at most ${BOUNDS.nameLength} characters: rename the file or set name:`,
+          path: [],
+        });
+      }
       const listed = Array.isArray(scenario.clients);
       const groups = Array.isArray(scenario.clients) ? scenario.clients : [scenario.clients];
       const seen = new Set<string>();
@@ -257,7 +296,8 @@ export function scenarioSchema(defaultName: string) {
         });
       }
     })
-    .transform(({ clients, ...rest }) => ({
+    .transform(({ clients, name, ...rest }) => ({
+      name: name ?? defaultName,
       ...rest,
       clients: (Array.isArray(clients) ? clients : [clients]).map(
         (group): ClientGroup => ({

@@ -208,7 +208,7 @@ describe('validation rules: each names file, line, column, path, expectation and
     {
       rule: 'processes is auto or a number',
       text: 'server:\n  processes: many\n',
-      expected: { line: 2, column: 14, path: 'server.processes', message: 'expected "auto" or a positive whole number, found "many"' },
+      expected: { line: 2, column: 14, path: 'server.processes', message: 'expected "auto" or a whole number from 1 to 256, found "many"' },
     },
     {
       rule: 'tolerance is a count or a percentage',
@@ -223,7 +223,7 @@ describe('validation rules: each names file, line, column, path, expectation and
     {
       rule: 'names are lower-case, digits and dashes',
       text: 'name: Wide Range\n',
-      expected: { line: 1, column: 7, path: 'name', message: 'expected a name of lower-case letters, digits and dashes, found "Wide Range"' },
+      expected: { line: 1, column: 7, path: 'name', message: 'expected a name of lower-case letters, digits and dashes, at most 48 characters, found "Wide Range"' },
     },
     {
       rule: 'groups in a list need names',
@@ -238,7 +238,7 @@ describe('validation rules: each names file, line, column, path, expectation and
     {
       rule: 'a group cannot be called server',
       text: 'clients:\n  - name: server\n',
-      expected: { line: 2, column: 11, path: 'clients[0].name', message: 'expected a name of lower-case letters, digits and dashes (not "server"), found "server"' },
+      expected: { line: 2, column: 11, path: 'clients[0].name', message: 'expected a name of lower-case letters, digits and dashes, at most 32 characters (not "server"), found "server"' },
     },
     {
       rule: 'rules apply per group, with the group in the path',
