@@ -1,5 +1,7 @@
 import path from 'node:path';
-import type { DockerEngine } from './engine/docker-engine.ts';
+import { InterruptedError, type DockerEngine } from './engine/docker-engine.ts';
+import { probeImageTag } from './engine/probe-source.ts';
+import { currentOwner, runLabels, type RunOwner } from './engine/run-owner.ts';
 import { measureEngine, type EngineFacts } from './engine/preflight.ts';
 import { ensureProbeImage } from './engine/probe-image.ts';
 import { runProject } from './engine/run-project.ts';
@@ -11,7 +13,7 @@ import { writeFileAtomic } from './report/atomic-write.ts';
 import { buildResult } from './report/build-result.ts';
 import { formatResultJson } from './report/result-json.ts';
 import { RunResult } from './report/result-schema.ts';
-import { fileStamp, RESULTS_DIR } from './report/results-dir.ts';
+import { ensureWritable, fileStamp, RESULTS_DIR } from './report/results-dir.ts';
 import { loadScenario, type LoadedScenario } from './scenario/load-scenario.ts';
 import { writeReport } from './report/write-report.ts';
 import { durationMs } from './scenario/duration.ts';
@@ -30,6 +32,8 @@ export type RunDeps = {
   onProgress: (observations: Record<string, ContainerObservation>, elapsedMs: number) => void;
   /** Where the result, compose file and report go (default: results/). */
   resultsDir?: string;
+  /** The process the run belongs to (default: this one). */
+  owner?: RunOwner;
 };
 
 export type ScenarioRun = { result: RunResult; resultFile: string; reportFile: string; composeFile: string };
@@ -43,21 +47,38 @@ export async function runScenario(nameOrPath: string, deps: RunDeps): Promise<Sc
 export async function runLoadedScenario(loaded: LoadedScenario, deps: RunDeps): Promise<ScenarioRun> {
   const { scenario } = loaded;
   const resultsDir = deps.resultsDir ?? RESULTS_DIR;
+  const owner = deps.owner ?? currentOwner();
   const project = `portlab-${scenario.name}-${deps.runId}`;
-  const image = await ensureProbeImage(deps.engine, (tag) => deps.onStatus(`building the probe image ${tag}`));
+  // Every file of the run carries its id: two runs of one scenario in the same second never share a name.
+  const base = path.join(resultsDir, `${scenario.name}-${fileStamp(deps.now())}-${deps.runId}`);
+  const composeFile = `${base}.compose.yml`;
+  const resultFile = `${base}.json`;
+  const interrupted = (step: string) => {
+    if (deps.signal.aborted) throw new InterruptedError(step);
+  };
+
+  await ensureWritable(resultsDir);
+  // The compose file comes first, before anything exists in Docker, from what is known without asking the engine;
+  // it is written again below with what the engine grants.
+  const draft = await replan(loaded, ASSUMED_ENVIRONMENT, project, await probeImageTag());
+  await writeFileAtomic(composeFile, draft.compiled.yaml);
+  interrupted('preparing the run');
+  const image = await ensureProbeImage(deps.engine, (tag) => deps.onStatus(`building the probe image ${tag}`), deps.signal);
+  interrupted('building the probe image');
   const engineFacts = await measureEngine(deps.engine, image, mostNofileAsked(scenario), {
     prefix: project,
-    labels: { 'io.portlab.managed': 'true', 'io.portlab.run-id': deps.runId },
+    labels: runLabels({ runId: deps.runId, owner, keep: false }),
+    signal: deps.signal,
   });
+  interrupted('measuring the engine');
   const env = environmentOf(engineFacts);
   const plan = await replan(loaded, env, project, image);
-  const stamp = fileStamp(deps.now());
-  const composeFile = path.join(resultsDir, `${scenario.name}-${stamp}.compose.yml`);
   await writeFileAtomic(composeFile, plan.compiled.yaml);
   for (const [container, note] of engineNotes(plan.prediction)) deps.onStatus(`${container}: ${note}`);
 
   const record = await runProject(deps.engine, plan.compiled.project, {
     runId: deps.runId,
+    owner,
     // Churning clients stop themselves at their duration; the run waits a little longer for their last report.
     limitMs: Math.max(
       ...scenario.clients.map((group) =>
@@ -86,7 +107,6 @@ export async function runLoadedScenario(loaded: LoadedScenario, deps: RunDeps): 
       kept: deps.keep,
     }),
   );
-  const resultFile = path.join(resultsDir, `${scenario.name}-${stamp}.json`);
   await writeFileAtomic(resultFile, formatResultJson(result));
   const reportFile = await writeReport(result, resultFile);
   return { result, resultFile, reportFile, composeFile };

@@ -9,3 +9,13 @@ export const EXIT = {
   /** The Docker engine is unavailable, or the run itself failed. */
   runError: 3,
 } as const;
+
+/** Exit status after Ctrl-C, as shells report a process ended by SIGINT. */
+export const EXIT_INTERRUPTED = 130;
+
+/** The exit status for how runs (or sweep points) ended: the most serious one wins. */
+export function exitCodeFor(verdicts: ReadonlyArray<'pass' | 'fail' | 'error' | 'aborted' | 'incomplete'>, cleanupFailed = false): number {
+  if (verdicts.includes('aborted')) return EXIT_INTERRUPTED;
+  if (cleanupFailed || verdicts.includes('error')) return EXIT.runError;
+  return verdicts.every((verdict) => verdict === 'pass') ? EXIT.pass : EXIT.verdictFailed;
+}

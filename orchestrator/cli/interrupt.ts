@@ -1,20 +1,25 @@
-/** Exit status after Ctrl-C, as shells report a process ended by SIGINT. */
-export const EXIT_INTERRUPTED = 130;
+/** How long a second Ctrl-C waits for the run's containers to be killed before it exits anyway. */
+const FORCE_TIMEOUT_MS = 10_000;
 
 /**
- * Ctrl-C and SIGTERM abort `controller` (once, saying so on stderr) instead of killing the process, so the run
- * can remove what it created. Returns the function that stops listening.
+ * Ctrl-C, SIGTERM and SIGHUP abort `controller` (saying so on stderr) instead of killing the process, so the run can
+ * remove what it created and keep what it measured. A second one does not wait: `force` kills the run's containers
+ * at once and the process exits (130). Returns the function that stops listening.
  */
-export function abortOnSignals(controller: AbortController, what: string): () => void {
+export function abortOnSignals(controller: AbortController, what: string, force: () => Promise<void>): () => void {
   const onSignal = (signal: NodeJS.Signals) => {
-    if (controller.signal.aborted) return;
-    process.stderr.write(`\n${signal}: ${what}...\n`);
-    controller.abort();
+    if (!controller.signal.aborted) {
+      process.stderr.write(`\n${signal}: ${what} (again to kill them at once)...\n`);
+      controller.abort();
+      return;
+    }
+    process.stderr.write(`\n${signal} again: killing the run's containers now and exiting\n`);
+    const timeout = new Promise((resolve) => setTimeout(resolve, FORCE_TIMEOUT_MS).unref());
+    void Promise.race([force().catch(() => undefined), timeout]).finally(() => process.exit(130));
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+  for (const signal of signals) process.on(signal, onSignal);
   return () => {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    for (const signal of signals) process.off(signal, onSignal);
   };
 }

@@ -6,6 +6,12 @@ export type CliOptions = {
   json: boolean;
   keep: boolean;
   cleanup: boolean;
+  /** With --cleanup: remove this run only, whoever owns it. */
+  cleanupRun: string | undefined;
+  /** With --cleanup: remove every portlab run, live ones too. */
+  all: boolean;
+  /** Confirms --cleanup --all without asking. */
+  yes: boolean;
   help: boolean;
 };
 
@@ -14,13 +20,14 @@ export class UsageError extends Error {
 }
 
 export const USAGE = `usage: npm run scenario -- <name or path> [...more] [--dry-run] [--json] [--keep]
-       npm run scenario -- --cleanup
+       npm run scenario -- --cleanup [<run-id> | --all [--yes]]
 
   <name>       a file in scenarios/ (default-range means scenarios/default-range.yml); a path is used as given
   --dry-run    validate, predict and compile only; print the plan and create nothing in Docker
   --json       print the plan (dry run) or the results as JSON on stdout instead of tables
   --keep       leave the containers and network of a run in place for inspection
-  --cleanup    remove every container and network that portlab runs left behind (found by label)
+  --cleanup    remove the runs whose portlab process is gone (a crash, kill -9); runs still going are left alone
+               --cleanup <run-id>: that run only; --cleanup --all: every run, live ones too (asks first; --yes does not)
 
 exit codes: 0 all verdicts pass, 1 a verdict failed, 2 bad input, 3 engine unavailable or run error`;
 
@@ -36,14 +43,20 @@ export function parseCliArgs(argv: string[]): CliOptions {
         json: { type: 'boolean', default: false },
         keep: { type: 'boolean', default: false },
         cleanup: { type: 'boolean', default: false },
+        all: { type: 'boolean', default: false },
+        yes: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
+  const cleanup = parsed.values.cleanup ?? false;
   const options: CliOptions = {
-    scenarios: parsed.positionals,
+    scenarios: cleanup ? [] : parsed.positionals,
+    cleanupRun: cleanup ? parsed.positionals[0] : undefined,
+    all: parsed.values.all ?? false,
+    yes: parsed.values.yes ?? false,
     dryRun: parsed.values['dry-run'] ?? false,
     json: parsed.values.json ?? false,
     keep: parsed.values.keep ?? false,
@@ -53,8 +66,12 @@ export function parseCliArgs(argv: string[]): CliOptions {
   if (!options.help && !options.cleanup && options.scenarios.length === 0) {
     throw new UsageError('name at least one scenario (or pass --cleanup)');
   }
-  if (options.cleanup && options.scenarios.length > 0) {
-    throw new UsageError('--cleanup takes no scenario names');
+  if (cleanup && (parsed.positionals.length > 1 || (options.all && parsed.positionals.length > 0))) {
+    throw new UsageError('--cleanup takes one run id, or --all');
+  }
+  if (!cleanup && (options.all || options.yes)) throw new UsageError('--all and --yes go with --cleanup');
+  if (options.cleanupRun !== undefined && !/^[a-z0-9-]+$/.test(options.cleanupRun)) {
+    throw new UsageError(`--cleanup takes a run id such as 3f9a1c (the one in a result's name), found ${JSON.stringify(options.cleanupRun)}`);
   }
   return options;
 }

@@ -1,40 +1,36 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { cleanupByLabel } from '../engine/cleanup.ts';
-import { DockerEngine } from '../engine/docker-engine.ts';
 import type { ContainerObservation } from '../observe/observation.ts';
 import type { RunResult } from '../report/result-schema.ts';
 import { runScenario } from '../run-scenario.ts';
 import { userCwd } from '../scenario/load-scenario.ts';
-import { EXIT } from './exit-codes.ts';
-import { abortOnSignals, EXIT_INTERRUPTED } from './interrupt.ts';
+import { cleanupCommand, killRuns, removeLeftovers } from './cleanup-command.ts';
+import { connectEngine } from './connect-engine.ts';
+import { exitCodeFor } from './exit-codes.ts';
+import { abortOnSignals } from './interrupt.ts';
 import { formatTable } from './format-table.ts';
 import type { CliOptions } from './parse-args.ts';
 import { formatCount, showCount } from '../predict/count-range.ts';
 
 
 export async function runCommand(options: CliOptions): Promise<number> {
-  const engine = new DockerEngine();
-  await engine.version(); // one line and exit 3 when the daemon is not there
-
-  if (options.cleanup) {
-    const removed = await cleanupByLabel(engine);
-    const what = [...removed.containers, ...removed.networks];
-    process.stdout.write(what.length > 0 ? `removed ${what.join(', ')}\n` : 'nothing to clean up\n');
-    return EXIT.pass;
-  }
+  const engine = await connectEngine(); // one line and exit 3 when there is none and none can be started
+  if (options.cleanup) return cleanupCommand(engine, options);
+  await removeLeftovers(engine);
 
   const abort = new AbortController();
-  const stopListening = abortOnSignals(abort, 'stopping the run and removing its containers');
+  let runId = newRunId();
+  const stopListening = abortOnSignals(abort, 'stopping the run and removing its containers', () => killRuns(engine, [runId]));
 
   const results: Array<{ result: RunResult; resultFile: string }> = [];
   try {
     for (const name of options.scenarios) {
       if (abort.signal.aborted) break;
       const progress = progressPrinter(name);
+      runId = newRunId();
       const run = await runScenario(name, {
         engine,
-        runId: randomBytes(3).toString('hex'),
+        runId,
         keep: options.keep,
         signal: abort.signal,
         now: () => new Date(),
@@ -49,10 +45,12 @@ export async function runCommand(options: CliOptions): Promise<number> {
     stopListening();
   }
   if (options.json) process.stdout.write(`${JSON.stringify({ results: results.map((run) => run.result) }, null, 2)}\n`);
-  if (abort.signal.aborted) return EXIT_INTERRUPTED;
-  if (results.some((run) => run.result.verdict === 'error')) return EXIT.runError;
-  return results.every((run) => run.result.verdict === 'pass') ? EXIT.pass : EXIT.verdictFailed;
+  const verdicts = results.map((run) => run.result.verdict);
+  return exitCodeFor(abort.signal.aborted ? [...verdicts, 'aborted'] : verdicts, results.some((run) => run.result.run.cleanupErrors.length > 0));
 }
+
+/** A run's id: in its containers' labels and its files' names. */
+export const newRunId = () => randomBytes(3).toString('hex');
 
 /** Live counts on stderr: one rewritten line on a terminal, a line every ~10 s otherwise. */
 export function progressPrinter(scenario: string) {

@@ -1,7 +1,5 @@
-import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { DockerEngine } from '../engine/docker-engine.ts';
 import { ASSUMED_ENVIRONMENT } from '../predict/environment.ts';
 import { formatCount, showCount } from '../predict/count-range.ts';
 import { observationKey } from '../predict/prediction-schema.ts';
@@ -12,11 +10,13 @@ import { loadSweep, showAxisValue, type LoadedSweep, type SweepPoint } from '../
 import { runSweep } from '../sweep/run-sweep.ts';
 import type { SweepPointSummary, SweepSummary } from '../sweep/sweep-schema.ts';
 import { isEntryPoint } from './entry-point.ts';
-import { EXIT } from './exit-codes.ts';
+import { connectEngine } from './connect-engine.ts';
+import { EXIT, exitCodeFor } from './exit-codes.ts';
 import { formatTable } from './format-table.ts';
-import { abortOnSignals, EXIT_INTERRUPTED } from './interrupt.ts';
+import { abortOnSignals } from './interrupt.ts';
 import { reportError } from './main.ts';
-import { progressPrinter } from './run-command.ts';
+import { newRunId, progressPrinter } from './run-command.ts';
+import { killRuns, removeLeftovers } from './cleanup-command.ts';
 
 export const SWEEP_USAGE = `usage: npm run sweep -- <name or path> [--dry-run] [--json]
 
@@ -79,22 +79,7 @@ function formatSweepSummary(summary: SweepSummary, files: { csv: string; json: s
   ].join('\n');
 }
 
-export function sweepExitCode(summary: SweepSummary): number {
-  switch (summary.verdict) {
-    case 'pass':
-      return EXIT.pass;
-    case 'fail':
-      return EXIT.verdictFailed;
-    case 'error':
-      return EXIT.runError;
-    case 'aborted':
-      return EXIT_INTERRUPTED;
-    default: {
-      const unreachable: never = summary.verdict;
-      return unreachable;
-    }
-  }
-}
+export const sweepExitCode = (summary: SweepSummary): number => exitCodeFor([summary.verdict]);
 
 /** `npm run sweep -- <name or path> [--dry-run] [--json]` */
 export async function sweepCommand(argv: string[]): Promise<number> {
@@ -120,15 +105,16 @@ export async function sweepCommand(argv: string[]): Promise<number> {
     const sweep = await loadSweep(options.sweep);
     if (options.dryRun) return dryRun(sweep, options.json);
 
-    const engine = new DockerEngine();
-    await engine.version();
+    const engine = await connectEngine();
+    await removeLeftovers(engine);
     const abort = new AbortController();
-    const stopListening = abortOnSignals(abort, 'stopping the sweep and removing the running point\'s containers');
+    let runId = newRunId();
+    const stopListening = abortOnSignals(abort, 'stopping the sweep and removing the running point\'s containers', () => killRuns(engine, [runId]));
     try {
       let progress: ReturnType<typeof progressPrinter> | undefined;
       const run = await runSweep(sweep, {
         engine,
-        newRunId: () => randomBytes(3).toString('hex'),
+        newRunId: () => (runId = newRunId()),
         keep: false,
         signal: abort.signal,
         now: () => new Date(),

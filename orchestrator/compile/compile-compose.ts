@@ -11,6 +11,10 @@ export const PORTLAB_LABEL = {
   role: 'io.portlab.role',
   runId: 'io.portlab.run-id',
   managed: 'io.portlab.managed',
+  /** host/pid/start of the orchestrator process that created it (engine/run-owner.ts). */
+  owner: 'io.portlab.owner',
+  /** Left in place on purpose (--keep): not removed by the cleanup every run starts with. */
+  kept: 'io.portlab.kept',
 } as const;
 
 export type CompileInput = {

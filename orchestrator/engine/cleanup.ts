@@ -1,14 +1,61 @@
 import { PORTLAB_LABEL } from '../compile/compile-compose.ts';
 import type { DockerEngine } from './docker-engine.ts';
+import { ownerState, parseOwner } from './run-owner.ts';
 import { removeAll } from './run-project.ts';
 
-export type CleanupReport = { containers: string[]; networks: string[] };
+type Thing = { id: string; name: string };
 
-/** Removes every container and network portlab labelled (all runs, or one run id): leftovers of crashed runs. */
-export async function cleanupByLabel(engine: DockerEngine, runId?: string): Promise<CleanupReport> {
-  const labels: Record<string, string> = runId ? { [PORTLAB_LABEL.runId]: runId } : { [PORTLAB_LABEL.managed]: 'true' };
-  const containers = await engine.listContainers(labels);
-  const networks = await engine.listNetworks(labels);
-  await removeAll(engine, containers, networks);
-  return { containers: containers.map((container) => container.name), networks: networks.map((network) => network.name) };
+/** One run as the engine holds it: its containers and networks, and whether the process that made it is alive. */
+export type RunOnEngine = {
+  runId: string;
+  owner: ReturnType<typeof ownerState>;
+  /** Left in place on purpose (--keep). */
+  kept: boolean;
+  containers: Thing[];
+  networks: Thing[];
+};
+
+/** Every portlab run on the engine, by run id (things without one count as a run of their own, with no owner). */
+export async function listRuns(engine: DockerEngine): Promise<RunOnEngine[]> {
+  const managed = { [PORTLAB_LABEL.managed]: 'true' };
+  const [containers, networks] = await Promise.all([engine.listContainers(managed), engine.listNetworks(managed)]);
+  const runs = new Map<string, RunOnEngine>();
+  const runOf = (labels: Record<string, string>) => {
+    const runId = labels[PORTLAB_LABEL.runId] ?? '(no run id)';
+    let run = runs.get(runId);
+    if (!run) {
+      run = { runId, owner: ownerState(parseOwner(labels[PORTLAB_LABEL.owner])), kept: labels[PORTLAB_LABEL.kept] === 'true', containers: [], networks: [] };
+      runs.set(runId, run);
+    }
+    return run;
+  };
+  for (const container of containers) runOf(container.labels).containers.push({ id: container.id, name: container.name });
+  for (const network of networks) runOf(network.labels).networks.push({ id: network.id, name: network.name });
+  return [...runs.values()].sort((a, b) => a.runId.localeCompare(b.runId));
+}
+
+/** "abc123 (3 containers, 1 network)" */
+export const describeRun = (run: RunOnEngine) => {
+  const plural = (count: number, what: string) => `${count} ${what}${count === 1 ? '' : 's'}`;
+  return `${run.runId} (${plural(run.containers.length, 'container')}, ${plural(run.networks.length, 'network')})`;
+};
+
+/** Removes the runs' containers, then their networks; tries everything and reports what failed together. */
+export async function removeRuns(engine: DockerEngine, runs: RunOnEngine[]): Promise<void> {
+  await removeAll(
+    engine,
+    runs.flatMap((run) => run.containers),
+    runs.flatMap((run) => run.networks),
+  );
+}
+
+/**
+ * Removes the runs whose owner is gone (a crash, a kill -9): what every run starts with, so leftovers holding tens
+ * of thousands of connections never outlive the next run. Runs left with --keep stay unless `includeKept`.
+ * Returns what it removed.
+ */
+export async function removeOrphanedRuns(engine: DockerEngine, options: { includeKept: boolean }): Promise<RunOnEngine[]> {
+  const orphans = (await listRuns(engine)).filter((run) => run.owner === 'gone' && (options.includeKept || !run.kept));
+  if (orphans.length > 0) await removeRuns(engine, orphans);
+  return orphans;
 }

@@ -13,7 +13,14 @@ export type EngineFacts = {
 /** runc cannot raise a container's hard nofile above the daemon's own without CAP_SYS_RESOURCE. */
 const RLIMIT_REFUSED = /setting rlimit|rlimit type 7|operation not permitted/i;
 
-async function limitsProbe(engine: DockerEngine, image: string, name: string, labels: Record<string, string>, nofile?: number): Promise<ReadyEvent> {
+async function limitsProbe(
+  engine: DockerEngine,
+  image: string,
+  name: string,
+  labels: Record<string, string>,
+  nofile: number | undefined,
+  signal: AbortSignal | undefined,
+): Promise<ReadyEvent> {
   const output = await engine.runToCompletion({
     name,
     image,
@@ -23,7 +30,7 @@ async function limitsProbe(engine: DockerEngine, image: string, name: string, la
     alias: name,
     networkMode: 'host',
     nofile: nofile === undefined ? undefined : { soft: nofile, hard: nofile },
-  });
+  }, signal);
   for (const line of output.split('\n')) {
     const parsed = parseProbeLine(line);
     if (parsed.ok && parsed.event.event === 'ready') return parsed.event;
@@ -39,15 +46,15 @@ export async function measureEngine(
   engine: DockerEngine,
   image: string,
   wantedNofile: number,
-  naming: { prefix: string; labels: Record<string, string> },
+  naming: { prefix: string; labels: Record<string, string>; signal?: AbortSignal },
 ): Promise<EngineFacts> {
   const version = await engine.version();
-  const defaults = await limitsProbe(engine, image, `${naming.prefix}-preflight-default`, naming.labels);
+  const defaults = await limitsProbe(engine, image, `${naming.prefix}-preflight-default`, naming.labels, undefined, naming.signal);
   const conntrack = defaults.conntrack ? { max: defaults.conntrack.max, inUse: defaults.conntrack.count } : null;
   let nofileCeiling: number | null = null;
   if (wantedNofile > defaults.nofile.hard) {
     try {
-      const granted = await limitsProbe(engine, image, `${naming.prefix}-preflight-nofile`, naming.labels, wantedNofile);
+      const granted = await limitsProbe(engine, image, `${naming.prefix}-preflight-nofile`, naming.labels, wantedNofile, naming.signal);
       nofileCeiling = granted.nofile.hard >= wantedNofile ? null : granted.nofile.hard;
     } catch (error) {
       if (!(error instanceof EngineError) || !RLIMIT_REFUSED.test(error.message)) throw error;

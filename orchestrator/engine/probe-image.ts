@@ -1,4 +1,4 @@
-import { copyFile, mkdir } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { EXIT } from '../cli/exit-codes.ts';
@@ -13,27 +13,39 @@ export class ProbeBuildError extends Error {
   override name = 'ProbeBuildError';
 }
 
-/** Compiles the probe statically with the host's C compiler, into images/probe/build/ with its Dockerfile. */
+/**
+ * Compiles the probe statically with the host's C compiler into a build context of its own (a fresh directory
+ * under images/probe/build/), so two first runs at once never write the same file. Returns the directory.
+ */
 export async function compileProbe(): Promise<string> {
   await mkdir(BUILD_DIR, { recursive: true });
-  const output = path.join(BUILD_DIR, 'probe');
+  const context = await mkdtemp(path.join(BUILD_DIR, 'context-'));
+  const output = path.join(context, 'probe');
   const cc = process.env.CC ?? 'cc';
   try {
     await execa(cc, ['-static', '-O2', '-Wall', '-Wextra', '-Werror', '-o', output, path.join(PROBE_DIR, 'probe.c')]);
   } catch (error) {
+    await rm(context, { recursive: true, force: true });
     const detail = (error as { stderr?: string; shortMessage?: string }).stderr || (error as Error).message;
     throw new ProbeBuildError(`compiling the probe with \`${cc} -static\` failed (a static libc is needed: Debian's libc6-dev):\n${detail}`);
   }
-  await copyFile(path.join(PROBE_DIR, 'Dockerfile'), path.join(BUILD_DIR, 'Dockerfile'));
-  return BUILD_DIR;
+  await copyFile(path.join(PROBE_DIR, 'Dockerfile'), path.join(context, 'Dockerfile'));
+  return context;
 }
 
-/** The probe image for the current sources, built only when no image has that tag yet. */
-export async function ensureProbeImage(engine: DockerEngine, onBuild: (tag: string) => void = () => {}): Promise<string> {
+/**
+ * The probe image for the current sources, built only when no image has that tag yet. The engine tags an image
+ * only once it is complete, so runs that build it at the same time both end with the same, whole image.
+ */
+export async function ensureProbeImage(engine: DockerEngine, onBuild: (tag: string) => void = () => {}, signal?: AbortSignal): Promise<string> {
   const tag = await probeImageTag();
-  if (await engine.imageExists(tag)) return tag;
+  if (await engine.imageExists(tag, signal)) return tag;
   onBuild(tag);
   const context = await compileProbe();
-  await engine.buildImage(context, ['Dockerfile', 'probe'], tag, { [PORTLAB_LABEL.managed]: 'true' });
+  try {
+    await engine.buildImage(context, ['Dockerfile', 'probe'], tag, { [PORTLAB_LABEL.managed]: 'true' }, signal);
+  } finally {
+    await rm(context, { recursive: true, force: true });
+  }
   return tag;
 }

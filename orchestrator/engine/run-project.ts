@@ -1,16 +1,18 @@
 import { createHash } from 'node:crypto';
 import createDebug from 'debug';
 import type { ComposeProject, ComposeService } from '../compile/compose-schema.ts';
-import { PORTLAB_LABEL } from '../compile/compile-compose.ts';
 import { ProbeLog, type ContainerObservation } from '../observe/observation.ts';
 import type { ContainerSeries } from '../observe/series.ts';
 import { SERVER_NAME } from '../predict/predict.ts';
-import { EngineError, type DockerEngine } from './docker-engine.ts';
+import { EngineError, InterruptedError, type DockerEngine } from './docker-engine.ts';
+import { runLabels, type RunOwner } from './run-owner.ts';
 
 const debug = createDebug('portlab:engine');
 
 export type RunOptions = {
   runId: string;
+  /** The orchestrator process this run belongs to; its labels let cleanup tell live runs from orphans. */
+  owner: RunOwner;
   /** Upper bound on the run once the clients have started. */
   limitMs: number;
   /** Leave containers and network in place. */
@@ -26,6 +28,8 @@ export type RunOptions = {
 export type EndReason = 'clients-done' | 'duration' | 'failed' | 'interrupted';
 
 export type RunRecord = {
+  /** What removing the run's containers and network left behind (empty when all went). */
+  cleanupErrors: string[];
   observations: Record<string, ContainerObservation>;
   /** How each observation's count moved, under the same names. */
   series: Record<string, ContainerSeries>;
@@ -36,7 +40,7 @@ export type RunRecord = {
 };
 
 /** Labels `docker compose -p <project> ps|logs|down` recognises, plus portlab's own for cleanup. */
-export function composeLabels(project: ComposeProject, service: string, definition: ComposeService, runId: string): Record<string, string> {
+export function composeLabels(project: ComposeProject, service: string, definition: ComposeService, run: Record<string, string>): Record<string, string> {
   return {
     ...definition.labels,
     'com.docker.compose.project': project.name,
@@ -44,8 +48,7 @@ export function composeLabels(project: ComposeProject, service: string, definiti
     'com.docker.compose.container-number': '1',
     'com.docker.compose.oneoff': 'False',
     'com.docker.compose.config-hash': createHash('sha256').update(JSON.stringify(definition)).digest('hex'),
-    [PORTLAB_LABEL.managed]: 'true',
-    [PORTLAB_LABEL.runId]: runId,
+    ...run,
   };
 }
 
@@ -56,6 +59,8 @@ const TICK_MS = 250;
 const PROGRESS_EVERY_MS = 2_000;
 /** How long to wait for a stopped container's last log lines before giving up on them. */
 const LOG_DRAIN_TIMEOUT_MS = 15_000;
+/** How often a running experiment checks that the engine still answers (the probes' logs alone cannot tell). */
+const ENGINE_CHECK_EVERY_MS = 5_000;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -75,6 +80,7 @@ export async function runProject(engine: DockerEngine, project: ComposeProject, 
   const exited = new Set<string>();
   const networkName = `${project.name}_portlab`;
   let networkId: string | undefined;
+  const labels = runLabels({ runId: options.runId, owner: options.owner, keep: options.keep });
   const observations = () => Object.assign({}, ...[...logs.values()].map((log) => log.snapshots())) as Record<string, ContainerObservation>;
 
   const start = async (service: string) => {
@@ -86,7 +92,7 @@ export async function runProject(engine: DockerEngine, project: ComposeProject, 
       name,
       image: definition.image,
       command: definition.command,
-      labels: composeLabels(project, service, definition, options.runId),
+      labels: composeLabels(project, service, definition, labels),
       network: networkName,
       alias: service,
       nofile,
@@ -96,7 +102,7 @@ export async function runProject(engine: DockerEngine, project: ComposeProject, 
     created.push({ id, name, service });
     const log = new ProbeLog(service);
     logs.set(service, log);
-    await engine.startContainer(id, name);
+    await engine.startContainer(id, name, options.signal);
     following.set(
       id,
       engine
@@ -112,8 +118,7 @@ export async function runProject(engine: DockerEngine, project: ComposeProject, 
     networkId = await engine.createNetwork(networkName, {
       'com.docker.compose.project': project.name,
       'com.docker.compose.network': 'portlab',
-      [PORTLAB_LABEL.managed]: 'true',
-      [PORTLAB_LABEL.runId]: options.runId,
+      ...labels,
     });
 
     await start(SERVER_NAME);
@@ -132,9 +137,14 @@ export async function runProject(engine: DockerEngine, project: ComposeProject, 
     const clientsStartedAt = now();
     debug('clients started');
     let lastProgress = 0;
+    let lastEngineCheck = now();
     let settled: { count: number; since: number } | undefined;
     for (;;) {
       if (options.signal.aborted) throw new Interrupted();
+      if (now() - lastEngineCheck >= ENGINE_CHECK_EVERY_MS) {
+        if (!(await engine.ping())) throw new EngineError(`lost ${engine.describe()}: it stopped answering while the run was going on`);
+        lastEngineCheck = now();
+      }
       const snapshot = observations();
       if (now() - lastProgress >= PROGRESS_EVERY_MS) {
         options.onProgress(snapshot, now() - clientsStartedAt);
@@ -142,9 +152,13 @@ export async function runProject(engine: DockerEngine, project: ComposeProject, 
       }
       const fatal = Object.values(snapshot).find((observation) => observation.fatal.length > 0);
       if (fatal) throw new EngineError(`the probe in ${fatal.name} failed: ${fatal.fatal.join('; ')}`);
-      // Probes hold their connections until they are stopped, so any exit now is a failure.
+      // Probes hold their connections until they are stopped, so any exit now is a failure: the container's, or the
+      // engine's when its log stream ended because the daemon went away.
       const gone = [...exited][0];
-      if (gone) throw new EngineError(`container ${gone} exited while the run was going on`);
+      if (gone) {
+        if (!(await engine.ping())) throw new EngineError(`lost ${engine.describe()}: the log stream of ${gone} ended and the engine does not answer`);
+        throw new EngineError(`container ${gone} exited while the run was going on`);
+      }
       if (clients.every((client) => logs.get(client)?.finished())) {
         const accepted = snapshot[SERVER_NAME]?.count ?? 0;
         const held = clients.flatMap((client) => logs.get(client)?.counted() ?? []).reduce((sum, observation) => sum + observation.count, 0);
@@ -165,16 +179,20 @@ export async function runProject(engine: DockerEngine, project: ComposeProject, 
     await stopAndDrain(engine, created.filter((entry) => entry.service === SERVER_NAME), following);
     await stopAndDrain(engine, created.filter((entry) => entry.service !== SERVER_NAME), following);
   } catch (error) {
-    endReason = error instanceof Interrupted ? 'interrupted' : 'failed';
-    failure = error instanceof Interrupted ? 'interrupted' : (error as Error).message;
+    const interrupted = error instanceof Interrupted || error instanceof InterruptedError || options.signal.aborted;
+    endReason = interrupted ? 'interrupted' : 'failed';
+    failure = interrupted ? 'interrupted' : (error as Error).message;
     await stopAndDrain(engine, created, following).catch((stopError) => debug('stopping after failure: %s', stopError));
-  } finally {
-    if (!options.keep) {
-      await removeAll(engine, created, networkId === undefined ? [] : [{ id: networkId, name: networkName }]);
-    }
+  }
+  // What was measured is kept whatever removal does: its errors are recorded with the run, never thrown over it.
+  const cleanupErrors: string[] = [];
+  if (!options.keep) {
+    await removeAll(engine, created, networkId === undefined ? [] : [{ id: networkId, name: networkName }]).catch((error: Error) =>
+      cleanupErrors.push(error.message),
+    );
   }
   const series = Object.assign({}, ...[...logs.values()].map((log) => log.series())) as Record<string, ContainerSeries>;
-  return { observations: observations(), series, endReason, failure, startedAt, endedAt: new Date(now()) };
+  return { observations: observations(), series, endReason, failure, cleanupErrors, startedAt, endedAt: new Date(now()) };
 }
 
 class Interrupted extends Error {}

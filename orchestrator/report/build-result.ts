@@ -5,7 +5,7 @@ import type { ContainerObservation } from '../observe/observation.ts';
 import { engineNotes, SERVER_NAME } from '../predict/predict.ts';
 import type { Prediction, WorkerPlan } from '../predict/prediction-schema.ts';
 import type { Scenario } from '../scenario/scenario-schema.ts';
-import type { ContainerVerdict, Judgement } from '../verdict/judge.ts';
+import type { ContainerVerdict, Judgement, RunVerdict } from '../verdict/judge.ts';
 import { RESULT_SCHEMA_VERSION, type RunResult } from './result-schema.ts';
 
 export type ResultInput = {
@@ -74,7 +74,12 @@ export function buildResult(input: ResultInput): RunResult {
       series: record.series[verdict.name] ?? null,
     };
   };
-  const failed = record.endReason === 'failed' || record.endReason === 'interrupted';
+  const notJudged: Record<Exclude<RunRecord['endReason'], 'clients-done'>, { verdict: RunVerdict; why: string }> = {
+    failed: { verdict: 'error', why: `the run did not complete: ${record.failure ?? 'it failed'}` },
+    interrupted: { verdict: 'aborted', why: 'the run was interrupted (Ctrl-C) before every client had stopped: what they reached is kept, not judged' },
+    duration: { verdict: 'incomplete', why: 'the run reached its time limit while clients were still going: how far each got is kept, not judged' },
+  };
+  const unfinished = record.endReason === 'clients-done' ? null : notJudged[record.endReason];
   const notes = engineNotes(measured).map(([name, note]) => `${name}: ${note}`);
   return {
     schemaVersion: RESULT_SCHEMA_VERSION,
@@ -88,6 +93,7 @@ export function buildResult(input: ResultInput): RunResult {
       durationMs: record.endedAt.getTime() - record.startedAt.getTime(),
       endReason: record.endReason,
       failure: record.failure,
+      cleanupErrors: record.cleanupErrors,
       kept: input.kept,
     },
     environment: {
@@ -102,8 +108,8 @@ export function buildResult(input: ResultInput): RunResult {
     clients: judgement.clients.map(containerResult),
     server: containerResult(judgement.server),
     total: { predicted: measured.total, observed: judgement.clients.reduce((sum, client) => sum + client.observed, 0) },
-    verdict: failed ? 'error' : judgement.verdict,
-    why: failed ? [`the run did not complete: ${record.failure ?? record.endReason}`, ...judgement.why] : judgement.why,
+    verdict: unfinished ? unfinished.verdict : judgement.verdict,
+    why: unfinished ? [unfinished.why, ...judgement.why] : judgement.why,
     notes,
     composeFile: input.composeFile,
   };

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { WorkerObservation } from '../observe/observation.ts';
 import { ContainerSeries } from '../observe/series.ts';
 import { NofileLimit, Prediction } from '../predict/prediction-schema.ts';
-import { ContainerVerdict, Verdict } from '../verdict/judge.ts';
+import { ContainerVerdict, RunVerdict } from '../verdict/judge.ts';
 
 /** 2: every container's result has its `series`. */
 export const RESULT_SCHEMA_VERSION = 2;
@@ -48,6 +48,8 @@ export const RunResult = z.strictObject({
     /** Why the run ended: every client stopped, the hold duration passed, a failure, or an interrupt. */
     endReason: z.enum(['clients-done', 'duration', 'failed', 'interrupted']),
     failure: z.string().nullable(),
+    /** What removing the run's containers and network failed to remove (empty when everything went). */
+    cleanupErrors: z.array(z.string()),
     kept: z.boolean(),
   }),
   environment: z.strictObject({
@@ -68,7 +70,7 @@ export const RunResult = z.strictObject({
   clients: z.array(ContainerResult),
   server: ContainerResult,
   total: z.strictObject({ predicted: Prediction.shape.total, observed: z.number().int() }),
-  verdict: Verdict,
+  verdict: RunVerdict,
   why: z.array(z.string()),
   notes: z.array(z.string()),
   composeFile: z.string(),
@@ -79,6 +81,7 @@ export type RunResult = z.infer<typeof RunResult>;
 const ContainerResultV1 = ContainerResult.omit({ series: true });
 export const RunResultV1 = RunResult.extend({
   schemaVersion: z.literal(1),
+  run: RunResult.shape.run.omit({ cleanupErrors: true }),
   clients: z.array(ContainerResultV1),
   server: ContainerResultV1,
 });

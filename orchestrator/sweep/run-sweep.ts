@@ -24,8 +24,7 @@ export type SweepRun = { summary: SweepSummary; dir: string; files: { csv: strin
 /** A point's summary, from its run's result. Pure. */
 export function pointSummary(point: SweepPoint, run: ScenarioRun | null, seconds: number, dir: string, failure: string | null): SweepPointSummary {
   const result: RunResult | undefined = run?.result;
-  const interrupted = result?.run.endReason === 'interrupted';
-  const verdict: PointVerdict = interrupted ? 'aborted' : (result?.verdict ?? 'error');
+  const verdict: PointVerdict = result?.verdict ?? 'error';
   return {
     index: point.index,
     name: point.scenario.name,
@@ -47,15 +46,16 @@ export function pointSummary(point: SweepPoint, run: ScenarioRun | null, seconds
           verdict: container.verdict,
         }))
       : [],
-    failure: failure ?? result?.run.failure ?? null,
+    failure: failure ?? result?.run.failure ?? (result?.run.cleanupErrors.length ? result.run.cleanupErrors.join('; ') : null),
   };
 }
 
 /** The sweep's verdict: aborted or error if it stopped early, else the worst point's. */
 function sweepVerdict(status: SweepSummary['status'], points: SweepPointSummary[]): PointVerdict {
-  if (status === 'aborted') return 'aborted';
+  if (status === 'aborted' || points.some((point) => point.verdict === 'aborted')) return 'aborted';
   if (status === 'error' || points.some((point) => point.verdict === 'error')) return 'error';
-  return points.every((point) => point.verdict === 'pass') ? 'pass' : 'fail';
+  if (points.every((point) => point.verdict === 'pass')) return 'pass';
+  return points.some((point) => point.verdict === 'fail') ? 'fail' : 'incomplete';
 }
 
 /**

@@ -1,11 +1,11 @@
 import { z } from 'zod';
 import { CountRange, Limit } from '../predict/prediction-schema.ts';
-import { Verdict } from '../verdict/judge.ts';
+import { RunVerdict, Verdict } from '../verdict/judge.ts';
 
 export const SWEEP_SCHEMA_VERSION = 1;
 
-/** How a point ended: its run's verdict, or `aborted` when Ctrl-C stopped it. */
-export const PointVerdict = z.enum([...Verdict.options, 'aborted']);
+/** How a point ended: its run's verdict. */
+export const PointVerdict = RunVerdict;
 export type PointVerdict = z.infer<typeof PointVerdict>;
 
 /** One container of one point, as the CSV has it. */

@@ -7,6 +7,13 @@ import { SERVER_NAME } from '../predict/predict.ts';
 export const Verdict = z.enum(['pass', 'fail', 'error']);
 export type Verdict = z.infer<typeof Verdict>;
 
+/**
+ * How a whole run ended: judged (pass, fail), or not judged because it did not run to its end: error (it failed),
+ * aborted (Ctrl-C), incomplete (its time limit cut it while clients were still going).
+ */
+export const RunVerdict = z.enum([...Verdict.options, 'aborted', 'incomplete']);
+export type RunVerdict = z.infer<typeof RunVerdict>;
+
 export const ContainerVerdict = z.strictObject({
   name: z.string(),
   predicted: CountRange,

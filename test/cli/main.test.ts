@@ -43,7 +43,10 @@ describe('portlab CLI', () => {
   it.each([
     [['--dry-run'], /name at least one scenario/],
     [['default-range', '--bogus'], /Unknown option '--bogus'/],
-    [['default-range', '--cleanup'], /--cleanup takes no scenario names/],
+    [['--cleanup', 'abc123', 'def456'], /--cleanup takes one run id, or --all/],
+    [['--cleanup', '--all', 'abc123'], /--cleanup takes one run id, or --all/],
+    [['--cleanup', 'Run 1'], /--cleanup takes a run id such as 3f9a1c/],
+    [['default-range', '--all'], /--all and --yes go with --cleanup/],
   ])('usage errors exit 2: %j', async (args, message) => {
     const result = await runCli(args);
     expect(result.exitCode).toBe(2);

@@ -76,6 +76,7 @@ describe('a run on the engine', () => {
     expect(await containersLabelled('io.portlab.scenario=slow-hold')).toEqual([]);
     const [run] = await readResults(resultsDir);
     expect(run?.run.endReason).toBe('interrupted');
+    expect(run?.verdict).toBe('aborted');
     expect(await networksLabelled(`io.portlab.run-id=${run?.run.id}`)).toEqual([]);
   });
 
@@ -86,7 +87,7 @@ describe('a run on the engine', () => {
     expect(await containersLabelled('io.portlab.scenario=slow-hold')).toHaveLength(3);
     const cleanup = await runCli(['--cleanup']);
     expect(cleanup.exitCode).toBe(0);
-    expect(cleanup.stdout).toMatch(/^removed portlab-slow-hold-\w+-/);
+    expect(cleanup.stdout).toMatch(/^removed [0-9a-f]{6} \(3 containers, 1 network\): their portlab process is gone/);
     expect(await containersLabelled('io.portlab.managed=true')).toEqual([]);
     expect(await networksLabelled('io.portlab.managed=true')).toEqual([]);
   });

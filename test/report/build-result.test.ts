@@ -62,6 +62,7 @@ function resultOf(clientCount: number, endReason: EndReason = 'clients-done') {
     record: {
       observations,
       series: { 'client-1': client.series(), server: server.series() },
+      cleanupErrors: [],
       endReason,
       failure: endReason === 'failed' ? 'the server probe failed' : null,
       startedAt: new Date('2026-11-23T00:00:00Z'),

@@ -1,0 +1,58 @@
+import { PORTLAB_LABEL } from '../compile/compile-compose.ts';
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+
+/**
+ * Who created a run: the orchestrator process, as host/pid/start. The start (clock ticks since boot, from
+ * /proc/<pid>/stat) tells a live owner from a later process that got the same pid.
+ */
+export type RunOwner = { host: string; pid: number; started: string };
+
+/** A process's start time in clock ticks since boot (field 22 of /proc/<pid>/stat); null where /proc cannot tell. */
+function processStart(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) is in parentheses and may hold spaces: count fields after its closing one.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return fields[19] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+export function currentOwner(): RunOwner {
+  return { host: os.hostname(), pid: process.pid, started: processStart(process.pid) ?? 'unknown' };
+}
+
+export const formatOwner = (owner: RunOwner) => `${owner.host}/${owner.pid}/${owner.started}`;
+
+export function parseOwner(label: string | undefined): RunOwner | undefined {
+  const match = label ? /^(.+)\/(\d+)\/([^/]+)$/.exec(label) : null;
+  return match ? { host: match[1]!, pid: Number(match[2]), started: match[3]! } : undefined;
+}
+
+/**
+ * Whether the process that owns a run is still there. `other-host` when it ran on another machine (its processes
+ * cannot be seen from here): such runs are removed only when named, or with --all.
+ */
+export function ownerState(owner: RunOwner | undefined, here = os.hostname()): 'alive' | 'gone' | 'other-host' {
+  if (!owner) return 'gone';
+  if (owner.host !== here) return 'other-host';
+  try {
+    process.kill(owner.pid, 0);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return 'gone';
+  }
+  const started = processStart(owner.pid);
+  return started === null || owner.started === 'unknown' || started === owner.started ? 'alive' : 'gone';
+}
+
+/** The labels that tie a container or network to its run and its owner: cleanup is by these. */
+export function runLabels(run: { runId: string; owner: RunOwner; keep: boolean }): Record<string, string> {
+  return {
+    [PORTLAB_LABEL.managed]: 'true',
+    [PORTLAB_LABEL.runId]: run.runId,
+    [PORTLAB_LABEL.owner]: formatOwner(run.owner),
+    ...(run.keep ? { [PORTLAB_LABEL.kept]: 'true' } : {}),
+  };
+}
