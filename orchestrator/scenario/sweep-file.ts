@@ -1,6 +1,7 @@
 import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { describeValue, dottedPath, parseYaml, PROJECT_ROOT, ScenarioError, userCwd, validateScenario, type ScenarioProblem } from './load-scenario.ts';
+import { BOUNDS } from './bounds.ts';
 import { SCENARIO_NAME_PATTERN, type Scenario } from './scenario-schema.ts';
 
 export const SWEEPS_DIR = path.join(PROJECT_ROOT, 'sweeps');
@@ -121,8 +122,13 @@ export function parseSweep(text: string, file: string, defaultName: string): Loa
     return fail(sweep === undefined ? [] : ['sweep'], 'expected a sweep: map of axes, each a dotted path into the scenario and a list of values');
   }
   const name = base.name ?? defaultName;
-  if (typeof name !== 'string' || !SCENARIO_NAME_PATTERN.test(name)) {
-    return fail(base.name === undefined ? [] : ['name'], `the sweep's name ${JSON.stringify(name)} must be lower-case letters, digits and dashes (name it with name:)`);
+  // Each point is named <sweep>-<n>, and must still be a scenario name.
+  const longest = BOUNDS.nameLength - `-${MAX_SWEEP_POINTS}`.length;
+  if (typeof name !== 'string' || !SCENARIO_NAME_PATTERN.test(name) || name.length > longest) {
+    return fail(
+      base.name === undefined ? [] : ['name'],
+      `the sweep's name ${JSON.stringify(name)} must be lower-case letters, digits and dashes, at most ${longest} characters (rename the file or set name:)`,
+    );
   }
 
   const axes: SweepAxis[] = Object.entries(sweep).map(([key, values]) => {

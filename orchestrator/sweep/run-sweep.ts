@@ -22,9 +22,16 @@ export type SweepDeps = Omit<RunDeps, 'runId' | 'resultsDir'> & {
 export type SweepRun = { summary: SweepSummary; dir: string; files: { csv: string; json: string; html: string } };
 
 /** A point's summary, from its run's result. Pure. */
-export function pointSummary(point: SweepPoint, run: ScenarioRun | null, seconds: number, dir: string, failure: string | null): SweepPointSummary {
+export function pointSummary(
+  point: SweepPoint,
+  run: ScenarioRun | null,
+  seconds: number,
+  dir: string,
+  failure: string | null,
+  interrupted = false,
+): SweepPointSummary {
   const result: RunResult | undefined = run?.result;
-  const verdict: PointVerdict = result?.verdict ?? 'error';
+  const verdict: PointVerdict = result?.verdict ?? (interrupted ? 'aborted' : 'error');
   return {
     index: point.index,
     name: point.scenario.name,
@@ -83,7 +90,7 @@ export async function runSweep(sweep: LoadedSweep, deps: SweepDeps): Promise<Swe
     } catch (error) {
       pointFailure = (error as Error).message;
     }
-    const summary = pointSummary(point, run, (deps.now().getTime() - began) / 1000, dir, pointFailure);
+    const summary = pointSummary(point, run, (deps.now().getTime() - began) / 1000, dir, pointFailure, deps.signal.aborted);
     points.push(summary);
     deps.onPointDone(summary);
     if (summary.verdict === 'aborted' || deps.signal.aborted) {
