@@ -2,9 +2,10 @@ import path from 'node:path';
 import { InterruptedError, type DockerEngine } from './engine/docker-engine.ts';
 import { probeImageTag } from './engine/probe-source.ts';
 import { currentOwner, runLabels, type RunOwner } from './engine/run-owner.ts';
-import { measureEngine, type EngineFacts } from './engine/preflight.ts';
+import { GrantCache } from './engine/grant-cache.ts';
+import { engineGrants, hostConntrack, RLIMIT_REFUSED, type EngineFacts } from './engine/preflight.ts';
 import { ensureProbeImage } from './engine/probe-image.ts';
-import { runProject } from './engine/run-project.ts';
+import { runProject, type RunRecord } from './engine/run-project.ts';
 import type { ContainerObservation } from './observe/observation.ts';
 import { replan } from './pipeline.ts';
 import { ASSUMED_ENVIRONMENT, type Environment } from './predict/environment.ts';
@@ -15,7 +16,8 @@ import { formatResultJson } from './report/result-json.ts';
 import { RunResult } from './report/result-schema.ts';
 import { ensureWritable, fileStamp, RESULTS_DIR } from './report/results-dir.ts';
 import { loadScenario, type LoadedScenario } from './scenario/load-scenario.ts';
-import { writeReport } from './report/write-report.ts';
+import { preloadRenderer } from './report/render-chart.ts';
+import { renderReportCharts, writeReport } from './report/write-report.ts';
 import { durationMs } from './scenario/duration.ts';
 import { SCENARIO_DEFAULTS, type Scenario } from './scenario/scenario-schema.ts';
 import { judge } from './verdict/judge.ts';
@@ -34,6 +36,8 @@ export type RunDeps = {
   resultsDir?: string;
   /** The process the run belongs to (default: this one). */
   owner?: RunOwner;
+  /** Where engine grants are remembered (default: the user's cache directory). */
+  grantCache?: GrantCache;
 };
 
 export type ScenarioRun = { result: RunResult; resultFile: string; reportFile: string; composeFile: string };
@@ -45,12 +49,13 @@ export async function runScenario(nameOrPath: string, deps: RunDeps): Promise<Sc
 
 /** The same, for a scenario already loaded and validated (a point of a sweep). */
 export async function runLoadedScenario(loaded: LoadedScenario, deps: RunDeps): Promise<ScenarioRun> {
+  const preparedAt = deps.now();
   const { scenario } = loaded;
   const resultsDir = deps.resultsDir ?? RESULTS_DIR;
   const owner = deps.owner ?? currentOwner();
   const project = `portlab-${scenario.name}-${deps.runId}`;
   // Every file of the run carries its id: two runs of one scenario in the same second never share a name.
-  const base = path.join(resultsDir, `${scenario.name}-${fileStamp(deps.now())}-${deps.runId}`);
+  const base = path.join(resultsDir, `${scenario.name}-${fileStamp(preparedAt)}-${deps.runId}`);
   const composeFile = `${base}.compose.yml`;
   const resultFile = `${base}.json`;
   const interrupted = (step: string) => {
@@ -65,18 +70,20 @@ export async function runLoadedScenario(loaded: LoadedScenario, deps: RunDeps): 
   interrupted('preparing the run');
   const image = await ensureProbeImage(deps.engine, (tag) => deps.onStatus(`building the probe image ${tag}`), deps.signal);
   interrupted('building the probe image');
-  const engineFacts = await measureEngine(deps.engine, image, mostNofileAsked(scenario), {
-    prefix: project,
-    labels: runLabels({ runId: deps.runId, owner, keep: false }),
-    signal: deps.signal,
-  });
+  const preflight = { prefix: project, labels: runLabels({ runId: deps.runId, owner, keep: false }), signal: deps.signal };
+  // The host's conntrack table is read while the rest is prepared and the server comes up, before any client connects.
+  const conntrack = hostConntrack(deps.engine, image, preflight);
+  conntrack.catch(() => undefined);
+  const grants = await engineGrants(deps.engine, image, mostNofileAsked(scenario), preflight, deps.grantCache);
   interrupted('measuring the engine');
-  const env = environmentOf(engineFacts);
-  const plan = await replan(loaded, env, project, image);
+  let engineFacts: EngineFacts = { ...grants, conntrack: null };
+  const plan = await replan(loaded, environmentOf(engineFacts), project, image);
   await writeFileAtomic(composeFile, plan.compiled.yaml);
   for (const [container, note] of engineNotes(plan.prediction)) deps.onStatus(`${container}: ${note}`);
 
-  const record = await runProject(deps.engine, plan.compiled.project, {
+  // The report's renderer loads while the engine creates the network and the server, not after the run.
+  preloadRenderer();
+  const { record: observed, removed } = await runProject(deps.engine, plan.compiled.project, {
     runId: deps.runId,
     owner,
     // Churning clients stop themselves at their duration; the run waits a little longer for their last report.
@@ -89,10 +96,15 @@ export async function runLoadedScenario(loaded: LoadedScenario, deps: RunDeps): 
     signal: deps.signal,
     onProgress: deps.onProgress,
     now: () => deps.now().getTime(),
+    beforeClients: async () => {
+      engineFacts = { ...engineFacts, conntrack: await conntrack };
+    },
   });
-  const measured = predict(scenario, withContainerFacts(env, record.observations));
-  const judgement = judge(measured, record.observations, scenario.expect.tolerance);
-  const result = RunResult.parse(
+  if (grants.remembered && observed.failure && RLIMIT_REFUSED.test(observed.failure)) await (deps.grantCache ?? new GrantCache()).forget();
+  const env = environmentOf(engineFacts);
+  const measured = predict(scenario, withContainerFacts(env, observed.observations));
+  const judgement = judge(measured, observed.observations, scenario.expect.tolerance);
+  const resultOf = (record: RunRecord) =>
     buildResult({
       scenario,
       scenarioFile: path.relative(process.cwd(), loaded.file),
@@ -100,15 +112,20 @@ export async function runLoadedScenario(loaded: LoadedScenario, deps: RunDeps): 
       runId: deps.runId,
       project: plan.compiled.project,
       engine: engineFacts,
-      before: plan.prediction,
+      grantsRemembered: grants.remembered,
+      before: predict(scenario, env),
       measured,
       judgement,
       record,
       kept: deps.keep,
-    }),
-  );
+      preparedAt,
+    });
+  // The charts need only what was observed: they render while the engine removes the containers. Should that
+  // fail, the result is still written first, and the report tries again after it.
+  const charts = await renderReportCharts(resultOf({ ...observed, cleanupErrors: [] })).catch(() => undefined);
+  const result = RunResult.parse(resultOf(await removed));
   await writeFileAtomic(resultFile, formatResultJson(result));
-  const reportFile = await writeReport(result, resultFile);
+  const reportFile = await writeReport(result, resultFile, charts);
   return { result, resultFile, reportFile, composeFile };
 }
 

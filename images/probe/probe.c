@@ -90,11 +90,20 @@ static long long elapsed_ms(void) {
  * probe's age (1% of it, from 10 ms to 1 s), so a run of a second has ~100 points and a run of minutes a few
  * hundred more: a smooth curve for the report without a flood of lines through the engine's log driver.
  */
-static int progress_due(long long now, long long last) {
+static long long progress_interval(long long now) {
   long long interval = now / 100;
   if (interval < 10) interval = 10;
   if (interval > 1000) interval = 1000;
-  return now - last >= interval;
+  return interval;
+}
+
+static int progress_due(long long now, long long last) { return now - last >= progress_interval(now); }
+
+/* How long a server may sleep in poll(): until its next progress line is due when it has news, else a second. */
+static int server_wait_ms(long long accepted, long long reported, long long last) {
+  if (accepted == reported) return 1000;
+  long long left = last + progress_interval(elapsed_ms()) - elapsed_ms();
+  return left < 1 ? 1 : (int)left;
 }
 
 /* One JSON line, written with a single write(2). */
@@ -477,7 +486,7 @@ static void server_churn_worker(int index, struct server_ctx *ctx, int close_fir
   emit("{\"event\":\"worker\",\"role\":\"server\",\"worker\":%d,\"pid\":%d,\"budget\":%lld,\"t\":%lld}", index, getpid(), budget, elapsed_ms());
   struct epoll_event events[256];
   while (!stop_requested) {
-    int n = epoll_wait(ep, events, 256, 1000);
+    int n = epoll_wait(ep, events, 256, server_wait_ms(accepted, reported, last_report));
     if (n < 0 && errno != EINTR) fatal("epoll_wait failed", errno);
     for (int e = 0; e < n; e++) {
       int tag = events[e].data.fd;
@@ -531,7 +540,7 @@ static void server_worker(int index, void *arg) {
   emit("{\"event\":\"worker\",\"role\":\"server\",\"worker\":%d,\"pid\":%d,\"budget\":%lld,\"t\":%lld}", index, getpid(), budget, elapsed_ms());
 
   while (!stop_requested && !stopped_by) {
-    int ready = poll(fds, ctx->o->nports, 1000);
+    int ready = poll(fds, ctx->o->nports, server_wait_ms(accepted, reported, last_report));
     if (ready < 0 && errno != EINTR) fatal("poll failed", errno);
     for (int i = 0; ready > 0 && i < ctx->o->nports && !stopped_by; i++) {
       if (!(fds[i].revents & POLLIN)) continue;

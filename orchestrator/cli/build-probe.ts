@@ -1,6 +1,6 @@
 import { DockerEngine } from '../engine/docker-engine.ts';
 import { ensureProbeImage } from '../engine/probe-image.ts';
-import { reportError } from './main.ts';
+import { reportError } from './report-error.ts';
 
 /** `npm run build-probe`: builds the probe image that compiled compose files name, so they can be rerun by hand. */
 try {

@@ -6,6 +6,7 @@ import { RESULTS_DIR } from '../report/results-dir.ts';
 import { ScenarioError, userCwd } from '../scenario/load-scenario.ts';
 import { isEntryPoint } from './entry-point.ts';
 import { EXIT } from './exit-codes.ts';
+import { reportError } from './report-error.ts';
 import { parseCliArgs, USAGE, UsageError, type CliOptions } from './parse-args.ts';
 import { formatPlan } from './print-plan.ts';
 
@@ -49,22 +50,6 @@ async function dryRun(options: CliOptions): Promise<number> {
   return EXIT.pass;
 }
 
-/** Errors a person can act on get one line (or one per problem); anything else is a bug in portlab, said as such. */
-export function reportError(error: unknown): number {
-  if (error instanceof ScenarioError) {
-    process.stderr.write(`${error.message}\n`);
-    return EXIT.badInput;
-  }
-  const exitCode = (error as { exitCode?: number }).exitCode;
-  const message = error instanceof Error ? error.message : String(error);
-  if (typeof exitCode === 'number') {
-    process.stderr.write(`portlab: ${message}\n`);
-    return exitCode;
-  }
-  process.stderr.write(`portlab: internal error: ${message}\n(set DEBUG=portlab* for details; please report it)\n`);
-  if (process.env.DEBUG) process.stderr.write(`${(error as Error).stack ?? ''}\n`);
-  return EXIT.runError;
-}
 
 if (isEntryPoint(import.meta.url)) {
   process.exitCode = await main(process.argv.slice(2));

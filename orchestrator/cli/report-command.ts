@@ -4,7 +4,7 @@ import { readResultFile, writeReport } from '../report/write-report.ts';
 import { userCwd } from '../scenario/load-scenario.ts';
 import { isEntryPoint } from './entry-point.ts';
 import { EXIT } from './exit-codes.ts';
-import { reportError } from './main.ts';
+import { reportError } from './report-error.ts';
 
 export const REPORT_USAGE = `usage: npm run report -- <result.json> [...more]
 

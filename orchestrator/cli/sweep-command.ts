@@ -14,7 +14,7 @@ import { connectEngine } from './connect-engine.ts';
 import { EXIT, exitCodeFor } from './exit-codes.ts';
 import { formatTable } from './format-table.ts';
 import { abortOnSignals } from './interrupt.ts';
-import { reportError } from './main.ts';
+import { reportError } from './report-error.ts';
 import { newRunId, progressPrinter } from './run-command.ts';
 import { killRuns, removeLeftovers } from './cleanup-command.ts';
 

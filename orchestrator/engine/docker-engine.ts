@@ -64,6 +64,7 @@ type Signalled = { abortSignal: AbortSignal };
  */
 interface SignalledDocker {
   version(opts: Signalled): Promise<Docker.DockerVersion>;
+  info(opts: Signalled): Promise<{ ID: string; ServerVersion: string; KernelVersion: string }>;
   ping(opts: Signalled): Promise<unknown>;
   listContainers(opts: Docker.ContainerListOptions & Signalled): Promise<Docker.ContainerInfo[]>;
   listNetworks(opts: Docker.NetworkListOptions & Signalled): Promise<Docker.NetworkInspectInfo[]>;
@@ -72,6 +73,7 @@ interface SignalledDocker {
   getNetwork(id: string): { remove(opts: Signalled): Promise<unknown> };
   getContainer(id: string): {
     start(opts: Signalled): Promise<unknown>;
+    kill(opts: { signal: string } & Signalled): Promise<unknown>;
     stop(opts: { t: number } & Signalled): Promise<unknown>;
     wait(opts: Signalled): Promise<{ StatusCode: number }>;
     remove(opts: { force: boolean; v: boolean } & Signalled): Promise<unknown>;
@@ -143,6 +145,20 @@ export class DockerEngine {
       async (abortSignal) => {
         const version = await this.api.version({ abortSignal });
         return { dockerVersion: version.Version, apiVersion: version.ApiVersion, kernelVersion: version.KernelVersion, os: version.Os };
+      },
+      (error) => {
+        throw new EngineUnavailableError(`cannot reach ${this.describe()} (is dockerd running?)`, { cause: error });
+      },
+    );
+  }
+
+  /** Which engine this is, as far as its limits go: the daemon's id, its version and the host's kernel. */
+  async identity(): Promise<string> {
+    return this.call(
+      'an info request',
+      async (abortSignal) => {
+        const info = await this.api.info({ abortSignal });
+        return `${info.ID} docker ${info.ServerVersion} kernel ${info.KernelVersion}`;
       },
       (error) => {
         throw new EngineUnavailableError(`cannot reach ${this.describe()} (is dockerd running?)`, { cause: error });
@@ -257,6 +273,21 @@ export class DockerEngine {
         throw new EngineError(`stopping container ${name}`, { cause: error });
       },
       { timeoutMs: graceSeconds * 1000 + this.timeoutMs },
+    );
+  }
+
+  /** Sends a signal to a container's main process (the probe passes SIGTERM on to its workers); one already gone is fine. */
+  async signalContainer(id: string, name: string, signal: 'SIGTERM' | 'SIGKILL'): Promise<void> {
+    return this.call(
+      `a ${signal} to container ${name}`,
+      async (abortSignal) => {
+        await this.api.getContainer(id).kill({ signal, abortSignal });
+      },
+      (error) => {
+        const status = (error as { statusCode?: number }).statusCode;
+        if (status === 404 || status === 409) return;
+        throw new EngineError(`signalling container ${name}`, { cause: error });
+      },
     );
   }
 

@@ -1,6 +1,7 @@
 import { parseProbeLine, type ReadyEvent } from '../observe/probe-events.ts';
 import type { DockerEngine, EngineVersion } from './docker-engine.ts';
 import { EngineError } from './docker-engine.ts';
+import { GrantCache } from './grant-cache.ts';
 
 export type EngineFacts = {
   version: EngineVersion;
@@ -11,7 +12,7 @@ export type EngineFacts = {
 };
 
 /** runc cannot raise a container's hard nofile above the daemon's own without CAP_SYS_RESOURCE. */
-const RLIMIT_REFUSED = /setting rlimit|rlimit type 7|operation not permitted/i;
+export const RLIMIT_REFUSED = /setting rlimit|rlimit type 7|operation not permitted/i;
 
 async function limitsProbe(
   engine: DockerEngine,
@@ -38,19 +39,27 @@ async function limitsProbe(
   throw new EngineError(`the preflight probe ${name} printed no ready line (it printed: ${JSON.stringify(output.slice(0, 200))})`);
 }
 
+export type EngineGrants = Omit<EngineFacts, 'conntrack'>;
+type Naming = { prefix: string; labels: Record<string, string>; signal?: AbortSignal };
+
 /**
- * What this engine grants: the nofile of a container that asks for nothing, whether it can grant `wantedNofile`
- * (the most any service of the scenario asks for), and the host's conntrack table.
+ * What this engine grants: the nofile of a container that asks for nothing, and whether it can grant `wantedNofile`
+ * (the most any service of the scenario asks for). Both are the daemon's own limits, fixed while it runs, so they
+ * are remembered per engine (its identity: id, version, kernel) and measured again only for an engine not seen
+ * before; `remembered` says which.
  */
-export async function measureEngine(
+export async function engineGrants(
   engine: DockerEngine,
   image: string,
   wantedNofile: number,
-  naming: { prefix: string; labels: Record<string, string>; signal?: AbortSignal },
-): Promise<EngineFacts> {
-  const version = await engine.version();
+  naming: Naming,
+  cache: GrantCache = new GrantCache(),
+): Promise<EngineGrants & { remembered: boolean }> {
+  const [version, identity] = await Promise.all([engine.version(), engine.identity()]);
+  const key = `${identity} nofile ${wantedNofile}`;
+  const known = await cache.get(key);
+  if (known) return { version, ...known, remembered: true };
   const defaults = await limitsProbe(engine, image, `${naming.prefix}-preflight-default`, naming.labels, undefined, naming.signal);
-  const conntrack = defaults.conntrack ? { max: defaults.conntrack.max, inUse: defaults.conntrack.count } : null;
   let nofileCeiling: number | null = null;
   if (wantedNofile > defaults.nofile.hard) {
     try {
@@ -61,5 +70,21 @@ export async function measureEngine(
       nofileCeiling = defaults.nofile.hard;
     }
   }
-  return { version, nofileCeiling, defaultNofile: defaults.nofile, conntrack };
+  await cache.set(key, { nofileCeiling, defaultNofile: defaults.nofile });
+  return { version, nofileCeiling, defaultNofile: defaults.nofile, remembered: false };
+}
+
+/**
+ * The host's conntrack table now (bridged container traffic is tracked there): a probe in the host's network
+ * namespace reads it. Per run, since entries come and go; null when the host does not let the probe read it.
+ */
+export async function hostConntrack(engine: DockerEngine, image: string, naming: Naming): Promise<EngineFacts['conntrack']> {
+  const ready = await limitsProbe(engine, image, `${naming.prefix}-preflight-conntrack`, naming.labels, undefined, naming.signal);
+  return ready.conntrack ? { max: ready.conntrack.max, inUse: ready.conntrack.count } : null;
+}
+
+/** Everything at once, as a run needs it (the engine suite checks the measurement itself this way). */
+export async function measureEngine(engine: DockerEngine, image: string, wantedNofile: number, naming: Naming, cache?: GrantCache): Promise<EngineFacts> {
+  const { remembered: _remembered, ...grants } = await engineGrants(engine, image, wantedNofile, naming, cache);
+  return { ...grants, conntrack: await hostConntrack(engine, image, naming) };
 }

@@ -23,6 +23,24 @@ export type RunOptions = {
   onProgress: (observations: Record<string, ContainerObservation>, elapsedMs: number) => void;
   /** The run's clock (ms), the same one that stamps its result files. */
   now: () => number;
+  /** Awaited once the server listens and before any client starts (preflight's conntrack reading). */
+  beforeClients?: () => Promise<void>;
+};
+
+/** The steps of a run on the engine, in order; each entry is when the step ended. */
+export type RunTimeline = {
+  /** The network and the server container exist and the server runs. */
+  serverStarted: number | null;
+  /** The server listens (its ready line). */
+  serverReady: number | null;
+  /** Every client container runs. */
+  clientsStarted: number | null;
+  /** Every client finished (or the run was cut). */
+  clientsDone: number | null;
+  /** Every container stopped and its last lines were read. */
+  stopped: number | null;
+  /** Every container and the network removed (or kept). */
+  removed: number | null;
 };
 
 export type EndReason = 'clients-done' | 'duration' | 'failed' | 'interrupted';
@@ -37,6 +55,8 @@ export type RunRecord = {
   failure: string | null;
   startedAt: Date;
   endedAt: Date;
+  /** When each step of the run ended (ms on the run's clock); null for a step it never reached. */
+  timeline: RunTimeline;
 };
 
 /** Labels `docker compose -p <project> ps|logs|down` recognises, plus portlab's own for cleanup. */
@@ -62,17 +82,41 @@ const LOG_DRAIN_TIMEOUT_MS = 15_000;
 /** How often a running experiment checks that the engine still answers (the probes' logs alone cannot tell). */
 const ENGINE_CHECK_EVERY_MS = 5_000;
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Lets a loop sleep until something happens (a probe line, an abort) or `ms` pass, whichever is first. */
+class Wakeup {
+  private wake: (() => void) | undefined;
+
+  notify = (): void => {
+    this.wake?.();
+    this.wake = undefined;
+  };
+
+  wait(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => this.notify(), ms);
+      this.wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+}
 
 /**
  * Runs a compiled compose project on the engine: network, server, then clients; follows every container's
  * probe lines; ends when every client has stopped (or at the time limit, on a failure or an interrupt);
  * stops the server first so its final counts are recorded while the clients still hold their connections;
- * removes everything it created unless told to keep it.
+ * removes everything it created unless told to keep it. Returns what was observed as soon as the run is over, and
+ * `removed`, the same record once removal has finished (with what it failed to remove).
  */
-export async function runProject(engine: DockerEngine, project: ComposeProject, options: RunOptions): Promise<RunRecord> {
+export async function runProject(
+  engine: DockerEngine,
+  project: ComposeProject,
+  options: RunOptions,
+): Promise<{ record: Omit<RunRecord, 'cleanupErrors'>; removed: Promise<RunRecord> }> {
   const { now } = options;
   const startedAt = new Date(now());
+  const timeline: RunTimeline = { serverStarted: null, serverReady: null, clientsStarted: null, clientsDone: null, stopped: null, removed: null };
   const logs = new Map<string, ProbeLog>();
   const created: Array<{ id: string; name: string; service: string }> = [];
   /** Per container id: resolves once its log stream has ended (the container exited and every line was read). */
@@ -82,8 +126,11 @@ export async function runProject(engine: DockerEngine, project: ComposeProject, 
   let networkId: string | undefined;
   const labels = runLabels({ runId: options.runId, owner: options.owner, keep: options.keep });
   const observations = () => Object.assign({}, ...[...logs.values()].map((log) => log.snapshots())) as Record<string, ContainerObservation>;
+  // Every probe line (and an abort) wakes the loops below: they react at once instead of on a fixed tick.
+  const wakeup = new Wakeup();
+  options.signal.addEventListener('abort', wakeup.notify, { once: true });
 
-  const start = async (service: string) => {
+  const create = async (service: string) => {
     const definition = project.services[service];
     if (!definition) throw new EngineError(`the compose project has no service ${service}`);
     const name = `${project.name}-${service}-1`;
@@ -99,19 +146,36 @@ export async function runProject(engine: DockerEngine, project: ComposeProject, 
       sysctls: definition.sysctls,
       capAdd: definition.cap_add,
     });
-    created.push({ id, name, service });
-    const log = new ProbeLog(service);
-    logs.set(service, log);
+    const entry = { id, name, service };
+    created.push(entry);
+    logs.set(service, new ProbeLog(service));
+    return entry;
+  };
+  const begin = async ({ id, name, service }: { id: string; name: string; service: string }) => {
+    const log = logs.get(service)!;
     await engine.startContainer(id, name, options.signal);
     following.set(
       id,
       engine
-        .followLogs(id, name, (line) => log.addLine(line), (line) => debug('%s stderr: %s', service, line))
+        .followLogs(
+          id,
+          name,
+          (line) => {
+            log.addLine(line);
+            wakeup.notify();
+          },
+          (line) => debug('%s stderr: %s', service, line),
+        )
         .catch((error) => debug('log stream of %s: %s', name, error))
-        .finally(() => exited.add(service)),
+        .finally(() => {
+          exited.add(service);
+          wakeup.notify();
+        }),
     );
   };
 
+  /** Containers still being created: whatever happens, cleanup waits for them, or one could be left behind. */
+  let pendingCreates: Promise<unknown> = Promise.resolve();
   let endReason: EndReason = 'failed';
   let failure: string | null = null;
   try {
@@ -121,7 +185,13 @@ export async function runProject(engine: DockerEngine, project: ComposeProject, 
       ...labels,
     });
 
-    await start(SERVER_NAME);
+    // Client containers are created while the server starts (creating one starts nothing); they start only once it
+    // listens.
+    const clients = Object.keys(project.services).filter((service) => service !== SERVER_NAME);
+    const clientsCreated = Promise.all(clients.map(create));
+    pendingCreates = clientsCreated.catch(() => undefined);
+    await begin(await create(SERVER_NAME));
+    timeline.serverStarted = now();
     const serverReadyBy = now() + SERVER_READY_TIMEOUT_MS;
     while (!observations()[SERVER_NAME]?.ready) {
       if (options.signal.aborted) throw new Interrupted();
@@ -129,12 +199,15 @@ export async function runProject(engine: DockerEngine, project: ComposeProject, 
       if (server?.fatal.length) throw new EngineError(`the server probe failed: ${server.fatal.join('; ')}`);
       if (exited.has(SERVER_NAME)) throw new EngineError('the server container exited before it was ready');
       if (now() > serverReadyBy) throw new EngineError(`the server was not ready after ${SERVER_READY_TIMEOUT_MS / 1000}s`);
-      await sleep(TICK_MS);
+      await wakeup.wait(TICK_MS);
     }
 
-    const clients = Object.keys(project.services).filter((service) => service !== SERVER_NAME);
-    for (const client of clients) await start(client);
+    // Clients need nothing of each other, only the server listening: created together, started together.
+    timeline.serverReady = now();
+    const [clientContainers] = await Promise.all([clientsCreated, options.beforeClients?.()]);
+    await Promise.all(clientContainers.map(begin));
     const clientsStartedAt = now();
+    timeline.clientsStarted = clientsStartedAt;
     debug('clients started');
     let lastProgress = 0;
     let lastEngineCheck = now();
@@ -170,29 +243,42 @@ export async function runProject(engine: DockerEngine, project: ComposeProject, 
         endReason = 'duration';
         break;
       }
-      await sleep(TICK_MS);
+      await wakeup.wait(TICK_MS);
     }
     if (endReason !== 'duration') endReason = 'clients-done';
+    timeline.clientsDone = now();
     debug('run ended (%s) after %d ms; stopping the server, then the clients', endReason, now() - clientsStartedAt);
 
-    // Server first: its workers print their final accepted counts while the clients still hold theirs.
-    await stopAndDrain(engine, created.filter((entry) => entry.service === SERVER_NAME), following);
-    await stopAndDrain(engine, created.filter((entry) => entry.service !== SERVER_NAME), following);
+    // Server first: its workers print their final counts while the clients still hold their connections. Once
+    // every one of those lines is in, nothing more is to be read from any container: the clients' last lines came
+    // before the run could end. So nothing waits for a graceful stop; removal kills what is left.
+    const server = created.find((entry) => entry.service === SERVER_NAME)!;
+    const serverLog = logs.get(SERVER_NAME);
+    await engine.signalContainer(server.id, server.name, 'SIGTERM');
+    const finalLinesBy = now() + LOG_DRAIN_TIMEOUT_MS;
+    while (!serverLog?.allDone() && !exited.has(SERVER_NAME) && now() < finalLinesBy) await wakeup.wait(TICK_MS);
+    timeline.stopped = now();
+    if (options.keep) await stopAndDrain(engine, created, following);
   } catch (error) {
     const interrupted = error instanceof Interrupted || error instanceof InterruptedError || options.signal.aborted;
     endReason = interrupted ? 'interrupted' : 'failed';
     failure = interrupted ? 'interrupted' : (error as Error).message;
+    await pendingCreates;
     await stopAndDrain(engine, created, following).catch((stopError) => debug('stopping after failure: %s', stopError));
   }
   // What was measured is kept whatever removal does: its errors are recorded with the run, never thrown over it.
-  const cleanupErrors: string[] = [];
-  if (!options.keep) {
-    await removeAll(engine, created, networkId === undefined ? [] : [{ id: networkId, name: networkName }]).catch((error: Error) =>
-      cleanupErrors.push(error.message),
-    );
-  }
+  // Removal goes on while the caller works on the record (the engine tears down, the report renders).
+  const networks = networkId === undefined ? [] : [{ id: networkId, name: networkName }];
+  const removal = (options.keep ? Promise.resolve() : removeAll(engine, created, networks)).then(
+    () => ({ cleanupErrors: [], removedAt: now() }),
+    (error: Error) => ({ cleanupErrors: [error.message], removedAt: now() }),
+  );
   const series = Object.assign({}, ...[...logs.values()].map((log) => log.series())) as Record<string, ContainerSeries>;
-  return { observations: observations(), series, endReason, failure, cleanupErrors, startedAt, endedAt: new Date(now()) };
+  const record = { observations: observations(), series, endReason, failure, startedAt, endedAt: new Date(now()), timeline };
+  return {
+    record,
+    removed: removal.then(({ cleanupErrors, removedAt }) => ({ ...record, cleanupErrors, timeline: { ...timeline, removed: removedAt } })),
+  };
 }
 
 class Interrupted extends Error {}

@@ -92,6 +92,11 @@ export class ProbeLog {
     return this.phases.size > 0 ? [...this.phases.values()].map((log) => log.snapshot()) : [this.base.snapshot()];
   }
 
+  /** Every worker of the container printed its `done` line (a server's come when it is stopped). */
+  allDone(): boolean {
+    return this.base.allDone();
+  }
+
   /** Nothing more will happen: the last phase (or the container itself) has finished. */
   finished(): boolean {
     const count = this.ready?.phases ?? 0;
@@ -111,6 +116,8 @@ export class ContainerLog {
   private timeWait: number | null = null;
   /** The container's count (and TIME_WAIT, where reported) after each event that moved it. */
   private readonly points: SeriesPoint[] = [];
+  /** Workers that printed their `done` line. */
+  private readonly done = new Set<number>();
 
   constructor(readonly name: string) {}
 
@@ -148,6 +155,7 @@ export class ContainerLog {
         return;
       }
       case 'done': {
+        this.done.add(event.worker);
         if (event.timeWait !== undefined) this.timeWait = event.timeWait;
         const worker = this.worker(event.worker);
         worker.count = event.count;
@@ -173,6 +181,12 @@ export class ContainerLog {
     let count = 0;
     for (const state of this.workers.values()) count += state.count;
     this.points.push({ t, count, timeWait: timeWait === undefined || timeWait < 0 ? null : timeWait });
+  }
+
+  /** Every worker the probe started has printed its `done` line: nothing more will come from it. */
+  allDone(): boolean {
+    const processes = this.ready?.processes;
+    return processes !== undefined && this.done.size >= processes;
   }
 
   /** The run as a series, thinned to what a result stores. */

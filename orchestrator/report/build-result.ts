@@ -15,12 +15,32 @@ export type ResultInput = {
   runId: string;
   project: ComposeProject;
   engine: EngineFacts;
+  /** The engine's grants came from an earlier run's preflight on the same engine, not measured again. */
+  grantsRemembered: boolean;
   before: Prediction;
   measured: Prediction;
   judgement: Judgement;
   record: RunRecord;
   kept: boolean;
+  /** When the command began this run (before its preflight). */
+  preparedAt: Date;
 };
+
+/** The run's timeline as durations of its steps. Pure. */
+export function phasesOf(preparedAt: Date, record: RunRecord): RunResult['run']['phasesMs'] {
+  const t = record.timeline;
+  const between = (from: number | null, to: number | null) => (from === null || to === null ? null : Math.round(to - from));
+  const runStart = record.startedAt.getTime();
+  return {
+    preflight: Math.round(runStart - preparedAt.getTime()),
+    serverStart: between(runStart, t.serverStarted),
+    serverReady: between(t.serverStarted, t.serverReady),
+    clientsStart: between(t.serverReady, t.clientsStarted),
+    fill: between(t.clientsStarted, t.clientsDone),
+    stop: between(t.clientsDone, t.stopped),
+    remove: between(t.stopped ?? t.clientsDone ?? t.clientsStarted ?? t.serverReady ?? t.serverStarted ?? runStart, t.removed),
+  };
+}
 
 /** Everything a run produced, in the published shape of results/*.json. Pure. */
 export function buildResult(input: ResultInput): RunResult {
@@ -94,6 +114,7 @@ export function buildResult(input: ResultInput): RunResult {
       endReason: record.endReason,
       failure: record.failure,
       cleanupErrors: record.cleanupErrors,
+      phasesMs: phasesOf(input.preparedAt, record),
       kept: input.kept,
     },
     environment: {
@@ -101,6 +122,7 @@ export function buildResult(input: ResultInput): RunResult {
       kernel: input.engine.version.kernelVersion,
       engineNofileCeiling: input.engine.nofileCeiling,
       engineDefaultNofile: input.engine.defaultNofile,
+      engineGrantsRemembered: input.grantsRemembered,
       conntrack: input.engine.conntrack,
       containers,
     },

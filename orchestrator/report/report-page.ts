@@ -1,7 +1,7 @@
 import { formatCount, showCount } from '../predict/count-range.ts';
 import { SERVER_NAME } from '../predict/predict.ts';
 import type { Chart } from './chart-specs.ts';
-import { escape, NO_FETCH_POLICY, PAGE_STYLE } from './html.ts';
+import { escape, pageHead } from './html.ts';
 import type { StoredResult } from './result-schema.ts';
 
 /** A chart ready for the page: its SVG, already rendered. */
@@ -77,16 +77,7 @@ export function reportPage(result: StoredResult, charts: RenderedChart[], files:
     result.schemaVersion === 1
       ? `<p class="note" id="no-series">${escape(NO_SERIES_NOTE)}</p>`
       : figures.join('\n');
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="${NO_FETCH_POLICY}">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>portlab: ${escape(name)} (${result.verdict})</title>
-<style>${PAGE_STYLE}</style>
-</head>
-<body>
+  return `${pageHead(`portlab: ${name} (${result.verdict})`)}
 <header>
 <h1>${escape(name)} <span class="verdict ${result.verdict}" id="verdict">${result.verdict.toUpperCase()}</span></h1>
 ${description ? `<p>${escape(description)}</p>` : ''}

@@ -50,6 +50,20 @@ export const RunResult = z.strictObject({
     failure: z.string().nullable(),
     /** What removing the run's containers and network failed to remove (empty when everything went). */
     cleanupErrors: z.array(z.string()),
+    /**
+     * Where the time went, in ms: preflight (from the command's start: probe image, engine grants), serverStart
+     * (network and server container), serverReady (until it listens), clientsStart (their containers), fill (until
+     * every client finished), stop (until every last line was read), remove. null for a step the run never reached.
+     */
+    phasesMs: z.strictObject({
+      preflight: z.number().int().nullable(),
+      serverStart: z.number().int().nullable(),
+      serverReady: z.number().int().nullable(),
+      clientsStart: z.number().int().nullable(),
+      fill: z.number().int().nullable(),
+      stop: z.number().int().nullable(),
+      remove: z.number().int().nullable(),
+    }),
     kept: z.boolean(),
   }),
   environment: z.strictObject({
@@ -57,6 +71,8 @@ export const RunResult = z.strictObject({
     kernel: z.string(),
     engineNofileCeiling: z.number().int().nullable(),
     engineDefaultNofile: NofileLimit,
+    /** The two above were remembered from an earlier preflight on the same engine (its id, version, kernel). */
+    engineGrantsRemembered: z.boolean(),
     /** The host's conntrack table at the start; null when the engine's host did not let the probe read it. */
     conntrack: z.strictObject({ max: z.number().int(), inUse: z.number().int() }).nullable(),
     containers: z.record(z.string(), ContainerEnvironment),
@@ -81,7 +97,8 @@ export type RunResult = z.infer<typeof RunResult>;
 const ContainerResultV1 = ContainerResult.omit({ series: true });
 export const RunResultV1 = RunResult.extend({
   schemaVersion: z.literal(1),
-  run: RunResult.shape.run.omit({ cleanupErrors: true }),
+  run: RunResult.shape.run.omit({ cleanupErrors: true, phasesMs: true }),
+  environment: RunResult.shape.environment.omit({ engineGrantsRemembered: true }),
   clients: z.array(ContainerResultV1),
   server: ContainerResultV1,
 });

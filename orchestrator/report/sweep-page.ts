@@ -1,7 +1,7 @@
 import { formatCount, showCount } from '../predict/count-range.ts';
 import { showAxisValue } from '../scenario/sweep-file.ts';
 import type { SweepSummary } from '../sweep/sweep-schema.ts';
-import { escape, NO_FETCH_POLICY, PAGE_STYLE } from './html.ts';
+import { escape, pageHead } from './html.ts';
 import type { RenderedChart } from './report-page.ts';
 
 /** sweep.html: the chart of the whole sweep and a row per point, each linking to its own report. Pure. */
@@ -17,16 +17,7 @@ export function sweepPage(summary: SweepSummary, charts: RenderedChart[]): strin
       <td>${point.reportFile ? `<a href="${escape(point.reportFile)}">report</a>` : escape(point.failure ?? '-')}</td></tr>`,
   );
   const ran = summary.points.length < summary.pointCount ? ` (${summary.points.length} of ${summary.pointCount} points ran)` : '';
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="${NO_FETCH_POLICY}">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>portlab sweep: ${escape(summary.name)} (${summary.verdict})</title>
-<style>${PAGE_STYLE}</style>
-</head>
-<body>
+  return `${pageHead(`portlab sweep: ${summary.name} (${summary.verdict})`)}
 <header>
 <h1>${escape(summary.name)} <span class="verdict ${summary.verdict}" id="verdict">${summary.verdict.toUpperCase()}</span></h1>
 ${summary.description ? `<p>${escape(summary.description)}</p>` : ''}

@@ -5,7 +5,7 @@ import { writeFileAtomic } from './atomic-write.ts';
 import { chartData } from './chart-data.ts';
 import { reportCharts } from './chart-specs.ts';
 import { renderChart } from './render-chart.ts';
-import { reportPage } from './report-page.ts';
+import { reportPage, type RenderedChart } from './report-page.ts';
 import { StoredResult } from './result-schema.ts';
 
 /** A result file that cannot be read as one: said in one line, exit 2. */
@@ -17,10 +17,15 @@ export class ResultFileError extends Error {
 /** results/<name>-<stamp>.json -> results/<name>-<stamp>.html */
 export const reportFileFor = (resultFile: string) => resultFile.replace(/(\.json)?$/, '.html');
 
-/** Renders every chart the result supports and writes the page beside the result file; returns the page's path. */
-export async function writeReport(result: StoredResult, resultFile: string): Promise<string> {
-  const charts =
-    result.schemaVersion === 1 ? [] : await Promise.all(reportCharts(chartData(result)).map(async (chart) => ({ ...chart, svg: await renderChart(chart) })));
+/** Every chart the result supports, rendered (none for a result of schema version 1: it has no series). */
+export async function renderReportCharts(result: StoredResult): Promise<RenderedChart[]> {
+  if (result.schemaVersion === 1) return [];
+  return Promise.all(reportCharts(chartData(result)).map(async (chart) => ({ ...chart, svg: await renderChart(chart) })));
+}
+
+/** Writes the page beside the result file (rendering its charts unless given); returns the page's path. */
+export async function writeReport(result: StoredResult, resultFile: string, rendered?: RenderedChart[]): Promise<string> {
+  const charts = rendered ?? (await renderReportCharts(result));
   const file = reportFileFor(resultFile);
   await writeFileAtomic(file, reportPage(result, charts, { result: path.basename(resultFile), compose: result.composeFile }));
   return file;

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,37 +31,66 @@ export function formatProblem(problem: ScenarioProblem): string {
 
 export type LoadedScenario = { scenario: Scenario; file: string; text: string };
 
-export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+/**
+ * The checkout portlab runs from: the nearest folder above this module with portlab's package.json. Found by
+ * looking, not by counting folders, so it holds for the sources (orchestrator/scenario/) and the bundle (dist/).
+ */
+export const PROJECT_ROOT = findProjectRoot(path.dirname(fileURLToPath(import.meta.url)));
+
+function findProjectRoot(from: string): string {
+  for (let dir = from; ; dir = path.dirname(dir)) {
+    try {
+      if (JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')).name === 'portlab') return dir;
+    } catch {
+      // no package.json here, or not portlab's: look further up
+    }
+    if (path.dirname(dir) === dir) throw new Error(`cannot find portlab's package.json above ${from}`);
+  }
+}
 export const SCENARIOS_DIR = path.join(PROJECT_ROOT, 'scenarios');
 
 /** Where the user typed the command: npm runs scripts in the package root and keeps the caller's directory in INIT_CWD. */
 export const userCwd = () => process.env.INIT_CWD ?? process.cwd();
 
-/** A bare name means `scenarios/<name>.yml`; anything with a slash or a YAML extension is a path. */
-export function resolveScenarioPath(nameOrPath: string, cwd = userCwd()): string {
+/** A bare name means `<dir>/<name>.yml`; anything with a slash or a YAML extension is a path. */
+export function resolveNamedPath(nameOrPath: string, dir: string, cwd = userCwd()): string {
   const looksLikePath = nameOrPath.includes('/') || /\.ya?ml$/.test(nameOrPath);
-  return looksLikePath ? path.resolve(cwd, nameOrPath) : path.join(SCENARIOS_DIR, `${nameOrPath}.yml`);
+  return looksLikePath ? path.resolve(cwd, nameOrPath) : path.join(dir, `${nameOrPath}.yml`);
 }
 
-export async function listScenarioNames(): Promise<string[]> {
-  const entries = await readdir(SCENARIOS_DIR).catch(() => [] as string[]);
+export const resolveScenarioPath = (nameOrPath: string, cwd = userCwd()) => resolveNamedPath(nameOrPath, SCENARIOS_DIR, cwd);
+
+/** The names of the YAML files shipped in `dir`. */
+async function shippedNames(dir: string): Promise<string[]> {
+  const entries = await readdir(dir).catch(() => [] as string[]);
   return entries.filter((entry) => entry.endsWith('.yml')).map((entry) => entry.slice(0, -4)).sort();
 }
 
-export async function loadScenario(nameOrPath: string, cwd = userCwd()): Promise<LoadedScenario> {
-  const file = resolveScenarioPath(nameOrPath, cwd);
+export const listScenarioNames = () => shippedNames(SCENARIOS_DIR);
+
+/**
+ * Reads a scenario or sweep file named as a user names it: a bare name from `dir`, or a path. A file that cannot be
+ * read is one line that says why and lists what `dir` ships.
+ */
+export async function readNamedFile(
+  nameOrPath: string,
+  dir: string,
+  cwd = userCwd(),
+): Promise<{ file: string; shownFile: string; text: string; defaultName: string }> {
+  const file = resolveNamedPath(nameOrPath, dir, cwd);
   const shownFile = path.relative(cwd, file) || file;
-  let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    return { file, shownFile, text: await readFile(file, 'utf8'), defaultName: path.basename(file).replace(/\.ya?ml$/, '') };
   } catch (error) {
-    const available = await listScenarioNames();
     const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : String((error as Error).message);
-    throw new ScenarioError([
-      { file: shownFile, path: '', message: `${reason}; shipped scenarios: ${available.join(', ') || '(none)'}` },
-    ]);
+    const shipped = await shippedNames(dir);
+    throw new ScenarioError([{ file: shownFile, path: '', message: `${reason}; shipped ${path.basename(dir)}: ${shipped.join(', ') || '(none)'}` }]);
   }
-  return { scenario: parseScenario(text, shownFile, path.basename(file).replace(/\.ya?ml$/, '')), file, text };
+}
+
+export async function loadScenario(nameOrPath: string, cwd = userCwd()): Promise<LoadedScenario> {
+  const { file, shownFile, text, defaultName } = await readNamedFile(nameOrPath, SCENARIOS_DIR, cwd);
+  return { scenario: parseScenario(text, shownFile, defaultName), file, text };
 }
 
 /** A YAML file parsed, with what locates a path in it: for errors that name a line and column. */

@@ -1,6 +1,5 @@
-import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { describeValue, dottedPath, parseYaml, PROJECT_ROOT, ScenarioError, userCwd, validateScenario, type ScenarioProblem } from './load-scenario.ts';
+import { describeValue, dottedPath, parseYaml, PROJECT_ROOT, readNamedFile, ScenarioError, userCwd, validateScenario, type ScenarioProblem } from './load-scenario.ts';
 import { BOUNDS } from './bounds.ts';
 import { SCENARIO_NAME_PATTERN, type Scenario } from './scenario-schema.ts';
 
@@ -24,24 +23,9 @@ export type SweepPoint = { index: number; scenario: Scenario; values: Record<str
 /** A sweep file's points; `file` is its path (as given to parseSweep, absolute from loadSweep). */
 export type LoadedSweep = { name: string; description: string; file: string; axes: SweepAxis[]; points: SweepPoint[] };
 
-/** A bare name means `sweeps/<name>.yml`; anything with a slash or a YAML extension is a path. */
-export function resolveSweepPath(nameOrPath: string, cwd = userCwd()): string {
-  const looksLikePath = nameOrPath.includes('/') || /\.ya?ml$/.test(nameOrPath);
-  return looksLikePath ? path.resolve(cwd, nameOrPath) : path.join(SWEEPS_DIR, `${nameOrPath}.yml`);
-}
-
 export async function loadSweep(nameOrPath: string, cwd = userCwd()): Promise<LoadedSweep> {
-  const file = resolveSweepPath(nameOrPath, cwd);
-  const shownFile = path.relative(cwd, file) || file;
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    const shipped = (await readdir(SWEEPS_DIR).catch(() => [] as string[])).filter((entry) => entry.endsWith('.yml')).map((entry) => entry.slice(0, -4));
-    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : String((error as Error).message);
-    throw new ScenarioError([{ file: shownFile, path: '', message: `${reason}; shipped sweeps: ${shipped.sort().join(', ') || '(none)'}` }]);
-  }
-  return { ...parseSweep(text, shownFile, path.basename(file).replace(/\.ya?ml$/, '')), file };
+  const { file, shownFile, text, defaultName } = await readNamedFile(nameOrPath, SWEEPS_DIR, cwd);
+  return { ...parseSweep(text, shownFile, defaultName), file };
 }
 
 const isMap = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);

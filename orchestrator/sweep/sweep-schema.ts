@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { CountRange, Limit } from '../predict/prediction-schema.ts';
-import { RunVerdict, Verdict } from '../verdict/judge.ts';
+import { ContainerVerdict, RunVerdict } from '../verdict/judge.ts';
 
 export const SWEEP_SCHEMA_VERSION = 1;
 
@@ -8,15 +8,15 @@ export const SWEEP_SCHEMA_VERSION = 1;
 export const PointVerdict = RunVerdict;
 export type PointVerdict = z.infer<typeof PointVerdict>;
 
-/** One container of one point, as the CSV has it. */
-export const SweepContainerRow = z.strictObject({
-  name: z.string(),
-  predicted: CountRange,
-  observed: z.number().int(),
-  limit: Limit,
-  predictedError: z.string().nullable(),
-  observedError: z.string().nullable(),
-  verdict: Verdict,
+/** One container of one point, as the CSV has it: its verdict, less the reasoning (in the point's own result). */
+export const SweepContainerRow = ContainerVerdict.pick({
+  name: true,
+  predicted: true,
+  observed: true,
+  limit: true,
+  predictedError: true,
+  observedError: true,
+  verdict: true,
 });
 
 export const SweepPointSummary = z.strictObject({

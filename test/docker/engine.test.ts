@@ -7,7 +7,7 @@ import { DockerEngine } from '../../orchestrator/engine/docker-engine.ts';
 import { measureEngine } from '../../orchestrator/engine/preflight.ts';
 import { ensureProbeImage } from '../../orchestrator/engine/probe-image.ts';
 import { CLI_COMMAND, runCli } from '../cli/run-cli.ts';
-import { containersLabelled, eventually, networksLabelled, readResults } from './docker-helpers.ts';
+import { containersLabelled, docker, eventually, networksLabelled, readResults } from './docker-helpers.ts';
 
 const engine = new DockerEngine();
 
@@ -90,6 +90,19 @@ describe('a run on the engine', () => {
     expect(cleanup.stdout).toMatch(/^removed [0-9a-f]{6} \(3 containers, 1 network\): their portlab process is gone/);
     expect(await containersLabelled('io.portlab.managed=true')).toEqual([]);
     expect(await networksLabelled('io.portlab.managed=true')).toEqual([]);
+  });
+
+  it('every run starts by removing what runs whose process is gone left behind, and says so in one line', async () => {
+    const { cli } = await startSlowRun();
+    cli.kill('SIGKILL');
+    await cli;
+    const orphans = await docker.listContainers({ all: true, filters: { label: ['io.portlab.scenario=slow-hold'] } });
+    expect(orphans).toHaveLength(3);
+    const runId = orphans[0]?.Labels['io.portlab.run-id'];
+    const next = await runCli(['test/fixtures/small-range.yml']);
+    expect(next.exitCode).toBe(0);
+    expect(next.stderr).toContain(`removed what earlier runs left behind (their portlab process is gone): ${runId} (3 containers, 1 network)`);
+    expect(await containersLabelled('io.portlab.scenario=slow-hold')).toEqual([]);
   });
 
   it('--keep leaves the run in place, recognisable by docker compose labels, until --cleanup', async () => {

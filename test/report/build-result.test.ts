@@ -38,6 +38,8 @@ function ready(role: 'client' | 'server', boundPorts: number[]) {
   });
 }
 
+const T0 = Date.parse('2026-11-23T00:00:00Z');
+
 function resultOf(clientCount: number, endReason: EndReason = 'clients-done') {
   const env = environmentOf(ENGINE);
   const before = predict(SCENARIO, env);
@@ -56,6 +58,8 @@ function resultOf(clientCount: number, endReason: EndReason = 'clients-done') {
     runId: 'abc123',
     project: { name: 'portlab-r-abc123', services: {}, networks: {} },
     engine: ENGINE,
+    grantsRemembered: false,
+    preparedAt: new Date(T0 - 1000),
     before,
     measured,
     judgement: judge(measured, observations, SCENARIO.expect.tolerance),
@@ -63,6 +67,7 @@ function resultOf(clientCount: number, endReason: EndReason = 'clients-done') {
       observations,
       series: { 'client-1': client.series(), server: server.series() },
       cleanupErrors: [],
+      timeline: { serverStarted: T0 + 400, serverReady: T0 + 600, clientsStarted: T0 + 900, clientsDone: T0 + 2100, stopped: T0 + 2600, removed: T0 + 2800 },
       endReason,
       failure: endReason === 'failed' ? 'the server probe failed' : null,
       startedAt: new Date('2026-11-23T00:00:00Z'),
@@ -100,6 +105,10 @@ describe('buildResult', () => {
     const result = resultOf(999);
     expect(result.clients[0]?.series).toEqual({ probeStartedAt: null, t: [5, 150], count: [0, 999], timeWait: null });
     expect(result.server.series?.count).toEqual([0, 999]);
+  });
+
+  it('says where the time went, step by step', () => {
+    expect(resultOf(999).run.phasesMs).toEqual({ preflight: 1000, serverStart: 400, serverReady: 200, clientsStart: 300, fill: 1200, stop: 500, remove: 200 });
   });
 
   it('a run that did not complete is an error whatever the counts say', () => {

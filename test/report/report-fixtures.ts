@@ -13,6 +13,7 @@ export function resultFixture(name: 'default-range' | 'wide-range' | 'time-wait-
 /** The same result as portlab wrote it before results had series (schema version 1). */
 export function asVersion1(result: RunResult): StoredResult {
   const strip = ({ series: _series, ...rest }: RunResult['server']) => rest;
-  const { cleanupErrors: _cleanupErrors, ...run } = result.run;
-  return StoredResult.parse({ ...result, schemaVersion: 1, run, clients: result.clients.map(strip), server: strip(result.server) });
+  const { cleanupErrors: _cleanupErrors, phasesMs: _phasesMs, ...run } = result.run;
+  const { engineGrantsRemembered: _remembered, ...environment } = result.environment;
+  return StoredResult.parse({ ...result, schemaVersion: 1, run, environment, clients: result.clients.map(strip), server: strip(result.server) });
 }
