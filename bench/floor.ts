@@ -118,7 +118,8 @@ async function bareRun(services: Record<string, ComposeService>, probe: string):
 async function portlabRun(scenario: string): Promise<{ wallMs: number; result: RunResult }> {
   const resultsDir = await mkdtemp(path.join(os.tmpdir(), 'portlab-floor-'));
   const started = performance.now();
-  const run = await execa(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'orchestrator', 'cli', 'main.ts'), scenario], {
+  // The bundled command `npm run scenario` starts (npm's pre-script for bench builds it).
+  const run = await execa(process.execPath, [path.join(PROJECT_ROOT, 'dist', 'main.mjs'), scenario], {
     reject: false,
     env: { PORTLAB_RESULTS_DIR: resultsDir },
   });
