@@ -224,27 +224,25 @@ export class DockerEngine {
   }
 
   private async createContainerNow(spec: ContainerSpec, abortSignal: AbortSignal): Promise<string> {
-    {
-      const container = await this.docker.createContainer({
-        abortSignal,
-        name: spec.name,
-        Image: spec.image,
-        Cmd: spec.command,
-        Labels: spec.labels,
-        HostConfig: {
-          NetworkMode: spec.networkMode ?? spec.network,
-          Ulimits: spec.nofile ? [{ Name: 'nofile', Soft: spec.nofile.soft, Hard: spec.nofile.hard }] : undefined,
-          Sysctls: spec.sysctls,
-          CapAdd: spec.capAdd,
-          LogConfig: { Type: 'json-file', Config: {} },
-        },
-        NetworkingConfig: spec.networkMode ? undefined : { EndpointsConfig: { [spec.network]: { Aliases: [spec.alias] } } },
-        StopSignal: 'SIGTERM',
-        StopTimeout: 10,
-      });
-      debug('created %s (%s)', spec.name, container.id.slice(0, 12));
-      return container.id;
-    }
+    const container = await this.docker.createContainer({
+      abortSignal,
+      name: spec.name,
+      Image: spec.image,
+      Cmd: spec.command,
+      Labels: spec.labels,
+      HostConfig: {
+        NetworkMode: spec.networkMode ?? spec.network,
+        Ulimits: spec.nofile ? [{ Name: 'nofile', Soft: spec.nofile.soft, Hard: spec.nofile.hard }] : undefined,
+        Sysctls: spec.sysctls,
+        CapAdd: spec.capAdd,
+        LogConfig: { Type: 'json-file', Config: {} },
+      },
+      NetworkingConfig: spec.networkMode ? undefined : { EndpointsConfig: { [spec.network]: { Aliases: [spec.alias] } } },
+      StopSignal: 'SIGTERM',
+      StopTimeout: 10,
+    });
+    debug('created %s (%s)', spec.name, container.id.slice(0, 12));
+    return container.id;
   }
 
   async startContainer(id: string, name: string, interrupt?: AbortSignal): Promise<void> {

@@ -249,16 +249,17 @@ export async function runProject(
     timeline.clientsDone = now();
     debug('run ended (%s) after %d ms; stopping the server, then the clients', endReason, now() - clientsStartedAt);
 
-    // Server first: its workers print their final counts while the clients still hold their connections. Once
-    // every one of those lines is in, nothing more is to be read from any container: the clients' last lines came
-    // before the run could end. So nothing waits for a graceful stop; removal kills what is left.
+    // Server first: its workers print their final counts while the clients still hold their connections. When every
+    // client finished, their last lines came before the run could end, so once the server's are in nothing waits for
+    // a graceful stop: removal kills what is left. Clients cut by the time limit are stopped, and their last lines
+    // (how far each got) read.
     const server = created.find((entry) => entry.service === SERVER_NAME)!;
     const serverLog = logs.get(SERVER_NAME);
     await engine.signalContainer(server.id, server.name, 'SIGTERM');
     const finalLinesBy = now() + LOG_DRAIN_TIMEOUT_MS;
     while (!serverLog?.allDone() && !exited.has(SERVER_NAME) && now() < finalLinesBy) await wakeup.wait(TICK_MS);
+    if (options.keep || endReason === 'duration') await stopAndDrain(engine, created, following);
     timeline.stopped = now();
-    if (options.keep) await stopAndDrain(engine, created, following);
   } catch (error) {
     const interrupted = error instanceof Interrupted || error instanceof InterruptedError || options.signal.aborted;
     endReason = interrupted ? 'interrupted' : 'failed';

@@ -92,6 +92,21 @@ describe('a run on the engine', () => {
     expect(await networksLabelled('io.portlab.managed=true')).toEqual([]);
   });
 
+  it('a run cut by its time limit is incomplete (exit 1), with how far each client got, and leaves nothing', async () => {
+    const result = await runCli(['test/fixtures/cut-short.yml']);
+    expect(result.exitCode).toBe(1);
+    const [run] = await readResults(result.resultsDir);
+    expect(run?.run.endReason).toBe('duration');
+    expect(run?.verdict).toBe('incomplete');
+    expect(run?.why[0]).toMatch(/^the run reached its time limit while clients were still going/);
+    // The client's last line (on SIGTERM) was read: a count well on its way, stopped by the signal, not by a limit.
+    const client = run?.clients[0];
+    expect(client?.observed).toBeGreaterThan(1000);
+    expect(client?.observed).toBeLessThan(28231);
+    expect(client?.workers[0]?.errno).toBeNull();
+    expect(await containersLabelled(`io.portlab.run-id=${run?.run.id}`)).toEqual([]);
+  });
+
   it('every run starts by removing what runs whose process is gone left behind, and says so in one line', async () => {
     const { cli } = await startSlowRun();
     cli.kill('SIGKILL');

@@ -1,4 +1,4 @@
-import { cp, mkdir, mkdtemp, readdir, symlink } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
@@ -19,6 +19,13 @@ describe('a corpus of bad scenario files (resource exhaustion, empty, huge numbe
     const message = (error as ScenarioError).message;
     expect(message.split('\n')).toHaveLength(1);
     expect(message.startsWith(`test/fixtures/bad/${file}`)).toBe(true);
+  });
+
+  it('a file over 1 MiB (written here, not kept in the repository): one line, before YAML is parsed', async () => {
+    const file = path.join(await mkdtemp(path.join(os.tmpdir(), 'portlab-bad-')), 'huge.yml');
+    await writeFile(file, `description: >-\n${'  xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n'.repeat(30_000)}`);
+    const error = await loadScenario(file, path.dirname(file)).catch((thrown: unknown) => thrown);
+    expect((error as ScenarioError).message).toBe('huge.yml the file is 1,290,016 bytes; a scenario file is at most 1,048,576');
   });
 
   it.each(['alias-bomb.yml', 'empty.yml', 'huge-duration.yml', 'My Test_A.yml', 'deep-nesting.yml'])(
