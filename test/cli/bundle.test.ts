@@ -6,7 +6,8 @@ import { PROJECT_ROOT } from '../../orchestrator/scenario/load-scenario.ts';
 /** `npm run scenario|sweep|report` start the bundled commands in dist/, which npm's pre-script builds. */
 describe('the bundled commands (dist/)', () => {
   beforeAll(async () => {
-    await execa('bash', [path.join(PROJECT_ROOT, 'scripts', 'ensure-ready.sh')], { cwd: PROJECT_ROOT });
+    // Builds the bundle only: a test never installs anything (that would pull node_modules from under the suite).
+    await execa('bash', [path.join(PROJECT_ROOT, 'scripts', 'build-cli.sh')], { cwd: PROJECT_ROOT });
   });
 
   it.each([
