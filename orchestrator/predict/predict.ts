@@ -46,7 +46,7 @@ export function predict(scenario: Scenario, env: Environment): Prediction {
     total,
     limit,
     reasoning: [
-      ...(measured ? [] : ['Environment not yet measured: documented defaults stand in (see DESIGN.md); a run replaces them with what the probes report.']),
+      ...(measured ? [] : ['Environment not yet measured: documented defaults stand in (a new namespace\'s port range, Docker\'s DNS listener, an engine that grants the nofile asked for); a run replaces them with what the probes report.']),
       ...shared.reasoning,
       `All clients together: ${showCount(total)} connections; the limit that binds: ${limit}.`,
     ],
