@@ -2,6 +2,7 @@ import type { ComposeProject } from '../compile/compose-schema.ts';
 import type { EngineFacts } from '../engine/preflight.ts';
 import type { RunRecord } from '../engine/run-project.ts';
 import type { ContainerObservation } from '../observe/observation.ts';
+import { formatCount, showCount } from '../predict/count-range.ts';
 import { engineNotes, SERVER_NAME } from '../predict/predict.ts';
 import type { Prediction, WorkerPlan } from '../predict/prediction-schema.ts';
 import type { Scenario } from '../scenario/scenario-schema.ts';
@@ -77,6 +78,16 @@ export function buildResult(input: ResultInput): RunResult {
       ];
     }),
   );
+  // A run that did not run to its end is not judged, and neither are its containers (one that failed stays error).
+  const endedHow = { 'clients-done': '', failed: 'failed', interrupted: 'was interrupted', duration: 'reached its time limit' }[record.endReason];
+  const judged = (verdict: ContainerVerdict): ContainerVerdict =>
+    record.endReason === 'clients-done' || verdict.verdict === 'error'
+      ? verdict
+      : {
+          ...verdict,
+          verdict: 'not judged',
+          why: `${formatCount(verdict.observed)} when the run ${endedHow}; not judged against the predicted ${showCount(verdict.predicted)}`,
+        };
   const containerResult = (verdict: ContainerVerdict) => {
     const observation: ContainerObservation | undefined = record.observations[verdict.name];
     const stops = observation?.workers.map((worker) => worker.stoppedAtMs) ?? [];
@@ -85,7 +96,7 @@ export function buildResult(input: ResultInput): RunResult {
       .sort((a, b) => (a.stoppedAtMs ?? 0) - (b.stoppedAtMs ?? 0));
     const first = failures[0];
     return {
-      ...verdict,
+      ...judged(verdict),
       firstFailure: first ? { errno: first.errno ?? '', atMs: first.stoppedAtMs ?? 0 } : null,
       timeWait: observation?.timeWait ?? null,
       workers: observation?.workers ?? [],
@@ -131,7 +142,7 @@ export function buildResult(input: ResultInput): RunResult {
     server: containerResult(judgement.server),
     total: { predicted: measured.total, observed: judgement.clients.reduce((sum, client) => sum + client.observed, 0) },
     verdict: unfinished ? unfinished.verdict : judgement.verdict,
-    why: unfinished ? [unfinished.why, ...judgement.why] : judgement.why,
+    why: unfinished ? [unfinished.why, ...[...judgement.clients, judgement.server].map(judged).map((entry) => `${entry.name}: ${entry.verdict}: ${entry.why}`)] : judgement.why,
     notes,
     composeFile: input.composeFile,
   };

@@ -1,7 +1,7 @@
 import { formatCount, showCount } from '../predict/count-range.ts';
 import { SERVER_NAME } from '../predict/predict.ts';
 import type { Chart } from './chart-specs.ts';
-import { escape, pageHead } from './html.ts';
+import { escape, pageHead, verdictClass } from './html.ts';
 import type { StoredResult } from './result-schema.ts';
 
 /** A chart ready for the page: its SVG, already rendered. */
@@ -16,7 +16,7 @@ function resultTable(result: StoredResult): string {
       <td>${escape(entry.name)}</td><td class="number">${escape(showCount(entry.predicted))}</td><td class="number">${escape(showCount(entry.allowed))}</td>
       <td class="number">${escape(formatCount(entry.observed))}</td><td>${escape(entry.limit)}</td>
       <td>${escape(entry.predictedError ?? '-')}</td><td>${escape(entry.observedError ?? '-')}</td>
-      <td class="${entry.verdict}">${entry.verdict}</td><td>${escape(entry.why)}</td></tr>`,
+      <td class="${verdictClass(entry.verdict)}">${entry.verdict}</td><td>${escape(entry.why)}</td></tr>`,
   );
   const total =
     result.clients.length > 1

@@ -1,7 +1,7 @@
 import { formatCount, showCount } from '../predict/count-range.ts';
 import { showAxisValue } from '../scenario/sweep-file.ts';
 import type { SweepSummary } from '../sweep/sweep-schema.ts';
-import { escape, pageHead } from './html.ts';
+import { escape, pageHead, verdictClass } from './html.ts';
 import type { RenderedChart } from './report-page.ts';
 
 /** sweep.html: the chart of the whole sweep and a row per point, each linking to its own report. Pure. */
@@ -12,7 +12,7 @@ export function sweepPage(summary: SweepSummary, charts: RenderedChart[]): strin
       <td class="number">${point.index}</td>${axes.map((axis) => `<td>${escape(showAxisValue(point.values[axis]))}</td>`).join('')}
       <td class="number">${point.total ? escape(showCount(point.total.predicted)) : '-'}</td>
       <td class="number">${point.total ? escape(formatCount(point.total.observed)) : '-'}</td>
-      <td>${escape(point.limit ?? '-')}</td><td class="${point.verdict}">${point.verdict}</td>
+      <td>${escape(point.limit ?? '-')}</td><td class="${verdictClass(point.verdict)}">${point.verdict}</td>
       <td class="number">${point.seconds.toFixed(1)}</td>
       <td>${point.reportFile ? `<a href="${escape(point.reportFile)}">report</a>` : escape(point.failure ?? '-')}</td></tr>`,
   );

@@ -14,6 +14,9 @@ export type Verdict = z.infer<typeof Verdict>;
 export const RunVerdict = z.enum([...Verdict.options, 'aborted', 'incomplete']);
 export type RunVerdict = z.infer<typeof RunVerdict>;
 
+/** A container's verdict; `not judged` when its run did not run to its end (it failed, was interrupted or cut). */
+export const ContainerVerdictValue = z.enum([...Verdict.options, 'not judged']);
+
 export const ContainerVerdict = z.strictObject({
   name: z.string(),
   predicted: CountRange,
@@ -23,7 +26,7 @@ export const ContainerVerdict = z.strictObject({
   limit: Limit,
   predictedError: z.string().nullable(),
   observedError: z.string().nullable(),
-  verdict: Verdict,
+  verdict: ContainerVerdictValue,
   why: z.string(),
 });
 export type ContainerVerdict = z.infer<typeof ContainerVerdict>;

@@ -107,6 +107,16 @@ describe('buildResult', () => {
     expect(result.server.series?.count).toEqual([0, 999]);
   });
 
+  it('a run cut by its time limit is incomplete, its containers not judged', () => {
+    const result = resultOf(500, 'duration');
+    expect(result.verdict).toBe('incomplete');
+    expect(result.clients[0]).toMatchObject({
+      observed: 500,
+      verdict: 'not judged',
+      why: '500 when the run reached its time limit; not judged against the predicted 999',
+    });
+  });
+
   it('says where the time went, step by step', () => {
     expect(resultOf(999).run.phasesMs).toEqual({ preflight: 1000, serverStart: 400, serverReady: 200, clientsStart: 300, fill: 1200, stop: 500, remove: 200 });
   });
@@ -115,6 +125,8 @@ describe('buildResult', () => {
     const result = resultOf(999, 'failed');
     expect(result.verdict).toBe('error');
     expect(result.why[0]).toBe('the run did not complete: the server probe failed');
+    // Its containers' counts are kept, but nothing is judged on them: no pass, no fail.
+    expect([...result.clients, result.server].map((container) => container.verdict)).toEqual(['not judged', 'not judged']);
   });
 
   it('matches the zod schema and the published JSON Schema', () => {
