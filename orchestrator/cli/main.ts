@@ -3,7 +3,7 @@ import { planScenario } from '../pipeline.ts';
 import { ASSUMED_ENVIRONMENT } from '../predict/environment.ts';
 import { writeFileAtomic } from '../report/atomic-write.ts';
 import { RESULTS_DIR } from '../report/results-dir.ts';
-import { ScenarioError, userCwd } from '../scenario/load-scenario.ts';
+import { userCwd } from '../scenario/load-scenario.ts';
 import { isEntryPoint } from './entry-point.ts';
 import { EXIT } from './exit-codes.ts';
 import { reportError } from './report-error.ts';
