@@ -54,8 +54,7 @@ export async function cleanupCommand(engine: DockerEngine, options: Pick<CliOpti
     process.stdout.write(`removed ${runList(runs)}\n`);
     return EXIT.pass;
   }
-  const removed = await removeOrphanedRuns(engine, { includeKept: true });
-  const left = (await listRuns(engine)).filter((run) => run.owner !== 'gone');
+  const { removed, left } = await removeOrphanedRuns(engine, { includeKept: true });
   const lines = [removed.length > 0 ? `removed ${runList(removed)}: their portlab process is gone` : 'nothing to clean up'];
   if (left.length > 0) lines.push(`left alone: ${runList(left)}, still running or started on another host (--cleanup <run-id> or --cleanup --all)`);
   process.stdout.write(`${lines.join('\n')}\n`);
@@ -64,7 +63,7 @@ export async function cleanupCommand(engine: DockerEngine, options: Pick<CliOpti
 
 /** What every run and sweep starts with: the leftovers of runs whose process is gone, said in one line. */
 export async function removeLeftovers(engine: DockerEngine): Promise<void> {
-  const removed = await removeOrphanedRuns(engine, { includeKept: false });
+  const { removed } = await removeOrphanedRuns(engine, { includeKept: false });
   if (removed.length > 0) process.stderr.write(`removed what earlier runs left behind (their portlab process is gone): ${runList(removed)}\n`);
 }
 

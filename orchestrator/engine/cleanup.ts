@@ -52,10 +52,12 @@ export async function removeRuns(engine: DockerEngine, runs: RunOnEngine[]): Pro
 /**
  * Removes the runs whose owner is gone (a crash, a kill -9): what every run starts with, so leftovers holding tens
  * of thousands of connections never outlive the next run. Runs left with --keep stay unless `includeKept`.
- * Returns what it removed.
+ * Returns what it removed and what it left.
  */
-export async function removeOrphanedRuns(engine: DockerEngine, options: { includeKept: boolean }): Promise<RunOnEngine[]> {
-  const orphans = (await listRuns(engine)).filter((run) => run.owner === 'gone' && (options.includeKept || !run.kept));
-  if (orphans.length > 0) await removeRuns(engine, orphans);
-  return orphans;
+export async function removeOrphanedRuns(engine: DockerEngine, options: { includeKept: boolean }): Promise<{ removed: RunOnEngine[]; left: RunOnEngine[] }> {
+  const runs = await listRuns(engine);
+  const orphan = (run: RunOnEngine) => run.owner === 'gone' && (options.includeKept || !run.kept);
+  const removed = runs.filter(orphan);
+  if (removed.length > 0) await removeRuns(engine, removed);
+  return { removed, left: runs.filter((run) => !orphan(run)) };
 }
