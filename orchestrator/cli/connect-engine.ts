@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { execa } from 'execa';
-import { DockerEngine, EngineUnavailableError } from '../engine/docker-engine.ts';
+import { DockerEngine, EngineHungError, EngineUnavailableError } from '../engine/docker-engine.ts';
 import { PROJECT_ROOT } from '../scenario/load-scenario.ts';
 
 const START_ENGINE = path.join(PROJECT_ROOT, 'scripts', 'start-engine.sh');
@@ -16,7 +16,7 @@ export async function connectEngine(): Promise<DockerEngine> {
     await engine.version();
     return engine;
   } catch (error) {
-    const absent = error instanceof EngineUnavailableError && !/did not answer/.test(error.message);
+    const absent = error instanceof EngineUnavailableError && !(error instanceof EngineHungError);
     if (!absent || process.env.DOCKER_HOST || process.env.PORTLAB_NO_ENGINE_START) throw error;
   }
   process.stderr.write('no Docker engine answers: starting one (scripts/start-engine.sh)...\n');

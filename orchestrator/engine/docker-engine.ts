@@ -19,6 +19,11 @@ export class EngineUnavailableError extends EngineError {
   override name = 'EngineUnavailableError';
 }
 
+/** The daemon is there but did not answer a call in time (hung): it is not started again, or second-guessed. */
+export class EngineHungError extends EngineUnavailableError {
+  override name = 'EngineHungError';
+}
+
 /** The user interrupted (Ctrl-C) while an engine call was under way. */
 export class InterruptedError extends Error {
   readonly exitCode = 130;
@@ -115,7 +120,7 @@ export class DockerEngine {
     } catch (error) {
       if (options.interrupt?.aborted) throw new InterruptedError(what);
       if (deadline.aborted) {
-        throw new EngineUnavailableError(`${this.describe()} did not answer ${what} within ${Math.round(timeoutMs / 1000)} s (is dockerd hung?)`);
+        throw new EngineHungError(`${this.describe()} did not answer ${what} within ${Math.round(timeoutMs / 1000)} s (is dockerd hung?)`);
       }
       return onError(error);
     }
