@@ -104,6 +104,7 @@ export async function runLoadedScenario(loaded: LoadedScenario, deps: RunDeps): 
   const env = environmentOf(engineFacts);
   const measured = predict(scenario, withContainerFacts(env, observed.observations));
   const judgement = judge(measured, observed.observations, scenario.expect.tolerance);
+  const before = predict(scenario, env);
   const resultOf = (record: RunRecord) =>
     buildResult({
       scenario,
@@ -113,7 +114,7 @@ export async function runLoadedScenario(loaded: LoadedScenario, deps: RunDeps): 
       project: plan.compiled.project,
       engine: engineFacts,
       grantsRemembered: grants.remembered,
-      before: predict(scenario, env),
+      before,
       measured,
       judgement,
       record,

@@ -112,6 +112,8 @@ export function buildResult(input: ResultInput): RunResult {
   };
   const unfinished = record.endReason === 'clients-done' ? null : notJudged[record.endReason];
   const notes = engineNotes(measured).map(([name, note]) => `${name}: ${note}`);
+  const clients = judgement.clients.map(containerResult);
+  const server = containerResult(judgement.server);
   return {
     schemaVersion: RESULT_SCHEMA_VERSION,
     scenario: scenario as unknown as Record<string, unknown>,
@@ -138,11 +140,11 @@ export function buildResult(input: ResultInput): RunResult {
       containers,
     },
     prediction: { before: input.before, measured },
-    clients: judgement.clients.map(containerResult),
-    server: containerResult(judgement.server),
+    clients,
+    server,
     total: { predicted: measured.total, observed: judgement.clients.reduce((sum, client) => sum + client.observed, 0) },
     verdict: unfinished ? unfinished.verdict : judgement.verdict,
-    why: unfinished ? [unfinished.why, ...[...judgement.clients, judgement.server].map(judged).map((entry) => `${entry.name}: ${entry.verdict}: ${entry.why}`)] : judgement.why,
+    why: unfinished ? [unfinished.why, ...[...clients, server].map((entry) => `${entry.name}: ${entry.verdict}: ${entry.why}`)] : judgement.why,
     notes,
     composeFile: input.composeFile,
   };
