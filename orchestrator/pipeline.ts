@@ -1,4 +1,5 @@
 import { compileCompose, type CompiledProject } from './compile/compile-compose.ts';
+import { compileStack, type CompiledStack } from './compile/compile-stack.ts';
 import { loadComposeBase } from './compile/load-compose-base.ts';
 import { probeImageTag } from './engine/probe-source.ts';
 import type { Environment } from './predict/environment.ts';
@@ -6,17 +7,30 @@ import { predict } from './predict/predict.ts';
 import type { Prediction } from './predict/prediction-schema.ts';
 import { loadScenario, type LoadedScenario } from './scenario/load-scenario.ts';
 
+/** Where a scenario runs: the local engine (containers, a bridge), or a swarm (services, an overlay network). */
+export type EngineKind = 'local' | 'swarm';
+
 export type Plan = LoadedScenario & { prediction: Prediction; compiled: CompiledProject; image: string };
+/** A swarm's plan: its compose file is a stack, whose services hold the client groups' containers as replicas. */
+export type StackPlan = LoadedScenario & { prediction: Prediction; compiled: CompiledStack; image: string };
 
 /** load -> predict -> compile, for a scenario and what is known of the environment. Touches no engine. */
-export async function planScenario(nameOrPath: string, env: Environment): Promise<Plan> {
+export async function planScenario(nameOrPath: string, env: Environment, engine: EngineKind = 'local'): Promise<Plan> {
   const loaded = await loadScenario(nameOrPath);
-  return replan(loaded, env, `portlab-${loaded.scenario.name}`, await probeImageTag());
+  const image = await probeImageTag();
+  return engine === 'swarm' ? replanStack(loaded, env, `portlab-${loaded.scenario.name}`, image) : replan(loaded, env, `portlab-${loaded.scenario.name}`, image);
 }
 
 /** Predicts and compiles again, e.g. once the engine's grants are known, for the probe image `image`. */
 export async function replan(loaded: LoadedScenario, env: Environment, projectName: string, image: string): Promise<Plan> {
   const prediction = predict(loaded.scenario, env);
   const compiled = compileCompose({ scenario: loaded.scenario, prediction, base: await loadComposeBase(), image, projectName });
+  return { ...loaded, prediction, compiled, image };
+}
+
+/** The same for a swarm: the prediction for an overlay network, compiled to a stack named `namespace`. */
+export async function replanStack(loaded: LoadedScenario, env: Environment, namespace: string, image: string): Promise<StackPlan> {
+  const prediction = predict(loaded.scenario, env);
+  const compiled = compileStack({ scenario: loaded.scenario, prediction, base: await loadComposeBase(), image, projectName: namespace });
   return { ...loaded, prediction, compiled, image };
 }

@@ -5,11 +5,16 @@ import { currentOwner, runLabels, type RunOwner } from './engine/run-owner.ts';
 import { GrantCache } from './engine/grant-cache.ts';
 import { engineGrants, hostConntrack, RLIMIT_REFUSED, type EngineFacts } from './engine/preflight.ts';
 import { ensureProbeImage } from './engine/probe-image.ts';
-import { runProject, type RunRecord } from './engine/run-project.ts';
+import { runProject } from './engine/run-project.ts';
+import type { RunRecord } from './engine/run-loop.ts';
 import type { ContainerObservation } from './observe/observation.ts';
-import { replan } from './pipeline.ts';
-import { ASSUMED_ENVIRONMENT, type Environment } from './predict/environment.ts';
-import { engineNotes, predict } from './predict/predict.ts';
+import { replan, replanStack, type EngineKind, type Plan, type StackPlan } from './pipeline.ts';
+import { ASSUMED_ENVIRONMENT, ASSUMED_SWARM_ENVIRONMENT, type Environment } from './predict/environment.ts';
+import { engineNotes, predict, SERVER_NAME } from './predict/predict.ts';
+import { stackNamespace } from './compile/compile-stack.ts';
+import type { RunOptions } from './engine/run-loop.ts';
+import { runStack } from './engine/run-stack.ts';
+import { swarmFacts } from './engine/swarm-preflight.ts';
 import { writeFileAtomic } from './report/atomic-write.ts';
 import { buildResult } from './report/build-result.ts';
 import { formatResultJson } from './report/result-json.ts';
@@ -38,6 +43,8 @@ export type RunDeps = {
   owner?: RunOwner;
   /** Where engine grants are remembered (default: the user's cache directory). */
   grantCache?: GrantCache;
+  /** Where to run: the local engine (default), or the swarm it manages. */
+  engineKind?: EngineKind;
 };
 
 export type ScenarioRun = { result: RunResult; resultFile: string; reportFile: string; composeFile: string };
@@ -63,45 +70,71 @@ export async function runLoadedScenario(loaded: LoadedScenario, deps: RunDeps): 
   };
 
   await ensureWritable(resultsDir);
+  const swarm = deps.engineKind === 'swarm';
+  const limitMs = Math.max(
+    ...scenario.clients.map((group) =>
+      group.mode === 'churn' ? durationMs(group.duration ?? '0s') + CHURN_GRACE_MS : durationMs(group.duration ?? SCENARIO_DEFAULTS.clients.holdDuration),
+    ),
+  );
+  // A stack's services are named <namespace>_<service>, at most 63 characters.
+  const namespace = swarm ? stackNamespace(project, deps.runId, [SERVER_NAME, ...scenario.clients.map((group) => group.name)]) : project;
+  const planFor = (env: Environment, image: string) => (swarm ? replanStack(loaded, env, namespace, image) : replan(loaded, env, project, image));
   // The compose file comes first, before anything exists in Docker, from what is known without asking the engine;
   // it is written again below with what the engine grants.
-  const draft = await replan(loaded, ASSUMED_ENVIRONMENT, project, await probeImageTag());
+  const draft = await planFor(swarm ? ASSUMED_SWARM_ENVIRONMENT : ASSUMED_ENVIRONMENT, await probeImageTag());
   await writeFileAtomic(composeFile, draft.compiled.yaml);
   interrupted('preparing the run');
   const image = await ensureProbeImage(deps.engine, (tag) => deps.onStatus(`building the probe image ${tag}`), deps.signal);
   interrupted('building the probe image');
-  const preflight = { prefix: project, labels: runLabels({ runId: deps.runId, owner, keep: false }), signal: deps.signal };
-  // The host's conntrack table is read while the rest is prepared and the server comes up, before any client connects.
-  const conntrack = hostConntrack(deps.engine, image, preflight);
-  conntrack.catch(() => undefined);
-  const grants = await engineGrants(deps.engine, image, mostNofileAsked(scenario), preflight, deps.grantCache);
-  interrupted('measuring the engine');
-  let engineFacts: EngineFacts = { ...grants, conntrack: null };
-  const plan = await replan(loaded, environmentOf(engineFacts), project, image);
+  const preflight = { prefix: namespace, labels: runLabels({ runId: deps.runId, owner, keep: false }), signal: deps.signal };
+  let engineFacts: EngineFacts;
+  let grantsRemembered = false;
+  let runOn: (options: RunOptions) => ReturnType<typeof runProject>;
+  let plan: Plan | StackPlan;
+  if (swarm) {
+    // Every node is measured (and checked for the probe image) by one global job before anything is deployed.
+    const facts = await swarmFacts(deps.engine, image, mostNofileAsked(scenario), preflight);
+    interrupted('measuring the swarm');
+    engineFacts = facts;
+    const stackPlan = await replanStack(loaded, environmentOf(facts, 'overlay'), namespace, image);
+    plan = stackPlan;
+    runOn = (options) => runStack(deps.engine, stackPlan.compiled, { ...options, namespace, localNodeId: facts.localNodeId, hostnames: facts.hostnames });
+  } else {
+    // The host's conntrack table is read while the rest is prepared and the server comes up, before any client connects.
+    const conntrack = hostConntrack(deps.engine, image, preflight);
+    conntrack.catch(() => undefined);
+    const grants = await engineGrants(deps.engine, image, mostNofileAsked(scenario), preflight, deps.grantCache);
+    interrupted('measuring the engine');
+    grantsRemembered = grants.remembered;
+    engineFacts = { ...grants, conntrack: null };
+    const localPlan = await replan(loaded, environmentOf(engineFacts), project, image);
+    plan = localPlan;
+    runOn = (options) =>
+      runProject(deps.engine, localPlan.compiled.project, {
+        ...options,
+        beforeClients: async () => {
+          engineFacts = { ...engineFacts, conntrack: await conntrack };
+        },
+      });
+  }
   await writeFileAtomic(composeFile, plan.compiled.yaml);
   for (const [container, note] of engineNotes(plan.prediction)) deps.onStatus(`${container}: ${note}`);
+  if (swarm) deps.onStatus(`deploying stack ${namespace} (docker stack ps ${namespace})`);
 
   // The report's renderer loads while the engine creates the network and the server, not after the run.
   preloadRenderer();
-  const { record: observed, removed } = await runProject(deps.engine, plan.compiled.project, {
+  const { record: observed, removed } = await runOn({
     runId: deps.runId,
     owner,
     // Churning clients stop themselves at their duration; the run waits a little longer for their last report.
-    limitMs: Math.max(
-      ...scenario.clients.map((group) =>
-        group.mode === 'churn' ? durationMs(group.duration ?? '0s') + CHURN_GRACE_MS : durationMs(group.duration ?? SCENARIO_DEFAULTS.clients.holdDuration),
-      ),
-    ),
+    limitMs,
     keep: deps.keep,
     signal: deps.signal,
     onProgress: deps.onProgress,
     now: () => deps.now().getTime(),
-    beforeClients: async () => {
-      engineFacts = { ...engineFacts, conntrack: await conntrack };
-    },
   });
-  if (grants.remembered && observed.failure && RLIMIT_REFUSED.test(observed.failure)) await (deps.grantCache ?? new GrantCache()).forget();
-  const env = environmentOf(engineFacts);
+  if (grantsRemembered && observed.failure && RLIMIT_REFUSED.test(observed.failure)) await (deps.grantCache ?? new GrantCache()).forget();
+  const env = environmentOf(engineFacts, swarm ? 'overlay' : 'bridge');
   const measured = predict(scenario, withContainerFacts(env, observed.observations));
   const judgement = judge(measured, observed.observations, scenario.expect.tolerance);
   const before = predict(scenario, env);
@@ -113,7 +146,8 @@ export async function runLoadedScenario(loaded: LoadedScenario, deps: RunDeps): 
       runId: deps.runId,
       project: plan.compiled.project,
       engine: engineFacts,
-      grantsRemembered: grants.remembered,
+      grantsRemembered,
+      engineKind: swarm ? 'swarm' : 'local',
       before,
       measured,
       judgement,
@@ -133,9 +167,10 @@ export async function runLoadedScenario(loaded: LoadedScenario, deps: RunDeps): 
 const mostNofileAsked = (scenario: Scenario) =>
   Math.max(scenario.server.ulimits.nofile?.hard ?? 0, ...scenario.clients.map((group) => group.ulimits.nofile?.hard ?? 0));
 
-export function environmentOf(engine: EngineFacts): Environment {
+export function environmentOf(engine: EngineFacts, network: Environment['network'] = 'bridge'): Environment {
   return {
     ...ASSUMED_ENVIRONMENT,
+    network,
     engineNofileCeiling: engine.nofileCeiling,
     engineDefaultNofile: engine.defaultNofile,
     conntrackMax: engine.conntrack?.max ?? ASSUMED_ENVIRONMENT.conntrackMax,

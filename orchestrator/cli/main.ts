@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { planScenario } from '../pipeline.ts';
-import { ASSUMED_ENVIRONMENT } from '../predict/environment.ts';
+import { ASSUMED_ENVIRONMENT, ASSUMED_SWARM_ENVIRONMENT } from '../predict/environment.ts';
+import { nodePlan } from '../predict/node-plan.ts';
 import { writeFileAtomic } from '../report/atomic-write.ts';
 import { RESULTS_DIR } from '../report/results-dir.ts';
 import { userCwd } from '../scenario/load-scenario.ts';
@@ -36,14 +37,17 @@ export async function main(argv: string[]): Promise<number> {
 async function dryRun(options: CliOptions): Promise<number> {
   const plans = [];
   for (const name of options.scenarios) {
-    const plan = await planScenario(name, ASSUMED_ENVIRONMENT);
-    const composeFile = path.join(RESULTS_DIR, `${plan.scenario.name}-dry-run.compose.yml`);
+    const swarm = options.engine === 'swarm';
+    const env = swarm ? ASSUMED_SWARM_ENVIRONMENT : ASSUMED_ENVIRONMENT;
+    const plan = await planScenario(name, env, options.engine);
+    const composeFile = path.join(RESULTS_DIR, `${plan.scenario.name}-dry-run${swarm ? '.stack' : ''}.compose.yml`);
+    const nodes = swarm ? nodePlan(plan.scenario, plan.prediction, env) : undefined;
     await writeFileAtomic(composeFile, plan.compiled.yaml);
     const shownFile = path.relative(userCwd(), composeFile);
     if (options.json) {
-      plans.push({ scenario: plan.scenario, file: path.relative(userCwd(), plan.file), prediction: plan.prediction, composeFile: shownFile, image: plan.image });
+      plans.push({ scenario: plan.scenario, file: path.relative(userCwd(), plan.file), prediction: plan.prediction, composeFile: shownFile, image: plan.image, engine: options.engine, ...(nodes ? { nodes } : {}) });
     } else {
-      process.stdout.write(`${formatPlan(plan, shownFile)}\n\n`);
+      process.stdout.write(`${formatPlan(plan, shownFile, nodes)}\n\n`);
     }
   }
   if (options.json) process.stdout.write(`${JSON.stringify({ plans }, null, 2)}\n`);

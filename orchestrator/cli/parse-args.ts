@@ -13,23 +13,32 @@ export type CliOptions = {
   /** Confirms --cleanup --all without asking. */
   yes: boolean;
   help: boolean;
+  /** Where runs go: the local engine, or the swarm it manages. */
+  engine: 'local' | 'swarm';
 };
 
 export class UsageError extends Error {
   override name = 'UsageError';
 }
 
-export const USAGE = `usage: npm run scenario -- <name or path> [...more] [--dry-run] [--json] [--keep]
+export const USAGE = `usage: npm run scenario -- <name or path> [...more] [--dry-run] [--json] [--keep] [--engine local|swarm]
        npm run scenario -- --cleanup [<run-id> | --all [--yes]]
 
   <name>       a file in scenarios/ (default-range means scenarios/default-range.yml); a path is used as given
   --dry-run    validate, predict and compile only; print the plan and create nothing in Docker
   --json       print the plan (dry run) or the results as JSON on stdout instead of tables
   --keep       leave the containers and network of a run in place for inspection
+  --engine     local (default): containers on this engine; swarm: services on the swarm this engine manages
+               (an overlay network, clients spread by each group's placement; the plan shows each node's load)
   --cleanup    remove the runs whose portlab process is gone (a crash, kill -9); runs still going are left alone
                --cleanup <run-id>: that run only; --cleanup --all: every run, live ones too (asks first; --yes does not)
 
 exit codes: 0 all verdicts pass, 1 a verdict failed, 2 bad input, 3 engine unavailable or run error`;
+
+export function engineKind(value: string | undefined): 'local' | 'swarm' {
+  if (value === undefined || value === 'local' || value === 'swarm') return value ?? 'local';
+  throw new UsageError(`--engine takes local or swarm, found ${JSON.stringify(value)}`);
+}
 
 export function parseCliArgs(argv: string[]): CliOptions {
   let parsed;
@@ -46,6 +55,7 @@ export function parseCliArgs(argv: string[]): CliOptions {
         all: { type: 'boolean', default: false },
         yes: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
+        engine: { type: 'string', default: 'local' },
       },
     });
   } catch (error) {
@@ -62,6 +72,7 @@ export function parseCliArgs(argv: string[]): CliOptions {
     keep: parsed.values.keep ?? false,
     cleanup: parsed.values.cleanup ?? false,
     help: parsed.values.help ?? false,
+    engine: engineKind(parsed.values.engine),
   };
   if (!options.help && !options.cleanup && options.scenarios.length === 0) {
     throw new UsageError('name at least one scenario (or pass --cleanup)');

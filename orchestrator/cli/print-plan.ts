@@ -1,10 +1,11 @@
 import type { Plan } from '../pipeline.ts';
 import { showCount } from '../predict/count-range.ts';
 import { observationKey } from '../predict/prediction-schema.ts';
+import type { NodeLoad } from '../predict/node-plan.ts';
 import { formatTable } from './format-table.ts';
 
-/** The dry-run plan: one row per client and the server, then the arithmetic behind each. */
-export function formatPlan(plan: Plan, composeFile: string): string {
+/** The dry-run plan: one row per client and the server, then the arithmetic behind each (and, on a swarm, per node). */
+export function formatPlan(plan: Plan, composeFile: string, nodes?: NodeLoad[]): string {
   const { scenario } = plan;
   const prediction = plan.prediction;
   const rows = prediction.clients.map((client) => [
@@ -30,7 +31,24 @@ export function formatPlan(plan: Plan, composeFile: string): string {
     '',
     'why:',
     ...why,
+    ...(nodes ? ['', 'per swarm node (overlay network, server endpoint mode dnsrr):', ...formatNodes(nodes)] : []),
     '',
-    `compose file: ${composeFile}`,
+    `${nodes ? 'stack file (docker stack deploy -c)' : 'compose file'}: ${composeFile}`,
   ].join('\n');
+}
+
+function formatNodes(nodes: NodeLoad[]): string[] {
+  const rows = nodes.map((node) => [
+    node.role,
+    node.nodes === null ? 'scheduler' : String(node.nodes),
+    node.containersPerNode === null ? '-' : String(node.containersPerNode),
+    showCount(node.connections),
+    node.limit,
+  ]);
+  const known = nodes.every((node) => node.nodes !== null);
+  return [
+    formatTable(['nodes', 'count', 'containers each', 'connections each', 'binding limit'], rows),
+    ...nodes.flatMap((node) => [`  ${node.role}:`, ...node.lines.map((line) => `    ${line}`)]),
+    ...(known ? [`  ${nodes.reduce((sum, node) => sum + (node.nodes ?? 0), 0)} nodes in all`] : []),
+  ];
 }

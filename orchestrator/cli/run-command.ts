@@ -36,6 +36,7 @@ export async function runCommand(options: CliOptions): Promise<number> {
         now: () => new Date(),
         onStatus: (message) => process.stderr.write(`${name}: ${message}\n`),
         onProgress: progress.update,
+        engineKind: options.engine,
       });
       progress.end();
       results.push(run);

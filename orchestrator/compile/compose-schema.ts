@@ -2,6 +2,19 @@ import { z } from 'zod';
 
 const Labels = z.record(z.string(), z.string());
 
+/** Compose's deploy: section, as `docker stack deploy` reads it (the swarm engine's services). */
+export const ComposeDeploy = z.object({
+  replicas: z.number().int(),
+  /** dnsrr: the service name resolves to the task's own address. The default, VIP, goes through IPVS. */
+  endpoint_mode: z.literal('dnsrr'),
+  /** A probe runs once: a task that ended is not started again. */
+  restart_policy: z.object({ condition: z.literal('none') }),
+  placement: z.object({ constraints: z.array(z.string()).optional(), max_replicas_per_node: z.number().int().optional() }).optional(),
+  /** Labels on the service itself (the container's are `labels`). */
+  labels: Labels.optional(),
+});
+export type ComposeDeploy = z.infer<typeof ComposeDeploy>;
+
 /** The subset of the Compose Specification portlab writes and the engine reads back. */
 export const ComposeService = z.object({
   image: z.string(),
@@ -16,13 +29,14 @@ export const ComposeService = z.object({
   stop_grace_period: z.string().optional(),
   stop_signal: z.string().optional(),
   logging: z.object({ driver: z.string() }).optional(),
+  deploy: ComposeDeploy.optional(),
 });
 export type ComposeService = z.infer<typeof ComposeService>;
 
 export const ComposeProject = z.object({
   name: z.string(),
   services: z.record(z.string(), ComposeService),
-  networks: z.record(z.string(), z.object({ driver: z.string(), labels: Labels.optional() })),
+  networks: z.record(z.string(), z.object({ driver: z.string(), attachable: z.boolean().optional(), labels: Labels.optional() })),
 });
 export type ComposeProject = z.infer<typeof ComposeProject>;
 

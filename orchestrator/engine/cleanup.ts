@@ -1,7 +1,9 @@
 import { PORTLAB_LABEL } from '../compile/compile-compose.ts';
 import type { DockerEngine } from './docker-engine.ts';
 import { ownerState, parseOwner } from './run-owner.ts';
+import { EngineError } from './docker-engine.ts';
 import { removeAll } from './run-project.ts';
+import { removeStackRemains } from './run-stack.ts';
 
 type Thing = { id: string; name: string };
 
@@ -13,35 +15,54 @@ export type RunOnEngine = {
   kept: boolean;
   containers: Thing[];
   networks: Thing[];
+  /** A swarm run's services (empty on the local engine). */
+  services: Thing[];
 };
 
 /** Every portlab run on the engine, by run id (things without one count as a run of their own, with no owner). */
 export async function listRuns(engine: DockerEngine): Promise<RunOnEngine[]> {
   const managed = { [PORTLAB_LABEL.managed]: 'true' };
-  const [containers, networks] = await Promise.all([engine.listContainers(managed), engine.listNetworks(managed)]);
+  const swarm = await engine.swarmState();
+  const [containers, networks, services] = await Promise.all([
+    engine.listContainers(managed),
+    engine.listNetworks(managed),
+    // Services can be listed through a swarm manager only.
+    swarm.active && swarm.manager ? engine.listServices(managed) : Promise.resolve([]),
+  ]);
   const runs = new Map<string, RunOnEngine>();
   const runOf = (labels: Record<string, string>) => {
     const runId = labels[PORTLAB_LABEL.runId] ?? '(no run id)';
     let run = runs.get(runId);
     if (!run) {
-      run = { runId, owner: ownerState(parseOwner(labels[PORTLAB_LABEL.owner])), kept: labels[PORTLAB_LABEL.kept] === 'true', containers: [], networks: [] };
+      run = { runId, owner: ownerState(parseOwner(labels[PORTLAB_LABEL.owner])), kept: labels[PORTLAB_LABEL.kept] === 'true', containers: [], networks: [], services: [] };
       runs.set(runId, run);
     }
     return run;
   };
   for (const container of containers) runOf(container.labels).containers.push({ id: container.id, name: container.name });
   for (const network of networks) runOf(network.labels).networks.push({ id: network.id, name: network.name });
+  for (const service of services) runOf(service.labels).services.push({ id: service.id, name: service.name });
   return [...runs.values()].sort((a, b) => a.runId.localeCompare(b.runId));
 }
 
 /** "abc123 (3 containers, 1 network)" */
 export const describeRun = (run: RunOnEngine) => {
   const plural = (count: number, what: string) => `${count} ${what}${count === 1 ? '' : 's'}`;
-  return `${run.runId} (${plural(run.containers.length, 'container')}, ${plural(run.networks.length, 'network')})`;
+  const services = run.services.length > 0 ? `${plural(run.services.length, 'service')}, ` : '';
+  return `${run.runId} (${services}${plural(run.containers.length, 'container')}, ${plural(run.networks.length, 'network')})`;
 };
 
-/** Removes the runs' containers, then their networks; tries everything and reports what failed together. */
+/**
+ * Removes the runs' services (a swarm's: their tasks go down on every node), then their containers, then their
+ * networks; tries everything and reports what failed together.
+ */
 export async function removeRuns(engine: DockerEngine, runs: RunOnEngine[]): Promise<void> {
+  const failures: string[] = [];
+  for (const run of runs.filter((candidate) => candidate.services.length > 0)) {
+    await Promise.all(run.services.map((service) => engine.removeService(service.id, service.name).catch((error: Error) => failures.push(error.message))));
+    await removeStackRemains(engine, { runId: run.runId, services: run.services, networks: [] }).catch((error: Error) => failures.push(error.message));
+  }
+  if (failures.length > 0) throw new EngineError(`cleanup left something behind: ${failures.join('; ')}`);
   await removeAll(
     engine,
     runs.flatMap((run) => run.containers),

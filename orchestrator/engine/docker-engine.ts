@@ -62,6 +62,51 @@ export type ContainerSpec = {
 
 export type LabelFilter = Record<string, string>;
 
+/** A swarm service as portlab deploys one: a probe, run once, on an overlay network (or the host's, for preflight). */
+export type ServiceSpec = {
+  name: string;
+  image: string;
+  command: string[];
+  /** On the service (what `docker service ls` and cleanup filter by). */
+  labels: Record<string, string>;
+  /** On its containers. */
+  containerLabels: Record<string, string>;
+  /** The overlay network's id, and the name the service has there; or 'host' to run in each node's own namespace. */
+  network: { id: string; alias: string } | 'host';
+  /**
+   * replicas: that many tasks; 'global': one task on every node (preflight). Either way a task runs once. (Not a
+   * global job: Docker 20.10 leaves a removed job's containers behind.)
+   */
+  mode: { replicas: number } | 'global';
+  nofile?: { soft: number; hard: number };
+  sysctls?: Record<string, string>;
+  capAdd?: string[];
+  constraints?: string[];
+  maxPerNode?: number;
+};
+
+/** One task of a service, as the swarm reports it. */
+export type SwarmTask = {
+  id: string;
+  serviceId: string;
+  /** The replica's number (1, 2, ...); null for a global service's tasks. */
+  slot: number | null;
+  nodeId: string;
+  /** new, pending, assigned, ..., running, complete, failed, shutdown, rejected, orphaned, remove */
+  state: string;
+  desiredState: string;
+  /** What went wrong, when it did (e.g. "No such image: ..."). */
+  error: string | null;
+  containerId: string | null;
+  /** The container's exit code once it has exited. */
+  exitCode: number | null;
+};
+
+export type SwarmNode = { id: string; hostname: string; role: string; ready: boolean; active: boolean; labels: Record<string, string> };
+
+/** Whether this engine is in a swarm, and can manage it. */
+export type SwarmState = { active: boolean; manager: boolean; nodeId: string; clusterId: string | null };
+
 type Signalled = { abortSignal: AbortSignal };
 /**
  * The calls portlab makes, as dockerode runs them: every one takes an abortSignal option, which it turns into the
@@ -76,6 +121,15 @@ interface SignalledDocker {
   createNetwork(opts: Docker.NetworkCreateOptions & Signalled): Promise<Docker.Network>;
   getImage(name: string): { inspect(opts: Signalled): Promise<Docker.ImageInspectInfo> };
   getNetwork(id: string): { remove(opts: Signalled): Promise<unknown> };
+  listNodes(opts: Signalled): Promise<Array<{ ID: string; Description?: { Hostname?: string }; Spec?: { Role?: string; Availability?: string; Labels?: Record<string, string> }; Status?: { State?: string } }>>;
+  listServices(opts: { filters: Record<string, string[]> } & Signalled): Promise<Array<{ ID: string; Spec?: { Name?: string; Labels?: Record<string, string> } }>>;
+  listTasks(opts: { filters: Record<string, string[]> } & Signalled): Promise<RawTask[]>;
+  createService(opts: Record<string, unknown> & Signalled): Promise<{ id: string }>;
+  getService(id: string): {
+    remove(opts: Signalled): Promise<unknown>;
+    inspect(opts: Signalled): Promise<{ Version: { Index: number }; Spec: Record<string, unknown> }>;
+    update(opts: Record<string, unknown> & Signalled): Promise<unknown>;
+  };
   getContainer(id: string): {
     start(opts: Signalled): Promise<unknown>;
     kill(opts: { signal: string } & Signalled): Promise<unknown>;
@@ -85,6 +139,15 @@ interface SignalledDocker {
     logs(opts: { stdout: boolean; stderr: boolean; follow: false } & Signalled): Promise<Buffer>;
   };
 }
+
+type RawTask = {
+  ID: string;
+  ServiceID: string;
+  Slot?: number;
+  NodeID?: string;
+  DesiredState?: string;
+  Status?: { State?: string; Err?: string; ContainerStatus?: { ContainerID?: string; ExitCode?: number } };
+};
 
 /**
  * The one place that talks to the Docker Engine API. One method per operation, each failure an EngineError
@@ -207,10 +270,12 @@ export class DockerEngine {
     );
   }
 
-  async createNetwork(name: string, labels: Record<string, string>): Promise<string> {
+  /** A bridge network on this engine, or an attachable overlay network across a swarm. */
+  async createNetwork(name: string, labels: Record<string, string>, driver: 'bridge' | 'overlay' = 'bridge'): Promise<string> {
     return this.call(
       `the creation of network ${name}`,
-      async (abortSignal) => (await this.api.createNetwork({ Name: name, Driver: 'bridge', Labels: labels, CheckDuplicate: true, abortSignal })).id,
+      async (abortSignal) =>
+        (await this.api.createNetwork({ Name: name, Driver: driver, Attachable: driver === 'overlay', Labels: labels, CheckDuplicate: true, abortSignal })).id,
       (error) => {
         throw new EngineError(`creating network ${name}`, { cause: error });
       },
@@ -385,6 +450,186 @@ export class DockerEngine {
     );
   }
 
+  /** Whether this engine is a swarm node, and a manager (services are created through managers only). */
+  async swarmState(): Promise<SwarmState> {
+    return this.call(
+      'an info request',
+      async (abortSignal) => {
+        const info = (await this.api.info({ abortSignal })) as unknown as {
+          Swarm?: { LocalNodeState?: string; ControlAvailable?: boolean; NodeID?: string; Cluster?: { ID?: string } };
+        };
+        const swarm = info.Swarm ?? {};
+        return { active: swarm.LocalNodeState === 'active', manager: swarm.ControlAvailable === true, nodeId: swarm.NodeID ?? '', clusterId: swarm.Cluster?.ID ?? null };
+      },
+      (error) => {
+        throw new EngineUnavailableError(`cannot reach ${this.describe()} (is dockerd running?)`, { cause: error });
+      },
+    );
+  }
+
+  async listNodes(): Promise<SwarmNode[]> {
+    return this.call(
+      'a list of swarm nodes',
+      async (abortSignal) =>
+        (await this.api.listNodes({ abortSignal })).map((node) => ({
+          id: node.ID,
+          hostname: node.Description?.Hostname ?? node.ID,
+          role: node.Spec?.Role ?? 'worker',
+          ready: node.Status?.State === 'ready',
+          active: (node.Spec?.Availability ?? 'active') === 'active',
+          labels: node.Spec?.Labels ?? {},
+        })),
+      (error) => {
+        throw new EngineError('listing the swarm\'s nodes', { cause: error });
+      },
+    );
+  }
+
+  async createService(spec: ServiceSpec, interrupt?: AbortSignal): Promise<string> {
+    return this.call(
+      `the creation of service ${spec.name}`,
+      async (abortSignal) => {
+        const service = await this.api.createService({ ...serviceSpecBody(spec), abortSignal });
+        debug('created service %s (%s)', spec.name, service.id.slice(0, 12));
+        return service.id;
+      },
+      (error) => {
+        throw new EngineError(`creating service ${spec.name}`, { cause: error });
+      },
+      { interrupt },
+    );
+  }
+
+  /** Sets a replicated service's replicas; 0 stops its tasks the swarm's way (stop signal, then the grace period). */
+  async scaleService(id: string, name: string, replicas: number): Promise<void> {
+    return this.call(
+      `the scaling of service ${name}`,
+      async (abortSignal) => {
+        const service = this.api.getService(id);
+        const current = await service.inspect({ abortSignal });
+        await service.update({ ...current.Spec, version: current.Version.Index, Mode: { Replicated: { Replicas: replicas } }, abortSignal });
+      },
+      (error) => {
+        if ((error as { statusCode?: number }).statusCode === 404) return;
+        throw new EngineError(`scaling service ${name}`, { cause: error });
+      },
+    );
+  }
+
+  async removeService(id: string, name: string): Promise<void> {
+    return this.call(
+      `the removal of service ${name}`,
+      async (abortSignal) => {
+        await this.api.getService(id).remove({ abortSignal });
+        debug('removed service %s', name);
+      },
+      (error) => {
+        if ((error as { statusCode?: number }).statusCode === 404) return;
+        throw new EngineError(`removing service ${name}`, { cause: error });
+      },
+    );
+  }
+
+  async listServices(labels: LabelFilter): Promise<Array<{ id: string; name: string; labels: Record<string, string> }>> {
+    return this.call(
+      'a list of services',
+      async (abortSignal) =>
+        (await this.api.listServices({ filters: { label: labelFilters(labels) }, abortSignal })).map((service) => ({
+          id: service.ID,
+          name: service.Spec?.Name ?? service.ID,
+          labels: service.Spec?.Labels ?? {},
+        })),
+      (error) => {
+        throw new EngineError(`listing services labelled ${labelFilters(labels).join(', ')}`, { cause: error });
+      },
+    );
+  }
+
+  /** What a finished service printed on stdout, per task (its lines, in order). */
+  async serviceOutput(id: string, name: string): Promise<Map<string, string[]>> {
+    return this.call(
+      `the output of service ${name}`,
+      async (abortSignal) => {
+        const raw = (await this.docker
+          .getService(id)
+          .logs({ follow: false, stdout: true, stderr: false, details: true, abortSignal } as unknown as Docker.ContainerLogsOptions)) as unknown as Buffer;
+        const byTask = new Map<string, string[]>();
+        for (const line of demuxBuffer(Buffer.from(raw)).split('\n')) {
+          const parsed = taskLine(line);
+          if (parsed) byTask.set(parsed.task, [...(byTask.get(parsed.task) ?? []), parsed.text]);
+        }
+        return byTask;
+      },
+      (error) => {
+        throw new EngineError(`reading the output of service ${name}`, { cause: error });
+      },
+    );
+  }
+
+  /**
+   * The tasks of the services named by id. Every task is listed and the services' picked out: a filter naming a
+   * service that was just removed fails, while its tasks are still going down.
+   */
+  async listTasks(services: string[]): Promise<SwarmTask[]> {
+    if (services.length === 0) return [];
+    const wanted = new Set(services);
+    return this.call(
+      'a list of tasks',
+      async (abortSignal) =>
+        (await this.api.listTasks({ filters: {}, abortSignal }))
+          .filter((task) => wanted.has(task.ServiceID))
+          .map((task) => ({
+            id: task.ID,
+            serviceId: task.ServiceID,
+            slot: task.Slot ?? null,
+            nodeId: task.NodeID ?? '',
+            state: task.Status?.State ?? 'new',
+            desiredState: task.DesiredState ?? '',
+            error: task.Status?.Err || null,
+            containerId: task.Status?.ContainerStatus?.ContainerID || null,
+            exitCode: task.Status?.ContainerStatus?.ExitCode ?? null,
+          })),
+      (error) => {
+        throw new EngineError('listing the swarm\'s tasks', { cause: error });
+      },
+    );
+  }
+
+  /**
+   * Follows a service's output through the swarm's log API, from every task on every node: `onLine(taskId, line)`
+   * for each complete stdout line. Returns a function that stops following. The stream does not end when a task
+   * does: the swarm's task states tell that.
+   */
+  async followServiceLogs(id: string, name: string, onLine: (task: string, line: string) => void): Promise<() => void> {
+    const abort = new AbortController();
+    let stream: NodeJS.ReadableStream;
+    try {
+      stream = (await this.docker
+        .getService(id)
+        .logs({ follow: true, stdout: true, stderr: false, details: true, abortSignal: abort.signal } as unknown as Docker.ContainerLogsOptions)) as unknown as NodeJS.ReadableStream;
+    } catch (error) {
+      throw new EngineError(`following the logs of service ${name}`, { cause: error });
+    }
+    const stdout = new PassThrough();
+    this.docker.modem.demuxStream(stream, stdout, new PassThrough());
+    // With details, each line starts with the task's attributes: com.docker.swarm.node.id=...,...task.id=<id> <line>
+    let partial = '';
+    stdout.on('data', (chunk: Buffer) => {
+      partial += chunk.toString('utf8');
+      const lines = partial.split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) {
+        const parsed = taskLine(line);
+        if (parsed) onLine(parsed.task, parsed.text);
+      }
+    });
+    stream.on('error', (error) => debug('log stream of service %s: %s', name, error));
+    return () => {
+      abort.abort();
+      (stream as unknown as { destroy?: () => void }).destroy?.();
+    };
+  }
+
   async listContainers(labels: LabelFilter): Promise<Array<{ id: string; name: string; labels: Record<string, string> }>> {
     return this.call(
       'a list of containers',
@@ -410,6 +655,48 @@ export class DockerEngine {
       },
     );
   }
+}
+
+/** The Engine API's ServiceSpec for a portlab service (Engine API 1.41: sysctls, ulimits and capabilities on services). */
+export function serviceSpecBody(spec: ServiceSpec): Record<string, unknown> {
+  const placement =
+    (spec.constraints?.length ?? 0) > 0 || spec.maxPerNode !== undefined
+      ? { ...(spec.constraints?.length ? { Constraints: spec.constraints } : {}), ...(spec.maxPerNode !== undefined ? { MaxReplicas: spec.maxPerNode } : {}) }
+      : undefined;
+  return {
+    Name: spec.name,
+    Labels: spec.labels,
+    TaskTemplate: {
+      ContainerSpec: {
+        Image: spec.image,
+        Args: spec.command,
+        Labels: spec.containerLabels,
+        StopSignal: 'SIGTERM',
+        StopGracePeriod: 10_000_000_000,
+        ...(spec.nofile ? { Ulimits: [{ Name: 'nofile', Soft: spec.nofile.soft, Hard: spec.nofile.hard }] } : {}),
+        ...(spec.sysctls && Object.keys(spec.sysctls).length > 0 ? { Sysctls: spec.sysctls } : {}),
+        ...(spec.capAdd?.length ? { CapabilityAdd: spec.capAdd.map((cap) => (cap.startsWith('CAP_') ? cap : `CAP_${cap}`)) } : {}),
+      },
+      // A probe runs once: the swarm never starts a finished or failed task again.
+      RestartPolicy: { Condition: 'none', MaxAttempts: 0 },
+      ...(placement ? { Placement: placement } : {}),
+      Networks: spec.network === 'host' ? [{ Target: 'host' }] : [{ Target: spec.network.id, Aliases: [spec.network.alias] }],
+      LogDriver: { Name: 'json-file' },
+    },
+    Mode: spec.mode === 'global' ? { Global: {} } : { Replicated: { Replicas: spec.mode.replicas } },
+    // dnsrr: the service's name resolves to its tasks' own addresses. The default (VIP) sends every connection
+    // through IPVS, which masquerades the clients behind one address: never measured through by accident.
+    ...(spec.network === 'host' ? {} : { EndpointSpec: { Mode: 'dnsrr' } }),
+  };
+}
+
+/** A line of a service's logs with details: "<attributes> <text>", the attributes naming the task. */
+export function taskLine(line: string): { task: string; text: string } | null {
+  const space = line.indexOf(' ');
+  if (space < 0) return null;
+  const task = /com\.docker\.swarm\.task\.id=([a-z0-9]+)/.exec(line.slice(0, space))?.[1];
+  const text = line.slice(space + 1);
+  return task && text ? { task, text } : null;
 }
 
 const labelFilters = (labels: LabelFilter) => Object.entries(labels).map(([key, value]) => `${key}=${value}`);

@@ -9,6 +9,8 @@ export type EngineFacts = {
   nofileCeiling: number | null;
   defaultNofile: { soft: number; hard: number };
   conntrack: { max: number; inUse: number } | null;
+  /** On a swarm: every node services can be placed on, and its conntrack table (the server's node's is `conntrack`). */
+  nodes?: Array<{ hostname: string; conntrack: { max: number; inUse: number } | null }>;
 };
 
 /** runc cannot raise a container's hard nofile above the daemon's own without CAP_SYS_RESOURCE. */

@@ -31,6 +31,12 @@ export const Environment = z.strictObject({
   somaxconn: z.number().int(),
   conntrackMax: z.number().int(),
   conntrackInUse: z.number().int(),
+  /**
+   * How the containers are joined, which decides whose conntrack table counts their connections: a bridge on one
+   * host (the local engine: the host's table), or a swarm's overlay (each container's own namespace; the hosts see
+   * only the VXLAN tunnel).
+   */
+  network: z.enum(['bridge', 'overlay']),
   /** Per container name ("server", "client-1", ...), what its probe reported; absent until measured. */
   containers: z.record(z.string(), ContainerFacts),
 });
@@ -49,7 +55,11 @@ export const ASSUMED_ENVIRONMENT: Environment = {
   somaxconn: 4096,
   conntrackMax: 262144,
   conntrackInUse: 0,
+  network: 'bridge',
   containers: {},
 };
+
+/** The same for a swarm run: the containers are joined by an overlay network. */
+export const ASSUMED_SWARM_ENVIRONMENT: Environment = { ...ASSUMED_ENVIRONMENT, network: 'overlay' };
 
 export const KERNEL_DEFAULT_PORT_RANGE = { low: 32768, high: 60999 } as const;

@@ -1,6 +1,6 @@
 import type { ComposeProject } from '../compile/compose-schema.ts';
 import type { EngineFacts } from '../engine/preflight.ts';
-import type { RunRecord } from '../engine/run-project.ts';
+import type { RunRecord } from '../engine/run-loop.ts';
 import type { ContainerObservation } from '../observe/observation.ts';
 import { formatCount, showCount } from '../predict/count-range.ts';
 import { engineNotes, SERVER_NAME } from '../predict/predict.ts';
@@ -25,6 +25,8 @@ export type ResultInput = {
   kept: boolean;
   /** When the command began this run (before its preflight). */
   preparedAt: Date;
+  /** Where it ran (default: the local engine). */
+  engineKind?: 'local' | 'swarm';
 };
 
 /** The run's timeline as durations of its steps. Pure. */
@@ -74,6 +76,7 @@ export function buildResult(input: ResultInput): RunResult {
             : {},
           boundPorts: ready?.boundPorts ?? [],
           note: plan.workers.note,
+          ...(record.nodes[name] ? { node: record.nodes[name] } : {}),
         },
       ];
     }),
@@ -129,6 +132,7 @@ export function buildResult(input: ResultInput): RunResult {
       cleanupErrors: record.cleanupErrors,
       phasesMs: phasesOf(input.preparedAt, record),
       kept: input.kept,
+      engine: input.engineKind ?? 'local',
     },
     environment: {
       docker: { version: input.engine.version.dockerVersion, apiVersion: input.engine.version.apiVersion },
@@ -137,6 +141,7 @@ export function buildResult(input: ResultInput): RunResult {
       engineDefaultNofile: input.engine.defaultNofile,
       engineGrantsRemembered: input.grantsRemembered,
       conntrack: input.engine.conntrack,
+      ...(input.engine.nodes ? { nodes: input.engine.nodes } : {}),
       containers,
     },
     prediction: { before: input.before, measured },

@@ -20,6 +20,8 @@ export const ContainerEnvironment = z.strictObject({
   /** TCP ports already bound in the container's network namespace when the probe started. */
   boundPorts: z.array(z.number().int()),
   note: z.string().nullable(),
+  /** The swarm node it ran on (its hostname); absent on the local engine, where everything runs on one host. */
+  node: z.string().optional(),
 });
 
 export const ContainerResult = ContainerVerdict.extend({
@@ -65,6 +67,8 @@ export const RunResult = z.strictObject({
       remove: z.number().int().nullable(),
     }),
     kept: z.boolean(),
+    /** Where it ran: the local engine (containers on one host), or a swarm (services across its nodes). */
+    engine: z.enum(['local', 'swarm']).optional(),
   }),
   environment: z.strictObject({
     docker: z.strictObject({ version: z.string(), apiVersion: z.string() }),
@@ -75,6 +79,10 @@ export const RunResult = z.strictObject({
     engineGrantsRemembered: z.boolean(),
     /** The host's conntrack table at the start; null when the engine's host did not let the probe read it. */
     conntrack: z.strictObject({ max: z.number().int(), inUse: z.number().int() }).nullable(),
+    /** On a swarm: each node portlab could run on, with its conntrack table at the start (null if unreadable). */
+    nodes: z
+      .array(z.strictObject({ hostname: z.string(), conntrack: z.strictObject({ max: z.number().int(), inUse: z.number().int() }).nullable() }))
+      .optional(),
     containers: z.record(z.string(), ContainerEnvironment),
   }),
   prediction: z.strictObject({

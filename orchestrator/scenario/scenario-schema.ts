@@ -122,6 +122,23 @@ const tolerance = z.union(
   { error: TOLERANCE_EXPECTED },
 );
 
+/**
+ * Where a swarm puts a service's tasks (--engine swarm; the local engine runs everything on its one host):
+ * Docker's placement constraints, such as "node.labels.role == client", and for a client group at most `perNode`
+ * of its containers on one node (compose's deploy.placement.max_replicas_per_node).
+ */
+const CONSTRAINT_EXPECTED = 'expected a constraint such as "node.labels.role == client" (node.id, node.hostname, node.role, node.platform.os, node.platform.arch, node.labels.*, engine.labels.*, with == or !=)';
+const constraint = z
+  .string({ error: CONSTRAINT_EXPECTED })
+  .regex(/^(node\.(id|hostname|role|platform\.os|platform\.arch|labels\.[A-Za-z0-9._-]+)|engine\.labels\.[A-Za-z0-9._-]+)\s*(==|!=)\s*[A-Za-z0-9._-]+$/, { error: CONSTRAINT_EXPECTED });
+const constraints = z.array(constraint, { error: 'expected a list of constraints' }).max(16, { error: 'expected at most 16 constraints' }).default([]);
+const ServerPlacementSchema = strictObject({ constraints });
+const ClientPlacementSchema = strictObject({
+  constraints,
+  perNode: positiveInt(`a whole number from 1 to ${BOUNDS.clients}`).max(BOUNDS.clients, { error: `expected a whole number from 1 to ${BOUNDS.clients}` }).optional(),
+});
+export type ClientPlacement = z.infer<typeof ClientPlacementSchema>;
+
 const ServerSchema = strictObject({
   ports: z
     .array(port, { error: 'expected a list of ports' })
@@ -141,6 +158,7 @@ const ServerSchema = strictObject({
     .default(SCENARIO_DEFAULTS.server.backlog),
   sysctls: sysctls.default({}),
   processes: processes.default(SCENARIO_DEFAULTS.server.processes),
+  placement: ServerPlacementSchema.default({ constraints: [] }),
 });
 
 /**
@@ -196,6 +214,7 @@ const ClientGroupSchema = strictObject({
   close: z.enum(['client', 'server'], { error: 'expected "client" or "server"' }).default('client'),
   /** churn: connections per second per container; unset means as fast as the client can. */
   rate: rate.optional(),
+  placement: ClientPlacementSchema.default({ constraints: [] }),
   /** Steps run one after another in the same container (one process), each with its own mode and targets. */
   phases: z
     .array(PhaseSchema, { error: 'expected a list of phases' })

@@ -12,7 +12,7 @@ import { parseScenario, PROJECT_ROOT } from '../../orchestrator/scenario/load-sc
 import { judge } from '../../orchestrator/verdict/judge.ts';
 import { readyEvent } from '../probe-fixtures.ts';
 import type { EngineFacts } from '../../orchestrator/engine/preflight.ts';
-import type { EndReason } from '../../orchestrator/engine/run-project.ts';
+import type { EndReason } from '../../orchestrator/engine/run-loop.ts';
 
 const ENGINE: EngineFacts = {
   version: { dockerVersion: '20.10.24+dfsg1', apiVersion: '1.41', kernelVersion: '6.18.44', os: 'linux' },
@@ -67,6 +67,7 @@ function resultOf(clientCount: number, endReason: EndReason = 'clients-done') {
       observations,
       series: { 'client-1': client.series(), server: server.series() },
       cleanupErrors: [],
+      nodes: {},
       timeline: { serverStarted: T0 + 400, serverReady: T0 + 600, clientsStarted: T0 + 900, clientsDone: T0 + 2100, stopped: T0 + 2600, removed: T0 + 2800 },
       endReason,
       failure: endReason === 'failed' ? 'the server probe failed' : null,

@@ -28,8 +28,8 @@ describe('scenario defaults', () => {
     expect(scenario).toEqual({
       name: 'empty',
       description: '',
-      server: { ports: [5000], ulimits: {}, backlog: 4096, sysctls: {}, processes: 'auto' },
-      clients: [{ name: 'client', count: 1, ulimits: {}, sysctls: {}, mode: 'hold', connectTimeout: '5s', processes: 'auto', bind: 'none', sourceAddresses: 1, close: 'client' }],
+      server: { ports: [5000], ulimits: {}, backlog: 4096, sysctls: {}, processes: 'auto', placement: { constraints: [] } },
+      clients: [{ name: 'client', count: 1, ulimits: {}, sysctls: {}, mode: 'hold', connectTimeout: '5s', processes: 'auto', bind: 'none', sourceAddresses: 1, close: 'client', placement: { constraints: [] } }],
       expect: { tolerance: 0 },
     });
   });
@@ -81,7 +81,7 @@ describe('validation rules: each names file, line, column, path, expectation and
     {
       rule: 'unknown keys are errors and list what is allowed',
       text: 'server:\n  ports: [5000]\n  colour: red\n',
-      expected: { line: 3, column: 3, path: 'server.colour', message: 'unknown key "colour"; expected one of: ports, ulimits, backlog, sysctls, processes' },
+      expected: { line: 3, column: 3, path: 'server.colour', message: 'unknown key "colour"; expected one of: ports, ulimits, backlog, sysctls, processes, placement' },
     },
     {
       rule: 'unknown top-level keys too',
@@ -308,7 +308,7 @@ describe('validation rules: each names file, line, column, path, expectation and
     {
       rule: 'a section must be a map',
       text: 'server: 5000\n',
-      expected: { line: 1, column: 9, path: 'server', message: 'expected a map with keys such as ports, ulimits, backlog, sysctls, processes, found 5000' },
+      expected: { line: 1, column: 9, path: 'server', message: 'expected a map with keys such as ports, ulimits, backlog, sysctls, processes, placement, found 5000' },
     },
   ];
 

@@ -1,0 +1,87 @@
+import { Document } from 'yaml';
+import { containerNames } from '../scenario/scenario-schema.ts';
+import { engineNotes, SERVER_NAME } from '../predict/predict.ts';
+import { compileCompose, type CompileInput } from './compile-compose.ts';
+import type { ComposeProject, ComposeService } from './compose-schema.ts';
+
+/** The overlay network every service of a stack joins; attachable, so `docker run --network` can join it too. */
+export const STACK_NETWORK = 'portlab';
+/** Docker's limit on a service name, which a stack makes `<namespace>_<service>`. */
+const SERVICE_NAME_MAX = 63;
+
+/**
+ * A compiled stack: the server, and one service per client group whose replicas are the group's containers (all
+ * of a group's containers run the same command). `containers` maps each service to its containers' names in the
+ * prediction, in task-slot order: the group's container i is the service's task in slot i.
+ */
+export type CompiledStack = { project: ComposeProject; yaml: string; containers: Record<string, string[]> };
+
+/** Scenario + prediction -> a compose file for `docker stack deploy` (swarm services), as portlab deploys it. */
+export function compileStack(input: CompileInput): CompiledStack {
+  // The commands, ulimits, sysctls and labels are the local engine's; only how they are deployed differs.
+  const local = compileCompose(input).project;
+  const { scenario } = input;
+  const server = local.services[SERVER_NAME]!;
+  const services: Record<string, ComposeService> = {
+    [SERVER_NAME]: stackService(server, 1, scenario.server.placement.constraints, undefined),
+  };
+  const containers: Record<string, string[]> = { [SERVER_NAME]: [SERVER_NAME] };
+  for (const group of scenario.clients) {
+    const names = containerNames(group);
+    const first = local.services[names[0]!];
+    if (!first) throw new Error(`no compiled service for client ${names[0]} of group ${group.name}`);
+    services[group.name] = stackService(first, group.count, group.placement.constraints, group.placement.perNode);
+    containers[group.name] = names;
+  }
+  const project: ComposeProject = {
+    name: input.projectName,
+    services,
+    networks: { [STACK_NETWORK]: { driver: 'overlay', attachable: true, labels: local.networks[STACK_NETWORK]?.labels } },
+  };
+  return { project, yaml: toStackYaml(project, input), containers };
+}
+
+function stackService(local: ComposeService, replicas: number, constraints: string[], perNode: number | undefined): ComposeService {
+  // A stack ignores restart and depends_on (a client retries its connect until the server's name resolves), and
+  // logs go through the swarm's log API from any driver that keeps them; json-file does.
+  const { restart: _restart, depends_on: _dependsOn, ...kept } = local;
+  const placement =
+    constraints.length > 0 || perNode !== undefined
+      ? { ...(constraints.length > 0 ? { constraints } : {}), ...(perNode !== undefined ? { max_replicas_per_node: perNode } : {}) }
+      : undefined;
+  return {
+    ...kept,
+    networks: [STACK_NETWORK],
+    deploy: {
+      replicas,
+      endpoint_mode: 'dnsrr',
+      restart_policy: { condition: 'none' },
+      ...(placement ? { placement } : {}),
+      labels: { ...local.labels },
+    },
+  };
+}
+
+/**
+ * The namespace a run's stack gets: its project name, unless `<project>_<service>` would pass Docker's 63
+ * characters for some service; then `portlab-<run id>`.
+ */
+export function stackNamespace(project: string, runId: string, services: string[]): string {
+  const longest = Math.max(...services.map((service) => service.length));
+  return project.length + 1 + longest <= SERVICE_NAME_MAX ? project : `portlab-${runId}`;
+}
+
+function toStackYaml(project: ComposeProject, input: CompileInput): string {
+  const { name, ...file } = project;
+  // docker stack deploy reads compose file format 3; max_replicas_per_node needs 3.8.
+  const doc = new Document({ version: '3.9', ...file }, { version: '1.1', aliasDuplicateObjects: false });
+  const adjusted = engineNotes(input.prediction).map(([container, note]) => `${container}: ${note}`);
+  doc.commentBefore = [
+    ` portlab scenario "${input.scenario.name}", compiled for a Docker Swarm (portlab --engine swarm deploys the same):`,
+    `   npm run build-probe    # builds ${input.image} from images/probe; every node needs it (see the README)`,
+    `   docker stack deploy -c <this file> ${name}`,
+    `   docker stack ps ${name}; docker service logs --raw ${name}_${SERVER_NAME}; docker stack rm ${name}`,
+    ...(adjusted.length > 0 ? [' ulimits are what the engine grants; the scenario asked for more:', ...adjusted.map((line) => `   ${line}`)] : []),
+  ].join('\n');
+  return doc.toString({ lineWidth: 0 });
+}

@@ -1,0 +1,262 @@
+import createDebug from 'debug';
+import { STACK_NETWORK, type CompiledStack } from '../compile/compile-stack.ts';
+import type { ComposeService } from '../compile/compose-schema.ts';
+import { SERVER_NAME } from '../predict/predict.ts';
+import { EngineError, type DockerEngine, type SwarmTask } from './docker-engine.ts';
+import { runExperiment, type ContainerSink, type Deployment, type RunOptions } from './run-loop.ts';
+import { runLabels } from './run-owner.ts';
+
+const debug = createDebug('portlab:swarm');
+
+/** The label `docker stack ps|services|rm <namespace>` finds a stack's services, networks and containers by. */
+export const STACK_NAMESPACE_LABEL = 'com.docker.stack.namespace';
+/** How often the swarm's task states are read while a run goes on (they tell when a task ended, and where it ran). */
+const TASK_POLL_MS = 500;
+/** How long removal waits for the swarm to take a stack's containers and network down. */
+const REMOVAL_TIMEOUT_MS = 60_000;
+/** A task in one of these states has ended: it will print nothing more. */
+const ENDED = new Set(['complete', 'failed', 'shutdown', 'rejected', 'orphaned', 'remove']);
+/**
+ * The swarm's log API does not end a stream when a task ends, and its last lines can come after the task's state
+ * says it ended: a task counts as exited (every line read) this long after its state said so.
+ */
+const LAST_LINES_MS = 1_000;
+
+export type StackRunOptions = RunOptions & {
+  /** The stack's namespace: services are `<namespace>_<service>`. */
+  namespace: string;
+  /** The swarm node id of the engine portlab talks to: its tasks' containers can be signalled directly. */
+  localNodeId: string;
+  /** Node id -> hostname, for the result. */
+  hostnames: Map<string, string>;
+};
+
+/** Runs a compiled stack on a swarm: the server and the client groups as services on an attachable overlay network. */
+export function runStack(engine: DockerEngine, stack: CompiledStack, options: StackRunOptions) {
+  return runExperiment(new StackDeployment(engine, stack, options), options);
+}
+
+type Deployed = { key: string; id: string; name: string };
+
+class StackDeployment implements Deployment {
+  readonly containers: { server: string; clients: string[] };
+  private readonly labels: Record<string, string>;
+  private readonly networkName: string;
+  private networkId: string | undefined;
+  private readonly services: Deployed[] = [];
+  private pending: Promise<unknown> = Promise.resolve();
+  private readonly stopFollowing: Array<() => void> = [];
+  /** The last task states read, by task id, and which container each task is. */
+  private tasks: SwarmTask[] = [];
+  private readonly taskContainers = new Map<string, string>();
+  private readonly ended = new Set<string>();
+  private readonly nodeOf = new Map<string, string>();
+  private watching: NodeJS.Timeout | undefined;
+  private sink: ContainerSink | undefined;
+  /** Lines of tasks not yet seen in a poll, kept in order until their container is known. */
+  private readonly early = new Map<string, string[]>();
+  private polling: Promise<void> | undefined;
+
+  constructor(
+    private readonly engine: DockerEngine,
+    private readonly stack: CompiledStack,
+    private readonly options: StackRunOptions,
+  ) {
+    const clients = Object.entries(stack.containers).flatMap(([service, names]) => (service === SERVER_NAME ? [] : names));
+    this.containers = { server: SERVER_NAME, clients };
+    this.labels = { [STACK_NAMESPACE_LABEL]: options.namespace, ...runLabels({ runId: options.runId, owner: options.owner, keep: options.keep }) };
+    this.networkName = `${options.namespace}_${STACK_NETWORK}`;
+  }
+
+  describe = () => `the swarm managed by ${this.engine.describe()}`;
+  ping = () => this.engine.ping();
+  nodes = () => Object.fromEntries(this.nodeOf);
+
+  private async deploy(key: string, sink: ContainerSink): Promise<void> {
+    this.sink = sink;
+    const definition: ComposeService | undefined = this.stack.project.services[key];
+    if (!definition?.deploy) throw new EngineError(`the compiled stack has no service ${key}`);
+    const name = `${this.options.namespace}_${key}`;
+    const labels = { ...definition.labels, ...this.labels };
+    const id = await this.engine.createService(
+      {
+        name,
+        image: definition.image,
+        command: definition.command,
+        labels: { ...definition.deploy.labels, ...labels, 'com.docker.stack.image': definition.image },
+        containerLabels: labels,
+        network: { id: this.networkId!, alias: key },
+        mode: { replicas: definition.deploy.replicas },
+        nofile: definition.ulimits?.nofile,
+        sysctls: definition.sysctls,
+        capAdd: definition.cap_add,
+        constraints: definition.deploy.placement?.constraints,
+        maxPerNode: definition.deploy.placement?.max_replicas_per_node,
+      },
+      this.options.signal,
+    );
+    this.services.push({ key, id, name });
+    for (const container of this.stack.containers[key] ?? []) sink.created(container);
+    this.stopFollowing.push(await this.engine.followServiceLogs(id, name, (task, line) => this.line(task, line)));
+  }
+
+  /** A line of a task: to its container, or kept until a poll tells which container the task is. */
+  private line(task: string, line: string): void {
+    const container = this.taskContainers.get(task);
+    const waiting = this.early.get(task);
+    if (container && !waiting) {
+      this.sink?.line(container, line);
+      return;
+    }
+    this.early.set(task, [...(waiting ?? []), line]);
+    void this.watch();
+  }
+
+  /** Reads the task states (one read at a time): which container each task is, where it runs, which have ended. */
+  private watch(): Promise<void> {
+    this.polling ??= this.readTasks().finally(() => {
+      this.polling = undefined;
+    });
+    return this.polling;
+  }
+
+  private async readTasks(): Promise<void> {
+    try {
+      this.tasks = await this.engine.listTasks(this.services.map((service) => service.id));
+    } catch (error) {
+      debug('reading task states: %s', error);
+      return;
+    }
+    for (const task of this.tasks) {
+      const service = this.services.find((candidate) => candidate.id === task.serviceId);
+      const names = service ? this.stack.containers[service.key] : undefined;
+      const container = names && task.slot !== null ? names[task.slot - 1] : undefined;
+      if (!container) continue;
+      this.taskContainers.set(task.id, container);
+      // Lines that came before the task was known go first, in their order.
+      const early = this.early.get(task.id);
+      this.early.delete(task.id);
+      for (const line of early ?? []) this.sink?.line(container, line);
+      if (task.nodeId) this.nodeOf.set(container, this.options.hostnames.get(task.nodeId) ?? task.nodeId);
+      if (ENDED.has(task.state) && !this.ended.has(container)) {
+        this.ended.add(container);
+        const why = task.error ?? (task.exitCode !== null ? `task ${task.state}, exit code ${task.exitCode}` : `task ${task.state}`);
+        setTimeout(() => this.sink?.exited(container, why), LAST_LINES_MS);
+      }
+    }
+  }
+
+  private startWatching(sink: ContainerSink): void {
+    this.sink = sink;
+    if (this.watching) return;
+    const tick = async () => {
+      await this.watch();
+      if (!this.sink) return;
+      this.watching = setTimeout(tick, TASK_POLL_MS);
+    };
+    this.watching = setTimeout(tick, 0);
+  }
+
+  private stopWatching(): void {
+    clearTimeout(this.watching);
+    this.watching = undefined;
+    this.sink = undefined;
+  }
+
+  async startServer(sink: ContainerSink): Promise<void> {
+    const creating = (async () => {
+      debug('creating network %s', this.networkName);
+      this.networkId = await this.engine.createNetwork(this.networkName, { ...this.labels, 'com.docker.stack.namespace': this.options.namespace }, 'overlay');
+      await this.deploy(SERVER_NAME, sink);
+    })();
+    this.pending = creating.catch(() => undefined);
+    await creating;
+    // The task ids must be known before lines can be told apart: the first poll comes at once.
+    await this.watch();
+    this.startWatching(sink);
+  }
+
+  /** Services start as soon as they are created: nothing to prepare before the server listens. */
+  async prepareClients(): Promise<void> {}
+
+  async startClients(sink: ContainerSink): Promise<void> {
+    const keys = Object.keys(this.stack.containers).filter((key) => key !== SERVER_NAME);
+    const creating = Promise.all(keys.map((key) => this.deploy(key, sink)));
+    this.pending = creating.catch(() => undefined);
+    await creating;
+    await this.watch();
+  }
+
+  async signalServer(): Promise<void> {
+    const server = this.services.find((service) => service.key === SERVER_NAME);
+    if (!server) return;
+    const task = this.tasks.find((candidate) => candidate.serviceId === server.id && !ENDED.has(candidate.state));
+    // On this engine's own node the container is signalled at once; elsewhere the swarm stops the task its way.
+    if (task?.containerId && task.nodeId === this.options.localNodeId) await this.engine.signalContainer(task.containerId, server.name, 'SIGTERM');
+    else await this.engine.scaleService(server.id, server.name, 0);
+  }
+
+  async stopAll(timeoutMs: number): Promise<void> {
+    // Scaled to 0, every task gets its stop signal (SIGTERM) and the grace period; its last lines come through the log API.
+    await Promise.all(this.services.map((service) => this.engine.scaleService(service.id, service.name, 0)));
+    const by = Date.now() + timeoutMs;
+    while (Date.now() < by) {
+      await this.watch();
+      const live = this.tasks.filter((task) => !ENDED.has(task.state));
+      if (live.length === 0) break;
+      await new Promise((resolve) => setTimeout(resolve, TASK_POLL_MS));
+    }
+  }
+
+  async settle(): Promise<void> {
+    await this.pending;
+  }
+
+  async remove(): Promise<void> {
+    this.stopWatching();
+    for (const stop of this.stopFollowing) stop();
+    const failures: string[] = [];
+    // The swarm stops a removed service's tasks gracefully, one step after another (seconds); on this engine's own
+    // node their containers are removed at once instead, as the local engine's are. Other nodes' go the swarm's way.
+    await this.watch();
+    const here = this.tasks.filter((task) => task.nodeId === this.options.localNodeId && task.containerId);
+    await Promise.all(here.map((task) => this.engine.removeContainer(task.containerId!, task.id).catch((error: Error) => failures.push(error.message))));
+    await Promise.all(this.services.map((service) => this.engine.removeService(service.id, service.name).catch((error: Error) => failures.push(error.message))));
+    const networks = this.networkId === undefined ? [] : [{ id: this.networkId, name: this.networkName }];
+    await removeStackRemains(this.engine, { runId: this.options.runId, services: this.services, networks }).catch((error: Error) => failures.push(error.message));
+    if (failures.length > 0) throw new EngineError(`cleanup left something behind: ${failures.join('; ')}`);
+  }
+}
+
+/**
+ * After a stack's services are removed, the swarm takes their tasks down on every node, then the network can go:
+ * waits until this node runs none of the run's containers and the services have no tasks left, then removes the
+ * networks (retried while the swarm still detaches endpoints).
+ */
+export async function removeStackRemains(
+  engine: DockerEngine,
+  stack: { runId: string; services: Array<{ id: string }>; networks: Array<{ id: string; name: string }> },
+): Promise<void> {
+  const by = Date.now() + REMOVAL_TIMEOUT_MS;
+  const runContainers = { 'io.portlab.run-id': stack.runId };
+  for (;;) {
+    const [containers, tasks] = await Promise.all([engine.listContainers(runContainers), engine.listTasks(stack.services.map((service) => service.id))]);
+    if (containers.length === 0 && tasks.length === 0) break;
+    debug('waiting for %d container(s) and %d task(s) of run %s: %s', containers.length, tasks.length, stack.runId, tasks.map((task) => task.state).join(' '));
+    if (Date.now() > by) {
+      throw new EngineError(`the swarm still had ${containers.length} container(s) and ${tasks.length} task(s) of run ${stack.runId} after ${REMOVAL_TIMEOUT_MS / 1000} s`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  for (const network of stack.networks) {
+    for (;;) {
+      try {
+        await engine.removeNetwork(network.id, network.name);
+        break;
+      } catch (error) {
+        if (Date.now() > by) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+    }
+  }
+}

@@ -1,0 +1,132 @@
+import { EXIT } from '../cli/exit-codes.ts';
+import { parseProbeLine, type ReadyEvent } from '../observe/probe-events.ts';
+import { EngineError, InterruptedError, type DockerEngine, type SwarmNode, type SwarmTask } from './docker-engine.ts';
+import { RLIMIT_REFUSED, type EngineFacts } from './preflight.ts';
+import { removeStackRemains } from './run-stack.ts';
+
+/** The swarm cannot run the scenario as it is (not a swarm, not a manager, an image missing on a node). */
+export class SwarmNotReadyError extends Error {
+  readonly exitCode = EXIT.runError;
+  override name = 'SwarmNotReadyError';
+}
+
+/** How long a preflight probe may take on every node before portlab gives up on it. */
+const JOB_TIMEOUT_MS = 60_000;
+/** A node that does not have an image rejects its task with this (the daemon's "No such image: <ref>"). */
+const NO_SUCH_IMAGE = /no such image/i;
+
+export type SwarmFacts = EngineFacts & {
+  /** This engine's own node: its tasks' containers can be signalled directly. */
+  localNodeId: string;
+  /** Node id -> hostname, for every node of the swarm. */
+  hostnames: Map<string, string>;
+};
+
+type Naming = { prefix: string; labels: Record<string, string>; signal?: AbortSignal };
+
+/**
+ * What a swarm run needs to know first: that this engine manages a swarm, that every node portlab may place a task on
+ * has the probe image, what each node grants (nofile) and its conntrack table. A global service runs the probe's
+ * `limits` command once on every node, in the node's own network namespace; a node without the image rejects its
+ * task, and the run stops there with what to do.
+ */
+export async function swarmFacts(engine: DockerEngine, image: string, wantedNofile: number, naming: Naming): Promise<SwarmFacts> {
+  const state = await engine.swarmState();
+  if (!state.active) {
+    throw new SwarmNotReadyError(
+      `${engine.describe()} is not part of a swarm: \`docker swarm init --advertise-addr <this host's address>\` makes it one (see the README, "More than one machine")`,
+    );
+  }
+  if (!state.manager) throw new SwarmNotReadyError(`${engine.describe()} is a swarm worker: run portlab against a manager node (\`docker node ls\` lists them there)`);
+  const [version, nodes] = await Promise.all([engine.version(), engine.listNodes()]);
+  const hostnames = new Map(nodes.map((node) => [node.id, node.hostname]));
+  const usable = nodes.filter((node) => node.ready && node.active);
+  if (usable.length === 0) throw new SwarmNotReadyError('the swarm has no node that is ready and active (`docker node ls`)');
+
+  const defaults = await limitsEverywhere(engine, image, `${naming.prefix}-preflight-default`, naming, undefined, usable);
+  const readies = [...defaults.values()];
+  const defaultNofile = readies.reduce((least, ready) => (ready.nofile.hard < least.hard ? ready.nofile : least), readies[0]!.nofile);
+  let nofileCeiling: number | null = null;
+  if (wantedNofile > defaultNofile.hard) {
+    // A node whose daemon cannot grant the nofile asked for fails the task with runc's rlimit error; the swarm then
+    // grants what the least of its nodes grants.
+    try {
+      const granted = await limitsEverywhere(engine, image, `${naming.prefix}-preflight-nofile`, naming, wantedNofile, usable);
+      const least = Math.min(...[...granted.values()].map((ready) => ready.nofile.hard));
+      nofileCeiling = least >= wantedNofile ? null : least;
+    } catch (error) {
+      if (!(error instanceof EngineError) || !RLIMIT_REFUSED.test(error.message)) throw error;
+      nofileCeiling = defaultNofile.hard;
+    }
+  }
+  const conntrackOf = (ready: ReadyEvent) => (ready.conntrack ? { max: ready.conntrack.max, inUse: ready.conntrack.count } : null);
+  const perNode = usable.map((node) => ({ hostname: node.hostname, conntrack: conntrackOf(defaults.get(node.id)!) }));
+  // The prediction takes the smallest table: the server may be placed on any node.
+  const tables = perNode.flatMap((node) => (node.conntrack ? [node.conntrack] : []));
+  const conntrack = tables.length > 0 ? tables.reduce((least, table) => (table.max < least.max ? table : least)) : null;
+  return { version, nofileCeiling, defaultNofile, conntrack, nodes: perNode, localNodeId: state.nodeId, hostnames };
+}
+
+/** Runs `limits` once on every usable node (a global service in the host's network namespace) and reads each node's ready line. */
+async function limitsEverywhere(
+  engine: DockerEngine,
+  image: string,
+  name: string,
+  naming: Naming,
+  nofile: number | undefined,
+  nodes: SwarmNode[],
+): Promise<Map<string, ReadyEvent>> {
+  const id = await engine.createService(
+    {
+      name,
+      image,
+      command: ['limits'],
+      labels: naming.labels,
+      containerLabels: naming.labels,
+      network: 'host',
+      mode: 'global',
+      nofile: nofile === undefined ? undefined : { soft: nofile, hard: nofile },
+    },
+    naming.signal,
+  );
+  try {
+    const tasks = await tasksOnEveryNode(engine, id, name, nodes.length, naming.signal);
+    const missing = tasks.filter((task) => task.error && NO_SUCH_IMAGE.test(task.error));
+    if (missing.length > 0) {
+      const where = missing.map((task) => nodes.find((node) => node.id === task.nodeId)?.hostname ?? task.nodeId).join(', ');
+      throw new SwarmNotReadyError(
+        `the probe image ${image} is not on node${missing.length > 1 ? 's' : ''} ${where}: load it there (\`docker save ${image} | ssh <node> docker load\`) or pass --push <registry> to push it where every node can pull it`,
+      );
+    }
+    const failed = tasks.find((task) => task.state !== 'complete');
+    if (failed) throw new EngineError(`the preflight probe ${name} failed on node ${nodes.find((node) => node.id === failed.nodeId)?.hostname ?? failed.nodeId}: ${failed.error ?? failed.state}`);
+    const output = await engine.serviceOutput(id, name);
+    const readies = new Map<string, ReadyEvent>();
+    for (const task of tasks) {
+      const ready = (output.get(task.id) ?? []).map(parseProbeLine).find((parsed) => parsed.ok && parsed.event.event === 'ready');
+      if (!ready?.ok || ready.event.event !== 'ready') throw new EngineError(`the preflight probe ${name} printed no ready line on node ${task.nodeId}`);
+      readies.set(task.nodeId, ready.event);
+    }
+    await engine.removeService(id, name);
+    return readies;
+  } catch (error) {
+    // The run stops here: nothing of it may stay. (On success its containers go while the run goes on, and the
+    // run's own removal waits for them.)
+    await engine.removeService(id, name).catch(() => undefined);
+    await removeStackRemains(engine, { runId: naming.labels['io.portlab.run-id'] ?? '', services: [{ id }], networks: [] }).catch(() => undefined);
+    throw error;
+  }
+}
+
+/** Waits until the service has a task on every node and all of them ended. */
+async function tasksOnEveryNode(engine: DockerEngine, id: string, name: string, nodes: number, signal: AbortSignal | undefined): Promise<SwarmTask[]> {
+  const by = Date.now() + JOB_TIMEOUT_MS;
+  for (;;) {
+    const tasks = await engine.listTasks([id]);
+    const ended = tasks.filter((task) => ['complete', 'failed', 'rejected', 'shutdown', 'orphaned'].includes(task.state));
+    if (tasks.length >= nodes && ended.length === tasks.length) return tasks;
+    if (signal?.aborted) throw new InterruptedError(`waiting for ${name}`);
+    if (Date.now() > by) throw new EngineError(`the preflight service ${name} (a probe run once on every node) did not finish on every node within ${JOB_TIMEOUT_MS / 1000} s (${ended.length} of ${nodes} done)`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
