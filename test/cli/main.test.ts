@@ -25,6 +25,18 @@ describe('portlab CLI', () => {
     expect(plans[1].prediction.limit).toBe('port-range');
   });
 
+  it('a dry run with --engine swarm of the million-connection plan names the limit that binds on each node', async () => {
+    const result = await runCli(['scenarios/swarm/million-connections.yml', '--dry-run', '--engine', 'swarm']);
+    expect(result.exitCode).toBe(0);
+    const table = result.stdout.slice(result.stdout.indexOf('per swarm node'));
+    expect(table).toMatch(/server node\s+1\s+1\s+262,080-262,144\s+conntrack/);
+    expect(table).toMatch(/client nodes \(group client\)\s+16\s+4\s+1,032,176\s+port-range/);
+    expect(table).toContain('17 nodes in all');
+    expect(result.stdout).toMatch(/stack file \(docker stack deploy -c\): .*million-connections-dry-run\.stack\.compose\.yml/);
+    const json = JSON.parse((await runCli(['scenarios/swarm/million-connections.yml', '--dry-run', '--engine', 'swarm', '--json'])).stdout);
+    expect(json.plans[0].nodes.map((node: { limit: string }) => node.limit)).toEqual(['conntrack', 'port-range']);
+  });
+
   it('a bad scenario file exits 2 with file:line:col messages and no stack trace', async () => {
     const result = await runCli(['test/fixtures/bad-range.yml', '--dry-run']);
     expect(result.exitCode).toBe(2);
@@ -47,6 +59,7 @@ describe('portlab CLI', () => {
     [['--cleanup', '--all', 'abc123'], /--cleanup takes one run id, or --all/],
     [['--cleanup', 'Run 1'], /--cleanup takes a run id such as 3f9a1c/],
     [['default-range', '--all'], /--all and --yes go with --cleanup/],
+    [['default-range', '--engine', 'kubernetes'], /--engine takes local or swarm, found "kubernetes"/],
   ])('usage errors exit 2: %j', async (args, message) => {
     const result = await runCli(args);
     expect(result.exitCode).toBe(2);
