@@ -45,6 +45,8 @@ export type RunDeps = {
   grantCache?: GrantCache;
   /** Where to run: the local engine (default), or the swarm it manages. */
   engineKind?: EngineKind;
+  /** On a swarm: the registry the probe image is pushed to, so that every node can pull it. */
+  pushTo?: string;
 };
 
 export type ScenarioRun = { result: RunResult; resultFile: string; reportFile: string; composeFile: string };
@@ -84,8 +86,10 @@ export async function runLoadedScenario(loaded: LoadedScenario, deps: RunDeps): 
   const draft = await planFor(swarm ? ASSUMED_SWARM_ENVIRONMENT : ASSUMED_ENVIRONMENT, await probeImageTag());
   await writeFileAtomic(composeFile, draft.compiled.yaml);
   interrupted('preparing the run');
-  const image = await ensureProbeImage(deps.engine, (tag) => deps.onStatus(`building the probe image ${tag}`), deps.signal);
+  const built = await ensureProbeImage(deps.engine, (tag) => deps.onStatus(`building the probe image ${tag}`), deps.signal);
   interrupted('building the probe image');
+  if (swarm && deps.pushTo) deps.onStatus(`pushing ${built} to ${deps.pushTo}`);
+  const image = swarm && deps.pushTo ? await deps.engine.pushImage(built, deps.pushTo, deps.signal) : built;
   const preflight = { prefix: namespace, labels: runLabels({ runId: deps.runId, owner, keep: false }), signal: deps.signal };
   let engineFacts: EngineFacts;
   let grantsRemembered = false;

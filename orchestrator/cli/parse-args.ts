@@ -15,6 +15,8 @@ export type CliOptions = {
   help: boolean;
   /** Where runs go: the local engine, or the swarm it manages. */
   engine: 'local' | 'swarm';
+  /** With --engine swarm: a registry to push the probe image to, for nodes that do not have it. */
+  push: string | undefined;
 };
 
 export class UsageError extends Error {
@@ -30,6 +32,7 @@ export const USAGE = `usage: npm run scenario -- <name or path> [...more] [--dry
   --keep       leave the containers and network of a run in place for inspection
   --engine     local (default): containers on this engine; swarm: services on the swarm this engine manages
                (an overlay network, clients spread by each group's placement; the plan shows each node's load)
+  --push       with --engine swarm: push the probe image to this registry (host[:port][/path]) for every node to pull
   --cleanup    remove the runs whose portlab process is gone (a crash, kill -9); runs still going are left alone
                --cleanup <run-id>: that run only; --cleanup --all: every run, live ones too (asks first; --yes does not)
 
@@ -56,6 +59,7 @@ export function parseCliArgs(argv: string[]): CliOptions {
         yes: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
         engine: { type: 'string', default: 'local' },
+        push: { type: 'string' },
       },
     });
   } catch (error) {
@@ -73,7 +77,12 @@ export function parseCliArgs(argv: string[]): CliOptions {
     cleanup: parsed.values.cleanup ?? false,
     help: parsed.values.help ?? false,
     engine: engineKind(parsed.values.engine),
+    push: parsed.values.push,
   };
+  if (options.push !== undefined && options.engine !== 'swarm') throw new UsageError('--push goes with --engine swarm');
+  if (options.push !== undefined && !/^[a-z0-9.-]+(:\d{1,5})?(\/[a-z0-9._-]+)*$/.test(options.push)) {
+    throw new UsageError(`--push takes a registry such as registry.example.com:5000 or host/path, found ${JSON.stringify(options.push)}`);
+  }
   if (!options.help && !options.cleanup && options.scenarios.length === 0) {
     throw new UsageError('name at least one scenario (or pass --cleanup)');
   }

@@ -37,6 +37,7 @@ export async function runCommand(options: CliOptions): Promise<number> {
         onStatus: (message) => process.stderr.write(`${name}: ${message}\n`),
         onProgress: progress.update,
         engineKind: options.engine,
+        pushTo: options.push,
       });
       progress.end();
       results.push(run);

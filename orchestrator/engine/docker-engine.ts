@@ -271,6 +271,34 @@ export class DockerEngine {
   }
 
   /** A bridge network on this engine, or an attachable overlay network across a swarm. */
+  /**
+   * Tags a local image as `<registry>/<name>:<tag>` and pushes it there (no credentials: a registry every node can
+   * pull from without login, or one the daemon is already logged in to). Returns the pushed reference.
+   */
+  async pushImage(image: string, registry: string, interrupt?: AbortSignal): Promise<string> {
+    const [name, tag = 'latest'] = image.split(':');
+    const repo = `${registry}/${name}`;
+    return this.call(
+      `the push of ${image} to ${registry}`,
+      async (abortSignal) => {
+        await this.docker.getImage(image).tag({ repo, tag, abortSignal } as unknown as { repo: string; tag: string });
+        // The daemon wants an X-Registry-Auth header even with no credentials: an empty one, as the docker CLI sends.
+        const stream = await this.docker.getImage(`${repo}:${tag}`).push({ authconfig: {}, abortSignal } as unknown as Record<string, unknown>);
+        const output = await new Promise<Array<{ error?: string }>>((resolve, reject) => {
+          abortSignal.addEventListener('abort', () => reject(abortSignal.reason), { once: true });
+          this.docker.modem.followProgress(stream, (error: Error | null, result: Array<{ error?: string }>) => (error ? reject(error) : resolve(result)));
+        });
+        const failure = output.find((entry) => entry.error);
+        if (failure) throw new Error(failure.error);
+        return `${repo}:${tag}`;
+      },
+      (error) => {
+        throw new EngineError(`pushing ${image} to ${registry}`, { cause: error });
+      },
+      { timeoutMs: BUILD_TIMEOUT_MS, interrupt },
+    );
+  }
+
   async createNetwork(name: string, labels: Record<string, string>, driver: 'bridge' | 'overlay' = 'bridge'): Promise<string> {
     return this.call(
       `the creation of network ${name}`,

@@ -2,6 +2,7 @@ import { containerNames, type Scenario } from '../scenario/scenario-schema.ts';
 import { addCounts, exactCount, formatCount, showCount } from './count-range.ts';
 import type { Environment } from './environment.ts';
 import { totalBudget } from './plan-workers.ts';
+import { predictClientsAlone } from './predict.ts';
 import type { CountRange, Prediction } from './prediction-schema.ts';
 
 /** What one kind of swarm node holds, and the limit that binds there. */
@@ -26,7 +27,10 @@ export type NodeLoad = {
 export function nodePlan(scenario: Scenario, prediction: Prediction, env: Environment): NodeLoad[] {
   const server = prediction.server;
   const fds = totalBudget(server.workers);
-  const wanted = prediction.clients.map((client) => client.connections).reduce(addCounts, exactCount(0));
+  // What each client could hold on its own: on its node, its own limits; the server's may bind before them.
+  const alone = predictClientsAlone(scenario, env);
+  const wanted = alone.map((client) => client.connections).reduce(addCounts, exactCount(0));
+  const sharedBinds = prediction.limit === 'conntrack' || prediction.limit === 'server-nofile';
   const serverBinds =
     prediction.limit === 'conntrack' || prediction.limit === 'server-nofile' ? prediction.limit : 'none (the clients\' own limits bind first)';
   const serverLoad: NodeLoad = {
@@ -36,7 +40,7 @@ export function nodePlan(scenario: Scenario, prediction: Prediction, env: Enviro
     connections: server.accepted,
     limit: serverBinds,
     lines: [
-      `holds every connection: ${showCount(prediction.total)} of the ${showCount(wanted)} the clients can open`,
+      `holds every connection: ${showCount(prediction.total)} of the ${showCount(wanted)} the clients could open on their own`,
       `conntrack: ${formatCount(env.conntrackMax)} entries in the server's own namespace (its node's nf_conntrack_max)${prediction.limit === 'conntrack' ? ': binds' : ''}`,
       `descriptors: ${server.workers.processes} worker${server.workers.processes > 1 ? 's' : ''}, budget ${formatCount(fds)}${prediction.limit === 'server-nofile' ? ': binds' : ''}`,
       ...(scenario.server.placement.constraints.length > 0 ? [`placed by: ${scenario.server.placement.constraints.join(', ')}`] : []),
@@ -44,7 +48,7 @@ export function nodePlan(scenario: Scenario, prediction: Prediction, env: Enviro
   };
   const clientLoads = scenario.clients.map((group): NodeLoad => {
     const names = new Set(containerNames(group));
-    const members = prediction.clients.filter((client) => names.has(client.name));
+    const members = alone.filter((client) => names.has(client.name));
     const perContainer = members.map((client) => client.connections).reduce((most, count) => ((count.max ?? Infinity) > (most.max ?? Infinity) ? count : most), exactCount(0));
     const perNode = group.placement.perNode;
     const nodes = perNode === undefined ? null : Math.ceil(group.count / perNode);
@@ -62,6 +66,7 @@ export function nodePlan(scenario: Scenario, prediction: Prediction, env: Enviro
           ? `${group.count} container${group.count > 1 ? 's' : ''} placed by the swarm's scheduler (set placement.perNode to spread them): up to ${showCount(load)} connections on one node`
           : `${nodes} node${nodes === 1 ? '' : 's'}, at most ${onOne} of ${group.count} containers each: ${onOne} x ${showCount(perContainer)} = ${showCount(load)} connections per node`,
         `each container: ${showCount(perContainer)}, bound by ${limits} in its own namespace (ports, descriptors, conntrack ${formatCount(env.conntrackMax)})`,
+        ...(sharedBinds ? [`the server node's ${prediction.limit} binds first: all clients together get ${showCount(prediction.total)}`] : []),
         ...(group.placement.constraints.length > 0 ? [`placed by: ${group.placement.constraints.join(', ')}`] : []),
       ],
     };

@@ -19,13 +19,15 @@ export function engineNotes(prediction: Prediction): Array<[string, string]> {
   return [...notes].flatMap(([name, note]) => (note ? [[name, note] as [string, string]] : []));
 }
 
-/** Predicts what each client and the server end up with, and why, from the scenario and what is known of the environment. */
-export function predict(scenario: Scenario, env: Environment): Prediction {
+/**
+ * Each client (and phase) on its own, before the limits all clients share (server, conntrack) are applied: what its
+ * own namespace, port range and descriptors allow.
+ */
+export function predictClientsAlone(scenario: Scenario, env: Environment): ClientPrediction[] {
   const members = scenario.clients.flatMap((group) =>
     containerNames(group).flatMap((name) => stepsOf(group).map((step) => ({ ...step, name, phases: group.phases ?? [] }))),
   );
-  const measured = members.every(({ name }) => env.containers[name]) && env.containers[SERVER_NAME] !== undefined;
-  const clients = members.map(({ group, name, phase, phases }) => {
+  return members.map(({ group, name, phase, phases }) => {
     const prediction =
       group.mode === 'hold' ? predictHoldingClient(scenario, group, env, name) : predictChurningClient(scenario, group, env, name);
     if (phase === null) return prediction;
@@ -33,6 +35,12 @@ export function predict(scenario: Scenario, env: Environment): Prediction {
     const note = phaseNote(phase, prediction.targets, earlier);
     return { ...prediction, phase, reasoning: [note, ...prediction.reasoning] };
   });
+}
+
+/** Predicts what each client and the server end up with, and why, from the scenario and what is known of the environment. */
+export function predict(scenario: Scenario, env: Environment): Prediction {
+  const clients = predictClientsAlone(scenario, env);
+  const measured = clients.every(({ name }) => env.containers[name]) && env.containers[SERVER_NAME] !== undefined;
   const load = clients.map((client) => client.connections).reduce(addCounts, exactCount(0));
   const shared = predictSharedLimits(scenario, env, load);
 
@@ -377,7 +385,8 @@ function predictSharedLimits(scenario: Scenario, env: Environment, load: CountRa
   // On an overlay network the server's own namespace counts its connections, and it starts empty.
   const conntrackFree = env.network === 'overlay' ? env.conntrackMax : env.conntrackMax - env.conntrackInUse;
 
-  if (!churning && load.min > fds) {
+  // The smaller of the server's descriptors (with its accept queues) and the free conntrack entries binds first.
+  if (!churning && load.min > fds && fds + acceptQueue <= conntrackFree) {
     // accept() takes the descriptor first, so on EMFILE the connection stays queued (inet_csk_accept).
     const stalled = fds + acceptQueue;
     const total = load.min >= stalled ? exactCount(stalled) : { min: Math.min(load.min, stalled), max: Math.min(load.max ?? stalled, stalled) };

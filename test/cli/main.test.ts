@@ -60,6 +60,8 @@ describe('portlab CLI', () => {
     [['--cleanup', 'Run 1'], /--cleanup takes a run id such as 3f9a1c/],
     [['default-range', '--all'], /--all and --yes go with --cleanup/],
     [['default-range', '--engine', 'kubernetes'], /--engine takes local or swarm, found "kubernetes"/],
+    [['default-range', '--push', 'registry.example.com:5000'], /--push goes with --engine swarm/],
+    [['default-range', '--engine', 'swarm', '--push', 'http://x'], /--push takes a registry such as registry.example.com:5000 or host\/path, found "http:\/\/x"/],
   ])('usage errors exit 2: %j', async (args, message) => {
     const result = await runCli(args);
     expect(result.exitCode).toBe(2);
