@@ -97,9 +97,10 @@ export async function runLoadedScenario(loaded: LoadedScenario, deps: RunDeps): 
   let plan: Plan | StackPlan;
   if (swarm) {
     // Every node is measured (and checked for the probe image) by one global job before anything is deployed.
-    const facts = await swarmFacts(deps.engine, image, mostNofileAsked(scenario), preflight);
+    const { remembered, ...facts } = await swarmFacts(deps.engine, image, mostNofileAsked(scenario), preflight, deps.grantCache);
     interrupted('measuring the swarm');
     engineFacts = facts;
+    grantsRemembered = remembered;
     const stackPlan = await replanStack(loaded, environmentOf(facts, 'overlay'), namespace, image);
     plan = stackPlan;
     runOn = (options) => runStack(deps.engine, stackPlan.compiled, { ...options, namespace, localNodeId: facts.localNodeId, hostnames: facts.hostnames });

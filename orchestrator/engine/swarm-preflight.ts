@@ -1,6 +1,7 @@
 import { EXIT } from '../cli/exit-codes.ts';
 import { parseProbeLine, type ReadyEvent } from '../observe/probe-events.ts';
 import { EngineError, InterruptedError, type DockerEngine, type SwarmNode, type SwarmTask } from './docker-engine.ts';
+import { GrantCache } from './grant-cache.ts';
 import { RLIMIT_REFUSED, type EngineFacts } from './preflight.ts';
 import { removeStackRemains } from './run-stack.ts';
 
@@ -30,7 +31,13 @@ type Naming = { prefix: string; labels: Record<string, string>; signal?: AbortSi
  * `limits` command once on every node, in the node's own network namespace; a node without the image rejects its
  * task, and the run stops there with what to do.
  */
-export async function swarmFacts(engine: DockerEngine, image: string, wantedNofile: number, naming: Naming): Promise<SwarmFacts> {
+export async function swarmFacts(
+  engine: DockerEngine,
+  image: string,
+  wantedNofile: number,
+  naming: Naming,
+  cache: GrantCache = new GrantCache(),
+): Promise<SwarmFacts & { remembered: boolean }> {
   const state = await engine.swarmState();
   if (!state.active) {
     throw new SwarmNotReadyError(
@@ -46,8 +53,12 @@ export async function swarmFacts(engine: DockerEngine, image: string, wantedNofi
   const defaults = await limitsEverywhere(engine, image, `${naming.prefix}-preflight-default`, naming, undefined, usable);
   const readies = [...defaults.values()];
   const defaultNofile = readies.reduce((least, ready) => (ready.nofile.hard < least.hard ? ready.nofile : least), readies[0]!.nofile);
-  let nofileCeiling: number | null = null;
-  if (wantedNofile > defaultNofile.hard) {
+  // Whether every node can grant more than its default is a fact of the nodes' daemons: remembered per swarm and
+  // node set, as the local engine's grants are per engine.
+  const key = `swarm ${state.clusterId} nodes ${usable.map((node) => node.id).sort().join(',')} docker ${version.dockerVersion} nofile ${wantedNofile}`;
+  const known = wantedNofile > defaultNofile.hard ? await cache.get(key) : undefined;
+  let nofileCeiling: number | null = known?.nofileCeiling ?? null;
+  if (wantedNofile > defaultNofile.hard && !known) {
     // A node whose daemon cannot grant the nofile asked for fails the task with runc's rlimit error; the swarm then
     // grants what the least of its nodes grants.
     try {
@@ -58,13 +69,14 @@ export async function swarmFacts(engine: DockerEngine, image: string, wantedNofi
       if (!(error instanceof EngineError) || !RLIMIT_REFUSED.test(error.message)) throw error;
       nofileCeiling = defaultNofile.hard;
     }
+    await cache.set(key, { nofileCeiling, defaultNofile });
   }
   const conntrackOf = (ready: ReadyEvent) => (ready.conntrack ? { max: ready.conntrack.max, inUse: ready.conntrack.count } : null);
   const perNode = usable.map((node) => ({ hostname: node.hostname, conntrack: conntrackOf(defaults.get(node.id)!) }));
   // The prediction takes the smallest table: the server may be placed on any node.
   const tables = perNode.flatMap((node) => (node.conntrack ? [node.conntrack] : []));
   const conntrack = tables.length > 0 ? tables.reduce((least, table) => (table.max < least.max ? table : least)) : null;
-  return { version, nofileCeiling, defaultNofile, conntrack, nodes: perNode, localNodeId: state.nodeId, hostnames };
+  return { version, nofileCeiling, defaultNofile, conntrack, nodes: perNode, localNodeId: state.nodeId, hostnames, remembered: known !== undefined };
 }
 
 /** Runs `limits` once on every usable node (a global service in the host's network namespace) and reads each node's ready line. */
