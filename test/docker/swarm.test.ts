@@ -1,4 +1,4 @@
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
@@ -7,6 +7,7 @@ import { DockerEngine } from '../../orchestrator/engine/docker-engine.ts';
 import { SwarmNotReadyError, swarmFacts } from '../../orchestrator/engine/swarm-preflight.ts';
 import { PROJECT_ROOT } from '../../orchestrator/scenario/load-scenario.ts';
 import { CLI_COMMAND, runCli } from '../cli/run-cli.ts';
+import { startMiniRegistry } from './mini-registry.ts';
 import { containersLabelled, docker, eventually, networksLabelled, readResults, sleep } from './docker-helpers.ts';
 
 /** Every service, container and network of a scenario's runs: what must be gone after each run. */
@@ -124,6 +125,23 @@ describe('--engine swarm on a single-node swarm', () => {
     expect(cleanup.exitCode).toBe(0);
     expect(cleanup.stdout).toMatch(/^removed [0-9a-f]{6} \(2 services, 3 containers, 1 network\): their portlab process is gone$/m);
     expect(await leftovers('slow-hold')).toEqual(NOTHING);
+  });
+
+  it('--push <registry>: the probe image is pushed there and the services run the pushed reference', async () => {
+    const registry = await startMiniRegistry();
+    try {
+      const result = await runCli(['extra-listen-ports', '--engine', 'swarm', '--push', registry.address]);
+      expect(result.exitCode).toBe(0);
+      const [run] = await readResults(result.resultsDir);
+      const stackFile = await readFile(path.join(result.resultsDir, run!.composeFile), 'utf8');
+      const image = /image: (\S+)/.exec(stackFile)?.[1] ?? '';
+      expect(image.startsWith(`${registry.address}/portlab-probe:`)).toBe(true);
+      expect(registry.pushed).toEqual([`portlab-probe:${image.split(':').at(-1)}`]);
+      expect(run?.verdict).toBe('pass');
+      await docker.getImage(image).remove();
+    } finally {
+      await registry.close();
+    }
   });
 
   it('a node without the probe image: preflight stops with what to do, naming the node, and leaves nothing', async () => {
