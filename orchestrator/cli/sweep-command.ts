@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { ASSUMED_ENVIRONMENT } from '../predict/environment.ts';
+import { ASSUMED_ENVIRONMENT, ASSUMED_SWARM_ENVIRONMENT } from '../predict/environment.ts';
 import { formatCount, showCount } from '../predict/count-range.ts';
 import { observationKey } from '../predict/prediction-schema.ts';
 import { predict } from '../predict/predict.ts';
@@ -17,12 +17,14 @@ import { abortOnSignals } from './interrupt.ts';
 import { reportError } from './report-error.ts';
 import { newRunId, progressPrinter } from './run-command.ts';
 import { killRuns, removeLeftovers } from './cleanup-command.ts';
+import { engineKind } from './parse-args.ts';
 
-export const SWEEP_USAGE = `usage: npm run sweep -- <name or path> [--dry-run] [--json]
+export const SWEEP_USAGE = `usage: npm run sweep -- <name or path> [--dry-run] [--json] [--engine local|swarm]
 
   <name>       a file in sweeps/ (range-width means sweeps/range-width.yml); a path is used as given
   --dry-run    validate every point and print one table of their predictions; create nothing in Docker
   --json       print the plan (dry run) or the sweep's summary as JSON on stdout
+  --engine     local (default), or swarm: every point runs as services on the swarm this engine manages
 
   A run executes the points one after another and writes results/<sweep>-<stamp>/: each point's result, compose
   file and report, sweep.csv, sweep.json and sweep.html.
@@ -33,8 +35,9 @@ const valuesText = (sweep: Pick<LoadedSweep, 'axes'>, values: Record<string, unk
   sweep.axes.map((axis) => `${axis.key} = ${showAxisValue(values[axis.key])}`).join('; ');
 
 /** Every point's prediction from documented defaults, in one table (or as JSON). */
-function dryRun(sweep: LoadedSweep, json: boolean): number {
-  const plans = sweep.points.map((point) => ({ point, prediction: predict(point.scenario, ASSUMED_ENVIRONMENT) }));
+function dryRun(sweep: LoadedSweep, json: boolean, engine: 'local' | 'swarm'): number {
+  const env = engine === 'swarm' ? ASSUMED_SWARM_ENVIRONMENT : ASSUMED_ENVIRONMENT;
+  const plans = sweep.points.map((point) => ({ point, prediction: predict(point.scenario, env) }));
   if (json) {
     const out = plans.map(({ point, prediction }) => ({ index: point.index, name: point.scenario.name, values: point.values, prediction }));
     process.stdout.write(`${JSON.stringify({ sweep: { name: sweep.name, file: path.relative(userCwd(), sweep.file), axes: sweep.axes }, points: out }, null, 2)}\n`);
@@ -83,27 +86,32 @@ export const sweepExitCode = (summary: SweepSummary): number => exitCodeFor([sum
 
 /** `npm run sweep -- <name or path> [--dry-run] [--json]` */
 export async function sweepCommand(argv: string[]): Promise<number> {
-  let options: { sweep: string; dryRun: boolean; json: boolean };
+  let options: { sweep: string; dryRun: boolean; json: boolean; engine: 'local' | 'swarm' };
   try {
     const parsed = parseArgs({
       args: argv,
       allowPositionals: true,
       strict: true,
-      options: { 'dry-run': { type: 'boolean', default: false }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        'dry-run': { type: 'boolean', default: false },
+        json: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h' },
+        engine: { type: 'string', default: 'local' },
+      },
     });
     if (parsed.values.help) {
       process.stdout.write(`${SWEEP_USAGE}\n`);
       return EXIT.pass;
     }
     if (parsed.positionals.length !== 1) throw new Error(parsed.positionals.length === 0 ? 'name a sweep' : 'name one sweep at a time');
-    options = { sweep: parsed.positionals[0]!, dryRun: parsed.values['dry-run'] ?? false, json: parsed.values.json ?? false };
+    options = { sweep: parsed.positionals[0]!, dryRun: parsed.values['dry-run'] ?? false, json: parsed.values.json ?? false, engine: engineKind(parsed.values.engine) };
   } catch (error) {
     process.stderr.write(`portlab: ${(error as Error).message}\n${SWEEP_USAGE}\n`);
     return EXIT.badInput;
   }
   try {
     const sweep = await loadSweep(options.sweep);
-    if (options.dryRun) return dryRun(sweep, options.json);
+    if (options.dryRun) return dryRun(sweep, options.json, options.engine);
 
     const engine = await connectEngine();
     await removeLeftovers(engine);
@@ -116,6 +124,7 @@ export async function sweepCommand(argv: string[]): Promise<number> {
         engine,
         newRunId: () => (runId = newRunId()),
         keep: false,
+        engineKind: options.engine,
         signal: abort.signal,
         now: () => new Date(),
         resultsDir: RESULTS_DIR,

@@ -93,6 +93,27 @@ describe('--engine swarm on a single-node swarm', () => {
     await eventually(async () => ((await stackServices(namespace)).length === 0 && (await containersLabelled(`com.docker.stack.namespace=${namespace}`)).length === 0 ? true : undefined), 60_000, 'the stack to go');
   });
 
+  it('a sweep on the swarm: every point deployed as a stack, judged, and removed', async () => {
+    const resultsDir = await mkdtemp(path.join(os.tmpdir(), 'portlab-results-'));
+    const sweepCli = path.join(PROJECT_ROOT, 'orchestrator', 'cli', 'sweep-command.ts');
+    const result = await execa(process.execPath, ['--import', 'tsx', sweepCli, 'listen-ports', '--engine', 'swarm', '--json'], {
+      reject: false,
+      cwd: PROJECT_ROOT,
+      env: { PORTLAB_RESULTS_DIR: resultsDir, INIT_CWD: '' },
+    });
+    expect(result.exitCode).toBe(0);
+    const summary = JSON.parse(String(result.stdout)) as { points: Array<{ verdict: string; total: { observed: number } }> };
+    expect(summary.points.map((point) => [point.verdict, point.total.observed])).toEqual([
+      ['pass', 500],
+      ['pass', 1000],
+      ['pass', 1500],
+      ['pass', 2000],
+    ]);
+    expect(await docker.listServices({ filters: { label: ['io.portlab.managed=true'] } })).toEqual([]);
+    expect(await containersLabelled('io.portlab.managed=true')).toEqual([]);
+    expect(await networksLabelled('io.portlab.managed=true')).toEqual([]);
+  });
+
   it('Ctrl-C during a swarm run: the result is aborted, exit 130, no service, container or network left', async () => {
     const resultsDir = await mkdtemp(path.join(os.tmpdir(), 'portlab-results-'));
     const cli = execa(CLI_COMMAND[0], [...CLI_COMMAND[1], 'test/fixtures/slow-hold.yml', '--engine', 'swarm'], {
