@@ -122,6 +122,11 @@ describe('--engine swarm on a single-node swarm', () => {
       env: { PORTLAB_RESULTS_DIR: resultsDir, INIT_CWD: '' },
     });
     await eventually(async () => ((await leftovers('slow-hold')).containers.length === 3 ? true : undefined), 60_000, 'the run to start');
+    // docker stack recognises the run by its namespace label.
+    const [service] = await docker.listServices({ filters: { label: ['io.portlab.scenario=slow-hold'] } });
+    const namespace = service?.Spec?.Labels?.['com.docker.stack.namespace'] ?? '';
+    const { stdout } = await execa('docker', ['stack', 'services', namespace, '--format', '{{.Name}} {{.Mode}}']);
+    expect(stdout.split('\n').sort()).toEqual([`${namespace}_client replicated`, `${namespace}_server replicated`]);
     await sleep(500);
     cli.kill('SIGINT');
     const ended = await cli;
