@@ -91,6 +91,9 @@ export function formatSummary(result: RunResult, resultFile: string, reportFile:
     entry.observedError ?? '-',
     entry.verdict,
   ]);
+  if (result.clients.length > 1 && result.total.verdict) {
+    rows.push(['all clients', showCount(result.total.predicted), formatCount(result.total.observed), result.prediction.measured.limit, '-', '-', result.total.verdict]);
+  }
   const seconds = (result.run.durationMs / 1000).toFixed(1);
   return [
     `${result.scenario.name as string}: ${result.verdict.toUpperCase()} (${seconds}s, ${result.run.endReason})`,

@@ -147,7 +147,9 @@ export function buildResult(input: ResultInput): RunResult {
     prediction: { before: input.before, measured },
     clients,
     server,
-    total: { predicted: measured.total, observed: judgement.clients.reduce((sum, client) => sum + client.observed, 0) },
+    total: unfinished
+      ? { ...judgement.total, verdict: 'not judged' as const, why: `${formatCount(judgement.total.observed)} when the run ${endedHow}; not judged against the predicted total ${showCount(judgement.total.predicted)}` }
+      : judgement.total,
     verdict: unfinished ? unfinished.verdict : judgement.verdict,
     why: unfinished ? [unfinished.why, ...[...clients, server].map((entry) => `${entry.name}: ${entry.verdict}: ${entry.why}`)] : judgement.why,
     notes,

@@ -20,7 +20,11 @@ function resultTable(result: StoredResult): string {
   );
   const total =
     result.clients.length > 1
-      ? `<tr class="total"><td>all clients</td><td class="number">${escape(showCount(result.total.predicted))}</td><td></td>
+      ? result.total.verdict
+        ? `<tr class="total"><td>all clients</td><td class="number">${escape(showCount(result.total.predicted))}</td>
+         <td class="number">${escape(showCount(result.total.allowed ?? result.total.predicted))}</td><td class="number">${escape(formatCount(result.total.observed))}</td>
+         <td>${escape(result.prediction.measured.limit)}</td><td></td><td></td><td class="${verdictClass(result.total.verdict)}">${result.total.verdict}</td><td>${escape(result.total.why ?? '')}</td></tr>`
+        : `<tr class="total"><td>all clients</td><td class="number">${escape(showCount(result.total.predicted))}</td><td></td>
          <td class="number">${escape(formatCount(result.total.observed))}</td><td colspan="5" class="muted">the sum of the clients above</td></tr>`
       : '';
   return `<table>

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { WorkerObservation } from '../observe/observation.ts';
 import { ContainerSeries } from '../observe/series.ts';
 import { NofileLimit, Prediction } from '../predict/prediction-schema.ts';
-import { ContainerVerdict, RunVerdict } from '../verdict/judge.ts';
+import { ContainerVerdict, ContainerVerdictValue, RunVerdict } from '../verdict/judge.ts';
 
 /** 2: every container's result has its `series`. */
 export const RESULT_SCHEMA_VERSION = 2;
@@ -93,7 +93,14 @@ export const RunResult = z.strictObject({
   }),
   clients: z.array(ContainerResult),
   server: ContainerResult,
-  total: z.strictObject({ predicted: Prediction.shape.total, observed: z.number().int() }),
+  total: z.strictObject({
+    predicted: Prediction.shape.total,
+    observed: z.number().int(),
+    /** All clients together judged against the predicted total; absent in results written before it was. */
+    allowed: Prediction.shape.total.optional(),
+    verdict: ContainerVerdictValue.optional(),
+    why: z.string().optional(),
+  }),
   verdict: RunVerdict,
   why: z.array(z.string()),
   notes: z.array(z.string()),

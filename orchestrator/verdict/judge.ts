@@ -31,10 +31,21 @@ export const ContainerVerdict = z.strictObject({
 });
 export type ContainerVerdict = z.infer<typeof ContainerVerdict>;
 
+/** All clients together: judged on their summed count against the predicted total (a shared limit predicts it exactly). */
+export const TotalVerdict = z.strictObject({
+  predicted: CountRange,
+  allowed: CountRange,
+  observed: z.number().int(),
+  verdict: Verdict,
+  why: z.string(),
+});
+export type TotalVerdict = z.infer<typeof TotalVerdict>;
+
 export const Judgement = z.strictObject({
   verdict: Verdict,
   clients: z.array(ContainerVerdict),
   server: ContainerVerdict,
+  total: TotalVerdict,
   why: z.array(z.string()),
 });
 export type Judgement = z.infer<typeof Judgement>;
@@ -97,7 +108,33 @@ export function judge(prediction: Prediction, observations: Record<string, Conta
     observations[SERVER_NAME],
     tolerance,
   );
+  const total = judgeTotal(prediction, clients, tolerance);
   const all = [...clients, server];
-  const verdict: Verdict = all.some((entry) => entry.verdict === 'error') ? 'error' : all.every((entry) => entry.verdict === 'pass') ? 'pass' : 'fail';
-  return { verdict, clients, server, why: all.map((entry) => `${entry.name}: ${entry.verdict}: ${entry.why}`) };
+  const errored = all.some((entry) => entry.verdict === 'error');
+  const verdict: Verdict = errored ? 'error' : all.every((entry) => entry.verdict === 'pass') && total.verdict === 'pass' ? 'pass' : 'fail';
+  const why = all.map((entry) => `${entry.name}: ${entry.verdict}: ${entry.why}`);
+  // The total says something the clients' own verdicts do not when a limit they share caps it.
+  if (clients.length > 1 || prediction.limit === 'server-nofile' || prediction.limit === 'conntrack') why.push(`all clients: ${total.verdict}: ${total.why}`);
+  return { verdict, clients, server, total: errored ? { ...total, verdict: 'error' } : total, why };
+}
+
+/**
+ * All clients together against the predicted total. The tolerance is per container: a count allows it once per
+ * client, a percentage of the predicted total.
+ */
+function judgeTotal(prediction: Prediction, clients: ContainerVerdict[], tolerance: number | string): TotalVerdict {
+  const predicted = prediction.total;
+  const slack = typeof tolerance === 'number' ? tolerance * clients.length : toleranceFor(tolerance, predicted);
+  const allowed = { min: Math.max(0, predicted.min - slack), max: predicted.max === null ? null : predicted.max + slack };
+  const observed = clients.reduce((sum, client) => sum + client.observed, 0);
+  const inRange = observed >= allowed.min && (allowed.max === null || observed <= allowed.max);
+  const toleranceText = slack > 0 ? ` (tolerance ${formatCount(slack)})` : '';
+  const shared = prediction.limit === 'server-nofile' || prediction.limit === 'conntrack' ? `, capped by ${prediction.limit}` : '';
+  return {
+    predicted,
+    allowed,
+    observed,
+    verdict: inRange ? 'pass' : 'fail',
+    why: `${formatCount(observed)} is ${inRange ? 'within' : 'outside'} the predicted total ${showCount(predicted)}${shared}${toleranceText}`,
+  };
 }

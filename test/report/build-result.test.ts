@@ -98,7 +98,7 @@ describe('buildResult', () => {
       boundPorts: [40500],
     });
     expect(result.environment.engineNofileCeiling).toBe(20000);
-    expect(result.total).toEqual({ predicted: { min: 999, max: 999 }, observed: 999 });
+    expect(result.total).toEqual({ predicted: { min: 999, max: 999 }, allowed: { min: 999, max: 999 }, observed: 999, verdict: 'pass', why: '999 is within the predicted total 999' });
     expect(result.clients[0]).toMatchObject({ observed: 999, stoppedAfterMs: 150, errors: { EADDRNOTAVAIL: 1 } });
   });
 

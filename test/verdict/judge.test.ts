@@ -70,3 +70,53 @@ describe('judge', () => {
     expect(toleranceFor(tolerance, predicted)).toBe(expected);
   });
 });
+
+describe('judge: the total of clients that share a limit', () => {
+  // Three clients against a server with nofile 20,000: it accepts 19,996 and queues 4,097 (one listening port).
+  const shared = parseScenario(
+    'server: { ulimits: { nofile: 20000 } }\nclients: { count: 3, ulimits: { nofile: 100000 }, sysctls: { net.ipv4.ip_local_port_range: "10000 19999" } }',
+    't.yml',
+    't',
+  );
+  const prediction = predict(shared, ASSUMED_ENVIRONMENT);
+  const three = (a: number, b: number, c: number) => {
+    const client = (name: string, count: number) => {
+      const log = new ContainerLog(name);
+      log.add(readyEvent({ role: 'client', nofile: { soft: 100000, hard: 100000 }, portRange: { low: 10000, high: 19999 }, fdBudget: 99997 }));
+      log.add({ event: 'done', role: 'client', worker: 0, count, errno: 'ETIMEDOUT', t: 2 });
+      return log.snapshot();
+    };
+    const server = new ContainerLog('server');
+    server.add(readyEvent({ role: 'server', nofile: { soft: 20000, hard: 20000 }, fdBudget: 19996 }));
+    server.add({ event: 'done', role: 'server', worker: 0, count: 19996, errno: 'EMFILE', t: 2 });
+    return { 'client-1': client('client-1', a), 'client-2': client('client-2', b), 'client-3': client('client-3', c), server: server.snapshot() };
+  };
+
+  it('the prediction: each client 4,093 to 10,000 (its share depends on timing), all together exactly 24,093', () => {
+    expect(prediction.total).toEqual({ min: 24093, max: 24093 });
+    expect(prediction.clients.map((client) => client.connections)).toEqual([
+      { min: 4093, max: 10000 },
+      { min: 4093, max: 10000 },
+      { min: 4093, max: 10000 },
+    ]);
+  });
+
+  it('passes when the clients together reach the predicted total, however it is shared', () => {
+    const judgement = judge(prediction, three(10000, 10000, 4093), 0);
+    expect(judgement.total).toMatchObject({ observed: 24093, verdict: 'pass', why: '24,093 is within the predicted total 24,093, capped by server-nofile' });
+    expect(judgement.verdict).toBe('pass');
+    expect(judgement.why.at(-1)).toBe('all clients: pass: 24,093 is within the predicted total 24,093, capped by server-nofile');
+  });
+
+  it('fails when every client is within its own interval but the total is not the predicted one', () => {
+    const judgement = judge(prediction, three(8000, 8000, 8000), 0);
+    expect(judgement.clients.map((client) => client.verdict)).toEqual(['pass', 'pass', 'pass']);
+    expect(judgement.total).toMatchObject({ observed: 24000, verdict: 'fail' });
+    expect(judgement.verdict).toBe('fail');
+  });
+
+  it('a count tolerance applies once per client to the total', () => {
+    expect(judge(prediction, three(8000, 8000, 8000), 31).total.verdict).toBe('pass');
+    expect(judge(prediction, three(8000, 8000, 8000), 30).total.verdict).toBe('fail');
+  });
+});
