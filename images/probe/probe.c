@@ -253,6 +253,12 @@ static void emit_ready(const char *role, int processes, long long budget, const 
   read_text("/proc/sys/net/ipv4/tcp_tw_reuse", tw_reuse, sizeof tw_reuse);
   read_text("/proc/sys/net/ipv4/tcp_timestamps", timestamps, sizeof timestamps);
   read_text("/proc/sys/net/ipv4/tcp_fin_timeout", fin_timeout, sizeof fin_timeout);
+  /* Read only where the kernel has them: tcp_tw_reuse_delay came with Linux 6.13 (before, the delay is 1 s). */
+  char more[128] = "", value[32];
+  if (read_text("/proc/sys/net/ipv4/tcp_tw_reuse_delay", value, sizeof value) == 0)
+    snprintf(more + strlen(more), sizeof more - strlen(more), ",\"net.ipv4.tcp_tw_reuse_delay\":\"%s\"", value);
+  if (read_text("/proc/sys/net/ipv4/tcp_max_tw_buckets", value, sizeof value) == 0)
+    snprintf(more + strlen(more), sizeof more - strlen(more), ",\"net.ipv4.tcp_max_tw_buckets\":\"%s\"", value);
   long low = 0, high = 0;
   sscanf(range, "%ld %ld", &low, &high);
   int ports[MAX_BOUND];
@@ -261,10 +267,10 @@ static void emit_ready(const char *role, int processes, long long budget, const 
   for (int i = 0, off = 0; i < nports; i++) off += snprintf(bound + off, sizeof bound - off, "%s%d", i ? "," : "", ports[i]);
   emit("{\"event\":\"ready\",\"role\":\"%s\",\"t\":%lld,\"nofile\":{\"soft\":%llu,\"hard\":%llu},\"fdsOpen\":%d,"
        "\"portRange\":{\"low\":%ld,\"high\":%ld},\"boundPorts\":[%s],\"reservedPorts\":\"%s\",\"somaxconn\":%ld,"
-       "\"sysctls\":{\"net.ipv4.tcp_tw_reuse\":\"%s\",\"net.ipv4.tcp_timestamps\":\"%s\",\"net.ipv4.tcp_fin_timeout\":\"%s\"},"
+       "\"sysctls\":{\"net.ipv4.tcp_tw_reuse\":\"%s\",\"net.ipv4.tcp_timestamps\":\"%s\",\"net.ipv4.tcp_fin_timeout\":\"%s\"%s},"
        "\"processes\":%d,\"fdBudget\":%lld,\"epochMs\":%lld%s}",
        role, elapsed_ms(), (unsigned long long)limit.rlim_cur, (unsigned long long)limit.rlim_max, count_open_fds(), low, high,
-       bound, reserved, read_long("/proc/sys/net/core/somaxconn", -1), tw_reuse, timestamps, fin_timeout, processes, budget,
+       bound, reserved, read_long("/proc/sys/net/core/somaxconn", -1), tw_reuse, timestamps, fin_timeout, more, processes, budget,
        started_epoch_ms, extra ? extra : "");
 }
 

@@ -258,8 +258,11 @@ function localPortLimit(group: ClientGroup, ports: PortCapacity, targets: number
 
 /** The side that closes first keeps the 4-tuple in TIME_WAIT for 60 s: TCP_TIMEWAIT_LEN (include/net/tcp.h), not tunable. */
 const TIME_WAIT_SECONDS = 60;
-/** With tcp_tw_reuse=1 a TIME_WAIT port may be taken again once it is 1 s old (tcp_twsk_unique). */
-const TW_REUSE_AGE_SECONDS = 1;
+/**
+ * With tcp_tw_reuse=1 a TIME_WAIT port may be taken again once it is this old (tcp_twsk_unique): 1 s, or since Linux
+ * 6.13 net.ipv4.tcp_tw_reuse_delay (ms, per namespace, default 1000).
+ */
+const TW_REUSE_DELAY_DEFAULT_MS = '1000';
 /** A churning client gets a few percent past its usable ports before connect() fails (measured here: +0.1 % to +4.3 %). */
 const CHURN_OVERSHOOT = 0.05;
 /** How fast a client churns when no rate is set (measured here: 565k connections in 40 s). */
@@ -283,6 +286,7 @@ function predictChurningClient(scenario: Scenario, group: ClientGroup, env: Envi
   });
   const sysctl = (key: string, fallback: string) => facts?.sysctls?.[key] ?? group.sysctls[key] ?? fallback;
   const twReuse = sysctl('net.ipv4.tcp_tw_reuse', '2');
+  const reuseAgeSeconds = Number(sysctl('net.ipv4.tcp_tw_reuse_delay', TW_REUSE_DELAY_DEFAULT_MS)) / 1000;
   const timestamps = sysctl('net.ipv4.tcp_timestamps', '1') !== '0';
   const seconds = durationMs(group.duration ?? '0s') / 1000;
   const rate = group.rate;
@@ -308,20 +312,20 @@ function predictChurningClient(scenario: Scenario, group: ClientGroup, env: Envi
   }
   reasoning.push(`the client closes first: each closed connection keeps its local port for this destination in TIME_WAIT for ${TIME_WAIT_SECONDS} s (tcp_fin_timeout does not shorten it)`);
   if (twReuse === '1' && timestamps) {
-    const reusable = usable.max / TW_REUSE_AGE_SECONDS;
+    const reusable = usable.max / reuseAgeSeconds;
     if (speed <= reusable) {
       return result(
         rate ? paced : { min: usable.max + 1, max: null },
         'none',
         null,
-        `net.ipv4.tcp_tw_reuse=1 with timestamps: connect() takes a TIME_WAIT port once it is ${TW_REUSE_AGE_SECONDS} s old (tcp_twsk_unique); ${formatCount(speed)}/s cycles the ${formatCount(usable.max)} ports more slowly than that, so no failure: ${pacedText}`,
+        `net.ipv4.tcp_tw_reuse=1 with timestamps: connect() takes a TIME_WAIT port once it is ${reuseAgeSeconds} s old (tcp_twsk_unique, net.ipv4.tcp_tw_reuse_delay); ${formatCount(speed)}/s cycles the ${formatCount(usable.max)} ports more slowly than that, so no failure: ${pacedText}`,
       );
     }
     return result(
       runsOut,
       'time-wait',
       'EADDRNOTAVAIL',
-      `net.ipv4.tcp_tw_reuse=1, but at ${formatCount(speed)}/s the ${formatCount(usable.max)} ports are used up within ${TW_REUSE_AGE_SECONDS} s, before any TIME_WAIT is old enough to reuse: EADDRNOTAVAIL after about ${showCount(usable)} (+${CHURN_OVERSHOOT * 100} % measured overshoot)`,
+      `net.ipv4.tcp_tw_reuse=1, but at ${formatCount(speed)}/s the ${formatCount(usable.max)} ports are used up within ${reuseAgeSeconds} s (net.ipv4.tcp_tw_reuse_delay), before any TIME_WAIT is old enough to reuse: EADDRNOTAVAIL after about ${showCount(usable)} (+${CHURN_OVERSHOOT * 100} % measured overshoot)`,
     );
   }
   const reuseText =

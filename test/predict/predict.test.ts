@@ -393,3 +393,23 @@ describe('expandPortList', () => {
     expect(expandPortList('')).toEqual([]);
   });
 });
+
+describe('tcp_tw_reuse_delay (Linux 6.13+)', () => {
+  const churn = (extra: string) =>
+    scenario(`clients:\n  mode: churn\n  duration: 10s\n  rate: 500\n  sysctls:\n    net.ipv4.ip_local_port_range: "61000 61999"\n    net.ipv4.tcp_tw_reuse: 1\n${extra}`);
+
+  it('with the default 1 s, 1,000 ports reused after a second outpace 500/s: no failure', () => {
+    const [client] = predict(churn(''), ASSUMED_ENVIRONMENT).clients;
+    expect(client).toMatchObject({ limit: 'none', error: null });
+  });
+
+  it('with a 60 s delay the same churn runs out of ports: TIME_WAIT binds', () => {
+    const [client] = predict(churn('    net.ipv4.tcp_tw_reuse_delay: 60000\n'), ASSUMED_ENVIRONMENT).clients;
+    expect(client).toMatchObject({ limit: 'time-wait', error: 'EADDRNOTAVAIL' });
+    expect(client?.reasoning.at(-1)).toContain('used up within 60 s (net.ipv4.tcp_tw_reuse_delay)');
+  });
+
+  it('is bounded as the kernel bounds it: 1 to 60000 ms', () => {
+    expect(() => churn('    net.ipv4.tcp_tw_reuse_delay: 60001\n')).toThrow(/expected a whole number from 1 to 60000, found "60001"/);
+  });
+});
