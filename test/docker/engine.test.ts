@@ -33,7 +33,12 @@ describe('engine preflight', () => {
 async function startSlowRun() {
   const resultsDir = await mkdtemp(path.join(os.tmpdir(), 'portlab-results-'));
   const cli = execa(CLI_COMMAND[0], [...CLI_COMMAND[1], 'test/fixtures/slow-hold.yml'], { reject: false, env: { PORTLAB_RESULTS_DIR: resultsDir } });
-  await eventually(async () => ((await containersLabelled('io.portlab.scenario=slow-hold')).length === 3 ? true : undefined), 60_000, 'the run to start');
+  // Running, not just created: by then preflight's own container (the conntrack reading) is gone.
+  await eventually(
+    async () => ((await docker.listContainers({ filters: { label: ['io.portlab.scenario=slow-hold'], status: ['running'] } })).length === 3 ? true : undefined),
+    60_000,
+    'the run to start',
+  );
   return { cli, resultsDir };
 }
 

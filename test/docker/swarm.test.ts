@@ -64,8 +64,9 @@ describe('--engine swarm on a single-node swarm', () => {
     const result = await runCli(['time-wait-exhaustion', '--engine', 'swarm']);
     expect(result.exitCode).toBe(0);
     const [run] = await readResults(result.resultsDir);
-    expect(run?.clients[0]).toMatchObject({ observed: 1000, observedError: 'EADDRNOTAVAIL', limit: 'time-wait', verdict: 'pass' });
-    expect(run?.clients[0]?.timeWait).toBe(1000);
+    expect(run?.clients[0]).toMatchObject({ observedError: 'EADDRNOTAVAIL', limit: 'time-wait', verdict: 'pass' });
+    expect(run?.clients[0]?.observed).toBeGreaterThanOrEqual(1000);
+    expect(run?.clients[0]?.timeWait).toBeGreaterThanOrEqual(1000);
     expect(await leftovers('time-wait-exhaustion')).toEqual(NOTHING);
   });
 
