@@ -183,9 +183,15 @@ export function environmentOf(engine: EngineFacts, network: Environment['network
   };
 }
 
-/** The environment as every probe reported it at start. */
+/** The environment as every probe reported it at start (and, for churning clients, the TIME_WAITs they saw). */
 export function withContainerFacts(env: Environment, observations: Record<string, ContainerObservation>): Environment {
   const containers = { ...env.containers };
+  const timeWaits = { ...env.timeWaits };
+  for (const [name, observation] of Object.entries(observations)) {
+    if (observation.timeWaitEntered !== undefined && observation.timeWaitEntered !== null && observation.timeWait !== null) {
+      timeWaits[name] = { entered: observation.timeWaitEntered, atEnd: observation.timeWait };
+    }
+  }
   for (const [name, observation] of Object.entries(observations)) {
     const ready = observation.ready;
     // A phase's observation (client-1/phase-2) repeats its container's ready line; the container's is enough.
@@ -201,5 +207,5 @@ export function withContainerFacts(env: Environment, observations: Record<string
       workers: { processes: ready.processes, fdBudget: ready.fdBudget },
     };
   }
-  return { ...env, containers };
+  return { ...env, containers, ...(Object.keys(timeWaits).length > 0 ? { timeWaits } : {}) };
 }

@@ -234,6 +234,33 @@ static int count_time_wait(void) {
   return count;
 }
 
+/*
+ * TIME_WAIT sockets this network namespace has entered so far: TcpExt's TW counter in /proc/net/netstat (counted by
+ * tcp_time_wait() as each socket enters TIME_WAIT); -1 where the kernel does not say. Against the TIME_WAIT count at
+ * the end it shows how many left TIME_WAIT early: killed by an RST (RFC 1337), their ports free again.
+ */
+static long long time_wait_entered(void) {
+  char text[16384];
+  if (read_text("/proc/net/netstat", text, sizeof text) != 0) return -1;
+  char *names = strstr(text, "TcpExt: ");
+  char *names_end = names ? strchr(names, '\n') : NULL;
+  if (!names_end) return -1;
+  *names_end = 0;
+  char *values = strstr(names_end + 1, "TcpExt: ");
+  if (!values) return -1;
+  char *values_end = strchr(values, '\n');
+  if (values_end) *values_end = 0;
+  char *name_save = NULL, *value_save = NULL;
+  char *name = strtok_r(names + 8, " ", &name_save);
+  char *value = strtok_r(values + 8, " ", &value_save);
+  while (name && value) {
+    if (!strcmp(name, "TW")) return strtoll(value, NULL, 10);
+    name = strtok_r(NULL, " ", &name_save);
+    value = strtok_r(NULL, " ", &value_save);
+  }
+  return -1;
+}
+
 /* Sockets of this network namespace in TIME_WAIT, from the `tw` field of /proc/net/sockstat: one short read, cheap
    enough for every progress line (the namespace's tcp_death_row count; /proc/net/tcp would list every socket). */
 static int time_wait_now(void) {
@@ -254,9 +281,11 @@ static void emit_ready(const char *role, int processes, long long budget, const 
   read_text("/proc/sys/net/ipv4/tcp_timestamps", timestamps, sizeof timestamps);
   read_text("/proc/sys/net/ipv4/tcp_fin_timeout", fin_timeout, sizeof fin_timeout);
   /* Read only where the kernel has them: tcp_tw_reuse_delay came with Linux 6.13 (before, the delay is 1 s). */
-  char more[128] = "", value[32];
+  char more[192] = "", value[32];
   if (read_text("/proc/sys/net/ipv4/tcp_tw_reuse_delay", value, sizeof value) == 0)
     snprintf(more + strlen(more), sizeof more - strlen(more), ",\"net.ipv4.tcp_tw_reuse_delay\":\"%s\"", value);
+  if (read_text("/proc/sys/net/ipv4/tcp_rfc1337", value, sizeof value) == 0)
+    snprintf(more + strlen(more), sizeof more - strlen(more), ",\"net.ipv4.tcp_rfc1337\":\"%s\"", value);
   if (read_text("/proc/sys/net/ipv4/tcp_max_tw_buckets", value, sizeof value) == 0)
     snprintf(more + strlen(more), sizeof more - strlen(more), ",\"net.ipv4.tcp_max_tw_buckets\":\"%s\"", value);
   long low = 0, high = 0;
@@ -830,6 +859,7 @@ static void churn_step(int index, struct client_ctx *ctx, const struct step *ste
   step_targets(ctx, step, targets);
   int server_closes = step->close && !strcmp(step->close, "server");
   long long churned = 0, started_at = elapsed_ms(), last_report = started_at;
+  long long entered_before = time_wait_entered();
   int stopped_by = 0, refused = 0, next = index % step->nports;
   double interval_ms = step->rate > 0 ? 1000.0 * o->processes / step->rate : 0;
   while (!stop_requested) {
@@ -859,9 +889,12 @@ static void churn_step(int index, struct client_ctx *ctx, const struct step *ste
       last_report = now;
     }
   }
-  emit("{\"event\":\"done\",\"role\":\"client\",\"worker\":%d,\"count\":%lld,\"errno\":\"%s\",\"reason\":\"%s\",\"timeWait\":%d,\"t\":%lld%s}",
-       index, churned, errno_name(stopped_by), stopped_by ? "error" : stop_requested ? "signal" : "duration", count_time_wait(), elapsed_ms(),
-       phase_field(step));
+  long long entered_after = time_wait_entered();
+  long long entered = entered_before >= 0 && entered_after >= 0 ? entered_after - entered_before : -1;
+  emit("{\"event\":\"done\",\"role\":\"client\",\"worker\":%d,\"count\":%lld,\"errno\":\"%s\",\"reason\":\"%s\",\"timeWait\":%d,"
+       "\"timeWaitEntered\":%lld,\"t\":%lld%s}",
+       index, churned, errno_name(stopped_by), stopped_by ? "error" : stop_requested ? "signal" : "duration", count_time_wait(), entered,
+       elapsed_ms(), phase_field(step));
 }
 
 static void run_step(int index, struct client_ctx *ctx, const struct step *step) {

@@ -28,6 +28,11 @@ export const ContainerObservation = z.strictObject({
   finished: z.boolean(),
   /** Sockets in TIME_WAIT in the container's namespace when its last worker reported (null if none said). */
   timeWait: z.number().int().nullable(),
+  /**
+   * Churn: sockets that entered TIME_WAIT in the namespace while it churned (null if not reported). More than are
+   * in TIME_WAIT at the end means some left it early: killed by an RST, their ports free again.
+   */
+  timeWaitEntered: z.number().int().nullable().optional(),
   fatal: z.array(z.string()),
   /** Lines on stdout that were not probe events (kept, never interpreted). */
   unparsed: z.array(z.string()),
@@ -114,6 +119,7 @@ export class ContainerLog {
   /** Workers in the order they stopped. */
   private readonly stops: number[] = [];
   private timeWait: number | null = null;
+  private timeWaitEntered: number | null = null;
   /** The container's count (and TIME_WAIT, where reported) after each event that moved it. */
   private readonly points: SeriesPoint[] = [];
   /** Workers that printed their `done` line. */
@@ -157,6 +163,7 @@ export class ContainerLog {
       case 'done': {
         this.done.add(event.worker);
         if (event.timeWait !== undefined) this.timeWait = event.timeWait;
+        if (event.timeWaitEntered !== undefined && event.timeWaitEntered >= 0) this.timeWaitEntered = Math.max(this.timeWaitEntered ?? 0, event.timeWaitEntered);
         const worker = this.worker(event.worker);
         worker.count = event.count;
         if (event.errno !== 'none') worker.errno = event.errno;
@@ -233,6 +240,7 @@ export class ContainerLog {
       error,
       finished,
       timeWait: this.timeWait,
+      ...(this.timeWaitEntered === null ? {} : { timeWaitEntered: this.timeWaitEntered }),
       fatal: [...this.fatal],
       unparsed: [...this.unparsed],
     };

@@ -59,6 +59,8 @@ export const ProbeEvent = z.discriminatedUnion('event', [
     reason: z.enum(['error', 'signal', 'handoff', 'duration']).optional(),
     /** Sockets of the container's namespace in TIME_WAIT when the worker stopped. */
     timeWait: z.number().int().optional(),
+    /** Churn: sockets the namespace put in TIME_WAIT while the worker churned (TcpExt TW); -1 where unknown. */
+    timeWaitEntered: z.number().int().optional(),
     phase: z.number().int().optional(),
     t: ms,
   }),

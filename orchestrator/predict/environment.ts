@@ -39,6 +39,11 @@ export const Environment = z.strictObject({
   network: z.enum(['bridge', 'overlay']),
   /** Per container name ("server", "client-1", ...), what its probe reported; absent until measured. */
   containers: z.record(z.string(), ContainerFacts),
+  /**
+   * Per churning client (or phase, "client-1/phase-1"), as its probe reported when it stopped: how many sockets its
+   * namespace put in TIME_WAIT while it churned, and how many were still there at the end.
+   */
+  timeWaits: z.record(z.string(), z.strictObject({ entered: z.number().int(), atEnd: z.number().int() })).optional(),
 });
 export type Environment = z.infer<typeof Environment>;
 
