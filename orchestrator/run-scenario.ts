@@ -187,7 +187,9 @@ export function environmentOf(engine: EngineFacts, network: Environment['network
 export function withContainerFacts(env: Environment, observations: Record<string, ContainerObservation>): Environment {
   const containers = { ...env.containers };
   const timeWaits = { ...env.timeWaits };
+  const paceBehind = { ...env.paceBehind };
   for (const [name, observation] of Object.entries(observations)) {
+    if (observation.paceBehind !== undefined) paceBehind[name] = observation.paceBehind;
     if (observation.timeWaitEntered !== undefined && observation.timeWaitEntered !== null && observation.timeWait !== null) {
       timeWaits[name] = { entered: observation.timeWaitEntered, atEnd: observation.timeWait };
     }
@@ -207,5 +209,10 @@ export function withContainerFacts(env: Environment, observations: Record<string
       workers: { processes: ready.processes, fdBudget: ready.fdBudget },
     };
   }
-  return { ...env, containers, ...(Object.keys(timeWaits).length > 0 ? { timeWaits } : {}) };
+  return {
+    ...env,
+    containers,
+    ...(Object.keys(timeWaits).length > 0 ? { timeWaits } : {}),
+    ...(Object.keys(paceBehind).length > 0 ? { paceBehind } : {}),
+  };
 }

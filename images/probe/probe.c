@@ -891,10 +891,18 @@ static void churn_step(int index, struct client_ctx *ctx, const struct step *ste
   }
   long long entered_after = time_wait_entered();
   long long entered = entered_before >= 0 && entered_after >= 0 ? entered_after - entered_before : -1;
+  /* Paced and run to its duration: connect k was due at k x interval, for every k x interval < duration. Any fewer
+     means the worker fell behind its schedule (the CPU) by that many connections. */
+  long long behind = -1;
+  if (interval_ms > 0 && !stopped_by && !stop_requested) {
+    /* k x 1000 x processes / rate < duration: k < duration x rate / (1000 x processes), rounded up. */
+    long long per = 1000LL * o->processes, scheduled = ((long long)step->duration_ms * step->rate + per - 1) / per;
+    behind = scheduled > churned ? scheduled - churned : 0;
+  }
   emit("{\"event\":\"done\",\"role\":\"client\",\"worker\":%d,\"count\":%lld,\"errno\":\"%s\",\"reason\":\"%s\",\"timeWait\":%d,"
-       "\"timeWaitEntered\":%lld,\"t\":%lld%s}",
+       "\"timeWaitEntered\":%lld,\"paceBehind\":%lld,\"t\":%lld%s}",
        index, churned, errno_name(stopped_by), stopped_by ? "error" : stop_requested ? "signal" : "duration", count_time_wait(), entered,
-       elapsed_ms(), phase_field(step));
+       behind, elapsed_ms(), phase_field(step));
 }
 
 static void run_step(int index, struct client_ctx *ctx, const struct step *step) {

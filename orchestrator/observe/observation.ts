@@ -33,6 +33,8 @@ export const ContainerObservation = z.strictObject({
    * in TIME_WAIT at the end means some left it early: killed by an RST, their ports free again.
    */
   timeWaitEntered: z.number().int().nullable().optional(),
+  /** Paced churn: connections its workers were behind their schedule at the end, together (absent if not paced). */
+  paceBehind: z.number().int().optional(),
   fatal: z.array(z.string()),
   /** Lines on stdout that were not probe events (kept, never interpreted). */
   unparsed: z.array(z.string()),
@@ -120,6 +122,7 @@ export class ContainerLog {
   private readonly stops: number[] = [];
   private timeWait: number | null = null;
   private timeWaitEntered: number | null = null;
+  private readonly paceBehind = new Map<number, number>();
   /** The container's count (and TIME_WAIT, where reported) after each event that moved it. */
   private readonly points: SeriesPoint[] = [];
   /** Workers that printed their `done` line. */
@@ -164,6 +167,7 @@ export class ContainerLog {
         this.done.add(event.worker);
         if (event.timeWait !== undefined) this.timeWait = event.timeWait;
         if (event.timeWaitEntered !== undefined && event.timeWaitEntered >= 0) this.timeWaitEntered = Math.max(this.timeWaitEntered ?? 0, event.timeWaitEntered);
+        if (event.paceBehind !== undefined && event.paceBehind >= 0) this.paceBehind.set(event.worker, event.paceBehind);
         const worker = this.worker(event.worker);
         worker.count = event.count;
         if (event.errno !== 'none') worker.errno = event.errno;
@@ -241,6 +245,7 @@ export class ContainerLog {
       finished,
       timeWait: this.timeWait,
       ...(this.timeWaitEntered === null ? {} : { timeWaitEntered: this.timeWaitEntered }),
+      ...(this.paceBehind.size === 0 ? {} : { paceBehind: [...this.paceBehind.values()].reduce((sum, behind) => sum + behind, 0) }),
       fatal: [...this.fatal],
       unparsed: [...this.unparsed],
     };

@@ -61,6 +61,8 @@ export const ProbeEvent = z.discriminatedUnion('event', [
     timeWait: z.number().int().optional(),
     /** Churn: sockets the namespace put in TIME_WAIT while the worker churned (TcpExt TW); -1 where unknown. */
     timeWaitEntered: z.number().int().optional(),
+    /** Paced churn run to its duration: how many connections the worker was behind its schedule at the end; -1 otherwise. */
+    paceBehind: z.number().int().optional(),
     phase: z.number().int().optional(),
     t: ms,
   }),

@@ -290,10 +290,8 @@ function predictChurningClient(scenario: Scenario, group: ClientGroup, env: Envi
   const seconds = durationMs(group.duration ?? '0s') / 1000;
   const rate = group.rate;
   const speed = rate ?? FULL_SPEED_PER_SECOND;
-  const paced: CountRange = rate
-    ? { min: Math.max(0, Math.floor(rate * seconds * 0.97) - 2), max: Math.ceil(rate * seconds * 1.01) + 2 }
-    : { min: 1, max: null };
-  const pacedText = rate ? `${formatCount(rate)}/s for ${seconds} s = about ${formatCount(rate * seconds)}` : 'as many as it can in the duration';
+  const paced = pacedCount(rate, seconds, workers.processes, env.paceBehind?.[key]);
+  const pacedText = paced.text;
   const early = killedTimeWaits(env, key, seconds, sysctl('net.ipv4.tcp_rfc1337', '0'));
   const runsOut: CountRange = early.killed === null ? { min: usable.min, max: null } : { min: usable.min + early.killed, max: usable.max + early.killed };
   const reasoning = [...local.reasoning];
@@ -304,7 +302,7 @@ function predictChurningClient(scenario: Scenario, group: ClientGroup, env: Envi
 
   if (group.close === 'server') {
     return result(
-      paced,
+      paced.count,
       'none',
       null,
       `the server closes first, so TIME_WAIT stays on the server (one per 4-tuple there) and each local port is free again once the client has closed: no failure; ${pacedText}`,
@@ -315,7 +313,7 @@ function predictChurningClient(scenario: Scenario, group: ClientGroup, env: Envi
     const reusable = usable.max / reuseAgeSeconds;
     if (speed <= reusable) {
       return result(
-        rate ? paced : { min: usable.max + 1, max: null },
+        rate ? paced.count : { min: usable.max + 1, max: null },
         'none',
         null,
         `net.ipv4.tcp_tw_reuse=1 with timestamps: connect() takes a TIME_WAIT port once it is ${reuseAgeSeconds} s old (tcp_twsk_unique, net.ipv4.tcp_tw_reuse_delay); ${formatCount(speed)}/s cycles the ${formatCount(usable.max)} ports more slowly than that, so no failure: ${pacedText}`,
@@ -335,7 +333,7 @@ function predictChurningClient(scenario: Scenario, group: ClientGroup, env: Envi
   const window = Math.min(seconds, TIME_WAIT_SECONDS);
   if (speed * window < usable.min) {
     return result(
-      paced,
+      paced.count,
       'none',
       null,
       `${reuseText}, but ${formatCount(speed)}/s over ${window} s puts fewer than ${formatCount(usable.min)} ports in TIME_WAIT at once: no failure; ${pacedText}`,
@@ -357,6 +355,22 @@ function predictChurningClient(scenario: Scenario, group: ClientGroup, env: Envi
  * The probe reports how many sockets entered TIME_WAIT (TcpExt TW) and how many are left at the end: within 60 s none
  * can have expired, so the difference is the number killed.
  */
+/**
+ * A paced churn connects k at k x processes / rate seconds for every such time before the duration (the probe's
+ * schedule), so it makes processes x ceil(rate x duration / processes) connections if it keeps its pace. A worker that
+ * falls behind (the CPU) makes fewer; the probe says by how many.
+ */
+function pacedCount(rate: number | undefined, seconds: number, processes: number, behind: number | undefined): { count: CountRange; text: string } {
+  if (!rate) return { count: { min: 1, max: null }, text: 'as many as it can in the duration' };
+  const scheduled = processes * Math.ceil((Math.round(seconds * 1000) * rate) / (1000 * processes));
+  const schedule = `${formatCount(rate)}/s for ${seconds} s: connect k at k/${formatCount(rate)} s while that is before the end = ${formatCount(scheduled)}`;
+  if (behind === undefined) return { count: exactCount(scheduled), text: `${schedule} if the probe keeps its pace` };
+  return {
+    count: exactCount(scheduled - behind),
+    text: behind === 0 ? `${schedule} (it kept its pace)` : `${schedule} - ${formatCount(behind)} it fell behind its schedule (the CPU) = ${formatCount(scheduled - behind)}`,
+  };
+}
+
 function killedTimeWaits(env: Environment, key: string, seconds: number, rfc1337: string): { killed: number | null; why: string } {
   if (rfc1337 === '1') return { killed: 0, why: '+ 0 (net.ipv4.tcp_rfc1337=1: a TIME_WAIT ignores RSTs, so every port stays taken for its 60 s)' };
   const counts = env.timeWaits?.[key];

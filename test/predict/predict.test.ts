@@ -287,14 +287,14 @@ describe('predict: churn and TIME_WAIT', () => {
     {
       reasoning: 'tw_reuse 0 at 10/s for 10 s: only 100 ports ever sit in TIME_WAIT, no failure, about 100',
       clients: `{ mode: churn, duration: 10s, rate: 10, sysctls: { ${SMALL}, net.ipv4.tcp_tw_reuse: 0 } }`,
-      connections: { min: 95, max: 103 },
+      connections: { min: 100, max: 100 },
       limit: 'none',
       error: null,
     },
     {
       reasoning: 'tw_reuse 1 at 500/s: ports come back after 1 s, faster than 1,000 are used, no failure, about 5,000',
       clients: `{ mode: churn, duration: 10s, rate: 500, sysctls: { ${SMALL}, net.ipv4.tcp_tw_reuse: 1 } }`,
-      connections: { min: 4848, max: 5052 },
+      connections: { min: 5000, max: 5000 },
       limit: 'none',
       error: null,
     },
@@ -322,7 +322,7 @@ describe('predict: churn and TIME_WAIT', () => {
     {
       reasoning: 'the server closes first: TIME_WAIT sits on the server, the client never runs out, about 500/s x 10 s',
       clients: `{ mode: churn, duration: 10s, rate: 500, close: server, sysctls: { ${SMALL}, net.ipv4.tcp_tw_reuse: 0 } }`,
-      connections: { min: 4848, max: 5052 },
+      connections: { min: 5000, max: 5000 },
       limit: 'none',
       error: null,
     },
@@ -347,7 +347,7 @@ describe('predict: churn and TIME_WAIT', () => {
 
   it('the server accepts what the clients churn, and is not limited by its descriptors', () => {
     const prediction = predict(scenario(`server: { ulimits: { nofile: 100 } }\nclients: { mode: churn, duration: 10s, rate: 500, close: server }`), ASSUMED_ENVIRONMENT);
-    expect(prediction.server.accepted).toEqual({ min: 4848, max: 5052 });
+    expect(prediction.server.accepted).toEqual({ min: 5000, max: 5000 });
     expect(prediction.limit).toBe('none');
     expect(prediction.reasoning).toContain(
       'the server closes first, so the TIME_WAIT entries are its own (one per 4-tuple); it holds no connection open, so its descriptors do not bind',
@@ -440,5 +440,21 @@ describe('TIME_WAITs killed by RSTs (RFC 1337): the count past the usable ports,
     const long = scenario('clients:\n  mode: churn\n  duration: 90s\n  sysctls:\n    net.ipv4.ip_local_port_range: "61000 61999"\n');
     const env = { ...ASSUMED_ENVIRONMENT, timeWaits: { 'client-1': { entered: 1043, atEnd: 1000 } } };
     expect(predict(long, env).clients[0]?.connections).toEqual({ min: 1000, max: null });
+  });
+});
+
+describe('paced churn: the probe\'s schedule, and how far it fell behind', () => {
+  const paced = scenario('clients:\n  mode: churn\n  duration: 10s\n  rate: 500\n  close: server\n');
+
+  it('before the run: every connect due before the end, 500/s x 10 s = 5,000', () => {
+    const [client] = predict(paced, ASSUMED_ENVIRONMENT).clients;
+    expect(client?.connections).toEqual({ min: 5000, max: 5000 });
+    expect(client?.reasoning.at(-1)).toContain('= 5,000 if the probe keeps its pace');
+  });
+
+  it('a probe that fell 37 connections behind its schedule (the CPU) made 4,963, and the reasoning says why', () => {
+    const [client] = predict(paced, { ...ASSUMED_ENVIRONMENT, paceBehind: { 'client-1': 37 } }).clients;
+    expect(client?.connections).toEqual({ min: 4963, max: 4963 });
+    expect(client?.reasoning.at(-1)).toContain('- 37 it fell behind its schedule (the CPU) = 4,963');
   });
 });

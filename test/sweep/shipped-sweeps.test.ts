@@ -13,8 +13,8 @@ const SHIPPED_SWEEPS: Record<string, Array<[string, string]>> = {
   ],
   'listen-ports': [['500', 'port-range'], ['1,000', 'port-range'], ['1,500', 'port-range'], ['2,000', 'port-range']],
   'tw-reuse-rate': [
-    ['580-608', 'none'], ['580-608', 'none'], ['at least 1,000', 'time-wait'], ['1,162-1,214', 'none'],
-    ['at least 1,000', 'time-wait'], ['2,326-2,426', 'none'], ['at least 1,000', 'time-wait'], ['at least 1,000', 'time-wait'],
+    ['600', 'none'], ['600', 'none'], ['at least 1,000', 'time-wait'], ['1,200', 'none'],
+    ['at least 1,000', 'time-wait'], ['2,400', 'none'], ['at least 1,000', 'time-wait'], ['at least 1,000', 'time-wait'],
   ],
   'nofile-vs-range': [['297', 'nofile'], ['597', 'nofile'], ['897', 'nofile'], ['1,000', 'port-range'], ['1,000', 'port-range']],
 };
