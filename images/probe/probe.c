@@ -8,7 +8,7 @@
  *                --connect-timeout-ms T [--duration-ms D] [--handoff]
  *                [--bind zero | zero-noport | port:N | port:N:reuseaddr] [--sources N]
  *
- * It writes one JSON object per line on stdout (DESIGN.md, "The probe"): `ready` with what it found in its
+ * It writes one JSON object per line on stdout (the README, "How a run works"): `ready` with what it found in its
  * container, `progress` per worker, `limit` when a server worker runs out of descriptors, `done` per worker
  * with the count and the errno name that stopped it, and `fatal` when it cannot run at all. Each line is one
  * write() shorter than PIPE_BUF, so lines from concurrent workers never interleave.

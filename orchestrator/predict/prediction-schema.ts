@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-/** The resource that stops a scenario; DESIGN.md explains each. */
+/** The resource that stops a scenario; docs/model.md explains each. */
 export const Limit = z.enum(['port-range', 'bound-port', 'nofile', 'server-nofile', 'conntrack', 'time-wait', 'none']);
 export type Limit = z.infer<typeof Limit>;
 

@@ -6,7 +6,7 @@ import { sysctlProblem } from './namespaced-sysctls.ts';
 
 export const SCENARIO_NAME_PATTERN = /^[a-z0-9-]+$/;
 
-/** Defaults applied to every scenario file; DESIGN.md documents the same values. */
+/** Defaults applied to every scenario file; the README's scenario file reference documents the same values. */
 export const SCENARIO_DEFAULTS = {
   server: { ports: [5000], backlog: 4096, processes: 'auto' },
   clients: { name: 'client', close: 'client', count: 1, mode: 'hold', holdDuration: '10m', processes: 'auto', connectTimeout: '5s', bind: 'none' },

@@ -23,7 +23,7 @@ const onlyProblem = (text: string) => {
 };
 
 describe('scenario defaults', () => {
-  it('fills every default of DESIGN.md and names the scenario after its file', () => {
+  it('fills every default of the README\'s reference and names the scenario after its file', () => {
     const scenario = parseScenario('{}', 'scenarios/empty.yml', 'empty');
     expect(scenario).toEqual({
       name: 'empty',
