@@ -451,32 +451,29 @@ export class DockerEngine {
   }
 
   async removeContainer(id: string, name: string): Promise<void> {
+    return this.removal('container', name, (abortSignal) => this.api.getContainer(id).remove({ force: true, v: true, abortSignal }));
+  }
+
+
+  async removeNetwork(id: string, name: string): Promise<void> {
+    return this.removal('network', name, (abortSignal) => this.api.getNetwork(id).remove({ abortSignal }));
+  }
+
+  /** A removal: one already gone (404) is fine. */
+  private async removal(kind: string, name: string, remove: (abortSignal: AbortSignal) => Promise<unknown>): Promise<void> {
     return this.call(
-      `the removal of container ${name}`,
+      `the removal of ${kind} ${name}`,
       async (abortSignal) => {
-        await this.api.getContainer(id).remove({ force: true, v: true, abortSignal });
-        debug('removed %s', name);
+        await remove(abortSignal);
+        debug('removed %s %s', kind, name);
       },
       (error) => {
         if ((error as { statusCode?: number }).statusCode === 404) return;
-        throw new EngineError(`removing container ${name}`, { cause: error });
+        throw new EngineError(`removing ${kind} ${name}`, { cause: error });
       },
     );
   }
 
-  async removeNetwork(id: string, name: string): Promise<void> {
-    return this.call(
-      `the removal of network ${name}`,
-      async (abortSignal) => {
-        await this.api.getNetwork(id).remove({ abortSignal });
-        debug('removed network %s', name);
-      },
-      (error) => {
-        if ((error as { statusCode?: number }).statusCode === 404) return;
-        throw new EngineError(`removing network ${name}`, { cause: error });
-      },
-    );
-  }
 
   /** Whether this engine is a swarm node, and a manager (services are created through managers only). */
   async swarmState(): Promise<SwarmState> {
@@ -545,18 +542,9 @@ export class DockerEngine {
   }
 
   async removeService(id: string, name: string): Promise<void> {
-    return this.call(
-      `the removal of service ${name}`,
-      async (abortSignal) => {
-        await this.api.getService(id).remove({ abortSignal });
-        debug('removed service %s', name);
-      },
-      (error) => {
-        if ((error as { statusCode?: number }).statusCode === 404) return;
-        throw new EngineError(`removing service ${name}`, { cause: error });
-      },
-    );
+    return this.removal('service', name, (abortSignal) => this.api.getService(id).remove({ abortSignal }));
   }
+
 
   async listServices(labels: LabelFilter): Promise<Array<{ id: string; name: string; labels: Record<string, string> }>> {
     return this.call(
