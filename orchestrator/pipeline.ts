@@ -1,3 +1,4 @@
+import { EXIT } from './cli/exit-codes.ts';
 import { compileCompose, type CompiledProject } from './compile/compile-compose.ts';
 import { compileStack, type CompiledStack } from './compile/compile-stack.ts';
 import { loadComposeBase } from './compile/load-compose-base.ts';
@@ -14,9 +15,31 @@ export type Plan = LoadedScenario & { prediction: Prediction; compiled: Compiled
 /** A swarm's plan: its compose file is a stack, whose services hold the client groups' containers as replicas. */
 export type StackPlan = LoadedScenario & { prediction: Prediction; compiled: CompiledStack; image: string };
 
+/** A scenario that cannot run where it was asked to (exit 2: the input, not the engine). */
+export class EngineMismatchError extends Error {
+  readonly exitCode = EXIT.badInput;
+  override name = 'EngineMismatchError';
+}
+
+/**
+ * What a scenario needs that an engine cannot give, said before anything is created. On a swarm's overlay network a
+ * container's extra source addresses get no answer: the overlay resolves and forwards only each task's own address
+ * (measured: every connection from the second address timed out).
+ */
+export function checkRunsOn(loaded: LoadedScenario, engine: EngineKind): void {
+  if (engine !== 'swarm') return;
+  const group = loaded.scenario.clients.find((candidate) => candidate.sourceAddresses > 1);
+  if (group) {
+    throw new EngineMismatchError(
+      `${loaded.scenario.name}: client group ${group.name} connects from ${group.sourceAddresses} source addresses, which a swarm's overlay network does not route (it answers only each task's own address); run it on the local engine`,
+    );
+  }
+}
+
 /** load -> predict -> compile, for a scenario and what is known of the environment. Touches no engine. */
 export async function planScenario(nameOrPath: string, env: Environment, engine: EngineKind = 'local'): Promise<Plan> {
   const loaded = await loadScenario(nameOrPath);
+  checkRunsOn(loaded, engine);
   const image = await probeImageTag();
   return engine === 'swarm' ? replanStack(loaded, env, `portlab-${loaded.scenario.name}`, image) : replan(loaded, env, `portlab-${loaded.scenario.name}`, image);
 }

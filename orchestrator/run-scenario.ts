@@ -8,7 +8,7 @@ import { ensureProbeImage } from './engine/probe-image.ts';
 import { runProject } from './engine/run-project.ts';
 import type { RunRecord } from './engine/run-loop.ts';
 import type { ContainerObservation } from './observe/observation.ts';
-import { replan, replanStack, type EngineKind, type Plan, type StackPlan } from './pipeline.ts';
+import { checkRunsOn, replan, replanStack, type EngineKind, type Plan, type StackPlan } from './pipeline.ts';
 import { ASSUMED_ENVIRONMENT, ASSUMED_SWARM_ENVIRONMENT, type Environment } from './predict/environment.ts';
 import { engineNotes, predict, SERVER_NAME } from './predict/predict.ts';
 import { stackNamespace } from './compile/compile-stack.ts';
@@ -71,8 +71,9 @@ export async function runLoadedScenario(loaded: LoadedScenario, deps: RunDeps): 
     if (deps.signal.aborted) throw new InterruptedError(step);
   };
 
-  await ensureWritable(resultsDir);
   const swarm = deps.engineKind === 'swarm';
+  checkRunsOn(loaded, deps.engineKind ?? 'local');
+  await ensureWritable(resultsDir);
   const limitMs = Math.max(
     ...scenario.clients.map((group) =>
       group.mode === 'churn' ? durationMs(group.duration ?? '0s') + CHURN_GRACE_MS : durationMs(group.duration ?? SCENARIO_DEFAULTS.clients.holdDuration),

@@ -37,6 +37,14 @@ describe('portlab CLI', () => {
     expect(json.plans[0].nodes.map((node: { limit: string }) => node.limit)).toEqual(['conntrack', 'port-range']);
   });
 
+  it('a scenario a swarm cannot run (extra source addresses on an overlay network): one line, exit 2, before anything', async () => {
+    const result = await runCli(['source-ips', '--engine', 'swarm', '--dry-run']);
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr.trim()).toBe(
+      "portlab: source-ips: client group two-addresses connects from 2 source addresses, which a swarm's overlay network does not route (it answers only each task's own address); run it on the local engine",
+    );
+  });
+
   it('a bad scenario file exits 2 with file:line:col messages and no stack trace', async () => {
     const result = await runCli(['test/fixtures/bad-range.yml', '--dry-run']);
     expect(result.exitCode).toBe(2);
