@@ -181,6 +181,7 @@ export function environmentOf(engine: EngineFacts, network: Environment['network
     engineDefaultNofile: engine.defaultNofile,
     conntrackMax: engine.conntrack?.max ?? ASSUMED_ENVIRONMENT.conntrackMax,
     conntrackInUse: engine.conntrack?.inUse ?? ASSUMED_ENVIRONMENT.conntrackInUse,
+    ...(engine.conntrack?.established === undefined ? {} : { conntrackEstablished: engine.conntrack.established }),
   };
 }
 

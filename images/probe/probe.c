@@ -234,6 +234,19 @@ static int count_time_wait(void) {
   return count;
 }
 
+/* Established TCP entries of this namespace's conntrack table (/proc/net/nf_conntrack); -1 where it cannot be read. */
+static long conntrack_established(void) {
+  FILE *table = fopen("/proc/net/nf_conntrack", "re");
+  if (!table) return -1;
+  char line[512];
+  long established = 0;
+  while (fgets(line, sizeof line, table)) {
+    if (strstr(line, " tcp ") && strstr(line, " ESTABLISHED ")) established++;
+  }
+  fclose(table);
+  return established;
+}
+
 /*
  * TIME_WAIT sockets this network namespace has entered so far: TcpExt's TW counter in /proc/net/netstat (counted by
  * tcp_time_wait() as each socket enters TIME_WAIT); -1 where the kernel does not say. Against the TIME_WAIT count at
@@ -1010,10 +1023,16 @@ int main(int argc, char **argv) {
 
   struct options o = parse_options(argc, argv);
   if (!strcmp(o.role, "limits")) {
-    /* In the host's network namespace this also reads the conntrack table that bridged traffic fills. */
-    char extra[128] = "";
+    /* In the host's network namespace this also reads the conntrack table that bridged traffic fills, and how many of
+       its entries are established TCP connections: the rest (closing, UDP) expire within minutes. */
+    char extra[160] = "";
     long max = read_long("/proc/sys/net/netfilter/nf_conntrack_max", -1), count = read_long("/proc/sys/net/netfilter/nf_conntrack_count", -1);
-    if (max >= 0 && count >= 0) snprintf(extra, sizeof extra, ",\"conntrack\":{\"max\":%ld,\"count\":%ld}", max, count);
+    long established = conntrack_established();
+    if (max >= 0 && count >= 0) {
+      int at = snprintf(extra, sizeof extra, ",\"conntrack\":{\"max\":%ld,\"count\":%ld", max, count);
+      if (established >= 0) at += snprintf(extra + at, sizeof extra - at, ",\"established\":%ld", established);
+      snprintf(extra + at, sizeof extra - at, "}");
+    }
     emit_ready("limits", 1, -1, extra);
     return 0;
   }

@@ -8,10 +8,19 @@ export type EngineFacts = {
   /** Highest nofile a container can get; null when the engine granted all that was asked. */
   nofileCeiling: number | null;
   defaultNofile: { soft: number; hard: number };
-  conntrack: { max: number; inUse: number } | null;
+  /** established: TCP entries in state ESTABLISHED; the other entries in use are closing (or UDP) and expire. */
+  conntrack: ConntrackTable | null;
   /** On a swarm: every node services can be placed on, and its conntrack table (the server's node's is `conntrack`). */
-  nodes?: Array<{ hostname: string; conntrack: { max: number; inUse: number } | null }>;
+  nodes?: Array<{ hostname: string; conntrack: ConntrackTable | null }>;
 };
+
+export type ConntrackTable = { max: number; inUse: number; established?: number };
+
+/** The conntrack table a `limits` probe read in its namespace, if it could. */
+export const conntrackOf = (ready: ReadyEvent): ConntrackTable | null =>
+  ready.conntrack
+    ? { max: ready.conntrack.max, inUse: ready.conntrack.count, ...(ready.conntrack.established === undefined ? {} : { established: ready.conntrack.established }) }
+    : null;
 
 /** runc cannot raise a container's hard nofile above the daemon's own without CAP_SYS_RESOURCE. */
 export const RLIMIT_REFUSED = /setting rlimit|rlimit type 7|operation not permitted/i;
@@ -82,7 +91,7 @@ export async function engineGrants(
  */
 export async function hostConntrack(engine: DockerEngine, image: string, naming: Naming): Promise<EngineFacts['conntrack']> {
   const ready = await limitsProbe(engine, image, `${naming.prefix}-preflight-conntrack`, naming.labels, undefined, naming.signal);
-  return ready.conntrack ? { max: ready.conntrack.max, inUse: ready.conntrack.count } : null;
+  return conntrackOf(ready);
 }
 
 /** Everything at once, as a run needs it (the engine suite checks the measurement itself this way). */

@@ -2,7 +2,7 @@ import { EXIT } from '../cli/exit-codes.ts';
 import { parseProbeLine, type ReadyEvent } from '../observe/probe-events.ts';
 import { EngineError, InterruptedError, type DockerEngine, type SwarmNode, type SwarmTask } from './docker-engine.ts';
 import { GrantCache } from './grant-cache.ts';
-import { RLIMIT_REFUSED, type EngineFacts } from './preflight.ts';
+import { conntrackOf, RLIMIT_REFUSED, type EngineFacts } from './preflight.ts';
 import { removeStackRemains } from './run-stack.ts';
 
 /** The swarm cannot run the scenario as it is (not a swarm, not a manager, an image missing on a node). */
@@ -71,7 +71,6 @@ export async function swarmFacts(
     }
     await cache.set(key, { nofileCeiling, defaultNofile });
   }
-  const conntrackOf = (ready: ReadyEvent) => (ready.conntrack ? { max: ready.conntrack.max, inUse: ready.conntrack.count } : null);
   const perNode = usable.map((node) => ({ hostname: node.hostname, conntrack: conntrackOf(defaults.get(node.id)!) }));
   // The prediction takes the smallest table: the server may be placed on any node.
   const tables = perNode.flatMap((node) => (node.conntrack ? [node.conntrack] : []));

@@ -28,7 +28,7 @@ export const ReadyEvent = z.object({
   phases: z.number().int().optional(),
   backlog: z.number().int().optional(),
   listenPorts: z.number().int().optional(),
-  conntrack: z.object({ max: z.number().int(), count: z.number().int() }).optional(),
+  conntrack: z.object({ max: z.number().int(), count: z.number().int(), established: z.number().int().optional() }).optional(),
 });
 export type ReadyEvent = z.infer<typeof ReadyEvent>;
 

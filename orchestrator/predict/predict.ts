@@ -424,8 +424,13 @@ function predictSharedLimits(scenario: Scenario, env: Environment, load: CountRa
   ];
   const server = { workers, listenPorts, acceptQueue, reasoning };
   const verdictLines: string[] = [];
-  // On an overlay network the server's own namespace counts its connections, and it starts empty.
-  const conntrackFree = env.network === 'overlay' ? env.conntrackMax : env.conntrackMax - env.conntrackInUse;
+  // On an overlay network the server's own namespace counts its connections, and it starts empty. On a bridge the
+  // host's table does: what is in use now is taken, except the entries of connections already closing (or UDP),
+  // which expire within minutes and may be free again before the clients need them.
+  const overlay = env.network === 'overlay';
+  const conntrackFree = overlay ? env.conntrackMax : env.conntrackMax - env.conntrackInUse;
+  const expiring = overlay || env.conntrackEstablished === undefined ? 0 : Math.max(0, env.conntrackInUse - env.conntrackEstablished);
+  const conntrackFreeLater = conntrackFree + expiring;
 
   // The smaller of the server's descriptors (with its accept queues) and the free conntrack entries binds first.
   if (!churning && load.min > fds && fds + acceptQueue <= conntrackFree) {
@@ -443,8 +448,15 @@ function predictSharedLimits(scenario: Scenario, env: Environment, load: CountRa
         ? `conntrack binds on the server's node: on an overlay network the hosts' tables see only the VXLAN tunnel, and each container's own namespace tracks its connections against its node's nf_conntrack_max (${formatCount(env.conntrackMax)}); the server's namespace holds every connection, so once it is full new SYNs are dropped and connect() times out`
         : `conntrack binds: bridged traffic is tracked in the host's table, ${formatCount(env.conntrackMax)} entries with ${formatCount(env.conntrackInUse)} in use; once full, new SYNs are dropped and connect() times out`,
     );
-    const total = { min: Math.max(0, conntrackFree - clientCount), max: conntrackFree };
-    return { server, accepted: total, total, limit: 'conntrack', error: 'ETIMEDOUT', reasoning: verdictLines };
+    if (expiring > 0) {
+      verdictLines.push(
+        `${formatCount(expiring)} of the ${formatCount(env.conntrackInUse)} entries in use are not established connections (closing, or UDP) and expire within minutes: the table has room for ${formatCount(conntrackFree)} now and up to ${formatCount(conntrackFreeLater)} once they have`,
+      );
+    }
+    // Certain only when even the later room is too small; otherwise the clients may reach their own limits first.
+    const certain = load.min > conntrackFreeLater;
+    const total = { min: Math.min(load.min, Math.max(0, conntrackFree - clientCount)), max: Math.min(load.max ?? conntrackFreeLater, conntrackFreeLater) };
+    return { server, accepted: total, total, limit: 'conntrack', error: certain ? 'ETIMEDOUT' : 'ETIMEDOUT|own', reasoning: verdictLines };
   }
   verdictLines.push(
     churning
@@ -457,6 +469,7 @@ function predictSharedLimits(scenario: Scenario, env: Environment, load: CountRa
 }
 
 /** When a shared limit caps the total, each client gets a share that depends on timing: bound it by the others' capacity. */
+/** `error` names what clients then see; 'ETIMEDOUT|own' when the shared limit may bind or not: either error. */
 function withSharedLimit(clients: ClientPrediction[], total: CountRange, limit: Limit, error: string | null): ClientPrediction[] {
   return clients.map((client, index) => {
     const othersMax = clients
@@ -467,12 +480,18 @@ function withSharedLimit(clients: ClientPrediction[], total: CountRange, limit: 
     const max = Math.min(ownMax, total.max ?? ownMax);
     const connections = { min: Math.min(min, max), max: Number.isFinite(max) ? max : null };
     const share = clients.length > 1 ? ` (its share depends on timing: ${showCount(connections)})` : '';
+    const either = error === 'ETIMEDOUT|own';
     return {
       ...client,
       connections,
       limit,
-      error,
-      reasoning: [...client.reasoning, `${limit} binds before this client's own limit${share}`],
+      error: either ? [...new Set(['ETIMEDOUT', ...(client.error ?? '').split('|').filter(Boolean)])].join('|') : error,
+      reasoning: [
+        ...client.reasoning,
+        either
+          ? `${limit} may bind before this client's own limit, depending on how soon the closing entries expire${share}`
+          : `${limit} binds before this client's own limit${share}`,
+      ],
     };
   });
 }

@@ -78,10 +78,15 @@ export const RunResult = z.strictObject({
     /** The two above were remembered from an earlier preflight on the same engine (its id, version, kernel). */
     engineGrantsRemembered: z.boolean(),
     /** The host's conntrack table at the start; null when the engine's host did not let the probe read it. */
-    conntrack: z.strictObject({ max: z.number().int(), inUse: z.number().int() }).nullable(),
+    conntrack: z.strictObject({ max: z.number().int(), inUse: z.number().int(), established: z.number().int().optional() }).nullable(),
     /** On a swarm: each node portlab could run on, with its conntrack table at the start (null if unreadable). */
     nodes: z
-      .array(z.strictObject({ hostname: z.string(), conntrack: z.strictObject({ max: z.number().int(), inUse: z.number().int() }).nullable() }))
+      .array(
+        z.strictObject({
+          hostname: z.string(),
+          conntrack: z.strictObject({ max: z.number().int(), inUse: z.number().int(), established: z.number().int().optional() }).nullable(),
+        }),
+      )
       .optional(),
     containers: z.record(z.string(), ContainerEnvironment),
   }),

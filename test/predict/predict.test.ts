@@ -458,3 +458,23 @@ describe('paced churn: the probe\'s schedule, and how far it fell behind', () =>
     expect(client?.reasoning.at(-1)).toContain('- 37 it fell behind its schedule (the CPU) = 4,963');
   });
 });
+
+describe('conntrack entries in use: the ones that will expire are not capacity lost', () => {
+  const two = scenario('clients:\n  count: 2\n');
+  const busy = { ...ASSUMED_ENVIRONMENT, conntrackMax: 262_144, conntrackInUse: 250_000 };
+
+  it('every entry in use an established connection: 12,144 free, conntrack binds for certain', () => {
+    const prediction = predict(two, { ...busy, conntrackEstablished: 250_000 });
+    expect(prediction.limit).toBe('conntrack');
+    expect(prediction.total).toEqual({ min: 12_142, max: 12_144 });
+    expect(prediction.clients[0]?.error).toBe('ETIMEDOUT');
+  });
+
+  it('most of them closing: room for 12,144 now and 252,144 once they expire, so either limit may bind first', () => {
+    const prediction = predict(two, { ...busy, conntrackEstablished: 10_000 });
+    expect(prediction.limit).toBe('conntrack');
+    expect(prediction.total).toEqual({ min: 12_142, max: 56_462 });
+    expect(prediction.clients[0]?.error).toBe('ETIMEDOUT|EADDRNOTAVAIL');
+    expect(prediction.reasoning.join(' ')).toContain('240,000 of the 250,000 entries in use are not established connections');
+  });
+});
