@@ -24,7 +24,10 @@ import { loadScenario, type LoadedScenario } from './scenario/load-scenario.ts';
 import { preloadRenderer } from './report/render-chart.ts';
 import { renderReportCharts, writeReport } from './report/write-report.ts';
 import { durationMs } from './scenario/duration.ts';
-import { SCENARIO_DEFAULTS, type Scenario } from './scenario/scenario-schema.ts';
+import { containerNames, SCENARIO_DEFAULTS, type Scenario } from './scenario/scenario-schema.ts';
+import { FillCalibration } from './engine/fill-calibration.ts';
+import { aboutDuration, estimateFill, type FillEstimate, type FillSample } from './predict/fill-time.ts';
+import type { Prediction } from './predict/prediction-schema.ts';
 import { judge } from './verdict/judge.ts';
 
 const CHURN_GRACE_MS = 30_000;
@@ -47,6 +50,8 @@ export type RunDeps = {
   engineKind?: EngineKind;
   /** On a swarm: the registry the probe image is pushed to, so that every node can pull it. */
   pushTo?: string;
+  /** Where earlier fills are remembered (default: the user's cache directory). */
+  fillCalibration?: FillCalibration;
 };
 
 export type ScenarioRun = { result: RunResult; resultFile: string; reportFile: string; composeFile: string };
@@ -74,11 +79,13 @@ export async function runLoadedScenario(loaded: LoadedScenario, deps: RunDeps): 
   const swarm = deps.engineKind === 'swarm';
   checkRunsOn(loaded, deps.engineKind ?? 'local');
   await ensureWritable(resultsDir);
-  const limitMs = Math.max(
+  let limitMs = Math.max(
     ...scenario.clients.map((group) =>
       group.mode === 'churn' ? durationMs(group.duration ?? '0s') + CHURN_GRACE_MS : durationMs(group.duration ?? SCENARIO_DEFAULTS.clients.holdDuration),
     ),
   );
+  let estimates: Record<string, FillEstimate> = {};
+  let calibrationKey: string | undefined;
   // A stack's services are named <namespace>_<service>, at most 63 characters.
   const namespace = swarm ? stackNamespace(project, deps.runId, [SERVER_NAME, ...scenario.clients.map((group) => group.name)]) : project;
   const planFor = (env: Environment, image: string) => (swarm ? replanStack(loaded, env, namespace, image) : replan(loaded, env, project, image));
@@ -115,6 +122,12 @@ export async function runLoadedScenario(loaded: LoadedScenario, deps: RunDeps): 
     engineFacts = { ...grants, conntrack: null };
     const localPlan = await replan(loaded, environmentOf(engineFacts), project, image);
     plan = localPlan;
+    // How long each client takes to fill its ports, from earlier fills on this engine; the time limit of a hold
+    // without a duration of its own makes room for it.
+    calibrationKey = grants.identity;
+    estimates = fillEstimates(scenario, localPlan.prediction, await (deps.fillCalibration ?? new FillCalibration()).samples(calibrationKey));
+    for (const [container, estimate] of Object.entries(estimates)) deps.onStatus(`${container}: ${aboutDuration(estimate.seconds)} to fill its ports (${estimate.basis})`);
+    limitMs = Math.max(limitMs, ...holdLimitsFor(scenario, estimates));
     runOn = (options) =>
       runProject(deps.engine, localPlan.compiled.project, {
         ...options,
@@ -160,14 +173,53 @@ export async function runLoadedScenario(loaded: LoadedScenario, deps: RunDeps): 
       record,
       kept: deps.keep,
       preparedAt,
+      fillEstimates: estimates,
     });
   // The charts need only what was observed: they render while the engine removes the containers. Should that
   // fail, the result is still written first, and the report tries again after it.
   const charts = await renderReportCharts(resultOf({ ...observed, cleanupErrors: [] })).catch(() => undefined);
   const result = RunResult.parse(resultOf(await removed));
+  if (calibrationKey && result.verdict === 'pass') await (deps.fillCalibration ?? new FillCalibration()).add(calibrationKey, fillSamples(scenario, result));
   await writeFileAtomic(resultFile, formatResultJson(result));
   const reportFile = await writeReport(result, resultFile, charts);
   return { result, resultFile, reportFile, composeFile };
+}
+
+/** A client that holds until its local ports run out: how many ports per destination, and how many destinations. */
+function portFill(scenario: Scenario, client: Prediction['clients'][number]): { portsPerDestination: number; destinations: number } | null {
+  const group = scenario.clients.find((candidate) => candidate.name === client.group);
+  if (!group || client.mode !== 'hold' || client.phase !== null || client.limit !== 'port-range' || group.bind !== 'none') return null;
+  const destinations = client.targets.length * group.sourceAddresses;
+  const max = client.connections.max;
+  return max === null || client.connections.min !== max ? null : { portsPerDestination: Math.round(max / destinations), destinations };
+}
+
+/** Each filling client's expected time, when this engine has filled ports before. */
+function fillEstimates(scenario: Scenario, prediction: Prediction, samples: FillSample[]): Record<string, FillEstimate> {
+  const estimates: Record<string, FillEstimate> = {};
+  for (const client of prediction.clients) {
+    const fill = portFill(scenario, client);
+    const estimate = fill ? estimateFill(fill.portsPerDestination, fill.destinations, samples) : null;
+    if (estimate) estimates[client.name] = estimate;
+  }
+  return estimates;
+}
+
+/** A hold with no duration of its own may take three times its expected fill (the default 10 minutes at least). */
+function holdLimitsFor(scenario: Scenario, estimates: Record<string, FillEstimate>): number[] {
+  return scenario.clients
+    .filter((group) => group.mode === 'hold' && group.duration === undefined)
+    .flatMap((group) => containerNames(group).flatMap((name) => (estimates[name] ? [Math.ceil(estimates[name].seconds * 3 * 1000)] : [])));
+}
+
+/** What a passed run teaches about this engine: each filling client's ports and time. */
+function fillSamples(scenario: Scenario, result: RunResult): FillSample[] {
+  return result.prediction.measured.clients.flatMap((client) => {
+    const fill = portFill(scenario, client);
+    const observed = result.clients.find((entry) => entry.name === client.name);
+    if (!fill || !observed || observed.verdict !== 'pass' || observed.stoppedAfterMs === null || observed.stoppedAfterMs <= 0) return [];
+    return [{ ...fill, seconds: observed.stoppedAfterMs / 1000 }];
+  });
 }
 
 const mostNofileAsked = (scenario: Scenario) =>

@@ -11,6 +11,7 @@ import { abortOnSignals } from './interrupt.ts';
 import { formatTable } from './format-table.ts';
 import type { CliOptions } from './parse-args.ts';
 import { formatCount, showCount } from '../predict/count-range.ts';
+import { aboutDuration } from '../predict/fill-time.ts';
 
 
 export async function runCommand(options: CliOptions): Promise<number> {
@@ -100,6 +101,10 @@ export function formatSummary(result: RunResult, resultFile: string, reportFile:
     formatTable(['container', 'predicted', 'observed', 'limit', 'predicted error', 'observed error', 'verdict'], rows),
     ...result.notes.map((note) => `note: ${note}`),
     ...(result.run.failure ? [`failure: ${result.run.failure}`] : []),
+    ...Object.entries(result.run.fillTimes ?? {}).map(
+      ([name, time]) =>
+        `time: ${name} ${time.observedSeconds === null ? 'did not finish' : `filled its ports in ${time.observedSeconds.toFixed(1)} s`}; predicted ${aboutDuration(time.predictedSeconds)} (${time.basis})`,
+    ),
     ...result.why.map((line) => `why: ${line}`),
     `result: ${path.relative(userCwd(), resultFile)}`,
     `report: ${path.relative(userCwd(), reportFile)}`,

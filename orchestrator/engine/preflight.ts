@@ -65,11 +65,11 @@ export async function engineGrants(
   wantedNofile: number,
   naming: Naming,
   cache: GrantCache = new GrantCache(),
-): Promise<EngineGrants & { remembered: boolean }> {
+): Promise<EngineGrants & { remembered: boolean; identity: string }> {
   const [version, identity] = await Promise.all([engine.version(), engine.identity()]);
   const key = `${identity} nofile ${wantedNofile}`;
   const known = await cache.get(key);
-  if (known) return { version, ...known, remembered: true };
+  if (known) return { version, ...known, remembered: true, identity };
   const defaults = await limitsProbe(engine, image, `${naming.prefix}-preflight-default`, naming.labels, undefined, naming.signal);
   let nofileCeiling: number | null = null;
   if (wantedNofile > defaults.nofile.hard) {
@@ -82,7 +82,7 @@ export async function engineGrants(
     }
   }
   await cache.set(key, { nofileCeiling, defaultNofile: defaults.nofile });
-  return { version, nofileCeiling, defaultNofile: defaults.nofile, remembered: false };
+  return { version, nofileCeiling, defaultNofile: defaults.nofile, remembered: false, identity };
 }
 
 /**
@@ -96,6 +96,6 @@ export async function hostConntrack(engine: DockerEngine, image: string, naming:
 
 /** Everything at once, as a run needs it (the engine suite checks the measurement itself this way). */
 export async function measureEngine(engine: DockerEngine, image: string, wantedNofile: number, naming: Naming, cache?: GrantCache): Promise<EngineFacts> {
-  const { remembered: _remembered, ...grants } = await engineGrants(engine, image, wantedNofile, naming, cache);
+  const { remembered: _remembered, identity: _identity, ...grants } = await engineGrants(engine, image, wantedNofile, naming, cache);
   return { ...grants, conntrack: await hostConntrack(engine, image, naming) };
 }

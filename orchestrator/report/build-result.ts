@@ -27,6 +27,8 @@ export type ResultInput = {
   preparedAt: Date;
   /** Where it ran (default: the local engine). */
   engineKind?: 'local' | 'swarm';
+  /** Each filling client's expected time to fill its ports, from earlier fills on the engine. */
+  fillEstimates?: Record<string, { seconds: number; basis: string }>;
 };
 
 /** The run's timeline as durations of its steps. Pure. */
@@ -133,6 +135,12 @@ export function buildResult(input: ResultInput): RunResult {
       phasesMs: phasesOf(input.preparedAt, record),
       kept: input.kept,
       engine: input.engineKind ?? 'local',
+      fillTimes: Object.fromEntries(
+        Object.entries(input.fillEstimates ?? {}).map(([name, estimate]) => {
+          const stopped = clients.find((client) => client.name === name)?.stoppedAfterMs ?? null;
+          return [name, { predictedSeconds: Math.round(estimate.seconds * 10) / 10, basis: estimate.basis, observedSeconds: stopped === null ? null : stopped / 1000 }];
+        }),
+      ),
     },
     environment: {
       docker: { version: input.engine.version.dockerVersion, apiVersion: input.engine.version.apiVersion },

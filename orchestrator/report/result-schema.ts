@@ -69,6 +69,13 @@ export const RunResult = z.strictObject({
     kept: z.boolean(),
     /** Where it ran: the local engine (containers on one host), or a swarm (services across its nodes). */
     engine: z.enum(['local', 'swarm']).optional(),
+    /**
+     * Per client that fills its port range: the time predicted from earlier fills on the engine (and how), and the
+     * time its probe took to its last worker's stop. Empty before the engine has filled ports once.
+     */
+    fillTimes: z
+      .record(z.string(), z.strictObject({ predictedSeconds: z.number(), basis: z.string(), observedSeconds: z.number().nullable() }))
+      .optional(),
   }),
   environment: z.strictObject({
     docker: z.strictObject({ version: z.string(), apiVersion: z.string() }),
