@@ -85,6 +85,8 @@ export async function runLoadedScenario(loaded: LoadedScenario, deps: RunDeps): 
     ),
   );
   let estimates: Record<string, FillEstimate> = {};
+  /** How fast unpaced churning clients went on this engine before (median), when they have. */
+  let churnRate: number | undefined;
   let calibrationKey: string | undefined;
   // A stack's services are named <namespace>_<service>, at most 63 characters.
   const namespace = swarm ? stackNamespace(project, deps.runId, [SERVER_NAME, ...scenario.clients.map((group) => group.name)]) : project;
@@ -120,12 +122,15 @@ export async function runLoadedScenario(loaded: LoadedScenario, deps: RunDeps): 
     interrupted('measuring the engine');
     grantsRemembered = grants.remembered;
     engineFacts = { ...grants, conntrack: null };
-    const localPlan = await replan(loaded, environmentOf(engineFacts), project, image);
+    // What earlier runs on this engine measured: how fast unpaced churns went, how long fills took.
+    const learned = await (deps.fillCalibration ?? new FillCalibration()).of(grants.identity);
+    churnRate = learned.churnRates.length > 0 ? median(learned.churnRates) : undefined;
+    const localPlan = await replan(loaded, { ...environmentOf(engineFacts), ...(churnRate === undefined ? {} : { churnRate }) }, project, image);
     plan = localPlan;
     // How long each client takes to fill its ports, from earlier fills on this engine; the time limit of a hold
     // without a duration of its own makes room for it.
     calibrationKey = grants.identity;
-    estimates = fillEstimates(scenario, localPlan.prediction, await (deps.fillCalibration ?? new FillCalibration()).samples(calibrationKey));
+    estimates = fillEstimates(scenario, localPlan.prediction, learned.fills);
     for (const [container, estimate] of Object.entries(estimates)) deps.onStatus(`${container}: ${aboutDuration(estimate.seconds)} to fill its ports (${estimate.basis})`);
     limitMs = Math.max(limitMs, ...holdLimitsFor(scenario, estimates));
     runOn = (options) =>
@@ -153,7 +158,7 @@ export async function runLoadedScenario(loaded: LoadedScenario, deps: RunDeps): 
     now: () => deps.now().getTime(),
   });
   if (grantsRemembered && observed.failure && RLIMIT_REFUSED.test(observed.failure)) await (deps.grantCache ?? new GrantCache()).forget();
-  const env = environmentOf(engineFacts, swarm ? 'overlay' : 'bridge');
+  const env = { ...environmentOf(engineFacts, swarm ? 'overlay' : 'bridge'), ...(churnRate === undefined ? {} : { churnRate }) };
   const measured = predict(scenario, withContainerFacts(env, observed.observations));
   const judgement = judge(measured, observed.observations, scenario.expect.tolerance);
   const before = predict(scenario, env);
@@ -179,7 +184,9 @@ export async function runLoadedScenario(loaded: LoadedScenario, deps: RunDeps): 
   // fail, the result is still written first, and the report tries again after it.
   const charts = await renderReportCharts(resultOf({ ...observed, cleanupErrors: [] })).catch(() => undefined);
   const result = RunResult.parse(resultOf(await removed));
-  if (calibrationKey && result.verdict === 'pass') await (deps.fillCalibration ?? new FillCalibration()).add(calibrationKey, fillSamples(scenario, result));
+  if (calibrationKey && result.verdict === 'pass') {
+    await (deps.fillCalibration ?? new FillCalibration()).add(calibrationKey, { fills: fillSamples(scenario, result), churnRates: churnRates(scenario, result) });
+  }
   await writeFileAtomic(resultFile, formatResultJson(result));
   const reportFile = await writeReport(result, resultFile, charts);
   return { result, resultFile, reportFile, composeFile };
@@ -220,6 +227,21 @@ function fillSamples(scenario: Scenario, result: RunResult): FillSample[] {
     if (!fill || !observed || observed.verdict !== 'pass' || observed.stoppedAfterMs === null || observed.stoppedAfterMs <= 0) return [];
     return [{ ...fill, seconds: observed.stoppedAfterMs / 1000 }];
   });
+}
+
+/** What a passed run teaches about this engine's speed: each unpaced churning client's connections per second. */
+function churnRates(scenario: Scenario, result: RunResult): number[] {
+  return result.clients.flatMap((client) => {
+    const group = scenario.clients.find((candidate) => containerNames(candidate).includes(client.name));
+    if (!group || group.mode !== 'churn' || group.rate !== undefined || group.phases || client.stoppedAfterMs === null || client.stoppedAfterMs <= 0) return [];
+    return [Math.round(client.observed / (client.stoppedAfterMs / 1000))];
+  });
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
 const mostNofileAsked = (scenario: Scenario) =>

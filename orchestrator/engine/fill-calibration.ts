@@ -6,18 +6,25 @@ import { writeFileAtomic } from '../report/atomic-write.ts';
 import { cacheDir } from './grant-cache.ts';
 
 const Sample = z.strictObject({ portsPerDestination: z.number().int(), destinations: z.number().int(), seconds: z.number() });
-const CalibrationFile = z.record(z.string(), z.array(Sample));
+const EngineRecord = z.strictObject({
+  fills: z.array(Sample).default([]),
+  /** Connections per second that unpaced churning clients reached. */
+  churnRates: z.array(z.number()).default([]),
+});
+type EngineRecord = z.infer<typeof EngineRecord>;
+const CalibrationFile = z.record(z.string(), EngineRecord);
 /** Fills kept per engine: the latest ones, so a machine that changed is measured again. */
 const KEEP = 20;
 
 /**
- * How long clients took to fill their port ranges on each engine (its id, version, kernel), remembered between runs:
- * the time a run predicts for its clients comes from these. Missing or unreadable is an empty store, never an error.
+ * How long clients took to fill their port ranges on each engine (its id, version, kernel), and how fast unpaced
+ * churning clients went, remembered between runs: the time a run predicts for its clients, and whether an unpaced
+ * churn outruns TIME_WAIT, come from these. Missing or unreadable is an empty store, never an error.
  */
 export class FillCalibration {
   constructor(private readonly file = path.join(cacheDir(), 'fill-times.json')) {}
 
-  private async read(): Promise<Record<string, FillSample[]>> {
+  private async read(): Promise<Record<string, EngineRecord>> {
     try {
       const parsed = CalibrationFile.safeParse(JSON.parse(await readFile(this.file, 'utf8')));
       return parsed.success ? parsed.data : {};
@@ -26,14 +33,15 @@ export class FillCalibration {
     }
   }
 
-  async samples(engine: string): Promise<FillSample[]> {
-    return (await this.read())[engine] ?? [];
+  async of(engine: string): Promise<EngineRecord> {
+    return (await this.read())[engine] ?? { fills: [], churnRates: [] };
   }
 
-  async add(engine: string, samples: FillSample[]): Promise<void> {
-    if (samples.length === 0) return;
+  async add(engine: string, learned: { fills: FillSample[]; churnRates: number[] }): Promise<void> {
+    if (learned.fills.length === 0 && learned.churnRates.length === 0) return;
     const all = await this.read();
-    const kept = [...(all[engine] ?? []), ...samples].slice(-KEEP);
+    const known = all[engine] ?? { fills: [], churnRates: [] };
+    const kept = { fills: [...known.fills, ...learned.fills].slice(-KEEP), churnRates: [...known.churnRates, ...learned.churnRates].slice(-KEEP) };
     await writeFileAtomic(this.file, `${JSON.stringify({ ...all, [engine]: kept }, null, 2)}\n`).catch(() => undefined);
   }
 }

@@ -264,8 +264,6 @@ const TIME_WAIT_SECONDS = 60;
  * 6.13 net.ipv4.tcp_tw_reuse_delay (ms, per namespace, default 1000).
  */
 const TW_REUSE_DELAY_DEFAULT_MS = '1000';
-/** How fast a client churns when no rate is set (measured here: 565k connections in 40 s). */
-const FULL_SPEED_PER_SECOND = 14_000;
 
 /** Churn: connect, close, repeat. Whether the client runs out depends on who closes first and on tcp_tw_reuse. */
 function predictChurningClient(scenario: Scenario, group: ClientGroup, env: Environment, name: string, key: string): ClientPrediction {
@@ -289,7 +287,9 @@ function predictChurningClient(scenario: Scenario, group: ClientGroup, env: Envi
   const timestamps = sysctl('net.ipv4.tcp_timestamps', '1') !== '0';
   const seconds = durationMs(group.duration ?? '0s') / 1000;
   const rate = group.rate;
-  const speed = rate ?? FULL_SPEED_PER_SECOND;
+  // Without a rate the client churns as fast as this engine lets it: known once an earlier run here measured it.
+  const speed = rate ?? env.churnRate;
+  const speedText = rate ? `${formatCount(rate)}/s` : `${formatCount(speed ?? 0)}/s (the speed unpaced churns reached on this engine before)`;
   const paced = pacedCount(rate, seconds, workers.processes, env.paceBehind?.[key]);
   const pacedText = paced.text;
   const early = killedTimeWaits(env, key, seconds, sysctl('net.ipv4.tcp_rfc1337', '0'));
@@ -309,41 +309,51 @@ function predictChurningClient(scenario: Scenario, group: ClientGroup, env: Envi
     );
   }
   reasoning.push(`the client closes first: each closed connection keeps its local port for this destination in TIME_WAIT for ${TIME_WAIT_SECONDS} s (tcp_fin_timeout does not shorten it)`);
-  if (twReuse === '1' && timestamps) {
+  const reuse = twReuse === '1' && timestamps;
+  const window = Math.min(seconds, TIME_WAIT_SECONDS);
+  if (speed === undefined) {
+    const threshold = reuse ? usable.max / reuseAgeSeconds : usable.min / window;
+    return result(
+      { min: 1, max: runsOut.max },
+      'time-wait',
+      'EADDRNOTAVAIL|none',
+      `no rate is set and no unpaced churn has run on this engine yet, so its speed is not known: faster than ${formatCount(Math.ceil(threshold))}/s it runs out of ports (EADDRNOTAVAIL after ${showCount(usable)} ${early.why}), slower it churns for its whole duration; this run measures the speed for the next`,
+    );
+  }
+  if (reuse) {
     const reusable = usable.max / reuseAgeSeconds;
     if (speed <= reusable) {
       return result(
         rate ? paced.count : { min: usable.max + 1, max: null },
         'none',
         null,
-        `net.ipv4.tcp_tw_reuse=1 with timestamps: connect() takes a TIME_WAIT port once it is ${reuseAgeSeconds} s old (tcp_twsk_unique, net.ipv4.tcp_tw_reuse_delay); ${formatCount(speed)}/s cycles the ${formatCount(usable.max)} ports more slowly than that, so no failure: ${pacedText}`,
+        `net.ipv4.tcp_tw_reuse=1 with timestamps: connect() takes a TIME_WAIT port once it is ${reuseAgeSeconds} s old (tcp_twsk_unique, net.ipv4.tcp_tw_reuse_delay); ${speedText} cycles the ${formatCount(usable.max)} ports more slowly than that, so no failure: ${pacedText}`,
       );
     }
     return result(
       runsOut,
       'time-wait',
       'EADDRNOTAVAIL',
-      `net.ipv4.tcp_tw_reuse=1, but at ${formatCount(speed)}/s the ${formatCount(usable.max)} ports are used up within ${reuseAgeSeconds} s (net.ipv4.tcp_tw_reuse_delay), before any TIME_WAIT is old enough to reuse: EADDRNOTAVAIL after ${showCount(usable)} ${early.why} = ${showCount(runsOut)}`,
+      `net.ipv4.tcp_tw_reuse=1, but at ${speedText} the ${formatCount(usable.max)} ports are used up within ${reuseAgeSeconds} s (net.ipv4.tcp_tw_reuse_delay), before any TIME_WAIT is old enough to reuse: EADDRNOTAVAIL after ${showCount(usable)} ${early.why} = ${showCount(runsOut)}`,
     );
   }
   const reuseText =
     twReuse === '1'
       ? 'net.ipv4.tcp_tw_reuse=1 but timestamps are off, so no reuse'
       : `net.ipv4.tcp_tw_reuse=${twReuse}${twReuse === '2' ? ' (loopback only; container traffic gets no reuse)' : ''}`;
-  const window = Math.min(seconds, TIME_WAIT_SECONDS);
   if (speed * window < usable.min) {
     return result(
       paced.count,
       'none',
       null,
-      `${reuseText}, but ${formatCount(speed)}/s over ${window} s puts fewer than ${formatCount(usable.min)} ports in TIME_WAIT at once: no failure; ${pacedText}`,
+      `${reuseText}, but ${speedText} over ${window} s puts fewer than ${formatCount(usable.min)} ports in TIME_WAIT at once: no failure; ${pacedText}`,
     );
   }
   return result(
     runsOut,
     'time-wait',
     'EADDRNOTAVAIL',
-    `${reuseText}: at ${rate ? `${formatCount(rate)}/s` : 'full speed'} the ports fill with TIME_WAIT in about ${(usable.max / speed).toFixed(1)} s, and connect() fails with EADDRNOTAVAIL after ${showCount(usable)} ${early.why} = ${showCount(runsOut)}`,
+    `${reuseText}: at ${speedText} the ports fill with TIME_WAIT in about ${(usable.max / speed).toFixed(1)} s, and connect() fails with EADDRNOTAVAIL after ${showCount(usable)} ${early.why} = ${showCount(runsOut)}`,
   );
 }
 

@@ -75,8 +75,9 @@ function judgeContainer(
   if (observation.fatal.length > 0) return { ...base, verdict: 'error', why: `${name} failed: ${observation.fatal.join('; ')}` };
 
   const inRange = observed >= allowed.min && (allowed.max === null || observed <= allowed.max);
-  // null: nothing may stop it; "A|B": either errno is the predicted one.
-  const errorMatches = predictedError === null ? observedError === null : predictedError.split('|').includes(observedError ?? '');
+  // null: nothing may stop it; "A|B": either errno is the predicted one ("none": nothing stops it).
+  const errorMatches =
+    predictedError === null ? observedError === null : predictedError.split('|').some((errno) => (errno === 'none' ? observedError === null : errno === observedError));
   const toleranceText = slack > 0 ? ` (tolerance ${formatCount(slack)})` : '';
   const countText = inRange
     ? `${formatCount(observed)} is within the predicted ${showCount(predicted)}${toleranceText}`

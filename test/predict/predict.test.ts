@@ -7,6 +7,8 @@ import { parseScenario } from '../../orchestrator/scenario/load-scenario.ts';
 const scenario = (yaml: string) => parseScenario(yaml, 'test.yml', 'test');
 
 /** The engine on these machines: dockerd's hard nofile is 20000 and it cannot raise it. */
+/** An engine where an earlier unpaced churn reached 14,000 connections a second (this machine's figure). */
+const MEASURED_SPEED: Environment = { ...ASSUMED_ENVIRONMENT, churnRate: 14_000 };
 const ENGINE_20000: Environment = { ...ASSUMED_ENVIRONMENT, engineNofileCeiling: 20000, engineDefaultNofile: { soft: 20000, hard: 20000 } };
 
 const facts = (overrides: Partial<ContainerFacts>): ContainerFacts => ({
@@ -328,7 +330,7 @@ describe('predict: churn and TIME_WAIT', () => {
     },
   ];
   it.each(cases)('$reasoning', ({ clients, connections, limit, error }) => {
-    const [client] = predict(scenario(`clients: ${clients}`), ASSUMED_ENVIRONMENT).clients;
+    const [client] = predict(scenario(`clients: ${clients}`), MEASURED_SPEED).clients;
     expect(client).toMatchObject({ connections, limit, error });
   });
 
@@ -419,26 +421,26 @@ describe('TIME_WAITs killed by RSTs (RFC 1337): the count past the usable ports,
     scenario(`clients:\n  mode: churn\n  duration: 10s\n  sysctls:\n    net.ipv4.ip_local_port_range: "61000 61999"\n    net.ipv4.tcp_tw_reuse: 0\n${extra}`);
 
   it('before the run: at least the usable ports, one more for each TIME_WAIT an RST will kill', () => {
-    const [client] = predict(churn(), ASSUMED_ENVIRONMENT).clients;
+    const [client] = predict(churn(), MEASURED_SPEED).clients;
     expect(client?.connections).toEqual({ min: 1000, max: null });
     expect(client?.reasoning.at(-1)).toContain('+ one for each TIME_WAIT an RST kills before it expires');
   });
 
   it('once the probe says how many entered TIME_WAIT and how many are left, the count is exact: usable + killed', () => {
-    const env = { ...ASSUMED_ENVIRONMENT, timeWaits: { 'client-1': { entered: 1043, atEnd: 1000 } } };
+    const env = { ...MEASURED_SPEED, timeWaits: { 'client-1': { entered: 1043, atEnd: 1000 } } };
     const [client] = predict(churn(), env).clients;
     expect(client?.connections).toEqual({ min: 1043, max: 1043 });
     expect(client?.reasoning.at(-1)).toContain('+ 43 (the namespace entered TIME_WAIT 1,043 times and 1,000 were left at the end');
   });
 
   it('with net.ipv4.tcp_rfc1337=1 a TIME_WAIT ignores RSTs: exactly the usable ports', () => {
-    const [client] = predict(churn('    net.ipv4.tcp_rfc1337: 1\n'), ASSUMED_ENVIRONMENT).clients;
+    const [client] = predict(churn('    net.ipv4.tcp_rfc1337: 1\n'), MEASURED_SPEED).clients;
     expect(client?.connections).toEqual({ min: 1000, max: 1000 });
   });
 
   it('a churn of 60 s or more: TIME_WAITs may have expired, so what is left does not tell how many were killed', () => {
     const long = scenario('clients:\n  mode: churn\n  duration: 90s\n  sysctls:\n    net.ipv4.ip_local_port_range: "61000 61999"\n');
-    const env = { ...ASSUMED_ENVIRONMENT, timeWaits: { 'client-1': { entered: 1043, atEnd: 1000 } } };
+    const env = { ...MEASURED_SPEED, timeWaits: { 'client-1': { entered: 1043, atEnd: 1000 } } };
     expect(predict(long, env).clients[0]?.connections).toEqual({ min: 1000, max: null });
   });
 });
@@ -476,5 +478,21 @@ describe('conntrack entries in use: the ones that will expire are not capacity l
     expect(prediction.total).toEqual({ min: 12_142, max: 56_462 });
     expect(prediction.clients[0]?.error).toBe('ETIMEDOUT|EADDRNOTAVAIL');
     expect(prediction.reasoning.join(' ')).toContain('240,000 of the 250,000 entries in use are not established connections');
+  });
+});
+
+describe('an unpaced churn on an engine that has not churned before', () => {
+  it('its speed is not known: either it runs out (faster than the range over the window) or it churns its whole duration', () => {
+    const unpaced = scenario('clients:\n  mode: churn\n  duration: 10s\n  sysctls:\n    net.ipv4.ip_local_port_range: "61000 61999"\n');
+    const [client] = predict(unpaced, ASSUMED_ENVIRONMENT).clients;
+    expect(client).toMatchObject({ limit: 'time-wait', error: 'EADDRNOTAVAIL|none', connections: { min: 1, max: null } });
+    expect(client?.reasoning.at(-1)).toContain('faster than 100/s it runs out of ports');
+  });
+
+  it('once an engine has churned unpaced, its measured speed decides: 14,000/s fills 1,000 ports within 10 s', () => {
+    const unpaced = scenario('clients:\n  mode: churn\n  duration: 10s\n  sysctls:\n    net.ipv4.ip_local_port_range: "61000 61999"\n');
+    const [client] = predict(unpaced, MEASURED_SPEED).clients;
+    expect(client).toMatchObject({ limit: 'time-wait', error: 'EADDRNOTAVAIL' });
+    expect(client?.reasoning.at(-1)).toContain('14,000/s (the speed unpaced churns reached on this engine before)');
   });
 });
