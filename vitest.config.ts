@@ -28,7 +28,7 @@ export default defineConfig({
           // Tests that leave orphans on purpose (a kill -9, an engine cut off) and check what cleanup does with them:
           // alone on the engine, or another run's start-up cleanup would take their orphans first.
           name: 'engine-alone',
-          include: ['test/docker/engine.test.ts', 'test/docker/faults.test.ts', 'test/docker/compose-rerun.test.ts', 'test/docker/swarm.test.ts'],
+          include: ['test/docker/engine.test.ts', 'test/docker/faults.test.ts', 'test/docker/compose-rerun.test.ts', 'test/docker/swarm.test.ts', 'test/docker/conntrack.test.ts'],
           ...ENGINE_TIMEOUTS,
           fileParallelism: false,
           sequence: { groupOrder: 1 },
@@ -40,7 +40,7 @@ export default defineConfig({
           // all (the fills are CPU-bound in the kernel) and paced churn fell behind its rate.
           name: 'engine',
           include: ['test/docker/**/*.test.ts'],
-          exclude: ['test/docker/engine.test.ts', 'test/docker/faults.test.ts', 'test/docker/compose-rerun.test.ts', 'test/docker/swarm.test.ts'],
+          exclude: ['test/docker/engine.test.ts', 'test/docker/faults.test.ts', 'test/docker/compose-rerun.test.ts', 'test/docker/swarm.test.ts', 'test/docker/conntrack.test.ts'],
           ...ENGINE_TIMEOUTS,
           fileParallelism: false,
           sequence: { groupOrder: 2 },
