@@ -50,7 +50,7 @@ export async function swarmFacts(
   const usable = nodes.filter((node) => node.ready && node.active);
   if (usable.length === 0) throw new SwarmNotReadyError('the swarm has no node that is ready and active (`docker node ls`)');
 
-  const defaults = await limitsEverywhere(engine, image, `${naming.prefix}-preflight-default`, naming, undefined, usable);
+  const defaults = await limitsEverywhere(engine, image, `${naming.prefix}-preflight-default`, naming, undefined, usable, state.nodeId);
   const readies = [...defaults.values()];
   const defaultNofile = readies.reduce((least, ready) => (ready.nofile.hard < least.hard ? ready.nofile : least), readies[0]!.nofile);
   // Whether every node can grant more than its default is a fact of the nodes' daemons: remembered per swarm and
@@ -62,7 +62,7 @@ export async function swarmFacts(
     // A node whose daemon cannot grant the nofile asked for fails the task with runc's rlimit error; the swarm then
     // grants what the least of its nodes grants.
     try {
-      const granted = await limitsEverywhere(engine, image, `${naming.prefix}-preflight-nofile`, naming, wantedNofile, usable);
+      const granted = await limitsEverywhere(engine, image, `${naming.prefix}-preflight-nofile`, naming, wantedNofile, usable, state.nodeId);
       const least = Math.min(...[...granted.values()].map((ready) => ready.nofile.hard));
       nofileCeiling = least >= wantedNofile ? null : least;
     } catch (error) {
@@ -86,6 +86,7 @@ async function limitsEverywhere(
   naming: Naming,
   nofile: number | undefined,
   nodes: SwarmNode[],
+  localNodeId: string,
 ): Promise<Map<string, ReadyEvent>> {
   const id = await engine.createService(
     {
@@ -118,6 +119,8 @@ async function limitsEverywhere(
       if (!ready?.ok || ready.event.event !== 'ready') throw new EngineError(`the preflight probe ${name} printed no ready line on node ${task.nodeId}`);
       readies.set(task.nodeId, ready.event);
     }
+    // This node's containers go at once (as a run's do); other nodes' go the swarm's way once the service is removed.
+    await Promise.all(tasks.filter((task) => task.nodeId === localNodeId && task.containerId).map((task) => engine.removeContainer(task.containerId!, task.id)));
     await engine.removeService(id, name);
     return readies;
   } catch (error) {

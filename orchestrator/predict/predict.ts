@@ -309,6 +309,17 @@ function predictChurningClient(scenario: Scenario, group: ClientGroup, env: Envi
     );
   }
   reasoning.push(`the client closes first: each closed connection keeps its local port for this destination in TIME_WAIT for ${TIME_WAIT_SECONDS} s (tcp_fin_timeout does not shorten it)`);
+  // Past net.ipv4.tcp_max_tw_buckets the kernel keeps no TIME_WAIT at all (inet_twsk_alloc fails: "time wait bucket
+  // table overflow"), so a namespace allowed fewer than its usable ports can never fill them.
+  const buckets = Number(sysctl('net.ipv4.tcp_max_tw_buckets', String(Number.MAX_SAFE_INTEGER)));
+  if (buckets < usable.min) {
+    return result(
+      rate ? paced.count : { min: usable.min + 1, max: null },
+      'none',
+      null,
+      `net.ipv4.tcp_max_tw_buckets=${formatCount(buckets)}, fewer than the ${formatCount(usable.min)} ports: past that many, a closed connection gets no TIME_WAIT (the bucket table overflows) and its port is free at once, so the client never runs out; ${pacedText}`,
+    );
+  }
   const reuse = twReuse === '1' && timestamps;
   const window = Math.min(seconds, TIME_WAIT_SECONDS);
   if (speed === undefined) {

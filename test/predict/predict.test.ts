@@ -496,3 +496,14 @@ describe('an unpaced churn on an engine that has not churned before', () => {
     expect(client?.reasoning.at(-1)).toContain('14,000/s (the speed unpaced churns reached on this engine before)');
   });
 });
+
+describe('tcp_max_tw_buckets', () => {
+  it('fewer TIME_WAIT buckets than ports: past them a closed connection keeps no TIME_WAIT, so the client never runs out', () => {
+    const few = scenario(
+      'clients:\n  mode: churn\n  duration: 10s\n  rate: 500\n  sysctls:\n    net.ipv4.ip_local_port_range: "61000 61999"\n    net.ipv4.tcp_tw_reuse: 0\n    net.ipv4.tcp_max_tw_buckets: 500\n',
+    );
+    const [client] = predict(few, ASSUMED_ENVIRONMENT).clients;
+    expect(client).toMatchObject({ limit: 'none', error: null, connections: { min: 5000, max: 5000 } });
+    expect(client?.reasoning.at(-1)).toContain('net.ipv4.tcp_max_tw_buckets=500, fewer than the 1,000 ports');
+  });
+});
