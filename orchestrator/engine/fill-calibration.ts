@@ -1,9 +1,8 @@
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import type { FillSample } from '../predict/fill-time.ts';
 import { writeFileAtomic } from '../report/atomic-write.ts';
-import { cacheDir } from './grant-cache.ts';
+import { cacheDir, readCacheFile } from './grant-cache.ts';
 
 const Sample = z.strictObject({ portsPerDestination: z.number().int(), destinations: z.number().int(), seconds: z.number() });
 const EngineRecord = z.strictObject({
@@ -24,13 +23,8 @@ const KEEP = 20;
 export class FillCalibration {
   constructor(private readonly file = path.join(cacheDir(), 'fill-times.json')) {}
 
-  private async read(): Promise<Record<string, EngineRecord>> {
-    try {
-      const parsed = CalibrationFile.safeParse(JSON.parse(await readFile(this.file, 'utf8')));
-      return parsed.success ? parsed.data : {};
-    } catch {
-      return {};
-    }
+  private read(): Promise<Record<string, EngineRecord>> {
+    return readCacheFile(this.file, CalibrationFile);
   }
 
   async of(engine: string): Promise<EngineRecord> {

@@ -17,6 +17,16 @@ export function cacheDir(): string {
   return path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'portlab');
 }
 
+/** A JSON file of this shape in the cache directory, or an empty record when it is missing, unreadable or not of it. */
+export async function readCacheFile<Entry>(file: string, schema: z.ZodType<Record<string, Entry>>): Promise<Record<string, Entry>> {
+  try {
+    const parsed = schema.safeParse(JSON.parse(await readFile(file, 'utf8')));
+    return parsed.success ? parsed.data : {};
+  } catch {
+    return {};
+  }
+}
+
 /**
  * What engines grant, remembered between runs in one small JSON file. A file that is missing, unreadable or not of
  * this shape is an empty cache (the grants are measured again), never an error.
@@ -24,13 +34,8 @@ export function cacheDir(): string {
 export class GrantCache {
   constructor(private readonly file = path.join(cacheDir(), 'engine-grants.json')) {}
 
-  private async read(): Promise<Record<string, Grants>> {
-    try {
-      const parsed = CacheFile.safeParse(JSON.parse(await readFile(this.file, 'utf8')));
-      return parsed.success ? parsed.data : {};
-    } catch {
-      return {};
-    }
+  private read(): Promise<Record<string, Grants>> {
+    return readCacheFile(this.file, CacheFile);
   }
 
   async get(key: string): Promise<Grants | undefined> {
