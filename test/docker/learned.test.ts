@@ -1,0 +1,48 @@
+import { mkdtemp, readFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runCli } from '../cli/run-cli.ts';
+import { readResults } from './docker-helpers.ts';
+
+/** What runs learn about an engine and the next run predicts from: fill times, and the speed of unpaced churn. */
+describe('what a run learns about the engine', () => {
+  it('a second fill of the same range is predicted from the first ("about N s"), against the observed time', async () => {
+    const cache = await mkdtemp(path.join(os.tmpdir(), 'portlab-cache-'));
+    const env = { PORTLAB_CACHE_DIR: cache };
+    const first = await runCli(['extra-listen-ports'], { env });
+    expect(first.exitCode).toBe(0);
+    expect(first.stderr).not.toContain('to fill its ports');
+    const stored = JSON.parse(await readFile(path.join(cache, 'fill-times.json'), 'utf8')) as Record<string, { fills: unknown[] }>;
+    expect(Object.values(stored)[0]?.fills).toHaveLength(2);
+
+    const second = await runCli(['extra-listen-ports'], { env });
+    expect(second.exitCode).toBe(0);
+    expect(second.stderr).toMatch(/two-ports-1: about \d+ s to fill its ports \(as earlier on this engine: 1,000 ports in [\d.]+ s(, the median of \d fills)?, x 2 destinations\)/);
+    const [run] = await readResults(second.resultsDir);
+    const times = run?.run.fillTimes ?? {};
+    expect(Object.keys(times).sort()).toEqual(['one-port-1', 'two-ports-1']);
+    expect(times['two-ports-1']?.observedSeconds).toBeGreaterThan(0);
+    expect(times['two-ports-1']?.predictedSeconds).toBeGreaterThan(0);
+    expect(second.stdout).toMatch(/^time: two-ports-1 filled its ports in [\d.]+ s; predicted about \d+ s/m);
+  });
+
+  it('an unpaced churn: the first on an engine is predicted both ways, the next from the speed the first reached', async () => {
+    const cache = await mkdtemp(path.join(os.tmpdir(), 'portlab-cache-'));
+    const env = { PORTLAB_CACHE_DIR: cache };
+    const first = await runCli(['test/fixtures/unpaced-churn.yml'], { env });
+    expect(first.exitCode).toBe(0);
+    const [before] = await readResults(first.resultsDir);
+    expect(before?.clients[0]).toMatchObject({ predictedError: 'EADDRNOTAVAIL|none', observedError: 'EADDRNOTAVAIL', verdict: 'pass' });
+
+    const second = await runCli(['test/fixtures/unpaced-churn.yml'], { env });
+    expect(second.exitCode).toBe(0);
+    const [after] = await readResults(second.resultsDir);
+    const client = after?.clients[0];
+    expect(client).toMatchObject({ predictedError: 'EADDRNOTAVAIL', observedError: 'EADDRNOTAVAIL', verdict: 'pass' });
+    // Exact: the 1,000 ports plus the TIME_WAITs RSTs killed, as the probe counted them.
+    expect(client?.predicted.min).toBe(client?.predicted.max);
+    expect(client?.observed).toBe(client?.predicted.min);
+    expect(after?.prediction.measured.clients[0]?.reasoning.join(' ')).toContain('the speed unpaced churns reached on this engine before');
+  });
+});
