@@ -155,11 +155,11 @@ export function chartData(result: RunResult): ChartData {
       container: 'all clients',
       min: total.predicted.min,
       max: total.predicted.max ?? top,
-      allowedMin: total.predicted.min,
-      allowedMax: total.predicted.max ?? top,
+      allowedMin: total.allowed?.min ?? total.predicted.min,
+      allowedMax: total.allowed ? (total.allowed.max ?? top) : (total.predicted.max ?? top),
       observed: total.observed,
-      // The verdict judges each container; the total is drawn for reading, not judged here.
-      verdict: 'not judged',
+      // Results written before totals were judged have no verdict for them.
+      verdict: total.verdict ?? 'not judged',
       label: `${formatCount(total.observed)} observed`,
     });
   }
