@@ -293,7 +293,8 @@ function predictChurningClient(scenario: Scenario, group: ClientGroup, env: Envi
   const paced = pacedCount(rate, seconds, workers.processes, env.paceBehind?.[key]);
   const pacedText = paced.text;
   const early = killedTimeWaits(env, key, seconds, sysctl('net.ipv4.tcp_rfc1337', '0'));
-  const runsOut: CountRange = early.killed === null ? { min: usable.min, max: null } : { min: usable.min + early.killed, max: usable.max + early.killed };
+  // The kills the probe counted bound the extra connections: one that came after the failure freed a port no connect() used.
+  const runsOut: CountRange = early.killed === null ? { min: usable.min, max: null } : { min: usable.min, max: usable.max + early.killed };
   const reasoning = [...local.reasoning];
   const result = (connections: CountRange, limit: Limit, error: string | null, why: string) => {
     reasoning.push(why);
@@ -373,8 +374,9 @@ function predictChurningClient(scenario: Scenario, group: ClientGroup, env: Envi
  * assassination), unless net.ipv4.tcp_rfc1337=1: its port is free again, for one more connection. Measured here,
  * churning through 1,000 ports at full speed: 0 to 43 of the client's TIME_WAITs were killed by RSTs from the server
  * per run, exactly the count past 1,000; with tcp_rfc1337=1 the RSTs still came and the count was 1,000 every time.
- * The probe reports how many sockets entered TIME_WAIT (TcpExt TW) and how many are left at the end: within 60 s none
- * can have expired, so the difference is the number killed.
+ * The probe reports how many sockets entered TIME_WAIT (TcpExt TW) and how many are left when it stops: within 60 s
+ * none can have expired, so the difference is the number killed. A kill after the failure (RSTs keep coming) freed a
+ * port no connect() used, so the count lies between the usable ports and that many more (exact when none were killed).
  */
 /**
  * A paced churn connects k at k x processes / rate seconds for every such time before the duration (the probe's
@@ -399,7 +401,10 @@ function killedTimeWaits(env: Environment, key: string, seconds: number, rfc1337
     const killed = Math.max(0, counts.entered - counts.atEnd);
     return {
       killed,
-      why: `+ ${formatCount(killed)} (the namespace entered TIME_WAIT ${formatCount(counts.entered)} times and ${formatCount(counts.atEnd)} were left at the end; in ${seconds} s none can have expired, so ${formatCount(killed)} were killed by RSTs, each freeing its port: RFC 1337, net.ipv4.tcp_rfc1337=0)`,
+      why:
+        killed === 0
+          ? `+ 0 (the namespace entered TIME_WAIT ${formatCount(counts.entered)} times and all ${formatCount(counts.atEnd)} were left at the end: no RST killed one)`
+          : `+ 0 to ${formatCount(killed)} (the namespace entered TIME_WAIT ${formatCount(counts.entered)} times and ${formatCount(counts.atEnd)} were left when the probe looked; in ${seconds} s none can have expired, so ${formatCount(killed)} were killed by RSTs, each freeing its port for one more connection if it came before the failure: RFC 1337, net.ipv4.tcp_rfc1337=0)`,
     };
   }
   return {

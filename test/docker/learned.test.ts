@@ -40,9 +40,10 @@ describe('what a run learns about the engine', () => {
     const [after] = await readResults(second.resultsDir);
     const client = after?.clients[0];
     expect(client).toMatchObject({ predictedError: 'EADDRNOTAVAIL', observedError: 'EADDRNOTAVAIL', verdict: 'pass' });
-    // Exact: the 1,000 ports plus the TIME_WAITs RSTs killed, as the probe counted them.
-    expect(client?.predicted.min).toBe(client?.predicted.max);
-    expect(client?.observed).toBe(client?.predicted.min);
+    // The 1,000 ports, plus at most the TIME_WAITs RSTs killed, as the probe counted them.
+    expect(client?.predicted.min).toBe(1000);
+    expect(client?.observed).toBeGreaterThanOrEqual(1000);
+    expect(client?.observed).toBeLessThanOrEqual(client?.predicted.max ?? -1);
     expect(after?.prediction.measured.clients[0]?.reasoning.join(' ')).toContain('the speed unpaced churns reached on this engine before');
   });
 });

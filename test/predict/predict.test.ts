@@ -426,11 +426,16 @@ describe('TIME_WAITs killed by RSTs (RFC 1337): the count past the usable ports,
     expect(client?.reasoning.at(-1)).toContain('+ one for each TIME_WAIT an RST kills before it expires');
   });
 
-  it('once the probe says how many entered TIME_WAIT and how many are left, the count is exact: usable + killed', () => {
+  it('once the probe says how many entered TIME_WAIT and how many are left: up to usable + killed (a kill after the failure freed an unused port)', () => {
     const env = { ...MEASURED_SPEED, timeWaits: { 'client-1': { entered: 1043, atEnd: 1000 } } };
     const [client] = predict(churn(), env).clients;
-    expect(client?.connections).toEqual({ min: 1043, max: 1043 });
-    expect(client?.reasoning.at(-1)).toContain('+ 43 (the namespace entered TIME_WAIT 1,043 times and 1,000 were left at the end');
+    expect(client?.connections).toEqual({ min: 1000, max: 1043 });
+    expect(client?.reasoning.at(-1)).toContain('+ 0 to 43 (the namespace entered TIME_WAIT 1,043 times and 1,000 were left when the probe looked');
+  });
+
+  it('none killed: exactly the usable ports', () => {
+    const env = { ...MEASURED_SPEED, timeWaits: { 'client-1': { entered: 1000, atEnd: 1000 } } };
+    expect(predict(churn(), env).clients[0]?.connections).toEqual({ min: 1000, max: 1000 });
   });
 
   it('with net.ipv4.tcp_rfc1337=1 a TIME_WAIT ignores RSTs: exactly the usable ports', () => {
