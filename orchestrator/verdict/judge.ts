@@ -101,7 +101,7 @@ export function judge(prediction: Prediction, observations: Record<string, Conta
   // The server is judged on its count alone: its workers stop only when the run ends, or on EMFILE.
   const serverBinds = prediction.limit === 'server-nofile' || prediction.limit === 'conntrack';
   const serverError = prediction.limit === 'server-nofile' ? 'EMFILE' : null;
-  const server = judgeContainer(
+  const judged = judgeContainer(
     SERVER_NAME,
     prediction.server.accepted,
     serverBinds ? prediction.limit : 'none',
@@ -109,6 +109,19 @@ export function judge(prediction: Prediction, observations: Record<string, Conta
     observations[SERVER_NAME],
     tolerance,
   );
+  // The kernel hands accepted connections to whichever worker asks first, so with several workers one can use up its
+  // share of descriptors (EMFILE) while the others accept the rest: the server as a whole was not stopped when its
+  // count is the predicted one.
+  const workers = prediction.server.workers.processes;
+  const unevenShare =
+    !serverBinds && workers > 1 && judged.verdict === 'fail' && judged.observedError === 'EMFILE' && judged.why.startsWith(`${formatCount(judged.observed)} is within`);
+  const server: ContainerVerdict = unevenShare
+    ? {
+        ...judged,
+        verdict: 'pass',
+        why: `${formatCount(judged.observed)} is within the predicted ${showCount(judged.predicted)}; one of its ${workers} workers used up its share of descriptors (EMFILE) and the others accepted the rest: accepts are spread unevenly`,
+      }
+    : judged;
   const total = judgeTotal(prediction, clients, tolerance);
   const all = [...clients, server];
   const errored = all.some((entry) => entry.verdict === 'error');

@@ -120,3 +120,39 @@ describe('judge: the total of clients that share a limit', () => {
     expect(judge(prediction, three(8000, 8000, 8000), 30).total.verdict).toBe('fail');
   });
 });
+
+describe('judge: a server whose workers share the accepts', () => {
+  const wide = parseScenario(
+    'server: { ulimits: { nofile: 1000000 } }\nclients: { count: 2, ulimits: { nofile: 100000 }, sysctls: { net.ipv4.ip_local_port_range: "1024 65535" } }',
+    't.yml',
+    't',
+  );
+  const engine20000 = { ...ASSUMED_ENVIRONMENT, engineNofileCeiling: 20000, engineDefaultNofile: { soft: 20000, hard: 20000 } };
+  const prediction = predict(wide, engine20000);
+  const run = (serverWorkers: Array<[number, string]>) => {
+    const client = (name: string) => {
+      const log = new ContainerLog(name);
+      log.add(readyEvent({ role: 'client', nofile: { soft: 20000, hard: 20000 }, portRange: { low: 1024, high: 65535 }, fdBudget: 70000 }));
+      log.add({ event: 'done', role: 'client', worker: 0, count: 64511, errno: 'EADDRNOTAVAIL', t: 2 });
+      return log.snapshot();
+    };
+    const server = new ContainerLog('server');
+    server.add(readyEvent({ role: 'server', nofile: { soft: 20000, hard: 20000 }, fdBudget: 159968 }));
+    serverWorkers.forEach(([count, errno], worker) => server.add({ event: 'done', role: 'server', worker, count, errno, t: 3 }));
+    return { 'client-1': client('client-1'), 'client-2': client('client-2'), server: server.snapshot() };
+  };
+
+  it('one worker using up its share (EMFILE) while the others accept the rest is not the server stopping', () => {
+    expect(prediction.server.workers.processes).toBeGreaterThan(1);
+    const shares: Array<[number, string]> = [[19996, 'EMFILE'], [19000, 'none'], [18000, 'none'], [18000, 'none'], [18000, 'none'], [18000, 'none'], [18026, 'none']];
+    const judgement = judge(prediction, run(shares), 0);
+    expect(judgement.server).toMatchObject({ observed: 129022, observedError: 'EMFILE', verdict: 'pass' });
+    expect(judgement.server.why).toContain('one of its');
+    expect(judgement.verdict).toBe('pass');
+  });
+
+  it('a server short of the prediction still fails, EMFILE or not', () => {
+    const judgement = judge(prediction, run([[19996, 'EMFILE'], [19000, 'none']]), 0);
+    expect(judgement.server.verdict).toBe('fail');
+  });
+});
