@@ -162,7 +162,8 @@ export function intervalChart(data: ChartData): Chart | null {
           encoding: {
             y: container,
             // Not from zero: a band of 1,000-1,055 must be visible, and a dot at the edge must not be cut.
-            x: { field: 'allowedMin', type: 'quantitative', title: 'connections', scale: { zero: false, padding: 16 } },
+            // Counts are whole numbers: without a format, a domain of one value is labelled 1,000.000000.
+            x: { field: 'allowedMin', type: 'quantitative', title: 'connections', scale: { zero: false, padding: 16 }, axis: { format: ',d' } },
             x2: { field: 'allowedMax' },
           },
         },
