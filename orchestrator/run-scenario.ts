@@ -26,7 +26,7 @@ import { renderReportCharts, writeReport } from './report/write-report.ts';
 import { durationMs } from './scenario/duration.ts';
 import { containerNames, SCENARIO_DEFAULTS, type Scenario } from './scenario/scenario-schema.ts';
 import { FillCalibration } from './engine/fill-calibration.ts';
-import { aboutDuration, estimateFill, type FillEstimate, type FillSample } from './predict/fill-time.ts';
+import { aboutDuration, estimateFill, median, type FillEstimate, type FillSample } from './predict/fill-time.ts';
 import type { Prediction } from './predict/prediction-schema.ts';
 import { judge } from './verdict/judge.ts';
 
@@ -238,11 +238,6 @@ function churnRates(scenario: Scenario, result: RunResult): number[] {
   });
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
-}
 
 const mostNofileAsked = (scenario: Scenario) =>
   Math.max(scenario.server.ulimits.nofile?.hard ?? 0, ...scenario.clients.map((group) => group.ulimits.nofile?.hard ?? 0));

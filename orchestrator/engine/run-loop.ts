@@ -1,7 +1,6 @@
 import createDebug from 'debug';
 import { ProbeLog, type ContainerObservation } from '../observe/observation.ts';
 import type { ContainerSeries } from '../observe/series.ts';
-import { SERVER_NAME } from '../predict/predict.ts';
 import { EngineError, InterruptedError } from './docker-engine.ts';
 import type { RunOwner } from './run-owner.ts';
 
@@ -279,4 +278,3 @@ export async function within(work: Promise<unknown>, timeoutMs: number): Promise
   clearTimeout(timer);
 }
 
-export { SERVER_NAME };

@@ -41,7 +41,7 @@ export function estimateFill(portsPerDestination: number, destinations: number, 
   return { seconds: seconds * destinations, basis: destinations > 1 ? `${basis}, x ${destinations} destinations` : basis };
 }
 
-function median(values: number[]): number {
+export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);
   return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;

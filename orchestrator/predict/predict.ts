@@ -45,7 +45,7 @@ export function predict(scenario: Scenario, env: Environment): Prediction {
   const load = clients.map((client) => client.connections).reduce(addCounts, exactCount(0));
   const shared = predictSharedLimits(scenario, env, load);
 
-  const final = shared.total ? withSharedLimit(clients, shared.total, shared.limit, shared.error) : clients;
+  const final = shared.total ? withSharedLimit(clients, shared.total, shared.limit, shared.error, shared.certain) : clients;
   const total = shared.total ?? load;
   const limit: Limit = shared.total ? shared.limit : mostCommonLimit(final);
   return {
@@ -419,7 +419,10 @@ type SharedLimits = {
   /** Set when a limit shared by all clients (server descriptors, conntrack) caps the total. */
   total: CountRange | undefined;
   limit: Limit;
+  /** What clients see once the shared limit binds. */
   error: string | null;
+  /** False when the shared limit may bind or not (room that comes back in time): either error, the clients' own too. */
+  certain: boolean;
   reasoning: string[];
 };
 
@@ -466,7 +469,7 @@ function predictSharedLimits(scenario: Scenario, env: Environment, load: CountRa
     verdictLines.push(
       `the server's descriptors bind: it accepts ${formatCount(fds)}, the kernel completes ${formatCount(acceptQueue)} more into the accept queue, then drops SYNs: clients stall at ${showCount(total)} and connect() times out (ETIMEDOUT)`,
     );
-    return { server, accepted: exactCount(fds), total, limit: 'server-nofile', error: 'ETIMEDOUT', reasoning: verdictLines };
+    return { server, accepted: exactCount(fds), total, limit: 'server-nofile', error: 'ETIMEDOUT', certain: true, reasoning: verdictLines };
   }
   if (!churning && (load.max ?? load.min) > conntrackFree) {
     verdictLines.push(
@@ -482,7 +485,7 @@ function predictSharedLimits(scenario: Scenario, env: Environment, load: CountRa
     // Certain only when even the later room is too small; otherwise the clients may reach their own limits first.
     const certain = load.min > conntrackFreeLater;
     const total = { min: Math.min(load.min, Math.max(0, conntrackFree - clientCount)), max: Math.min(load.max ?? conntrackFreeLater, conntrackFreeLater) };
-    return { server, accepted: total, total, limit: 'conntrack', error: certain ? 'ETIMEDOUT' : 'ETIMEDOUT|own', reasoning: verdictLines };
+    return { server, accepted: total, total, limit: 'conntrack', error: 'ETIMEDOUT', certain, reasoning: verdictLines };
   }
   verdictLines.push(
     churning
@@ -491,12 +494,11 @@ function predictSharedLimits(scenario: Scenario, env: Environment, load: CountRa
         : 'the server closes its side after the client, so it holds no TIME_WAIT; its descriptors do not bind'
       : `the server and conntrack (${formatCount(conntrackFree)} free${env.network === 'overlay' ? " in the server's own namespace" : ''}) have room for every client's ${showCount(load)} connections`,
   );
-  return { server, accepted: load, total: undefined, limit: 'none', error: null, reasoning: verdictLines };
+  return { server, accepted: load, total: undefined, limit: 'none', error: null, certain: true, reasoning: verdictLines };
 }
 
 /** When a shared limit caps the total, each client gets a share that depends on timing: bound it by the others' capacity. */
-/** `error` names what clients then see; 'ETIMEDOUT|own' when the shared limit may bind or not: either error. */
-function withSharedLimit(clients: ClientPrediction[], total: CountRange, limit: Limit, error: string | null): ClientPrediction[] {
+function withSharedLimit(clients: ClientPrediction[], total: CountRange, limit: Limit, error: string | null, certain: boolean): ClientPrediction[] {
   return clients.map((client, index) => {
     const othersMax = clients
       .filter((_, other) => other !== index)
@@ -506,15 +508,14 @@ function withSharedLimit(clients: ClientPrediction[], total: CountRange, limit: 
     const max = Math.min(ownMax, total.max ?? ownMax);
     const connections = { min: Math.min(min, max), max: Number.isFinite(max) ? max : null };
     const share = clients.length > 1 ? ` (its share depends on timing: ${showCount(connections)})` : '';
-    const either = error === 'ETIMEDOUT|own';
     return {
       ...client,
       connections,
       limit,
-      error: either ? [...new Set(['ETIMEDOUT', ...(client.error ?? '').split('|').filter(Boolean)])].join('|') : error,
+      error: certain ? error : [...new Set([error, ...(client.error ?? '').split('|')].filter(Boolean))].join('|'),
       reasoning: [
         ...client.reasoning,
-        either
+        !certain
           ? `${limit} may bind before this client's own limit, depending on how soon the closing entries expire${share}`
           : `${limit} binds before this client's own limit${share}`,
       ],

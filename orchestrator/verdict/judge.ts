@@ -113,8 +113,8 @@ export function judge(prediction: Prediction, observations: Record<string, Conta
   // share of descriptors (EMFILE) while the others accept the rest: the server as a whole was not stopped when its
   // count is the predicted one.
   const workers = prediction.server.workers.processes;
-  const unevenShare =
-    !serverBinds && workers > 1 && judged.verdict === 'fail' && judged.observedError === 'EMFILE' && judged.why.startsWith(`${formatCount(judged.observed)} is within`);
+  const inRange = judged.observed >= judged.allowed.min && (judged.allowed.max === null || judged.observed <= judged.allowed.max);
+  const unevenShare = !serverBinds && workers > 1 && judged.verdict === 'fail' && judged.observedError === 'EMFILE' && inRange;
   const server: ContainerVerdict = unevenShare
     ? {
         ...judged,
