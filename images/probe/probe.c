@@ -74,6 +74,13 @@ static void on_handoff_signal(int sig) {
   handoff_received = 1;
 }
 
+static volatile sig_atomic_t go_received = 0;
+
+static void on_go_signal(int sig) {
+  (void)sig;
+  go_received = 1;
+}
+
 static void on_child_signal(int sig) {
   (void)sig;
   child_exited = 1;
@@ -526,6 +533,33 @@ static void spawn_in_turn(int processes, void (*body)(int index, void *arg), voi
   sigprocmask(SIG_SETMASK, &unblocked, NULL);
 }
 
+/* The probe's clock (elapsed_ms and the epoch time in its ready line) starts now. */
+static void start_clock(void) {
+  clock_gettime(CLOCK_MONOTONIC, &started);
+  struct timespec wall;
+  clock_gettime(CLOCK_REALTIME, &wall);
+  started_epoch_ms = (long long)wall.tv_sec * 1000 + wall.tv_nsec / 1000000;
+}
+
+/*
+ * With PORTLAB_WAIT_FOR_GO set (portlab sets it on the containers it starts, never in the saved compose file), a
+ * client says it is waiting and does nothing until SIGUSR2: its container starts while the server's does, and its
+ * clock starts when the server listens. The handler is installed before the line is written, so no SIGUSR2 sent
+ * after it can be lost (an init process ignores signals it has no handler for).
+ */
+static void wait_for_go(void) {
+  sigset_t waiting, before;
+  sigemptyset(&waiting);
+  sigaddset(&waiting, SIGUSR2);
+  sigaddset(&waiting, SIGTERM);
+  sigaddset(&waiting, SIGINT);
+  sigprocmask(SIG_BLOCK, &waiting, &before);
+  emit("{\"event\":\"waiting\",\"role\":\"client\",\"t\":%lld}", elapsed_ms());
+  while (!go_received && !stop_requested) sigsuspend(&before);
+  sigprocmask(SIG_SETMASK, &before, NULL);
+  start_clock();
+}
+
 static void wait_for_stop(void) {
   while (!stop_requested) pause();
 }
@@ -975,6 +1009,9 @@ static int run_client(struct options *o) {
   int churn = !strcmp(o->mode, "churn");
   if (!churn && strcmp(o->mode, "hold") != 0) fatal("--mode takes hold or churn", EINVAL);
   if (churn && o->duration_ms <= 0) fatal("--mode churn needs --duration-ms", EINVAL);
+  const char *gate = getenv("PORTLAB_WAIT_FOR_GO");
+  if (gate && *gate) wait_for_go();
+  if (stop_requested) return 0;
   struct client_ctx ctx = {.o = o};
   struct in_addr server;
   int resolved = -1;
@@ -1030,10 +1067,7 @@ static int run_client(struct options *o) {
 /* ---- main ----------------------------------------------------------------------------------------- */
 
 int main(int argc, char **argv) {
-  clock_gettime(CLOCK_MONOTONIC, &started);
-  struct timespec wall;
-  clock_gettime(CLOCK_REALTIME, &wall);
-  started_epoch_ms = (long long)wall.tv_sec * 1000 + wall.tv_nsec / 1000000;
+  start_clock();
   struct sigaction action = {.sa_handler = on_stop_signal}; /* no SA_RESTART: blocking calls return EINTR */
   sigemptyset(&action.sa_mask);
   sigaction(SIGTERM, &action, NULL);
@@ -1041,6 +1075,9 @@ int main(int argc, char **argv) {
   struct sigaction handoff = {.sa_handler = on_handoff_signal};
   sigemptyset(&handoff.sa_mask);
   sigaction(SIGUSR1, &handoff, NULL);
+  struct sigaction go = {.sa_handler = on_go_signal};
+  sigemptyset(&go.sa_mask);
+  sigaction(SIGUSR2, &go, NULL);
   struct sigaction child = {.sa_handler = on_child_signal, .sa_flags = SA_NOCLDSTOP};
   sigemptyset(&child.sa_mask);
   sigaction(SIGCHLD, &child, NULL);
@@ -1051,14 +1088,22 @@ int main(int argc, char **argv) {
   if (!strcmp(o.role, "limits")) {
     /* In the host's network namespace this also reads the conntrack table that bridged traffic fills, and how many of
        its entries are established TCP connections: the rest (closing, UDP) expire within minutes. */
-    char extra[160] = "";
+    char extra[320] = "";
+    int at = 0;
     long max = read_long("/proc/sys/net/netfilter/nf_conntrack_max", -1), count = read_long("/proc/sys/net/netfilter/nf_conntrack_count", -1);
     long established = conntrack_established();
     if (max >= 0 && count >= 0) {
-      int at = snprintf(extra, sizeof extra, ",\"conntrack\":{\"max\":%ld,\"count\":%ld", max, count);
+      at += snprintf(extra + at, sizeof extra - at, ",\"conntrack\":{\"max\":%ld,\"count\":%ld", max, count);
       if (established >= 0) at += snprintf(extra + at, sizeof extra - at, ",\"established\":%ld", established);
-      snprintf(extra + at, sizeof extra - at, "}");
+      at += snprintf(extra + at, sizeof extra - at, "}");
     }
+    /* Which network namespace of which boot this is ("net:[4026531840]" and the boot id): a process that finds the
+       same two for itself shares this namespace, and can read the same table without a container. */
+    char netns[64] = "", boot_id[64] = "";
+    ssize_t length = readlink("/proc/self/ns/net", netns, sizeof netns - 1);
+    if (length > 0) netns[length] = 0;
+    if (read_text("/proc/sys/kernel/random/boot_id", boot_id, sizeof boot_id) == 0) boot_id[strcspn(boot_id, "\n")] = 0;
+    if (length > 0 && boot_id[0]) snprintf(extra + at, sizeof extra - at, ",\"netns\":\"%s\",\"bootId\":\"%s\"", netns, boot_id);
     emit_ready("limits", 1, -1, extra);
     return 0;
   }

@@ -1,5 +1,4 @@
 import path from 'node:path';
-import { execa } from 'execa';
 import { DockerEngine, EngineHungError, EngineUnavailableError } from '../engine/docker-engine.ts';
 import { PROJECT_ROOT } from '../scenario/load-scenario.ts';
 
@@ -21,6 +20,7 @@ export async function connectEngine(): Promise<DockerEngine> {
   }
   process.stderr.write('no Docker engine answers: starting one (scripts/start-engine.sh)...\n');
   // Its progress goes to our stderr (stdout is for results); its last stderr line is the reason if it fails.
+  const { execa } = await import('execa');
   const started = await execa('bash', [START_ENGINE], { reject: false, stdin: 'ignore', stdout: ['pipe', 2], stderr: ['pipe', 2] });
   if (started.exitCode !== 0) {
     const said = String(started.stderr).trim().split('\n').at(-1) || `scripts/start-engine.sh exited with ${started.exitCode}`;

@@ -13,6 +13,8 @@ export type RunOnEngine = {
   owner: ReturnType<typeof ownerState>;
   /** Left in place on purpose (--keep). */
   kept: boolean;
+  /** Started without a portlab process (no owner label): a saved compose file run by hand. */
+  byHand: boolean;
   containers: Thing[];
   networks: Thing[];
   /** A swarm run's services (empty on the local engine). */
@@ -34,7 +36,8 @@ export async function listRuns(engine: DockerEngine): Promise<RunOnEngine[]> {
     const runId = labels[PORTLAB_LABEL.runId] ?? '(no run id)';
     let run = runs.get(runId);
     if (!run) {
-      run = { runId, owner: ownerState(parseOwner(labels[PORTLAB_LABEL.owner])), kept: labels[PORTLAB_LABEL.kept] === 'true', containers: [], networks: [], services: [] };
+      const owner = labels[PORTLAB_LABEL.owner];
+      run = { runId, owner: ownerState(parseOwner(owner)), kept: labels[PORTLAB_LABEL.kept] === 'true', byHand: owner === undefined, containers: [], networks: [], services: [] };
       runs.set(runId, run);
     }
     return run;
@@ -72,12 +75,12 @@ export async function removeRuns(engine: DockerEngine, runs: RunOnEngine[]): Pro
 
 /**
  * Removes the runs whose owner is gone (a crash, a kill -9): what every run starts with, so leftovers holding tens
- * of thousands of connections never outlive the next run. Runs left with --keep stay unless `includeKept`.
- * Returns what it removed and what it left.
+ * of thousands of connections never outlive the next run. Runs left with --keep, and compose files run by hand
+ * (they have no owner to be gone), stay unless `includeKept`. Returns what it removed and what it left.
  */
 export async function removeOrphanedRuns(engine: DockerEngine, options: { includeKept: boolean }): Promise<{ removed: RunOnEngine[]; left: RunOnEngine[] }> {
   const runs = await listRuns(engine);
-  const orphan = (run: RunOnEngine) => run.owner === 'gone' && (options.includeKept || !run.kept);
+  const orphan = (run: RunOnEngine) => run.owner === 'gone' && (options.includeKept || (!run.kept && !run.byHand));
   const removed = runs.filter(orphan);
   if (removed.length > 0) await removeRuns(engine, removed);
   return { removed, left: runs.filter((run) => !orphan(run)) };

@@ -58,6 +58,8 @@ export type ContainerSpec = {
   capAdd?: string[];
   /** 'host' to share the host's network namespace (preflight reads the host's conntrack there). */
   networkMode?: 'host';
+  /** Environment variables, NAME=value. */
+  env?: string[];
 };
 
 export type LabelFilter = Record<string, string>;
@@ -220,8 +222,18 @@ export class DockerEngine {
     );
   }
 
-  /** Which engine this is, as far as its limits go: the daemon's id, its version and the host's kernel. */
-  async identity(): Promise<string> {
+  /** Which engine this is, as far as its limits go: the daemon's id, its version and the host's kernel (asked once). */
+  identity(): Promise<string> {
+    this.identityAsked ??= this.askIdentity().catch((error: unknown) => {
+      this.identityAsked = undefined;
+      throw error;
+    });
+    return this.identityAsked;
+  }
+
+  private identityAsked: Promise<string> | undefined;
+
+  private async askIdentity(): Promise<string> {
     return this.call(
       'an info request',
       async (abortSignal) => {
@@ -299,11 +311,11 @@ export class DockerEngine {
     );
   }
 
-  async createNetwork(name: string, labels: Record<string, string>, driver: 'bridge' | 'overlay' = 'bridge'): Promise<string> {
+  async createNetwork(name: string, labels: Record<string, string>, driver: 'bridge' | 'overlay' = 'bridge', internal = false): Promise<string> {
     return this.call(
       `the creation of network ${name}`,
       async (abortSignal) =>
-        (await this.api.createNetwork({ Name: name, Driver: driver, Attachable: driver === 'overlay', Labels: labels, CheckDuplicate: true, abortSignal })).id,
+        (await this.api.createNetwork({ Name: name, Driver: driver, Internal: internal, Attachable: driver === 'overlay', Labels: labels, CheckDuplicate: true, abortSignal })).id,
       (error) => {
         throw new EngineError(`creating network ${name}`, { cause: error });
       },
@@ -327,6 +339,7 @@ export class DockerEngine {
       name: spec.name,
       Image: spec.image,
       Cmd: spec.command,
+      Env: spec.env,
       Labels: spec.labels,
       HostConfig: {
         NetworkMode: spec.networkMode ?? spec.network,
@@ -373,7 +386,7 @@ export class DockerEngine {
   }
 
   /** Sends a signal to a container's main process (the probe passes SIGTERM on to its workers); one already gone is fine. */
-  async signalContainer(id: string, name: string, signal: 'SIGTERM' | 'SIGKILL'): Promise<void> {
+  async signalContainer(id: string, name: string, signal: 'SIGTERM' | 'SIGKILL' | 'SIGUSR2'): Promise<void> {
     return this.call(
       `a ${signal} to container ${name}`,
       async (abortSignal) => {

@@ -2,6 +2,7 @@ import { parseProbeLine, type ReadyEvent } from '../observe/probe-events.ts';
 import type { DockerEngine, EngineVersion } from './docker-engine.ts';
 import { EngineError } from './docker-engine.ts';
 import { GrantCache } from './grant-cache.ts';
+import { HostNamespaceCache, inNamespace, readConntrack } from './host-namespace.ts';
 
 export type EngineFacts = {
   version: EngineVersion;
@@ -86,11 +87,20 @@ export async function engineGrants(
 }
 
 /**
- * The host's conntrack table now (bridged container traffic is tracked there): a probe in the host's network
- * namespace reads it. Per run, since entries come and go; null when the host does not let the probe read it.
+ * The host's conntrack table now (bridged container traffic is tracked there). Per run, since entries come and go;
+ * null when the host does not let it be read. A probe in the host's network namespace reads it, and says which
+ * namespace that is; when portlab itself runs in that namespace (same namespace, same boot: a local engine), later
+ * runs read the same files without a container.
  */
-export async function hostConntrack(engine: DockerEngine, image: string, naming: Naming): Promise<EngineFacts['conntrack']> {
+export async function hostConntrack(engine: DockerEngine, image: string, naming: Naming, namespaces = new HostNamespaceCache()): Promise<EngineFacts['conntrack']> {
+  const identity = await engine.identity();
+  const known = await namespaces.get(identity);
+  if (known && (await inNamespace(known))) {
+    const here = await readConntrack();
+    if (here) return here;
+  }
   const ready = await limitsProbe(engine, image, `${naming.prefix}-preflight-conntrack`, naming.labels, undefined, naming.signal);
+  if (ready.netns && ready.bootId) await namespaces.set(identity, { netns: ready.netns, bootId: ready.bootId });
   return conntrackOf(ready);
 }
 

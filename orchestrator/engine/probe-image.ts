@@ -1,6 +1,5 @@
 import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { execa } from 'execa';
 import { EXIT } from '../cli/exit-codes.ts';
 import { PORTLAB_LABEL } from '../compile/compile-compose.ts';
 import { DockerEngine } from './docker-engine.ts';
@@ -23,6 +22,7 @@ export async function compileProbe(): Promise<string> {
   const output = path.join(context, 'probe');
   const cc = process.env.CC ?? 'cc';
   try {
+    const { execa } = await import('execa');
     await execa(cc, ['-static', '-O2', '-Wall', '-Wextra', '-Werror', '-o', output, path.join(PROBE_DIR, 'probe.c')]);
   } catch (error) {
     await rm(context, { recursive: true, force: true });

@@ -77,9 +77,14 @@ export interface Deployment {
   readonly containers: { server: string; clients: string[] };
   /** The network and the server, started; its lines go to the sink. */
   startServer(sink: ContainerSink): Promise<void>;
-  /** What can be done for the clients before the server listens (creating containers starts nothing). */
+  /**
+   * What can be done for the clients before the server listens: creating their containers, or starting them with
+   * probes that wait for their go (`clientsWaitForGo`).
+   */
   prepareClients(sink: ContainerSink): Promise<void>;
-  /** Every client, started. */
+  /** Prepared clients' probes print `waiting` and start only when `startClients` tells them to. */
+  readonly clientsWaitForGo: boolean;
+  /** Every client, started (or, when they wait for it, given its go). */
   startClients(sink: ContainerSink): Promise<void>;
   /** Asks the server's probe to print its final counts and end (SIGTERM). */
   signalServer(): Promise<void>;
@@ -194,6 +199,20 @@ export async function runExperiment(
     // Clients need nothing of each other, only the server listening: started together.
     timeline.serverReady = now();
     await Promise.all([clientsPrepared, options.beforeClients?.()]);
+    if (deployment.clientsWaitForGo) {
+      const waitingBy = now() + SERVER_READY_TIMEOUT_MS;
+      for (;;) {
+        if (options.signal.aborted) throw new Interrupted();
+        const waitingFor = clients.filter((client) => !logs.get(client)?.waiting());
+        if (waitingFor.length === 0) break;
+        const fatal = waitingFor.map((client) => observations()[client]).find((observation) => observation?.fatal.length);
+        if (fatal) throw new EngineError(`the probe in ${fatal.name} failed: ${fatal.fatal.join('; ')}`);
+        const gone = waitingFor.find((client) => exited.has(client));
+        if (gone) throw new EngineError(`container ${gone} exited before it was ready${ending(gone)}`);
+        if (now() > waitingBy) throw new EngineError(`${waitingFor.join(', ')} did not start within ${SERVER_READY_TIMEOUT_MS / 1000}s`);
+        await wakeup.wait(TICK_MS);
+      }
+    }
     await deployment.startClients(sink);
     const clientsStartedAt = now();
     timeline.clientsStarted = clientsStartedAt;

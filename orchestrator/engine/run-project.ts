@@ -29,6 +29,9 @@ export function runProject(engine: DockerEngine, project: ComposeProject, option
 
 type Created = { id: string; name: string; service: string };
 
+/** Set on client containers portlab starts before the server listens: the probe waits for SIGUSR2 (its go). */
+const GO_VARIABLE = 'PORTLAB_WAIT_FOR_GO';
+
 /** A compose project as containers on one engine: the server and one container per client service. */
 class ContainerDeployment implements Deployment {
   readonly containers: { server: string; clients: string[] };
@@ -60,14 +63,19 @@ class ContainerDeployment implements Deployment {
 
   private ensureNetwork(): Promise<void> {
     this.network ??= this.engine
-      .createNetwork(this.networkName, { 'com.docker.compose.project': this.project.name, 'com.docker.compose.network': 'portlab', ...this.labels })
+      .createNetwork(
+        this.networkName,
+        { 'com.docker.compose.project': this.project.name, 'com.docker.compose.network': 'portlab', ...this.labels },
+        'bridge',
+        this.project.networks.portlab?.internal ?? false,
+      )
       .then((id) => {
         this.networkId = id;
       });
     return this.network;
   }
 
-  private async create(service: string, sink: ContainerSink): Promise<Created> {
+  private async create(service: string, sink: ContainerSink, env?: string[]): Promise<Created> {
     const definition = this.project.services[service];
     if (!definition) throw new EngineError(`the compose project has no service ${service}`);
     await this.ensureNetwork();
@@ -82,6 +90,7 @@ class ContainerDeployment implements Deployment {
       nofile: definition.ulimits?.nofile,
       sysctls: definition.sysctls,
       capAdd: definition.cap_add,
+      env,
     });
     const entry = { id, name, service };
     this.created.push(entry);
@@ -105,19 +114,22 @@ class ContainerDeployment implements Deployment {
     );
   }
 
+  readonly clientsWaitForGo = true;
+
   async prepareClients(sink: ContainerSink): Promise<void> {
-    // Client containers are created while the server starts (creating one starts nothing).
-    this.clientsCreated = Promise.all(this.containers.clients.map((service) => this.create(service, sink)));
+    // Client containers are created and started while the server starts; each probe waits for its go signal. The
+    // variable is set here only: the saved compose file's clients start at once, as they always did.
+    this.clientsCreated = Promise.all(this.containers.clients.map((service) => this.create(service, sink, [`${GO_VARIABLE}=1`])));
     this.pendingCreates = this.clientsCreated.catch(() => undefined);
-    await this.clientsCreated;
+    await Promise.all((await this.clientsCreated).map((entry) => this.begin(entry, sink)));
   }
 
   async startServer(sink: ContainerSink): Promise<void> {
     await this.begin(await this.create(SERVER_NAME, sink), sink);
   }
 
-  async startClients(sink: ContainerSink): Promise<void> {
-    await Promise.all((await this.clientsCreated).map((entry) => this.begin(entry, sink)));
+  async startClients(): Promise<void> {
+    await Promise.all((await this.clientsCreated).map((entry) => this.engine.signalContainer(entry.id, entry.name, 'SIGUSR2')));
   }
 
   async signalServer(): Promise<void> {

@@ -176,6 +176,9 @@ class StackDeployment implements Deployment {
     this.startWatching(sink);
   }
 
+  /** A service's tasks cannot be signalled from here (they may run on other nodes): clients are deployed once the server listens. */
+  readonly clientsWaitForGo = false;
+
   /** Services start as soon as they are created: nothing to prepare before the server listens. */
   async prepareClients(): Promise<void> {}
 

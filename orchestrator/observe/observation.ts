@@ -53,9 +53,15 @@ export class ProbeLog {
   private readonly base: ContainerLog;
   private readonly phases = new Map<number, ContainerLog>();
   private ready: ReadyEvent | undefined;
+  private waitingForGo = false;
 
   constructor(readonly name: string) {
     this.base = new ContainerLog(name);
+  }
+
+  /** The probe said it waits for its go signal (SIGUSR2). */
+  waiting(): boolean {
+    return this.waitingForGo;
   }
 
   addLine(line: string): void {
@@ -65,6 +71,10 @@ export class ProbeLog {
       return;
     }
     const event = parsed.event;
+    if (event.event === 'waiting') {
+      this.waitingForGo = true;
+      return;
+    }
     if (event.event === 'ready') {
       this.ready = event;
       for (const log of this.phases.values()) log.add(event);
@@ -177,6 +187,8 @@ export class ContainerLog {
         this.point(event.t, event.timeWait);
         return;
       }
+      case 'waiting':
+        return;
       case 'fatal':
         this.fatal.push(`${event.message} (${event.errno})`);
         return;

@@ -29,11 +29,16 @@ export const ReadyEvent = z.object({
   backlog: z.number().int().optional(),
   listenPorts: z.number().int().optional(),
   conntrack: z.object({ max: z.number().int(), count: z.number().int(), established: z.number().int().optional() }).optional(),
+  /** limits: its network namespace ("net:[inode]") and the kernel's boot id, which together name that namespace. */
+  netns: z.string().optional(),
+  bootId: z.string().optional(),
 });
 export type ReadyEvent = z.infer<typeof ReadyEvent>;
 
 export const ProbeEvent = z.discriminatedUnion('event', [
   ReadyEvent,
+  /** A client started with PORTLAB_WAIT_FOR_GO: it waits for SIGUSR2 before it does anything (its clock starts then). */
+  z.object({ event: z.literal('waiting'), role: Role, t: ms }),
   z.object({ event: z.literal('worker'), role: Role, worker: z.number().int(), pid: z.number().int(), budget: z.number().int(), t: ms }),
   z.object({
     event: z.literal('progress'),

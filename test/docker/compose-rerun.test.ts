@@ -9,7 +9,7 @@ import { containersLabelled, eventually, readResults } from './docker-helpers.ts
 const compose = (project: string, file: string, args: string[]) => execa('docker-compose', ['-p', project, '-f', file, ...args], { reject: false });
 
 describe('the compose file saved with a result', () => {
-  it('is accepted by a real docker-compose and reruns the experiment by hand to the same counts', async () => {
+  it('is accepted by a real docker-compose and reruns the experiment by hand to the same counts, untouched by a portlab run meanwhile', async () => {
     const run = await runCli(['test/fixtures/small-range.yml']);
     expect(run.exitCode).toBe(0);
     const [result] = await readResults(run.resultsDir);
@@ -44,6 +44,14 @@ describe('the compose file saved with a result', () => {
       const portlabBound = result?.environment.containers['client-1']?.boundPorts.filter((port) => port >= 40000 && port <= 40999).length ?? 0;
       expect(result?.clients[0]?.observed).toBe(2 * (1000 - portlabBound));
       expect(done.at(-1)?.errno).toBe('EADDRNOTAVAIL');
+
+      // A portlab run started meanwhile leaves the hand run alone: it has no portlab process to be gone.
+      const handRun = await containersLabelled(`com.docker.compose.project=${project}`);
+      expect(handRun).toHaveLength(3);
+      const other = await runCli(['test/fixtures/small-range.yml']);
+      expect(other.exitCode).toBe(0);
+      expect(other.stderr).not.toContain('removed what earlier runs left behind');
+      expect((await containersLabelled(`com.docker.compose.project=${project}`)).sort()).toEqual(handRun.sort());
     } finally {
       await compose(project, file, ['down', '--timeout', '5']);
     }

@@ -4,7 +4,8 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DockerEngine } from '../../orchestrator/engine/docker-engine.ts';
-import { measureEngine } from '../../orchestrator/engine/preflight.ts';
+import { HostNamespaceCache } from '../../orchestrator/engine/host-namespace.ts';
+import { hostConntrack, measureEngine } from '../../orchestrator/engine/preflight.ts';
 import { ensureProbeImage } from '../../orchestrator/engine/probe-image.ts';
 import { CLI_COMMAND, runCli } from '../cli/run-cli.ts';
 import { containersLabelled, docker, eventually, networksLabelled, readResults } from './docker-helpers.ts';
@@ -26,6 +27,27 @@ describe('engine preflight', () => {
     if (facts.nofileCeiling !== null) expect(facts.nofileCeiling).toBe(facts.defaultNofile.hard);
     expect(facts.conntrack?.max).toBe(Number(await readFile('/proc/sys/net/netfilter/nf_conntrack_max', 'utf8')));
     expect(await containersLabelled('io.portlab.managed=true')).toEqual([]);
+  });
+
+  it('reads the host\'s conntrack table with a probe in its namespace once, then itself when it runs in that namespace', async () => {
+    const image = await ensureProbeImage(engine);
+    const probes: string[] = [];
+    const counting = new (class extends DockerEngine {
+      override runToCompletion(...args: Parameters<DockerEngine['runToCompletion']>) {
+        probes.push(args[0].name);
+        return super.runToCompletion(...args);
+      }
+    })();
+    const namespaces = new HostNamespaceCache(path.join(await mkdtemp(path.join(os.tmpdir(), 'portlab-cache-')), 'host-namespaces.json'));
+    const naming = { prefix: 'portlab-test-conntrack', labels: { 'io.portlab.managed': 'true' } };
+    const byProbe = await hostConntrack(counting, image, naming, namespaces);
+    expect(probes).toEqual(['portlab-test-conntrack-preflight-conntrack']);
+    const byItself = await hostConntrack(counting, image, naming, namespaces);
+    expect(probes).toHaveLength(1);
+    // The same table: its maximum, and its entries within what a quiet engine changes in between.
+    expect(byItself?.max).toBe(byProbe?.max);
+    expect(Math.abs((byItself?.inUse ?? -1e9) - (byProbe?.inUse ?? 0))).toBeLessThan(1_000);
+    expect(byItself?.established).toBeGreaterThanOrEqual(0);
   });
 });
 

@@ -1,0 +1,68 @@
+import { createReadStream } from 'node:fs';
+import { readFile, readlink } from 'node:fs/promises';
+import path from 'node:path';
+import { z } from 'zod';
+import { writeFileAtomic } from '../report/atomic-write.ts';
+import { cacheDir, readCacheFile } from './grant-cache.ts';
+import type { ConntrackTable } from './preflight.ts';
+
+/** A network namespace of one boot of one kernel: "net:[4026531840]" and /proc/sys/kernel/random/boot_id. */
+const HostNamespace = z.strictObject({ netns: z.string().min(1), bootId: z.string().min(1) });
+export type HostNamespace = z.infer<typeof HostNamespace>;
+
+/** Which network namespace each engine's host is, as its preflight probe reported it; remembered between runs. */
+export class HostNamespaceCache {
+  constructor(private readonly file = path.join(cacheDir(), 'host-namespaces.json')) {}
+
+  async get(engine: string): Promise<HostNamespace | undefined> {
+    return (await readCacheFile(this.file, z.record(z.string(), HostNamespace)))[engine];
+  }
+
+  async set(engine: string, namespace: HostNamespace): Promise<void> {
+    const known = await readCacheFile(this.file, z.record(z.string(), HostNamespace));
+    if (known[engine]?.netns === namespace.netns && known[engine]?.bootId === namespace.bootId) return;
+    // A cache that cannot be written only means asking a container again next time.
+    await writeFileAtomic(this.file, `${JSON.stringify({ ...known, [engine]: namespace }, null, 2)}\n`).catch(() => undefined);
+  }
+}
+
+/** Whether this process runs in that network namespace (the same inode in the same boot). */
+export async function inNamespace(namespace: HostNamespace): Promise<boolean> {
+  try {
+    const [netns, bootId] = await Promise.all([readlink('/proc/self/ns/net'), readFile('/proc/sys/kernel/random/boot_id', 'utf8')]);
+    return netns === namespace.netns && bootId.trim() === namespace.bootId;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * This namespace's conntrack table, read as the probe reads it: its maximum, the entries in use, and how many of
+ * them are established TCP connections (lines of /proc/net/nf_conntrack, streamed: a full table is tens of MB).
+ * null when any of it cannot be read (the table needs root).
+ */
+export async function readConntrack(): Promise<ConntrackTable | null> {
+  try {
+    const [max, inUse, established] = await Promise.all([
+      readFile('/proc/sys/net/netfilter/nf_conntrack_max', 'utf8'),
+      readFile('/proc/sys/net/netfilter/nf_conntrack_count', 'utf8'),
+      countLines('/proc/net/nf_conntrack', (line) => line.includes(' tcp ') && line.includes(' ESTABLISHED ')),
+    ]);
+    const table = { max: Number(max), inUse: Number(inUse), established };
+    return Number.isInteger(table.max) && Number.isInteger(table.inUse) ? table : null;
+  } catch {
+    return null;
+  }
+}
+
+async function countLines(file: string, counts: (line: string) => boolean): Promise<number> {
+  let count = 0;
+  let rest = '';
+  for await (const chunk of createReadStream(file, { encoding: 'utf8', highWaterMark: 1 << 20 })) {
+    const lines = (rest + (chunk as string)).split('\n');
+    rest = lines.pop() ?? '';
+    for (const line of lines) if (counts(line)) count++;
+  }
+  if (rest && counts(rest)) count++;
+  return count;
+}
