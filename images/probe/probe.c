@@ -564,6 +564,27 @@ static void wait_for_stop(void) {
   while (!stop_requested) pause();
 }
 
+/*
+ * Once its final counts are out, a worker lets go of what it holds with a reset instead of a FIN (SO_LINGER 0):
+ * one packet per connection rather than a FIN exchange and a TIME_WAIT on the side that closed, so the kernel tears
+ * tens of thousands of connections down sooner (measured: default-range's containers went in 2.2-2.4 s instead of
+ * 2.7-2.8 s). What the run measured is already printed; this is only the way out.
+ */
+static void reset_on_exit(void) {
+  struct rlimit limit;
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+  struct linger reset = {.l_onoff = 1, .l_linger = 0};
+  long last = limit.rlim_cur > 1 << 21 ? 1 << 21 : (long)limit.rlim_cur;
+  for (int fd = 3; fd < last; fd++) {
+    int type, listening;
+    socklen_t length = sizeof type;
+    if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &length) != 0 || type != SOCK_STREAM) continue;
+    length = sizeof listening;
+    if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &length) == 0 && listening) continue;
+    setsockopt(fd, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+  }
+}
+
 /* ---- server --------------------------------------------------------------------------------------- */
 
 struct server_ctx {
@@ -628,6 +649,7 @@ static void server_churn_worker(int index, struct server_ctx *ctx, int close_fir
   }
   emit("{\"event\":\"done\",\"role\":\"server\",\"worker\":%d,\"count\":%lld,\"errno\":\"%s\",\"timeWait\":%d,\"t\":%lld}", index,
        accepted, errno_name(stopped_by), count_time_wait(), elapsed_ms());
+  reset_on_exit();
 }
 
 static void server_worker(int index, void *arg) {
@@ -670,6 +692,7 @@ static void server_worker(int index, void *arg) {
   wait_for_stop();
   emit("{\"event\":\"done\",\"role\":\"server\",\"worker\":%d,\"count\":%lld,\"errno\":\"%s\",\"timeWait\":%d,\"t\":%lld}", index,
        accepted, errno_name(stopped_by), count_time_wait(), elapsed_ms());
+  reset_on_exit();
 }
 
 static int run_server(struct options *o) {
@@ -997,6 +1020,7 @@ static void client_worker(int index, void *arg) {
     run_step(index, ctx, &step);
   }
   wait_for_stop(); /* hold every connection until the run ends */
+  reset_on_exit();
 }
 
 static int run_client(struct options *o) {

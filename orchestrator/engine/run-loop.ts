@@ -271,6 +271,10 @@ export async function runExperiment(
     const interrupted = error instanceof Interrupted || error instanceof InterruptedError || options.signal.aborted;
     endReason = interrupted ? 'interrupted' : 'failed';
     failure = interrupted ? 'interrupted' : (error as Error).message;
+    // A request that failed because the daemon went away (a hang-up, a refused socket) says so first.
+    if (!interrupted && error instanceof EngineError && !failure.startsWith('lost ') && !(await deployment.ping())) {
+      failure = `lost ${deployment.describe()}: ${failure}`;
+    }
     await deployment.settle();
     await deployment.stopAll(LOG_DRAIN_TIMEOUT_MS).catch((stopError) => debug('stopping after failure: %s', stopError));
   }

@@ -4,11 +4,13 @@ import path from 'node:path';
 import { execa, type Options } from 'execa';
 import { PROJECT_ROOT } from '../../orchestrator/scenario/load-scenario.ts';
 
-const CLI = path.join(PROJECT_ROOT, 'orchestrator', 'cli', 'main.ts');
-const REPORT_CLI = path.join(PROJECT_ROOT, 'orchestrator', 'cli', 'report-command.ts');
+/** The bundled commands npm runs (test/global-setup.ts builds them before the suite). */
+const bundle = (name: string) => path.join(PROJECT_ROOT, 'dist', `${name}.mjs`);
 
-/** One process (node with tsx's loader), so a signal sent to it reaches portlab itself, not a wrapper. */
-export const CLI_COMMAND = [process.execPath, ['--import', 'tsx', CLI]] as const;
+/** One process (node on the bundle, as `npm run scenario` starts it), so a signal sent to it reaches portlab itself. */
+export const CLI_COMMAND = [process.execPath, [bundle('main')]] as const;
+/** `npm run sweep`'s command. */
+export const SWEEP_COMMAND = [process.execPath, [bundle('sweep-command')]] as const;
 
 export type CliResult = { exitCode: number | undefined; stdout: string; stderr: string; resultsDir: string };
 
@@ -26,6 +28,6 @@ export async function runCli(args: string[], options: Options & { resultsDir?: s
 
 /** `npm run report -- <args>` as a real process. */
 export async function runReportCli(args: string[]): Promise<Omit<CliResult, 'resultsDir'>> {
-  const result = await execa(process.execPath, ['--import', 'tsx', REPORT_CLI, ...args], { reject: false, cwd: PROJECT_ROOT, env: { INIT_CWD: '' } });
+  const result = await execa(process.execPath, [bundle('report-command'), ...args], { reject: false, cwd: PROJECT_ROOT, env: { INIT_CWD: '' } });
   return { exitCode: result.exitCode, stdout: String(result.stdout), stderr: String(result.stderr) };
 }

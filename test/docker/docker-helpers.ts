@@ -1,7 +1,9 @@
 import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import Docker from 'dockerode';
+import { expect } from 'vitest';
 import { RunResult } from '../../orchestrator/report/result-schema.ts';
+import { expectedRange, SHIPPED_EXPECTATIONS } from '../shipped-expectations.ts';
 
 /** A second, independent view of the engine for assertions: what really exists, not what portlab believes. */
 export const docker = new Docker();
@@ -40,4 +42,20 @@ export async function eventually<T>(check: () => Promise<T | undefined>, timeout
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await sleep(250);
   }
+}
+
+/** A run of a shipped scenario came out as the README's table says: every count, limit and error, and a pass. */
+export function expectAsShipped(name: string, run: RunResult | undefined): void {
+  const expected = SHIPPED_EXPECTATIONS[name]!;
+  for (const [index, [container, count, limit, error]] of expected.clients.entries()) {
+    const client = run?.clients[index];
+    const range = expectedRange(count);
+    expect([client?.name, client?.limit, client?.observedError]).toEqual([container, limit, error]);
+    expect(client?.observed).toBeGreaterThanOrEqual(range.min);
+    if (range.max !== null) expect(client?.observed).toBeLessThanOrEqual(range.max);
+  }
+  const server = expectedRange(expected.server);
+  expect(run?.server.observed).toBeGreaterThanOrEqual(server.min);
+  if (server.max !== null) expect(run?.server.observed).toBeLessThanOrEqual(server.max);
+  expect(run?.verdict).toBe('pass');
 }

@@ -6,14 +6,14 @@ import { describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../orchestrator/scenario/load-scenario.ts';
 import { SweepSummary } from '../../orchestrator/sweep/sweep-schema.ts';
 import { inspectReport } from '../browser/inspect-report.ts';
+import { SWEEP_COMMAND } from '../cli/run-cli.ts';
 import { containersLabelled, eventually, networksLabelled } from './docker-helpers.ts';
 
-const SWEEP_CLI = [process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'orchestrator', 'cli', 'sweep-command.ts')]] as const;
 
 /** `npm run sweep -- <args>` as a real process, results into a fresh directory; returns the process. */
 async function startSweep(args: string[]) {
   const resultsDir = await mkdtemp(path.join(os.tmpdir(), 'portlab-sweeps-'));
-  const cli = execa(SWEEP_CLI[0], [...SWEEP_CLI[1], ...args], { reject: false, cwd: PROJECT_ROOT, env: { PORTLAB_RESULTS_DIR: resultsDir, INIT_CWD: '' } });
+  const cli = execa(SWEEP_COMMAND[0], [...SWEEP_COMMAND[1], ...args], { reject: false, cwd: PROJECT_ROOT, env: { PORTLAB_RESULTS_DIR: resultsDir, INIT_CWD: '' } });
   return { cli, resultsDir };
 }
 

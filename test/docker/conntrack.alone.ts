@@ -8,16 +8,17 @@ import { containersLabelled, readResults } from './docker-helpers.ts';
  * it), so the test owns it while it runs and puts back what it found.
  */
 const MAX_FILE = '/proc/sys/net/netfilter/nf_conntrack_max';
-let original: string | undefined;
-beforeAll(async () => {
-  original = (await readFile(MAX_FILE, 'utf8')).trim();
-  await writeFile(MAX_FILE, '3000');
-});
-afterAll(async () => {
-  if (original !== undefined) await writeFile(MAX_FILE, original);
-});
 
 describe('conntrack in the model', () => {
+  let original: string | undefined;
+  beforeAll(async () => {
+    original = (await readFile(MAX_FILE, 'utf8')).trim();
+    await writeFile(MAX_FILE, '3000');
+  });
+  afterAll(async () => {
+    if (original !== undefined) await writeFile(MAX_FILE, original);
+  });
+
   it('a table of 3,000 entries fills before 5,000 ports: conntrack binds, connect() times out, and the counts fall in the predicted room', async () => {
     const result = await runCli(['test/fixtures/conntrack-full.yml']);
     expect(result.exitCode).toBe(0);

@@ -1,0 +1,12 @@
+/**
+ * The engine tests that need the engine to themselves, in one file so that they run one after another while the
+ * unit and browser tests (which never touch the engine) run beside them:
+ * - runs left behind on purpose (a kill -9, an engine cut off) that cleanup must find, which another run's start-up
+ *   cleanup would take first;
+ * - a host setting lowered for one run (the conntrack table);
+ * - the engine turned into a swarm and back.
+ */
+import './engine.alone.ts';
+import './faults.alone.ts';
+import './conntrack.alone.ts';
+import './swarm.alone.ts';
