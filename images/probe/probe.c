@@ -690,8 +690,10 @@ static void server_worker(int index, void *arg) {
   }
   if (accepted != reported) emit("{\"event\":\"progress\",\"role\":\"server\",\"worker\":%d,\"count\":%lld,\"t\":%lld}", index, accepted, elapsed_ms());
   wait_for_stop();
+  /* A holding server closes nothing: its TIME_WAIT count is the namespace's `tw` (one short read), not a walk of
+     /proc/net/tcp's tens of thousands of lines by every worker while the run waits for this line. */
   emit("{\"event\":\"done\",\"role\":\"server\",\"worker\":%d,\"count\":%lld,\"errno\":\"%s\",\"timeWait\":%d,\"t\":%lld}", index,
-       accepted, errno_name(stopped_by), count_time_wait(), elapsed_ms());
+       accepted, errno_name(stopped_by), time_wait_now(), elapsed_ms());
   reset_on_exit();
 }
 

@@ -41,7 +41,7 @@ class ContainerDeployment implements Deployment {
   private readonly labels: Record<string, string>;
   private readonly networkName: string;
   private networkId: string | undefined;
-  /** Containers still being created: whatever happens, cleanup waits for them, or one could be left behind. */
+  /** Containers still being created or started: whatever happens, cleanup waits for them, or one could be left behind. */
   private pendingCreates: Promise<unknown> = Promise.resolve();
   private clientsCreated: Promise<Created[]> = Promise.resolve([]);
   /** The network exists: containers can be created on it. */
@@ -120,8 +120,10 @@ class ContainerDeployment implements Deployment {
     // Client containers are created and started while the server starts; each probe waits for its go signal. The
     // variable is set here only: the saved compose file's clients start at once, as they always did.
     this.clientsCreated = Promise.all(this.containers.clients.map((service) => this.create(service, sink, [`${GO_VARIABLE}=1`])));
-    this.pendingCreates = this.clientsCreated.catch(() => undefined);
-    await Promise.all((await this.clientsCreated).map((entry) => this.begin(entry, sink)));
+    const started = this.clientsCreated.then((created) => Promise.all(created.map((entry) => this.begin(entry, sink))));
+    // Cleanup waits for the starts too: removing a container while the engine starts it can fail.
+    this.pendingCreates = started.catch(() => undefined);
+    await started;
   }
 
   async startServer(sink: ContainerSink): Promise<void> {
