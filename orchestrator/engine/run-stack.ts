@@ -200,12 +200,20 @@ class StackDeployment implements Deployment {
   }
 
   async stopAll(timeoutMs: number): Promise<void> {
-    // Scaled to 0, every task gets its stop signal (SIGTERM) and the grace period; its last lines come through the log API.
-    await Promise.all(this.services.map((service) => this.engine.scaleService(service.id, service.name, 0)));
+    // Scaled to 0, every task gets its stop signal (SIGTERM) and the grace period; its last lines come through the log
+    // API. The swarm reports a task ended seconds after its container has, so on this engine's own node the
+    // containers are stopped directly (SIGTERM, then wait for the exit) and only other nodes' tasks are waited for.
+    await this.watch();
+    const here = this.tasks.filter((task) => task.nodeId === this.options.localNodeId && task.containerId && !ENDED.has(task.state));
+    const stoppedHere = new Set(here.map((task) => task.id));
+    await Promise.all([
+      ...this.services.map((service) => this.engine.scaleService(service.id, service.name, 0)),
+      ...here.map((task) => this.engine.stopContainer(task.containerId!, task.id).catch((error: Error) => debug('stopping %s: %s', task.id, error.message))),
+    ]);
     const by = Date.now() + timeoutMs;
     while (Date.now() < by) {
       await this.watch();
-      const live = this.tasks.filter((task) => !ENDED.has(task.state));
+      const live = this.tasks.filter((task) => !ENDED.has(task.state) && !stoppedHere.has(task.id));
       if (live.length === 0) break;
       await new Promise((resolve) => setTimeout(resolve, TASK_POLL_MS));
     }
@@ -246,6 +254,9 @@ export async function removeStackRemains(
     const [containers, tasks] = await Promise.all([engine.listContainers(runContainers), engine.listTasks(stack.services.map((service) => service.id))]);
     if (containers.length === 0 && tasks.length === 0) break;
     debug('waiting for %d container(s) and %d task(s) of run %s: %s', containers.length, tasks.length, stack.runId, tasks.map((task) => task.state).join(' '));
+    // Their services are gone, so nothing restarts them: this engine's own containers go now, not when the swarm
+    // gets to them (seconds later).
+    await Promise.all(containers.map((container) => engine.removeContainer(container.id, container.name).catch((error: Error) => debug('removing %s: %s', container.name, error.message))));
     if (Date.now() > by) {
       throw new EngineError(`the swarm still had ${containers.length} container(s) and ${tasks.length} task(s) of run ${stack.runId} after ${REMOVAL_TIMEOUT_MS / 1000} s`);
     }
