@@ -1,8 +1,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import type { FillSample } from '../predict/fill-time.ts';
-import { writeFileAtomic } from '../report/atomic-write.ts';
-import { cacheDir, readCacheFile } from './grant-cache.ts';
+import { cacheDir, KeyedCache } from './grant-cache.ts';
 
 const Sample = z.strictObject({ portsPerDestination: z.number().int(), destinations: z.number().int(), seconds: z.number() });
 const EngineRecord = z.strictObject({
@@ -11,7 +10,6 @@ const EngineRecord = z.strictObject({
   churnRates: z.array(z.number()).default([]),
 });
 type EngineRecord = z.infer<typeof EngineRecord>;
-const CalibrationFile = z.record(z.string(), EngineRecord);
 /** Fills kept per engine: the latest ones, so a machine that changed is measured again. */
 const KEEP = 20;
 
@@ -20,22 +18,18 @@ const KEEP = 20;
  * churning clients went, remembered between runs: the time a run predicts for its clients, and whether an unpaced
  * churn outruns TIME_WAIT, come from these. Missing or unreadable is an empty store, never an error.
  */
-export class FillCalibration {
-  constructor(private readonly file = path.join(cacheDir(), 'fill-times.json')) {}
-
-  private read(): Promise<Record<string, EngineRecord>> {
-    return readCacheFile(this.file, CalibrationFile);
+export class FillCalibration extends KeyedCache<EngineRecord> {
+  constructor(file = path.join(cacheDir(), 'fill-times.json')) {
+    super(file, EngineRecord);
   }
 
   async of(engine: string): Promise<EngineRecord> {
-    return (await this.read())[engine] ?? { fills: [], churnRates: [] };
+    return (await this.get(engine)) ?? { fills: [], churnRates: [] };
   }
 
   async add(engine: string, learned: { fills: FillSample[]; churnRates: number[] }): Promise<void> {
     if (learned.fills.length === 0 && learned.churnRates.length === 0) return;
-    const all = await this.read();
-    const known = all[engine] ?? { fills: [], churnRates: [] };
-    const kept = { fills: [...known.fills, ...learned.fills].slice(-KEEP), churnRates: [...known.churnRates, ...learned.churnRates].slice(-KEEP) };
-    await writeFileAtomic(this.file, `${JSON.stringify({ ...all, [engine]: kept }, null, 2)}\n`).catch(() => undefined);
+    const known = await this.of(engine);
+    await this.set(engine, { fills: [...known.fills, ...learned.fills].slice(-KEEP), churnRates: [...known.churnRates, ...learned.churnRates].slice(-KEEP) });
   }
 }

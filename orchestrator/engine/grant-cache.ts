@@ -9,7 +9,6 @@ const Grants = z.strictObject({
   defaultNofile: z.strictObject({ soft: z.number().int(), hard: z.number().int() }),
 });
 type Grants = z.infer<typeof Grants>;
-const CacheFile = z.record(z.string(), Grants);
 
 /** Where portlab remembers engines: $PORTLAB_CACHE_DIR, else $XDG_CACHE_HOME/portlab, else ~/.cache/portlab. */
 export function cacheDir(): string {
@@ -18,7 +17,7 @@ export function cacheDir(): string {
 }
 
 /** A JSON file of this shape in the cache directory, or an empty record when it is missing, unreadable or not of it. */
-export async function readCacheFile<Entry>(file: string, schema: z.ZodType<Record<string, Entry>>): Promise<Record<string, Entry>> {
+async function readCacheFile<Entry>(file: string, schema: z.ZodType<Record<string, Entry>>): Promise<Record<string, Entry>> {
   try {
     const parsed = schema.safeParse(JSON.parse(await readFile(file, 'utf8')));
     return parsed.success ? parsed.data : {};
@@ -28,26 +27,43 @@ export async function readCacheFile<Entry>(file: string, schema: z.ZodType<Recor
 }
 
 /**
- * What engines grant, remembered between runs in one small JSON file. A file that is missing, unreadable or not of
- * this shape is an empty cache (the grants are measured again), never an error.
+ * Records by key (an engine) in one small JSON file of the cache directory. A file that is missing, unreadable or
+ * not of this shape is empty, never an error; a write that fails only means measuring again next time.
  */
-export class GrantCache {
-  constructor(private readonly file = path.join(cacheDir(), 'engine-grants.json')) {}
+export class KeyedCache<Entry> {
+  private readonly schema: z.ZodType<Record<string, Entry>>;
 
-  private read(): Promise<Record<string, Grants>> {
-    return readCacheFile(this.file, CacheFile);
+  constructor(
+    private readonly file: string,
+    entry: z.ZodType<Entry>,
+  ) {
+    this.schema = z.record(z.string(), entry);
   }
 
-  async get(key: string): Promise<Grants | undefined> {
+  read(): Promise<Record<string, Entry>> {
+    return readCacheFile(this.file, this.schema);
+  }
+
+  async get(key: string): Promise<Entry | undefined> {
     return (await this.read())[key];
   }
 
-  async set(key: string, grants: Grants): Promise<void> {
-    // A cache that cannot be written only means measuring again next time.
-    await writeFileAtomic(this.file, `${JSON.stringify({ ...(await this.read()), [key]: grants }, null, 2)}\n`).catch(() => undefined);
+  async set(key: string, entry: Entry): Promise<void> {
+    await writeFileAtomic(this.file, `${JSON.stringify({ ...(await this.read()), [key]: entry }, null, 2)}\n`).catch(() => undefined);
   }
 
-  async forget(): Promise<void> {
+  async clear(): Promise<void> {
     await writeFileAtomic(this.file, '{}\n').catch(() => undefined);
+  }
+}
+
+/** What engines grant, remembered between runs. */
+export class GrantCache extends KeyedCache<Grants> {
+  constructor(file = path.join(cacheDir(), 'engine-grants.json')) {
+    super(file, Grants);
+  }
+
+  forget(): Promise<void> {
+    return this.clear();
   }
 }

@@ -2,8 +2,7 @@ import { createReadStream } from 'node:fs';
 import { readFile, readlink } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
-import { writeFileAtomic } from '../report/atomic-write.ts';
-import { cacheDir, readCacheFile } from './grant-cache.ts';
+import { cacheDir, KeyedCache } from './grant-cache.ts';
 import type { ConntrackTable } from './preflight.ts';
 
 /** A network namespace of one boot of one kernel: "net:[4026531840]" and /proc/sys/kernel/random/boot_id. */
@@ -11,18 +10,9 @@ const HostNamespace = z.strictObject({ netns: z.string().min(1), bootId: z.strin
 export type HostNamespace = z.infer<typeof HostNamespace>;
 
 /** Which network namespace each engine's host is, as its preflight probe reported it; remembered between runs. */
-export class HostNamespaceCache {
-  constructor(private readonly file = path.join(cacheDir(), 'host-namespaces.json')) {}
-
-  async get(engine: string): Promise<HostNamespace | undefined> {
-    return (await readCacheFile(this.file, z.record(z.string(), HostNamespace)))[engine];
-  }
-
-  async set(engine: string, namespace: HostNamespace): Promise<void> {
-    const known = await readCacheFile(this.file, z.record(z.string(), HostNamespace));
-    if (known[engine]?.netns === namespace.netns && known[engine]?.bootId === namespace.bootId) return;
-    // A cache that cannot be written only means asking a container again next time.
-    await writeFileAtomic(this.file, `${JSON.stringify({ ...known, [engine]: namespace }, null, 2)}\n`).catch(() => undefined);
+export class HostNamespaceCache extends KeyedCache<HostNamespace> {
+  constructor(file = path.join(cacheDir(), 'host-namespaces.json')) {
+    super(file, HostNamespace);
   }
 }
 

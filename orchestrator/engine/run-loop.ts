@@ -101,7 +101,8 @@ export interface Deployment {
   nodes(): Record<string, string>;
 }
 
-const SERVER_READY_TIMEOUT_MS = 30_000;
+/** How long the server may take to listen, and the clients to say they wait for their go. */
+const READY_TIMEOUT_MS = 30_000;
 /** After every client stopped, how long the server's accepted count must stay still before the run ends. */
 const SERVER_SETTLE_MS = 2_500;
 const TICK_MS = 250;
@@ -178,6 +179,22 @@ export async function runExperiment(
     },
   };
 
+  /** Waits until every named probe is `what`; one whose probe failed or whose container ended first fails the run. */
+  const waitFor = async (names: string[], reached: (name: string) => boolean, what: string) => {
+    const by = now() + READY_TIMEOUT_MS;
+    for (;;) {
+      if (options.signal.aborted) throw new Interrupted();
+      const pending = names.filter((name) => !reached(name));
+      if (pending.length === 0) return;
+      const failed = pending.map((name) => observations()[name]).find((observation) => observation?.fatal.length);
+      if (failed) throw new EngineError(`the probe in ${failed.name} failed: ${failed.fatal.join('; ')}`);
+      const gone = pending.find((name) => exited.has(name));
+      if (gone) throw new EngineError(`container ${gone} exited before it was ${what}${ending(gone)}`);
+      if (now() > by) throw new EngineError(`${pending.join(', ')}: not ${what} after ${READY_TIMEOUT_MS / 1000}s`);
+      await wakeup.wait(TICK_MS);
+    }
+  };
+
   let endReason: EndReason = 'failed';
   let failure: string | null = null;
   try {
@@ -186,33 +203,12 @@ export async function runExperiment(
     clientsPrepared.catch(() => undefined);
     await deployment.startServer(sink);
     timeline.serverStarted = now();
-    const serverReadyBy = now() + SERVER_READY_TIMEOUT_MS;
-    while (!observations()[serverName]?.ready) {
-      if (options.signal.aborted) throw new Interrupted();
-      const server = observations()[serverName];
-      if (server?.fatal.length) throw new EngineError(`the server probe failed: ${server.fatal.join('; ')}`);
-      if (exited.has(serverName)) throw new EngineError(`the server container exited before it was ready${ending(serverName)}`);
-      if (now() > serverReadyBy) throw new EngineError(`the server was not ready after ${SERVER_READY_TIMEOUT_MS / 1000}s`);
-      await wakeup.wait(TICK_MS);
-    }
+    await waitFor([serverName], (name) => Boolean(observations()[name]?.ready), 'ready');
 
     // Clients need nothing of each other, only the server listening: started together.
     timeline.serverReady = now();
     await Promise.all([clientsPrepared, options.beforeClients?.()]);
-    if (deployment.clientsWaitForGo) {
-      const waitingBy = now() + SERVER_READY_TIMEOUT_MS;
-      for (;;) {
-        if (options.signal.aborted) throw new Interrupted();
-        const waitingFor = clients.filter((client) => !logs.get(client)?.waiting());
-        if (waitingFor.length === 0) break;
-        const fatal = waitingFor.map((client) => observations()[client]).find((observation) => observation?.fatal.length);
-        if (fatal) throw new EngineError(`the probe in ${fatal.name} failed: ${fatal.fatal.join('; ')}`);
-        const gone = waitingFor.find((client) => exited.has(client));
-        if (gone) throw new EngineError(`container ${gone} exited before it was ready${ending(gone)}`);
-        if (now() > waitingBy) throw new EngineError(`${waitingFor.join(', ')} did not start within ${SERVER_READY_TIMEOUT_MS / 1000}s`);
-        await wakeup.wait(TICK_MS);
-      }
-    }
+    if (deployment.clientsWaitForGo) await waitFor(clients, (name) => logs.get(name)?.waiting() ?? false, 'waiting for its go');
     await deployment.startClients(sink);
     const clientsStartedAt = now();
     timeline.clientsStarted = clientsStartedAt;
