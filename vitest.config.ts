@@ -1,6 +1,6 @@
 import { defineConfig } from 'vitest/config';
 
-/** Tests that need the engine to themselves (orphans on purpose, the host's conntrack table, swarm mode): one file. */
+/** Tests that need the engine to themselves (orphans on purpose, the host's conntrack table): one file. */
 const ALONE = 'test/docker/alone.test.ts';
 
 /** Real containers fill real port ranges: a wide range takes minutes here. */

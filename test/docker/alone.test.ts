@@ -1,12 +1,10 @@
 /**
  * The engine tests that need the engine to themselves, in one file so that they run one after another while the
  * unit and browser tests (which never touch the engine) run beside them:
- * - runs left behind on purpose (a kill -9, an engine cut off) that cleanup must find, which another run's start-up
- *   cleanup would take first;
- * - a host setting lowered for one run (the conntrack table);
- * - the engine turned into a swarm and back.
+ * - runs left behind on purpose (a kill -9, an engine cut off) that cleanup or the next run must find, which
+ *   another run's start-up cleanup would take first;
+ * - a host setting lowered for one run (the conntrack table).
  */
 import './engine.alone.ts';
 import './faults.alone.ts';
 import './conntrack.alone.ts';
-import './swarm.alone.ts';

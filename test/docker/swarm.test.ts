@@ -138,7 +138,9 @@ describe('on a Docker Swarm', () => {
     });
 
     it('a crashed run (kill -9) leaves its services; the next --cleanup removes them, their containers and network', async () => {
-      const cli = execa(CLI_COMMAND[0], [...CLI_COMMAND[1], 'test/fixtures/slow-hold.yml', '--engine', 'swarm'], {
+      // Kept (--keep), so that the start-up cleanup of a run in another test file cannot take them first: --cleanup
+      // removes kept runs whose process is gone too, by the same labels.
+      const cli = execa(CLI_COMMAND[0], [...CLI_COMMAND[1], 'test/fixtures/slow-hold.yml', '--engine', 'swarm', '--keep'], {
         reject: false,
         cwd: PROJECT_ROOT,
         env: { PORTLAB_RESULTS_DIR: await mkdtemp(path.join(os.tmpdir(), 'portlab-results-')), INIT_CWD: '' },
