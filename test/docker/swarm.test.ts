@@ -8,13 +8,28 @@ import { SwarmNotReadyError, swarmFacts } from '../../orchestrator/engine/swarm-
 import { PROJECT_ROOT } from '../../orchestrator/scenario/load-scenario.ts';
 import { CLI_COMMAND, runCli, SWEEP_COMMAND } from '../cli/run-cli.ts';
 import { startMiniRegistry } from './mini-registry.ts';
-import { containersLabelled, docker, eventually, networksLabelled, readResults, sleep } from './docker-helpers.ts';
+import { containersLabelled, docker, eventually, readResults, sleep } from './docker-helpers.ts';
 
 /** Every service, container and network of a scenario's runs: what must be gone after each run. */
-async function leftovers(scenario: string) {
-  const label = `io.portlab.scenario=${scenario}`;
-  const services = await docker.listServices({ filters: { label: [label] } });
-  return { services: services.map((service) => service.Spec?.Name), containers: await containersLabelled(label), networks: await networksLabelled('io.portlab.managed=true') };
+/**
+ * What swarm runs (of one scenario, if named) left on the engine: services, stack containers, overlay networks. The
+ * other engine test files run beside this one on the local engine, whose runs have none of these; the swarm tests
+ * themselves run one after another.
+ */
+async function leftovers(scenario?: string) {
+  const labels = ['io.portlab.managed=true', ...(scenario ? [`io.portlab.scenario=${scenario}`] : [])];
+  // Services exist only on a swarm (listing them elsewhere is an error).
+  const swarm = ((await docker.info()) as { Swarm?: { LocalNodeState?: string } }).Swarm?.LocalNodeState === 'active';
+  const [services, containers, networks] = await Promise.all([
+    swarm ? docker.listServices({ filters: { label: labels } }) : Promise.resolve([]),
+    docker.listContainers({ all: true, filters: { label: [...labels, 'com.docker.stack.namespace'] } }),
+    docker.listNetworks({ filters: { label: ['io.portlab.managed=true'], driver: ['overlay'] } }),
+  ]);
+  return {
+    services: services.map((service) => service.Spec?.Name),
+    containers: containers.map((container) => container.Names[0] ?? container.Id),
+    networks: networks.map((network) => network.Name),
+  };
 }
 const NOTHING = { services: [], containers: [], networks: [] };
 
@@ -110,9 +125,7 @@ describe('on a Docker Swarm', () => {
         ['pass', 1500],
         ['pass', 2000],
       ]);
-      expect(await docker.listServices({ filters: { label: ['io.portlab.managed=true'] } })).toEqual([]);
-      expect(await containersLabelled('io.portlab.managed=true')).toEqual([]);
-      expect(await networksLabelled('io.portlab.managed=true')).toEqual([]);
+      expect(await leftovers()).toEqual(NOTHING);
     });
 
     it('Ctrl-C during a swarm run: the result is aborted, exit 130, no service, container or network left', async () => {
@@ -196,7 +209,7 @@ describe('on a Docker Swarm', () => {
         expect(result.stderr.trim().split('\n')).toEqual([
           'portlab: the Docker engine at /var/run/docker.sock is not part of a swarm: `docker swarm init --advertise-addr <this host\'s address>` makes it one (see the README, "More than one machine")',
         ]);
-        expect(await containersLabelled('io.portlab.scenario=extra-listen-ports')).toEqual([]);
+        expect(await leftovers('extra-listen-ports')).toEqual(NOTHING);
         // The result directory holds the compose file written before anything was asked of the engine, and no result.
         expect(await readResults(result.resultsDir)).toEqual([]);
       } finally {
