@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import LongestFirst from './test/longest-first.ts';
 
 /** Tests that need the engine to themselves (orphans on purpose, the host's conntrack table): one file. */
 const ALONE = 'test/docker/alone.test.ts';
@@ -11,6 +12,7 @@ export default defineConfig({
     // Two files at a time (vitest's default is one fewer than the cores: one here).
     maxWorkers: 2,
     globalSetup: ['test/global-setup.ts'],
+    sequence: { sequencer: LongestFirst },
     projects: [
       {
         test: {
