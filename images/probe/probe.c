@@ -277,9 +277,10 @@ static long conntrack_established(void) {
 }
 
 /*
- * TIME_WAIT sockets this network namespace has entered so far: TcpExt's TW counter in /proc/net/netstat (counted by
- * tcp_time_wait() as each socket enters TIME_WAIT); -1 where the kernel does not say. Against the TIME_WAIT count at
- * the end it shows how many left TIME_WAIT early: killed by an RST (RFC 1337), their ports free again.
+ * Sockets this network namespace has put in its timewait table so far: TcpExt's TW counter in /proc/net/netstat
+ * (counted as tcp_time_wait() schedules each one, in FIN_WAIT2 or TIME_WAIT); -1 where the kernel does not say.
+ * Against the TIME_WAIT count once closing sockets have settled (settle_closing) it shows how many left early:
+ * killed by an RST (RFC 1337), their ports free again.
  */
 static long long time_wait_entered(void) {
   char text[16384];

@@ -467,7 +467,6 @@ export class DockerEngine {
     return this.removal('container', name, (abortSignal) => this.api.getContainer(id).remove({ force: true, v: true, abortSignal }));
   }
 
-
   async removeNetwork(id: string, name: string): Promise<void> {
     return this.removal('network', name, (abortSignal) => this.api.getNetwork(id).remove({ abortSignal }));
   }
@@ -486,7 +485,6 @@ export class DockerEngine {
       },
     );
   }
-
 
   /** Whether this engine is a swarm node, and a manager (services are created through managers only). */
   async swarmState(): Promise<SwarmState> {
@@ -557,7 +555,6 @@ export class DockerEngine {
   async removeService(id: string, name: string): Promise<void> {
     return this.removal('service', name, (abortSignal) => this.api.getService(id).remove({ abortSignal }));
   }
-
 
   async listServices(labels: LabelFilter): Promise<Array<{ id: string; name: string; labels: Record<string, string> }>> {
     return this.call(
