@@ -262,15 +262,19 @@ export async function removeStackRemains(
     }
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
+  // A removed overlay network can stay listed on this node for a moment after the swarm has let it go (its node-local
+  // copy goes when the node's agent gets to it): it is gone once the engine no longer lists it.
+  const listed = async (id: string) => (await engine.listNetworks({ 'io.portlab.run-id': stack.runId })).some((network) => network.id === id);
   for (const network of stack.networks) {
     for (;;) {
       try {
         await engine.removeNetwork(network.id, network.name);
-        break;
+        if (!(await listed(network.id))) break;
+        if (Date.now() > by) throw new EngineError(`network ${network.name} was still listed ${REMOVAL_TIMEOUT_MS / 1000} s after its removal`);
       } catch (error) {
         if (Date.now() > by) throw error;
-        await new Promise((resolve) => setTimeout(resolve, 250));
       }
+      await new Promise((resolve) => setTimeout(resolve, 250));
     }
   }
 }
