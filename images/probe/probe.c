@@ -323,7 +323,7 @@ static void emit_ready(const char *role, int processes, long long budget, const 
   read_text("/proc/sys/net/ipv4/tcp_tw_reuse", tw_reuse, sizeof tw_reuse);
   read_text("/proc/sys/net/ipv4/tcp_timestamps", timestamps, sizeof timestamps);
   read_text("/proc/sys/net/ipv4/tcp_fin_timeout", fin_timeout, sizeof fin_timeout);
-  /* Read only where the kernel has them: tcp_tw_reuse_delay came with Linux 6.13 (before, the delay is 1 s). */
+  /* Read only where the kernel has them: tcp_tw_reuse_delay came with Linux 6.14 (before, the delay is 1 s). */
   char more[192] = "", value[32];
   if (read_text("/proc/sys/net/ipv4/tcp_tw_reuse_delay", value, sizeof value) == 0)
     snprintf(more + strlen(more), sizeof more - strlen(more), ",\"net.ipv4.tcp_tw_reuse_delay\":\"%s\"", value);

@@ -4,6 +4,7 @@ import { durationMs } from '../scenario/duration.ts';
 import { KERNEL_DEFAULT_PORT_RANGE, type ContainerFacts, type Environment } from './environment.ts';
 import { addCounts, exactCount, formatCount, showCount } from './count-range.ts';
 import { HEADROOM, planWorkers, totalBudget } from './plan-workers.ts';
+import { scanLoss } from './port-scan.ts';
 import type { ClientPrediction, CountRange, Limit, Prediction } from './prediction-schema.ts';
 
 
@@ -95,9 +96,10 @@ function portCapacity(group: ClientGroup, env: Environment, facts: ContainerFact
   const reservedList = expandPortList(reservedText).filter((port) => port >= range.low && port <= range.high);
 
   let reserved: CountRange;
+  const skipped = new Set(reservedList);
   if (facts) {
     const bound = facts.boundPorts.filter((port) => port >= range.low && port <= range.high);
-    const skipped = new Set([...bound, ...reservedList]);
+    for (const port of bound) skipped.add(port);
     reserved = exactCount(skipped.size);
     const outside = facts.boundPorts.filter((port) => !bound.includes(port));
     if (bound.length > 0) reasoning.push(`- ${bound.length} already bound in the namespace (port ${bound.join(', ')}: Docker's embedded DNS listener on 127.0.0.11)`);
@@ -108,7 +110,9 @@ function portCapacity(group: ClientGroup, env: Environment, facts: ContainerFact
     reasoning.push(`- ${showCount(dns)} held by Docker's embedded DNS listener (127.0.0.11, bound in ${env.dnsListenerPortRange ? formatPortRange(env.dnsListenerPortRange) : 'no range'} before the scenario's sysctls apply${dns.min === dns.max ? '' : '; whether its port falls inside is known once measured'})`);
   }
   if (reservedList.length > 0) reasoning.push(`- ${reservedList.length} in net.ipv4.ip_local_reserved_ports`);
-  const perTarget = { min: size - (reserved.max ?? 0), max: size - reserved.min };
+  const scan = scanLoss(range, skipped);
+  if (scan.why) reasoning.push(scan.why);
+  const perTarget = { min: size - (reserved.max ?? 0) - scan.max, max: size - reserved.min - scan.min };
   return { range, reserved, perTarget, reasoning };
 }
 
@@ -261,7 +265,7 @@ function localPortLimit(group: ClientGroup, ports: PortCapacity, targets: number
 const TIME_WAIT_SECONDS = 60;
 /**
  * With tcp_tw_reuse=1 a TIME_WAIT port may be taken again once it is this old (tcp_twsk_unique): 1 s, or since Linux
- * 6.13 net.ipv4.tcp_tw_reuse_delay (ms, per namespace, default 1000).
+ * 6.14 net.ipv4.tcp_tw_reuse_delay (ms, per namespace, default 1000).
  */
 const TW_REUSE_DELAY_DEFAULT_MS = '1000';
 

@@ -19,7 +19,7 @@ const INTEGER_BOUNDS: Record<string, { min: number; max: number }> = {
   'net.core.somaxconn': { min: 0, max: 2_147_483_647 },
   'net.ipv4.tcp_max_syn_backlog': { min: 0, max: 2_147_483_647 },
   'net.ipv4.tcp_max_tw_buckets': { min: 0, max: 2_147_483_647 },
-  /** Linux 6.13+: how old (ms) a TIME_WAIT must be before tcp_tw_reuse may take its port; the kernel takes 1-60000. */
+  /** Linux 6.14+ (commit ca6a6f93867a): how old (ms) a TIME_WAIT must be before tcp_tw_reuse may take its port; the kernel takes 1-60000. */
   'net.ipv4.tcp_tw_reuse_delay': { min: 1, max: 60_000 },
 };
 

@@ -73,7 +73,7 @@ describe('a sweep on the real engine', () => {
 });
 
 describe('the shipped sweeps, as a user runs them', () => {
-  it.each(['range-width', 'listen-ports', 'tw-reuse-rate', 'nofile-vs-range'])('%s: every point passes', async (name) => {
+  it.each(['range-width', 'listen-ports', 'tw-reuse-rate', 'nofile-vs-range', 'odd-ranges'])('%s: every point passes', async (name) => {
     const { cli, resultsDir } = await startSweep([name]);
     const ended = await cli;
     expect(ended.exitCode).toBe(0);

@@ -396,7 +396,7 @@ describe('expandPortList', () => {
   });
 });
 
-describe('tcp_tw_reuse_delay (Linux 6.13+)', () => {
+describe('tcp_tw_reuse_delay (Linux 6.14+)', () => {
   const churn = (extra: string) =>
     scenario(`clients:\n  mode: churn\n  duration: 10s\n  rate: 500\n  sysctls:\n    net.ipv4.ip_local_port_range: "61000 61999"\n    net.ipv4.tcp_tw_reuse: 1\n${extra}`);
 
