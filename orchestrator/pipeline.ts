@@ -6,7 +6,9 @@ import { probeImageTag } from './engine/probe-source.ts';
 import type { Environment } from './predict/environment.ts';
 import { predict } from './predict/predict.ts';
 import type { Prediction } from './predict/prediction-schema.ts';
-import { loadScenario, type LoadedScenario } from './scenario/load-scenario.ts';
+import { loadScenario, shownPath, type LoadedScenario } from './scenario/load-scenario.ts';
+import { SHIPPED_SYSCTLS } from './scenario/shipped-sysctls.ts';
+import { checkSysctlNames } from './scenario/sysctl-names.ts';
 
 /** Where a scenario runs: the local engine (containers, a bridge), or a swarm (services, an overlay network). */
 export type EngineKind = 'local' | 'swarm';
@@ -40,6 +42,7 @@ export function checkRunsOn(loaded: LoadedScenario, engine: EngineKind): void {
 export async function planScenario(nameOrPath: string, env: Environment, engine: EngineKind = 'local'): Promise<Plan> {
   const loaded = await loadScenario(nameOrPath);
   checkRunsOn(loaded, engine);
+  checkSysctlNames(loaded.text, shownPath(loaded.file), SHIPPED_SYSCTLS);
   const image = await probeImageTag();
   return engine === 'swarm' ? replanStack(loaded, env, `portlab-${loaded.scenario.name}`, image) : replan(loaded, env, `portlab-${loaded.scenario.name}`, image);
 }

@@ -1,3 +1,4 @@
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { InterruptedError, type DockerEngine } from './engine/docker-engine.ts';
 import { probeImageTag } from './engine/probe-source.ts';
@@ -20,7 +21,9 @@ import { buildResult } from './report/build-result.ts';
 import { formatResultJson } from './report/result-json.ts';
 import { RunResult } from './report/result-schema.ts';
 import { ensureWritable, fileStamp, RESULTS_DIR } from './report/results-dir.ts';
-import { loadScenario, type LoadedScenario } from './scenario/load-scenario.ts';
+import { loadScenario, shownPath, type LoadedScenario } from './scenario/load-scenario.ts';
+import { checkSysctlNames } from './scenario/sysctl-names.ts';
+import { engineSysctls } from './engine/netns-sysctls.ts';
 import { preloadRenderer } from './report/render-chart.ts';
 import { renderReportCharts, writeReport } from './report/write-report.ts';
 import { durationMs } from './scenario/duration.ts';
@@ -98,9 +101,14 @@ export async function runLoadedScenario(loaded: LoadedScenario, deps: RunDeps): 
   interrupted('preparing the run');
   const built = await ensureProbeImage(deps.engine, (tag) => deps.onStatus(`building the probe image ${tag}`), deps.signal);
   interrupted('building the probe image');
+  const preflight = { prefix: namespace, labels: runLabels({ runId: deps.runId, owner, keep: false }), signal: deps.signal };
+  // A sweep's points are checked once, from the sweep file, before the first point.
+  if (loaded.text) await checkSysctlsOnEngine(loaded, deps.engine, built, preflight).catch(async (error: unknown) => {
+    await rm(composeFile, { force: true });
+    throw error;
+  });
   if (swarm && deps.pushTo) deps.onStatus(`pushing ${built} to ${deps.pushTo}`);
   const image = swarm && deps.pushTo ? await deps.engine.pushImage(built, deps.pushTo, deps.signal) : built;
-  const preflight = { prefix: namespace, labels: runLabels({ runId: deps.runId, owner, keep: false }), signal: deps.signal };
   let engineFacts: EngineFacts;
   let grantsRemembered = false;
   let runOn: (options: RunOptions) => ReturnType<typeof runProject>;
@@ -190,6 +198,19 @@ export async function runLoadedScenario(loaded: LoadedScenario, deps: RunDeps): 
   await writeFileAtomic(resultFile, formatResultJson(result));
   const reportFile = await writeReport(result, resultFile, charts);
   return { result, resultFile, reportFile, composeFile };
+}
+
+/**
+ * The sysctls a scenario or sweep file names, checked against what a new network namespace on this engine's kernel
+ * has (measured once per engine): a misspelt name is bad input before anything runs, not a container runc refuses.
+ */
+export async function checkSysctlsOnEngine(
+  loaded: Pick<LoadedScenario, 'text' | 'file'>,
+  engine: DockerEngine,
+  image: string,
+  naming: { prefix: string; labels: Record<string, string>; signal?: AbortSignal },
+): Promise<void> {
+  checkSysctlNames(loaded.text, shownPath(loaded.file), await engineSysctls(engine, image, naming));
 }
 
 /** A client that holds until its local ports run out: how many ports per destination, and how many destinations. */

@@ -5,7 +5,9 @@ import { formatCount, showCount } from '../predict/count-range.ts';
 import { observationKey } from '../predict/prediction-schema.ts';
 import { predict } from '../predict/predict.ts';
 import { RESULTS_DIR } from '../report/results-dir.ts';
-import { userCwd } from '../scenario/load-scenario.ts';
+import { shownPath, userCwd } from '../scenario/load-scenario.ts';
+import { SHIPPED_SYSCTLS } from '../scenario/shipped-sysctls.ts';
+import { checkSysctlNames } from '../scenario/sysctl-names.ts';
 import { loadSweep, showAxisValue, type LoadedSweep, type SweepPoint } from '../scenario/sweep-file.ts';
 import { runSweep } from '../sweep/run-sweep.ts';
 import type { SweepPointSummary, SweepSummary } from '../sweep/sweep-schema.ts';
@@ -111,7 +113,10 @@ export async function sweepCommand(argv: string[]): Promise<number> {
   }
   try {
     const sweep = await loadSweep(options.sweep);
-    if (options.dryRun) return dryRun(sweep, options.json, options.engine);
+    if (options.dryRun) {
+      checkSysctlNames(sweep.text, shownPath(sweep.file), SHIPPED_SYSCTLS);
+      return dryRun(sweep, options.json, options.engine);
+    }
 
     const engine = await connectEngine();
     await removeLeftovers(engine);

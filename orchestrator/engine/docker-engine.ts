@@ -56,8 +56,8 @@ export type ContainerSpec = {
   nofile?: { soft: number; hard: number };
   sysctls?: Record<string, string>;
   capAdd?: string[];
-  /** 'host' to share the host's network namespace (preflight reads the host's conntrack there). */
-  networkMode?: 'host';
+  /** 'host' to share the host's network namespace (preflight reads the host's conntrack there); 'none' for a new one with only lo. */
+  networkMode?: 'host' | 'none';
   /** Environment variables, NAME=value. */
   env?: string[];
 };

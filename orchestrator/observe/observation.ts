@@ -188,6 +188,7 @@ export class ContainerLog {
         return;
       }
       case 'waiting':
+      case 'sysctls': // preflight's, never a run container's
         return;
       case 'fatal':
         this.fatal.push(`${event.message} (${event.errno})`);

@@ -72,6 +72,8 @@ export const ProbeEvent = z.discriminatedUnion('event', [
     t: ms,
   }),
   z.object({ event: z.literal('fatal'), message: z.string(), errno: z.string(), t: ms }),
+  /** `probe sysctls`: every sysctl under /proc/sys/net of the probe's network namespace, dotted. */
+  z.object({ event: z.literal('sysctls'), names: z.array(z.string()), t: ms }),
 ]);
 export type ProbeEvent = z.infer<typeof ProbeEvent>;
 

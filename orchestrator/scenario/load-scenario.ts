@@ -58,6 +58,9 @@ export function resolveNamedPath(nameOrPath: string, dir: string, cwd = userCwd(
   return looksLikePath ? path.resolve(cwd, nameOrPath) : path.join(dir, `${nameOrPath}.yml`);
 }
 
+/** A file as the user's messages name it: relative to where they typed the command. */
+export const shownPath = (file: string, cwd = userCwd()) => path.relative(cwd, file) || file;
+
 export const resolveScenarioPath = (nameOrPath: string, cwd = userCwd()) => resolveNamedPath(nameOrPath, SCENARIOS_DIR, cwd);
 
 /** The names of the YAML files shipped in `dir`. */
@@ -78,7 +81,7 @@ export async function readNamedFile(
   cwd = userCwd(),
 ): Promise<{ file: string; shownFile: string; text: string; defaultName: string }> {
   const file = resolveNamedPath(nameOrPath, dir, cwd);
-  const shownFile = path.relative(cwd, file) || file;
+  const shownFile = shownPath(file, cwd);
   try {
     return { file, shownFile, text: await readFile(file, 'utf8'), defaultName: path.basename(file).replace(/\.ya?ml$/, '') };
   } catch (error) {

@@ -21,7 +21,7 @@ export type SweepAxis = {
 export type SweepPoint = { index: number; scenario: Scenario; values: Record<string, unknown> };
 
 /** A sweep file's points; `file` is its path (as given to parseSweep, absolute from loadSweep). */
-export type LoadedSweep = { name: string; description: string; file: string; axes: SweepAxis[]; points: SweepPoint[] };
+export type LoadedSweep = { name: string; description: string; file: string; axes: SweepAxis[]; points: SweepPoint[]; text: string };
 
 export async function loadSweep(nameOrPath: string, cwd = userCwd()): Promise<LoadedSweep> {
   const { file, shownFile, text, defaultName } = await readNamedFile(nameOrPath, SWEEPS_DIR, cwd);
@@ -158,5 +158,5 @@ export function parseSweep(text: string, file: string, defaultName: string): Loa
     const valueIndex = combination[axes.indexOf(axis)]!;
     return fail(['sweep', axis.key, valueIndex], `value ${showAxisValue(values[axis.key])} makes point ${index + 1} invalid: ${where}: ${first.message}`);
   });
-  return { name, description: String(base.description ?? ''), file, axes, points };
+  return { name, description: String(base.description ?? ''), file, axes, points, text };
 }

@@ -2,7 +2,9 @@ import path from 'node:path';
 import { writeFileAtomic } from '../report/atomic-write.ts';
 import { fileStamp } from '../report/results-dir.ts';
 import type { RunResult } from '../report/result-schema.ts';
-import { runLoadedScenario, type RunDeps, type ScenarioRun } from '../run-scenario.ts';
+import { ensureProbeImage } from '../engine/probe-image.ts';
+import { currentOwner, runLabels } from '../engine/run-owner.ts';
+import { checkSysctlsOnEngine, runLoadedScenario, type RunDeps, type ScenarioRun } from '../run-scenario.ts';
 import type { LoadedSweep, SweepPoint } from '../scenario/sweep-file.ts';
 import { sweepCsv } from './sweep-csv.ts';
 import { writeSweepReport } from '../report/write-sweep-report.ts';
@@ -76,6 +78,14 @@ export async function runSweep(sweep: LoadedSweep, deps: SweepDeps): Promise<Swe
   const points: SweepPointSummary[] = [];
   let status: SweepSummary['status'] = 'complete';
   let failure: string | null = null;
+  // Every point's sysctls are in the sweep file: checked once, against this engine, before the first point runs.
+  const image = await ensureProbeImage(deps.engine, (tag) => deps.onStatus(`building the probe image ${tag}`), deps.signal);
+  const runId = deps.newRunId();
+  await checkSysctlsOnEngine(sweep, deps.engine, image, {
+    prefix: `portlab-${sweep.name}-${runId}`,
+    labels: runLabels({ runId, owner: deps.owner ?? currentOwner(), keep: false }),
+    signal: deps.signal,
+  });
   for (const point of sweep.points) {
     if (deps.signal.aborted) {
       status = 'aborted';

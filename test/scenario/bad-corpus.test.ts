@@ -3,6 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
+import { planScenario } from '../../orchestrator/pipeline.ts';
+import { ASSUMED_ENVIRONMENT } from '../../orchestrator/predict/environment.ts';
 import { loadScenario, PROJECT_ROOT, ScenarioError } from '../../orchestrator/scenario/load-scenario.ts';
 import { runCli } from '../cli/run-cli.ts';
 
@@ -11,7 +13,8 @@ const files = (await readdir(CORPUS)).filter((file) => file.endsWith('.yml')).so
 
 describe('a corpus of bad scenario files (resource exhaustion, empty, huge numbers, odd names)', () => {
   it.each(files)('%s: one line naming the file, never an internal error', async (file) => {
-    const error = await loadScenario(path.join(CORPUS, file), PROJECT_ROOT).then(
+    // Everything a dry run checks: the schema, the engine kind, the sysctl names (against the shipped list).
+    const error = await planScenario(path.join(CORPUS, file), ASSUMED_ENVIRONMENT).then(
       () => undefined,
       (thrown: unknown) => thrown,
     );
@@ -28,7 +31,7 @@ describe('a corpus of bad scenario files (resource exhaustion, empty, huge numbe
     expect((error as ScenarioError).message).toBe('huge.yml the file is 1,290,016 bytes; a scenario file is at most 1,048,576');
   });
 
-  it.each(['alias-bomb.yml', 'empty.yml', 'huge-duration.yml', 'My Test_A.yml', 'deep-nesting.yml'])(
+  it.each(['alias-bomb.yml', 'empty.yml', 'huge-duration.yml', 'My Test_A.yml', 'deep-nesting.yml', 'misspelt-sysctl.yml'])(
     'the real CLI on %s: exit 2, one line on stderr, no stack trace',
     async (file) => {
       const result = await runCli([`test/fixtures/bad/${file}`, '--dry-run']);
