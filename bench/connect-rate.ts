@@ -7,7 +7,11 @@ import { randomBytes } from 'node:crypto';
 import { floorBench } from './floor.ts';
 import { formatTable } from '../orchestrator/cli/format-table.ts';
 import { DockerEngine } from '../orchestrator/engine/docker-engine.ts';
+import { median } from '../orchestrator/predict/fill-time.ts';
+import { chartData } from '../orchestrator/report/chart-data.ts';
 import { runScenario } from '../orchestrator/run-scenario.ts';
+
+const medianOrNull = (values: number[]) => (values.length === 0 ? null : median(values));
 
 const args = process.argv.slice(2);
 const floorAt = args.indexOf('--floor');
@@ -42,18 +46,29 @@ for (const name of scenarios.length > 0 ? scenarios : ['default-range']) {
     onProgress: () => {},
   });
   const wallSeconds = (Date.now() - started) / 1000;
+  const { rate } = chartData(result);
   for (const client of result.clients) {
     const seconds = (client.stoppedAfterMs ?? 0) / 1000;
+    // Before and past half the range: once one parity is used, each connect() walks it (docs/model.md, "Time to fill").
+    const half = (client.predicted.max ?? client.observed) / 2;
+    const rates = rate.filter((row) => row.container === client.name);
+    const before = medianOrNull(rates.filter((row) => row.held < 0.8 * half).map((row) => row.perSecond));
+    const after = medianOrNull(rates.filter((row) => row.held > 1.2 * half).map((row) => row.perSecond));
     rows.push([
       name,
       client.name,
       client.observed.toLocaleString('en-US'),
       seconds.toFixed(1),
       seconds > 0 ? Math.round(client.observed / seconds).toLocaleString('en-US') : '-',
+      before === null ? '-' : Math.round(before).toLocaleString('en-US'),
+      after === null ? '-' : Math.round(after).toLocaleString('en-US'),
+      before !== null && after ? `${(before / after).toFixed(1)}x` : '-',
       String(result.environment.containers[client.name]?.processes ?? '-'),
       wallSeconds.toFixed(1),
       result.verdict,
     ]);
   }
 }
-process.stdout.write(`${formatTable(['scenario', 'client', 'connections', 'seconds', 'per second', 'workers', 'run wall s', 'verdict'], rows)}\n`);
+process.stdout.write(
+  `${formatTable(['scenario', 'client', 'connections', 'seconds', 'per second', '/s before half', '/s past half', 'slower', 'workers', 'run wall s', 'verdict'], rows)}\n`,
+);

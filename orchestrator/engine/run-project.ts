@@ -4,7 +4,9 @@ import type { ComposeProject, ComposeService } from '../compile/compose-schema.t
 import { SERVER_NAME } from '../predict/predict.ts';
 import { EngineError, type DockerEngine } from './docker-engine.ts';
 import { runExperiment, within, type ContainerSink, type Deployment, type RunOptions } from './run-loop.ts';
+import { retryUntil } from './poll.ts';
 import { runLabels } from './run-owner.ts';
+import { PORTLAB_LABEL } from '../compile/compile-compose.ts';
 
 const debug = createDebug('portlab:engine');
 
@@ -157,12 +159,56 @@ class ContainerDeployment implements Deployment {
   }
 }
 
-/** Removes containers and networks; tries every one even if some fail, then reports the failures together. */
+/** How long removal keeps retrying what the engine still lists after it said it removed it. */
+export const REMOVAL_CHECK_MS = 10_000;
+
+/**
+ * Removes containers and networks; tries every one even if some fail. Then lists them again: an engine can answer
+ * a removal and still list the thing (seen once right after dockerd restarted), so whatever is still there is
+ * removed again until it is gone or REMOVAL_CHECK_MS has passed, and what is left is reported together.
+ */
 export async function removeAll(engine: DockerEngine, containers: Array<{ id: string; name: string }>, networks: Array<{ id: string; name: string }>) {
-  const failures: string[] = [];
-  await Promise.all(
-    containers.map((container) => engine.removeContainer(container.id, container.name).catch((error: Error) => failures.push(error.message))),
+  const failures = new Map<string, string>();
+  const removeEach = async (leftContainers: typeof containers, leftNetworks: typeof networks) => {
+    await Promise.all(
+      leftContainers.map((container) =>
+        engine.removeContainer(container.id, container.name).then(
+          () => failures.delete(container.id),
+          (error: Error) => failures.set(container.id, error.message),
+        ),
+      ),
+    );
+    for (const network of leftNetworks) {
+      await engine.removeNetwork(network.id, network.name).then(
+        () => failures.delete(network.id),
+        (error: Error) => failures.set(network.id, error.message),
+      );
+    }
+  };
+  await removeEach(containers, networks);
+  if (containers.length + networks.length === 0) return;
+  const leftBehind = (what: string[]) => new EngineError(`cleanup left something behind: ${what.join('; ')}`);
+  const stillListed = async () => {
+    const managed = { [PORTLAB_LABEL.managed]: 'true' };
+    const [listedContainers, listedNetworks] = await Promise.all([engine.listContainers(managed), engine.listNetworks(managed)]);
+    const ids = new Set([...listedContainers, ...listedNetworks].map((thing) => thing.id));
+    return { containers: containers.filter((container) => ids.has(container.id)), networks: networks.filter((network) => ids.has(network.id)) };
+  };
+  // An engine that cannot list (it went away) cannot confirm anything: what failed is what is reported.
+  let left = await stillListed().catch((error: Error) => {
+    throw leftBehind(failures.size > 0 ? [...failures.values()] : [error.message]);
+  });
+  const gone = await retryUntil(
+    async () => {
+      if (left.containers.length + left.networks.length === 0) return true;
+      debug('still listed after removal: %s', [...left.containers, ...left.networks].map((thing) => thing.name).join(', '));
+      await removeEach(left.containers, left.networks);
+      left = await stillListed();
+      return left.containers.length + left.networks.length === 0 ? true : undefined;
+    },
+    { timeoutMs: REMOVAL_CHECK_MS, intervalMs: 250 },
   );
-  for (const network of networks) await engine.removeNetwork(network.id, network.name).catch((error: Error) => failures.push(error.message));
-  if (failures.length > 0) throw new EngineError(`cleanup left something behind: ${failures.join('; ')}`);
+  // What the engine no longer lists is gone, whatever an earlier attempt answered.
+  const listed = gone ? [] : [...left.containers, ...left.networks];
+  if (listed.length > 0) throw leftBehind(listed.map((thing) => failures.get(thing.id) ?? `${thing.name} was still listed ${REMOVAL_CHECK_MS / 1000} s after its removal`));
 }

@@ -104,6 +104,8 @@ export function buildResult(input: ResultInput): RunResult {
       ...judged(verdict),
       firstFailure: first ? { errno: first.errno ?? '', atMs: first.stoppedAtMs ?? 0 } : null,
       timeWait: observation?.timeWait ?? null,
+      timeWaitEntered: observation?.timeWaitEntered ?? null,
+      paceBehind: observation?.paceBehind ?? null,
       workers: observation?.workers ?? [],
       errors: observation?.errors ?? {},
       stoppedAfterMs: stops.length > 0 && stops.every((ms) => ms !== null) ? Math.max(...(stops as number[])) : null,

@@ -33,6 +33,10 @@ export const ContainerResult = ContainerVerdict.extend({
   firstFailure: z.strictObject({ errno: z.string(), atMs: z.number().int() }).nullable(),
   /** Sockets in TIME_WAIT in the container's namespace at the end. */
   timeWait: z.number().int().nullable(),
+  /** Churn: sockets its namespace put in TIME_WAIT while it churned (more than are left means RSTs killed some). */
+  timeWaitEntered: z.number().int().nullable().optional(),
+  /** Paced churn: connections its workers were behind their schedule at the end (its prediction subtracts them). */
+  paceBehind: z.number().int().nullable().optional(),
   /** How its count moved during the run; null if its probe never reported. */
   series: ContainerSeries.nullable(),
 });

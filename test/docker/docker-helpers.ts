@@ -47,15 +47,18 @@ export async function eventually<T>(check: () => Promise<T | undefined>, timeout
 /** A run of a shipped scenario came out as the README's table says: every count, limit and error, and a pass. */
 export function expectAsShipped(name: string, run: RunResult | undefined): void {
   const expected = SHIPPED_EXPECTATIONS[name]!;
+  // A paced churn makes its schedule's connections less those its probe reports it fell behind, as portlab's own
+  // prediction counts them (docs/model.md, "Paced churn"): a busy machine is no failure of the model.
+  const behind = (run?.clients ?? []).map((client) => client.paceBehind ?? 0);
   for (const [index, [container, count, limit, error]] of expected.clients.entries()) {
     const client = run?.clients[index];
     const range = expectedRange(count);
     expect([client?.name, client?.limit, client?.observedError]).toEqual([container, limit, error]);
-    expect(client?.observed).toBeGreaterThanOrEqual(range.min);
+    expect(client?.observed).toBeGreaterThanOrEqual(range.min - behind[index]!);
     if (range.max !== null) expect(client?.observed).toBeLessThanOrEqual(range.max);
   }
   const server = expectedRange(expected.server);
-  expect(run?.server.observed).toBeGreaterThanOrEqual(server.min);
+  expect(run?.server.observed).toBeGreaterThanOrEqual(server.min - behind.reduce((sum, each) => sum + each, 0));
   if (server.max !== null) expect(run?.server.observed).toBeLessThanOrEqual(server.max);
   expect(run?.verdict).toBe('pass');
 }

