@@ -218,8 +218,9 @@ function portFill(scenario: Scenario, client: Prediction['clients'][number]): { 
   const group = scenario.clients.find((candidate) => candidate.name === client.group);
   if (!group || client.mode !== 'hold' || client.phase !== null || client.limit !== 'port-range' || group.bind !== 'none') return null;
   const destinations = client.targets.length * group.sourceAddresses;
+  // The most it may fill (an odd range, or the DNS listener not yet placed, gives an interval of a port or two).
   const max = client.connections.max;
-  return max === null || client.connections.min !== max ? null : { portsPerDestination: Math.round(max / destinations), destinations };
+  return max === null ? null : { portsPerDestination: Math.round(max / destinations), destinations };
 }
 
 /** Each filling client's expected time, when this engine has filled ports before. */
@@ -246,7 +247,8 @@ function fillSamples(scenario: Scenario, result: RunResult): FillSample[] {
     const fill = portFill(scenario, client);
     const observed = result.clients.find((entry) => entry.name === client.name);
     if (!fill || !observed || observed.verdict !== 'pass' || observed.stoppedAfterMs === null || observed.stoppedAfterMs <= 0) return [];
-    return [{ ...fill, seconds: observed.stoppedAfterMs / 1000 }];
+    // What it filled: its count per destination, where the prediction was an interval.
+    return [{ ...fill, portsPerDestination: Math.round(observed.observed / fill.destinations), seconds: observed.stoppedAfterMs / 1000 }];
   });
 }
 

@@ -167,7 +167,12 @@ export const REMOVAL_CHECK_MS = 10_000;
  * a removal and still list the thing (seen once right after dockerd restarted), so whatever is still there is
  * removed again until it is gone or REMOVAL_CHECK_MS has passed, and what is left is reported together.
  */
-export async function removeAll(engine: DockerEngine, containers: Array<{ id: string; name: string }>, networks: Array<{ id: string; name: string }>) {
+export async function removeAll(
+  engine: Pick<DockerEngine, 'removeContainer' | 'removeNetwork' | 'listContainers' | 'listNetworks'>,
+  containers: Array<{ id: string; name: string }>,
+  networks: Array<{ id: string; name: string }>,
+  checkMs = REMOVAL_CHECK_MS,
+) {
   const failures = new Map<string, string>();
   const removeEach = async (leftContainers: typeof containers, leftNetworks: typeof networks) => {
     await Promise.all(
@@ -206,9 +211,9 @@ export async function removeAll(engine: DockerEngine, containers: Array<{ id: st
       left = await stillListed();
       return left.containers.length + left.networks.length === 0 ? true : undefined;
     },
-    { timeoutMs: REMOVAL_CHECK_MS, intervalMs: 250 },
+    { timeoutMs: checkMs, intervalMs: Math.min(250, checkMs) },
   );
   // What the engine no longer lists is gone, whatever an earlier attempt answered.
   const listed = gone ? [] : [...left.containers, ...left.networks];
-  if (listed.length > 0) throw leftBehind(listed.map((thing) => failures.get(thing.id) ?? `${thing.name} was still listed ${REMOVAL_CHECK_MS / 1000} s after its removal`));
+  if (listed.length > 0) throw leftBehind(listed.map((thing) => failures.get(thing.id) ?? `${thing.name} was still listed ${checkMs / 1000} s after its removal`));
 }

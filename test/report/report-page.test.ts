@@ -34,7 +34,8 @@ describe('the report page', () => {
     expect(html).toMatch(/<tr class="total"><td>all clients<\/td><td class="number">56,462<\/td>/);
     // The clients' DNS listeners sit on different ports, so each has its own arithmetic.
     expect(html).toContain('<h3>client-1</h3>');
-    expect(html).toContain('port 35031: Docker&#39;s embedded DNS listener');
+    const dnsPort = resultFixture('default-range').environment.containers['client-1']!.boundPorts[0];
+    expect(html).toContain(`port ${dnsPort}: Docker&#39;s embedded DNS listener`);
     expect(html).toContain('ip_local_port_range 32768-60999 = 28,232 ports');
     expect(html).toContain(`result: ${FILES.result}`);
     // One SVG per chart, each with ids of its own.
