@@ -259,7 +259,7 @@ describe('predict: churn and TIME_WAIT', () => {
   const SMALL = 'net.ipv4.ip_local_port_range: "61000 61999"';
   const cases: Array<{ reasoning: string; clients: string; connections: { min: number; max: number | null }; limit: string; error: string | null }> = [
     {
-      reasoning: 'tw_reuse 0, client closes first, full speed: EADDRNOTAVAIL after about the range (1,000, up to +5 % overshoot)',
+      reasoning: 'tw_reuse 0, client closes first, full speed: EADDRNOTAVAIL after at least the range (1,000, plus the TIME_WAITs RSTs kill, known once measured)',
       clients: `{ mode: churn, duration: 10s, sysctls: { ${SMALL}, net.ipv4.tcp_tw_reuse: 0 } }`,
       connections: { min: 1000, max: null },
       limit: 'time-wait',
