@@ -1,4 +1,3 @@
-import { EXIT } from './cli/exit-codes.ts';
 import { compileCompose, type CompiledProject } from './compile/compile-compose.ts';
 import { compileStack, type CompiledStack } from './compile/compile-stack.ts';
 import { loadComposeBase } from './compile/load-compose-base.ts';
@@ -19,7 +18,6 @@ export type StackPlan = LoadedScenario & { prediction: Prediction; compiled: Com
 
 /** A scenario that cannot run where it was asked to (exit 2: the input, not the engine). */
 export class EngineMismatchError extends Error {
-  readonly exitCode = EXIT.badInput;
   override name = 'EngineMismatchError';
 }
 

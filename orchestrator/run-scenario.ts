@@ -1,6 +1,7 @@
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import { InterruptedError, type DockerEngine } from './engine/docker-engine.ts';
+import { type DockerEngine } from './engine/docker-engine.ts';
+import { InterruptedError } from './engine/errors.ts';
 import { probeImageTag } from './engine/probe-source.ts';
 import { currentOwner, runLabels, type RunOwner } from './engine/run-owner.ts';
 import { GrantCache } from './engine/grant-cache.ts';

@@ -1,5 +1,6 @@
 import path from 'node:path';
-import { DockerEngine, EngineHungError, EngineUnavailableError } from '../engine/docker-engine.ts';
+import { DockerEngine } from '../engine/docker-engine.ts';
+import { EngineHungError, EngineUnavailableError } from '../engine/errors.ts';
 import { PROJECT_ROOT } from '../scenario/load-scenario.ts';
 
 const START_ENGINE = path.join(PROJECT_ROOT, 'scripts', 'start-engine.sh');

@@ -1,3 +1,4 @@
+import { EXIT_INTERRUPTED } from './exit-codes.ts';
 /** How long a second Ctrl-C waits for the run's containers to be killed before it exits anyway. */
 const FORCE_TIMEOUT_MS = 10_000;
 
@@ -15,7 +16,7 @@ export function abortOnSignals(controller: AbortController, what: string, force:
     }
     process.stderr.write(`\n${signal} again: killing the run's containers now and exiting\n`);
     const timeout = new Promise((resolve) => setTimeout(resolve, FORCE_TIMEOUT_MS).unref());
-    void Promise.race([force().catch(() => undefined), timeout]).finally(() => process.exit(130));
+    void Promise.race([force().catch(() => undefined), timeout]).finally(() => process.exit(EXIT_INTERRUPTED));
   };
   const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
   for (const signal of signals) process.on(signal, onSignal);

@@ -1,5 +1,21 @@
+import { EngineError, InterruptedError } from '../engine/errors.ts';
+import { ProbeBuildError } from '../engine/probe-image.ts';
+import { SwarmNotReadyError } from '../engine/swarm-preflight.ts';
+import { EngineMismatchError } from '../pipeline.ts';
+import { ResultsDirError } from '../report/results-dir.ts';
+import { ResultFileError } from '../report/write-report.ts';
 import { ScenarioError } from '../scenario/load-scenario.ts';
-import { EXIT } from './exit-codes.ts';
+import { EXIT, EXIT_INTERRUPTED } from './exit-codes.ts';
+
+/** Each kind of error a person can act on, and the exit code it gives; the one place that maps them. */
+export function exitCodeOf(error: unknown): number | undefined {
+  if (error instanceof ScenarioError || error instanceof EngineMismatchError || error instanceof ResultFileError) return EXIT.badInput;
+  if (error instanceof InterruptedError) return EXIT_INTERRUPTED;
+  if (error instanceof EngineError || error instanceof ProbeBuildError || error instanceof SwarmNotReadyError || error instanceof ResultsDirError) {
+    return EXIT.runError;
+  }
+  return undefined;
+}
 
 /** Errors a person can act on get one line (or one per problem); anything else is a bug in portlab, said as such. */
 export function reportError(error: unknown): number {
@@ -7,9 +23,9 @@ export function reportError(error: unknown): number {
     process.stderr.write(`${error.message}\n`);
     return EXIT.badInput;
   }
-  const exitCode = (error as { exitCode?: number }).exitCode;
+  const exitCode = exitCodeOf(error);
   const message = error instanceof Error ? error.message : String(error);
-  if (typeof exitCode === 'number') {
+  if (exitCode !== undefined) {
     process.stderr.write(`portlab: ${message}\n`);
     return exitCode;
   }

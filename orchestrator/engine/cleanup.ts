@@ -1,7 +1,7 @@
 import { PORTLAB_LABEL } from '../compile/compile-compose.ts';
 import type { DockerEngine } from './docker-engine.ts';
 import { ownerState, parseOwner } from './run-owner.ts';
-import { EngineError } from './docker-engine.ts';
+import { EngineError } from './errors.ts';
 import { removeAll } from './run-project.ts';
 import { removeStackRemains } from './run-stack.ts';
 

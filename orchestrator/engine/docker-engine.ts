@@ -1,47 +1,16 @@
 import { PassThrough } from 'node:stream';
 import createDebug from 'debug';
 import Docker from 'dockerode';
-import { EXIT } from '../cli/exit-codes.ts';
+import { EngineError, EngineHungError, EngineUnavailableError, InterruptedError } from './errors.ts';
+
 
 const debug = createDebug('portlab:engine');
-
-/** An engine call that failed; keeps its cause and says which call, on what. */
-export class EngineError extends Error {
-  readonly exitCode = EXIT.runError;
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(options?.cause ? `${message}: ${causeText(options.cause)}` : message, options);
-    this.name = 'EngineError';
-  }
-}
-
-/** The daemon cannot be reached at all, or stopped answering. */
-export class EngineUnavailableError extends EngineError {
-  override name = 'EngineUnavailableError';
-}
-
-/** The daemon is there but did not answer a call in time (hung): it is not started again, or second-guessed. */
-export class EngineHungError extends EngineUnavailableError {
-  override name = 'EngineHungError';
-}
-
-/** The user interrupted (Ctrl-C) while an engine call was under way. */
-export class InterruptedError extends Error {
-  readonly exitCode = 130;
-  constructor(what: string) {
-    super(`interrupted while ${what}`);
-    this.name = 'InterruptedError';
-  }
-}
 
 /** How long one engine call may take before portlab gives up on the daemon (override: PORTLAB_ENGINE_TIMEOUT_MS). */
 export const ENGINE_CALL_TIMEOUT_MS = Number(process.env.PORTLAB_ENGINE_TIMEOUT_MS) > 0 ? Number(process.env.PORTLAB_ENGINE_TIMEOUT_MS) : 30_000;
 /** An image build compiles nothing in the daemon (the probe is compiled before), but sends a context. */
 const BUILD_TIMEOUT_MS = 5 * 60_000;
 
-function causeText(cause: unknown): string {
-  const error = cause as { json?: { message?: string }; message?: string };
-  return (error?.json?.message ?? error?.message ?? String(cause)).trim();
-}
 
 export type EngineVersion = { dockerVersion: string; apiVersion: string; kernelVersion: string; os: string };
 

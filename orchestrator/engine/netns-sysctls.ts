@@ -2,7 +2,8 @@ import path from 'node:path';
 import { z } from 'zod';
 import { parseProbeLine } from '../observe/probe-events.ts';
 import { catalogOf, type SysctlCatalog } from '../scenario/sysctl-names.ts';
-import { EngineError, type DockerEngine } from './docker-engine.ts';
+import { type DockerEngine } from './docker-engine.ts';
+import { EngineError } from './errors.ts';
 import { cacheDir, KeyedCache } from './grant-cache.ts';
 
 /** The sysctls of a new network namespace per engine (its id, version and kernel): fixed by the kernel, remembered. */

@@ -1,6 +1,6 @@
 import { parseProbeLine, type ReadyEvent } from '../observe/probe-events.ts';
 import type { DockerEngine, EngineVersion } from './docker-engine.ts';
-import { EngineError } from './docker-engine.ts';
+import { EngineError } from './errors.ts';
 import { GrantCache } from './grant-cache.ts';
 import { HostNamespaceCache, inNamespace, readConntrack } from './host-namespace.ts';
 

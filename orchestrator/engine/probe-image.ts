@@ -1,6 +1,5 @@
 import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { EXIT } from '../cli/exit-codes.ts';
 import { PORTLAB_LABEL } from '../compile/compile-compose.ts';
 import { DockerEngine } from './docker-engine.ts';
 import { PROBE_DIR, probeImageTag } from './probe-source.ts';
@@ -8,7 +7,6 @@ import { PROBE_DIR, probeImageTag } from './probe-source.ts';
 const BUILD_DIR = path.join(PROBE_DIR, 'build');
 
 export class ProbeBuildError extends Error {
-  readonly exitCode = EXIT.runError;
   override name = 'ProbeBuildError';
 }
 

@@ -1,7 +1,7 @@
 import createDebug from 'debug';
 import { ProbeLog, type ContainerObservation } from '../observe/observation.ts';
 import type { ContainerSeries } from '../observe/series.ts';
-import { EngineError, InterruptedError } from './docker-engine.ts';
+import { EngineError, InterruptedError } from './errors.ts';
 import type { RunOwner } from './run-owner.ts';
 
 const debug = createDebug('portlab:engine');

@@ -1,13 +1,12 @@
-import { EXIT } from '../cli/exit-codes.ts';
 import { parseProbeLine, type ReadyEvent } from '../observe/probe-events.ts';
-import { EngineError, InterruptedError, type DockerEngine, type SwarmNode, type SwarmTask } from './docker-engine.ts';
+import { type DockerEngine, type SwarmNode, type SwarmTask } from './docker-engine.ts';
+import { EngineError, InterruptedError } from './errors.ts';
 import { GrantCache } from './grant-cache.ts';
 import { conntrackOf, RLIMIT_REFUSED, type EngineFacts } from './preflight.ts';
 import { removeStackRemains } from './run-stack.ts';
 
 /** The swarm cannot run the scenario as it is (not a swarm, not a manager, an image missing on a node). */
 export class SwarmNotReadyError extends Error {
-  readonly exitCode = EXIT.runError;
   override name = 'SwarmNotReadyError';
 }
 

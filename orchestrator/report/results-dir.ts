@@ -1,6 +1,5 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { EXIT } from '../cli/exit-codes.ts';
 import { PROJECT_ROOT } from '../scenario/load-scenario.ts';
 
 export const RESULTS_DIR = process.env.PORTLAB_RESULTS_DIR ? path.resolve(process.env.PORTLAB_RESULTS_DIR) : path.join(PROJECT_ROOT, 'results');
@@ -10,7 +9,6 @@ export const fileStamp = (at: Date) => at.toISOString().replace(/[-:]/g, '').rep
 
 /** The results directory cannot take files: said before the run starts, in one line, exit 3. */
 export class ResultsDirError extends Error {
-  readonly exitCode = EXIT.runError;
   override name = 'ResultsDirError';
 }
 

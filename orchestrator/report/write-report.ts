@@ -1,6 +1,5 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { EXIT } from '../cli/exit-codes.ts';
 import { writeFileAtomic } from './atomic-write.ts';
 import { chartData } from './chart-data.ts';
 import { reportCharts } from './chart-specs.ts';
@@ -10,7 +9,6 @@ import { StoredResult } from './result-schema.ts';
 
 /** A result file that cannot be read as one: said in one line, exit 2. */
 export class ResultFileError extends Error {
-  readonly exitCode = EXIT.badInput;
   override name = 'ResultFileError';
 }
 

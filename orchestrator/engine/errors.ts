@@ -1,0 +1,35 @@
+/**
+ * What goes wrong on the engine, as types: the cli maps each to an exit code (cli/report-error.ts); nothing here
+ * knows about exit codes, and nobody matches message text.
+ */
+
+function causeText(cause: unknown): string {
+  const error = cause as { json?: { message?: string }; message?: string };
+  return (error?.json?.message ?? error?.message ?? String(cause)).trim();
+}
+
+/** An engine call that failed; keeps its cause and says which call, on what. */
+export class EngineError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(options?.cause ? `${message}: ${causeText(options.cause)}` : message, options);
+    this.name = 'EngineError';
+  }
+}
+
+/** The daemon cannot be reached at all, or stopped answering. */
+export class EngineUnavailableError extends EngineError {
+  override name = 'EngineUnavailableError';
+}
+
+/** The daemon is there but did not answer a call in time (hung): it is not started again, or second-guessed. */
+export class EngineHungError extends EngineUnavailableError {
+  override name = 'EngineHungError';
+}
+
+/** The user interrupted (Ctrl-C, SIGTERM): the one type for it, wherever the work was when it came. */
+export class InterruptedError extends Error {
+  constructor(what: string) {
+    super(`interrupted while ${what}`);
+    this.name = 'InterruptedError';
+  }
+}
