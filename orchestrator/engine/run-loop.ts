@@ -42,6 +42,26 @@ export type RunTimeline = {
 
 export type EndReason = 'clients-done' | 'duration' | 'failed' | 'interrupted';
 
+/**
+ * Why a run stopped short, typed where it was seen: a probe that reported a fatal error, a container that ended
+ * early, one not ready in time, the engine lost, an engine call that failed, or the user's interrupt.
+ */
+export type RunFailure = {
+  kind: 'probe-failed' | 'exited' | 'not-ready' | 'lost-engine' | 'engine-call' | 'interrupted';
+  /** The container it concerns, when one does. */
+  container: string | null;
+  /** What happened, in words: the record's `failure` text. */
+  cause: string;
+};
+
+/** A failure the loop itself detects, carried to its one catch as a type. */
+class RunFailed extends EngineError {
+  constructor(readonly failure: RunFailure) {
+    super(failure.cause);
+    this.name = 'RunFailed';
+  }
+}
+
 export type RunRecord = {
   /** What removing the run's containers and network left behind (empty when all went). */
   cleanupErrors: string[];
@@ -51,7 +71,10 @@ export type RunRecord = {
   /** Where each container ran (a swarm node's hostname); empty on the local engine, where all run on its host. */
   nodes: Record<string, string>;
   endReason: EndReason;
+  /** The failure's text, as the result shows it; null unless the run failed or was interrupted. */
   failure: string | null;
+  /** The same, typed. */
+  failedBecause: RunFailure | null;
   startedAt: Date;
   endedAt: Date;
   /** When each step of the run ended (ms on the run's clock); null for a step it never reached. */
@@ -132,8 +155,6 @@ class Wakeup {
   }
 }
 
-class Interrupted extends Error {}
-
 /**
  * Runs a deployment: server, then clients; follows every container's probe lines; ends when every client has
  * stopped (or at the time limit, on a failure or an interrupt); stops the server first so its final counts are
@@ -183,20 +204,24 @@ export async function runExperiment(
   const waitFor = async (names: string[], reached: (name: string) => boolean, what: string) => {
     const by = now() + READY_TIMEOUT_MS;
     for (;;) {
-      if (options.signal.aborted) throw new Interrupted();
+      if (options.signal.aborted) throw new InterruptedError(`waiting for ${names.join(', ')} to be ${what}`);
       const pending = names.filter((name) => !reached(name));
       if (pending.length === 0) return;
       const failed = pending.map((name) => observations()[name]).find((observation) => observation?.fatal.length);
-      if (failed) throw new EngineError(`the probe in ${failed.name} failed: ${failed.fatal.join('; ')}`);
+      if (failed) throw probeFailed(failed);
       const gone = pending.find((name) => exited.has(name));
-      if (gone) throw new EngineError(`container ${gone} exited before it was ${what}${ending(gone)}`);
-      if (now() > by) throw new EngineError(`${pending.join(', ')}: not ${what} after ${READY_TIMEOUT_MS / 1000}s`);
+      if (gone) throw new RunFailed({ kind: 'exited', container: gone, cause: `container ${gone} exited before it was ${what}${ending(gone)}` });
+      if (now() > by) throw new RunFailed({ kind: 'not-ready', container: pending[0]!, cause: `${pending.join(', ')}: not ${what} after ${READY_TIMEOUT_MS / 1000}s` });
       await wakeup.wait(TICK_MS);
     }
   };
 
+  const probeFailed = (observation: ContainerObservation) =>
+    new RunFailed({ kind: 'probe-failed', container: observation.name, cause: `the probe in ${observation.name} failed: ${observation.fatal.join('; ')}` });
+  const lostEngine = (cause: string) => new RunFailed({ kind: 'lost-engine', container: null, cause: `lost ${deployment.describe()}: ${cause}` });
+
   let endReason: EndReason = 'failed';
-  let failure: string | null = null;
+  let failedBecause: RunFailure | null = null;
   try {
     // Clients are prepared while the server starts; they start only once it listens.
     const clientsPrepared = deployment.prepareClients(sink);
@@ -217,9 +242,9 @@ export async function runExperiment(
     let lastEngineCheck = now();
     let settled: { count: number; since: number } | undefined;
     for (;;) {
-      if (options.signal.aborted) throw new Interrupted();
+      if (options.signal.aborted) throw new InterruptedError('the run was going on');
       if (now() - lastEngineCheck >= ENGINE_CHECK_EVERY_MS) {
-        if (!(await deployment.ping())) throw new EngineError(`lost ${deployment.describe()}: it stopped answering while the run was going on`);
+        if (!(await deployment.ping())) throw lostEngine('it stopped answering while the run was going on');
         lastEngineCheck = now();
       }
       const snapshot = observations();
@@ -228,13 +253,13 @@ export async function runExperiment(
         lastProgress = now();
       }
       const fatal = Object.values(snapshot).find((observation) => observation.fatal.length > 0);
-      if (fatal) throw new EngineError(`the probe in ${fatal.name} failed: ${fatal.fatal.join('; ')}`);
+      if (fatal) throw probeFailed(fatal);
       // Probes hold their connections until they are stopped, so any exit now is a failure: the container's, or the
       // engine's when its log stream ended because the daemon went away.
       const gone = [...exited.keys()][0];
       if (gone) {
-        if (!(await deployment.ping())) throw new EngineError(`lost ${deployment.describe()}: the log stream of ${gone} ended and the engine does not answer`);
-        throw new EngineError(`container ${gone} exited while the run was going on${ending(gone)}`);
+        if (!(await deployment.ping())) throw lostEngine(`the log stream of ${gone} ended and the engine does not answer`);
+        throw new RunFailed({ kind: 'exited', container: gone, cause: `container ${gone} exited while the run was going on${ending(gone)}` });
       }
       if (clients.every((client) => logs.get(client)?.finished())) {
         const accepted = snapshot[serverName]?.count ?? 0;
@@ -264,13 +289,8 @@ export async function runExperiment(
     if (options.keep || endReason === 'duration') await deployment.stopAll(LOG_DRAIN_TIMEOUT_MS);
     timeline.stopped = now();
   } catch (error) {
-    const interrupted = error instanceof Interrupted || error instanceof InterruptedError || options.signal.aborted;
-    endReason = interrupted ? 'interrupted' : 'failed';
-    failure = interrupted ? 'interrupted' : (error as Error).message;
-    // A request that failed because the daemon went away (a hang-up, a refused socket) says so first.
-    if (!interrupted && error instanceof EngineError && !failure.startsWith('lost ') && !(await deployment.ping())) {
-      failure = `lost ${deployment.describe()}: ${failure}`;
-    }
+    failedBecause = await classifyFailure(error, options.signal, deployment);
+    endReason = failedBecause.kind === 'interrupted' ? 'interrupted' : 'failed';
     await deployment.settle();
     await deployment.stopAll(LOG_DRAIN_TIMEOUT_MS).catch((stopError) => debug('stopping after failure: %s', stopError));
   }
@@ -282,11 +302,26 @@ export async function runExperiment(
     (error: Error) => ({ cleanupErrors: [error.message], removedAt: now() }),
   );
   const series = Object.assign({}, ...[...logs.values()].map((log) => log.series())) as Record<string, ContainerSeries>;
-  const record = { observations: observations(), series, nodes, endReason, failure, startedAt, endedAt: new Date(now()), timeline };
+  const failure = failedBecause?.cause ?? null;
+  const record = { observations: observations(), series, nodes, endReason, failure, failedBecause, startedAt, endedAt: new Date(now()), timeline };
   return {
     record,
     removed: removal.then(({ cleanupErrors, removedAt }) => ({ ...record, cleanupErrors, timeline: { ...timeline, removed: removedAt } })),
   };
+}
+
+/**
+ * What stopped a run, typed: the loop's own failures as they were thrown; an interrupt (or an abort whatever was
+ * thrown then); an engine call that failed because the daemon went away (a hang-up, a refused socket) is the
+ * engine lost; any other engine error an engine call's.
+ */
+async function classifyFailure(error: unknown, signal: AbortSignal, deployment: Pick<Deployment, 'ping' | 'describe'>): Promise<RunFailure> {
+  if (error instanceof InterruptedError || signal.aborted) return { kind: 'interrupted', container: null, cause: 'interrupted' };
+  const seen: RunFailure = error instanceof RunFailed ? error.failure : { kind: 'engine-call', container: null, cause: (error as Error).message };
+  if (seen.kind !== 'lost-engine' && error instanceof EngineError && !(await deployment.ping())) {
+    return { kind: 'lost-engine', container: seen.container, cause: `lost ${deployment.describe()}: ${seen.cause}` };
+  }
+  return seen;
 }
 
 /** Waits for `work`, or `timeoutMs`, whichever is first. */

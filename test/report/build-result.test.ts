@@ -71,6 +71,7 @@ function resultOf(clientCount: number, endReason: EndReason = 'clients-done') {
       timeline: { serverStarted: T0 + 400, serverReady: T0 + 600, clientsStarted: T0 + 900, clientsDone: T0 + 2100, stopped: T0 + 2600, removed: T0 + 2800 },
       endReason,
       failure: endReason === 'failed' ? 'the server probe failed' : null,
+      failedBecause: endReason === 'failed' ? { kind: 'probe-failed', container: 'server', cause: 'the server probe failed' } : null,
       startedAt: new Date('2026-11-23T00:00:00Z'),
       endedAt: new Date('2026-11-23T00:00:03Z'),
     },

@@ -1,0 +1,208 @@
+import { describe, expect, it } from 'vitest';
+import { EngineError } from '../../orchestrator/engine/errors.ts';
+import { runExperiment, type ContainerSink, type Deployment, type RunOptions } from '../../orchestrator/engine/run-loop.ts';
+import { readyEvent } from '../probe-fixtures.ts';
+
+const line = (event: Record<string, unknown>) => JSON.stringify(event);
+const serverReady = line(readyEvent({ role: 'server', t: 1 }));
+const clientReady = line(readyEvent({ role: 'client', t: 0 }));
+const progress = (role: string, count: number, t: number) => line({ event: 'progress', role, worker: 0, count, t });
+const done = (role: string, count: number, errno: string, t: number) => line({ event: 'done', role, worker: 0, count, errno, reason: errno === 'none' ? 'signal' : 'error', t });
+
+type Script = {
+  /** What the client prints once it has its go; by default it fills 1,000 ports and stops with EADDRNOTAVAIL. */
+  client?: (sink: ContainerSink) => void;
+  /** The engine's answer to a ping. */
+  answers?: () => boolean;
+  /** What removal does. */
+  remove?: () => Promise<void>;
+};
+
+/**
+ * A deployment with no engine behind it: a server and one client whose probes print what the script says, as a
+ * real deployment passes their lines to the loop. Records the calls the loop made, in order.
+ */
+class FakeDeployment implements Deployment {
+  readonly containers = { server: 'server', clients: ['client-1'] };
+  readonly clientsWaitForGo = true;
+  readonly calls: string[] = [];
+  private sink: ContainerSink | undefined;
+  private accepted = 0;
+
+  constructor(private readonly script: Script = {}) {}
+
+  async startServer(sink: ContainerSink) {
+    this.calls.push('startServer');
+    this.sink = sink;
+    sink.created('server');
+    setTimeout(() => sink.line('server', serverReady), 5);
+  }
+
+  async prepareClients(sink: ContainerSink) {
+    this.calls.push('prepareClients');
+    sink.created('client-1');
+    sink.line('client-1', line({ event: 'waiting', role: 'client', t: 0 }));
+  }
+
+  async startClients(sink: ContainerSink) {
+    this.calls.push('startClients');
+    const client = this.script.client ?? ((to: ContainerSink) => this.fill(to, 1000));
+    setTimeout(() => client(sink), 5);
+  }
+
+  /** The client holds `count` connections and the server accepts them all. */
+  fill(sink: ContainerSink, count: number) {
+    sink.line('client-1', clientReady);
+    sink.line('client-1', progress('client', count / 2, 10));
+    this.accepted = count;
+    sink.line('server', progress('server', count, 20));
+    sink.line('client-1', done('client', count, 'EADDRNOTAVAIL', 30));
+  }
+
+  async signalServer() {
+    this.calls.push('signalServer');
+    setTimeout(() => this.sink?.line('server', done('server', this.accepted, 'none', 40)), 5);
+  }
+
+  async stopAll() {
+    this.calls.push('stopAll');
+  }
+
+  async remove() {
+    this.calls.push('remove');
+    await this.script.remove?.();
+  }
+
+  async settle() {}
+
+  async ping() {
+    return this.script.answers?.() ?? true;
+  }
+
+  describe() {
+    return 'the fake engine';
+  }
+
+  nodes() {
+    return {};
+  }
+}
+
+const options = (overrides: Partial<RunOptions> = {}): RunOptions => ({
+  runId: 'test',
+  owner: { host: 'test', pid: 1, started: '1' },
+  limitMs: 60_000,
+  keep: false,
+  signal: new AbortController().signal,
+  onProgress: () => {},
+  now: () => Date.now(),
+  ...overrides,
+});
+
+describe('the run loop, driven by a deployment with no engine', () => {
+  it('ready, progress, done: the clients finish, the server is stopped first, then everything is removed', async () => {
+    const deployment = new FakeDeployment();
+    const { record, removed } = await runExperiment(deployment, options());
+    expect(record.endReason).toBe('clients-done');
+    expect(record.failedBecause).toBeNull();
+    expect(record.observations['client-1']).toMatchObject({ count: 1000, error: 'EADDRNOTAVAIL', finished: true });
+    expect(record.observations.server?.count).toBe(1000);
+    expect((await removed).cleanupErrors).toEqual([]);
+    expect(deployment.calls).toEqual(['prepareClients', 'startServer', 'startClients', 'signalServer', 'remove']);
+    const { timeline } = await removed;
+    expect(Object.values(timeline).every((at) => at !== null)).toBe(true);
+  });
+
+  it('a container that dies mid-run: failed, typed as exited, naming it; what was counted is kept', async () => {
+    const deployment = new FakeDeployment({
+      client: (sink) => {
+        sink.line('client-1', clientReady);
+        sink.line('client-1', progress('client', 400, 10));
+        sink.exited('client-1', 'exit code 137');
+      },
+    });
+    const { record } = await runExperiment(deployment, options());
+    expect(record.endReason).toBe('failed');
+    expect(record.failedBecause).toEqual({ kind: 'exited', container: 'client-1', cause: 'container client-1 exited while the run was going on (exit code 137)' });
+    expect(record.failure).toBe(record.failedBecause?.cause);
+    expect(record.observations['client-1']?.count).toBe(400);
+    expect(deployment.calls).toContain('stopAll');
+  });
+
+  it('a probe that reports a fatal error: failed, typed as the probe\'s', async () => {
+    const deployment = new FakeDeployment({
+      client: (sink) => sink.line('client-1', line({ event: 'fatal', message: 'cannot resolve server', errno: 'EAI_AGAIN', t: 1 })),
+    });
+    const { record } = await runExperiment(deployment, options());
+    expect(record.failedBecause).toMatchObject({ kind: 'probe-failed', container: 'client-1' });
+    expect(record.failure).toMatch(/^the probe in client-1 failed: cannot resolve server/);
+  });
+
+  it('a lost engine: a log stream that ends while the engine does not answer is the engine lost, not the container', async () => {
+    let answering = true;
+    const deployment = new FakeDeployment({
+      answers: () => answering,
+      client: (sink) => {
+        sink.line('client-1', clientReady);
+        answering = false;
+        sink.exited('client-1');
+      },
+    });
+    const { record } = await runExperiment(deployment, options());
+    expect(record.failedBecause).toEqual({ kind: 'lost-engine', container: null, cause: 'lost the fake engine: the log stream of client-1 ended and the engine does not answer' });
+  });
+
+  it('an engine call that fails once the engine has gone says the engine was lost, with the call', async () => {
+    const deployment = new FakeDeployment({ answers: () => false });
+    deployment.startClients = async () => {
+      throw new EngineError('signalling container client-1', { cause: new Error('socket hang up') });
+    };
+    const { record } = await runExperiment(deployment, options());
+    expect(record.failedBecause).toEqual({ kind: 'lost-engine', container: null, cause: 'lost the fake engine: signalling container client-1: socket hang up' });
+  });
+
+  it('Ctrl-C: interrupted, whatever step the run was at, and still removed', async () => {
+    const abort = new AbortController();
+    const deployment = new FakeDeployment({
+      client: (sink) => {
+        sink.line('client-1', clientReady);
+        sink.line('client-1', progress('client', 10, 5));
+        abort.abort();
+      },
+    });
+    const { record, removed } = await runExperiment(deployment, options({ signal: abort.signal }));
+    expect(record.endReason).toBe('interrupted');
+    expect(record.failedBecause).toEqual({ kind: 'interrupted', container: null, cause: 'interrupted' });
+    expect(record.observations['client-1']?.count).toBe(10);
+    await removed;
+    expect(deployment.calls.at(-1)).toBe('remove');
+  });
+
+  it('a removal that fails: the run and what it measured stand, the failure is the record\'s cleanup error', async () => {
+    const deployment = new FakeDeployment({
+      remove: async () => {
+        throw new EngineError('cleanup left something behind: portlab-x was still listed 10 s after its removal');
+      },
+    });
+    const { record, removed } = await runExperiment(deployment, options());
+    expect(record.endReason).toBe('clients-done');
+    const after = await removed;
+    expect(after.cleanupErrors).toEqual(['cleanup left something behind: portlab-x was still listed 10 s after its removal']);
+    expect(after.observations['client-1']?.count).toBe(1000);
+    expect(after.timeline.removed).not.toBeNull();
+  });
+
+  it('the time limit: a client still going is stopped, its last lines read, and the run ends as duration', async () => {
+    const deployment = new FakeDeployment({
+      client: (sink) => {
+        sink.line('client-1', clientReady);
+        sink.line('client-1', progress('client', 300, 10));
+      },
+    });
+    const { record } = await runExperiment(deployment, options({ limitMs: 300 }));
+    expect(record.endReason).toBe('duration');
+    expect(record.failedBecause).toBeNull();
+    expect(deployment.calls).toContain('stopAll');
+    expect(record.observations['client-1']?.count).toBe(300);
+  });
+});
