@@ -16,7 +16,7 @@ import { engineGrants } from '../orchestrator/engine/preflight.ts';
 import { compileProbe, ensureProbeImage } from '../orchestrator/engine/probe-image.ts';
 import { ProbeLog } from '../orchestrator/observe/observation.ts';
 import { replan } from '../orchestrator/pipeline.ts';
-import { SERVER_NAME } from '../orchestrator/predict/predict.ts';
+import { SERVER_NAME } from '../orchestrator/scenario/scenario-schema.ts';
 import { RunResult } from '../orchestrator/report/result-schema.ts';
 import { environmentOf } from '../orchestrator/run-scenario.ts';
 import { loadScenario, PROJECT_ROOT } from '../orchestrator/scenario/load-scenario.ts';

@@ -1,8 +1,8 @@
 import { Document } from 'yaml';
-import { clientSteps, serverClosesFirst, type Bind, type Phase, type Scenario } from '../scenario/scenario-schema.ts';
+import { clientSteps, serverClosesFirst, type Bind, type Phase, type Scenario, SERVER_NAME } from '../scenario/scenario-schema.ts';
 import { durationMs } from '../scenario/duration.ts';
 import { totalBudget } from '../predict/plan-workers.ts';
-import { engineNotes, SERVER_NAME } from '../predict/predict.ts';
+import { engineNotes } from '../predict/predict.ts';
 import type { Prediction, WorkerPlan } from '../predict/prediction-schema.ts';
 import type { ComposeBase, ComposeProject, ComposeService } from './compose-schema.ts';
 

@@ -1,6 +1,6 @@
 import { Document } from 'yaml';
-import { containerNames } from '../scenario/scenario-schema.ts';
-import { engineNotes, SERVER_NAME } from '../predict/predict.ts';
+import { containerNames, SERVER_NAME } from '../scenario/scenario-schema.ts';
+import { engineNotes } from '../predict/predict.ts';
 import { compileCompose, type CompileInput } from './compile-compose.ts';
 import type { ComposeProject, ComposeService } from './compose-schema.ts';
 

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import createDebug from 'debug';
 import type { ComposeProject, ComposeService } from '../compile/compose-schema.ts';
-import { SERVER_NAME } from '../predict/predict.ts';
+import { SERVER_NAME } from '../scenario/scenario-schema.ts';
 import { type DockerEngine } from './docker-engine.ts';
 import { EngineError } from './errors.ts';
 import { runExperiment, within, type ContainerSink, type Deployment, type RunOptions } from './run-loop.ts';

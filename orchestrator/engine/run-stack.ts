@@ -1,7 +1,7 @@
 import createDebug from 'debug';
 import { STACK_NETWORK, type CompiledStack } from '../compile/compile-stack.ts';
 import type { ComposeService } from '../compile/compose-schema.ts';
-import { SERVER_NAME } from '../predict/predict.ts';
+import { SERVER_NAME } from '../scenario/scenario-schema.ts';
 import { type DockerEngine, type SwarmTask } from './docker-engine.ts';
 import { EngineError } from './errors.ts';
 import { runExperiment, type ContainerSink, type Deployment, type RunOptions } from './run-loop.ts';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_SOMAXCONN, KERNEL_DEFAULT_PORT_RANGE } from './kernel-facts.ts';
 import { NofileLimit } from './prediction-schema.ts';
 
 /** What one probe found in its container at start (its `ready` event). */
@@ -62,8 +63,8 @@ export const ASSUMED_ENVIRONMENT: Environment = {
   engineNofileCeiling: null,
   engineDefaultNofile: { soft: 1048576, hard: 1048576 },
   probeFdsOpen: 3,
-  dnsListenerPortRange: { low: 32768, high: 60999 },
-  somaxconn: 4096,
+  dnsListenerPortRange: KERNEL_DEFAULT_PORT_RANGE,
+  somaxconn: DEFAULT_SOMAXCONN,
   conntrackMax: 262144,
   conntrackInUse: 0,
   network: 'bridge',
@@ -73,4 +74,3 @@ export const ASSUMED_ENVIRONMENT: Environment = {
 /** The same for a swarm run: the containers are joined by an overlay network. */
 export const ASSUMED_SWARM_ENVIRONMENT: Environment = { ...ASSUMED_ENVIRONMENT, network: 'overlay' };
 
-export const KERNEL_DEFAULT_PORT_RANGE = { low: 32768, high: 60999 } as const;

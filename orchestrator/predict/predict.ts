@@ -1,14 +1,13 @@
-import { containerNames, requestedPortRange, serverClosesFirst, type ClientGroup, type Phase, type Scenario } from '../scenario/scenario-schema.ts';
+import { containerNames, requestedPortRange, SERVER_NAME, serverClosesFirst, type ClientGroup, type Phase, type Scenario } from '../scenario/scenario-schema.ts';
 import { formatPortRange, portCount, type PortRange } from '../scenario/port-range.ts';
 import { durationMs } from '../scenario/duration.ts';
-import { KERNEL_DEFAULT_PORT_RANGE, type ContainerFacts, type Environment } from './environment.ts';
+import type { ContainerFacts, Environment } from './environment.ts';
+import { KERNEL_DEFAULT_PORT_RANGE, NAMESPACE_SYSCTL_DEFAULTS, TIME_WAIT_SECONDS } from './kernel-facts.ts';
 import { addCounts, exactCount, formatCount, showCount } from './count-range.ts';
 import { HEADROOM, planWorkers, totalBudget } from './plan-workers.ts';
 import { scanLoss } from './port-scan.ts';
 import type { ClientPrediction, CountRange, Limit, Prediction } from './prediction-schema.ts';
 
-
-export const SERVER_NAME = 'server';
 
 /**
  * What the engine's grants changed, once per container: [name, note] for the server and each client container
@@ -261,13 +260,6 @@ function localPortLimit(group: ClientGroup, ports: PortCapacity, targets: number
   };
 }
 
-/** The side that closes first keeps the 4-tuple in TIME_WAIT for 60 s: TCP_TIMEWAIT_LEN (include/net/tcp.h), not tunable. */
-const TIME_WAIT_SECONDS = 60;
-/**
- * With tcp_tw_reuse=1 a TIME_WAIT port may be taken again once it is this old (tcp_twsk_unique): 1 s, or since Linux
- * 6.14 net.ipv4.tcp_tw_reuse_delay (ms, per namespace, default 1000).
- */
-const TW_REUSE_DELAY_DEFAULT_MS = '1000';
 
 /** Churn: connect, close, repeat. Whether the client runs out depends on who closes first and on tcp_tw_reuse. */
 function predictChurningClient(scenario: Scenario, group: ClientGroup, env: Environment, name: string, key: string): ClientPrediction {
@@ -286,9 +278,11 @@ function predictChurningClient(scenario: Scenario, group: ClientGroup, env: Envi
     env,
   });
   const sysctl = (key: string, fallback: string) => facts?.sysctls?.[key] ?? group.sysctls[key] ?? fallback;
-  const twReuse = sysctl('net.ipv4.tcp_tw_reuse', '2');
-  const reuseAgeSeconds = Number(sysctl('net.ipv4.tcp_tw_reuse_delay', TW_REUSE_DELAY_DEFAULT_MS)) / 1000;
-  const timestamps = sysctl('net.ipv4.tcp_timestamps', '1') !== '0';
+  const defaults = NAMESPACE_SYSCTL_DEFAULTS;
+  const twReuse = sysctl('net.ipv4.tcp_tw_reuse', defaults['net.ipv4.tcp_tw_reuse']);
+  // With tcp_tw_reuse=1 a TIME_WAIT port may be taken again once it is this old (tcp_twsk_unique).
+  const reuseAgeSeconds = Number(sysctl('net.ipv4.tcp_tw_reuse_delay', defaults['net.ipv4.tcp_tw_reuse_delay'])) / 1000;
+  const timestamps = sysctl('net.ipv4.tcp_timestamps', defaults['net.ipv4.tcp_timestamps']) !== '0';
   const seconds = durationMs(group.duration ?? '0s') / 1000;
   const rate = group.rate;
   // Without a rate the client churns as fast as this engine lets it: known once an earlier run here measured it.
@@ -296,7 +290,7 @@ function predictChurningClient(scenario: Scenario, group: ClientGroup, env: Envi
   const speedText = rate ? `${formatCount(rate)}/s` : `${formatCount(speed ?? 0)}/s (the speed unpaced churns reached on this engine before)`;
   const paced = pacedCount(rate, seconds, workers.processes, env.paceBehind?.[key]);
   const pacedText = paced.text;
-  const early = killedTimeWaits(env, key, seconds, sysctl('net.ipv4.tcp_rfc1337', '0'));
+  const early = killedTimeWaits(env, key, seconds, sysctl('net.ipv4.tcp_rfc1337', defaults['net.ipv4.tcp_rfc1337']));
   // The kills the probe counted bound the extra connections: one that came after the failure freed a port no connect() used.
   const runsOut: CountRange = early.killed === null ? { min: usable.min, max: null } : { min: usable.min, max: usable.max + early.killed };
   const reasoning = [...local.reasoning];
@@ -399,7 +393,7 @@ function pacedCount(rate: number | undefined, seconds: number, processes: number
 }
 
 function killedTimeWaits(env: Environment, key: string, seconds: number, rfc1337: string): { killed: number | null; why: string } {
-  if (rfc1337 === '1') return { killed: 0, why: '+ 0 (net.ipv4.tcp_rfc1337=1: a TIME_WAIT ignores RSTs, so every port stays taken for its 60 s)' };
+  if (rfc1337 === '1') return { killed: 0, why: `+ 0 (net.ipv4.tcp_rfc1337=1: a TIME_WAIT ignores RSTs, so every port stays taken for its ${TIME_WAIT_SECONDS} s)` };
   const counts = env.timeWaits?.[key];
   if (counts && seconds < TIME_WAIT_SECONDS) {
     const killed = Math.max(0, counts.entered - counts.atEnd);

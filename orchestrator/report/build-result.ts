@@ -3,9 +3,9 @@ import type { EngineFacts } from '../engine/preflight.ts';
 import type { RunRecord } from '../engine/run-loop.ts';
 import type { ContainerObservation } from '../observe/observation.ts';
 import { formatCount, showCount } from '../predict/count-range.ts';
-import { engineNotes, SERVER_NAME } from '../predict/predict.ts';
+import { engineNotes } from '../predict/predict.ts';
+import { SERVER_NAME, type Scenario } from '../scenario/scenario-schema.ts';
 import type { Prediction, WorkerPlan } from '../predict/prediction-schema.ts';
-import type { Scenario } from '../scenario/scenario-schema.ts';
 import type { ContainerVerdict, Judgement, RunVerdict } from '../verdict/judge.ts';
 import { RESULT_SCHEMA_VERSION, type RunResult } from './result-schema.ts';
 

@@ -1,7 +1,8 @@
+import { TIME_WAIT_SECONDS } from '../predict/kernel-facts.ts';
 import { seriesPoints, type ContainerSeries } from '../observe/series.ts';
 import { formatCount } from '../predict/count-range.ts';
 import { observationKey, type ClientPrediction } from '../predict/prediction-schema.ts';
-import { SERVER_NAME } from '../predict/predict.ts';
+import { SERVER_NAME } from '../scenario/scenario-schema.ts';
 import { portCount } from '../scenario/port-range.ts';
 import type { RunResult } from './result-schema.ts';
 
@@ -119,7 +120,7 @@ export function chartData(result: RunResult): ChartData {
     const prediction = entry.prediction;
     if (prediction?.limit !== 'time-wait') return [];
     const usable = portCount(prediction.portRange) - prediction.reservedPorts.min;
-    return [{ value: usable, label: `${entry.name}: ${formatCount(usable)} usable ports, each held 60 s in TIME_WAIT` }];
+    return [{ value: usable, label: `${entry.name}: ${formatCount(usable)} usable ports, each held ${TIME_WAIT_SECONDS} s in TIME_WAIT` }];
   });
   const failures = churning.flatMap((entry) => {
     const failure = result.clients.find((client) => client.name === entry.name)?.firstFailure;

@@ -1,3 +1,4 @@
+import { TIME_WAIT_SECONDS } from '../predict/kernel-facts.ts';
 import { SERVER_LINE, type ChartData } from './chart-data.ts';
 
 /** A Vega-Lite specification: plain data, built here and rendered to SVG by render-chart.ts. */
@@ -100,7 +101,7 @@ export function churnChart(data: ChartData): Chart | null {
   return {
     id: 'churn',
     caption:
-      'Solid lines count connections opened and closed; dashed lines count sockets in TIME_WAIT, which the side that closed first keeps for 60 s. A red rule marks the first failure.',
+      `Solid lines count connections opened and closed; dashed lines count sockets in TIME_WAIT, which the side that closed first keeps for ${TIME_WAIT_SECONDS} s. A red rule marks the first failure.`,
     spec: {
       ...base('Churn and TIME_WAIT over time'),
       layer: [

@@ -1,5 +1,5 @@
 import { formatCount, showCount } from '../predict/count-range.ts';
-import { SERVER_NAME } from '../predict/predict.ts';
+import { SERVER_NAME } from '../scenario/scenario-schema.ts';
 import type { Chart } from './chart-specs.ts';
 import { escape, pageHead, verdictClass } from './html.ts';
 import type { StoredResult } from './result-schema.ts';

@@ -344,6 +344,10 @@ export const clientSteps = (scenario: Scenario): Array<Pick<Phase, 'mode' | 'clo
 export const serverClosesFirst = (scenario: Scenario) => clientSteps(scenario).some((step) => step.mode === 'churn' && step.close === 'server');
 
 /** Container names of a group: client-1, client-2, ... for a group named "client". */
+/** The server's service and container name in every compiled project, result and report. */
+export const SERVER_NAME = 'server';
+
+/** A client group's containers: <group>-1, <group>-2, ... */
 export const containerNames = (group: ClientGroup) => Array.from({ length: group.count }, (_, index) => `${group.name}-${index + 1}`);
 export type Nofile = z.infer<typeof ulimitValue>;
 

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { ContainerObservation } from '../observe/observation.ts';
 import { CountRange, Limit, observationKey, type Prediction } from '../predict/prediction-schema.ts';
 import { formatCount, showCount } from '../predict/count-range.ts';
-import { SERVER_NAME } from '../predict/predict.ts';
+import { SERVER_NAME } from '../scenario/scenario-schema.ts';
 
 export const Verdict = z.enum(['pass', 'fail', 'error']);
 export type Verdict = z.infer<typeof Verdict>;

@@ -1,0 +1,25 @@
+/**
+ * The kernel's facts the model rests on, each once, with where it comes from (docs/model.md has the measurements).
+ * Everything in predict/ and report/ that needs one imports it from here.
+ */
+
+/** A new network namespace's ip_local_port_range: it does not inherit the host's (inet_init_net). */
+export const KERNEL_DEFAULT_PORT_RANGE = { low: 32768, high: 60999 } as const;
+
+/** net.core.somaxconn of a new namespace: SOMAXCONN, 4096 since Linux 5.4 (commit 19f92a030ca6). */
+export const DEFAULT_SOMAXCONN = 4096;
+
+/** The side that closes first keeps the 4-tuple in TIME_WAIT this long: TCP_TIMEWAIT_LEN (include/net/tcp.h), not tunable. */
+export const TIME_WAIT_SECONDS = 60;
+
+/**
+ * Sysctls of a new namespace the churn model reads, as /proc/sys gives them: tcp_tw_reuse 2 (loopback only),
+ * timestamps on, RFC 1337 off (an RST kills a TIME_WAIT), and tcp_tw_reuse_delay 1000 ms (Linux 6.14+, commit
+ * ca6a6f93867a; before it the delay is one second all the same).
+ */
+export const NAMESPACE_SYSCTL_DEFAULTS = {
+  'net.ipv4.tcp_tw_reuse': '2',
+  'net.ipv4.tcp_timestamps': '1',
+  'net.ipv4.tcp_rfc1337': '0',
+  'net.ipv4.tcp_tw_reuse_delay': '1000',
+} as const;
