@@ -19,7 +19,8 @@ import { replan } from '../orchestrator/pipeline.ts';
 import { SERVER_NAME } from '../orchestrator/scenario/scenario-schema.ts';
 import { RunResult } from '../orchestrator/report/result-schema.ts';
 import { environmentOf } from '../orchestrator/run-scenario.ts';
-import { loadScenario, PROJECT_ROOT } from '../orchestrator/scenario/load-scenario.ts';
+import { loadScenario } from '../orchestrator/scenario/load-scenario.ts';
+import { PROJECT_ROOT } from '../orchestrator/common/project-root.ts';
 
 const BRIDGE = 'plfloor0';
 const SUBNET = '10.231.0';

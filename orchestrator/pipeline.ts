@@ -1,6 +1,6 @@
 import { compileCompose, type CompiledProject } from './compile/compile-compose.ts';
 import { compileStack, type CompiledStack } from './compile/compile-stack.ts';
-import { loadComposeBase } from './compile/load-compose-base.ts';
+import { loadComposeBase } from './engine/compose-base.ts';
 import { probeImageTag } from './engine/probe-source.ts';
 import type { Environment } from './predict/environment.ts';
 import { predict } from './predict/predict.ts';

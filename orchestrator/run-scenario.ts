@@ -18,7 +18,7 @@ import { stackNamespace } from './compile/compile-stack.ts';
 import type { RunOptions } from './engine/run-loop.ts';
 import { runStack } from './engine/run-stack.ts';
 import { swarmFacts } from './engine/swarm-preflight.ts';
-import { writeFileAtomic } from './report/atomic-write.ts';
+import { writeFileAtomic } from './common/atomic-write.ts';
 import { buildResult } from './report/build-result.ts';
 import { formatResultJson } from './report/result-json.ts';
 import { RunResult } from './report/result-schema.ts';

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { RunResult } from '../orchestrator/report/result-schema.ts';
-import { PROJECT_ROOT } from '../orchestrator/scenario/load-scenario.ts';
+import { PROJECT_ROOT } from '../orchestrator/common/project-root.ts';
 
 const SCENARIOS = ['extra-listen-ports', 'time-wait-exhaustion', 'default-range', 'wide-range'];
 const FIXTURES = path.join(PROJECT_ROOT, 'test', 'fixtures', 'results');

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { DockerEngine } from '../engine/docker-engine.ts';
 import { EngineHungError, EngineUnavailableError } from '../engine/errors.ts';
-import { PROJECT_ROOT } from '../scenario/load-scenario.ts';
+import { PROJECT_ROOT } from '../common/project-root.ts';
 
 const START_ENGINE = path.join(PROJECT_ROOT, 'scripts', 'start-engine.sh');
 

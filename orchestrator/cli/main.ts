@@ -2,7 +2,7 @@ import path from 'node:path';
 import { planScenario } from '../pipeline.ts';
 import { ASSUMED_ENVIRONMENT, ASSUMED_SWARM_ENVIRONMENT } from '../predict/environment.ts';
 import { nodePlan } from '../predict/node-plan.ts';
-import { writeFileAtomic } from '../report/atomic-write.ts';
+import { writeFileAtomic } from '../common/atomic-write.ts';
 import { RESULTS_DIR } from '../report/results-dir.ts';
 import { userCwd } from '../scenario/load-scenario.ts';
 import { isEntryPoint } from './entry-point.ts';

@@ -10,7 +10,7 @@ import { SHIPPED_SYSCTLS } from '../scenario/shipped-sysctls.ts';
 import { checkSysctlNames } from '../scenario/sysctl-names.ts';
 import { loadSweep, showAxisValue, type LoadedSweep, type SweepPoint } from '../scenario/sweep-file.ts';
 import { runSweep } from '../sweep/run-sweep.ts';
-import type { SweepPointSummary, SweepSummary } from '../sweep/sweep-schema.ts';
+import type { SweepPointSummary, SweepSummary } from '../report/sweep-schema.ts';
 import { isEntryPoint } from './entry-point.ts';
 import { connectEngine } from './connect-engine.ts';
 import { EXIT, exitCodeFor } from './exit-codes.ts';

@@ -1,8 +1,8 @@
 import path from 'node:path';
-import { writeFileAtomic } from '../report/atomic-write.ts';
+import { writeFileAtomic } from '../common/atomic-write.ts';
 import { resultJsonSchema } from '../report/result-json-schema.ts';
-import { PROJECT_ROOT } from '../scenario/load-scenario.ts';
-import { sweepJsonSchema } from '../sweep/sweep-schema.ts';
+import { PROJECT_ROOT } from '../common/project-root.ts';
+import { sweepJsonSchema } from '../report/sweep-schema.ts';
 
 /** `npm run schema`: regenerates the published JSON Schemas (schemas/) from the zod schemas the code validates with. */
 export const SCHEMA_FILES = {

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
-import { writeFileAtomic } from '../report/atomic-write.ts';
+import { writeFileAtomic } from '../common/atomic-write.ts';
 
 const Grants = z.strictObject({
   nofileCeiling: z.number().int().nullable(),

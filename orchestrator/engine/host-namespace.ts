@@ -3,7 +3,9 @@ import { readFile, readlink } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { cacheDir, KeyedCache } from './grant-cache.ts';
-import type { ConntrackTable } from './preflight.ts';
+
+/** A conntrack table: its maximum, the entries in use, and of those the established TCP connections. */
+export type ConntrackTable = { max: number; inUse: number; established?: number };
 
 /** A network namespace of one boot of one kernel: "net:[4026531840]" and /proc/sys/kernel/random/boot_id. */
 const HostNamespace = z.strictObject({ netns: z.string().min(1), bootId: z.string().min(1) });

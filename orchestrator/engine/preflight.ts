@@ -2,7 +2,7 @@ import { parseProbeLine, type ReadyEvent } from '../observe/probe-events.ts';
 import type { DockerEngine, EngineVersion } from './docker-engine.ts';
 import { EngineError } from './errors.ts';
 import { GrantCache } from './grant-cache.ts';
-import { HostNamespaceCache, inNamespace, readConntrack } from './host-namespace.ts';
+import { HostNamespaceCache, inNamespace, readConntrack, type ConntrackTable } from './host-namespace.ts';
 
 export type EngineFacts = {
   version: EngineVersion;
@@ -15,7 +15,6 @@ export type EngineFacts = {
   nodes?: Array<{ hostname: string; conntrack: ConntrackTable | null }>;
 };
 
-export type ConntrackTable = { max: number; inUse: number; established?: number };
 
 /** The conntrack table a `limits` probe read in its namespace, if it could. */
 export const conntrackOf = (ready: ReadyEvent): ConntrackTable | null =>

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { PROJECT_ROOT } from '../scenario/load-scenario.ts';
+import { PROJECT_ROOT } from '../common/project-root.ts';
 
 export const PROBE_DIR = path.join(PROJECT_ROOT, 'images', 'probe');
 export const PROBE_SOURCES = ['probe.c', 'Dockerfile'] as const;

@@ -1,6 +1,6 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { PROJECT_ROOT } from '../scenario/load-scenario.ts';
+import { PROJECT_ROOT } from '../common/project-root.ts';
 
 export const RESULTS_DIR = process.env.PORTLAB_RESULTS_DIR ? path.resolve(process.env.PORTLAB_RESULTS_DIR) : path.join(PROJECT_ROOT, 'results');
 

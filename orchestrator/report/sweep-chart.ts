@@ -1,6 +1,6 @@
 import { parsePortRange, portCount } from '../scenario/port-range.ts';
 import { showAxisValue } from '../scenario/sweep-file.ts';
-import type { SweepSummary } from '../sweep/sweep-schema.ts';
+import type { SweepSummary } from './sweep-schema.ts';
 import type { Chart } from './chart-specs.ts';
 
 export type SweepChartRow = {

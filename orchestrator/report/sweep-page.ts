@@ -1,6 +1,6 @@
 import { formatCount, showCount } from '../predict/count-range.ts';
 import { showAxisValue } from '../scenario/sweep-file.ts';
-import type { SweepSummary } from '../sweep/sweep-schema.ts';
+import type { SweepSummary } from './sweep-schema.ts';
 import { escape, pageHead, verdictClass } from './html.ts';
 import type { RenderedChart } from './report-page.ts';
 

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { writeFileAtomic } from './atomic-write.ts';
+import { writeFileAtomic } from '../common/atomic-write.ts';
 import { chartData } from './chart-data.ts';
 import { reportCharts } from './chart-specs.ts';
 import { renderChart } from './render-chart.ts';

@@ -1,9 +1,8 @@
-import { readFileSync } from 'node:fs';
 import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
 import type { z } from 'zod';
+import { PROJECT_ROOT } from '../common/project-root.ts';
 import { BOUNDS } from './bounds.ts';
 import { scenarioSchema, type Scenario } from './scenario-schema.ts';
 
@@ -31,22 +30,6 @@ export function formatProblem(problem: ScenarioProblem): string {
 
 export type LoadedScenario = { scenario: Scenario; file: string; text: string };
 
-/**
- * The checkout portlab runs from: the nearest folder above this module with portlab's package.json. Found by
- * looking, not by counting folders, so it holds for the sources (orchestrator/scenario/) and the bundle (dist/).
- */
-export const PROJECT_ROOT = findProjectRoot(path.dirname(fileURLToPath(import.meta.url)));
-
-function findProjectRoot(from: string): string {
-  for (let dir = from; ; dir = path.dirname(dir)) {
-    try {
-      if (JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')).name === 'portlab') return dir;
-    } catch {
-      // no package.json here, or not portlab's: look further up
-    }
-    if (path.dirname(dir) === dir) throw new Error(`cannot find portlab's package.json above ${from}`);
-  }
-}
 export const SCENARIOS_DIR = path.join(PROJECT_ROOT, 'scenarios');
 
 /** Where the user typed the command: npm runs scripts in the package root and keeps the caller's directory in INIT_CWD. */

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import shipped from './netns-sysctls.json' with { type: 'json' };
-import { PROJECT_ROOT } from './load-scenario.ts';
+import { PROJECT_ROOT } from '../common/project-root.ts';
 import { catalogOf } from './sysctl-names.ts';
 
 /** Written by `npm run sysctl-list` from a probe in a new network namespace; never edited by hand. */

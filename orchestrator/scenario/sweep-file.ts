@@ -1,5 +1,6 @@
 import path from 'node:path';
-import { describeValue, dottedPath, parseYaml, PROJECT_ROOT, readNamedFile, ScenarioError, userCwd, validateScenario, type ScenarioProblem } from './load-scenario.ts';
+import { describeValue, dottedPath, parseYaml, readNamedFile, ScenarioError, userCwd, validateScenario, type ScenarioProblem } from './load-scenario.ts';
+import { PROJECT_ROOT } from '../common/project-root.ts';
 import { BOUNDS } from './bounds.ts';
 import { SCENARIO_NAME_PATTERN, type Scenario } from './scenario-schema.ts';
 

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { writeFileAtomic } from '../report/atomic-write.ts';
+import { writeFileAtomic } from '../common/atomic-write.ts';
 import { fileStamp } from '../report/results-dir.ts';
 import type { RunResult } from '../report/result-schema.ts';
 import { ensureProbeImage } from '../engine/probe-image.ts';
@@ -8,7 +8,7 @@ import { checkSysctlsOnEngine, runLoadedScenario, type RunDeps, type ScenarioRun
 import type { LoadedSweep, SweepPoint } from '../scenario/sweep-file.ts';
 import { sweepCsv } from './sweep-csv.ts';
 import { writeSweepReport } from '../report/write-sweep-report.ts';
-import { SWEEP_SCHEMA_VERSION, SweepSummary, type PointVerdict, type SweepPointSummary } from './sweep-schema.ts';
+import { SWEEP_SCHEMA_VERSION, SweepSummary, type PointVerdict, type SweepPointSummary } from '../report/sweep-schema.ts';
 
 export type SweepDeps = Omit<RunDeps, 'runId' | 'resultsDir'> & {
   /** A fresh run id for each point. */

@@ -1,5 +1,5 @@
 import { showAxisValue } from '../scenario/sweep-file.ts';
-import type { SweepSummary } from './sweep-schema.ts';
+import type { SweepSummary } from '../report/sweep-schema.ts';
 
 /** RFC 4180: a field with a comma, quote or line break is quoted, quotes doubled. */
 const field = (value: string | number | null) => {

@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
-import { PROJECT_ROOT } from '../../orchestrator/scenario/load-scenario.ts';
+import { PROJECT_ROOT } from '../../orchestrator/common/project-root.ts';
 
 /** Debian's chromium (the package `chromium`); playwright-core never downloads a browser of its own. */
 export const CHROMIUM = process.env.PORTLAB_CHROMIUM ?? '/usr/bin/chromium';

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { PROJECT_ROOT } from '../../orchestrator/scenario/load-scenario.ts';
+import { PROJECT_ROOT } from '../../orchestrator/common/project-root.ts';
 
 /** `npm run scenario|sweep|report` start the bundled commands in dist/, which npm's pre-script builds. */
 describe('the bundled commands (dist/)', () => {

@@ -2,7 +2,7 @@ import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { execa, type Options } from 'execa';
-import { PROJECT_ROOT } from '../../orchestrator/scenario/load-scenario.ts';
+import { PROJECT_ROOT } from '../../orchestrator/common/project-root.ts';
 
 /** The bundled commands npm runs (test/global-setup.ts builds them before the suite). */
 const bundle = (name: string) => path.join(PROJECT_ROOT, 'dist', `${name}.mjs`);

@@ -3,7 +3,7 @@ import { Ajv2019 } from 'ajv/dist/2019.js';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { compileCompose } from '../../orchestrator/compile/compile-compose.ts';
-import { loadComposeBase } from '../../orchestrator/compile/load-compose-base.ts';
+import { loadComposeBase } from '../../orchestrator/engine/compose-base.ts';
 import { ASSUMED_ENVIRONMENT, type Environment } from '../../orchestrator/predict/environment.ts';
 import { predict } from '../../orchestrator/predict/predict.ts';
 import { loadScenario, parseScenario } from '../../orchestrator/scenario/load-scenario.ts';

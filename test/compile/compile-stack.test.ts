@@ -1,7 +1,7 @@
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { compileStack, stackNamespace } from '../../orchestrator/compile/compile-stack.ts';
-import { loadComposeBase } from '../../orchestrator/compile/load-compose-base.ts';
+import { loadComposeBase } from '../../orchestrator/engine/compose-base.ts';
 import { serviceSpecBody, taskLine } from '../../orchestrator/engine/docker-engine.ts';
 import { ASSUMED_SWARM_ENVIRONMENT, type Environment } from '../../orchestrator/predict/environment.ts';
 import { nodePlan } from '../../orchestrator/predict/node-plan.ts';

@@ -7,7 +7,7 @@ import { DockerEngine } from '../../orchestrator/engine/docker-engine.ts';
 import { engineSysctls, SysctlNameCache } from '../../orchestrator/engine/netns-sysctls.ts';
 import { ensureProbeImage } from '../../orchestrator/engine/probe-image.ts';
 import { currentOwner, runLabels } from '../../orchestrator/engine/run-owner.ts';
-import { PROJECT_ROOT } from '../../orchestrator/scenario/load-scenario.ts';
+import { PROJECT_ROOT } from '../../orchestrator/common/project-root.ts';
 import shipped from '../../orchestrator/scenario/netns-sysctls.json' with { type: 'json' };
 import { unknownSysctls } from '../../orchestrator/scenario/sysctl-names.ts';
 import { runCli, SWEEP_COMMAND } from '../cli/run-cli.ts';

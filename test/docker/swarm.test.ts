@@ -5,7 +5,7 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DockerEngine } from '../../orchestrator/engine/docker-engine.ts';
 import { SwarmNotReadyError, swarmFacts } from '../../orchestrator/engine/swarm-preflight.ts';
-import { PROJECT_ROOT } from '../../orchestrator/scenario/load-scenario.ts';
+import { PROJECT_ROOT } from '../../orchestrator/common/project-root.ts';
 import { CLI_COMMAND, runCli, SWEEP_COMMAND } from '../cli/run-cli.ts';
 import { startMiniRegistry } from './mini-registry.ts';
 import { containersLabelled, docker, eventually, readResults, sleep } from './docker-helpers.ts';

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { RunResult, StoredResult } from '../../orchestrator/report/result-schema.ts';
-import { PROJECT_ROOT } from '../../orchestrator/scenario/load-scenario.ts';
+import { PROJECT_ROOT } from '../../orchestrator/common/project-root.ts';
 
 /** Results of real runs on this machine's engine, kept as they were written (test/fixtures/results/). */
 export const RESULT_FIXTURES_DIR = path.join(PROJECT_ROOT, 'test', 'fixtures', 'results');

@@ -5,7 +5,8 @@ import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { planScenario } from '../../orchestrator/pipeline.ts';
 import { ASSUMED_ENVIRONMENT } from '../../orchestrator/predict/environment.ts';
-import { loadScenario, PROJECT_ROOT, ScenarioError } from '../../orchestrator/scenario/load-scenario.ts';
+import { loadScenario, ScenarioError } from '../../orchestrator/scenario/load-scenario.ts';
+import { PROJECT_ROOT } from '../../orchestrator/common/project-root.ts';
 import { runCli } from '../cli/run-cli.ts';
 
 const CORPUS = path.join(PROJECT_ROOT, 'test', 'fixtures', 'bad');

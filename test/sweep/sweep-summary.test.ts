@@ -4,9 +4,9 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';
 import { sweepExitCode } from '../../orchestrator/cli/sweep-command.ts';
 import { sweepChart, sweepChartRows } from '../../orchestrator/report/sweep-chart.ts';
-import { PROJECT_ROOT } from '../../orchestrator/scenario/load-scenario.ts';
+import { PROJECT_ROOT } from '../../orchestrator/common/project-root.ts';
 import { sweepCsv } from '../../orchestrator/sweep/sweep-csv.ts';
-import { sweepJsonSchema, SweepSummary, type SweepPointSummary } from '../../orchestrator/sweep/sweep-schema.ts';
+import { sweepJsonSchema, SweepSummary, type SweepPointSummary } from '../../orchestrator/report/sweep-schema.ts';
 
 const container = (name: string, observed: number, predicted: number, verdict: 'pass' | 'fail' = 'pass') => ({
   name,

@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parse } from 'yaml';
-import { PROJECT_ROOT } from '../scenario/load-scenario.ts';
-import { ComposeBase } from './compose-schema.ts';
+import { PROJECT_ROOT } from '../common/project-root.ts';
+import { ComposeBase } from '../compile/compose-schema.ts';
 
 export const COMPOSE_BASE_FILE = path.join(PROJECT_ROOT, 'compose.base.yml');
 
