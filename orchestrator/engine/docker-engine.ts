@@ -27,6 +27,8 @@ export type ContainerSpec = {
   capAdd?: string[];
   /** 'host' to share the host's network namespace (preflight reads the host's conntrack there); 'none' for a new one with only lo. */
   networkMode?: 'host' | 'none';
+  /** How it is stopped (compose.base.yml's stop_signal and stop_grace_period); the engine's own default without. */
+  stop?: StopSettings;
   /** Environment variables, NAME=value. */
   env?: string[];
 };
@@ -54,7 +56,12 @@ export type ServiceSpec = {
   capAdd?: string[];
   constraints?: string[];
   maxPerNode?: number;
+  /** How its tasks are stopped: compose.base.yml's stop_signal and stop_grace_period. */
+  stop?: StopSettings;
 };
+
+/** A container's stop signal, and how long it may take before it is killed. */
+export type StopSettings = { signal: string; graceSeconds: number };
 
 /** One task of a service, as the swarm reports it. */
 export type SwarmTask = {
@@ -318,8 +325,7 @@ export class DockerEngine {
         LogConfig: { Type: 'json-file', Config: {} },
       },
       NetworkingConfig: spec.networkMode ? undefined : { EndpointsConfig: { [spec.network]: { Aliases: [spec.alias] } } },
-      StopSignal: 'SIGTERM',
-      StopTimeout: 10,
+      ...(spec.stop ? { StopSignal: spec.stop.signal, StopTimeout: spec.stop.graceSeconds } : {}),
     });
     debug('created %s (%s)', spec.name, container.id.slice(0, 12));
     return container.id;
@@ -338,8 +344,8 @@ export class DockerEngine {
     );
   }
 
-  /** SIGTERM, then SIGKILL after `graceSeconds`; a container already stopped is fine. */
-  async stopContainer(id: string, name: string, graceSeconds = 10): Promise<void> {
+  /** Its stop signal, then SIGKILL after `graceSeconds`; a container already stopped is fine. */
+  async stopContainer(id: string, name: string, graceSeconds: number): Promise<void> {
     return this.call(
       `the stop of container ${name}`,
       async (abortSignal) => {
@@ -666,8 +672,7 @@ export function serviceSpecBody(spec: ServiceSpec): Record<string, unknown> {
         Image: spec.image,
         Args: spec.command,
         Labels: spec.containerLabels,
-        StopSignal: 'SIGTERM',
-        StopGracePeriod: 10_000_000_000,
+        ...(spec.stop ? { StopSignal: spec.stop.signal, StopGracePeriod: spec.stop.graceSeconds * 1_000_000_000 } : {}),
         ...(spec.nofile ? { Ulimits: [{ Name: 'nofile', Soft: spec.nofile.soft, Hard: spec.nofile.hard }] } : {}),
         ...(spec.sysctls && Object.keys(spec.sysctls).length > 0 ? { Sysctls: spec.sysctls } : {}),
         ...(spec.capAdd?.length ? { CapabilityAdd: spec.capAdd.map((cap) => (cap.startsWith('CAP_') ? cap : `CAP_${cap}`)) } : {}),

@@ -6,6 +6,7 @@ import { type DockerEngine } from './docker-engine.ts';
 import { EngineError } from './errors.ts';
 import { runExperiment, within, type ContainerSink, type Deployment, type RunOptions } from './run-loop.ts';
 import { retryUntil } from './poll.ts';
+import { stopSettingsOf } from './compose-base.ts';
 import { runLabels } from './run-owner.ts';
 import { PORTLAB_LABEL } from '../compile/compile-compose.ts';
 
@@ -30,7 +31,7 @@ export function runProject(engine: DockerEngine, project: ComposeProject, option
   return runExperiment(new ContainerDeployment(engine, project, options), options);
 }
 
-type Created = { id: string; name: string; service: string };
+type Created = { id: string; name: string; service: string; graceSeconds: number };
 
 /** Set on client containers portlab starts before the server listens: the probe waits for SIGUSR2 (its go). */
 const GO_VARIABLE = 'PORTLAB_WAIT_FOR_GO';
@@ -93,9 +94,10 @@ class ContainerDeployment implements Deployment {
       nofile: definition.ulimits?.nofile,
       sysctls: definition.sysctls,
       capAdd: definition.cap_add,
+      stop: stopSettingsOf(definition),
       env,
     });
-    const entry = { id, name, service };
+    const entry = { id, name, service, graceSeconds: stopSettingsOf(definition)?.graceSeconds ?? 0 };
     this.created.push(entry);
     sink.created(service);
     return entry;
@@ -143,7 +145,7 @@ class ContainerDeployment implements Deployment {
   }
 
   async stopAll(timeoutMs: number): Promise<void> {
-    await Promise.all(this.created.map((container) => this.engine.stopContainer(container.id, container.name)));
+    await Promise.all(this.created.map((container) => this.engine.stopContainer(container.id, container.name, container.graceSeconds)));
     debug('stopped %s', this.created.map((container) => container.name).join(', '));
     // A log stream ends once its container has exited; by then every `done` line has been read.
     await within(Promise.all(this.created.map((container) => this.following.get(container.id))), timeoutMs);

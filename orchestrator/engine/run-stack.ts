@@ -5,6 +5,7 @@ import { SERVER_NAME } from '../scenario/scenario-schema.ts';
 import { type DockerEngine, type SwarmTask } from './docker-engine.ts';
 import { EngineError } from './errors.ts';
 import { runExperiment, type ContainerSink, type Deployment, type RunOptions } from './run-loop.ts';
+import { stopSettingsOf } from './compose-base.ts';
 import { runLabels } from './run-owner.ts';
 
 const debug = createDebug('portlab:swarm');
@@ -93,6 +94,7 @@ class StackDeployment implements Deployment {
         capAdd: definition.cap_add,
         constraints: definition.deploy.placement?.constraints,
         maxPerNode: definition.deploy.placement?.max_replicas_per_node,
+        stop: stopSettingsOf(definition),
       },
       this.options.signal,
     );
@@ -200,6 +202,13 @@ class StackDeployment implements Deployment {
     else await this.engine.scaleService(server.id, server.name, 0);
   }
 
+  /** The stop grace of the service a task belongs to, as its compiled definition states it. */
+  private graceOf(task: SwarmTask): number {
+    const key = this.services.find((service) => service.id === task.serviceId)?.key;
+    const definition = key === undefined ? undefined : this.stack.project.services[key];
+    return (definition && stopSettingsOf(definition)?.graceSeconds) ?? 0;
+  }
+
   async stopAll(timeoutMs: number): Promise<void> {
     // Scaled to 0, every task gets its stop signal (SIGTERM) and the grace period; its last lines come through the log
     // API. The swarm reports a task ended seconds after its container has, so on this engine's own node the
@@ -209,7 +218,9 @@ class StackDeployment implements Deployment {
     const stoppedHere = new Set(here.map((task) => task.id));
     await Promise.all([
       ...this.services.map((service) => this.engine.scaleService(service.id, service.name, 0)),
-      ...here.map((task) => this.engine.stopContainer(task.containerId!, task.id).catch((error: Error) => debug('stopping %s: %s', task.id, error.message))),
+      ...here.map((task) =>
+        this.engine.stopContainer(task.containerId!, task.id, this.graceOf(task)).catch((error: Error) => debug('stopping %s: %s', task.id, error.message)),
+      ),
     ]);
     const by = Date.now() + timeoutMs;
     while (Date.now() < by) {
