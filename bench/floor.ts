@@ -67,7 +67,8 @@ async function removeHosts(services: string[]) {
 /** Starts one service's probe in its namespace with its sysctls and nofile; its stdout lines go to a ProbeLog. */
 async function startProbe(probe: string, service: string, definition: ComposeService, serverAddress: string, onLine: () => void) {
   const namespace = `plf-${service}`;
-  for (const [key, value] of Object.entries(definition.sysctls ?? {})) await sh('ip', 'netns', 'exec', namespace, 'sysctl', '-qw', `${key}=${value}`);
+  for (const [key, value] of Object.entries(definition.sysctls ?? {}))
+    await sh('ip', 'netns', 'exec', namespace, 'sysctl', '-qw', `${key}=${value}`);
   const nofile = definition.ulimits?.nofile;
   const command = definition.command.map((arg, index) => (definition.command[index - 1] === '--server' ? serverAddress : arg));
   const log = new ProbeLog(service);
@@ -84,15 +85,19 @@ async function startProbe(probe: string, service: string, definition: ComposeSer
 }
 
 /** The scenario's probes in bare namespaces: seconds from the clients' start until every client finished. */
-async function bareRun(services: Record<string, ComposeService>, probe: string): Promise<{ wallMs: number; fillMs: number; counts: string }> {
+async function bareRun(
+  services: Record<string, ComposeService>,
+  probe: string,
+): Promise<{ wallMs: number; fillMs: number; counts: string }> {
   const names = Object.keys(services);
   const addresses = await makeHosts(names);
   const serverAddress = addresses.get(SERVER_NAME)!;
   let wake: () => void = () => {};
-  const changed = () => new Promise<void>((resolve) => {
-    wake = resolve;
-    setTimeout(resolve, 250);
-  });
+  const changed = () =>
+    new Promise<void>((resolve) => {
+      wake = resolve;
+      setTimeout(resolve, 250);
+    });
   const running: Array<Awaited<ReturnType<typeof startProbe>>> = [];
   const started = performance.now();
   try {
@@ -100,12 +105,21 @@ async function bareRun(services: Record<string, ComposeService>, probe: string):
     running.push(server);
     while (!server.log.snapshots()[SERVER_NAME]?.ready) await changed();
     const clientsAt = performance.now();
-    const clients = await Promise.all(names.filter((name) => name !== SERVER_NAME).map((name) => startProbe(probe, name, services[name]!, serverAddress, () => wake())));
+    const clients = await Promise.all(
+      names.filter((name) => name !== SERVER_NAME).map((name) => startProbe(probe, name, services[name]!, serverAddress, () => wake())),
+    );
     running.push(...clients);
     while (!clients.every((client) => client.log.finished())) await changed();
     const fillMs = performance.now() - clientsAt;
     // What each client got and why it stopped: a floor is only a floor if the bare run did the same work.
-    const counts = clients.map((client) => client.log.counted().map((observation) => `${observation.count} ${observation.error ?? ''}`.trim()).join('+')).join(', ');
+    const counts = clients
+      .map((client) =>
+        client.log
+          .counted()
+          .map((observation) => `${observation.count} ${observation.error ?? ''}`.trim())
+          .join('+'),
+      )
+      .join(', ');
     for (const { child } of running) child.kill('SIGTERM');
     await Promise.all(running.map(({ child }) => child));
     return { wallMs: performance.now() - started, fillMs, counts };
@@ -138,10 +152,19 @@ export async function floorBench(scenarioName: string, reps: number): Promise<vo
   const engine = new DockerEngine();
   const loaded = await loadScenario(scenarioName);
   const image = await ensureProbeImage(engine);
-  const grants = await engineGrants(engine, image, Math.max(0, ...loaded.scenario.clients.map((group) => group.ulimits.nofile?.hard ?? 0), loaded.scenario.server.ulimits.nofile?.hard ?? 0), {
-    prefix: `portlab-floor-${loaded.scenario.name}`,
-    labels: { 'io.portlab.managed': 'true' },
-  });
+  const grants = await engineGrants(
+    engine,
+    image,
+    Math.max(
+      0,
+      ...loaded.scenario.clients.map((group) => group.ulimits.nofile?.hard ?? 0),
+      loaded.scenario.server.ulimits.nofile?.hard ?? 0,
+    ),
+    {
+      prefix: `portlab-floor-${loaded.scenario.name}`,
+      labels: { 'io.portlab.managed': 'true' },
+    },
+  );
   const plan = await replan(loaded, environmentOf({ ...grants, conntrack: null }), `portlab-floor-${loaded.scenario.name}`, image);
   const probe = path.join(await compileProbe(), 'probe');
 
@@ -168,7 +191,9 @@ export async function floorBench(scenarioName: string, reps: number): Promise<vo
       seconds(other.wallMs),
       seconds(clientsMs(other.result)),
       seconds(other.wallMs - clientsMs(other.result)),
-      ...[phases.preflight, phases.serverStart, phases.serverReady, phases.clientsStart, phases.fill, phases.stop, phases.remove].map(seconds),
+      ...[phases.preflight, phases.serverStart, phases.serverReady, phases.clientsStart, phases.fill, phases.stop, phases.remove].map(
+        seconds,
+      ),
       other.result.verdict,
       run.counts,
       other.result.clients.map((client) => `${client.observed} ${client.observedError ?? ''}`.trim()).join(', '),
@@ -199,7 +224,24 @@ export async function floorBench(scenarioName: string, reps: number): Promise<vo
   ]);
   process.stdout.write(
     `${formatTable(
-      ['rep', 'bare s', 'bare fill', 'portlab s', 'clients s', 'overhead', 'preflight', 'server', 'ready', 'clients', 'fill', 'stop', 'remove', 'verdict', 'bare counts', 'portlab counts'],
+      [
+        'rep',
+        'bare s',
+        'bare fill',
+        'portlab s',
+        'clients s',
+        'overhead',
+        'preflight',
+        'server',
+        'ready',
+        'clients',
+        'fill',
+        'stop',
+        'remove',
+        'verdict',
+        'bare counts',
+        'portlab counts',
+      ],
       rows,
     )}\n` +
       `${scenarioName}: portlab / bare = ${(portlabWall / bareWall).toFixed(2)} (medians of ${reps}); overhead (portlab wall - its clients' own time) ${seconds(overhead)} s\n`,

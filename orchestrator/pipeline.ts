@@ -42,7 +42,9 @@ export async function planScenario(nameOrPath: string, env: Environment, engine:
   checkRunsOn(loaded, engine);
   checkSysctlNames(loaded.text, shownPath(loaded.file), SHIPPED_SYSCTLS);
   const image = await probeImageTag();
-  return engine === 'swarm' ? replanStack(loaded, env, `portlab-${loaded.scenario.name}`, image) : replan(loaded, env, `portlab-${loaded.scenario.name}`, image);
+  return engine === 'swarm'
+    ? replanStack(loaded, env, `portlab-${loaded.scenario.name}`, image)
+    : replan(loaded, env, `portlab-${loaded.scenario.name}`, image);
 }
 
 /** Predicts and compiles again, e.g. once the engine's grants are known, for the probe image `image`. */

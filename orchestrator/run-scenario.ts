@@ -85,7 +85,9 @@ export async function runLoadedScenario(loaded: LoadedScenario, deps: RunDeps): 
   await ensureWritable(resultsDir);
   let limitMs = Math.max(
     ...scenario.clients.map((group) =>
-      group.mode === 'churn' ? durationMs(group.duration ?? '0s') + CHURN_GRACE_MS : durationMs(group.duration ?? SCENARIO_DEFAULTS.clients.holdDuration),
+      group.mode === 'churn'
+        ? durationMs(group.duration ?? '0s') + CHURN_GRACE_MS
+        : durationMs(group.duration ?? SCENARIO_DEFAULTS.clients.holdDuration),
     ),
   );
   let estimates: Record<string, FillEstimate> = {};
@@ -94,7 +96,8 @@ export async function runLoadedScenario(loaded: LoadedScenario, deps: RunDeps): 
   let calibrationKey: string | undefined;
   // A stack's services are named <namespace>_<service>, at most 63 characters.
   const namespace = swarm ? stackNamespace(project, deps.runId, [SERVER_NAME, ...scenario.clients.map((group) => group.name)]) : project;
-  const planFor = (env: Environment, image: string) => (swarm ? replanStack(loaded, env, namespace, image) : replan(loaded, env, project, image));
+  const planFor = (env: Environment, image: string) =>
+    swarm ? replanStack(loaded, env, namespace, image) : replan(loaded, env, project, image);
   // The compose file comes first, before anything exists in Docker, from what is known without asking the engine;
   // it is written again below with what the engine grants.
   const draft = await planFor(swarm ? ASSUMED_SWARM_ENVIRONMENT : ASSUMED_ENVIRONMENT, await probeImageTag());
@@ -104,10 +107,11 @@ export async function runLoadedScenario(loaded: LoadedScenario, deps: RunDeps): 
   interrupted('building the probe image');
   const preflight = { prefix: namespace, labels: runLabels({ runId: deps.runId, owner, keep: false }), signal: deps.signal };
   // A sweep's points are checked once, from the sweep file, before the first point.
-  if (loaded.text) await checkSysctlsOnEngine(loaded, deps.engine, built, preflight).catch(async (error: unknown) => {
-    await rm(composeFile, { force: true });
-    throw error;
-  });
+  if (loaded.text)
+    await checkSysctlsOnEngine(loaded, deps.engine, built, preflight).catch(async (error: unknown) => {
+      await rm(composeFile, { force: true });
+      throw error;
+    });
   if (swarm && deps.pushTo) deps.onStatus(`pushing ${built} to ${deps.pushTo}`);
   const image = swarm && deps.pushTo ? await deps.engine.pushImage(built, deps.pushTo, deps.signal) : built;
   let engineFacts: EngineFacts;
@@ -122,7 +126,8 @@ export async function runLoadedScenario(loaded: LoadedScenario, deps: RunDeps): 
     grantsRemembered = remembered;
     const stackPlan = await replanStack(loaded, environmentOf(facts, 'overlay'), namespace, image);
     plan = stackPlan;
-    runOn = (options) => runStack(deps.engine, stackPlan.compiled, { ...options, namespace, localNodeId: facts.localNodeId, hostnames: facts.hostnames });
+    runOn = (options) =>
+      runStack(deps.engine, stackPlan.compiled, { ...options, namespace, localNodeId: facts.localNodeId, hostnames: facts.hostnames });
   } else {
     // The host's conntrack table is read while the rest is prepared and the server comes up, before any client connects.
     const conntrack = hostConntrack(deps.engine, image, preflight);
@@ -134,13 +139,19 @@ export async function runLoadedScenario(loaded: LoadedScenario, deps: RunDeps): 
     // What earlier runs on this engine measured: how fast unpaced churns went, how long fills took.
     const learned = await (deps.fillCalibration ?? new FillCalibration()).of(grants.identity);
     churnRate = learned.churnRates.length > 0 ? median(learned.churnRates) : undefined;
-    const localPlan = await replan(loaded, { ...environmentOf(engineFacts), ...(churnRate === undefined ? {} : { churnRate }) }, project, image);
+    const localPlan = await replan(
+      loaded,
+      { ...environmentOf(engineFacts), ...(churnRate === undefined ? {} : { churnRate }) },
+      project,
+      image,
+    );
     plan = localPlan;
     // How long each client takes to fill its ports, from earlier fills on this engine; the time limit of a hold
     // without a duration of its own makes room for it.
     calibrationKey = grants.identity;
     estimates = fillEstimates(scenario, localPlan.prediction, learned.fills);
-    for (const [container, estimate] of Object.entries(estimates)) deps.onStatus(`${container}: ${aboutDuration(estimate.seconds)} to fill its ports (${estimate.basis})`);
+    for (const [container, estimate] of Object.entries(estimates))
+      deps.onStatus(`${container}: ${aboutDuration(estimate.seconds)} to fill its ports (${estimate.basis})`);
     limitMs = Math.max(limitMs, ...holdLimitsFor(scenario, estimates));
     runOn = (options) =>
       runProject(deps.engine, localPlan.compiled.project, {
@@ -194,7 +205,10 @@ export async function runLoadedScenario(loaded: LoadedScenario, deps: RunDeps): 
   const charts = await renderReportCharts(resultOf({ ...observed, cleanupErrors: [] })).catch(() => undefined);
   const result = RunResult.parse(resultOf(await removed));
   if (calibrationKey && result.verdict === 'pass') {
-    await (deps.fillCalibration ?? new FillCalibration()).add(calibrationKey, { fills: fillSamples(scenario, result), churnRates: churnRates(scenario, result) });
+    await (deps.fillCalibration ?? new FillCalibration()).add(calibrationKey, {
+      fills: fillSamples(scenario, result),
+      churnRates: churnRates(scenario, result),
+    });
   }
   await writeFileAtomic(resultFile, formatResultJson(result));
   const reportFile = await writeReport(result, resultFile, charts);
@@ -257,11 +271,18 @@ function fillSamples(scenario: Scenario, result: RunResult): FillSample[] {
 function churnRates(scenario: Scenario, result: RunResult): number[] {
   return result.clients.flatMap((client) => {
     const group = scenario.clients.find((candidate) => containerNames(candidate).includes(client.name));
-    if (!group || group.mode !== 'churn' || group.rate !== undefined || group.phases || client.stoppedAfterMs === null || client.stoppedAfterMs <= 0) return [];
+    if (
+      !group ||
+      group.mode !== 'churn' ||
+      group.rate !== undefined ||
+      group.phases ||
+      client.stoppedAfterMs === null ||
+      client.stoppedAfterMs <= 0
+    )
+      return [];
     return [Math.round(client.observed / (client.stoppedAfterMs / 1000))];
   });
 }
-
 
 const mostNofileAsked = (scenario: Scenario) =>
   Math.max(scenario.server.ulimits.nofile?.hard ?? 0, ...scenario.clients.map((group) => group.ulimits.nofile?.hard ?? 0));

@@ -7,7 +7,19 @@ import { PROJECT_ROOT } from '../orchestrator/common/project-root.ts';
  * The stages in the order they may depend on each other: a module imports only its own stage or lower ones. The
  * top level (pipeline.ts, run-scenario.ts) and sweep/ run the stages; cli/ alone talks to the user.
  */
-const LEVELS: Record<string, number> = { common: 0, scenario: 1, predict: 2, observe: 3, compile: 4, engine: 5, verdict: 6, report: 7, '': 8, sweep: 8, cli: 9 };
+const LEVELS: Record<string, number> = {
+  common: 0,
+  scenario: 1,
+  predict: 2,
+  observe: 3,
+  compile: 4,
+  engine: 5,
+  verdict: 6,
+  report: 7,
+  '': 8,
+  sweep: 8,
+  cli: 9,
+};
 /** Pure stages: data in, data out. */
 const PURE = new Set(['predict', 'observe', 'compile', 'verdict']);
 const EFFECTS = /^(node:fs|node:fs\/promises|node:child_process|node:net|dockerode|execa)$/;
@@ -40,12 +52,21 @@ describe('the layout: one folder per stage, arrows only downwards', () => {
   });
 
   it('predict, observe, compile and verdict do no I/O of their own', () => {
-    const effects = modules.filter((module) => PURE.has(stageOf(module))).flatMap((module) => importsOf(module).flatMap((target) => (target.package && EFFECTS.test(target.package) ? [`${module}: ${target.package}`] : [])));
+    const effects = modules
+      .filter((module) => PURE.has(stageOf(module)))
+      .flatMap((module) =>
+        importsOf(module).flatMap((target) => (target.package && EFFECTS.test(target.package) ? [`${module}: ${target.package}`] : [])),
+      );
     expect(effects).toEqual([]);
   });
 
   it('has no import cycle', () => {
-    const graph = new Map(modules.map((module) => [module, importsOf(module).flatMap((target) => (target.module && modules.includes(target.module) ? [target.module] : []))]));
+    const graph = new Map(
+      modules.map((module) => [
+        module,
+        importsOf(module).flatMap((target) => (target.module && modules.includes(target.module) ? [target.module] : [])),
+      ]),
+    );
     const state = new Map<string, 'visiting' | 'done'>();
     const cycles: string[] = [];
     const visit = (module: string, trail: string[]) => {

@@ -13,24 +13,73 @@ export type ShippedExpectation = {
 };
 
 export const SHIPPED_EXPECTATIONS: Record<string, ShippedExpectation> = {
-  'default-range': { clients: [['client-1', 28231, 'port-range', 'EADDRNOTAVAIL'], ['client-2', 28231, 'port-range', 'EADDRNOTAVAIL']], server: 56462, limit: 'port-range' },
-  'wide-range': { clients: [['client-1', 64511, 'port-range', 'EADDRNOTAVAIL'], ['client-2', 64511, 'port-range', 'EADDRNOTAVAIL']], server: 129022, limit: 'port-range' },
-  'extra-listen-ports': { clients: [['two-ports-1', 2000, 'port-range', 'EADDRNOTAVAIL'], ['one-port-1', 1000, 'port-range', 'EADDRNOTAVAIL']], server: 3000, limit: 'port-range' },
+  'default-range': {
+    clients: [
+      ['client-1', 28231, 'port-range', 'EADDRNOTAVAIL'],
+      ['client-2', 28231, 'port-range', 'EADDRNOTAVAIL'],
+    ],
+    server: 56462,
+    limit: 'port-range',
+  },
+  'wide-range': {
+    clients: [
+      ['client-1', 64511, 'port-range', 'EADDRNOTAVAIL'],
+      ['client-2', 64511, 'port-range', 'EADDRNOTAVAIL'],
+    ],
+    server: 129022,
+    limit: 'port-range',
+  },
+  'extra-listen-ports': {
+    clients: [
+      ['two-ports-1', 2000, 'port-range', 'EADDRNOTAVAIL'],
+      ['one-port-1', 1000, 'port-range', 'EADDRNOTAVAIL'],
+    ],
+    server: 3000,
+    limit: 'port-range',
+  },
   'nofile-limit': { clients: [['client-1', 10237, 'nofile', 'EMFILE']], server: 10237, limit: 'nofile' },
   'server-beyond-65535': {
-    clients: [['client-1', 28231, 'port-range', 'EADDRNOTAVAIL'], ['client-2', 28231, 'port-range', 'EADDRNOTAVAIL'], ['client-3', 28231, 'port-range', 'EADDRNOTAVAIL']],
+    clients: [
+      ['client-1', 28231, 'port-range', 'EADDRNOTAVAIL'],
+      ['client-2', 28231, 'port-range', 'EADDRNOTAVAIL'],
+      ['client-3', 28231, 'port-range', 'EADDRNOTAVAIL'],
+    ],
     server: 84693,
     limit: 'port-range',
   },
   'server-nofile': { clients: [['client-1', 5093, 'server-nofile', 'ETIMEDOUT']], server: 996, limit: 'server-nofile' },
-  'bind-before-connect': { clients: [['bind-zero-1', 1000, 'port-range', 'EADDRINUSE'], ['bind-no-port-1', 2000, 'port-range', 'EADDRNOTAVAIL']], server: 3000, limit: 'port-range' },
-  'shared-local-port': { clients: [['reuseaddr-1', 2, 'bound-port', 'EADDRNOTAVAIL'], ['no-reuseaddr-1', 1, 'bound-port', 'EADDRINUSE']], server: 3, limit: 'bound-port' },
-  'source-ips': { clients: [['two-addresses-1', 2000, 'port-range', 'EADDRNOTAVAIL'], ['one-address-1', 1000, 'port-range', 'EADDRNOTAVAIL']], server: 3000, limit: 'port-range' },
+  'bind-before-connect': {
+    clients: [
+      ['bind-zero-1', 1000, 'port-range', 'EADDRINUSE'],
+      ['bind-no-port-1', 2000, 'port-range', 'EADDRNOTAVAIL'],
+    ],
+    server: 3000,
+    limit: 'port-range',
+  },
+  'shared-local-port': {
+    clients: [
+      ['reuseaddr-1', 2, 'bound-port', 'EADDRNOTAVAIL'],
+      ['no-reuseaddr-1', 1, 'bound-port', 'EADDRINUSE'],
+    ],
+    server: 3,
+    limit: 'bound-port',
+  },
+  'source-ips': {
+    clients: [
+      ['two-addresses-1', 2000, 'port-range', 'EADDRNOTAVAIL'],
+      ['one-address-1', 1000, 'port-range', 'EADDRNOTAVAIL'],
+    ],
+    server: 3000,
+    limit: 'port-range',
+  },
   'time-wait-exhaustion': { clients: [['client-1', [1000, null], 'time-wait', 'EADDRNOTAVAIL']], server: [1000, null], limit: 'time-wait' },
   'tw-reuse': { clients: [['client-1', 5000, 'none', null]], server: 5000, limit: 'none' },
   'fin-timeout-myth': { clients: [['client-1', [1000, null], 'time-wait', 'EADDRNOTAVAIL']], server: [1000, null], limit: 'time-wait' },
   'time-wait-other-port': {
-    clients: [['client-1/phase-1', [1000, null], 'time-wait', 'EADDRNOTAVAIL'], ['client-1/phase-2', 1000, 'port-range', 'EADDRNOTAVAIL']],
+    clients: [
+      ['client-1/phase-1', [1000, null], 'time-wait', 'EADDRNOTAVAIL'],
+      ['client-1/phase-2', 1000, 'port-range', 'EADDRNOTAVAIL'],
+    ],
     server: [2000, null],
     limit: 'time-wait',
   },

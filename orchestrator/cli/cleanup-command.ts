@@ -25,7 +25,9 @@ export async function cleanupCommand(engine: DockerEngine, options: Pick<CliOpti
     const runs = await listRuns(engine);
     const run = runs.find((candidate) => candidate.runId === options.cleanupRun);
     if (!run) {
-      process.stderr.write(`portlab: no portlab run ${options.cleanupRun} on this engine${runs.length > 0 ? ` (runs: ${runs.map((each) => each.runId).join(', ')})` : ''}\n`);
+      process.stderr.write(
+        `portlab: no portlab run ${options.cleanupRun} on this engine${runs.length > 0 ? ` (runs: ${runs.map((each) => each.runId).join(', ')})` : ''}\n`,
+      );
       return EXIT.badInput;
     }
     await removeRuns(engine, [run]);
@@ -56,7 +58,8 @@ export async function cleanupCommand(engine: DockerEngine, options: Pick<CliOpti
   }
   const { removed, left } = await removeOrphanedRuns(engine, { includeKept: true });
   const lines = [removed.length > 0 ? `removed ${runList(removed)}: their portlab process is gone` : 'nothing to clean up'];
-  if (left.length > 0) lines.push(`left alone: ${runList(left)}, still running or started on another host (--cleanup <run-id> or --cleanup --all)`);
+  if (left.length > 0)
+    lines.push(`left alone: ${runList(left)}, still running or started on another host (--cleanup <run-id> or --cleanup --all)`);
   process.stdout.write(`${lines.join('\n')}\n`);
   return EXIT.pass;
 }
@@ -64,11 +67,15 @@ export async function cleanupCommand(engine: DockerEngine, options: Pick<CliOpti
 /** What every run and sweep starts with: the leftovers of runs whose process is gone, said in one line. */
 export async function removeLeftovers(engine: DockerEngine): Promise<void> {
   const { removed } = await removeOrphanedRuns(engine, { includeKept: false });
-  if (removed.length > 0) process.stderr.write(`removed what earlier runs left behind (their portlab process is gone): ${runList(removed)}\n`);
+  if (removed.length > 0)
+    process.stderr.write(`removed what earlier runs left behind (their portlab process is gone): ${runList(removed)}\n`);
 }
 
 /** A second Ctrl-C: the runs' containers and networks go at once. */
 export async function killRuns(engine: DockerEngine, runIds: Iterable<string>): Promise<void> {
   const wanted = new Set(runIds);
-  await removeRuns(engine, (await listRuns(engine)).filter((run) => wanted.has(run.runId)));
+  await removeRuns(
+    engine,
+    (await listRuns(engine)).filter((run) => wanted.has(run.runId)),
+  );
 }

@@ -45,7 +45,15 @@ async function dryRun(options: CliOptions): Promise<number> {
     await writeFileAtomic(composeFile, plan.compiled.yaml);
     const shownFile = path.relative(userCwd(), composeFile);
     if (options.json) {
-      plans.push({ scenario: plan.scenario, file: path.relative(userCwd(), plan.file), prediction: plan.prediction, composeFile: shownFile, image: plan.image, engine: options.engine, ...(nodes ? { nodes } : {}) });
+      plans.push({
+        scenario: plan.scenario,
+        file: path.relative(userCwd(), plan.file),
+        prediction: plan.prediction,
+        composeFile: shownFile,
+        image: plan.image,
+        engine: options.engine,
+        ...(nodes ? { nodes } : {}),
+      });
     } else {
       process.stdout.write(`${formatPlan(plan, shownFile, nodes)}\n\n`);
     }
@@ -53,7 +61,6 @@ async function dryRun(options: CliOptions): Promise<number> {
   if (options.json) process.stdout.write(`${JSON.stringify({ plans }, null, 2)}\n`);
   return EXIT.pass;
 }
-
 
 if (isEntryPoint(import.meta.url)) {
   process.exitCode = await main(process.argv.slice(2));

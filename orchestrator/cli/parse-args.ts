@@ -91,7 +91,9 @@ export function parseCliArgs(argv: string[]): CliOptions {
   }
   if (!cleanup && (options.all || options.yes)) throw new UsageError('--all and --yes go with --cleanup');
   if (options.cleanupRun !== undefined && !/^[a-z0-9-]+$/.test(options.cleanupRun)) {
-    throw new UsageError(`--cleanup takes a run id such as 3f9a1c (the one in a result's name), found ${JSON.stringify(options.cleanupRun)}`);
+    throw new UsageError(
+      `--cleanup takes a run id such as 3f9a1c (the one in a result's name), found ${JSON.stringify(options.cleanupRun)}`,
+    );
   }
   return options;
 }

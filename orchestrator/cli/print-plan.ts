@@ -17,7 +17,14 @@ export function formatPlan(plan: Plan, composeFile: string, nodes?: NodeLoad[]):
     client.reasoning.at(-1) ?? '',
   ]);
   const serverLimit = prediction.limit === 'server-nofile' || prediction.limit === 'conntrack' ? prediction.limit : '-';
-  rows.push(['server', showCount(prediction.server.accepted), serverLimit, '-', String(prediction.server.workers.processes), 'accepted in total']);
+  rows.push([
+    'server',
+    showCount(prediction.server.accepted),
+    serverLimit,
+    '-',
+    String(prediction.server.workers.processes),
+    'accepted in total',
+  ]);
   const why = [
     ...prediction.clients.flatMap((client) => [`  ${observationKey(client)}:`, ...client.reasoning.map((line) => `    ${line}`)]),
     '  server:',

@@ -11,7 +11,12 @@ import { EXIT, EXIT_INTERRUPTED } from './exit-codes.ts';
 export function exitCodeOf(error: unknown): number | undefined {
   if (error instanceof ScenarioError || error instanceof EngineMismatchError || error instanceof ResultFileError) return EXIT.badInput;
   if (error instanceof InterruptedError) return EXIT_INTERRUPTED;
-  if (error instanceof EngineError || error instanceof ProbeBuildError || error instanceof SwarmNotReadyError || error instanceof ResultsDirError) {
+  if (
+    error instanceof EngineError ||
+    error instanceof ProbeBuildError ||
+    error instanceof SwarmNotReadyError ||
+    error instanceof ResultsDirError
+  ) {
     return EXIT.runError;
   }
   return undefined;

@@ -13,7 +13,6 @@ import type { CliOptions } from './parse-args.ts';
 import { formatCount, showCount } from '../predict/count-range.ts';
 import { aboutDuration } from '../predict/fill-time.ts';
 
-
 export async function runCommand(options: CliOptions): Promise<number> {
   const engine = await connectEngine(); // one line and exit 3 when there is none and none can be started
   if (options.cleanup) return cleanupCommand(engine, options);
@@ -49,7 +48,10 @@ export async function runCommand(options: CliOptions): Promise<number> {
   }
   if (options.json) process.stdout.write(`${JSON.stringify({ results: results.map((run) => run.result) }, null, 2)}\n`);
   const verdicts = results.map((run) => run.result.verdict);
-  return exitCodeFor(abort.signal.aborted ? [...verdicts, 'aborted'] : verdicts, results.some((run) => run.result.run.cleanupErrors.length > 0));
+  return exitCodeFor(
+    abort.signal.aborted ? [...verdicts, 'aborted'] : verdicts,
+    results.some((run) => run.result.run.cleanupErrors.length > 0),
+  );
 }
 
 /** A run's id: in its containers' labels and its files' names. */
@@ -65,7 +67,8 @@ export function progressPrinter(scenario: string) {
       if (!tty && elapsedMs - lastPrinted < 10_000) return;
       lastPrinted = elapsedMs;
       const parts = Object.values(observations).map((observation) => {
-        const state = observation.name === 'server' ? 'accepted' : observation.finished ? `done ${observation.error ?? ''}`.trim() : 'connecting';
+        const state =
+          observation.name === 'server' ? 'accepted' : observation.finished ? `done ${observation.error ?? ''}`.trim() : 'connecting';
         return `${observation.name} ${formatCount(observation.count)} ${state}`;
       });
       const line = `${scenario} ${Math.round(elapsedMs / 1000)}s  ${parts.join('  ')}`;
@@ -93,7 +96,15 @@ export function formatSummary(result: RunResult, resultFile: string, reportFile:
     entry.verdict,
   ]);
   if (result.clients.length > 1 && result.total.verdict) {
-    rows.push(['all clients', showCount(result.total.predicted), formatCount(result.total.observed), result.prediction.measured.limit, '-', '-', result.total.verdict]);
+    rows.push([
+      'all clients',
+      showCount(result.total.predicted),
+      formatCount(result.total.observed),
+      result.prediction.measured.limit,
+      '-',
+      '-',
+      result.total.verdict,
+    ]);
   }
   const seconds = (result.run.durationMs / 1000).toFixed(1);
   return [

@@ -42,7 +42,9 @@ function dryRun(sweep: LoadedSweep, json: boolean, engine: 'local' | 'swarm'): n
   const plans = sweep.points.map((point) => ({ point, prediction: predict(point.scenario, env) }));
   if (json) {
     const out = plans.map(({ point, prediction }) => ({ index: point.index, name: point.scenario.name, values: point.values, prediction }));
-    process.stdout.write(`${JSON.stringify({ sweep: { name: sweep.name, file: path.relative(userCwd(), sweep.file), axes: sweep.axes }, points: out }, null, 2)}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ sweep: { name: sweep.name, file: path.relative(userCwd(), sweep.file), axes: sweep.axes }, points: out }, null, 2)}\n`,
+    );
     return EXIT.pass;
   }
   const rows = plans.flatMap(({ point, prediction }) => [
@@ -106,7 +108,12 @@ export async function sweepCommand(argv: string[]): Promise<number> {
       return EXIT.pass;
     }
     if (parsed.positionals.length !== 1) throw new Error(parsed.positionals.length === 0 ? 'name a sweep' : 'name one sweep at a time');
-    options = { sweep: parsed.positionals[0]!, dryRun: parsed.values['dry-run'] ?? false, json: parsed.values.json ?? false, engine: engineKind(parsed.values.engine) };
+    options = {
+      sweep: parsed.positionals[0]!,
+      dryRun: parsed.values['dry-run'] ?? false,
+      json: parsed.values.json ?? false,
+      engine: engineKind(parsed.values.engine),
+    };
   } catch (error) {
     process.stderr.write(`portlab: ${(error as Error).message}\n${SWEEP_USAGE}\n`);
     return EXIT.badInput;
@@ -122,7 +129,9 @@ export async function sweepCommand(argv: string[]): Promise<number> {
     await removeLeftovers(engine);
     const abort = new AbortController();
     let runId = newRunId();
-    const stopListening = abortOnSignals(abort, 'stopping the sweep and removing the running point\'s containers', () => killRuns(engine, [runId]));
+    const stopListening = abortOnSignals(abort, "stopping the sweep and removing the running point's containers", () =>
+      killRuns(engine, [runId]),
+    );
     try {
       let progress: ReturnType<typeof progressPrinter> | undefined;
       const run = await runSweep(sweep, {
@@ -141,8 +150,12 @@ export async function sweepCommand(argv: string[]): Promise<number> {
         },
         onPointDone: (point: SweepPointSummary) => {
           progress?.end();
-          const counts = point.total ? `${formatCount(point.total.observed)} observed, ${showCount(point.total.predicted)} predicted` : (point.failure ?? 'no result');
-          process.stderr.write(`${sweep.name}: point ${point.index}: ${point.verdict.toUpperCase()} ${counts} (${point.seconds.toFixed(1)} s)\n`);
+          const counts = point.total
+            ? `${formatCount(point.total.observed)} observed, ${showCount(point.total.predicted)} predicted`
+            : (point.failure ?? 'no result');
+          process.stderr.write(
+            `${sweep.name}: point ${point.index}: ${point.verdict.toUpperCase()} ${counts} (${point.seconds.toFixed(1)} s)\n`,
+          );
         },
       });
       process.stdout.write(options.json ? `${JSON.stringify(run.summary, null, 2)}\n` : `${formatSweepSummary(run.summary, run.files)}\n`);

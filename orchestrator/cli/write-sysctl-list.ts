@@ -18,8 +18,15 @@ const engine = await connectEngine();
 const image = await ensureProbeImage(engine);
 const runId = newRunId();
 const cache = new SysctlNameCache(path.join(await mkdtemp(path.join(os.tmpdir(), 'portlab-sysctls-')), 'names.json'));
-const catalog = await engineSysctls(engine, image, { prefix: `portlab-sysctls-${runId}`, labels: runLabels({ runId, owner: currentOwner(), keep: false }) }, cache);
+const catalog = await engineSysctls(
+  engine,
+  image,
+  { prefix: `portlab-sysctls-${runId}`, labels: runLabels({ runId, owner: currentOwner(), keep: false }) },
+  cache,
+);
 const { kernelVersion } = await engine.version();
 const names = [...catalog.names].sort();
 await writeFileAtomic(SHIPPED_SYSCTLS_FILE, `${JSON.stringify({ kernel: kernelVersion, names }, null, 2)}\n`);
-process.stdout.write(`wrote ${path.relative(PROJECT_ROOT, SHIPPED_SYSCTLS_FILE)}: ${names.length} sysctls of a new network namespace on Linux ${kernelVersion}\n`);
+process.stdout.write(
+  `wrote ${path.relative(PROJECT_ROOT, SHIPPED_SYSCTLS_FILE)}: ${names.length} sysctls of a new network namespace on Linux ${kernelVersion}\n`,
+);

@@ -49,10 +49,14 @@ export function compileCompose(input: CompileInput): CompiledProject {
       'server',
       [
         'server',
-        '--ports', scenario.server.ports.join(','),
-        '--backlog', String(scenario.server.backlog),
-        '--processes', String(server.workers.processes),
-        '--fd-budget', String(totalBudget(server.workers)),
+        '--ports',
+        scenario.server.ports.join(','),
+        '--backlog',
+        String(scenario.server.backlog),
+        '--processes',
+        String(server.workers.processes),
+        '--fd-budget',
+        String(totalBudget(server.workers)),
         ...serverCloseArgs(scenario),
       ],
       server.workers,
@@ -66,7 +70,13 @@ export function compileCompose(input: CompileInput): CompiledProject {
     if (!group) throw new Error(`no client group ${client.group} in scenario ${scenario.name}`);
     const churnArgs =
       group.mode === 'churn' && group.duration && !group.phases
-        ? ['--duration-ms', String(durationMs(group.duration)), '--close', group.close, ...(group.rate ? ['--rate', String(group.rate)] : [])]
+        ? [
+            '--duration-ms',
+            String(durationMs(group.duration)),
+            '--close',
+            group.close,
+            ...(group.rate ? ['--rate', String(group.rate)] : []),
+          ]
         : [];
     const phaseArgs = (group.phases ?? []).flatMap((phase) => ['--phase', probePhaseArgument(phase, scenario.server.ports)]);
     const ports = group.phases ? [...new Set(group.phases.flatMap((phase) => phase.targets ?? scenario.server.ports))] : client.targets;
@@ -75,12 +85,18 @@ export function compileCompose(input: CompileInput): CompiledProject {
         'client',
         [
           'client',
-          '--server', SERVER_NAME,
-          '--ports', ports.join(','),
-          '--mode', group.phases ? 'hold' : group.mode,
-          '--processes', String(client.workers.processes),
-          '--fd-budget', String(totalBudget(client.workers)),
-          '--connect-timeout-ms', String(durationMs(group.connectTimeout)),
+          '--server',
+          SERVER_NAME,
+          '--ports',
+          ports.join(','),
+          '--mode',
+          group.phases ? 'hold' : group.mode,
+          '--processes',
+          String(client.workers.processes),
+          '--fd-budget',
+          String(totalBudget(client.workers)),
+          '--connect-timeout-ms',
+          String(durationMs(group.connectTimeout)),
           ...(group.bind === 'none' ? [] : ['--bind', probeBindArgument(group.bind)]),
           ...(group.sourceAddresses > 1 ? ['--sources', String(group.sourceAddresses)] : []),
           ...churnArgs,
@@ -132,7 +148,9 @@ function toYaml(project: ComposeProject, input: CompileInput): string {
     ` portlab scenario "${input.scenario.name}", compiled for rerunning by hand:`,
     `   npm run build-probe    # builds ${input.image} from images/probe`,
     `   docker compose -p ${project.name} -f <this file> up    (or docker-compose, v1)`,
-    ...(adjusted.length > 0 ? [' ulimits are what the engine grants; the scenario asked for more:', ...adjusted.map((line) => `   ${line}`)] : []),
+    ...(adjusted.length > 0
+      ? [' ulimits are what the engine grants; the scenario asked for more:', ...adjusted.map((line) => `   ${line}`)]
+      : []),
   ].join('\n');
   return doc.toString({ lineWidth: 0 });
 }

@@ -81,7 +81,9 @@ function toStackYaml(project: ComposeProject, input: CompileInput): string {
     `   npm run build-probe    # builds ${input.image} from images/probe; every node needs it (see the README)`,
     `   docker stack deploy -c <this file> ${name}`,
     `   docker stack ps ${name}; docker service logs --raw ${name}_${SERVER_NAME}; docker stack rm ${name}`,
-    ...(adjusted.length > 0 ? [' ulimits are what the engine grants; the scenario asked for more:', ...adjusted.map((line) => `   ${line}`)] : []),
+    ...(adjusted.length > 0
+      ? [' ulimits are what the engine grants; the scenario asked for more:', ...adjusted.map((line) => `   ${line}`)]
+      : []),
   ].join('\n');
   return doc.toString({ lineWidth: 0 });
 }

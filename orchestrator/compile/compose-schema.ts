@@ -36,7 +36,10 @@ export type ComposeService = z.infer<typeof ComposeService>;
 export const ComposeProject = z.object({
   name: z.string(),
   services: z.record(z.string(), ComposeService),
-  networks: z.record(z.string(), z.object({ driver: z.string(), internal: z.boolean().optional(), attachable: z.boolean().optional(), labels: Labels.optional() })),
+  networks: z.record(
+    z.string(),
+    z.object({ driver: z.string(), internal: z.boolean().optional(), attachable: z.boolean().optional(), labels: Labels.optional() }),
+  ),
 });
 export type ComposeProject = z.infer<typeof ComposeProject>;
 

@@ -37,7 +37,15 @@ export async function listRuns(engine: DockerEngine): Promise<RunOnEngine[]> {
     let run = runs.get(runId);
     if (!run) {
       const owner = labels[PORTLAB_LABEL.owner];
-      run = { runId, owner: ownerState(parseOwner(owner)), kept: labels[PORTLAB_LABEL.kept] === 'true', byHand: owner === undefined, containers: [], networks: [], services: [] };
+      run = {
+        runId,
+        owner: ownerState(parseOwner(owner)),
+        kept: labels[PORTLAB_LABEL.kept] === 'true',
+        byHand: owner === undefined,
+        containers: [],
+        networks: [],
+        services: [],
+      };
       runs.set(runId, run);
     }
     return run;
@@ -62,8 +70,12 @@ export const describeRun = (run: RunOnEngine) => {
 export async function removeRuns(engine: DockerEngine, runs: RunOnEngine[]): Promise<void> {
   const failures: string[] = [];
   for (const run of runs.filter((candidate) => candidate.services.length > 0)) {
-    await Promise.all(run.services.map((service) => engine.removeService(service.id, service.name).catch((error: Error) => failures.push(error.message))));
-    await removeStackRemains(engine, { runId: run.runId, services: run.services, networks: [] }).catch((error: Error) => failures.push(error.message));
+    await Promise.all(
+      run.services.map((service) => engine.removeService(service.id, service.name).catch((error: Error) => failures.push(error.message))),
+    );
+    await removeStackRemains(engine, { runId: run.runId, services: run.services, networks: [] }).catch((error: Error) =>
+      failures.push(error.message),
+    );
   }
   if (failures.length > 0) throw new EngineError(`cleanup left something behind: ${failures.join('; ')}`);
   await removeAll(
@@ -78,7 +90,10 @@ export async function removeRuns(engine: DockerEngine, runs: RunOnEngine[]): Pro
  * of thousands of connections never outlive the next run. Runs left with --keep, and compose files run by hand
  * (they have no owner to be gone), stay unless `includeKept`. Returns what it removed and what it left.
  */
-export async function removeOrphanedRuns(engine: DockerEngine, options: { includeKept: boolean }): Promise<{ removed: RunOnEngine[]; left: RunOnEngine[] }> {
+export async function removeOrphanedRuns(
+  engine: DockerEngine,
+  options: { includeKept: boolean },
+): Promise<{ removed: RunOnEngine[]; left: RunOnEngine[] }> {
   const runs = await listRuns(engine);
   const orphan = (run: RunOnEngine) => run.owner === 'gone' && (options.includeKept || (!run.kept && !run.byHand));
   const removed = runs.filter(orphan);

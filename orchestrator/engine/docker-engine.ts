@@ -3,14 +3,13 @@ import createDebug from 'debug';
 import Docker from 'dockerode';
 import { EngineError, EngineHungError, EngineUnavailableError, InterruptedError } from './errors.ts';
 
-
 const debug = createDebug('portlab:engine');
 
 /** How long one engine call may take before portlab gives up on the daemon (override: PORTLAB_ENGINE_TIMEOUT_MS). */
-export const ENGINE_CALL_TIMEOUT_MS = Number(process.env.PORTLAB_ENGINE_TIMEOUT_MS) > 0 ? Number(process.env.PORTLAB_ENGINE_TIMEOUT_MS) : 30_000;
+export const ENGINE_CALL_TIMEOUT_MS =
+  Number(process.env.PORTLAB_ENGINE_TIMEOUT_MS) > 0 ? Number(process.env.PORTLAB_ENGINE_TIMEOUT_MS) : 30_000;
 /** An image build compiles nothing in the daemon (the probe is compiled before), but sends a context. */
 const BUILD_TIMEOUT_MS = 5 * 60_000;
-
 
 export type EngineVersion = { dockerVersion: string; apiVersion: string; kernelVersion: string; os: string };
 
@@ -99,8 +98,17 @@ interface SignalledDocker {
   createNetwork(opts: Docker.NetworkCreateOptions & Signalled): Promise<Docker.Network>;
   getImage(name: string): { inspect(opts: Signalled): Promise<Docker.ImageInspectInfo> };
   getNetwork(id: string): { remove(opts: Signalled): Promise<unknown> };
-  listNodes(opts: Signalled): Promise<Array<{ ID: string; Description?: { Hostname?: string }; Spec?: { Role?: string; Availability?: string; Labels?: Record<string, string> }; Status?: { State?: string } }>>;
-  listServices(opts: { filters: Record<string, string[]> } & Signalled): Promise<Array<{ ID: string; Spec?: { Name?: string; Labels?: Record<string, string> } }>>;
+  listNodes(opts: Signalled): Promise<
+    Array<{
+      ID: string;
+      Description?: { Hostname?: string };
+      Spec?: { Role?: string; Availability?: string; Labels?: Record<string, string> };
+      Status?: { State?: string };
+    }>
+  >;
+  listServices(
+    opts: { filters: Record<string, string[]> } & Signalled,
+  ): Promise<Array<{ ID: string; Spec?: { Name?: string; Labels?: Record<string, string> } }>>;
   listTasks(opts: { filters: Record<string, string[]> } & Signalled): Promise<RawTask[]>;
   createService(opts: Record<string, unknown> & Signalled): Promise<{ id: string }>;
   getService(id: string): {
@@ -246,7 +254,9 @@ export class DockerEngine {
         const stream = await this.docker.buildImage({ context, src: files }, options);
         const output = await new Promise<Array<{ error?: string; stream?: string }>>((resolve, reject) => {
           abortSignal.addEventListener('abort', () => reject(abortSignal.reason), { once: true });
-          this.docker.modem.followProgress(stream, (error: Error | null, result: Array<{ error?: string }>) => (error ? reject(error) : resolve(result)));
+          this.docker.modem.followProgress(stream, (error: Error | null, result: Array<{ error?: string }>) =>
+            error ? reject(error) : resolve(result),
+          );
         });
         const failure = output.find((entry) => entry.error);
         if (failure) throw new Error(failure.error);
@@ -271,10 +281,14 @@ export class DockerEngine {
       async (abortSignal) => {
         await this.docker.getImage(image).tag({ repo, tag, abortSignal } as unknown as { repo: string; tag: string });
         // The daemon wants an X-Registry-Auth header even with no credentials: an empty one, as the docker CLI sends.
-        const stream = await this.docker.getImage(`${repo}:${tag}`).push({ authconfig: {}, abortSignal } as unknown as Record<string, unknown>);
+        const stream = await this.docker
+          .getImage(`${repo}:${tag}`)
+          .push({ authconfig: {}, abortSignal } as unknown as Record<string, unknown>);
         const output = await new Promise<Array<{ error?: string }>>((resolve, reject) => {
           abortSignal.addEventListener('abort', () => reject(abortSignal.reason), { once: true });
-          this.docker.modem.followProgress(stream, (error: Error | null, result: Array<{ error?: string }>) => (error ? reject(error) : resolve(result)));
+          this.docker.modem.followProgress(stream, (error: Error | null, result: Array<{ error?: string }>) =>
+            error ? reject(error) : resolve(result),
+          );
         });
         const failure = output.find((entry) => entry.error);
         if (failure) throw new Error(failure.error);
@@ -287,11 +301,26 @@ export class DockerEngine {
     );
   }
 
-  async createNetwork(name: string, labels: Record<string, string>, driver: 'bridge' | 'overlay' = 'bridge', internal = false): Promise<string> {
+  async createNetwork(
+    name: string,
+    labels: Record<string, string>,
+    driver: 'bridge' | 'overlay' = 'bridge',
+    internal = false,
+  ): Promise<string> {
     return this.call(
       `the creation of network ${name}`,
       async (abortSignal) =>
-        (await this.api.createNetwork({ Name: name, Driver: driver, Internal: internal, Attachable: driver === 'overlay', Labels: labels, CheckDuplicate: true, abortSignal })).id,
+        (
+          await this.api.createNetwork({
+            Name: name,
+            Driver: driver,
+            Internal: internal,
+            Attachable: driver === 'overlay',
+            Labels: labels,
+            CheckDuplicate: true,
+            abortSignal,
+          })
+        ).id,
       (error) => {
         throw new EngineError(`creating network ${name}`, { cause: error });
       },
@@ -427,7 +456,8 @@ export class DockerEngine {
       await this.waitContainer(id, spec.name, interrupt);
       return await this.call(
         `the output of container ${spec.name}`,
-        async (abortSignal) => demuxBuffer(await this.api.getContainer(id).logs({ stdout: true, stderr: false, follow: false, abortSignal })),
+        async (abortSignal) =>
+          demuxBuffer(await this.api.getContainer(id).logs({ stdout: true, stderr: false, follow: false, abortSignal })),
         (error) => {
           throw new EngineError(`reading the output of ${spec.name}`, { cause: error });
         },
@@ -470,7 +500,12 @@ export class DockerEngine {
           Swarm?: { LocalNodeState?: string; ControlAvailable?: boolean; NodeID?: string; Cluster?: { ID?: string } };
         };
         const swarm = info.Swarm ?? {};
-        return { active: swarm.LocalNodeState === 'active', manager: swarm.ControlAvailable === true, nodeId: swarm.NodeID ?? '', clusterId: swarm.Cluster?.ID ?? null };
+        return {
+          active: swarm.LocalNodeState === 'active',
+          manager: swarm.ControlAvailable === true,
+          nodeId: swarm.NodeID ?? '',
+          clusterId: swarm.Cluster?.ID ?? null,
+        };
       },
       (error) => {
         throw new EngineUnavailableError(`cannot reach ${this.describe()} (is dockerd running?)`, { cause: error });
@@ -491,7 +526,7 @@ export class DockerEngine {
           labels: node.Spec?.Labels ?? {},
         })),
       (error) => {
-        throw new EngineError('listing the swarm\'s nodes', { cause: error });
+        throw new EngineError("listing the swarm's nodes", { cause: error });
       },
     );
   }
@@ -518,7 +553,12 @@ export class DockerEngine {
       async (abortSignal) => {
         const service = this.api.getService(id);
         const current = await service.inspect({ abortSignal });
-        await service.update({ ...current.Spec, version: current.Version.Index, Mode: { Replicated: { Replicas: replicas } }, abortSignal });
+        await service.update({
+          ...current.Spec,
+          version: current.Version.Index,
+          Mode: { Replicated: { Replicas: replicas } },
+          abortSignal,
+        });
       },
       (error) => {
         if ((error as { statusCode?: number }).statusCode === 404) return;
@@ -551,9 +591,13 @@ export class DockerEngine {
     return this.call(
       `the output of service ${name}`,
       async (abortSignal) => {
-        const raw = (await this.docker
-          .getService(id)
-          .logs({ follow: false, stdout: true, stderr: false, details: true, abortSignal } as unknown as Docker.ContainerLogsOptions)) as unknown as Buffer;
+        const raw = (await this.docker.getService(id).logs({
+          follow: false,
+          stdout: true,
+          stderr: false,
+          details: true,
+          abortSignal,
+        } as unknown as Docker.ContainerLogsOptions)) as unknown as Buffer;
         const byTask = new Map<string, string[]>();
         for (const line of demuxBuffer(Buffer.from(raw)).split('\n')) {
           const parsed = taskLine(line);
@@ -591,7 +635,7 @@ export class DockerEngine {
             exitCode: task.Status?.ContainerStatus?.ExitCode ?? null,
           })),
       (error) => {
-        throw new EngineError('listing the swarm\'s tasks', { cause: error });
+        throw new EngineError("listing the swarm's tasks", { cause: error });
       },
     );
   }
@@ -605,9 +649,13 @@ export class DockerEngine {
     const abort = new AbortController();
     let stream: NodeJS.ReadableStream;
     try {
-      stream = (await this.docker
-        .getService(id)
-        .logs({ follow: true, stdout: true, stderr: false, details: true, abortSignal: abort.signal } as unknown as Docker.ContainerLogsOptions)) as unknown as NodeJS.ReadableStream;
+      stream = (await this.docker.getService(id).logs({
+        follow: true,
+        stdout: true,
+        stderr: false,
+        details: true,
+        abortSignal: abort.signal,
+      } as unknown as Docker.ContainerLogsOptions)) as unknown as NodeJS.ReadableStream;
     } catch (error) {
       throw new EngineError(`following the logs of service ${name}`, { cause: error });
     }
@@ -662,7 +710,10 @@ export class DockerEngine {
 export function serviceSpecBody(spec: ServiceSpec): Record<string, unknown> {
   const placement =
     (spec.constraints?.length ?? 0) > 0 || spec.maxPerNode !== undefined
-      ? { ...(spec.constraints?.length ? { Constraints: spec.constraints } : {}), ...(spec.maxPerNode !== undefined ? { MaxReplicas: spec.maxPerNode } : {}) }
+      ? {
+          ...(spec.constraints?.length ? { Constraints: spec.constraints } : {}),
+          ...(spec.maxPerNode !== undefined ? { MaxReplicas: spec.maxPerNode } : {}),
+        }
       : undefined;
   return {
     Name: spec.name,
@@ -704,7 +755,7 @@ const labelFilters = (labels: LabelFilter) => Object.entries(labels).map(([key, 
 /** Non-follow logs of a container without a TTY come as one multiplexed buffer: 8-byte frame headers. */
 function demuxBuffer(buffer: Buffer): string {
   let out = '';
-  for (let at = 0; at + 8 <= buffer.length; ) {
+  for (let at = 0; at + 8 <= buffer.length;) {
     const size = buffer.readUInt32BE(at + 4);
     if (buffer[at] === 1) out += buffer.subarray(at + 8, at + 8 + size).toString('utf8');
     at += 8 + size;

@@ -30,6 +30,9 @@ export class FillCalibration extends KeyedCache<EngineRecord> {
   async add(engine: string, learned: { fills: FillSample[]; churnRates: number[] }): Promise<void> {
     if (learned.fills.length === 0 && learned.churnRates.length === 0) return;
     const known = await this.of(engine);
-    await this.set(engine, { fills: [...known.fills, ...learned.fills].slice(-KEEP), churnRates: [...known.churnRates, ...learned.churnRates].slice(-KEEP) });
+    await this.set(engine, {
+      fills: [...known.fills, ...learned.fills].slice(-KEEP),
+      churnRates: [...known.churnRates, ...learned.churnRates].slice(-KEEP),
+    });
   }
 }

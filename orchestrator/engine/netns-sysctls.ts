@@ -20,7 +20,12 @@ type Naming = { prefix: string; labels: Record<string, string>; signal?: AbortSi
  * (network none, a namespace as new as a run's) lists it once per engine. The names a run's sysctls are checked
  * against before anything runs.
  */
-export async function engineSysctls(engine: DockerEngine, image: string, naming: Naming, cache = new SysctlNameCache()): Promise<SysctlCatalog> {
+export async function engineSysctls(
+  engine: DockerEngine,
+  image: string,
+  naming: Naming,
+  cache = new SysctlNameCache(),
+): Promise<SysctlCatalog> {
   const [identity, version] = await Promise.all([engine.identity(), engine.version()]);
   const source = `a new network namespace on this engine's kernel (Linux ${version.kernelVersion})`;
   const known = await cache.get(identity);

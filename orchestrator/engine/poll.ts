@@ -3,7 +3,10 @@
  * returns undefined. One helper for every wait on the engine (testcontainers' IntervalRetry.retryUntil), so no loop
  * keeps a deadline of its own.
  */
-export async function retryUntil<T>(attempt: () => Promise<T | undefined>, options: { timeoutMs: number; intervalMs: number }): Promise<T | undefined> {
+export async function retryUntil<T>(
+  attempt: () => Promise<T | undefined>,
+  options: { timeoutMs: number; intervalMs: number },
+): Promise<T | undefined> {
   const by = Date.now() + options.timeoutMs;
   for (;;) {
     const outcome = await attempt();

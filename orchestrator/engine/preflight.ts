@@ -15,11 +15,14 @@ export type EngineFacts = {
   nodes?: Array<{ hostname: string; conntrack: ConntrackTable | null }>;
 };
 
-
 /** The conntrack table a `limits` probe read in its namespace, if it could. */
 export const conntrackOf = (ready: ReadyEvent): ConntrackTable | null =>
   ready.conntrack
-    ? { max: ready.conntrack.max, inUse: ready.conntrack.count, ...(ready.conntrack.established === undefined ? {} : { established: ready.conntrack.established }) }
+    ? {
+        max: ready.conntrack.max,
+        inUse: ready.conntrack.count,
+        ...(ready.conntrack.established === undefined ? {} : { established: ready.conntrack.established }),
+      }
     : null;
 
 /** runc cannot raise a container's hard nofile above the daemon's own without CAP_SYS_RESOURCE. */
@@ -33,16 +36,19 @@ async function limitsProbe(
   nofile: number | undefined,
   signal: AbortSignal | undefined,
 ): Promise<ReadyEvent> {
-  const output = await engine.runToCompletion({
-    name,
-    image,
-    command: ['limits'],
-    labels,
-    network: 'host',
-    alias: name,
-    networkMode: 'host',
-    nofile: nofile === undefined ? undefined : { soft: nofile, hard: nofile },
-  }, signal);
+  const output = await engine.runToCompletion(
+    {
+      name,
+      image,
+      command: ['limits'],
+      labels,
+      network: 'host',
+      alias: name,
+      networkMode: 'host',
+      nofile: nofile === undefined ? undefined : { soft: nofile, hard: nofile },
+    },
+    signal,
+  );
   for (const line of output.split('\n')) {
     const parsed = parseProbeLine(line);
     if (parsed.ok && parsed.event.event === 'ready') return parsed.event;
@@ -91,7 +97,12 @@ export async function engineGrants(
  * namespace that is; when portlab itself runs in that namespace (same namespace, same boot: a local engine), later
  * runs read the same files without a container.
  */
-export async function hostConntrack(engine: DockerEngine, image: string, naming: Naming, namespaces = new HostNamespaceCache()): Promise<EngineFacts['conntrack']> {
+export async function hostConntrack(
+  engine: DockerEngine,
+  image: string,
+  naming: Naming,
+  namespaces = new HostNamespaceCache(),
+): Promise<EngineFacts['conntrack']> {
   const identity = await engine.identity();
   const known = await namespaces.get(identity);
   if (known && (await inNamespace(known))) {
@@ -104,7 +115,13 @@ export async function hostConntrack(engine: DockerEngine, image: string, naming:
 }
 
 /** Everything at once, as a run needs it (the engine suite checks the measurement itself this way). */
-export async function measureEngine(engine: DockerEngine, image: string, wantedNofile: number, naming: Naming, cache?: GrantCache): Promise<EngineFacts> {
+export async function measureEngine(
+  engine: DockerEngine,
+  image: string,
+  wantedNofile: number,
+  naming: Naming,
+  cache?: GrantCache,
+): Promise<EngineFacts> {
   const { remembered: _remembered, identity: _identity, ...grants } = await engineGrants(engine, image, wantedNofile, naming, cache);
   return { ...grants, conntrack: await hostConntrack(engine, image, naming) };
 }

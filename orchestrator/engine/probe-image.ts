@@ -25,7 +25,9 @@ export async function compileProbe(): Promise<string> {
   } catch (error) {
     await rm(context, { recursive: true, force: true });
     const detail = (error as { stderr?: string; shortMessage?: string }).stderr || (error as Error).message;
-    throw new ProbeBuildError(`compiling the probe with \`${cc} -static\` failed (a static libc is needed: Debian's libc6-dev):\n${detail}`);
+    throw new ProbeBuildError(
+      `compiling the probe with \`${cc} -static\` failed (a static libc is needed: Debian's libc6-dev):\n${detail}`,
+    );
   }
   await copyFile(path.join(PROBE_DIR, 'Dockerfile'), path.join(context, 'Dockerfile'));
   return context;
@@ -35,7 +37,11 @@ export async function compileProbe(): Promise<string> {
  * The probe image for the current sources, built only when no image has that tag yet. The engine tags an image
  * only once it is complete, so runs that build it at the same time both end with the same, whole image.
  */
-export async function ensureProbeImage(engine: DockerEngine, onBuild: (tag: string) => void = () => {}, signal?: AbortSignal): Promise<string> {
+export async function ensureProbeImage(
+  engine: DockerEngine,
+  onBuild: (tag: string) => void = () => {},
+  signal?: AbortSignal,
+): Promise<string> {
   const tag = await probeImageTag();
   if (await engine.imageExists(tag, signal)) return tag;
   onBuild(tag);

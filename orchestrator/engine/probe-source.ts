@@ -11,7 +11,11 @@ export const PROBE_REPOSITORY = 'portlab-probe';
 export async function probeImageTag(): Promise<string> {
   const hash = createHash('sha256');
   for (const file of PROBE_SOURCES) {
-    hash.update(file).update('\0').update(await readFile(path.join(PROBE_DIR, file))).update('\0');
+    hash
+      .update(file)
+      .update('\0')
+      .update(await readFile(path.join(PROBE_DIR, file)))
+      .update('\0');
   }
   return `${PROBE_REPOSITORY}:${hash.digest('hex').slice(0, 12)}`;
 }

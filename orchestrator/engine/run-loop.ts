@@ -168,7 +168,14 @@ export async function runExperiment(
 ): Promise<{ record: Omit<RunRecord, 'cleanupErrors'>; removed: Promise<RunRecord> }> {
   const { now } = options;
   const startedAt = new Date(now());
-  const timeline: RunTimeline = { serverStarted: null, serverReady: null, clientsStarted: null, clientsDone: null, stopped: null, removed: null };
+  const timeline: RunTimeline = {
+    serverStarted: null,
+    serverReady: null,
+    clientsStarted: null,
+    clientsDone: null,
+    stopped: null,
+    removed: null,
+  };
   const { server: serverName, clients } = deployment.containers;
   const logs = new Map<string, ProbeLog>();
   /** Containers that ended, with what the engine said of it ('' when nothing). */
@@ -210,15 +217,26 @@ export async function runExperiment(
       const failed = pending.map((name) => observations()[name]).find((observation) => observation?.fatal.length);
       if (failed) throw probeFailed(failed);
       const gone = pending.find((name) => exited.has(name));
-      if (gone) throw new RunFailed({ kind: 'exited', container: gone, cause: `container ${gone} exited before it was ${what}${ending(gone)}` });
-      if (now() > by) throw new RunFailed({ kind: 'not-ready', container: pending[0]!, cause: `${pending.join(', ')}: not ${what} after ${READY_TIMEOUT_MS / 1000}s` });
+      if (gone)
+        throw new RunFailed({ kind: 'exited', container: gone, cause: `container ${gone} exited before it was ${what}${ending(gone)}` });
+      if (now() > by)
+        throw new RunFailed({
+          kind: 'not-ready',
+          container: pending[0]!,
+          cause: `${pending.join(', ')}: not ${what} after ${READY_TIMEOUT_MS / 1000}s`,
+        });
       await wakeup.wait(TICK_MS);
     }
   };
 
   const probeFailed = (observation: ContainerObservation) =>
-    new RunFailed({ kind: 'probe-failed', container: observation.name, cause: `the probe in ${observation.name} failed: ${observation.fatal.join('; ')}` });
-  const lostEngine = (cause: string) => new RunFailed({ kind: 'lost-engine', container: null, cause: `lost ${deployment.describe()}: ${cause}` });
+    new RunFailed({
+      kind: 'probe-failed',
+      container: observation.name,
+      cause: `the probe in ${observation.name} failed: ${observation.fatal.join('; ')}`,
+    });
+  const lostEngine = (cause: string) =>
+    new RunFailed({ kind: 'lost-engine', container: null, cause: `lost ${deployment.describe()}: ${cause}` });
 
   let endReason: EndReason = 'failed';
   let failedBecause: RunFailure | null = null;
@@ -259,11 +277,17 @@ export async function runExperiment(
       const gone = [...exited.keys()][0];
       if (gone) {
         if (!(await deployment.ping())) throw lostEngine(`the log stream of ${gone} ended and the engine does not answer`);
-        throw new RunFailed({ kind: 'exited', container: gone, cause: `container ${gone} exited while the run was going on${ending(gone)}` });
+        throw new RunFailed({
+          kind: 'exited',
+          container: gone,
+          cause: `container ${gone} exited while the run was going on${ending(gone)}`,
+        });
       }
       if (clients.every((client) => logs.get(client)?.finished())) {
         const accepted = snapshot[serverName]?.count ?? 0;
-        const held = clients.flatMap((client) => logs.get(client)?.counted() ?? []).reduce((sum, observation) => sum + observation.count, 0);
+        const held = clients
+          .flatMap((client) => logs.get(client)?.counted() ?? [])
+          .reduce((sum, observation) => sum + observation.count, 0);
         if (accepted === held) break;
         if (!settled || settled.count !== accepted) settled = { count: accepted, since: now() };
         else if (now() - settled.since >= SERVER_SETTLE_MS) break;
@@ -303,7 +327,17 @@ export async function runExperiment(
   );
   const series = Object.assign({}, ...[...logs.values()].map((log) => log.series())) as Record<string, ContainerSeries>;
   const failure = failedBecause?.cause ?? null;
-  const record = { observations: observations(), series, nodes, endReason, failure, failedBecause, startedAt, endedAt: new Date(now()), timeline };
+  const record = {
+    observations: observations(),
+    series,
+    nodes,
+    endReason,
+    failure,
+    failedBecause,
+    startedAt,
+    endedAt: new Date(now()),
+    timeline,
+  };
   return {
     record,
     removed: removal.then(({ cleanupErrors, removedAt }) => ({ ...record, cleanupErrors, timeline: { ...timeline, removed: removedAt } })),
@@ -315,9 +349,14 @@ export async function runExperiment(
  * thrown then); an engine call that failed because the daemon went away (a hang-up, a refused socket) is the
  * engine lost; any other engine error an engine call's.
  */
-async function classifyFailure(error: unknown, signal: AbortSignal, deployment: Pick<Deployment, 'ping' | 'describe'>): Promise<RunFailure> {
+async function classifyFailure(
+  error: unknown,
+  signal: AbortSignal,
+  deployment: Pick<Deployment, 'ping' | 'describe'>,
+): Promise<RunFailure> {
   if (error instanceof InterruptedError || signal.aborted) return { kind: 'interrupted', container: null, cause: 'interrupted' };
-  const seen: RunFailure = error instanceof RunFailed ? error.failure : { kind: 'engine-call', container: null, cause: (error as Error).message };
+  const seen: RunFailure =
+    error instanceof RunFailed ? error.failure : { kind: 'engine-call', container: null, cause: (error as Error).message };
   if (seen.kind !== 'lost-engine' && error instanceof EngineError && !(await deployment.ping())) {
     return { kind: 'lost-engine', container: seen.container, cause: `lost ${deployment.describe()}: ${seen.cause}` };
   }
@@ -331,4 +370,3 @@ export async function within(work: Promise<unknown>, timeoutMs: number): Promise
   await Promise.race([work, timeout]);
   clearTimeout(timer);
 }
-

@@ -13,7 +13,12 @@ import { PORTLAB_LABEL } from '../compile/compile-compose.ts';
 const debug = createDebug('portlab:engine');
 
 /** Labels `docker compose -p <project> ps|logs|down` recognises, plus portlab's own for cleanup. */
-export function composeLabels(project: ComposeProject, service: string, definition: ComposeService, run: Record<string, string>): Record<string, string> {
+export function composeLabels(
+  project: ComposeProject,
+  service: string,
+  definition: ComposeService,
+  run: Record<string, string>,
+): Record<string, string> {
   return {
     ...definition.labels,
     'com.docker.compose.project': project.name,
@@ -24,7 +29,6 @@ export function composeLabels(project: ComposeProject, service: string, definiti
     ...run,
   };
 }
-
 
 /** Runs a compiled compose project on the local engine: its services as containers on a bridge network. */
 export function runProject(engine: DockerEngine, project: ComposeProject, options: RunOptions) {
@@ -200,7 +204,10 @@ export async function removeAll(
     const managed = { [PORTLAB_LABEL.managed]: 'true' };
     const [listedContainers, listedNetworks] = await Promise.all([engine.listContainers(managed), engine.listNetworks(managed)]);
     const ids = new Set([...listedContainers, ...listedNetworks].map((thing) => thing.id));
-    return { containers: containers.filter((container) => ids.has(container.id)), networks: networks.filter((network) => ids.has(network.id)) };
+    return {
+      containers: containers.filter((container) => ids.has(container.id)),
+      networks: networks.filter((network) => ids.has(network.id)),
+    };
   };
   // An engine that cannot list (it went away) cannot confirm anything: what failed is what is reported.
   let left = await stillListed().catch((error: Error) => {
@@ -218,5 +225,8 @@ export async function removeAll(
   );
   // What the engine no longer lists is gone, whatever an earlier attempt answered.
   const listed = gone ? [] : [...left.containers, ...left.networks];
-  if (listed.length > 0) throw leftBehind(listed.map((thing) => failures.get(thing.id) ?? `${thing.name} was still listed ${checkMs / 1000} s after its removal`));
+  if (listed.length > 0)
+    throw leftBehind(
+      listed.map((thing) => failures.get(thing.id) ?? `${thing.name} was still listed ${checkMs / 1000} s after its removal`),
+    );
 }

@@ -66,7 +66,10 @@ class StackDeployment implements Deployment {
   ) {
     const clients = Object.entries(stack.containers).flatMap(([service, names]) => (service === SERVER_NAME ? [] : names));
     this.containers = { server: SERVER_NAME, clients };
-    this.labels = { [STACK_NAMESPACE_LABEL]: options.namespace, ...runLabels({ runId: options.runId, owner: options.owner, keep: options.keep }) };
+    this.labels = {
+      [STACK_NAMESPACE_LABEL]: options.namespace,
+      ...runLabels({ runId: options.runId, owner: options.owner, keep: options.keep }),
+    };
     this.networkName = `${options.namespace}_${STACK_NETWORK}`;
   }
 
@@ -169,7 +172,11 @@ class StackDeployment implements Deployment {
   async startServer(sink: ContainerSink): Promise<void> {
     const creating = (async () => {
       debug('creating network %s', this.networkName);
-      this.networkId = await this.engine.createNetwork(this.networkName, { ...this.labels, 'com.docker.stack.namespace': this.options.namespace }, 'overlay');
+      this.networkId = await this.engine.createNetwork(
+        this.networkName,
+        { ...this.labels, 'com.docker.stack.namespace': this.options.namespace },
+        'overlay',
+      );
       await this.deploy(SERVER_NAME, sink);
     })();
     this.pending = creating.catch(() => undefined);
@@ -198,7 +205,8 @@ class StackDeployment implements Deployment {
     if (!server) return;
     const task = this.tasks.find((candidate) => candidate.serviceId === server.id && !ENDED.has(candidate.state));
     // On this engine's own node the container is signalled at once; elsewhere the swarm stops the task its way.
-    if (task?.containerId && task.nodeId === this.options.localNodeId) await this.engine.signalContainer(task.containerId, server.name, 'SIGTERM');
+    if (task?.containerId && task.nodeId === this.options.localNodeId)
+      await this.engine.signalContainer(task.containerId, server.name, 'SIGTERM');
     else await this.engine.scaleService(server.id, server.name, 0);
   }
 
@@ -219,7 +227,9 @@ class StackDeployment implements Deployment {
     await Promise.all([
       ...this.services.map((service) => this.engine.scaleService(service.id, service.name, 0)),
       ...here.map((task) =>
-        this.engine.stopContainer(task.containerId!, task.id, this.graceOf(task)).catch((error: Error) => debug('stopping %s: %s', task.id, error.message)),
+        this.engine
+          .stopContainer(task.containerId!, task.id, this.graceOf(task))
+          .catch((error: Error) => debug('stopping %s: %s', task.id, error.message)),
       ),
     ]);
     const by = Date.now() + timeoutMs;
@@ -243,10 +253,18 @@ class StackDeployment implements Deployment {
     // node their containers are removed at once instead, as the local engine's are. Other nodes' go the swarm's way.
     await this.watch();
     const here = this.tasks.filter((task) => task.nodeId === this.options.localNodeId && task.containerId);
-    await Promise.all(here.map((task) => this.engine.removeContainer(task.containerId!, task.id).catch((error: Error) => failures.push(error.message))));
-    await Promise.all(this.services.map((service) => this.engine.removeService(service.id, service.name).catch((error: Error) => failures.push(error.message))));
+    await Promise.all(
+      here.map((task) => this.engine.removeContainer(task.containerId!, task.id).catch((error: Error) => failures.push(error.message))),
+    );
+    await Promise.all(
+      this.services.map((service) =>
+        this.engine.removeService(service.id, service.name).catch((error: Error) => failures.push(error.message)),
+      ),
+    );
     const networks = this.networkId === undefined ? [] : [{ id: this.networkId, name: this.networkName }];
-    await removeStackRemains(this.engine, { runId: this.options.runId, services: this.services, networks }).catch((error: Error) => failures.push(error.message));
+    await removeStackRemains(this.engine, { runId: this.options.runId, services: this.services, networks }).catch((error: Error) =>
+      failures.push(error.message),
+    );
     if (failures.length > 0) throw new EngineError(`cleanup left something behind: ${failures.join('; ')}`);
   }
 }
@@ -263,26 +281,45 @@ export async function removeStackRemains(
   const by = Date.now() + REMOVAL_TIMEOUT_MS;
   const runContainers = { 'io.portlab.run-id': stack.runId };
   for (;;) {
-    const [containers, tasks] = await Promise.all([engine.listContainers(runContainers), engine.listTasks(stack.services.map((service) => service.id))]);
+    const [containers, tasks] = await Promise.all([
+      engine.listContainers(runContainers),
+      engine.listTasks(stack.services.map((service) => service.id)),
+    ]);
     if (containers.length === 0 && tasks.length === 0) break;
-    debug('waiting for %d container(s) and %d task(s) of run %s: %s', containers.length, tasks.length, stack.runId, tasks.map((task) => task.state).join(' '));
+    debug(
+      'waiting for %d container(s) and %d task(s) of run %s: %s',
+      containers.length,
+      tasks.length,
+      stack.runId,
+      tasks.map((task) => task.state).join(' '),
+    );
     // Their services are gone, so nothing restarts them: this engine's own containers go now, not when the swarm
     // gets to them (seconds later).
-    await Promise.all(containers.map((container) => engine.removeContainer(container.id, container.name).catch((error: Error) => debug('removing %s: %s', container.name, error.message))));
+    await Promise.all(
+      containers.map((container) =>
+        engine
+          .removeContainer(container.id, container.name)
+          .catch((error: Error) => debug('removing %s: %s', container.name, error.message)),
+      ),
+    );
     if (Date.now() > by) {
-      throw new EngineError(`the swarm still had ${containers.length} container(s) and ${tasks.length} task(s) of run ${stack.runId} after ${REMOVAL_TIMEOUT_MS / 1000} s`);
+      throw new EngineError(
+        `the swarm still had ${containers.length} container(s) and ${tasks.length} task(s) of run ${stack.runId} after ${REMOVAL_TIMEOUT_MS / 1000} s`,
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   // A removed overlay network can stay listed on this node for a moment after the swarm has let it go (its node-local
   // copy goes when the node's agent gets to it): it is gone once the engine no longer lists it.
-  const listed = async (id: string) => (await engine.listNetworks({ 'io.portlab.run-id': stack.runId })).some((network) => network.id === id);
+  const listed = async (id: string) =>
+    (await engine.listNetworks({ 'io.portlab.run-id': stack.runId })).some((network) => network.id === id);
   for (const network of stack.networks) {
     for (;;) {
       try {
         await engine.removeNetwork(network.id, network.name);
         if (!(await listed(network.id))) break;
-        if (Date.now() > by) throw new EngineError(`network ${network.name} was still listed ${REMOVAL_TIMEOUT_MS / 1000} s after its removal`);
+        if (Date.now() > by)
+          throw new EngineError(`network ${network.name} was still listed ${REMOVAL_TIMEOUT_MS / 1000} s after its removal`);
       } catch (error) {
         if (Date.now() > by) throw error;
       }

@@ -43,7 +43,10 @@ export async function swarmFacts(
       `${engine.describe()} is not part of a swarm: \`docker swarm init --advertise-addr <this host's address>\` makes it one (see the README, "More than one machine")`,
     );
   }
-  if (!state.manager) throw new SwarmNotReadyError(`${engine.describe()} is a swarm worker: run portlab against a manager node (\`docker node ls\` lists them there)`);
+  if (!state.manager)
+    throw new SwarmNotReadyError(
+      `${engine.describe()} is a swarm worker: run portlab against a manager node (\`docker node ls\` lists them there)`,
+    );
   const [version, nodes] = await Promise.all([engine.version(), engine.listNodes()]);
   const hostnames = new Map(nodes.map((node) => [node.id, node.hostname]));
   const usable = nodes.filter((node) => node.ready && node.active);
@@ -54,14 +57,25 @@ export async function swarmFacts(
   const defaultNofile = readies.reduce((least, ready) => (ready.nofile.hard < least.hard ? ready.nofile : least), readies[0]!.nofile);
   // Whether every node can grant more than its default is a fact of the nodes' daemons: remembered per swarm and
   // node set, as the local engine's grants are per engine.
-  const key = `swarm ${state.clusterId} nodes ${usable.map((node) => node.id).sort().join(',')} docker ${version.dockerVersion} nofile ${wantedNofile}`;
+  const key = `swarm ${state.clusterId} nodes ${usable
+    .map((node) => node.id)
+    .sort()
+    .join(',')} docker ${version.dockerVersion} nofile ${wantedNofile}`;
   const known = wantedNofile > defaultNofile.hard ? await cache.get(key) : undefined;
   let nofileCeiling: number | null = known?.nofileCeiling ?? null;
   if (wantedNofile > defaultNofile.hard && !known) {
     // A node whose daemon cannot grant the nofile asked for fails the task with runc's rlimit error; the swarm then
     // grants what the least of its nodes grants.
     try {
-      const granted = await limitsEverywhere(engine, image, `${naming.prefix}-preflight-nofile`, naming, wantedNofile, usable, state.nodeId);
+      const granted = await limitsEverywhere(
+        engine,
+        image,
+        `${naming.prefix}-preflight-nofile`,
+        naming,
+        wantedNofile,
+        usable,
+        state.nodeId,
+      );
       const least = Math.min(...[...granted.values()].map((ready) => ready.nofile.hard));
       nofileCeiling = least >= wantedNofile ? null : least;
     } catch (error) {
@@ -74,7 +88,16 @@ export async function swarmFacts(
   // The prediction takes the smallest table: the server may be placed on any node.
   const tables = perNode.flatMap((node) => (node.conntrack ? [node.conntrack] : []));
   const conntrack = tables.length > 0 ? tables.reduce((least, table) => (table.max < least.max ? table : least)) : null;
-  return { version, nofileCeiling, defaultNofile, conntrack, nodes: perNode, localNodeId: state.nodeId, hostnames, remembered: known !== undefined };
+  return {
+    version,
+    nofileCeiling,
+    defaultNofile,
+    conntrack,
+    nodes: perNode,
+    localNodeId: state.nodeId,
+    hostnames,
+    remembered: known !== undefined,
+  };
 }
 
 /** Runs `limits` once on every usable node (a global service in the host's network namespace) and reads each node's ready line. */
@@ -110,36 +133,55 @@ async function limitsEverywhere(
       );
     }
     const failed = tasks.find((task) => task.state !== 'complete');
-    if (failed) throw new EngineError(`the preflight probe ${name} failed on node ${nodes.find((node) => node.id === failed.nodeId)?.hostname ?? failed.nodeId}: ${failed.error ?? failed.state}`);
+    if (failed)
+      throw new EngineError(
+        `the preflight probe ${name} failed on node ${nodes.find((node) => node.id === failed.nodeId)?.hostname ?? failed.nodeId}: ${failed.error ?? failed.state}`,
+      );
     const output = await engine.serviceOutput(id, name);
     const readies = new Map<string, ReadyEvent>();
     for (const task of tasks) {
       const ready = (output.get(task.id) ?? []).map(parseProbeLine).find((parsed) => parsed.ok && parsed.event.event === 'ready');
-      if (!ready?.ok || ready.event.event !== 'ready') throw new EngineError(`the preflight probe ${name} printed no ready line on node ${task.nodeId}`);
+      if (!ready?.ok || ready.event.event !== 'ready')
+        throw new EngineError(`the preflight probe ${name} printed no ready line on node ${task.nodeId}`);
       readies.set(task.nodeId, ready.event);
     }
     // This node's containers go at once (as a run's do); other nodes' go the swarm's way once the service is removed.
-    await Promise.all(tasks.filter((task) => task.nodeId === localNodeId && task.containerId).map((task) => engine.removeContainer(task.containerId!, task.id)));
+    await Promise.all(
+      tasks
+        .filter((task) => task.nodeId === localNodeId && task.containerId)
+        .map((task) => engine.removeContainer(task.containerId!, task.id)),
+    );
     await engine.removeService(id, name);
     return readies;
   } catch (error) {
     // The run stops here: nothing of it may stay. (On success its containers go while the run goes on, and the
     // run's own removal waits for them.)
     await engine.removeService(id, name).catch(() => undefined);
-    await removeStackRemains(engine, { runId: naming.labels['io.portlab.run-id'] ?? '', services: [{ id }], networks: [] }).catch(() => undefined);
+    await removeStackRemains(engine, { runId: naming.labels['io.portlab.run-id'] ?? '', services: [{ id }], networks: [] }).catch(
+      () => undefined,
+    );
     throw error;
   }
 }
 
 /** Waits until the service has a task on every node and all of them ended. */
-async function tasksOnEveryNode(engine: DockerEngine, id: string, name: string, nodes: number, signal: AbortSignal | undefined): Promise<SwarmTask[]> {
+async function tasksOnEveryNode(
+  engine: DockerEngine,
+  id: string,
+  name: string,
+  nodes: number,
+  signal: AbortSignal | undefined,
+): Promise<SwarmTask[]> {
   const by = Date.now() + JOB_TIMEOUT_MS;
   for (;;) {
     const tasks = await engine.listTasks([id]);
     const ended = tasks.filter((task) => ['complete', 'failed', 'rejected', 'shutdown', 'orphaned'].includes(task.state));
     if (tasks.length >= nodes && ended.length === tasks.length) return tasks;
     if (signal?.aborted) throw new InterruptedError(`waiting for ${name}`);
-    if (Date.now() > by) throw new EngineError(`the preflight service ${name} (a probe run once on every node) did not finish on every node within ${JOB_TIMEOUT_MS / 1000} s (${ended.length} of ${nodes} done)`);
+    if (Date.now() > by)
+      throw new EngineError(
+        `the preflight service ${name} (a probe run once on every node) did not finish on every node within ${JOB_TIMEOUT_MS / 1000} s (${ended.length} of ${nodes} done)`,
+      );
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }

@@ -176,7 +176,8 @@ export class ContainerLog {
       case 'done': {
         this.done.add(event.worker);
         if (event.timeWait !== undefined) this.timeWait = event.timeWait;
-        if (event.timeWaitEntered !== undefined && event.timeWaitEntered >= 0) this.timeWaitEntered = Math.max(this.timeWaitEntered ?? 0, event.timeWaitEntered);
+        if (event.timeWaitEntered !== undefined && event.timeWaitEntered >= 0)
+          this.timeWaitEntered = Math.max(this.timeWaitEntered ?? 0, event.timeWaitEntered);
         if (event.paceBehind !== undefined && event.paceBehind >= 0) this.paceBehind.set(event.worker, event.paceBehind);
         const worker = this.worker(event.worker);
         worker.count = event.count;

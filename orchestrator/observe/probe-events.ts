@@ -88,5 +88,7 @@ export function parseProbeLine(line: string): ParsedLine {
     return { ok: false, line, reason: 'not JSON' };
   }
   const result = ProbeEvent.safeParse(json);
-  return result.success ? { ok: true, event: result.data } : { ok: false, line, reason: result.error.issues[0]?.message ?? 'not a probe event' };
+  return result.success
+    ? { ok: true, event: result.data }
+    : { ok: false, line, reason: result.error.issues[0]?.message ?? 'not a probe event' };
 }

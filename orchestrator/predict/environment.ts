@@ -73,4 +73,3 @@ export const ASSUMED_ENVIRONMENT: Environment = {
 
 /** The same for a swarm run: the containers are joined by an overlay network. */
 export const ASSUMED_SWARM_ENVIRONMENT: Environment = { ...ASSUMED_ENVIRONMENT, network: 'overlay' };
-

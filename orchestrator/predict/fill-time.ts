@@ -18,7 +18,8 @@ export function estimateFill(portsPerDestination: number, destinations: number, 
   if (usable.length === 0 || portsPerDestination <= 0) return null;
   // Per destination: each sample's time for one destination's range; fills of the same range, their median.
   const byPorts = new Map<number, number[]>();
-  for (const sample of usable) byPorts.set(sample.portsPerDestination, [...(byPorts.get(sample.portsPerDestination) ?? []), sample.seconds / sample.destinations]);
+  for (const sample of usable)
+    byPorts.set(sample.portsPerDestination, [...(byPorts.get(sample.portsPerDestination) ?? []), sample.seconds / sample.destinations]);
   const perDestination = [...byPorts].map(([ports, times]) => ({ ports, seconds: median(times), fills: times.length }));
   const below = perDestination.filter((sample) => sample.ports <= portsPerDestination).sort((a, b) => b.ports - a.ports)[0];
   const above = perDestination.filter((sample) => sample.ports >= portsPerDestination).sort((a, b) => a.ports - b.ports)[0];

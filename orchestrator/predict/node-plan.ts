@@ -32,7 +32,9 @@ export function nodePlan(scenario: Scenario, prediction: Prediction, env: Enviro
   const wanted = alone.map((client) => client.connections).reduce(addCounts, exactCount(0));
   const sharedBinds = prediction.limit === 'conntrack' || prediction.limit === 'server-nofile';
   const serverBinds =
-    prediction.limit === 'conntrack' || prediction.limit === 'server-nofile' ? prediction.limit : 'none (the clients\' own limits bind first)';
+    prediction.limit === 'conntrack' || prediction.limit === 'server-nofile'
+      ? prediction.limit
+      : "none (the clients' own limits bind first)";
   const serverLoad: NodeLoad = {
     role: 'server node',
     nodes: 1,
@@ -49,7 +51,9 @@ export function nodePlan(scenario: Scenario, prediction: Prediction, env: Enviro
   const clientLoads = scenario.clients.map((group): NodeLoad => {
     const names = new Set(containerNames(group));
     const members = alone.filter((client) => names.has(client.name));
-    const perContainer = members.map((client) => client.connections).reduce((most, count) => ((count.max ?? Infinity) > (most.max ?? Infinity) ? count : most), exactCount(0));
+    const perContainer = members
+      .map((client) => client.connections)
+      .reduce((most, count) => ((count.max ?? Infinity) > (most.max ?? Infinity) ? count : most), exactCount(0));
     const perNode = group.placement.perNode;
     const nodes = perNode === undefined ? null : Math.ceil(group.count / perNode);
     const onOne = perNode === undefined ? group.count : Math.min(perNode, group.count);
@@ -66,7 +70,9 @@ export function nodePlan(scenario: Scenario, prediction: Prediction, env: Enviro
           ? `${group.count} container${group.count > 1 ? 's' : ''} placed by the swarm's scheduler (set placement.perNode to spread them): up to ${showCount(load)} connections on one node`
           : `${nodes} node${nodes === 1 ? '' : 's'}, at most ${onOne} of ${group.count} containers each: ${onOne} x ${showCount(perContainer)} = ${showCount(load)} connections per node`,
         `each container: ${showCount(perContainer)}, bound by ${limits} in its own namespace (ports, descriptors, conntrack ${formatCount(env.conntrackMax)})`,
-        ...(sharedBinds ? [`the server node's ${prediction.limit} binds first: all clients together get ${showCount(prediction.total)}`] : []),
+        ...(sharedBinds
+          ? [`the server node's ${prediction.limit} binds first: all clients together get ${showCount(prediction.total)}`]
+          : []),
         ...(group.placement.constraints.length > 0 ? [`placed by: ${group.placement.constraints.join(', ')}`] : []),
       ],
     };

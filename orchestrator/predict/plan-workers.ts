@@ -50,7 +50,8 @@ export function planWorkers(input: WorkerPlanInput): WorkerPlan {
   let note: string | null = null;
   if (applied.soft < requested.soft) {
     const asked = `the engine grants nofile ${applied.soft}, not the ${requested.soft} asked for`;
-    const covers = total < meant ? 'enough for the scenario\'s other limits to bind first' : `as many as one process with nofile ${requested.soft} has`;
+    const covers =
+      total < meant ? "enough for the scenario's other limits to bind first" : `as many as one process with nofile ${requested.soft} has`;
     if (input.processes !== 'auto') note = `${asked}: each of the ${processes} workers holds at most ${perWorker}`;
     else if (processes === 1) note = `${asked}; one worker process with ${total} descriptors is ${covers}`;
     else note = `${asked}, so ${processes} worker processes in one network namespace share ${total} descriptors: ${covers}`;

@@ -30,7 +30,11 @@ export function scanLoss(range: PortRange, skipped: ReadonlySet<number>): ScanLo
     return { min: lost, max: lost, why: `- ${lost}: ${detail} (__inet_hash_connect rounds the ports to scan down to even)` };
   }
   if (skipped.has(low) && skipped.has(high)) {
-    return { min: 0, max: 0, why: `- 0: an odd range (${formatCount(size)} ports), but both its ends are taken already, and only an end can be out of a scan` };
+    return {
+      min: 0,
+      max: 0,
+      why: `- 0: an odd range (${formatCount(size)} ports), but both its ends are taken already, and only an end can be out of a scan`,
+    };
   }
   return {
     min: 0,

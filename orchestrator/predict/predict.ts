@@ -1,4 +1,12 @@
-import { containerNames, requestedPortRange, SERVER_NAME, serverClosesFirst, type ClientGroup, type Phase, type Scenario } from '../scenario/scenario-schema.ts';
+import {
+  containerNames,
+  requestedPortRange,
+  SERVER_NAME,
+  serverClosesFirst,
+  type ClientGroup,
+  type Phase,
+  type Scenario,
+} from '../scenario/scenario-schema.ts';
 import { formatPortRange, portCount, type PortRange } from '../scenario/port-range.ts';
 import { durationMs } from '../scenario/duration.ts';
 import type { ContainerFacts, Environment } from './environment.ts';
@@ -7,7 +15,6 @@ import { addCounts, exactCount, formatCount, showCount } from './count-range.ts'
 import { HEADROOM, planWorkers, totalBudget } from './plan-workers.ts';
 import { scanLoss } from './port-scan.ts';
 import type { ClientPrediction, CountRange, Limit, Prediction } from './prediction-schema.ts';
-
 
 /**
  * What the engine's grants changed, once per container: [name, note] for the server and each client container
@@ -55,7 +62,11 @@ export function predict(scenario: Scenario, env: Environment): Prediction {
     total,
     limit,
     reasoning: [
-      ...(measured ? [] : ['Environment not yet measured: documented defaults stand in (a new namespace\'s port range, Docker\'s DNS listener, an engine that grants the nofile asked for); a run replaces them with what the probes report.']),
+      ...(measured
+        ? []
+        : [
+            "Environment not yet measured: documented defaults stand in (a new namespace's port range, Docker's DNS listener, an engine that grants the nofile asked for); a run replaces them with what the probes report.",
+          ]),
       ...shared.reasoning,
       `All clients together: ${showCount(total)} connections; the limit that binds: ${limit}.`,
     ],
@@ -101,12 +112,20 @@ function portCapacity(group: ClientGroup, env: Environment, facts: ContainerFact
     for (const port of bound) skipped.add(port);
     reserved = exactCount(skipped.size);
     const outside = facts.boundPorts.filter((port) => !bound.includes(port));
-    if (bound.length > 0) reasoning.push(`- ${bound.length} already bound in the namespace (port ${bound.join(', ')}: Docker's embedded DNS listener on 127.0.0.11)`);
-    if (outside.length > 0) reasoning.push(`- 0: the port${outside.length > 1 ? 's' : ''} already bound in the namespace (${outside.join(', ')}, Docker's embedded DNS listener) lie outside the range`);
+    if (bound.length > 0)
+      reasoning.push(
+        `- ${bound.length} already bound in the namespace (port ${bound.join(', ')}: Docker's embedded DNS listener on 127.0.0.11)`,
+      );
+    if (outside.length > 0)
+      reasoning.push(
+        `- 0: the port${outside.length > 1 ? 's' : ''} already bound in the namespace (${outside.join(', ')}, Docker's embedded DNS listener) lie outside the range`,
+      );
   } else {
     const dns = dnsListenerCost(env, range);
     reserved = { min: reservedList.length + dns.min, max: reservedList.length + (dns.max ?? 0) };
-    reasoning.push(`- ${showCount(dns)} held by Docker's embedded DNS listener (127.0.0.11, bound in ${env.dnsListenerPortRange ? formatPortRange(env.dnsListenerPortRange) : 'no range'} before the scenario's sysctls apply${dns.min === dns.max ? '' : '; whether its port falls inside is known once measured'})`);
+    reasoning.push(
+      `- ${showCount(dns)} held by Docker's embedded DNS listener (127.0.0.11, bound in ${env.dnsListenerPortRange ? formatPortRange(env.dnsListenerPortRange) : 'no range'} before the scenario's sysctls apply${dns.min === dns.max ? '' : '; whether its port falls inside is known once measured'})`,
+    );
   }
   if (reservedList.length > 0) reasoning.push(`- ${reservedList.length} in net.ipv4.ip_local_reserved_ports`);
   const scan = scanLoss(range, skipped);
@@ -170,7 +189,9 @@ function predictHoldingClient(scenario: Scenario, group: ClientGroup, env: Envir
     connections = exactCount(fds);
     limit = 'nofile';
     error = 'EMFILE';
-    reasoning.push(`nofile binds: ${formatCount(fds)} <= ${formatCount(portLimit.min)}, so socket() fails with EMFILE at ${formatCount(fds)}`);
+    reasoning.push(
+      `nofile binds: ${formatCount(fds)} <= ${formatCount(portLimit.min)}, so socket() fails with EMFILE at ${formatCount(fds)}`,
+    );
   } else if (fds > portLimit.max) {
     connections = portLimit;
     limit = local.limit;
@@ -185,9 +206,35 @@ function predictHoldingClient(scenario: Scenario, group: ClientGroup, env: Envir
   const ownTable = ownConntrackLimit(env, connections);
   if (ownTable) {
     reasoning.push(ownTable.why);
-    return { name, group: group.name, phase: null, mode: group.mode, workers, targets, portRange: ports.range, reservedPorts: ports.reserved, connections: ownTable.connections, limit: 'conntrack', error: 'ETIMEDOUT', reasoning };
+    return {
+      name,
+      group: group.name,
+      phase: null,
+      mode: group.mode,
+      workers,
+      targets,
+      portRange: ports.range,
+      reservedPorts: ports.reserved,
+      connections: ownTable.connections,
+      limit: 'conntrack',
+      error: 'ETIMEDOUT',
+      reasoning,
+    };
   }
-  return { name, group: group.name, phase: null, mode: group.mode, workers, targets, portRange: ports.range, reservedPorts: ports.reserved, connections, limit, error, reasoning };
+  return {
+    name,
+    group: group.name,
+    phase: null,
+    mode: group.mode,
+    workers,
+    targets,
+    portRange: ports.range,
+    reservedPorts: ports.reserved,
+    connections,
+    limit,
+    error,
+    reasoning,
+  };
 }
 
 /**
@@ -247,7 +294,10 @@ function localPortLimit(group: ClientGroup, ports: PortCapacity, targets: number
   const sources = group.sourceAddresses;
   const pairs = targets.length * sources;
   const connections = { min: perTarget.min * pairs, max: perTarget.max * pairs };
-  const fromSources = sources > 1 ? ` x ${sources} source addresses (each bound with IP_BIND_ADDRESS_NO_PORT; the DNS listener's port is skipped for all of them)` : '';
+  const fromSources =
+    sources > 1
+      ? ` x ${sources} source addresses (each bound with IP_BIND_ADDRESS_NO_PORT; the DNS listener's port is skipped for all of them)`
+      : '';
   return {
     connections,
     limit: 'port-range',
@@ -259,7 +309,6 @@ function localPortLimit(group: ClientGroup, ports: PortCapacity, targets: number
     ],
   };
 }
-
 
 /** Churn: connect, close, repeat. Whether the client runs out depends on who closes first and on tcp_tw_reuse. */
 function predictChurningClient(scenario: Scenario, group: ClientGroup, env: Environment, name: string, key: string): ClientPrediction {
@@ -287,7 +336,9 @@ function predictChurningClient(scenario: Scenario, group: ClientGroup, env: Envi
   const rate = group.rate;
   // Without a rate the client churns as fast as this engine lets it: known once an earlier run here measured it.
   const speed = rate ?? env.churnRate;
-  const speedText = rate ? `${formatCount(rate)}/s` : `${formatCount(speed ?? 0)}/s (the speed unpaced churns reached on this engine before)`;
+  const speedText = rate
+    ? `${formatCount(rate)}/s`
+    : `${formatCount(speed ?? 0)}/s (the speed unpaced churns reached on this engine before)`;
   const paced = pacedCount(rate, seconds, workers.processes, env.paceBehind?.[key]);
   const pacedText = paced.text;
   const early = killedTimeWaits(env, key, seconds, sysctl('net.ipv4.tcp_rfc1337', defaults['net.ipv4.tcp_rfc1337']));
@@ -296,7 +347,20 @@ function predictChurningClient(scenario: Scenario, group: ClientGroup, env: Envi
   const reasoning = [...local.reasoning];
   const result = (connections: CountRange, limit: Limit, error: string | null, why: string) => {
     reasoning.push(why);
-    return { name, group: group.name, phase: null, mode: group.mode, workers, targets, portRange: ports.range, reservedPorts: ports.reserved, connections, limit, error, reasoning };
+    return {
+      name,
+      group: group.name,
+      phase: null,
+      mode: group.mode,
+      workers,
+      targets,
+      portRange: ports.range,
+      reservedPorts: ports.reserved,
+      connections,
+      limit,
+      error,
+      reasoning,
+    };
   };
 
   if (group.close === 'server') {
@@ -307,7 +371,9 @@ function predictChurningClient(scenario: Scenario, group: ClientGroup, env: Envi
       `the server closes first, so TIME_WAIT stays on the server (one per 4-tuple there) and each local port is free again once the client has closed: no failure; ${pacedText}`,
     );
   }
-  reasoning.push(`the client closes first: each closed connection keeps its local port for this destination in TIME_WAIT for ${TIME_WAIT_SECONDS} s (tcp_fin_timeout does not shorten it)`);
+  reasoning.push(
+    `the client closes first: each closed connection keeps its local port for this destination in TIME_WAIT for ${TIME_WAIT_SECONDS} s (tcp_fin_timeout does not shorten it)`,
+  );
   // Past net.ipv4.tcp_max_tw_buckets the kernel keeps no TIME_WAIT at all (inet_twsk_alloc fails: "time wait bucket
   // table overflow"), so a namespace allowed fewer than its usable ports can never fill them.
   const buckets = Number(sysctl('net.ipv4.tcp_max_tw_buckets', String(Number.MAX_SAFE_INTEGER)));
@@ -381,19 +447,31 @@ function predictChurningClient(scenario: Scenario, group: ClientGroup, env: Envi
  * schedule), so it makes processes x ceil(rate x duration / processes) connections if it keeps its pace. A worker that
  * falls behind (the CPU) makes fewer; the probe says by how many.
  */
-function pacedCount(rate: number | undefined, seconds: number, processes: number, behind: number | undefined): { count: CountRange; text: string } {
+function pacedCount(
+  rate: number | undefined,
+  seconds: number,
+  processes: number,
+  behind: number | undefined,
+): { count: CountRange; text: string } {
   if (!rate) return { count: { min: 1, max: null }, text: 'as many as it can in the duration' };
   const scheduled = processes * Math.ceil((Math.round(seconds * 1000) * rate) / (1000 * processes));
   const schedule = `${formatCount(rate)}/s for ${seconds} s: connect k at k/${formatCount(rate)} s while that is before the end = ${formatCount(scheduled)}`;
   if (behind === undefined) return { count: exactCount(scheduled), text: `${schedule} if the probe keeps its pace` };
   return {
     count: exactCount(scheduled - behind),
-    text: behind === 0 ? `${schedule} (it kept its pace)` : `${schedule} - ${formatCount(behind)} it fell behind its schedule (the CPU) = ${formatCount(scheduled - behind)}`,
+    text:
+      behind === 0
+        ? `${schedule} (it kept its pace)`
+        : `${schedule} - ${formatCount(behind)} it fell behind its schedule (the CPU) = ${formatCount(scheduled - behind)}`,
   };
 }
 
 function killedTimeWaits(env: Environment, key: string, seconds: number, rfc1337: string): { killed: number | null; why: string } {
-  if (rfc1337 === '1') return { killed: 0, why: `+ 0 (net.ipv4.tcp_rfc1337=1: a TIME_WAIT ignores RSTs, so every port stays taken for its ${TIME_WAIT_SECONDS} s)` };
+  if (rfc1337 === '1')
+    return {
+      killed: 0,
+      why: `+ 0 (net.ipv4.tcp_rfc1337=1: a TIME_WAIT ignores RSTs, so every port stays taken for its ${TIME_WAIT_SECONDS} s)`,
+    };
   const counts = env.timeWaits?.[key];
   if (counts && seconds < TIME_WAIT_SECONDS) {
     const killed = Math.max(0, counts.entered - counts.atEnd);
@@ -463,7 +541,8 @@ function predictSharedLimits(scenario: Scenario, env: Environment, load: CountRa
   if (!churning && load.min > fds && fds + acceptQueue <= conntrackFree) {
     // accept() takes the descriptor first, so on EMFILE the connection stays queued (inet_csk_accept).
     const stalled = fds + acceptQueue;
-    const total = load.min >= stalled ? exactCount(stalled) : { min: Math.min(load.min, stalled), max: Math.min(load.max ?? stalled, stalled) };
+    const total =
+      load.min >= stalled ? exactCount(stalled) : { min: Math.min(load.min, stalled), max: Math.min(load.max ?? stalled, stalled) };
     verdictLines.push(
       `the server's descriptors bind: it accepts ${formatCount(fds)}, the kernel completes ${formatCount(acceptQueue)} more into the accept queue, then drops SYNs: clients stall at ${showCount(total)} and connect() times out (ETIMEDOUT)`,
     );
@@ -482,7 +561,10 @@ function predictSharedLimits(scenario: Scenario, env: Environment, load: CountRa
     }
     // Certain only when even the later room is too small; otherwise the clients may reach their own limits first.
     const certain = load.min > conntrackFreeLater;
-    const total = { min: Math.min(load.min, Math.max(0, conntrackFree - clientCount)), max: Math.min(load.max ?? conntrackFreeLater, conntrackFreeLater) };
+    const total = {
+      min: Math.min(load.min, Math.max(0, conntrackFree - clientCount)),
+      max: Math.min(load.max ?? conntrackFreeLater, conntrackFreeLater),
+    };
     return { server, accepted: total, total, limit: 'conntrack', error: 'ETIMEDOUT', certain, reasoning: verdictLines };
   }
   verdictLines.push(
@@ -496,7 +578,13 @@ function predictSharedLimits(scenario: Scenario, env: Environment, load: CountRa
 }
 
 /** When a shared limit caps the total, each client gets a share that depends on timing: bound it by the others' capacity. */
-function withSharedLimit(clients: ClientPrediction[], total: CountRange, limit: Limit, error: string | null, certain: boolean): ClientPrediction[] {
+function withSharedLimit(
+  clients: ClientPrediction[],
+  total: CountRange,
+  limit: Limit,
+  error: string | null,
+  certain: boolean,
+): ClientPrediction[] {
   return clients.map((client, index) => {
     const othersMax = clients
       .filter((_, other) => other !== index)

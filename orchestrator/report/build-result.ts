@@ -53,7 +53,11 @@ export function buildResult(input: ResultInput): RunResult {
   const plans = new Map<string, { workers: WorkerPlan; sysctls: Record<string, string> }>([
     [SERVER_NAME, { workers: measured.server.workers, sysctls: scenario.server.sysctls }],
     ...measured.clients.map(
-      (client) => [client.name, { workers: client.workers, sysctls: scenario.clients.find((group) => group.name === client.group)?.sysctls ?? {} }] as const,
+      (client) =>
+        [
+          client.name,
+          { workers: client.workers, sysctls: scenario.clients.find((group) => group.name === client.group)?.sysctls ?? {} },
+        ] as const,
     ),
   ]);
   const containers = Object.fromEntries(
@@ -84,7 +88,9 @@ export function buildResult(input: ResultInput): RunResult {
     }),
   );
   // A run that did not run to its end is not judged, and neither are its containers (one that failed stays error).
-  const endedHow = { 'clients-done': '', failed: 'failed', interrupted: 'was interrupted', duration: 'reached its time limit' }[record.endReason];
+  const endedHow = { 'clients-done': '', failed: 'failed', interrupted: 'was interrupted', duration: 'reached its time limit' }[
+    record.endReason
+  ];
   const judged = (verdict: ContainerVerdict): ContainerVerdict =>
     record.endReason === 'clients-done' || verdict.verdict === 'error'
       ? verdict
@@ -114,8 +120,14 @@ export function buildResult(input: ResultInput): RunResult {
   };
   const notJudged: Record<Exclude<RunRecord['endReason'], 'clients-done'>, { verdict: RunVerdict; why: string }> = {
     failed: { verdict: 'error', why: `the run did not complete: ${record.failure ?? 'it failed'}` },
-    interrupted: { verdict: 'aborted', why: 'the run was interrupted (Ctrl-C) before every client had stopped: what they reached is kept, not judged' },
-    duration: { verdict: 'incomplete', why: 'the run reached its time limit while clients were still going: how far each got is kept, not judged' },
+    interrupted: {
+      verdict: 'aborted',
+      why: 'the run was interrupted (Ctrl-C) before every client had stopped: what they reached is kept, not judged',
+    },
+    duration: {
+      verdict: 'incomplete',
+      why: 'the run reached its time limit while clients were still going: how far each got is kept, not judged',
+    },
   };
   const unfinished = record.endReason === 'clients-done' ? null : notJudged[record.endReason];
   const notes = engineNotes(measured).map(([name, note]) => `${name}: ${note}`);
@@ -140,7 +152,14 @@ export function buildResult(input: ResultInput): RunResult {
       fillTimes: Object.fromEntries(
         Object.entries(input.fillEstimates ?? {}).map(([name, estimate]) => {
           const stopped = clients.find((client) => client.name === name)?.stoppedAfterMs ?? null;
-          return [name, { predictedSeconds: Math.round(estimate.seconds * 10) / 10, basis: estimate.basis, observedSeconds: stopped === null ? null : stopped / 1000 }];
+          return [
+            name,
+            {
+              predictedSeconds: Math.round(estimate.seconds * 10) / 10,
+              basis: estimate.basis,
+              observedSeconds: stopped === null ? null : stopped / 1000,
+            },
+          ];
         }),
       ),
     },
@@ -158,10 +177,16 @@ export function buildResult(input: ResultInput): RunResult {
     clients,
     server,
     total: unfinished
-      ? { ...judgement.total, verdict: 'not judged' as const, why: `${formatCount(judgement.total.observed)} when the run ${endedHow}; not judged against the predicted total ${showCount(judgement.total.predicted)}` }
+      ? {
+          ...judgement.total,
+          verdict: 'not judged' as const,
+          why: `${formatCount(judgement.total.observed)} when the run ${endedHow}; not judged against the predicted total ${showCount(judgement.total.predicted)}`,
+        }
       : judgement.total,
     verdict: unfinished ? unfinished.verdict : judgement.verdict,
-    why: unfinished ? [unfinished.why, ...[...clients, server].map((entry) => `${entry.name}: ${entry.verdict}: ${entry.why}`)] : judgement.why,
+    why: unfinished
+      ? [unfinished.why, ...[...clients, server].map((entry) => `${entry.name}: ${entry.verdict}: ${entry.why}`)]
+      : judgement.why,
     notes,
     composeFile: input.composeFile,
   };

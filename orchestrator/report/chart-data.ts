@@ -100,11 +100,15 @@ export function chartData(result: RunResult): ChartData {
       const elapsed = point.t - before.t;
       const gained = point.count - before.count;
       // A log scale has no zero: stretches with no new connection are left out rather than drawn at 0.
-      return elapsed > 0 && gained > 0 ? [{ held: point.count, perSecond: round((gained * 1000) / elapsed, 1), container: entry.name }] : [];
+      return elapsed > 0 && gained > 0
+        ? [{ held: point.count, perSecond: round((gained * 1000) / elapsed, 1), container: entry.name }]
+        : [];
     });
   });
   const halfway = [...byCeiling].flatMap(([connections, names]) =>
-    limitOf(names[0]!) === 'port-range' ? [{ held: Math.floor(connections / 2), label: `half of ${formatCount(connections)}: one parity used up` }] : [],
+    limitOf(names[0]!) === 'port-range'
+      ? [{ held: Math.floor(connections / 2), label: `half of ${formatCount(connections)}: one parity used up` }]
+      : [],
   );
 
   const churnLines = [...churning, ...(server && churning.length > 0 ? [server] : [])];
@@ -165,5 +169,16 @@ export function chartData(result: RunResult): ChartData {
     });
   }
 
-  return { held, ceilings, rate, halfway, churn, churnCeilings, failures, phases, intervals, bindingLimit: result.prediction.measured.limit };
+  return {
+    held,
+    ceilings,
+    rate,
+    halfway,
+    churn,
+    churnCeilings,
+    failures,
+    phases,
+    intervals,
+    bindingLimit: result.prediction.measured.limit,
+  };
 }

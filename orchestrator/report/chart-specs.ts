@@ -37,10 +37,14 @@ function labelledRules(values: Array<Record<string, unknown>>, field: string, ax
     { data: { values }, mark: { type: 'rule', strokeDash: [6, 4], color: RULE_COLOR }, encoding: { [axis]: position } },
     {
       data: { values },
-      mark: axis === 'y'
-        ? { type: 'text', align: 'left', baseline: 'bottom', dx: 4, dy: -3, color: RULE_COLOR }
-        : { type: 'text', align: 'left', baseline: 'top', dx: 4, dy: 4, angle: 0, color: RULE_COLOR },
-      encoding: axis === 'y' ? { y: position, x: { value: 0 }, text: { field: 'label' } } : { x: position, y: { value: 0 }, text: { field: 'label' } },
+      mark:
+        axis === 'y'
+          ? { type: 'text', align: 'left', baseline: 'bottom', dx: 4, dy: -3, color: RULE_COLOR }
+          : { type: 'text', align: 'left', baseline: 'top', dx: 4, dy: 4, angle: 0, color: RULE_COLOR },
+      encoding:
+        axis === 'y'
+          ? { y: position, x: { value: 0 }, text: { field: 'label' } }
+          : { x: position, y: { value: 0 }, text: { field: 'label' } },
     },
   ];
 }
@@ -51,7 +55,7 @@ export function fillChart(data: ChartData): Chart | null {
   return {
     id: 'fill',
     caption:
-      'Each line is one container\'s count as its probe reported it. Dashed rules are the predicted ceilings; a client that stops on its rule stopped where the model said, for the reason named.',
+      "Each line is one container's count as its probe reported it. Dashed rules are the predicted ceilings; a client that stops on its rule stopped where the model said, for the reason named.",
     spec: {
       ...base('Connections held over time', `binding limit: ${data.bindingLimit}`),
       layer: [
@@ -61,7 +65,12 @@ export function fillChart(data: ChartData): Chart | null {
           encoding: {
             x: SECONDS,
             y: { field: 'connections', type: 'quantitative', title: 'connections' },
-            color: { field: 'container', type: 'nominal', title: 'container', scale: containerColors(data.held.map((row) => row.container)) },
+            color: {
+              field: 'container',
+              type: 'nominal',
+              title: 'container',
+              scale: containerColors(data.held.map((row) => row.container)),
+            },
           },
         },
         ...labelledRules(data.ceilings, 'connections', 'y'),
@@ -86,7 +95,12 @@ export function rateChart(data: ChartData): Chart | null {
           encoding: {
             x: { field: 'held', type: 'quantitative', title: 'connections held' },
             y: { field: 'perSecond', type: 'quantitative', title: 'new connections per second', scale: { type: 'log' } },
-            color: { field: 'container', type: 'nominal', title: 'container', scale: containerColors(data.rate.map((row) => row.container)) },
+            color: {
+              field: 'container',
+              type: 'nominal',
+              title: 'container',
+              scale: containerColors(data.rate.map((row) => row.container)),
+            },
           },
         },
         ...labelledRules(data.halfway, 'held', 'x'),
@@ -100,8 +114,7 @@ export function churnChart(data: ChartData): Chart | null {
   if (data.churn.length === 0) return null;
   return {
     id: 'churn',
-    caption:
-      `Solid lines count connections opened and closed; dashed lines count sockets in TIME_WAIT, which the side that closed first keeps for ${TIME_WAIT_SECONDS} s. A red rule marks the first failure.`,
+    caption: `Solid lines count connections opened and closed; dashed lines count sockets in TIME_WAIT, which the side that closed first keeps for ${TIME_WAIT_SECONDS} s. A red rule marks the first failure.`,
     spec: {
       ...base('Churn and TIME_WAIT over time'),
       layer: [
@@ -126,13 +139,28 @@ export function churnChart(data: ChartData): Chart | null {
             x: SECONDS,
             y: { field: 'value', type: 'quantitative', title: 'connections churned / sockets in TIME_WAIT' },
             color: { field: 'line', type: 'nominal', title: 'line' },
-            strokeDash: { field: 'quantity', type: 'nominal', title: 'quantity', scale: { domain: ['churned', 'TIME_WAIT'], range: [[1, 0], [6, 3]] } },
+            strokeDash: {
+              field: 'quantity',
+              type: 'nominal',
+              title: 'quantity',
+              scale: {
+                domain: ['churned', 'TIME_WAIT'],
+                range: [
+                  [1, 0],
+                  [6, 3],
+                ],
+              },
+            },
           },
         },
         ...labelledRules(data.churnCeilings, 'value', 'y'),
         ...(data.failures.length > 0
           ? [
-              { data: { values: data.failures }, mark: { type: 'rule', color: '#cf222e', strokeWidth: 2 }, encoding: { x: { field: 'seconds', type: 'quantitative' } } },
+              {
+                data: { values: data.failures },
+                mark: { type: 'rule', color: '#cf222e', strokeWidth: 2 },
+                encoding: { x: { field: 'seconds', type: 'quantitative' } },
+              },
               {
                 data: { values: data.failures },
                 mark: { type: 'text', align: 'right', baseline: 'top', dx: -4, dy: 18, color: '#cf222e' },
@@ -164,11 +192,20 @@ export function intervalChart(data: ChartData): Chart | null {
             y: container,
             // Not from zero: a band of 1,000-1,055 must be visible, and a dot at the edge must not be cut.
             // Counts are whole numbers: without a format, a domain of one value is labelled 1,000.000000.
-            x: { field: 'allowedMin', type: 'quantitative', title: 'connections', scale: { zero: false, padding: 16 }, axis: { format: ',d' } },
+            x: {
+              field: 'allowedMin',
+              type: 'quantitative',
+              title: 'connections',
+              scale: { zero: false, padding: 16 },
+              axis: { format: ',d' },
+            },
             x2: { field: 'allowedMax' },
           },
         },
-        { mark: { type: 'rule', strokeWidth: 4, color: '#57606a' }, encoding: { y: container, x: { field: 'min', type: 'quantitative' }, x2: { field: 'max' } } },
+        {
+          mark: { type: 'rule', strokeWidth: 4, color: '#57606a' },
+          encoding: { y: container, x: { field: 'min', type: 'quantitative' }, x2: { field: 'max' } },
+        },
         { mark: { type: 'tick', thickness: 2, color: '#24292f' }, encoding: { y: container, x: { field: 'min', type: 'quantitative' } } },
         { mark: { type: 'tick', thickness: 2, color: '#24292f' }, encoding: { y: container, x: { field: 'max', type: 'quantitative' } } },
         {

@@ -41,7 +41,9 @@ function environmentList(result: StoredResult): string {
       return `${escape(name)}: ${asked}${got}${container.processes > 1 ? `, ${container.processes} worker processes` : ''}`;
     })
     .join('<br>');
-  const conntrack = env.conntrack ? `${formatCount(env.conntrack.inUse)} entries in use of ${formatCount(env.conntrack.max)} at the start` : 'not readable';
+  const conntrack = env.conntrack
+    ? `${formatCount(env.conntrack.inUse)} entries in use of ${formatCount(env.conntrack.max)} at the start`
+    : 'not readable';
   return `<dl>
     <dt>started</dt><dd>${escape(result.run.startedAt)} (run ${escape(result.run.id)}, ${(result.run.durationMs / 1000).toFixed(1)} s, ended: ${escape(result.run.endReason)})</dd>
     <dt>engine</dt><dd>Docker ${escape(env.docker.version)} (API ${escape(env.docker.apiVersion)}), kernel ${escape(env.kernel)}</dd>
@@ -61,7 +63,8 @@ function arithmetic(result: StoredResult): string {
     if (group) group.names.push(name);
     else groups.set(key, { names: [name], lines });
   };
-  for (const client of measured.clients) add(client.phase === null ? client.name : `${client.name}/phase-${client.phase}`, client.reasoning);
+  for (const client of measured.clients)
+    add(client.phase === null ? client.name : `${client.name}/phase-${client.phase}`, client.reasoning);
   add(SERVER_NAME, measured.server.reasoning);
   const list = (lines: string[]) => `<ul class="reasoning">${lines.map((line) => `<li>${escape(line)}</li>`).join('')}</ul>`;
   return [
@@ -77,10 +80,7 @@ export function reportPage(result: StoredResult, charts: RenderedChart[], files:
   const figures = charts.map(
     (chart) => `<figure id="chart-${chart.id}">${chart.svg}<figcaption>${escape(chart.caption)}</figcaption></figure>`,
   );
-  const plots =
-    result.schemaVersion === 1
-      ? `<p class="note" id="no-series">${escape(NO_SERIES_NOTE)}</p>`
-      : figures.join('\n');
+  const plots = result.schemaVersion === 1 ? `<p class="note" id="no-series">${escape(NO_SERIES_NOTE)}</p>` : figures.join('\n');
   return `${pageHead(`portlab: ${name} (${result.verdict})`)}
 <header>
 <h1>${escape(name)} <span class="verdict ${result.verdict}" id="verdict">${result.verdict.toUpperCase()}</span></h1>

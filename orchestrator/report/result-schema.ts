@@ -95,7 +95,9 @@ export const RunResult = z.strictObject({
       .array(
         z.strictObject({
           hostname: z.string(),
-          conntrack: z.strictObject({ max: z.number().int(), inUse: z.number().int(), established: z.number().int().optional() }).nullable(),
+          conntrack: z
+            .strictObject({ max: z.number().int(), inUse: z.number().int(), established: z.number().int().optional() })
+            .nullable(),
         }),
       )
       .optional(),

@@ -19,13 +19,19 @@ const PORT_RANGE_AXIS = /(^|\.)net\.ipv4\.ip_local_port_range$/;
  * How the first axis is drawn: a port range by its number of ports, numbers as numbers, anything else as
  * categories in the file's order.
  */
-export function firstAxisScale(axis: SweepSummary['axes'][number]): { title: string; of: (value: unknown) => number | string; type: 'quantitative' | 'ordinal' } {
+export function firstAxisScale(axis: SweepSummary['axes'][number]): {
+  title: string;
+  of: (value: unknown) => number | string;
+  type: 'quantitative' | 'ordinal';
+} {
   const ranges = axis.values.map((value) => (typeof value === 'string' ? parsePortRange(value) : undefined));
   if (PORT_RANGE_AXIS.test(axis.key) && ranges.every((range) => range !== undefined)) {
     return { title: `ports in ${axis.key}`, of: (value) => portCount(parsePortRange(String(value))!), type: 'quantitative' };
   }
-  if (axis.values.every((value) => typeof value === 'number')) return { title: axis.key, of: (value) => value as number, type: 'quantitative' };
-  if (axis.values.every(Array.isArray)) return { title: `${axis.key} (how many)`, of: (value) => (value as unknown[]).length, type: 'quantitative' };
+  if (axis.values.every((value) => typeof value === 'number'))
+    return { title: axis.key, of: (value) => value as number, type: 'quantitative' };
+  if (axis.values.every(Array.isArray))
+    return { title: `${axis.key} (how many)`, of: (value) => (value as unknown[]).length, type: 'quantitative' };
   return { title: axis.key, of: showAxisValue, type: 'ordinal' };
 }
 
@@ -36,16 +42,19 @@ export function sweepChartRows(summary: SweepSummary): SweepChartRow[] {
   const scale = firstAxisScale(first);
   return summary.points.flatMap((point) => {
     if (!point.total) return [];
-    const series = others.length > 0 ? others.map((axis) => `${axis.key} = ${showAxisValue(point.values[axis.key])}`).join('; ') : 'observed';
-    return [{
-      x: scale.of(point.values[first.key]),
-      series,
-      predictedMin: point.total.predicted.min,
-      predictedMax: point.total.predicted.max,
-      observed: point.total.observed,
-      verdict: point.verdict,
-      point: point.index,
-    }];
+    const series =
+      others.length > 0 ? others.map((axis) => `${axis.key} = ${showAxisValue(point.values[axis.key])}`).join('; ') : 'observed';
+    return [
+      {
+        x: scale.of(point.values[first.key]),
+        series,
+        predictedMin: point.total.predicted.min,
+        predictedMax: point.total.predicted.max,
+        observed: point.total.observed,
+        verdict: point.verdict,
+        point: point.index,
+      },
+    ];
   });
 }
 
@@ -89,7 +98,12 @@ export function sweepChart(summary: SweepSummary): Chart | null {
             x,
             y: { field: 'observed', type: 'quantitative' },
             color,
-            shape: { field: 'verdict', type: 'nominal', title: 'verdict', scale: { domain: ['pass', 'fail', 'error', 'aborted'], range: ['circle', 'cross', 'triangle-up', 'square'] } },
+            shape: {
+              field: 'verdict',
+              type: 'nominal',
+              title: 'verdict',
+              scale: { domain: ['pass', 'fail', 'error', 'aborted'], range: ['circle', 'cross', 'triangle-up', 'square'] },
+            },
           },
         },
       ],

@@ -5,9 +5,7 @@ export function parseDuration(text: string): number | undefined {
   const match = /^(?:(\d+)h)?(?:(\d+)m(?!s))?(?:(\d+)s)?(?:(\d+)ms)?$/.exec(text.trim());
   if (!match || text.trim() === '') return undefined;
   const [, h, m, s, ms] = match;
-  return (
-    Number(h ?? 0) * UNIT_MS.h + Number(m ?? 0) * UNIT_MS.m + Number(s ?? 0) * UNIT_MS.s + Number(ms ?? 0) * UNIT_MS.ms
-  );
+  return Number(h ?? 0) * UNIT_MS.h + Number(m ?? 0) * UNIT_MS.m + Number(s ?? 0) * UNIT_MS.s + Number(ms ?? 0) * UNIT_MS.ms;
 }
 
 /** Like parseDuration, for values the schema has already validated. */

@@ -49,7 +49,10 @@ export const resolveScenarioPath = (nameOrPath: string, cwd = userCwd()) => reso
 /** The names of the YAML files shipped in `dir`. */
 async function shippedNames(dir: string): Promise<string[]> {
   const entries = await readdir(dir).catch(() => [] as string[]);
-  return entries.filter((entry) => entry.endsWith('.yml')).map((entry) => entry.slice(0, -4)).sort();
+  return entries
+    .filter((entry) => entry.endsWith('.yml'))
+    .map((entry) => entry.slice(0, -4))
+    .sort();
 }
 
 export const listScenarioNames = () => shippedNames(SCENARIOS_DIR);
@@ -70,7 +73,9 @@ export async function readNamedFile(
   } catch (error) {
     const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : String((error as Error).message);
     const shipped = await shippedNames(dir);
-    throw new ScenarioError([{ file: shownFile, path: '', message: `${reason}; shipped ${path.basename(dir)}: ${shipped.join(', ') || '(none)'}` }]);
+    throw new ScenarioError([
+      { file: shownFile, path: '', message: `${reason}; shipped ${path.basename(dir)}: ${shipped.join(', ') || '(none)'}` },
+    ]);
   }
 }
 
@@ -97,7 +102,10 @@ const MAX_ALIAS_COUNT = 100;
 export function parseYaml(text: string, file: string): ParsedYaml {
   const whole = (message: string) => new ScenarioError([{ file, path: '', message }]);
   const bytes = Buffer.byteLength(text);
-  if (bytes > BOUNDS.fileBytes) throw whole(`the file is ${bytes.toLocaleString('en-US')} bytes; a scenario file is at most ${BOUNDS.fileBytes.toLocaleString('en-US')}`);
+  if (bytes > BOUNDS.fileBytes)
+    throw whole(
+      `the file is ${bytes.toLocaleString('en-US')} bytes; a scenario file is at most ${BOUNDS.fileBytes.toLocaleString('en-US')}`,
+    );
   const lineCounter = new LineCounter();
   let doc;
   try {
@@ -140,18 +148,30 @@ export function parseScenario(text: string, file: string, defaultName: string): 
   const parsed = parseYaml(text, file);
   const outcome = validateScenario(parsed.input, defaultName);
   if (outcome.ok) return outcome.scenario;
-  const problems = outcome.problems.map((problem) => ({ file, ...parsed.locate(problem.path, problem.pointAtKey), path: dottedPath(problem.path), message: problem.message }));
+  const problems = outcome.problems.map((problem) => ({
+    file,
+    ...parsed.locate(problem.path, problem.pointAtKey),
+    path: dottedPath(problem.path),
+    message: problem.message,
+  }));
   // Alternatives of a union can say the same thing twice.
-  throw new ScenarioError(problems.filter((problem, index) => problems.findIndex((other) => formatProblem(other) === formatProblem(problem)) === index));
+  throw new ScenarioError(
+    problems.filter((problem, index) => problems.findIndex((other) => formatProblem(other) === formatProblem(problem)) === index),
+  );
 }
 
 /** One thing wrong with a scenario document, by its path in the document. */
 export type ScenarioIssue = { path: PropertyKey[]; message: string; pointAtKey: boolean };
 
 /** Validates a scenario document (as YAML gives it) against the scenario schema. Pure. */
-export function validateScenario(input: unknown, defaultName: string): { ok: true; scenario: Scenario } | { ok: false; problems: ScenarioIssue[] } {
+export function validateScenario(
+  input: unknown,
+  defaultName: string,
+): { ok: true; scenario: Scenario } | { ok: false; problems: ScenarioIssue[] } {
   const result = scenarioSchema(defaultName).safeParse(input, { reportInput: true });
-  return result.success ? { ok: true, scenario: result.data } : { ok: false, problems: result.error.issues.flatMap((issue) => problemsOf(issue)) };
+  return result.success
+    ? { ok: true, scenario: result.data }
+    : { ok: false, problems: result.error.issues.flatMap((issue) => problemsOf(issue)) };
 }
 
 function problemsOf(issue: z.core.$ZodIssue): ScenarioIssue[] {
@@ -203,7 +223,7 @@ function offsetOf(root: unknown, segments: PropertyKey[], pointAtKey: boolean): 
       if (!pair) break;
       const keyOffset = (pair.key as Node).range?.[0];
       const value = pair.value as Node | null;
-      offset = last && pointAtKey ? keyOffset : value?.range?.[0] ?? keyOffset;
+      offset = last && pointAtKey ? keyOffset : (value?.range?.[0] ?? keyOffset);
       node = value;
     } else if (isSeq(node) && typeof segment === 'number') {
       const item = node.items[segment] as Node | undefined;

@@ -6,7 +6,13 @@ import { portRangeProblem } from './port-range.ts';
  * container with its own network namespace, and a few net.* knobs stay global even so.
  */
 const NAMESPACED_PREFIXES = ['net.ipv4.', 'net.ipv6.', 'net.unix.'];
-const NAMESPACED_NET_CORE = ['net.core.somaxconn', 'net.core.xfrm_acq_expires', 'net.core.xfrm_aevent_etime', 'net.core.xfrm_aevent_rseqth', 'net.core.xfrm_larval_drop'];
+const NAMESPACED_NET_CORE = [
+  'net.core.somaxconn',
+  'net.core.xfrm_acq_expires',
+  'net.core.xfrm_aevent_etime',
+  'net.core.xfrm_aevent_rseqth',
+  'net.core.xfrm_larval_drop',
+];
 /** Global although they sit under net.ipv4 (tcp_mem/udp_mem are machine-wide memory pressure settings). */
 const GLOBAL_UNDER_IPV4 = ['net.ipv4.tcp_mem', 'net.ipv4.udp_mem'];
 
@@ -29,12 +35,13 @@ export function sysctlProblem(key: string, value: string): string | undefined {
     return 'not namespaced: the conntrack table size is global; Docker cannot set it per container (set it on the host)';
   }
   const namespaced =
-    (NAMESPACED_PREFIXES.some((prefix) => key.startsWith(prefix)) && !GLOBAL_UNDER_IPV4.includes(key)) ||
-    NAMESPACED_NET_CORE.includes(key);
+    (NAMESPACED_PREFIXES.some((prefix) => key.startsWith(prefix)) && !GLOBAL_UNDER_IPV4.includes(key)) || NAMESPACED_NET_CORE.includes(key);
   if (!namespaced) {
     return `not namespaced: Docker cannot set it per container (only per-network-namespace net.* sysctls, such as net.ipv4.ip_local_port_range; set ${key} on the host)`;
   }
-  // runc writes the value into /proc/sys as it is: one line of text, nothing the kernel would read as more.
+  // runc writes the value into /proc/sys as it is: one line of text, nothing the kernel would read as more. The
+  // control characters are what this looks for.
+  // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f]/.test(value)) return `expected one line of text, found ${JSON.stringify(value)}`;
   if (value.length > BOUNDS.sysctlValueLength) return `expected at most ${BOUNDS.sysctlValueLength} characters, found ${value.length}`;
   if (key === 'net.ipv4.ip_local_port_range') return portRangeProblem(value);

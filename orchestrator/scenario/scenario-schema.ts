@@ -9,7 +9,16 @@ export const SCENARIO_NAME_PATTERN = /^[a-z0-9-]+$/;
 /** Defaults applied to every scenario file; the README's scenario file reference documents the same values. */
 export const SCENARIO_DEFAULTS = {
   server: { ports: [5000], backlog: 4096, processes: 'auto' },
-  clients: { name: 'client', close: 'client', count: 1, mode: 'hold', holdDuration: '10m', processes: 'auto', connectTimeout: '5s', bind: 'none' },
+  clients: {
+    name: 'client',
+    close: 'client',
+    count: 1,
+    mode: 'hold',
+    holdDuration: '10m',
+    processes: 'auto',
+    connectTimeout: '5s',
+    bind: 'none',
+  },
   expect: { tolerance: 0 },
 } as const satisfies {
   server: { ports: readonly number[]; backlog: number; processes: 'auto' | number };
@@ -45,20 +54,21 @@ const port = z
   .max(65535, { error: 'expected a port from 1 to 65535' });
 
 const positiveInt = (what: string) =>
-  z.number({ error: `expected ${what}` }).int({ error: `expected ${what}` }).min(1, { error: `expected ${what}` });
+  z
+    .number({ error: `expected ${what}` })
+    .int({ error: `expected ${what}` })
+    .min(1, { error: `expected ${what}` });
 
 const NOFILE_EXPECTED = `expected a whole number from 1 to ${BOUNDS.nofile.toLocaleString('en-US')} (fs.nr_open's default, the most the kernel grants)`;
-const nofileCount = z.number({ error: NOFILE_EXPECTED }).int({ error: NOFILE_EXPECTED }).min(1, { error: NOFILE_EXPECTED }).max(BOUNDS.nofile, { error: NOFILE_EXPECTED });
+const nofileCount = z
+  .number({ error: NOFILE_EXPECTED })
+  .int({ error: NOFILE_EXPECTED })
+  .min(1, { error: NOFILE_EXPECTED })
+  .max(BOUNDS.nofile, { error: NOFILE_EXPECTED });
 
 /** Compose ulimit syntax: a single number (soft = hard) or { soft, hard }. */
 const ulimitValue = z
-  .union(
-    [
-      nofileCount,
-      strictObject({ soft: nofileCount, hard: nofileCount }),
-    ],
-    { error: 'expected a whole number or { soft, hard }' },
-  )
+  .union([nofileCount, strictObject({ soft: nofileCount, hard: nofileCount })], { error: 'expected a whole number or { soft, hard }' })
   .transform((value) => (typeof value === 'number' ? { soft: value, hard: value } : value))
   .superRefine((limit, ctx) => {
     if (limit.soft > limit.hard) {
@@ -100,20 +110,28 @@ const durationUpTo = (maxMs: number, maxText: string) =>
     const ms = parseDuration(text);
     if (ms === undefined) ctx.addIssue({ code: 'custom', message: `${DURATION_EXPECTED}, found ${JSON.stringify(text)}` });
     else if (ms === 0) ctx.addIssue({ code: 'custom', message: `expected a duration longer than 0, found ${JSON.stringify(text)}` });
-    else if (ms > maxMs) ctx.addIssue({ code: 'custom', message: `expected a duration of at most ${maxText}, found ${JSON.stringify(text)}` });
+    else if (ms > maxMs)
+      ctx.addIssue({ code: 'custom', message: `expected a duration of at most ${maxText}, found ${JSON.stringify(text)}` });
   });
 const duration = durationUpTo(BOUNDS.durationMs, '24h');
 const connectTimeout = durationUpTo(BOUNDS.connectTimeoutMs, '10m');
 
 const PROCESSES_EXPECTED = `expected "auto" or a whole number from 1 to ${BOUNDS.processes}`;
-const processes = z.union([z.literal('auto'), positiveInt(`a whole number from 1 to ${BOUNDS.processes}`).max(BOUNDS.processes, { error: PROCESSES_EXPECTED })], {
-  error: PROCESSES_EXPECTED,
-});
+const processes = z.union(
+  [z.literal('auto'), positiveInt(`a whole number from 1 to ${BOUNDS.processes}`).max(BOUNDS.processes, { error: PROCESSES_EXPECTED })],
+  {
+    error: PROCESSES_EXPECTED,
+  },
+);
 
 const TOLERANCE_EXPECTED = 'expected a whole number of connections (>= 0) or a percentage such as "0.5%"';
 const tolerance = z.union(
   [
-    z.number().int({ error: TOLERANCE_EXPECTED }).min(0, { error: TOLERANCE_EXPECTED }).max(BOUNDS.tolerance, { error: TOLERANCE_EXPECTED }),
+    z
+      .number()
+      .int({ error: TOLERANCE_EXPECTED })
+      .min(0, { error: TOLERANCE_EXPECTED })
+      .max(BOUNDS.tolerance, { error: TOLERANCE_EXPECTED }),
     z.string().superRefine((text, ctx) => {
       if (!/^\d+(\.\d+)?%$/.test(text)) ctx.addIssue({ code: 'custom', message: TOLERANCE_EXPECTED });
       else if (Number(text.slice(0, -1)) > 100) ctx.addIssue({ code: 'custom', message: 'expected a percentage of at most 100%' });
@@ -127,15 +145,24 @@ const tolerance = z.union(
  * Docker's placement constraints, such as "node.labels.role == client", and for a client group at most `perNode`
  * of its containers on one node (compose's deploy.placement.max_replicas_per_node).
  */
-const CONSTRAINT_EXPECTED = 'expected a constraint such as "node.labels.role == client" (node.id, node.hostname, node.role, node.platform.os, node.platform.arch, node.labels.*, engine.labels.*, with == or !=)';
+const CONSTRAINT_EXPECTED =
+  'expected a constraint such as "node.labels.role == client" (node.id, node.hostname, node.role, node.platform.os, node.platform.arch, node.labels.*, engine.labels.*, with == or !=)';
 const constraint = z
   .string({ error: CONSTRAINT_EXPECTED })
-  .regex(/^(node\.(id|hostname|role|platform\.os|platform\.arch|labels\.[A-Za-z0-9._-]+)|engine\.labels\.[A-Za-z0-9._-]+)\s*(==|!=)\s*[A-Za-z0-9._-]+$/, { error: CONSTRAINT_EXPECTED });
-const constraints = z.array(constraint, { error: 'expected a list of constraints' }).max(16, { error: 'expected at most 16 constraints' }).default([]);
+  .regex(
+    /^(node\.(id|hostname|role|platform\.os|platform\.arch|labels\.[A-Za-z0-9._-]+)|engine\.labels\.[A-Za-z0-9._-]+)\s*(==|!=)\s*[A-Za-z0-9._-]+$/,
+    { error: CONSTRAINT_EXPECTED },
+  );
+const constraints = z
+  .array(constraint, { error: 'expected a list of constraints' })
+  .max(16, { error: 'expected at most 16 constraints' })
+  .default([]);
 const ServerPlacementSchema = strictObject({ constraints });
 const ClientPlacementSchema = strictObject({
   constraints,
-  perNode: positiveInt(`a whole number from 1 to ${BOUNDS.clients}`).max(BOUNDS.clients, { error: `expected a whole number from 1 to ${BOUNDS.clients}` }).optional(),
+  perNode: positiveInt(`a whole number from 1 to ${BOUNDS.clients}`)
+    .max(BOUNDS.clients, { error: `expected a whole number from 1 to ${BOUNDS.clients}` })
+    .optional(),
 });
 export type ClientPlacement = z.infer<typeof ClientPlacementSchema>;
 
@@ -199,7 +226,9 @@ const ClientGroupSchema = strictObject({
     .max(32, { error: GROUP_NAME_EXPECTED })
     .refine((name) => name !== 'server', { error: GROUP_NAME_EXPECTED })
     .optional(),
-  count: positiveInt('a positive whole number').max(BOUNDS.clients, { error: `expected at most ${BOUNDS.clients} clients` }).default(SCENARIO_DEFAULTS.clients.count),
+  count: positiveInt('a positive whole number')
+    .max(BOUNDS.clients, { error: `expected at most ${BOUNDS.clients} clients` })
+    .default(SCENARIO_DEFAULTS.clients.count),
   targets: targetPorts.optional(),
   ulimits: ulimits.default({}),
   sysctls: sysctls.default({}),
@@ -224,7 +253,13 @@ const ClientGroupSchema = strictObject({
 });
 type ClientGroupInput = z.infer<typeof ClientGroupSchema>;
 /** A phase with the group's settings filled in where it sets none. */
-export type Phase = { mode: 'hold' | 'churn'; targets: number[] | undefined; duration: string | undefined; rate: number | undefined; close: 'client' | 'server' };
+export type Phase = {
+  mode: 'hold' | 'churn';
+  targets: number[] | undefined;
+  duration: string | undefined;
+  rate: number | undefined;
+  close: 'client' | 'server';
+};
 export type ClientGroup = Omit<ClientGroupInput, 'name' | 'phases'> & { name: string; phases: Phase[] | undefined };
 
 /** One group of identical clients (a map), or several named groups (a list). */
@@ -234,9 +269,11 @@ const ClientsSchema = z.union([ClientGroupSchema, z.array(ClientGroupSchema).min
 
 const ExpectSchema = strictObject({ tolerance: tolerance.default(SCENARIO_DEFAULTS.expect.tolerance) });
 
-
 const NAME_EXPECTED = `expected a name of lower-case letters, digits and dashes, at most ${BOUNDS.nameLength} characters`;
-const scenarioName = z.string({ error: NAME_EXPECTED }).regex(SCENARIO_NAME_PATTERN, { error: NAME_EXPECTED }).max(BOUNDS.nameLength, { error: NAME_EXPECTED });
+const scenarioName = z
+  .string({ error: NAME_EXPECTED })
+  .regex(SCENARIO_NAME_PATTERN, { error: NAME_EXPECTED })
+  .max(BOUNDS.nameLength, { error: NAME_EXPECTED });
 
 /** The scenario file; `defaultName` (the file's basename) names a scenario that does not name itself. */
 export function scenarioSchema(defaultName: string) {
@@ -270,7 +307,11 @@ export function scenarioSchema(defaultName: string) {
         if (group.name !== undefined) seen.add(group.name);
         group.targets?.forEach((p, targetIndex) => {
           if (!scenario.server.ports.includes(p)) {
-            ctx.addIssue({ code: 'custom', message: `port ${p} is not one of server.ports (${scenario.server.ports.join(', ')})`, path: at('targets', targetIndex) });
+            ctx.addIssue({
+              code: 'custom',
+              message: `port ${p} is not one of server.ports (${scenario.server.ports.join(', ')})`,
+              path: at('targets', targetIndex),
+            });
           }
         });
         if (group.sourceAddresses > 1 && group.bind !== 'none') {
@@ -286,11 +327,19 @@ export function scenarioSchema(defaultName: string) {
         }
         group.phases?.forEach((phase, phaseIndex) => {
           if (phase.mode === 'churn' && (phase.duration ?? group.duration) === undefined) {
-            ctx.addIssue({ code: 'custom', message: 'a churn phase needs a duration (its own or the group\'s)', path: at('phases', phaseIndex, 'duration') });
+            ctx.addIssue({
+              code: 'custom',
+              message: "a churn phase needs a duration (its own or the group's)",
+              path: at('phases', phaseIndex, 'duration'),
+            });
           }
           phase.targets?.forEach((p, targetIndex) => {
             if (!scenario.server.ports.includes(p)) {
-              ctx.addIssue({ code: 'custom', message: `port ${p} is not one of server.ports (${scenario.server.ports.join(', ')})`, path: at('phases', phaseIndex, 'targets', targetIndex) });
+              ctx.addIssue({
+                code: 'custom',
+                message: `port ${p} is not one of server.ports (${scenario.server.ports.join(', ')})`,
+                path: at('phases', phaseIndex, 'targets', targetIndex),
+              });
             }
           });
         });
@@ -304,7 +353,8 @@ export function scenarioSchema(defaultName: string) {
       // The server closes every accepted connection first, or none: it cannot tell one client's from another's.
       const steps = (group: (typeof groups)[number]) =>
         group.phases ? group.phases.map((phase) => ({ mode: phase.mode, close: phase.close ?? group.close })) : [group];
-      const closesFirst = (group: (typeof groups)[number]) => steps(group).every((step) => step.mode === 'churn' && step.close === 'server');
+      const closesFirst = (group: (typeof groups)[number]) =>
+        steps(group).every((step) => step.mode === 'churn' && step.close === 'server');
       const serverCloses = groups.filter((group) => steps(group).some((step) => step.mode === 'churn' && step.close === 'server'));
       if (serverCloses.length > 0 && !groups.every(closesFirst)) {
         const index = groups.findIndex((group) => !closesFirst(group));
@@ -318,19 +368,17 @@ export function scenarioSchema(defaultName: string) {
     .transform(({ clients, name, ...rest }) => ({
       name: name ?? defaultName,
       ...rest,
-      clients: (Array.isArray(clients) ? clients : [clients]).map(
-        (group): ClientGroup => ({
-          ...group,
-          name: group.name ?? SCENARIO_DEFAULTS.clients.name,
-          phases: group.phases?.map((phase) => ({
-            mode: phase.mode,
-            targets: phase.targets ?? group.targets,
-            duration: phase.duration ?? group.duration,
-            rate: phase.rate ?? group.rate,
-            close: phase.close ?? group.close,
-          })),
-        }),
-      ),
+      clients: (Array.isArray(clients) ? clients : [clients]).map((group): ClientGroup => ({
+        ...group,
+        name: group.name ?? SCENARIO_DEFAULTS.clients.name,
+        phases: group.phases?.map((phase) => ({
+          mode: phase.mode,
+          targets: phase.targets ?? group.targets,
+          duration: phase.duration ?? group.duration,
+          rate: phase.rate ?? group.rate,
+          close: phase.close ?? group.close,
+        })),
+      })),
     }));
 }
 
@@ -341,7 +389,8 @@ export const clientSteps = (scenario: Scenario): Array<Pick<Phase, 'mode' | 'clo
   scenario.clients.flatMap((group): Array<Pick<Phase, 'mode' | 'close'>> => group.phases ?? [group]);
 
 /** Whether the server closes every accepted connection first (a churn with close: server), keeping the TIME_WAIT. */
-export const serverClosesFirst = (scenario: Scenario) => clientSteps(scenario).some((step) => step.mode === 'churn' && step.close === 'server');
+export const serverClosesFirst = (scenario: Scenario) =>
+  clientSteps(scenario).some((step) => step.mode === 'churn' && step.close === 'server');
 
 /** Container names of a group: client-1, client-2, ... for a group named "client". */
 /** The server's service and container name in every compiled project, result and report. */

@@ -1,5 +1,14 @@
 import path from 'node:path';
-import { describeValue, dottedPath, parseYaml, readNamedFile, ScenarioError, userCwd, validateScenario, type ScenarioProblem } from './load-scenario.ts';
+import {
+  describeValue,
+  dottedPath,
+  parseYaml,
+  readNamedFile,
+  ScenarioError,
+  userCwd,
+  validateScenario,
+  type ScenarioProblem,
+} from './load-scenario.ts';
 import { PROJECT_ROOT } from '../common/project-root.ts';
 import { BOUNDS } from './bounds.ts';
 import { SCENARIO_NAME_PATTERN, type Scenario } from './scenario-schema.ts';
@@ -40,7 +49,10 @@ export function axisPath(key: string, document: Record<string, unknown>): Proper
   const segments = key.split('.');
   if (segments.some((segment) => segment === '')) return 'expected a dotted path such as clients.count';
   const sysctlsAt = segments.indexOf('sysctls');
-  const fields: PropertyKey[] = sysctlsAt >= 0 && sysctlsAt < segments.length - 1 ? [...segments.slice(0, sysctlsAt + 1), segments.slice(sysctlsAt + 1).join('.')] : segments;
+  const fields: PropertyKey[] =
+    sysctlsAt >= 0 && sysctlsAt < segments.length - 1
+      ? [...segments.slice(0, sysctlsAt + 1), segments.slice(sysctlsAt + 1).join('.')]
+      : segments;
   const [top] = fields;
   if (top === 'name' || top === 'sweep') return `${top} cannot be swept (each point is named after the sweep)`;
   if (top === 'clients' && Array.isArray(document.clients)) {
@@ -78,7 +90,10 @@ function withValue(document: Record<string, unknown>, segments: PropertyKey[], v
 
 /** Every combination of the axes' values, the first axis varying slowest. Pure. */
 export function crossProduct(axes: Array<{ values: unknown[] }>): number[][] {
-  return axes.reduce<number[][]>((combinations, axis) => combinations.flatMap((combination) => axis.values.map((_, index) => [...combination, index])), [[]]);
+  return axes.reduce<number[][]>(
+    (combinations, axis) => combinations.flatMap((combination) => axis.values.map((_, index) => [...combination, index])),
+    [[]],
+  );
 }
 
 /** The text of an axis value, for names, tables and CSV: "61000 61999", 2, "5000, 5001". */
@@ -104,7 +119,10 @@ export function parseSweep(text: string, file: string, defaultName: string): Loa
   if (!isMap(parsed.input)) return fail([], `expected a scenario with a sweep: map, found ${describeValue(parsed.input)}`);
   const { sweep, ...base } = parsed.input;
   if (!isMap(sweep) || Object.keys(sweep).length === 0) {
-    return fail(sweep === undefined ? [] : ['sweep'], 'expected a sweep: map of axes, each a dotted path into the scenario and a list of values');
+    return fail(
+      sweep === undefined ? [] : ['sweep'],
+      'expected a sweep: map of axes, each a dotted path into the scenario and a list of values',
+    );
   }
   const name = base.name ?? defaultName;
   // Each point is named <sweep>-<n>, and must still be a scenario name.
@@ -140,7 +158,8 @@ export function parseSweep(text: string, file: string, defaultName: string): Loa
       document = typeof document === 'string' ? document : withValue(document, axis.path, value);
       if (typeof document === 'string') fail(['sweep', axis.key, valueIndex], `value ${showAxisValue(value)}: ${document}`);
     }
-    const described = `${String(base.description ?? '').trim()} (${axes.map((axis) => `${axis.key} = ${showAxisValue(values[axis.key])}`).join('; ')})`.trim();
+    const described =
+      `${String(base.description ?? '').trim()} (${axes.map((axis) => `${axis.key} = ${showAxisValue(values[axis.key])}`).join('; ')})`.trim();
     const outcome = validateScenario({ ...(document as Record<string, unknown>), description: described }, pointName);
     if (outcome.ok) return { index: index + 1, scenario: outcome.scenario, values };
     // Blame the axis whose field the first problem lies in; a problem elsewhere (a rule across fields, or the base
@@ -157,7 +176,10 @@ export function parseSweep(text: string, file: string, defaultName: string): Loa
       return fail(first.path, `point ${index + 1} (${pointValues}): ${first.message}`, first.pointAtKey);
     }
     const valueIndex = combination[axes.indexOf(axis)]!;
-    return fail(['sweep', axis.key, valueIndex], `value ${showAxisValue(values[axis.key])} makes point ${index + 1} invalid: ${where}: ${first.message}`);
+    return fail(
+      ['sweep', axis.key, valueIndex],
+      `value ${showAxisValue(values[axis.key])} makes point ${index + 1} invalid: ${where}: ${first.message}`,
+    );
   });
   return { name, description: String(base.description ?? ''), file, axes, points, text };
 }

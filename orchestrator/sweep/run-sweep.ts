@@ -96,7 +96,10 @@ export async function runSweep(sweep: LoadedSweep, deps: SweepDeps): Promise<Swe
     let run: ScenarioRun | null = null;
     let pointFailure: string | null = null;
     try {
-      run = await runLoadedScenario({ scenario: point.scenario, file: sweep.file, text: '' }, { ...deps, runId: deps.newRunId(), resultsDir: dir });
+      run = await runLoadedScenario(
+        { scenario: point.scenario, file: sweep.file, text: '' },
+        { ...deps, runId: deps.newRunId(), resultsDir: dir },
+      );
     } catch (error) {
       pointFailure = (error as Error).message;
     }

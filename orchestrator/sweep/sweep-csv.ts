@@ -13,7 +13,19 @@ const field = (value: string | number | null) => {
  */
 export function sweepCsv(summary: SweepSummary): string {
   const axes = summary.axes.map((axis) => axis.key);
-  const header = ['point', ...axes, 'container', 'predicted_min', 'predicted_max', 'observed', 'limit', 'predicted_error', 'observed_error', 'verdict', 'seconds'];
+  const header = [
+    'point',
+    ...axes,
+    'container',
+    'predicted_min',
+    'predicted_max',
+    'observed',
+    'limit',
+    'predicted_error',
+    'observed_error',
+    'verdict',
+    'seconds',
+  ];
   const rows = summary.points.flatMap((point) => {
     const values = axes.map((axis) => showAxisValue(point.values[axis]));
     const seconds = point.seconds.toFixed(1);
@@ -31,7 +43,21 @@ export function sweepCsv(summary: SweepSummary): string {
       seconds,
     ]);
     const total = point.total
-      ? [[point.index, ...values, 'all clients', point.total.predicted.min, point.total.predicted.max, point.total.observed, point.limit, null, null, point.verdict, seconds]]
+      ? [
+          [
+            point.index,
+            ...values,
+            'all clients',
+            point.total.predicted.min,
+            point.total.predicted.max,
+            point.total.observed,
+            point.limit,
+            null,
+            null,
+            point.verdict,
+            seconds,
+          ],
+        ]
       : [[point.index, ...values, '', null, null, null, null, null, null, point.verdict, seconds]];
     return [...containers, ...total];
   });

@@ -57,7 +57,6 @@ export function toleranceFor(tolerance: number | string, predicted: CountRange):
   return Math.ceil(((predicted.max ?? predicted.min) * percent) / 100);
 }
 
-
 function judgeContainer(
   name: string,
   predicted: CountRange,
@@ -77,7 +76,9 @@ function judgeContainer(
   const inRange = observed >= allowed.min && (allowed.max === null || observed <= allowed.max);
   // null: nothing may stop it; "A|B": either errno is the predicted one ("none": nothing stops it).
   const errorMatches =
-    predictedError === null ? observedError === null : predictedError.split('|').some((errno) => (errno === 'none' ? observedError === null : errno === observedError));
+    predictedError === null
+      ? observedError === null
+      : predictedError.split('|').some((errno) => (errno === 'none' ? observedError === null : errno === observedError));
   const toleranceText = slack > 0 ? ` (tolerance ${formatCount(slack)})` : '';
   const countText = inRange
     ? `${formatCount(observed)} is within the predicted ${showCount(predicted)}${toleranceText}`
@@ -128,7 +129,8 @@ export function judge(prediction: Prediction, observations: Record<string, Conta
   const verdict: Verdict = errored ? 'error' : all.every((entry) => entry.verdict === 'pass') && total.verdict === 'pass' ? 'pass' : 'fail';
   const why = all.map((entry) => `${entry.name}: ${entry.verdict}: ${entry.why}`);
   // The total says something the clients' own verdicts do not when a limit they share caps it.
-  if (clients.length > 1 || prediction.limit === 'server-nofile' || prediction.limit === 'conntrack') why.push(`all clients: ${total.verdict}: ${total.why}`);
+  if (clients.length > 1 || prediction.limit === 'server-nofile' || prediction.limit === 'conntrack')
+    why.push(`all clients: ${total.verdict}: ${total.why}`);
   return { verdict, clients, server, total: errored ? { ...total, verdict: 'error' } : total, why };
 }
 

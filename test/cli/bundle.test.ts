@@ -15,7 +15,11 @@ describe('the bundled commands (dist/)', () => {
     ['sweep-command.mjs', ['range-width', '--dry-run'], /^range-width: 8 points/m],
     ['report-command.mjs', ['--help'], /^usage: npm run report/m],
   ])('%s runs as a program', async (entry, args, output) => {
-    const run = await execa(process.execPath, [path.join(PROJECT_ROOT, 'dist', entry), ...args], { cwd: PROJECT_ROOT, reject: false, env: { INIT_CWD: '' } });
+    const run = await execa(process.execPath, [path.join(PROJECT_ROOT, 'dist', entry), ...args], {
+      cwd: PROJECT_ROOT,
+      reject: false,
+      env: { INIT_CWD: '' },
+    });
     expect(run.exitCode).toBe(0);
     expect(String(run.stdout)).toMatch(output);
   });
@@ -27,6 +31,8 @@ describe('the bundled commands (dist/)', () => {
       env: { INIT_CWD: '' },
     });
     expect(run.exitCode).toBe(2);
-    expect(String(run.stderr).trim()).toBe('test/fixtures/bad/empty.yml the file is empty (or only comments); a scenario needs at least a server or clients');
+    expect(String(run.stderr).trim()).toBe(
+      'test/fixtures/bad/empty.yml the file is empty (or only comments); a scenario needs at least a server or clients',
+    );
   });
 });

@@ -69,7 +69,10 @@ describe('portlab CLI', () => {
     [['default-range', '--all'], /--all and --yes go with --cleanup/],
     [['default-range', '--engine', 'kubernetes'], /--engine takes local or swarm, found "kubernetes"/],
     [['default-range', '--push', 'registry.example.com:5000'], /--push goes with --engine swarm/],
-    [['default-range', '--engine', 'swarm', '--push', 'http://x'], /--push takes a registry such as registry.example.com:5000 or host\/path, found "http:\/\/x"/],
+    [
+      ['default-range', '--engine', 'swarm', '--push', 'http://x'],
+      /--push takes a registry such as registry.example.com:5000 or host\/path, found "http:\/\/x"/,
+    ],
   ])('usage errors exit 2: %j', async (args, message) => {
     const result = await runCli(args);
     expect(result.exitCode).toBe(2);
@@ -81,7 +84,9 @@ describe('portlab CLI', () => {
     const result = await runCli(['default-range'], { env: { DOCKER_HOST: 'unix:///nonexistent/docker.sock' } });
     expect(result.exitCode).toBe(3);
     expect(result.stderr.trim().split('\n')).toHaveLength(1);
-    expect(result.stderr).toMatch(/^portlab: cannot reach the Docker engine at unix:\/\/\/nonexistent\/docker.sock \(is dockerd running\?\): connect ENOENT/);
+    expect(result.stderr).toMatch(
+      /^portlab: cannot reach the Docker engine at unix:\/\/\/nonexistent\/docker.sock \(is dockerd running\?\): connect ENOENT/,
+    );
   });
 
   it('--help exits 0 and documents the exit codes', async () => {

@@ -28,6 +28,10 @@ export async function runCli(args: string[], options: Options & { resultsDir?: s
 
 /** `npm run report -- <args>` as a real process. */
 export async function runReportCli(args: string[]): Promise<Omit<CliResult, 'resultsDir'>> {
-  const result = await execa(process.execPath, [bundle('report-command'), ...args], { reject: false, cwd: PROJECT_ROOT, env: { INIT_CWD: '' } });
+  const result = await execa(process.execPath, [bundle('report-command'), ...args], {
+    reject: false,
+    cwd: PROJECT_ROOT,
+    env: { INIT_CWD: '' },
+  });
   return { exitCode: result.exitCode, stdout: String(result.stdout), stderr: String(result.stderr) };
 }

@@ -28,7 +28,13 @@ const ENGINE_20000: Environment = { ...ASSUMED_ENVIRONMENT, engineNofileCeiling:
 
 async function compileShipped(name: string, env: Environment = ASSUMED_ENVIRONMENT) {
   const { scenario } = await loadScenario(name);
-  return compileCompose({ scenario, prediction: predict(scenario, env), base: await loadComposeBase(), image: IMAGE, projectName: `portlab-${name}` });
+  return compileCompose({
+    scenario,
+    prediction: predict(scenario, env),
+    base: await loadComposeBase(),
+    image: IMAGE,
+    projectName: `portlab-${name}`,
+  });
 }
 
 function validateAgainstComposeSpec(yamlText: string) {
@@ -80,13 +86,15 @@ describe('compileCompose', () => {
   });
 
   it('passes sysctls through in compose map form and churn durations to the probe', () => {
-    const scenario = parseScenario(
-      'clients: { mode: churn, duration: 2m, sysctls: ["net.ipv4.tcp_tw_reuse=1"] }',
-      'churn.yml',
-      'churn',
-    );
+    const scenario = parseScenario('clients: { mode: churn, duration: 2m, sysctls: ["net.ipv4.tcp_tw_reuse=1"] }', 'churn.yml', 'churn');
     return loadComposeBase().then((base) => {
-      const { project } = compileCompose({ scenario, prediction: predict(scenario, ASSUMED_ENVIRONMENT), base, image: IMAGE, projectName: 'p' });
+      const { project } = compileCompose({
+        scenario,
+        prediction: predict(scenario, ASSUMED_ENVIRONMENT),
+        base,
+        image: IMAGE,
+        projectName: 'p',
+      });
       const client = project.services['client-1'];
       expect(client?.sysctls).toEqual({ 'net.ipv4.tcp_tw_reuse': '1' });
       const at = client?.command.indexOf('--duration-ms') ?? -1;

@@ -12,10 +12,16 @@ const IMAGE = 'portlab-probe:0123456789ab';
 
 async function compileShipped(name: string, env: Environment = ASSUMED_SWARM_ENVIRONMENT) {
   const { scenario } = await loadScenario(name);
-  return compileStack({ scenario, prediction: predict(scenario, env), base: await loadComposeBase(), image: IMAGE, projectName: `portlab-${scenario.name}` });
+  return compileStack({
+    scenario,
+    prediction: predict(scenario, env),
+    base: await loadComposeBase(),
+    image: IMAGE,
+    projectName: `portlab-${scenario.name}`,
+  });
 }
 
-describe('compileStack (the swarm engine\'s compose file)', () => {
+describe("compileStack (the swarm engine's compose file)", () => {
   it('default-range compiles to the golden stack file', async () => {
     await expect((await compileShipped('default-range')).yaml).toMatchFileSnapshot('./golden/default-range.stack.yml');
   });
@@ -37,7 +43,10 @@ describe('compileStack (the swarm engine\'s compose file)', () => {
     const { yaml } = await compileShipped('scenarios/swarm/million-connections.yml');
     const file = parse(yaml) as { version: string; services: Record<string, { deploy: { placement?: unknown; replicas: number } }> };
     expect(file.version).toBe('3.9');
-    expect(file.services.client?.deploy).toMatchObject({ replicas: 64, placement: { constraints: ['node.labels.portlab == client'], max_replicas_per_node: 4 } });
+    expect(file.services.client?.deploy).toMatchObject({
+      replicas: 64,
+      placement: { constraints: ['node.labels.portlab == client'], max_replicas_per_node: 4 },
+    });
     expect(file.services.server?.deploy.placement).toEqual({ constraints: ['node.labels.portlab == server'] });
   });
 
@@ -86,7 +95,15 @@ describe('service specs (Engine API 1.41)', () => {
   });
 
   it('preflight runs on every node in its own network namespace, with no endpoint', () => {
-    const preflight = serviceSpecBody({ name: 'p', image: IMAGE, command: ['limits'], labels: {}, containerLabels: {}, network: 'host', mode: 'global' });
+    const preflight = serviceSpecBody({
+      name: 'p',
+      image: IMAGE,
+      command: ['limits'],
+      labels: {},
+      containerLabels: {},
+      network: 'host',
+      mode: 'global',
+    });
     expect(preflight).toMatchObject({ Mode: { Global: {} }, TaskTemplate: { Networks: [{ Target: 'host' }] } });
     expect(preflight).not.toHaveProperty('EndpointSpec');
   });
@@ -99,7 +116,7 @@ describe('service specs (Engine API 1.41)', () => {
 });
 
 describe('the model on an overlay network', () => {
-  it('the million-connection plan: conntrack binds on the server node, each client node is bound by its containers\' port ranges', async () => {
+  it("the million-connection plan: conntrack binds on the server node, each client node is bound by its containers' port ranges", async () => {
     const { scenario } = await loadScenario('scenarios/swarm/million-connections.yml');
     const prediction = predict(scenario, ASSUMED_SWARM_ENVIRONMENT);
     expect(prediction.limit).toBe('conntrack');
@@ -107,10 +124,15 @@ describe('the model on an overlay network', () => {
     const [server, clients] = nodePlan(scenario, prediction, ASSUMED_SWARM_ENVIRONMENT);
     expect(server).toMatchObject({ role: 'server node', nodes: 1, limit: 'conntrack' });
     expect(server?.lines[0]).toContain('of the 16,514,816 the clients could open on their own');
-    expect(clients).toMatchObject({ nodes: 16, containersPerNode: 4, connections: { min: 1_032_176, max: 1_032_176 }, limit: 'port-range' });
+    expect(clients).toMatchObject({
+      nodes: 16,
+      containersPerNode: 4,
+      connections: { min: 1_032_176, max: 1_032_176 },
+      limit: 'port-range',
+    });
   });
 
-  it('with a larger conntrack table on the server node, the server\'s descriptors bind there instead', async () => {
+  it("with a larger conntrack table on the server node, the server's descriptors bind there instead", async () => {
     const { scenario } = await loadScenario('scenarios/swarm/million-connections.yml');
     const env = { ...ASSUMED_SWARM_ENVIRONMENT, conntrackMax: 20_000_000 };
     const prediction = predict(scenario, env);
@@ -118,7 +140,7 @@ describe('the model on an overlay network', () => {
     expect(nodePlan(scenario, prediction, env)[0]?.limit).toBe('server-nofile');
   });
 
-  it('the hosts\' tables are not counted: conntrack entries in use on the host leave the server\'s namespace free', () => {
+  it("the hosts' tables are not counted: conntrack entries in use on the host leave the server's namespace free", () => {
     const small = parseScenario('clients:\n  count: 2\n', 't.yml', 't');
     const busyHost = { conntrackMax: 60_000, conntrackInUse: 50_000 };
     expect(predict(small, { ...ASSUMED_SWARM_ENVIRONMENT, ...busyHost }).limit).toBe('port-range');
@@ -126,7 +148,11 @@ describe('the model on an overlay network', () => {
   });
 
   it('a client whose own namespace cannot track all its connections is bound by conntrack, with one entry for its DNS lookup', () => {
-    const wide = parseScenario('server: { ports: [5000, 5001] }\nclients:\n  sysctls: { net.ipv4.ip_local_port_range: "1024 65535" }\n', 't.yml', 't');
+    const wide = parseScenario(
+      'server: { ports: [5000, 5001] }\nclients:\n  sysctls: { net.ipv4.ip_local_port_range: "1024 65535" }\n',
+      't.yml',
+      't',
+    );
     const env = { ...ASSUMED_SWARM_ENVIRONMENT, conntrackMax: 100_000 };
     const [client] = predict(wide, env).clients;
     expect(client).toMatchObject({ limit: 'conntrack', error: 'ETIMEDOUT', connections: { min: 99_999, max: 100_000 } });

@@ -23,7 +23,7 @@ async function expectRefused(result: { exitCode: number | undefined; stderr: str
 }
 
 describe('the sysctls of a new network namespace on this engine', () => {
-  it('are what the probe lists there, remembered per engine; the shipped list is this kernel\'s when the kernels match', async () => {
+  it("are what the probe lists there, remembered per engine; the shipped list is this kernel's when the kernels match", async () => {
     const engine = new DockerEngine();
     const image = await ensureProbeImage(engine);
     const cache = new SysctlNameCache(path.join(await mkdtemp(path.join(os.tmpdir(), 'portlab-sysctls-')), 'names.json'));
@@ -42,8 +42,8 @@ describe('the sysctls of a new network namespace on this engine', () => {
   });
 });
 
-describe('sysctl names checked against the engine\'s kernel before anything runs', () => {
-  it('a misspelt sysctl in a run: one line with file:line, the nearest name this engine\'s namespaces have, exit 2', async () => {
+describe("sysctl names checked against the engine's kernel before anything runs", () => {
+  it("a misspelt sysctl in a run: one line with file:line, the nearest name this engine's namespaces have, exit 2", async () => {
     const result = await runCli(['test/fixtures/bad/misspelt-sysctl.yml']);
     expect(result.stderr.trim()).toMatch(
       /^test\/fixtures\/bad\/misspelt-sysctl\.yml:7:5 clients\.sysctls\.net\.ipv4\.tcp_tw_reuse_dleay: unknown sysctl: net\.ipv4\.tcp_tw_reuse_dleay is not in a new network namespace on this engine's kernel \(Linux [^)]+\); did you mean net\.ipv4\.tcp_tw_reuse_delay\?$/,
@@ -59,7 +59,9 @@ describe('sysctl names checked against the engine\'s kernel before anything runs
       env: { PORTLAB_RESULTS_DIR: resultsDir, INIT_CWD: '' },
     });
     const stderr = String(run.stderr);
-    expect(stderr).toMatch(/^test\/fixtures\/sweep-misspelt\.yml:6:3 sweep\.clients\.sysctls\.net\.ipv4\.tcp_fin_timeot: unknown sysctl: .*; did you mean net\.ipv4\.tcp_fin_timeout\?$/m);
+    expect(stderr).toMatch(
+      /^test\/fixtures\/sweep-misspelt\.yml:6:3 sweep\.clients\.sysctls\.net\.ipv4\.tcp_fin_timeot: unknown sysctl: .*; did you mean net\.ipv4\.tcp_fin_timeout\?$/m,
+    );
     expect(stderr).not.toMatch(/point 1 of/);
     await expectRefused({ exitCode: run.exitCode, stderr, resultsDir }, 'sweep-misspelt-1');
   });

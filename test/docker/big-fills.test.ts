@@ -6,7 +6,6 @@ import { chartData, SERVER_LINE } from '../../orchestrator/report/chart-data.ts'
 import { inspectReport } from '../browser/inspect-report.ts';
 import { containersLabelled, expectAsShipped, readResults, reportIn } from './docker-helpers.ts';
 
-
 /**
  * The shipped scenarios that fill tens of thousands of ports, run as a user runs them, judged by what the kernel
  * really did. One after another, beside the other engine tests (whose runs stay small): at most one of these
@@ -20,7 +19,12 @@ describe('shipped scenarios on the real engine', () => {
     expect(result.stdout).toMatch(/^default-range: PASS/m);
     const [run] = await readResults(result.resultsDir);
     for (const client of run?.clients ?? []) {
-      expect(client).toMatchObject({ observed: 28231, predicted: { min: 28231, max: 28231 }, observedError: 'EADDRNOTAVAIL', verdict: 'pass' });
+      expect(client).toMatchObject({
+        observed: 28231,
+        predicted: { min: 28231, max: 28231 },
+        observedError: 'EADDRNOTAVAIL',
+        verdict: 'pass',
+      });
       const environment = run?.environment.containers[client.name];
       expect(environment?.sysctlsApplied['net.ipv4.ip_local_port_range']).toBe('32768 60999');
       // The DNS listener's port was bound before the probe started, inside the default range.

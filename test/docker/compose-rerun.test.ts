@@ -6,7 +6,8 @@ import { runCli } from '../cli/run-cli.ts';
 import { containersLabelled, eventually, readResults } from './docker-helpers.ts';
 
 /** Debian's docker-compose (v1.29), a real Compose implementation independent of portlab. */
-const compose = (project: string, file: string, args: string[]) => execa('docker-compose', ['-p', project, '-f', file, ...args], { reject: false });
+const compose = (project: string, file: string, args: string[]) =>
+  execa('docker-compose', ['-p', project, '-f', file, ...args], { reject: false });
 
 describe('the compose file saved with a result', () => {
   it('is accepted by a real docker-compose and reruns the experiment by hand to the same counts, untouched by a portlab run meanwhile', async () => {
@@ -41,7 +42,8 @@ describe('the compose file saved with a result', () => {
       const bound = ready?.event === 'ready' ? ready.boundPorts.filter((port) => port >= 40000 && port <= 40999).length : 0;
       const held = done.reduce((sum, event) => sum + event.count, 0);
       expect(held).toBe(2 * (1000 - bound));
-      const portlabBound = result?.environment.containers['client-1']?.boundPorts.filter((port) => port >= 40000 && port <= 40999).length ?? 0;
+      const portlabBound =
+        result?.environment.containers['client-1']?.boundPorts.filter((port) => port >= 40000 && port <= 40999).length ?? 0;
       expect(result?.clients[0]?.observed).toBe(2 * (1000 - portlabBound));
       expect(done.at(-1)?.errno).toBe('EADDRNOTAVAIL');
 

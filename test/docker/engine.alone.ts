@@ -20,7 +20,10 @@ beforeAll(async () => {
 describe('engine preflight', () => {
   it('measures what nofile the engine grants, and whether it can grant more', async () => {
     const image = await ensureProbeImage(engine);
-    const facts = await measureEngine(engine, image, 1_000_000, { prefix: 'portlab-test-preflight', labels: { 'io.portlab.managed': 'true' } });
+    const facts = await measureEngine(engine, image, 1_000_000, {
+      prefix: 'portlab-test-preflight',
+      labels: { 'io.portlab.managed': 'true' },
+    });
     // Whatever this host grants, the measurement must be self-consistent and read from a real container.
     expect(facts.defaultNofile.soft).toBeGreaterThan(0);
     expect(facts.defaultNofile.hard).toBeGreaterThanOrEqual(facts.defaultNofile.soft);
@@ -29,7 +32,7 @@ describe('engine preflight', () => {
     expect(await containersLabelled('io.portlab.managed=true')).toEqual([]);
   });
 
-  it('reads the host\'s conntrack table with a probe in its namespace once, then itself when it runs in that namespace', async () => {
+  it("reads the host's conntrack table with a probe in its namespace once, then itself when it runs in that namespace", async () => {
     const image = await ensureProbeImage(engine);
     const probes: string[] = [];
     const counting = new (class extends DockerEngine {
@@ -58,10 +61,16 @@ describe('engine preflight', () => {
 /** Starts the CLI on a scenario that takes tens of seconds and returns once its three containers exist. */
 async function startSlowRun() {
   const resultsDir = await mkdtemp(path.join(os.tmpdir(), 'portlab-results-'));
-  const cli = execa(CLI_COMMAND[0], [...CLI_COMMAND[1], 'test/fixtures/slow-hold.yml'], { reject: false, env: { PORTLAB_RESULTS_DIR: resultsDir } });
+  const cli = execa(CLI_COMMAND[0], [...CLI_COMMAND[1], 'test/fixtures/slow-hold.yml'], {
+    reject: false,
+    env: { PORTLAB_RESULTS_DIR: resultsDir },
+  });
   // Running, not just created: by then preflight's own container (the conntrack reading) is gone.
   await eventually(
-    async () => ((await docker.listContainers({ filters: { label: ['io.portlab.scenario=slow-hold'], status: ['running'] } })).length === 3 ? true : undefined),
+    async () =>
+      (await docker.listContainers({ filters: { label: ['io.portlab.scenario=slow-hold'], status: ['running'] } })).length === 3
+        ? true
+        : undefined,
     60_000,
     'the run to start',
   );
@@ -82,7 +91,8 @@ describe('a run on the engine', () => {
     ]);
     // Exact once measured: 1,000 ports less the DNS listener's where it sits inside 40000-40999, per destination.
     for (const client of run?.clients ?? []) {
-      const inRange = run?.environment.containers[client.name]?.boundPorts.filter((port) => port >= 40000 && port <= 40999).length ?? Number.NaN;
+      const inRange =
+        run?.environment.containers[client.name]?.boundPorts.filter((port) => port >= 40000 && port <= 40999).length ?? Number.NaN;
       expect(client.predicted).toEqual({ min: 2 * (1000 - inRange), max: 2 * (1000 - inRange) });
     }
     expect(run?.server.observed).toBe((run?.clients[0]?.observed ?? 0) + (run?.clients[1]?.observed ?? 0));
@@ -154,7 +164,9 @@ describe('a run on the engine', () => {
     const runId = orphans[0]?.Labels['io.portlab.run-id'];
     const next = await runCli(['test/fixtures/small-range.yml']);
     expect(next.exitCode).toBe(0);
-    expect(next.stderr).toContain(`removed what earlier runs left behind (their portlab process is gone): ${runId} (3 containers, 1 network)`);
+    expect(next.stderr).toContain(
+      `removed what earlier runs left behind (their portlab process is gone): ${runId} (3 containers, 1 network)`,
+    );
     expect(await containersLabelled('io.portlab.scenario=slow-hold')).toEqual([]);
   });
 

@@ -10,7 +10,10 @@ import { containersLabelled, docker, eventually, networksLabelled, readResults }
 /** Starts the CLI on `args` with results in a fresh directory. */
 async function startCli(args: string[], env: Record<string, string> = {}) {
   const resultsDir = await mkdtemp(path.join(os.tmpdir(), 'portlab-results-'));
-  const cli = execa(CLI_COMMAND[0], [...CLI_COMMAND[1], ...args], { reject: false, env: { PORTLAB_RESULTS_DIR: resultsDir, INIT_CWD: '', ...env } });
+  const cli = execa(CLI_COMMAND[0], [...CLI_COMMAND[1], ...args], {
+    reject: false,
+    env: { PORTLAB_RESULTS_DIR: resultsDir, INIT_CWD: '', ...env },
+  });
   return { cli, resultsDir };
 }
 
@@ -51,7 +54,11 @@ async function engineProxy(options: { blackHole?: boolean } = {}) {
 describe('faults on the real engine', () => {
   it('a probe container killed mid-run: verdict error (not pass), exit 3, nothing left', async () => {
     const { cli, resultsDir } = await startCli(['test/fixtures/slow-hold.yml']);
-    const client = await eventually(async () => (await docker.listContainers({ filters: { label: ['io.portlab.scenario=slow-hold', 'io.portlab.role=client'] } }))[0], 60_000, 'a client to run');
+    const client = await eventually(
+      async () => (await docker.listContainers({ filters: { label: ['io.portlab.scenario=slow-hold', 'io.portlab.role=client'] } }))[0],
+      60_000,
+      'a client to run',
+    );
     await docker.getContainer(client.Id).kill();
     const ended = await cli;
     expect(ended.exitCode).toBe(3);
@@ -64,12 +71,20 @@ describe('faults on the real engine', () => {
 
   it('two runs of one scenario at once, and a --cleanup while they go on: both pass, nothing of theirs is touched, nothing left', async () => {
     const resultsDir = await mkdtemp(path.join(os.tmpdir(), 'portlab-results-'));
-    const first = execa(CLI_COMMAND[0], [...CLI_COMMAND[1], 'test/fixtures/medium-range.yml'], { reject: false, env: { PORTLAB_RESULTS_DIR: resultsDir, INIT_CWD: '' } });
-    const second = execa(CLI_COMMAND[0], [...CLI_COMMAND[1], 'test/fixtures/medium-range.yml'], { reject: false, env: { PORTLAB_RESULTS_DIR: resultsDir, INIT_CWD: '' } });
+    const first = execa(CLI_COMMAND[0], [...CLI_COMMAND[1], 'test/fixtures/medium-range.yml'], {
+      reject: false,
+      env: { PORTLAB_RESULTS_DIR: resultsDir, INIT_CWD: '' },
+    });
+    const second = execa(CLI_COMMAND[0], [...CLI_COMMAND[1], 'test/fixtures/medium-range.yml'], {
+      reject: false,
+      env: { PORTLAB_RESULTS_DIR: resultsDir, INIT_CWD: '' },
+    });
     await eventually(async () => ((await containersOf('medium-range')).length === 6 ? true : undefined), 60_000, 'both runs to start');
     const cleanup = await runCli(['--cleanup']);
     expect(cleanup.exitCode).toBe(0);
-    expect(cleanup.stdout).toMatch(/^nothing to clean up\nleft alone: [0-9a-f]{6} \(3 containers, 1 network\), [0-9a-f]{6} \(3 containers, 1 network\), still running/);
+    expect(cleanup.stdout).toMatch(
+      /^nothing to clean up\nleft alone: [0-9a-f]{6} \(3 containers, 1 network\), [0-9a-f]{6} \(3 containers, 1 network\), still running/,
+    );
     const [a, b] = await Promise.all([first, second]);
     expect([a.exitCode, b.exitCode]).toEqual([0, 0]);
     const results = await readResults(resultsDir);
@@ -84,7 +99,7 @@ describe('faults on the real engine', () => {
   it('the engine goes away mid-run: exit 3, the result is written as error, --cleanup removes the leftovers once it is back', async () => {
     const proxy = await engineProxy();
     const { cli, resultsDir } = await startCli(['test/fixtures/slow-hold.yml'], { DOCKER_HOST: proxy.dockerHost });
-    await eventually(async () => ((await runningOf('slow-hold')) === 3 ? true : undefined), 60_000, 'the run\'s three containers to run');
+    await eventually(async () => ((await runningOf('slow-hold')) === 3 ? true : undefined), 60_000, "the run's three containers to run");
     await proxy.cut();
     // It notices by its next engine call or ping (every 5 s), each with a deadline; a hang would be the test's timeout.
     const ended = await cli;
@@ -103,11 +118,15 @@ describe('faults on the real engine', () => {
 
   it('a hung daemon (answers nothing): one line, exit 3, within the engine timeout', async () => {
     const proxy = await engineProxy({ blackHole: true });
-    const result = await runCli(['test/fixtures/small-range.yml'], { env: { DOCKER_HOST: proxy.dockerHost, PORTLAB_ENGINE_TIMEOUT_MS: '2000' } });
+    const result = await runCli(['test/fixtures/small-range.yml'], {
+      env: { DOCKER_HOST: proxy.dockerHost, PORTLAB_ENGINE_TIMEOUT_MS: '2000' },
+    });
     await proxy.cut();
     // The message says the deadline it gave up at (PORTLAB_ENGINE_TIMEOUT_MS), not how long the machine took.
     expect(result.exitCode).toBe(3);
-    expect(result.stderr.trim()).toMatch(/^portlab: the Docker engine at unix:\/\/\S+ did not answer a version request within 2 s \(is dockerd hung\?\)$/);
+    expect(result.stderr.trim()).toMatch(
+      /^portlab: the Docker engine at unix:\/\/\S+ did not answer a version request within 2 s \(is dockerd hung\?\)$/,
+    );
   });
 
   it('an unwritable results directory: one line naming it, exit 3, before anything is created', async () => {
@@ -117,12 +136,14 @@ describe('faults on the real engine', () => {
     const result = await runCli(['test/fixtures/small-range.yml'], { resultsDir });
     expect(result.exitCode).toBe(3);
     // (A line before it may say what earlier runs left behind and was removed.)
-    expect(result.stderr.trim().split('\n').at(-1)).toBe(`portlab: cannot write results to ${resultsDir} (ENOTDIR); set PORTLAB_RESULTS_DIR to a directory you can write`);
+    expect(result.stderr.trim().split('\n').at(-1)).toBe(
+      `portlab: cannot write results to ${resultsDir} (ENOTDIR); set PORTLAB_RESULTS_DIR to a directory you can write`,
+    );
     expect(await containersOf('small-range')).toEqual([]);
     expect(await readdir(parent)).toEqual(['a-file']);
   });
 
-  it('a second Ctrl-C kills the run\'s containers at once and exits 130', async () => {
+  it("a second Ctrl-C kills the run's containers at once and exits 130", async () => {
     const { cli } = await startCli(['test/fixtures/slow-hold.yml']);
     await eventually(async () => ((await containersOf('slow-hold')).length === 3 ? true : undefined), 60_000, 'the run to start');
     cli.kill('SIGINT');
@@ -130,7 +151,7 @@ describe('faults on the real engine', () => {
     cli.kill('SIGINT');
     const ended = await cli;
     expect(ended.exitCode).toBe(130);
-    expect(String(ended.stderr)).toContain('SIGINT again: killing the run\'s containers now and exiting');
+    expect(String(ended.stderr)).toContain("SIGINT again: killing the run's containers now and exiting");
     expect(await containersOf('slow-hold')).toEqual([]);
   });
 });

@@ -18,7 +18,9 @@ describe('what a run learns about the engine', () => {
 
     const second = await runCli(['extra-listen-ports'], { env });
     expect(second.exitCode).toBe(0);
-    expect(second.stderr).toMatch(/two-ports-1: about \d+ s to fill its ports \(as earlier on this engine: 1,000 ports in [\d.]+ s(, the median of \d fills)?, x 2 destinations\)/);
+    expect(second.stderr).toMatch(
+      /two-ports-1: about \d+ s to fill its ports \(as earlier on this engine: 1,000 ports in [\d.]+ s(, the median of \d fills)?, x 2 destinations\)/,
+    );
     const [run] = await readResults(second.resultsDir);
     const times = run?.run.fillTimes ?? {};
     expect(Object.keys(times).sort()).toEqual(['one-port-1', 'two-ports-1']);

@@ -21,7 +21,11 @@ export async function startMiniRegistry() {
       const body = Buffer.concat(chunks);
       const url = new URL(request.url ?? '/', 'http://registry');
       const send = (status: number, headers: Record<string, string> = {}, data?: Buffer) => {
-        response.writeHead(status, { 'Docker-Distribution-API-Version': 'registry/2.0', 'Content-Length': String(data?.length ?? 0), ...headers });
+        response.writeHead(status, {
+          'Docker-Distribution-API-Version': 'registry/2.0',
+          'Content-Length': String(data?.length ?? 0),
+          ...headers,
+        });
         response.end(request.method === 'HEAD' ? undefined : data);
       };
       if (url.pathname === '/v2/' || url.pathname === '/v2') return send(200, { 'Content-Type': 'application/json' }, Buffer.from('{}'));
@@ -58,7 +62,11 @@ export async function startMiniRegistry() {
         const [, name, reference] = manifest;
         if (request.method === 'PUT') {
           const digest = digestOf(body);
-          const stored = { body, type: String(request.headers['content-type'] ?? 'application/vnd.docker.distribution.manifest.v2+json'), digest };
+          const stored = {
+            body,
+            type: String(request.headers['content-type'] ?? 'application/vnd.docker.distribution.manifest.v2+json'),
+            digest,
+          };
           manifests.set(`${name}:${reference}`, stored);
           manifests.set(`${name}:${digest}`, stored);
           pushed.push(`${name}:${reference}`);

@@ -28,8 +28,19 @@ describe('a client probe that waits for its go', () => {
   const created: string[] = [];
   let network: string | undefined;
   afterAll(async () => {
-    await Promise.all(created.map((id) => docker.getContainer(id).remove({ force: true }).catch(() => undefined)));
-    if (network) await docker.getNetwork(network).remove().catch(() => undefined);
+    await Promise.all(
+      created.map((id) =>
+        docker
+          .getContainer(id)
+          .remove({ force: true })
+          .catch(() => undefined),
+      ),
+    );
+    if (network)
+      await docker
+        .getNetwork(network)
+        .remove()
+        .catch(() => undefined);
   });
 
   it('prints only "waiting" until SIGUSR2, then resolves, connects and counts from its go', async () => {
@@ -53,7 +64,11 @@ describe('a client probe that waits for its go', () => {
     const client = await start('client', ['client', '--server', 'server', '--ports', '5000', '--mode', 'hold'], ['PORTLAB_WAIT_FOR_GO=1']);
     await eventually(async () => ((await eventsOf(client)).length > 0 ? true : undefined), 10_000, 'the waiting line');
     const server = await start('server', ['server', '--ports', '5000']);
-    await eventually(async () => ((await eventsOf(server)).some((event) => event.event === 'ready') ? true : undefined), 10_000, 'the server to listen');
+    await eventually(
+      async () => ((await eventsOf(server)).some((event) => event.event === 'ready') ? true : undefined),
+      10_000,
+      'the server to listen',
+    );
     await sleep(1_500);
     expect((await eventsOf(client)).map((event) => event.event)).toEqual(['waiting']);
 

@@ -7,7 +7,9 @@ import { portCount } from '../../orchestrator/scenario/port-range.ts';
 import { expectAsShipped, readResults, reportIn } from './docker-helpers.ts';
 
 /** The scenarios that fill tens of thousands of ports have tests of their own (big-fills.test.ts). */
-const SEED_SCENARIOS = Object.keys(SHIPPED_EXPECTATIONS).filter((name) => !['default-range', 'wide-range', 'server-beyond-65535'].includes(name));
+const SEED_SCENARIOS = Object.keys(SHIPPED_EXPECTATIONS).filter(
+  (name) => !['default-range', 'wide-range', 'server-beyond-65535'].includes(name),
+);
 
 /** Each scenario runs once; the tests that look at another side of a run share it. */
 const runs = new Map<string, ReturnType<typeof runCli>>();
@@ -16,7 +18,7 @@ const runOnce = (name: string) => {
   return runs.get(name)!;
 };
 
-describe('the seeds\' claims, each as a shipped scenario on the real engine', () => {
+describe("the seeds' claims, each as a shipped scenario on the real engine", () => {
   it.each(SEED_SCENARIOS)('%s: every container ends at the predicted count, stopped by the predicted limit', async (name) => {
     const result = await runOnce(name);
     expect(result.exitCode).toBe(0);

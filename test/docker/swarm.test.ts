@@ -35,7 +35,9 @@ const NOTHING = { services: [], containers: [], networks: [] };
 
 /** A stack deployed by hand (docker stack deploy): its services, by the namespace label the CLI puts on them. */
 const stackServices = async (namespace: string) =>
-  (await docker.listServices({ filters: { label: [`com.docker.stack.namespace=${namespace}`] } })).map((service) => service.Spec?.Name ?? '');
+  (await docker.listServices({ filters: { label: [`com.docker.stack.namespace=${namespace}`] } })).map(
+    (service) => service.Spec?.Name ?? '',
+  );
 
 describe('on a Docker Swarm', () => {
   /**
@@ -55,7 +57,7 @@ describe('on a Docker Swarm', () => {
   });
 
   describe('--engine swarm on a single-node swarm', () => {
-    it('default-range: 28,231 per client as on the local engine, each container\'s node recorded, nothing left', async () => {
+    it("default-range: 28,231 per client as on the local engine, each container's node recorded, nothing left", async () => {
       const result = await runCli(['default-range', '--engine', 'swarm']);
       expect(result.stderr).toContain('deploying stack portlab-default-range-');
       expect(result.exitCode).toBe(0);
@@ -89,7 +91,7 @@ describe('on a Docker Swarm', () => {
       expect(await leftovers('time-wait-exhaustion')).toEqual(NOTHING);
     });
 
-    it('the compose file a swarm run saved deploys by hand with docker stack deploy, and its probes count what portlab\'s did', async () => {
+    it("the compose file a swarm run saved deploys by hand with docker stack deploy, and its probes count what portlab's did", async () => {
       const run = await runCli(['extra-listen-ports', '--engine', 'swarm']);
       expect(run.exitCode).toBe(0);
       // The saved file has what this engine grants (nofile 20,000 here, not the 100,000 asked for), as a run deploys it.
@@ -110,7 +112,15 @@ describe('on a Docker Swarm', () => {
       } finally {
         await execa('docker', ['stack', 'rm', namespace]);
       }
-      await eventually(async () => ((await stackServices(namespace)).length === 0 && (await containersLabelled(`com.docker.stack.namespace=${namespace}`)).length === 0 ? true : undefined), 60_000, 'the stack to go');
+      await eventually(
+        async () =>
+          (await stackServices(namespace)).length === 0 &&
+          (await containersLabelled(`com.docker.stack.namespace=${namespace}`)).length === 0
+            ? true
+            : undefined,
+        60_000,
+        'the stack to go',
+      );
     });
 
     it('a sweep on the swarm: every point deployed as a stack, judged, and removed', async () => {
@@ -191,7 +201,10 @@ describe('on a Docker Swarm', () => {
 
     it('a node without the probe image: preflight stops with what to do, naming the node, and leaves nothing', async () => {
       const engine = new DockerEngine();
-      const naming = { prefix: `portlab-image-check-${process.pid}`, labels: { 'io.portlab.managed': 'true', 'io.portlab.run-id': 'imgchk' } };
+      const naming = {
+        prefix: `portlab-image-check-${process.pid}`,
+        labels: { 'io.portlab.managed': 'true', 'io.portlab.run-id': 'imgchk' },
+      };
       const error = await swarmFacts(engine, 'portlab-probe:nosuchimage0', 0, naming).catch((thrown: unknown) => thrown);
       expect(error).toBeInstanceOf(SwarmNotReadyError);
       const hostname = (await docker.info()).Name as string;

@@ -9,11 +9,14 @@ import { inspectReport } from '../browser/inspect-report.ts';
 import { SWEEP_COMMAND } from '../cli/run-cli.ts';
 import { containersLabelled, eventually, networksLabelled } from './docker-helpers.ts';
 
-
 /** `npm run sweep -- <args>` as a real process, results into a fresh directory; returns the process. */
 async function startSweep(args: string[]) {
   const resultsDir = await mkdtemp(path.join(os.tmpdir(), 'portlab-sweeps-'));
-  const cli = execa(SWEEP_COMMAND[0], [...SWEEP_COMMAND[1], ...args], { reject: false, cwd: PROJECT_ROOT, env: { PORTLAB_RESULTS_DIR: resultsDir, INIT_CWD: '' } });
+  const cli = execa(SWEEP_COMMAND[0], [...SWEEP_COMMAND[1], ...args], {
+    reject: false,
+    cwd: PROJECT_ROOT,
+    env: { PORTLAB_RESULTS_DIR: resultsDir, INIT_CWD: '' },
+  });
   return { cli, resultsDir };
 }
 
@@ -46,12 +49,17 @@ describe('a sweep on the real engine', () => {
       expect(files).toContain(point.reportFile);
     }
     const csv = (await readFile(path.join(dir, 'sweep.csv'), 'utf8')).split('\r\n');
-    expect(csv[0]).toMatch(/^point,clients\.sysctls\.net\.ipv4\.ip_local_port_range,clients\.sysctls\.net\.ipv4\.ip_local_reserved_ports,container,/);
+    expect(csv[0]).toMatch(
+      /^point,clients\.sysctls\.net\.ipv4\.ip_local_port_range,clients\.sysctls\.net\.ipv4\.ip_local_reserved_ports,container,/,
+    );
     expect(csv.filter((line) => /^1,/.test(line)).map((line) => line.split(',')[3])).toEqual(['client-1', 'server', 'all clients']);
 
     const seen = await inspectReport(path.join(dir, 'sweep.html'), 'sweep-small');
     expect(seen.verdict).toBe('ERROR');
-    expect(seen.charts.sweep).toMatchObject({ svg: true, axisTitles: ['ports in clients.sysctls.net.ipv4.ip_local_port_range', 'connections, all clients'] });
+    expect(seen.charts.sweep).toMatchObject({
+      svg: true,
+      axisTitles: ['ports in clients.sysctls.net.ipv4.ip_local_port_range', 'connections, all clients'],
+    });
     // Every point that ran drew an observed point: the two that passed, and the two errors (0 observed).
     expect(seen.charts.sweep?.points).toBe(4);
     expect(seen.consoleErrors).toEqual([]);
@@ -61,7 +69,11 @@ describe('a sweep on the real engine', () => {
 
   it('Ctrl-C stops at once, removes the running point, keeps what finished and writes the summary as aborted (exit 130)', async () => {
     const { cli, resultsDir } = await startSweep(['test/fixtures/sweep-slow.yml']);
-    await eventually(async () => ((await containersLabelled('io.portlab.scenario=sweep-slow-1')).length === 3 ? true : undefined), 60_000, 'the first point to start');
+    await eventually(
+      async () => ((await containersLabelled('io.portlab.scenario=sweep-slow-1')).length === 3 ? true : undefined),
+      60_000,
+      'the first point to start',
+    );
     cli.kill('SIGINT');
     const ended = await cli;
     expect(ended.exitCode).toBe(130);

@@ -18,7 +18,11 @@ function engineThatLingers(things: Thing[], listedFor: Record<string, number>) {
     for (const id of Object.keys(listedFor)) listedFor[id] = (listedFor[id] ?? 0) - 1;
     return [...present.values()];
   };
-  return { engine: { removeContainer: remove, removeNetwork: remove, listContainers: list, listNetworks: async () => [] }, removals, present };
+  return {
+    engine: { removeContainer: remove, removeNetwork: remove, listContainers: list, listNetworks: async () => [] },
+    removals,
+    present,
+  };
 }
 
 const container = { id: 'c1', name: 'portlab-x-client-1', labels: {} };

@@ -7,7 +7,8 @@ const line = (event: Record<string, unknown>) => JSON.stringify(event);
 const serverReady = line(readyEvent({ role: 'server', t: 1 }));
 const clientReady = line(readyEvent({ role: 'client', t: 0 }));
 const progress = (role: string, count: number, t: number) => line({ event: 'progress', role, worker: 0, count, t });
-const done = (role: string, count: number, errno: string, t: number) => line({ event: 'done', role, worker: 0, count, errno, reason: errno === 'none' ? 'signal' : 'error', t });
+const done = (role: string, count: number, errno: string, t: number) =>
+  line({ event: 'done', role, worker: 0, count, errno, reason: errno === 'none' ? 'signal' : 'error', t });
 
 type Script = {
   /** What the client prints once it has its go; by default it fills 1,000 ports and stops with EADDRNOTAVAIL. */
@@ -123,13 +124,17 @@ describe('the run loop, driven by a deployment with no engine', () => {
     });
     const { record } = await runExperiment(deployment, options());
     expect(record.endReason).toBe('failed');
-    expect(record.failedBecause).toEqual({ kind: 'exited', container: 'client-1', cause: 'container client-1 exited while the run was going on (exit code 137)' });
+    expect(record.failedBecause).toEqual({
+      kind: 'exited',
+      container: 'client-1',
+      cause: 'container client-1 exited while the run was going on (exit code 137)',
+    });
     expect(record.failure).toBe(record.failedBecause?.cause);
     expect(record.observations['client-1']?.count).toBe(400);
     expect(deployment.calls).toContain('stopAll');
   });
 
-  it('a probe that reports a fatal error: failed, typed as the probe\'s', async () => {
+  it("a probe that reports a fatal error: failed, typed as the probe's", async () => {
     const deployment = new FakeDeployment({
       client: (sink) => sink.line('client-1', line({ event: 'fatal', message: 'cannot resolve server', errno: 'EAI_AGAIN', t: 1 })),
     });
@@ -149,7 +154,11 @@ describe('the run loop, driven by a deployment with no engine', () => {
       },
     });
     const { record } = await runExperiment(deployment, options());
-    expect(record.failedBecause).toEqual({ kind: 'lost-engine', container: null, cause: 'lost the fake engine: the log stream of client-1 ended and the engine does not answer' });
+    expect(record.failedBecause).toEqual({
+      kind: 'lost-engine',
+      container: null,
+      cause: 'lost the fake engine: the log stream of client-1 ended and the engine does not answer',
+    });
   });
 
   it('an engine call that fails once the engine has gone says the engine was lost, with the call', async () => {
@@ -158,7 +167,11 @@ describe('the run loop, driven by a deployment with no engine', () => {
       throw new EngineError('signalling container client-1', { cause: new Error('socket hang up') });
     };
     const { record } = await runExperiment(deployment, options());
-    expect(record.failedBecause).toEqual({ kind: 'lost-engine', container: null, cause: 'lost the fake engine: signalling container client-1: socket hang up' });
+    expect(record.failedBecause).toEqual({
+      kind: 'lost-engine',
+      container: null,
+      cause: 'lost the fake engine: signalling container client-1: socket hang up',
+    });
   });
 
   it('Ctrl-C: interrupted, whatever step the run was at, and still removed', async () => {
@@ -178,7 +191,7 @@ describe('the run loop, driven by a deployment with no engine', () => {
     expect(deployment.calls.at(-1)).toBe('remove');
   });
 
-  it('a removal that fails: the run and what it measured stand, the failure is the record\'s cleanup error', async () => {
+  it("a removal that fails: the run and what it measured stand, the failure is the record's cleanup error", async () => {
     const deployment = new FakeDeployment({
       remove: async () => {
         throw new EngineError('cleanup left something behind: portlab-x was still listed 10 s after its removal');

@@ -109,13 +109,37 @@ describe('ContainerLog', () => {
 });
 
 describe('ProbeLog', () => {
-  it('keeps a phased client\'s phases apart and is finished when the last phase is', () => {
+  it("keeps a phased client's phases apart and is finished when the last phase is", () => {
     const log = new ProbeLog('client-1');
     log.addLine(READY_CLIENT.replace('"processes":2', '"processes":1').replace('"targets":2}', '"targets":2,"phases":2}'));
     log.addLine(line({ event: 'worker', role: 'client', worker: 0, pid: 7, budget: 19997, t: 11 }));
-    log.addLine(line({ event: 'done', role: 'client', worker: 0, count: 1000, errno: 'EADDRNOTAVAIL', reason: 'error', timeWait: 1000, t: 2195, phase: 1 }));
+    log.addLine(
+      line({
+        event: 'done',
+        role: 'client',
+        worker: 0,
+        count: 1000,
+        errno: 'EADDRNOTAVAIL',
+        reason: 'error',
+        timeWait: 1000,
+        t: 2195,
+        phase: 1,
+      }),
+    );
     expect(log.finished()).toBe(false);
-    log.addLine(line({ event: 'done', role: 'client', worker: 0, count: 1000, errno: 'EADDRNOTAVAIL', reason: 'error', timeWait: 1000, t: 2434, phase: 2 }));
+    log.addLine(
+      line({
+        event: 'done',
+        role: 'client',
+        worker: 0,
+        count: 1000,
+        errno: 'EADDRNOTAVAIL',
+        reason: 'error',
+        timeWait: 1000,
+        t: 2434,
+        phase: 2,
+      }),
+    );
     expect(log.finished()).toBe(true);
     const snapshots = log.snapshots();
     expect(Object.keys(snapshots)).toEqual(['client-1', 'client-1/phase-1', 'client-1/phase-2']);
@@ -124,7 +148,7 @@ describe('ProbeLog', () => {
     expect(log.counted().map((observation) => observation.count)).toEqual([1000, 1000]);
   });
 
-  it('without phases it is the container\'s own log', () => {
+  it("without phases it is the container's own log", () => {
     const log = new ProbeLog('client-1');
     log.addLine(READY_CLIENT);
     log.addLine(line({ event: 'done', role: 'client', worker: 0, count: 10, errno: 'EADDRNOTAVAIL', t: 5 }));

@@ -29,7 +29,7 @@ describe('thinPoints', () => {
   });
 });
 
-describe('a container\'s series from its probe lines', () => {
+describe("a container's series from its probe lines", () => {
   it('starts at 0 when the probe is ready and follows the sum of its workers, with TIME_WAIT where reported', () => {
     const log = new ContainerLog('client-1');
     log.add(readyEvent({ t: 5, epochMs: 1_700_000_000_000, processes: 2 }));

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { aboutDuration, estimateFill } from '../../orchestrator/predict/fill-time.ts';
 
-describe('estimateFill: a client\'s time to fill its ports, from earlier fills on the engine', () => {
+describe("estimateFill: a client's time to fill its ports, from earlier fills on the engine", () => {
   it('nothing filled on this engine yet: no estimate', () => {
     expect(estimateFill(28231, 1, [])).toBeNull();
   });
@@ -35,6 +35,12 @@ describe('estimateFill: a client\'s time to fill its ports, from earlier fills o
   });
 
   it('says a duration as a person would', () => {
-    expect([aboutDuration(0.2), aboutDuration(14.4), aboutDuration(200), aboutDuration(4000), aboutDuration(6000)]).toEqual(['about 1 s', 'about 14 s', 'about 3 min', 'about 67 min', 'about 1 h 40 min']);
+    expect([aboutDuration(0.2), aboutDuration(14.4), aboutDuration(200), aboutDuration(4000), aboutDuration(6000)]).toEqual([
+      'about 1 s',
+      'about 14 s',
+      'about 3 min',
+      'about 67 min',
+      'about 1 h 40 min',
+    ]);
   });
 });

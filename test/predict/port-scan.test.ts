@@ -11,16 +11,48 @@ const range = (low: number, high: number) => ({ low, high });
 // (docs/model.md, "Odd-sized ranges"): the interval must hold every count seen, and be exact where every run was.
 describe('scanLoss: what the kernel port search leaves unused', () => {
   const cases: Array<{ reasoning: string; range: { low: number; high: number }; skipped?: number[]; loss: [number, number] }> = [
-    { reasoning: 'an even range: every port is reachable (1,000 and 778 ports: exact in every run)', range: range(61000, 61999), loss: [0, 0] },
+    {
+      reasoning: 'an even range: every port is reachable (1,000 and 778 ports: exact in every run)',
+      range: range(61000, 61999),
+      loss: [0, 0],
+    },
     { reasoning: 'one port: the scan is that port (1 every run)', range: range(61000, 61000), loss: [0, 0] },
-    { reasoning: '3 ports: the offset is always 0, the high port is never tried (2 every run, 61002 unused)', range: range(61000, 61002), loss: [1, 1] },
-    { reasoning: '3 ports whose high port is reserved: nothing more is lost (2 every run)', range: range(61000, 61002), skipped: [61002], loss: [0, 0] },
-    { reasoning: '3 ports, the low one reserved: only the middle one is reachable (1 every run)', range: range(61000, 61002), skipped: [61000], loss: [1, 1] },
+    {
+      reasoning: '3 ports: the offset is always 0, the high port is never tried (2 every run, 61002 unused)',
+      range: range(61000, 61002),
+      loss: [1, 1],
+    },
+    {
+      reasoning: '3 ports whose high port is reserved: nothing more is lost (2 every run)',
+      range: range(61000, 61002),
+      skipped: [61002],
+      loss: [0, 0],
+    },
+    {
+      reasoning: '3 ports, the low one reserved: only the middle one is reachable (1 every run)',
+      range: range(61000, 61002),
+      skipped: [61000],
+      loss: [1, 1],
+    },
     { reasoning: '777 ports: 776 or 777 (6 of 40 runs left 61000 unused)', range: range(61000, 61776), loss: [0, 1] },
-    { reasoning: '5 ports: either end may be the one left (4 with 61000 unused, 4 with 61004 unused, 5)', range: range(61000, 61004), loss: [0, 1] },
+    {
+      reasoning: '5 ports: either end may be the one left (4 with 61000 unused, 4 with 61004 unused, 5)',
+      range: range(61000, 61004),
+      loss: [0, 1],
+    },
     { reasoning: '777 ports, an inner port reserved: 775 or 776', range: range(61000, 61776), skipped: [61001], loss: [0, 1] },
-    { reasoning: '777 ports, one end reserved: the other end can still be missed (775 or 776)', range: range(61000, 61776), skipped: [61776], loss: [0, 1] },
-    { reasoning: '777 ports, both ends reserved: only an end can be out of a scan, so exact (775 every run)', range: range(61000, 61776), skipped: [61000, 61776], loss: [0, 0] },
+    {
+      reasoning: '777 ports, one end reserved: the other end can still be missed (775 or 776)',
+      range: range(61000, 61776),
+      skipped: [61776],
+      loss: [0, 1],
+    },
+    {
+      reasoning: '777 ports, both ends reserved: only an end can be out of a scan, so exact (775 every run)',
+      range: range(61000, 61776),
+      skipped: [61000, 61776],
+      loss: [0, 0],
+    },
   ];
   for (const { reasoning, range: r, skipped = [], loss } of cases) {
     it(reasoning, () => {
@@ -56,7 +88,9 @@ describe('predict: odd ranges', () => {
 
   it('multiplies the interval by destinations and source addresses: each pair is its own scan', () => {
     const prediction = predict(
-      scenario('server: { ports: [5000, 5001] }\nclients: { sourceAddresses: 2, sysctls: { net.ipv4.ip_local_port_range: "61000 62500" } }'),
+      scenario(
+        'server: { ports: [5000, 5001] }\nclients: { sourceAddresses: 2, sysctls: { net.ipv4.ip_local_port_range: "61000 62500" } }',
+      ),
       ASSUMED_ENVIRONMENT,
     );
     expect(prediction.clients[0]!.connections).toEqual({ min: 1500 * 4, max: 1501 * 4 });
@@ -69,7 +103,10 @@ describe('predict: odd ranges', () => {
   });
 
   it('counts the DNS listener inside the same scan once it is measured: at an end, the other end can still be missed', () => {
-    const env: Environment = { ...ASSUMED_ENVIRONMENT, containers: { server: facts(range(32768, 60999)), 'client-1': facts(range(40000, 40998), { boundPorts: [40000] }) } };
+    const env: Environment = {
+      ...ASSUMED_ENVIRONMENT,
+      containers: { server: facts(range(32768, 60999)), 'client-1': facts(range(40000, 40998), { boundPorts: [40000] }) },
+    };
     const prediction = predict(scenario('clients: { sysctls: { net.ipv4.ip_local_port_range: "40000 40998" } }'), env);
     expect(prediction.clients[0]!.connections).toEqual({ min: 997, max: 998 });
   });
@@ -77,7 +114,10 @@ describe('predict: odd ranges', () => {
   it('is exact when both ends are taken (reserved and the DNS listener)', () => {
     const env: Environment = {
       ...ASSUMED_ENVIRONMENT,
-      containers: { server: facts(range(32768, 60999)), 'client-1': facts(range(40000, 40998), { boundPorts: [40998], reservedPorts: '40000' }) },
+      containers: {
+        server: facts(range(32768, 60999)),
+        'client-1': facts(range(40000, 40998), { boundPorts: [40998], reservedPorts: '40000' }),
+      },
     };
     const prediction = predict(
       scenario('clients: { sysctls: { net.ipv4.ip_local_port_range: "40000 40998", net.ipv4.ip_local_reserved_ports: "40000" } }'),
@@ -86,7 +126,7 @@ describe('predict: odd ranges', () => {
     expect(prediction.clients[0]!.connections).toEqual({ min: 997, max: 997 });
   });
 
-  it('before measuring, an odd range inside the DNS listener\'s range loses up to one port to each', () => {
+  it("before measuring, an odd range inside the DNS listener's range loses up to one port to each", () => {
     const prediction = predict(scenario('clients: { sysctls: { net.ipv4.ip_local_port_range: "40000 40998" } }'), ASSUMED_ENVIRONMENT);
     expect(prediction.clients[0]!.connections).toEqual({ min: 997, max: 999 });
   });

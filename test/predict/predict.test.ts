@@ -29,7 +29,14 @@ clients:
 `;
 
 describe('predict: per-client capacity', () => {
-  const cases: Array<{ reasoning: string; yaml: string; env?: Environment; connections: { min: number; max: number | null }; limit: string; error: string | null }> = [
+  const cases: Array<{
+    reasoning: string;
+    yaml: string;
+    env?: Environment;
+    connections: { min: number; max: number | null };
+    limit: string;
+    error: string | null;
+  }> = [
     {
       reasoning: 'default range: 32768-60999 is 28,232 ports, minus the DNS listener that always sits in it = 28,231',
       yaml: TWO_CLIENTS,
@@ -153,7 +160,8 @@ describe('predict: what the client does before connect()', () => {
   const RANGE = 'ulimits: { nofile: 100000 }, sysctls: { net.ipv4.ip_local_port_range: "61000 61999" }';
   const cases = [
     {
-      reasoning: 'bind(0) takes each port exclusively for every destination: two server ports still give 1,000, then bind() fails with EADDRINUSE',
+      reasoning:
+        'bind(0) takes each port exclusively for every destination: two server ports still give 1,000, then bind() fails with EADDRINUSE',
       bind: 'port-zero',
       connections: 1000,
       limit: 'port-range',
@@ -208,7 +216,10 @@ describe('predict: what the client does before connect()', () => {
 
 describe('predict: limits all clients share', () => {
   it('server nofile: 1000 leaves 996 to accept (stdio + one listener), 4,097 queue, the client stalls at 5,093 with ETIMEDOUT', () => {
-    const prediction = predict(scenario(`server: { ulimits: { nofile: 1000 } }\nclients: { ulimits: { nofile: 100000 } }`), ASSUMED_ENVIRONMENT);
+    const prediction = predict(
+      scenario(`server: { ulimits: { nofile: 1000 } }\nclients: { ulimits: { nofile: 100000 } }`),
+      ASSUMED_ENVIRONMENT,
+    );
     expect(prediction.server.accepted).toEqual({ min: 996, max: 996 });
     expect(prediction.server.acceptQueue).toBe(4097);
     expect(prediction.total).toEqual({ min: 5093, max: 5093 });
@@ -217,7 +228,10 @@ describe('predict: limits all clients share', () => {
   });
 
   it('server backlog: a smaller backlog shrinks the queue, min(backlog, somaxconn) + 1 = 129', () => {
-    const prediction = predict(scenario(`server: { ulimits: { nofile: 1000 }, backlog: 128 }\nclients: { ulimits: { nofile: 100000 } }`), ASSUMED_ENVIRONMENT);
+    const prediction = predict(
+      scenario(`server: { ulimits: { nofile: 1000 }, backlog: 128 }\nclients: { ulimits: { nofile: 100000 } }`),
+      ASSUMED_ENVIRONMENT,
+    );
     expect(prediction.total).toEqual({ min: 996 + 129, max: 996 + 129 });
   });
 
@@ -230,14 +244,19 @@ describe('predict: limits all clients share', () => {
   });
 
   it('server nofile with two clients: the total is exact, each share depends on timing', () => {
-    const prediction = predict(scenario(`server: { ulimits: { nofile: 1000 } }\nclients: { count: 2, ulimits: { nofile: 100000 } }`), ASSUMED_ENVIRONMENT);
+    const prediction = predict(
+      scenario(`server: { ulimits: { nofile: 1000 } }\nclients: { count: 2, ulimits: { nofile: 100000 } }`),
+      ASSUMED_ENVIRONMENT,
+    );
     expect(prediction.total).toEqual({ min: 5093, max: 5093 });
     expect(prediction.clients[0]?.connections).toEqual({ min: 0, max: 5093 });
   });
 
   it('conntrack: three wide-range clients (193,533) overflow a 150,000-entry table', () => {
     const prediction = predict(
-      scenario(`server: { ulimits: { nofile: 1000000 } }\nclients: { count: 3, ulimits: { nofile: 100000 }, sysctls: { net.ipv4.ip_local_port_range: "1024 65535" } }`),
+      scenario(
+        `server: { ulimits: { nofile: 1000000 } }\nclients: { count: 3, ulimits: { nofile: 100000 }, sysctls: { net.ipv4.ip_local_port_range: "1024 65535" } }`,
+      ),
       { ...ASSUMED_ENVIRONMENT, conntrackMax: 150000, conntrackInUse: 1000 },
     );
     expect(prediction.limit).toBe('conntrack');
@@ -247,7 +266,9 @@ describe('predict: limits all clients share', () => {
 
   it('no shared limit: three wide-range clients fit 262,144 conntrack entries, one server port holds 193,533 > 65,535', () => {
     const prediction = predict(
-      scenario(`server: { ulimits: { nofile: 1000000 } }\nclients: { count: 3, ulimits: { nofile: 100000 }, sysctls: { net.ipv4.ip_local_port_range: "1024 65535" } }`),
+      scenario(
+        `server: { ulimits: { nofile: 1000000 } }\nclients: { count: 3, ulimits: { nofile: 100000 }, sysctls: { net.ipv4.ip_local_port_range: "1024 65535" } }`,
+      ),
       ASSUMED_ENVIRONMENT,
     );
     expect(prediction.limit).toBe('port-range');
@@ -257,9 +278,16 @@ describe('predict: limits all clients share', () => {
 
 describe('predict: churn and TIME_WAIT', () => {
   const SMALL = 'net.ipv4.ip_local_port_range: "61000 61999"';
-  const cases: Array<{ reasoning: string; clients: string; connections: { min: number; max: number | null }; limit: string; error: string | null }> = [
+  const cases: Array<{
+    reasoning: string;
+    clients: string;
+    connections: { min: number; max: number | null };
+    limit: string;
+    error: string | null;
+  }> = [
     {
-      reasoning: 'tw_reuse 0, client closes first, full speed: EADDRNOTAVAIL after at least the range (1,000, plus the TIME_WAITs RSTs kill, known once measured)',
+      reasoning:
+        'tw_reuse 0, client closes first, full speed: EADDRNOTAVAIL after at least the range (1,000, plus the TIME_WAITs RSTs kill, known once measured)',
       clients: `{ mode: churn, duration: 10s, sysctls: { ${SMALL}, net.ipv4.tcp_tw_reuse: 0 } }`,
       connections: { min: 1000, max: null },
       limit: 'time-wait',
@@ -339,7 +367,10 @@ describe('predict: churn and TIME_WAIT', () => {
     const env = {
       ...ASSUMED_ENVIRONMENT,
       containers: {
-        'client-1': facts({ portRange: { low: 61000, high: 61999 }, sysctls: { 'net.ipv4.tcp_tw_reuse': '1', 'net.ipv4.tcp_timestamps': '1' } }),
+        'client-1': facts({
+          portRange: { low: 61000, high: 61999 },
+          sysctls: { 'net.ipv4.tcp_tw_reuse': '1', 'net.ipv4.tcp_timestamps': '1' },
+        }),
         server: facts({ fdsOpen: 4 }),
       },
     };
@@ -348,7 +379,10 @@ describe('predict: churn and TIME_WAIT', () => {
   });
 
   it('the server accepts what the clients churn, and is not limited by its descriptors', () => {
-    const prediction = predict(scenario(`server: { ulimits: { nofile: 100 } }\nclients: { mode: churn, duration: 10s, rate: 500, close: server }`), ASSUMED_ENVIRONMENT);
+    const prediction = predict(
+      scenario(`server: { ulimits: { nofile: 100 } }\nclients: { mode: churn, duration: 10s, rate: 500, close: server }`),
+      ASSUMED_ENVIRONMENT,
+    );
     expect(prediction.server.accepted).toEqual({ min: 5000, max: 5000 });
     expect(prediction.limit).toBe('none');
     expect(prediction.reasoning).toContain(
@@ -361,8 +395,14 @@ describe('processes: auto when the engine grants less nofile than asked', () => 
   it('wide range on an engine capped at 20000: 4 clients workers share a budget above 64,511, so the port range still binds', () => {
     const prediction = predict(scenario(`${TWO_CLIENTS}  sysctls: { net.ipv4.ip_local_port_range: "1024 65535" }\n`), ENGINE_20000);
     const [client] = prediction.clients;
-    expect(client?.workers).toMatchObject({ processes: 4, appliedNofile: { soft: 20000, hard: 20000 }, workerBudgets: [19997, 19997, 19997, 19997] });
-    expect(client?.workers.note).toBe('the engine grants nofile 20000, not the 100000 asked for, so 4 worker processes in one network namespace share 79988 descriptors: enough for the scenario\'s other limits to bind first');
+    expect(client?.workers).toMatchObject({
+      processes: 4,
+      appliedNofile: { soft: 20000, hard: 20000 },
+      workerBudgets: [19997, 19997, 19997, 19997],
+    });
+    expect(client?.workers.note).toBe(
+      "the engine grants nofile 20000, not the 100000 asked for, so 4 worker processes in one network namespace share 79988 descriptors: enough for the scenario's other limits to bind first",
+    );
     expect(client).toMatchObject({ connections: { min: 64511, max: 64511 }, limit: 'port-range' });
     expect(prediction.server.workers.processes).toBe(8);
   });
@@ -373,13 +413,25 @@ describe('processes: auto when the engine grants less nofile than asked', () => 
   });
 
   it('a nofile limit above the grant still binds where the scenario meant it: 30000 split as 19997 + 10000', () => {
-    const [client] = predict(scenario(`server: { ulimits: { nofile: 1000000 } }\nclients: { ulimits: { nofile: 30000 }, sysctls: { net.ipv4.ip_local_port_range: "1024 65535" } }`), ENGINE_20000).clients;
+    const [client] = predict(
+      scenario(
+        `server: { ulimits: { nofile: 1000000 } }\nclients: { ulimits: { nofile: 30000 }, sysctls: { net.ipv4.ip_local_port_range: "1024 65535" } }`,
+      ),
+      ENGINE_20000,
+    ).clients;
     expect(client?.workers.workerBudgets).toEqual([19997, 10000]);
     expect(client).toMatchObject({ connections: { min: 29997, max: 29997 }, limit: 'nofile', error: 'EMFILE' });
   });
 
   it('explicit processes give every worker its full grant', () => {
-    const plan = planWorkers({ requested: { soft: 100000, hard: 100000 }, processes: 3, fdsOpen: 3, demand: 10, grantedNofile: undefined, env: ENGINE_20000 });
+    const plan = planWorkers({
+      requested: { soft: 100000, hard: 100000 },
+      processes: 3,
+      fdsOpen: 3,
+      demand: 10,
+      grantedNofile: undefined,
+      env: ENGINE_20000,
+    });
     expect(plan.workerBudgets).toEqual([19997, 19997, 19997]);
   });
 
@@ -398,7 +450,9 @@ describe('expandPortList', () => {
 
 describe('tcp_tw_reuse_delay (Linux 6.14+)', () => {
   const churn = (extra: string) =>
-    scenario(`clients:\n  mode: churn\n  duration: 10s\n  rate: 500\n  sysctls:\n    net.ipv4.ip_local_port_range: "61000 61999"\n    net.ipv4.tcp_tw_reuse: 1\n${extra}`);
+    scenario(
+      `clients:\n  mode: churn\n  duration: 10s\n  rate: 500\n  sysctls:\n    net.ipv4.ip_local_port_range: "61000 61999"\n    net.ipv4.tcp_tw_reuse: 1\n${extra}`,
+    );
 
   it('with the default 1 s, 1,000 ports reused after a second outpace 500/s: no failure', () => {
     const [client] = predict(churn(''), ASSUMED_ENVIRONMENT).clients;
@@ -418,7 +472,9 @@ describe('tcp_tw_reuse_delay (Linux 6.14+)', () => {
 
 describe('TIME_WAITs killed by RSTs (RFC 1337): the count past the usable ports, explained', () => {
   const churn = (extra = '') =>
-    scenario(`clients:\n  mode: churn\n  duration: 10s\n  sysctls:\n    net.ipv4.ip_local_port_range: "61000 61999"\n    net.ipv4.tcp_tw_reuse: 0\n${extra}`);
+    scenario(
+      `clients:\n  mode: churn\n  duration: 10s\n  sysctls:\n    net.ipv4.ip_local_port_range: "61000 61999"\n    net.ipv4.tcp_tw_reuse: 0\n${extra}`,
+    );
 
   it('before the run: at least the usable ports, one more for each TIME_WAIT an RST will kill', () => {
     const [client] = predict(churn(), MEASURED_SPEED).clients;
@@ -430,7 +486,9 @@ describe('TIME_WAITs killed by RSTs (RFC 1337): the count past the usable ports,
     const env = { ...MEASURED_SPEED, timeWaits: { 'client-1': { entered: 1043, atEnd: 1000 } } };
     const [client] = predict(churn(), env).clients;
     expect(client?.connections).toEqual({ min: 1000, max: 1043 });
-    expect(client?.reasoning.at(-1)).toContain('+ 0 to 43 (the namespace entered TIME_WAIT 1,043 times and 1,000 were left when the probe looked');
+    expect(client?.reasoning.at(-1)).toContain(
+      '+ 0 to 43 (the namespace entered TIME_WAIT 1,043 times and 1,000 were left when the probe looked',
+    );
   });
 
   it('none killed: exactly the usable ports', () => {
@@ -450,7 +508,7 @@ describe('TIME_WAITs killed by RSTs (RFC 1337): the count past the usable ports,
   });
 });
 
-describe('paced churn: the probe\'s schedule, and how far it fell behind', () => {
+describe("paced churn: the probe's schedule, and how far it fell behind", () => {
   const paced = scenario('clients:\n  mode: churn\n  duration: 10s\n  rate: 500\n  close: server\n');
 
   it('before the run: every connect due before the end, 500/s x 10 s = 5,000', () => {

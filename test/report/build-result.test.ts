@@ -69,7 +69,14 @@ function resultOf(clientCount: number, endReason: EndReason = 'clients-done') {
       series: { 'client-1': client.series(), server: server.series() },
       cleanupErrors: [],
       nodes: {},
-      timeline: { serverStarted: T0 + 400, serverReady: T0 + 600, clientsStarted: T0 + 900, clientsDone: T0 + 2100, stopped: T0 + 2600, removed: T0 + 2800 },
+      timeline: {
+        serverStarted: T0 + 400,
+        serverReady: T0 + 600,
+        clientsStarted: T0 + 900,
+        clientsDone: T0 + 2100,
+        stopped: T0 + 2600,
+        removed: T0 + 2800,
+      },
       endReason,
       failure: endReason === 'failed' ? 'the server probe failed' : null,
       failedBecause: endReason === 'failed' ? { kind: 'probe-failed', container: 'server', cause: 'the server probe failed' } : null,
@@ -100,7 +107,13 @@ describe('buildResult', () => {
       boundPorts: [40500],
     });
     expect(result.environment.engineNofileCeiling).toBe(20000);
-    expect(result.total).toEqual({ predicted: { min: 999, max: 999 }, allowed: { min: 999, max: 999 }, observed: 999, verdict: 'pass', why: '999 is within the predicted total 999' });
+    expect(result.total).toEqual({
+      predicted: { min: 999, max: 999 },
+      allowed: { min: 999, max: 999 },
+      observed: 999,
+      verdict: 'pass',
+      why: '999 is within the predicted total 999',
+    });
     expect(result.clients[0]).toMatchObject({ observed: 999, stoppedAfterMs: 150, errors: { EADDRNOTAVAIL: 1 } });
   });
 
@@ -121,7 +134,15 @@ describe('buildResult', () => {
   });
 
   it('says where the time went, step by step', () => {
-    expect(resultOf(999).run.phasesMs).toEqual({ preflight: 1000, serverStart: 400, serverReady: 200, clientsStart: 300, fill: 1200, stop: 500, remove: 200 });
+    expect(resultOf(999).run.phasesMs).toEqual({
+      preflight: 1000,
+      serverStart: 400,
+      serverReady: 200,
+      clientsStart: 300,
+      fill: 1200,
+      stop: 500,
+      remove: 200,
+    });
   });
 
   it('a run that did not complete is an error whatever the counts say', () => {

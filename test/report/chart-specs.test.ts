@@ -3,7 +3,11 @@ import { chartData, SERVER_LINE } from '../../orchestrator/report/chart-data.ts'
 import { churnChart, fillChart, intervalChart, rateChart, reportCharts, type ChartSpec } from '../../orchestrator/report/chart-specs.ts';
 import { resultFixture } from './report-fixtures.ts';
 
-type Layer = { data?: { values: Array<Record<string, unknown>> }; mark: { type: string }; encoding: Record<string, Record<string, unknown>> };
+type Layer = {
+  data?: { values: Array<Record<string, unknown>> };
+  mark: { type: string };
+  encoding: Record<string, Record<string, unknown>>;
+};
 const layers = (spec: ChartSpec) => spec.layer as Layer[];
 const markTypes = (spec: ChartSpec) => layers(spec).map((layer) => layer.mark.type);
 
@@ -91,7 +95,10 @@ describe('chart specs', () => {
     const [line, rule, text] = layers(chart!.spec);
     expect(line?.encoding.x).toMatchObject({ field: 'seconds', title: 'seconds since the first client started' });
     expect(line?.encoding.y).toMatchObject({ field: 'connections', title: 'connections' });
-    expect(line?.encoding.color?.scale).toEqual({ domain: ['client-1', 'client-2', SERVER_LINE], range: ['#0969da', '#e16f24', '#24292f'] });
+    expect(line?.encoding.color?.scale).toEqual({
+      domain: ['client-1', 'client-2', SERVER_LINE],
+      range: ['#0969da', '#e16f24', '#24292f'],
+    });
     expect(rule?.data?.values.map((row) => row.connections)).toEqual([28231, 56462]);
     expect(text?.encoding.text).toEqual({ field: 'label' });
   });
@@ -115,7 +122,10 @@ describe('chart specs', () => {
   it('intervals: allowed band, predicted bar with end ticks, observed dot coloured by verdict', () => {
     const chart = intervalChart(chartData(resultFixture('default-range')));
     expect(markTypes(chart!.spec)).toEqual(['rule', 'rule', 'tick', 'tick', 'point']);
-    expect(layers(chart!.spec)[4]?.encoding.color).toMatchObject({ field: 'verdict', scale: { domain: ['pass', 'fail', 'error', 'not judged'] } });
+    expect(layers(chart!.spec)[4]?.encoding.color).toMatchObject({
+      field: 'verdict',
+      scale: { domain: ['pass', 'fail', 'error', 'not judged'] },
+    });
   });
 
   it('a hold run has fill, rate and interval charts; a churn run churn and intervals', () => {

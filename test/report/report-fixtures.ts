@@ -15,5 +15,12 @@ export function asVersion1(result: RunResult): StoredResult {
   const strip = ({ series: _series, ...rest }: RunResult['server']) => rest;
   const { cleanupErrors: _cleanupErrors, phasesMs: _phasesMs, ...run } = result.run;
   const { engineGrantsRemembered: _remembered, ...environment } = result.environment;
-  return StoredResult.parse({ ...result, schemaVersion: 1, run, environment, clients: result.clients.map(strip), server: strip(result.server) });
+  return StoredResult.parse({
+    ...result,
+    schemaVersion: 1,
+    run,
+    environment,
+    clients: result.clients.map(strip),
+    server: strip(result.server),
+  });
 }

@@ -53,11 +53,15 @@ describe('a checkout under a path with a space or non-ASCII characters', () => {
       await cp(path.join(PROJECT_ROOT, entry), path.join(root, entry), { recursive: true });
     }
     await symlink(path.join(PROJECT_ROOT, 'node_modules'), path.join(root, 'node_modules'));
-    const run = await execa(process.execPath, ['--import', 'tsx', path.join(root, 'orchestrator', 'cli', 'main.ts'), 'default-range', '--dry-run'], {
-      cwd: root,
-      reject: false,
-      env: { INIT_CWD: '' },
-    });
+    const run = await execa(
+      process.execPath,
+      ['--import', 'tsx', path.join(root, 'orchestrator', 'cli', 'main.ts'), 'default-range', '--dry-run'],
+      {
+        cwd: root,
+        reject: false,
+        env: { INIT_CWD: '' },
+      },
+    );
     expect(run.exitCode).toBe(0);
     expect(String(run.stdout)).toMatch(/^default-range: /m);
     expect(String(run.stdout)).toContain('28,231');

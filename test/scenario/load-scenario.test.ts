@@ -2,7 +2,13 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { formatProblem, loadScenario, parseScenario, ScenarioError, type ScenarioProblem } from '../../orchestrator/scenario/load-scenario.ts';
+import {
+  formatProblem,
+  loadScenario,
+  parseScenario,
+  ScenarioError,
+  type ScenarioProblem,
+} from '../../orchestrator/scenario/load-scenario.ts';
 import { parseDuration } from '../../orchestrator/scenario/duration.ts';
 
 /** The problems a scenario text produces, or a failure if it parses. */
@@ -23,13 +29,27 @@ const onlyProblem = (text: string) => {
 };
 
 describe('scenario defaults', () => {
-  it('fills every default of the README\'s reference and names the scenario after its file', () => {
+  it("fills every default of the README's reference and names the scenario after its file", () => {
     const scenario = parseScenario('{}', 'scenarios/empty.yml', 'empty');
     expect(scenario).toEqual({
       name: 'empty',
       description: '',
       server: { ports: [5000], ulimits: {}, backlog: 4096, sysctls: {}, processes: 'auto', placement: { constraints: [] } },
-      clients: [{ name: 'client', count: 1, ulimits: {}, sysctls: {}, mode: 'hold', connectTimeout: '5s', processes: 'auto', bind: 'none', sourceAddresses: 1, close: 'client', placement: { constraints: [] } }],
+      clients: [
+        {
+          name: 'client',
+          count: 1,
+          ulimits: {},
+          sysctls: {},
+          mode: 'hold',
+          connectTimeout: '5s',
+          processes: 'auto',
+          bind: 'none',
+          sourceAddresses: 1,
+          close: 'client',
+          placement: { constraints: [] },
+        },
+      ],
       expect: { tolerance: 0 },
     });
   });
@@ -45,13 +65,21 @@ describe('scenario defaults', () => {
   });
 
   it('accepts both compose sysctl forms and keeps the kernel text', () => {
-    const map = parseScenario('clients: { sysctls: { net.ipv4.tcp_tw_reuse: 1, net.ipv4.ip_local_port_range: "1024 65535" } }', 'f.yml', 'f');
-    const list = parseScenario('clients: { sysctls: ["net.ipv4.tcp_tw_reuse=1", "net.ipv4.ip_local_port_range=1024 65535"] }', 'f.yml', 'f');
+    const map = parseScenario(
+      'clients: { sysctls: { net.ipv4.tcp_tw_reuse: 1, net.ipv4.ip_local_port_range: "1024 65535" } }',
+      'f.yml',
+      'f',
+    );
+    const list = parseScenario(
+      'clients: { sysctls: ["net.ipv4.tcp_tw_reuse=1", "net.ipv4.ip_local_port_range=1024 65535"] }',
+      'f.yml',
+      'f',
+    );
     expect(map.clients[0]?.sysctls).toEqual({ 'net.ipv4.tcp_tw_reuse': '1', 'net.ipv4.ip_local_port_range': '1024 65535' });
     expect(list.clients[0]?.sysctls).toEqual(map.clients[0]?.sysctls);
   });
 
-  it('fills each phase with the group\'s settings where it sets none', () => {
+  it("fills each phase with the group's settings where it sets none", () => {
     const scenario = parseScenario(
       'server: { ports: [5000, 5001] }\nclients:\n  duration: 5s\n  rate: 100\n  phases:\n    - { mode: churn, targets: [5000] }\n    - { mode: hold, targets: [5001], close: server }\n',
       'f.yml',
@@ -81,12 +109,22 @@ describe('validation rules: each names file, line, column, path, expectation and
     {
       rule: 'unknown keys are errors and list what is allowed',
       text: 'server:\n  ports: [5000]\n  colour: red\n',
-      expected: { line: 3, column: 3, path: 'server.colour', message: 'unknown key "colour"; expected one of: ports, ulimits, backlog, sysctls, processes, placement' },
+      expected: {
+        line: 3,
+        column: 3,
+        path: 'server.colour',
+        message: 'unknown key "colour"; expected one of: ports, ulimits, backlog, sysctls, processes, placement',
+      },
     },
     {
       rule: 'unknown top-level keys too',
       text: 'clients: {}\nexpects: {}\n',
-      expected: { line: 2, column: 1, path: 'expects', message: 'unknown key "expects"; expected one of: name, description, server, clients, expect' },
+      expected: {
+        line: 2,
+        column: 1,
+        path: 'expects',
+        message: 'unknown key "expects"; expected one of: name, description, server, clients, expect',
+      },
     },
     {
       rule: 'a count must be a positive whole number',
@@ -131,12 +169,22 @@ describe('validation rules: each names file, line, column, path, expectation and
     {
       rule: 'port range low <= high',
       text: 'clients:\n  sysctls:\n    net.ipv4.ip_local_port_range: "60000 1024"\n',
-      expected: { line: 3, column: 35, path: 'clients.sysctls.net.ipv4.ip_local_port_range', message: 'low (60000) must be <= high (1024)' },
+      expected: {
+        line: 3,
+        column: 35,
+        path: 'clients.sysctls.net.ipv4.ip_local_port_range',
+        message: 'low (60000) must be <= high (1024)',
+      },
     },
     {
       rule: 'port range within the kernel maximum',
       text: 'clients:\n  sysctls:\n    net.ipv4.ip_local_port_range: "1024 70000"\n',
-      expected: { line: 3, column: 35, path: 'clients.sysctls.net.ipv4.ip_local_port_range', message: 'high (70000) must be from 1 to 65535' },
+      expected: {
+        line: 3,
+        column: 35,
+        path: 'clients.sysctls.net.ipv4.ip_local_port_range',
+        message: 'high (70000) must be from 1 to 65535',
+      },
     },
     {
       rule: 'port range 0 is refused by the kernel',
@@ -188,12 +236,22 @@ describe('validation rules: each names file, line, column, path, expectation and
     {
       rule: 'tcp_tw_reuse is 0, 1 or 2',
       text: 'clients:\n  sysctls:\n    net.ipv4.tcp_tw_reuse: 3\n',
-      expected: { line: 3, column: 28, path: 'clients.sysctls.net.ipv4.tcp_tw_reuse', message: 'expected a whole number from 0 to 2, found "3"' },
+      expected: {
+        line: 3,
+        column: 28,
+        path: 'clients.sysctls.net.ipv4.tcp_tw_reuse',
+        message: 'expected a whole number from 0 to 2, found "3"',
+      },
     },
     {
       rule: 'durations parse',
       text: 'clients:\n  duration: 30 seconds\n',
-      expected: { line: 2, column: 13, path: 'clients.duration', message: 'expected a duration such as "30s", "2m" or "1m30s", found "30 seconds"' },
+      expected: {
+        line: 2,
+        column: 13,
+        path: 'clients.duration',
+        message: 'expected a duration such as "30s", "2m" or "1m30s", found "30 seconds"',
+      },
     },
     {
       rule: 'churn needs a duration',
@@ -223,7 +281,12 @@ describe('validation rules: each names file, line, column, path, expectation and
     {
       rule: 'names are lower-case, digits and dashes',
       text: 'name: Wide Range\n',
-      expected: { line: 1, column: 7, path: 'name', message: 'expected a name of lower-case letters, digits and dashes, at most 48 characters, found "Wide Range"' },
+      expected: {
+        line: 1,
+        column: 7,
+        path: 'name',
+        message: 'expected a name of lower-case letters, digits and dashes, at most 48 characters, found "Wide Range"',
+      },
     },
     {
       rule: 'groups in a list need names',
@@ -238,17 +301,32 @@ describe('validation rules: each names file, line, column, path, expectation and
     {
       rule: 'a group cannot be called server',
       text: 'clients:\n  - name: server\n',
-      expected: { line: 2, column: 11, path: 'clients[0].name', message: 'expected a name of lower-case letters, digits and dashes, at most 32 characters (not "server"), found "server"' },
+      expected: {
+        line: 2,
+        column: 11,
+        path: 'clients[0].name',
+        message: 'expected a name of lower-case letters, digits and dashes, at most 32 characters (not "server"), found "server"',
+      },
     },
     {
       rule: 'rules apply per group, with the group in the path',
       text: 'clients:\n  - name: a\n  - name: b\n    mode: churn\n',
-      expected: { line: 3, column: 5, path: 'clients[1].duration', message: 'churn mode needs a duration (how long to churn), such as "30s"' },
+      expected: {
+        line: 3,
+        column: 5,
+        path: 'clients[1].duration',
+        message: 'churn mode needs a duration (how long to churn), such as "30s"',
+      },
     },
     {
       rule: 'bind takes a known mode',
       text: 'clients:\n  bind: always\n',
-      expected: { line: 2, column: 9, path: 'clients.bind', message: 'expected none, port-zero, port-zero-no-reserve, or { port, reuseAddr }, found "always"' },
+      expected: {
+        line: 2,
+        column: 9,
+        path: 'clients.bind',
+        message: 'expected none, port-zero, port-zero-no-reserve, or { port, reuseAddr }, found "always"',
+      },
     },
     {
       rule: 'a fixed bind port is a port',
@@ -293,7 +371,12 @@ describe('validation rules: each names file, line, column, path, expectation and
     {
       rule: 'a churn phase needs a duration',
       text: 'clients:\n  phases:\n    - mode: churn\n',
-      expected: { line: 3, column: 7, path: 'clients.phases[0].duration', message: "a churn phase needs a duration (its own or the group's)" },
+      expected: {
+        line: 3,
+        column: 7,
+        path: 'clients.phases[0].duration',
+        message: "a churn phase needs a duration (its own or the group's)",
+      },
     },
     {
       rule: 'phase targets are server ports',
@@ -308,7 +391,12 @@ describe('validation rules: each names file, line, column, path, expectation and
     {
       rule: 'a section must be a map',
       text: 'server: 5000\n',
-      expected: { line: 1, column: 9, path: 'server', message: 'expected a map with keys such as ports, ulimits, backlog, sysctls, processes, placement, found 5000' },
+      expected: {
+        line: 1,
+        column: 9,
+        path: 'server',
+        message: 'expected a map with keys such as ports, ulimits, backlog, sysctls, processes, placement, found 5000',
+      },
     },
   ];
 
@@ -327,9 +415,15 @@ describe('validation rules: each names file, line, column, path, expectation and
   });
 
   it('formats a problem as file:line:column path: message', () => {
-    expect(formatProblem({ file: 'scenarios/w.yml', line: 7, column: 5, path: 'clients.count', message: 'expected a positive whole number, found 0' })).toBe(
-      'scenarios/w.yml:7:5 clients.count: expected a positive whole number, found 0',
-    );
+    expect(
+      formatProblem({
+        file: 'scenarios/w.yml',
+        line: 7,
+        column: 5,
+        path: 'clients.count',
+        message: 'expected a positive whole number, found 0',
+      }),
+    ).toBe('scenarios/w.yml:7:5 clients.count: expected a positive whole number, found 0');
     expect(formatProblem({ file: 'scenarios/w.yml', path: '', message: 'no such file' })).toBe('scenarios/w.yml no such file');
   });
 });

@@ -1,14 +1,27 @@
 import { describe, expect, it } from 'vitest';
 import { SHIPPED_SYSCTLS } from '../../orchestrator/scenario/shipped-sysctls.ts';
-import { catalogOf, editDistance, isKnownSysctl, nearestSysctl, sysctlsNamed, unknownSysctls } from '../../orchestrator/scenario/sysctl-names.ts';
+import {
+  catalogOf,
+  editDistance,
+  isKnownSysctl,
+  nearestSysctl,
+  sysctlsNamed,
+  unknownSysctls,
+} from '../../orchestrator/scenario/sysctl-names.ts';
 
 const catalog = catalogOf(
-  ['net.ipv4.tcp_tw_reuse', 'net.ipv4.tcp_tw_reuse_delay', 'net.ipv4.tcp_fin_timeout', 'net.ipv4.conf.default.rp_filter', 'net.core.somaxconn'],
+  [
+    'net.ipv4.tcp_tw_reuse',
+    'net.ipv4.tcp_tw_reuse_delay',
+    'net.ipv4.tcp_fin_timeout',
+    'net.ipv4.conf.default.rp_filter',
+    'net.core.somaxconn',
+  ],
   'a test list',
 );
 
 describe('sysctl names', () => {
-  it('knows the names of the list, and an interface\'s per-interface names from the default entry', () => {
+  it("knows the names of the list, and an interface's per-interface names from the default entry", () => {
     expect(isKnownSysctl('net.ipv4.tcp_tw_reuse', catalog)).toBe(true);
     expect(isKnownSysctl('net.ipv4.conf.eth0.rp_filter', catalog)).toBe(true);
     expect(isKnownSysctl('net.ipv4.conf.eth0.rp_filtr', catalog)).toBe(false);
@@ -54,6 +67,8 @@ describe('sysctl names', () => {
   it('ships the list of a real new network namespace, and says a dry run asked no engine', () => {
     expect(SHIPPED_SYSCTLS.names.size).toBeGreaterThan(100);
     expect(SHIPPED_SYSCTLS.names.has('net.ipv4.ip_local_port_range')).toBe(true);
-    expect(SHIPPED_SYSCTLS.source).toMatch(/^portlab's list of a new network namespace's sysctls \(recorded on Linux .+; a dry run asks no engine\)$/);
+    expect(SHIPPED_SYSCTLS.source).toMatch(
+      /^portlab's list of a new network namespace's sysctls \(recorded on Linux .+; a dry run asks no engine\)$/,
+    );
   });
 });

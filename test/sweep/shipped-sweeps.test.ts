@@ -8,20 +8,47 @@ import { loadSweep, SWEEPS_DIR } from '../../orchestrator/scenario/sweep-file.ts
 /** What each shipped sweep predicts at each point, all clients together, and the limit: the README's table. */
 const SHIPPED_SWEEPS: Record<string, Array<[string, string]>> = {
   'range-width': [
-    ['500', 'port-range'], ['1,000', 'port-range'], ['1,000', 'port-range'], ['2,000', 'port-range'],
-    ['2,000', 'port-range'], ['4,000', 'port-range'], ['4,000', 'port-range'], ['8,000', 'port-range'],
+    ['500', 'port-range'],
+    ['1,000', 'port-range'],
+    ['1,000', 'port-range'],
+    ['2,000', 'port-range'],
+    ['2,000', 'port-range'],
+    ['4,000', 'port-range'],
+    ['4,000', 'port-range'],
+    ['8,000', 'port-range'],
   ],
-  'listen-ports': [['500', 'port-range'], ['1,000', 'port-range'], ['1,500', 'port-range'], ['2,000', 'port-range']],
+  'listen-ports': [
+    ['500', 'port-range'],
+    ['1,000', 'port-range'],
+    ['1,500', 'port-range'],
+    ['2,000', 'port-range'],
+  ],
   'tw-reuse-rate': [
-    ['600', 'none'], ['600', 'none'], ['at least 1,000', 'time-wait'], ['1,200', 'none'],
-    ['at least 1,000', 'time-wait'], ['2,400', 'none'], ['at least 1,000', 'time-wait'], ['at least 1,000', 'time-wait'],
+    ['600', 'none'],
+    ['600', 'none'],
+    ['at least 1,000', 'time-wait'],
+    ['1,200', 'none'],
+    ['at least 1,000', 'time-wait'],
+    ['2,400', 'none'],
+    ['at least 1,000', 'time-wait'],
+    ['at least 1,000', 'time-wait'],
   ],
-  'nofile-vs-range': [['297', 'nofile'], ['597', 'nofile'], ['897', 'nofile'], ['1,000', 'port-range'], ['1,000', 'port-range']],
+  'nofile-vs-range': [
+    ['297', 'nofile'],
+    ['597', 'nofile'],
+    ['897', 'nofile'],
+    ['1,000', 'port-range'],
+    ['1,000', 'port-range'],
+  ],
   // Two clients each: 3 ports give 2 (the high port is never tried), an odd range its width or one less, an even
   // one exact; 40000-41000 lies in the DNS listener's range, which may cost each client one more.
   'odd-ranges': [
-    ['4', 'port-range'], ['8-10', 'port-range'], ['1,552-1,554', 'port-range'], ['1,556', 'port-range'],
-    ['3,000-3,002', 'port-range'], ['1,998-2,002', 'port-range'],
+    ['4', 'port-range'],
+    ['8-10', 'port-range'],
+    ['1,552-1,554', 'port-range'],
+    ['1,556', 'port-range'],
+    ['3,000-3,002', 'port-range'],
+    ['1,998-2,002', 'port-range'],
   ],
 };
 
@@ -33,9 +60,11 @@ describe('shipped sweeps', () => {
 
   it.each(Object.entries(SHIPPED_SWEEPS))('%s: each point predicts what the README says', async (name, expected) => {
     const sweep = await loadSweep(name);
-    expect(sweep.points.map((point) => {
-      const prediction = predict(point.scenario, ASSUMED_ENVIRONMENT);
-      return [showCount(prediction.total), prediction.limit];
-    })).toEqual(expected);
+    expect(
+      sweep.points.map((point) => {
+        const prediction = predict(point.scenario, ASSUMED_ENVIRONMENT);
+        return [showCount(prediction.total), prediction.limit];
+      }),
+    ).toEqual(expected);
   });
 });

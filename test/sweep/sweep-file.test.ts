@@ -31,7 +31,7 @@ function errorOf(text: string, file = 'sweeps/s.yml'): string {
 }
 
 describe('axis paths', () => {
-  it('everything after sysctls. is the sysctl\'s own name, dots and all', () => {
+  it("everything after sysctls. is the sysctl's own name, dots and all", () => {
     expect(axisPath('clients.sysctls.net.ipv4.ip_local_port_range', {})).toEqual(['clients', 'sysctls', 'net.ipv4.ip_local_port_range']);
     expect(axisPath('server.sysctls.net.core.somaxconn', {})).toEqual(['server', 'sysctls', 'net.core.somaxconn']);
     expect(axisPath('clients.ulimits.nofile', {})).toEqual(['clients', 'ulimits', 'nofile']);
@@ -41,7 +41,9 @@ describe('axis paths', () => {
     const document = { clients: [{ name: 'bind-zero' }, { name: 'plain' }] };
     expect(axisPath('clients.plain.targets', document)).toEqual(['clients', 1, 'targets']);
     expect(axisPath('clients.plain.sysctls.net.ipv4.tcp_tw_reuse', document)).toEqual(['clients', 1, 'sysctls', 'net.ipv4.tcp_tw_reuse']);
-    expect(axisPath('clients.other.targets', document)).toBe('clients is a list of named groups; name one, as clients.<group>.<field> (groups: bind-zero, plain)');
+    expect(axisPath('clients.other.targets', document)).toBe(
+      'clients is a list of named groups; name one, as clients.<group>.<field> (groups: bind-zero, plain)',
+    );
     expect(axisPath('clients.count', document)).toMatch(/^clients is a list of named groups/);
   });
 
@@ -54,7 +56,12 @@ describe('axis paths', () => {
 describe('crossProduct', () => {
   it('every combination, the first axis varying slowest', () => {
     expect(crossProduct([{ values: ['a', 'b'] }, { values: [1, 2, 3] }])).toEqual([
-      [0, 0], [0, 1], [0, 2], [1, 0], [1, 1], [1, 2],
+      [0, 0],
+      [0, 1],
+      [0, 2],
+      [1, 0],
+      [1, 1],
+      [1, 2],
     ]);
     expect(crossProduct([{ values: [1] }])).toEqual([[0]]);
   });
@@ -74,7 +81,7 @@ describe('parseSweep', () => {
     expect(fourth.scenario.description).toBe('(clients.sysctls.net.ipv4.ip_local_port_range = 61000 61999; clients.count = 2)');
   });
 
-  it('sets a named group\'s field and leaves the other group alone', () => {
+  it("sets a named group's field and leaves the other group alone", () => {
     const sweep = parseSweep(GROUPS, 'sweeps/g.yml', 'g');
     expect(sweep.points.map((point) => point.scenario.clients.map((group) => group.targets))).toEqual([
       [[5000], undefined],
@@ -98,7 +105,7 @@ describe('parseSweep', () => {
     );
   });
 
-  it('an unknown field on an axis is that axis\'s problem', () => {
+  it("an unknown field on an axis is that axis's problem", () => {
     expect(errorOf(RANGE_WIDTH.replace('clients.count:', 'clients.cuont:'))).toMatch(
       /^sweeps\/s\.yml:6:\d+ sweep\.clients\.cuont\[0\]: value 1 makes point 1 invalid: clients\.cuont: unknown key "cuont"; expected one of: /,
     );
@@ -110,12 +117,18 @@ clients: { targets: [5000] }
 sweep:
   server.ports: [[5000], [5001]]
 `;
-    expect(errorOf(text)).toBe('sweeps/s.yml:2:22 clients.targets[0]: point 2 (server.ports = 5001): port 5000 is not one of server.ports (5001)');
+    expect(errorOf(text)).toBe(
+      'sweeps/s.yml:2:22 clients.targets[0]: point 2 (server.ports = 5001): port 5000 is not one of server.ports (5001)',
+    );
   });
 
   it('no sweep map, an empty axis, too many points: one line each', () => {
-    expect(errorOf('clients: { count: 1 }\n')).toBe('sweeps/s.yml:1:1 expected a sweep: map of axes, each a dotted path into the scenario and a list of values');
-    expect(errorOf('sweep:\n  clients.count: []\n')).toBe('sweeps/s.yml:2:18 sweep.clients.count: expected a list of values, found an empty list');
+    expect(errorOf('clients: { count: 1 }\n')).toBe(
+      'sweeps/s.yml:1:1 expected a sweep: map of axes, each a dotted path into the scenario and a list of values',
+    );
+    expect(errorOf('sweep:\n  clients.count: []\n')).toBe(
+      'sweeps/s.yml:2:18 sweep.clients.count: expected a list of values, found an empty list',
+    );
     expect(errorOf('sweep:\n  clients.count: 3\n')).toBe('sweeps/s.yml:2:18 sweep.clients.count: expected a list of values, found 3');
     const many = `sweep:\n  clients.count: [${Array.from({ length: 11 }, (_, i) => i + 1).join(', ')}]\n  server.backlog: [${Array.from({ length: 10 }, (_, i) => i + 1).join(', ')}]\n`;
     expect(errorOf(many)).toBe('sweeps/s.yml:1:1 sweep: 110 points; a sweep has at most 100 (each is a real run)');

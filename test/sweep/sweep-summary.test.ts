@@ -18,7 +18,13 @@ const container = (name: string, observed: number, predicted: number, verdict: '
   verdict,
 });
 
-function point(index: number, range: string, count: number, perClient: number, verdict: SweepPointSummary['verdict'] = 'pass'): SweepPointSummary {
+function point(
+  index: number,
+  range: string,
+  count: number,
+  perClient: number,
+  verdict: SweepPointSummary['verdict'] = 'pass',
+): SweepPointSummary {
   const clients = Array.from({ length: count }, (_, i) => container(`client-${i + 1}`, perClient, perClient));
   return {
     index,
@@ -50,7 +56,12 @@ const SUMMARY: SweepSummary = SweepSummary.parse({
     { key: 'clients.count', values: [1, 2] },
   ],
   pointCount: 4,
-  points: [point(1, '61000 61499', 1, 500), point(2, '61000 61499', 2, 500), point(3, '61000 61999', 1, 1000), point(4, '61000 61999', 2, 1000)],
+  points: [
+    point(1, '61000 61499', 1, 500),
+    point(2, '61000 61499', 2, 500),
+    point(3, '61000 61999', 1, 1000),
+    point(4, '61000 61999', 2, 1000),
+  ],
 });
 
 describe('sweep.csv', () => {
@@ -78,7 +89,10 @@ describe('sweep.csv', () => {
   });
 
   it('a point that left no result still has a row, with its verdict', () => {
-    const broken = SweepSummary.parse({ ...SUMMARY, points: [{ ...point(1, '61000 61499', 1, 500, 'error'), total: null, limit: null, containers: [] }] });
+    const broken = SweepSummary.parse({
+      ...SUMMARY,
+      points: [{ ...point(1, '61000 61499', 1, 500, 'error'), total: null, limit: null, containers: [] }],
+    });
     expect(sweepCsv(broken).split('\r\n')[1]).toBe('1,61000 61499,1,,,,,,,,error,3.3');
   });
 });
@@ -94,15 +108,21 @@ describe('the sweep chart', () => {
     const spec = sweepChart(SUMMARY)!.spec;
     const layers = spec.layer as Array<{ mark: { type: string }; encoding: Record<string, Record<string, unknown>> }>;
     expect(layers.map((layer) => layer.mark.type)).toEqual(['area', 'line', 'point']);
-    expect(layers[0]?.encoding.x).toEqual({ field: 'x', type: 'quantitative', title: 'ports in clients.sysctls.net.ipv4.ip_local_port_range' });
+    expect(layers[0]?.encoding.x).toEqual({
+      field: 'x',
+      type: 'quantitative',
+      title: 'ports in clients.sysctls.net.ipv4.ip_local_port_range',
+    });
     expect(layers[1]?.encoding.y).toMatchObject({ field: 'predictedMin', title: 'connections, all clients' });
     expect(layers[2]?.encoding.y).toEqual({ field: 'observed', type: 'quantitative' });
     expect(spec.title.text).toBe('range-width: connections against clients.sysctls.net.ipv4.ip_local_port_range');
   });
 
-  it('numbers are numbers, lists are counted, anything else is a category in the file\'s order', () => {
+  it("numbers are numbers, lists are counted, anything else is a category in the file's order", () => {
     const axis = (values: unknown[]) =>
-      sweepChart(SweepSummary.parse({ ...SUMMARY, axes: [{ key: 'k', values }], points: [{ ...point(1, '', 1, 1), values: { k: values[0] } }] }))!.spec;
+      sweepChart(
+        SweepSummary.parse({ ...SUMMARY, axes: [{ key: 'k', values }], points: [{ ...point(1, '', 1, 1), values: { k: values[0] } }] }),
+      )!.spec;
     const x = (spec: ReturnType<typeof axis>) => (spec.layer as Array<{ encoding: { x: unknown } }>)[2]?.encoding.x;
     expect(x(axis([300, 600]))).toEqual({ field: 'x', type: 'quantitative', title: 'k' });
     expect(x(axis([[5000], [5000, 5001]]))).toEqual({ field: 'x', type: 'quantitative', title: 'k (how many)' });

@@ -32,7 +32,9 @@ describe('judge', () => {
     const judgement = judge(PREDICTION, observations(1000, 1000), 0);
     expect(judgement.verdict).toBe('pass');
     expect(judgement.clients[0]).toMatchObject({ verdict: 'pass', observed: 1000, observedError: 'EADDRNOTAVAIL' });
-    expect(judgement.why[0]).toBe('client-1: pass: 1,000 is within the predicted 1,000; stopped with EADDRNOTAVAIL as predicted (port-range)');
+    expect(judgement.why[0]).toBe(
+      'client-1: pass: 1,000 is within the predicted 1,000; stopped with EADDRNOTAVAIL as predicted (port-range)',
+    );
   });
 
   it('fails a client one connection short with no tolerance', () => {
@@ -52,7 +54,9 @@ describe('judge', () => {
   it('fails the right count stopped for the wrong reason', () => {
     const judgement = judge(PREDICTION, observations(1000, 1000, 'EMFILE'), 0);
     expect(judgement.verdict).toBe('fail');
-    expect(judgement.clients[0]?.why).toBe('1,000 is within the predicted 1,000; stopped with EMFILE, but EADDRNOTAVAIL (port-range) was predicted');
+    expect(judgement.clients[0]?.why).toBe(
+      '1,000 is within the predicted 1,000; stopped with EMFILE, but EADDRNOTAVAIL (port-range) was predicted',
+    );
   });
 
   it('is an error, not a failure, when a probe never reported or failed', () => {
@@ -82,14 +86,21 @@ describe('judge: the total of clients that share a limit', () => {
   const three = (a: number, b: number, c: number) => {
     const client = (name: string, count: number) => {
       const log = new ContainerLog(name);
-      log.add(readyEvent({ role: 'client', nofile: { soft: 100000, hard: 100000 }, portRange: { low: 10000, high: 19999 }, fdBudget: 99997 }));
+      log.add(
+        readyEvent({ role: 'client', nofile: { soft: 100000, hard: 100000 }, portRange: { low: 10000, high: 19999 }, fdBudget: 99997 }),
+      );
       log.add({ event: 'done', role: 'client', worker: 0, count, errno: 'ETIMEDOUT', t: 2 });
       return log.snapshot();
     };
     const server = new ContainerLog('server');
     server.add(readyEvent({ role: 'server', nofile: { soft: 20000, hard: 20000 }, fdBudget: 19996 }));
     server.add({ event: 'done', role: 'server', worker: 0, count: 19996, errno: 'EMFILE', t: 2 });
-    return { 'client-1': client('client-1', a), 'client-2': client('client-2', b), 'client-3': client('client-3', c), server: server.snapshot() };
+    return {
+      'client-1': client('client-1', a),
+      'client-2': client('client-2', b),
+      'client-3': client('client-3', c),
+      server: server.snapshot(),
+    };
   };
 
   it('the prediction: each client 4,093 to 10,000 (its share depends on timing), all together exactly 24,093', () => {
@@ -103,7 +114,11 @@ describe('judge: the total of clients that share a limit', () => {
 
   it('passes when the clients together reach the predicted total, however it is shared', () => {
     const judgement = judge(prediction, three(10000, 10000, 4093), 0);
-    expect(judgement.total).toMatchObject({ observed: 24093, verdict: 'pass', why: '24,093 is within the predicted total 24,093, capped by server-nofile' });
+    expect(judgement.total).toMatchObject({
+      observed: 24093,
+      verdict: 'pass',
+      why: '24,093 is within the predicted total 24,093, capped by server-nofile',
+    });
     expect(judgement.verdict).toBe('pass');
     expect(judgement.why.at(-1)).toBe('all clients: pass: 24,093 is within the predicted total 24,093, capped by server-nofile');
   });
@@ -144,7 +159,15 @@ describe('judge: a server whose workers share the accepts', () => {
 
   it('one worker using up its share (EMFILE) while the others accept the rest is not the server stopping', () => {
     expect(prediction.server.workers.processes).toBeGreaterThan(1);
-    const shares: Array<[number, string]> = [[19996, 'EMFILE'], [19000, 'none'], [18000, 'none'], [18000, 'none'], [18000, 'none'], [18000, 'none'], [18026, 'none']];
+    const shares: Array<[number, string]> = [
+      [19996, 'EMFILE'],
+      [19000, 'none'],
+      [18000, 'none'],
+      [18000, 'none'],
+      [18000, 'none'],
+      [18000, 'none'],
+      [18026, 'none'],
+    ];
     const judgement = judge(prediction, run(shares), 0);
     expect(judgement.server).toMatchObject({ observed: 129022, observedError: 'EMFILE', verdict: 'pass' });
     expect(judgement.server.why).toContain('one of its');
@@ -152,7 +175,14 @@ describe('judge: a server whose workers share the accepts', () => {
   });
 
   it('a server short of the prediction still fails, EMFILE or not', () => {
-    const judgement = judge(prediction, run([[19996, 'EMFILE'], [19000, 'none']]), 0);
+    const judgement = judge(
+      prediction,
+      run([
+        [19996, 'EMFILE'],
+        [19000, 'none'],
+      ]),
+      0,
+    );
     expect(judgement.server.verdict).toBe('fail');
   });
 });
