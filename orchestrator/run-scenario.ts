@@ -13,7 +13,7 @@ import type { ContainerObservation } from './observe/observation.ts';
 import { checkRunsOn, replan, replanStack, type EngineKind, type Plan, type StackPlan } from './pipeline.ts';
 import { ASSUMED_ENVIRONMENT, ASSUMED_SWARM_ENVIRONMENT, type Environment } from './predict/environment.ts';
 import { engineNotes, predict } from './predict/predict.ts';
-import { SERVER_NAME, containerNames, SCENARIO_DEFAULTS, type Scenario } from './scenario/scenario-schema.ts';
+import { SERVER_NAME, containerNames, isPhaseKey, SCENARIO_DEFAULTS, type Scenario } from './scenario/scenario-schema.ts';
 import { stackNamespace } from './compile/compile-stack.ts';
 import type { RunOptions } from './engine/run-loop.ts';
 import { runStack } from './engine/run-stack.ts';
@@ -313,7 +313,7 @@ export function withContainerFacts(env: Environment, observations: Record<string
   for (const [name, observation] of Object.entries(observations)) {
     const ready = observation.ready;
     // A phase's observation (client-1/phase-2) repeats its container's ready line; the container's is enough.
-    if (!ready || name.includes('/')) continue;
+    if (!ready || isPhaseKey(name)) continue;
     containers[name] = {
       nofile: ready.nofile,
       fdsOpen: ready.fdsOpen,

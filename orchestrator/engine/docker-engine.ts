@@ -62,6 +62,9 @@ export type ServiceSpec = {
 /** A container's stop signal, and how long it may take before it is killed. */
 export type StopSettings = { signal: string; graceSeconds: number };
 
+/** The states a swarm task does not leave: it ran and ended, or never will run (the one list of them). */
+export const TASK_ENDED_STATES: ReadonlySet<string> = new Set(['complete', 'failed', 'shutdown', 'rejected', 'orphaned', 'remove']);
+
 /** One task of a service, as the swarm reports it. */
 export type SwarmTask = {
   id: string;

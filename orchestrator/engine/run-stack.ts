@@ -2,7 +2,7 @@ import createDebug from 'debug';
 import { STACK_NETWORK, type CompiledStack } from '../compile/compile-stack.ts';
 import type { ComposeService } from '../compile/compose-schema.ts';
 import { SERVER_NAME } from '../scenario/scenario-schema.ts';
-import { type DockerEngine, type SwarmTask } from './docker-engine.ts';
+import { TASK_ENDED_STATES, type DockerEngine, type SwarmTask } from './docker-engine.ts';
 import { EngineError } from './errors.ts';
 import { runExperiment, type ContainerSink, type Deployment, type RunOptions } from './run-loop.ts';
 import { stopSettingsOf } from './compose-base.ts';
@@ -17,7 +17,6 @@ const TASK_POLL_MS = 500;
 /** How long removal waits for the swarm to take a stack's containers and network down. */
 const REMOVAL_TIMEOUT_MS = 60_000;
 /** A task in one of these states has ended: it will print nothing more. */
-const ENDED = new Set(['complete', 'failed', 'shutdown', 'rejected', 'orphaned', 'remove']);
 /**
  * The swarm's log API does not end a stream when a task ends, and its last lines can come after the task's state
  * says it ended: a task counts as exited (every line read) this long after its state said so.
@@ -144,7 +143,7 @@ class StackDeployment implements Deployment {
       this.early.delete(task.id);
       for (const line of early ?? []) this.sink?.line(container, line);
       if (task.nodeId) this.nodeOf.set(container, this.options.hostnames.get(task.nodeId) ?? task.nodeId);
-      if (ENDED.has(task.state) && !this.ended.has(container)) {
+      if (TASK_ENDED_STATES.has(task.state) && !this.ended.has(container)) {
         this.ended.add(container);
         const why = task.error ?? (task.exitCode !== null ? `task ${task.state}, exit code ${task.exitCode}` : `task ${task.state}`);
         setTimeout(() => this.sink?.exited(container, why), LAST_LINES_MS);
@@ -203,7 +202,7 @@ class StackDeployment implements Deployment {
   async signalServer(): Promise<void> {
     const server = this.services.find((service) => service.key === SERVER_NAME);
     if (!server) return;
-    const task = this.tasks.find((candidate) => candidate.serviceId === server.id && !ENDED.has(candidate.state));
+    const task = this.tasks.find((candidate) => candidate.serviceId === server.id && !TASK_ENDED_STATES.has(candidate.state));
     // On this engine's own node the container is signalled at once; elsewhere the swarm stops the task its way.
     if (task?.containerId && task.nodeId === this.options.localNodeId)
       await this.engine.signalContainer(task.containerId, server.name, 'SIGTERM');
@@ -222,7 +221,9 @@ class StackDeployment implements Deployment {
     // API. The swarm reports a task ended seconds after its container has, so on this engine's own node the
     // containers are stopped directly (SIGTERM, then wait for the exit) and only other nodes' tasks are waited for.
     await this.watch();
-    const here = this.tasks.filter((task) => task.nodeId === this.options.localNodeId && task.containerId && !ENDED.has(task.state));
+    const here = this.tasks.filter(
+      (task) => task.nodeId === this.options.localNodeId && task.containerId && !TASK_ENDED_STATES.has(task.state),
+    );
     const stoppedHere = new Set(here.map((task) => task.id));
     await Promise.all([
       ...this.services.map((service) => this.engine.scaleService(service.id, service.name, 0)),
@@ -235,7 +236,7 @@ class StackDeployment implements Deployment {
     const by = Date.now() + timeoutMs;
     while (Date.now() < by) {
       await this.watch();
-      const live = this.tasks.filter((task) => !ENDED.has(task.state) && !stoppedHere.has(task.id));
+      const live = this.tasks.filter((task) => !TASK_ENDED_STATES.has(task.state) && !stoppedHere.has(task.id));
       if (live.length === 0) break;
       await new Promise((resolve) => setTimeout(resolve, TASK_POLL_MS));
     }

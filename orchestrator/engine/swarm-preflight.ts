@@ -1,5 +1,5 @@
 import { parseProbeLine, type ReadyEvent } from '../observe/probe-events.ts';
-import { type DockerEngine, type SwarmNode, type SwarmTask } from './docker-engine.ts';
+import { TASK_ENDED_STATES, type DockerEngine, type SwarmNode, type SwarmTask } from './docker-engine.ts';
 import { EngineError, InterruptedError } from './errors.ts';
 import { GrantCache } from './grant-cache.ts';
 import { conntrackOf, RLIMIT_REFUSED, type EngineFacts } from './preflight.ts';
@@ -175,7 +175,7 @@ async function tasksOnEveryNode(
   const by = Date.now() + JOB_TIMEOUT_MS;
   for (;;) {
     const tasks = await engine.listTasks([id]);
-    const ended = tasks.filter((task) => ['complete', 'failed', 'rejected', 'shutdown', 'orphaned'].includes(task.state));
+    const ended = tasks.filter((task) => TASK_ENDED_STATES.has(task.state));
     if (tasks.length >= nodes && ended.length === tasks.length) return tasks;
     if (signal?.aborted) throw new InterruptedError(`waiting for ${name}`);
     if (Date.now() > by)

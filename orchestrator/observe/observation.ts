@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { phaseKey } from '../scenario/scenario-schema.ts';
 import { parseProbeLine, ReadyEvent, type ProbeEvent } from './probe-events.ts';
 import { toSeries, type ContainerSeries, type SeriesPoint } from './series.ts';
 
@@ -86,7 +87,7 @@ export class ProbeLog {
     }
     let log = this.phases.get(phase);
     if (!log) {
-      log = new ContainerLog(`${this.name}/phase-${phase}`);
+      log = new ContainerLog(phaseKey(this.name, phase));
       if (this.ready) log.add(this.ready);
       this.phases.set(phase, log);
     }

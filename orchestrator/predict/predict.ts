@@ -1,5 +1,6 @@
 import {
   containerNames,
+  phaseKey,
   requestedPortRange,
   SERVER_NAME,
   serverClosesFirst,
@@ -35,7 +36,7 @@ export function predictClientsAlone(scenario: Scenario, env: Environment): Clien
     containerNames(group).flatMap((name) => stepsOf(group).map((step) => ({ ...step, name, phases: group.phases ?? [] }))),
   );
   return members.map(({ group, name, phase, phases }) => {
-    const key = phase === null ? name : `${name}/phase-${phase}`;
+    const key = phaseKey(name, phase);
     const prediction =
       group.mode === 'hold' ? predictHoldingClient(scenario, group, env, name) : predictChurningClient(scenario, group, env, name, key);
     if (phase === null) return prediction;

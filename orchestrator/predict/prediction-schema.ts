@@ -1,3 +1,4 @@
+import { phaseKey } from '../scenario/scenario-schema.ts';
 import { z } from 'zod';
 
 /** The resource that stops a scenario; docs/model.md explains each. */
@@ -48,8 +49,7 @@ export const ClientPrediction = z.strictObject({
 export type ClientPrediction = z.infer<typeof ClientPrediction>;
 
 /** Where a client's (or one phase's) observation is kept: client-1, or client-1/phase-2. */
-export const observationKey = (client: { name: string; phase: number | null }) =>
-  client.phase === null ? client.name : `${client.name}/phase-${client.phase}`;
+export const observationKey = (client: { name: string; phase: number | null }) => phaseKey(client.name, client.phase);
 
 export const ServerPrediction = z.strictObject({
   workers: WorkerPlan,

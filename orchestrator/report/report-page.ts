@@ -1,4 +1,5 @@
 import { formatCount, showCount } from '../predict/count-range.ts';
+import { observationKey } from '../predict/prediction-schema.ts';
 import { SERVER_NAME } from '../scenario/scenario-schema.ts';
 import type { Chart } from './chart-specs.ts';
 import { escape, pageHead, verdictClass } from './html.ts';
@@ -63,8 +64,7 @@ function arithmetic(result: StoredResult): string {
     if (group) group.names.push(name);
     else groups.set(key, { names: [name], lines });
   };
-  for (const client of measured.clients)
-    add(client.phase === null ? client.name : `${client.name}/phase-${client.phase}`, client.reasoning);
+  for (const client of measured.clients) add(observationKey(client), client.reasoning);
   add(SERVER_NAME, measured.server.reasoning);
   const list = (lines: string[]) => `<ul class="reasoning">${lines.map((line) => `<li>${escape(line)}</li>`).join('')}</ul>`;
   return [

@@ -238,7 +238,9 @@ const ClientGroupSchema = strictObject({
   processes: processes.default(SCENARIO_DEFAULTS.clients.processes),
   bind: bind.default(SCENARIO_DEFAULTS.clients.bind),
   /** IPv4 source addresses the client connects from in turn; more than one are added to its interface. */
-  sourceAddresses: positiveInt('a whole number from 1 to 8').max(8, { error: 'expected a whole number from 1 to 8' }).default(1),
+  sourceAddresses: positiveInt(`a whole number from 1 to ${BOUNDS.sourceAddresses}`)
+    .max(BOUNDS.sourceAddresses, { error: `expected a whole number from 1 to ${BOUNDS.sourceAddresses}` })
+    .default(1),
   /** churn: which side closes first and so keeps the TIME_WAIT (client by default). */
   close: z.enum(['client', 'server'], { error: 'expected "client" or "server"' }).default('client'),
   /** churn: connections per second per container; unset means as fast as the client can. */
@@ -395,6 +397,12 @@ export const serverClosesFirst = (scenario: Scenario) =>
 /** Container names of a group: client-1, client-2, ... for a group named "client". */
 /** The server's service and container name in every compiled project, result and report. */
 export const SERVER_NAME = 'server';
+
+/** Where a container's phase is observed, predicted and judged: client-1/phase-2 (the container itself: client-1). */
+export const phaseKey = (container: string, phase: number | null) => (phase === null ? container : `${container}/phase-${phase}`);
+
+/** Whether a key names one phase of a container rather than the container. */
+export const isPhaseKey = (key: string) => /\/phase-\d+$/.test(key);
 
 /** A client group's containers: <group>-1, <group>-2, ... */
 export const containerNames = (group: ClientGroup) => Array.from({ length: group.count }, (_, index) => `${group.name}-${index + 1}`);
