@@ -1,0 +1,195 @@
+/** A client that connects, closes and connects again: TIME_WAIT, reuse, pacing (docs/model.md, "TIME_WAIT"). */
+
+import { type ClientGroup, type Scenario } from '../scenario/scenario-schema.ts';
+import { durationMs } from '../scenario/duration.ts';
+import type { Environment } from './environment.ts';
+import { NAMESPACE_SYSCTL_DEFAULTS, TIME_WAIT_SECONDS } from './kernel-facts.ts';
+import { exactCount, formatCount, showCount } from './count-range.ts';
+import { planWorkers } from './plan-workers.ts';
+import { localPortLimit, portCapacity, targetsOf } from './ports.ts';
+import type { ClientPrediction, CountRange, Limit } from './prediction-schema.ts';
+
+/** Churn: connect, close, repeat. Whether the client runs out depends on who closes first and on tcp_tw_reuse. */
+export function predictChurningClient(
+  scenario: Scenario,
+  group: ClientGroup,
+  env: Environment,
+  name: string,
+  key: string,
+): ClientPrediction {
+  const facts = env.containers[name];
+  const targets = targetsOf(scenario, group);
+  const ports = portCapacity(group, env, facts);
+  const local = localPortLimit(group, ports, targets);
+  const usable = local.connections;
+  const workers = planWorkers({
+    requested: group.ulimits.nofile,
+    processes: group.processes === 'auto' ? 1 : group.processes,
+    fdsOpen: facts?.fdsOpen ?? env.probeFdsOpen,
+    demand: 1,
+    grantedNofile: facts?.nofile,
+    ran: facts?.workers,
+    env,
+  });
+  const sysctl = (key: string, fallback: string) => facts?.sysctls?.[key] ?? group.sysctls[key] ?? fallback;
+  const defaults = NAMESPACE_SYSCTL_DEFAULTS;
+  const twReuse = sysctl('net.ipv4.tcp_tw_reuse', defaults['net.ipv4.tcp_tw_reuse']);
+  // With tcp_tw_reuse=1 a TIME_WAIT port may be taken again once it is this old (tcp_twsk_unique).
+  const reuseAgeSeconds = Number(sysctl('net.ipv4.tcp_tw_reuse_delay', defaults['net.ipv4.tcp_tw_reuse_delay'])) / 1000;
+  const timestamps = sysctl('net.ipv4.tcp_timestamps', defaults['net.ipv4.tcp_timestamps']) !== '0';
+  const seconds = durationMs(group.duration ?? '0s') / 1000;
+  const rate = group.rate;
+  // Without a rate the client churns as fast as this engine lets it: known once an earlier run here measured it.
+  const speed = rate ?? env.churnRate;
+  const speedText = rate
+    ? `${formatCount(rate)}/s`
+    : `${formatCount(speed ?? 0)}/s (the speed unpaced churns reached on this engine before)`;
+  const paced = pacedCount(rate, seconds, workers.processes, env.paceBehind?.[key]);
+  const pacedText = paced.text;
+  const early = killedTimeWaits(env, key, seconds, sysctl('net.ipv4.tcp_rfc1337', defaults['net.ipv4.tcp_rfc1337']));
+  // The kills the probe counted bound the extra connections: one that came after the failure freed a port no connect() used.
+  const runsOut: CountRange = early.killed === null ? { min: usable.min, max: null } : { min: usable.min, max: usable.max + early.killed };
+  const reasoning = [...local.reasoning];
+  const result = (connections: CountRange, limit: Limit, error: string | null, why: string) => {
+    reasoning.push(why);
+    return {
+      name,
+      group: group.name,
+      phase: null,
+      mode: group.mode,
+      workers,
+      targets,
+      portRange: ports.range,
+      reservedPorts: ports.reserved,
+      connections,
+      limit,
+      error,
+      reasoning,
+    };
+  };
+
+  if (group.close === 'server') {
+    return result(
+      paced.count,
+      'none',
+      null,
+      `the server closes first, so TIME_WAIT stays on the server (one per 4-tuple there) and each local port is free again once the client has closed: no failure; ${pacedText}`,
+    );
+  }
+  reasoning.push(
+    `the client closes first: each closed connection keeps its local port for this destination in TIME_WAIT for ${TIME_WAIT_SECONDS} s (tcp_fin_timeout does not shorten it)`,
+  );
+  // Past net.ipv4.tcp_max_tw_buckets the kernel keeps no TIME_WAIT at all (inet_twsk_alloc fails: "time wait bucket
+  // table overflow"), so a namespace allowed fewer than its usable ports can never fill them.
+  const buckets = Number(sysctl('net.ipv4.tcp_max_tw_buckets', String(Number.MAX_SAFE_INTEGER)));
+  if (buckets < usable.min) {
+    return result(
+      rate ? paced.count : { min: usable.min + 1, max: null },
+      'none',
+      null,
+      `net.ipv4.tcp_max_tw_buckets=${formatCount(buckets)}, fewer than the ${formatCount(usable.min)} ports: past that many, a closed connection gets no TIME_WAIT (the bucket table overflows) and its port is free at once, so the client never runs out; ${pacedText}`,
+    );
+  }
+  const reuse = twReuse === '1' && timestamps;
+  const window = Math.min(seconds, TIME_WAIT_SECONDS);
+  if (speed === undefined) {
+    const threshold = reuse ? usable.max / reuseAgeSeconds : usable.min / window;
+    return result(
+      { min: 1, max: runsOut.max },
+      'time-wait',
+      'EADDRNOTAVAIL|none',
+      `no rate is set and no unpaced churn has run on this engine yet, so its speed is not known: faster than ${formatCount(Math.ceil(threshold))}/s it runs out of ports (EADDRNOTAVAIL after ${showCount(usable)} ${early.why}), slower it churns for its whole duration; this run measures the speed for the next`,
+    );
+  }
+  if (reuse) {
+    const reusable = usable.max / reuseAgeSeconds;
+    if (speed <= reusable) {
+      return result(
+        rate ? paced.count : { min: usable.max + 1, max: null },
+        'none',
+        null,
+        `net.ipv4.tcp_tw_reuse=1 with timestamps: connect() takes a TIME_WAIT port once it is ${reuseAgeSeconds} s old (tcp_twsk_unique, net.ipv4.tcp_tw_reuse_delay); ${speedText} cycles the ${formatCount(usable.max)} ports more slowly than that, so no failure: ${pacedText}`,
+      );
+    }
+    return result(
+      runsOut,
+      'time-wait',
+      'EADDRNOTAVAIL',
+      `net.ipv4.tcp_tw_reuse=1, but at ${speedText} the ${formatCount(usable.max)} ports are used up within ${reuseAgeSeconds} s (net.ipv4.tcp_tw_reuse_delay), before any TIME_WAIT is old enough to reuse: EADDRNOTAVAIL after ${showCount(usable)} ${early.why} = ${showCount(runsOut)}`,
+    );
+  }
+  const reuseText =
+    twReuse === '1'
+      ? 'net.ipv4.tcp_tw_reuse=1 but timestamps are off, so no reuse'
+      : `net.ipv4.tcp_tw_reuse=${twReuse}${twReuse === '2' ? ' (loopback only; container traffic gets no reuse)' : ''}`;
+  if (speed * window < usable.min) {
+    return result(
+      paced.count,
+      'none',
+      null,
+      `${reuseText}, but ${speedText} over ${window} s puts fewer than ${formatCount(usable.min)} ports in TIME_WAIT at once: no failure; ${pacedText}`,
+    );
+  }
+  return result(
+    runsOut,
+    'time-wait',
+    'EADDRNOTAVAIL',
+    `${reuseText}: at ${speedText} the ports fill with TIME_WAIT in about ${(usable.max / speed).toFixed(1)} s, and connect() fails with EADDRNOTAVAIL after ${showCount(usable)} ${early.why} = ${showCount(runsOut)}`,
+  );
+}
+
+/**
+ * A paced churn connects k at k x processes / rate seconds for every such time before the duration (the probe's
+ * schedule), so it makes processes x ceil(rate x duration / processes) connections if it keeps its pace. A worker that
+ * falls behind (the CPU) makes fewer; the probe says by how many.
+ */
+function pacedCount(
+  rate: number | undefined,
+  seconds: number,
+  processes: number,
+  behind: number | undefined,
+): { count: CountRange; text: string } {
+  if (!rate) return { count: { min: 1, max: null }, text: 'as many as it can in the duration' };
+  const scheduled = processes * Math.ceil((Math.round(seconds * 1000) * rate) / (1000 * processes));
+  const schedule = `${formatCount(rate)}/s for ${seconds} s: connect k at k/${formatCount(rate)} s while that is before the end = ${formatCount(scheduled)}`;
+  if (behind === undefined) return { count: exactCount(scheduled), text: `${schedule} if the probe keeps its pace` };
+  return {
+    count: exactCount(scheduled - behind),
+    text:
+      behind === 0
+        ? `${schedule} (it kept its pace)`
+        : `${schedule} - ${formatCount(behind)} it fell behind its schedule (the CPU) = ${formatCount(scheduled - behind)}`,
+  };
+}
+
+/**
+ * A TIME_WAIT socket that receives an RST is killed at once (tcp_timewait_state_process; RFC 1337 calls it TIME_WAIT
+ * assassination), unless net.ipv4.tcp_rfc1337=1: its port is free again, for one more connection. Measured here,
+ * churning through 1,000 ports at full speed: 0 to 43 of the client's TIME_WAITs were killed by RSTs from the server
+ * per run, exactly the count past 1,000; with tcp_rfc1337=1 the RSTs still came and the count was 1,000 every time.
+ * The probe reports how many sockets entered TIME_WAIT (TcpExt TW) and how many are left when it stops: within 60 s
+ * none can have expired, so the difference is the number killed. A kill after the failure (RSTs keep coming) freed a
+ * port no connect() used, so the count lies between the usable ports and that many more (exact when none were killed).
+ */
+function killedTimeWaits(env: Environment, key: string, seconds: number, rfc1337: string): { killed: number | null; why: string } {
+  if (rfc1337 === '1')
+    return {
+      killed: 0,
+      why: `+ 0 (net.ipv4.tcp_rfc1337=1: a TIME_WAIT ignores RSTs, so every port stays taken for its ${TIME_WAIT_SECONDS} s)`,
+    };
+  const counts = env.timeWaits?.[key];
+  if (counts && seconds < TIME_WAIT_SECONDS) {
+    const killed = Math.max(0, counts.entered - counts.atEnd);
+    return {
+      killed,
+      why:
+        killed === 0
+          ? `+ 0 (the namespace entered TIME_WAIT ${formatCount(counts.entered)} times and all ${formatCount(counts.atEnd)} were left at the end: no RST killed one)`
+          : `+ 0 to ${formatCount(killed)} (the namespace entered TIME_WAIT ${formatCount(counts.entered)} times and ${formatCount(counts.atEnd)} were left when the probe looked; in ${seconds} s none can have expired, so ${formatCount(killed)} were killed by RSTs, each freeing its port for one more connection if it came before the failure: RFC 1337, net.ipv4.tcp_rfc1337=0)`,
+    };
+  }
+  return {
+    killed: null,
+    why: '+ one for each TIME_WAIT an RST kills before it expires (RFC 1337 assassination, net.ipv4.tcp_rfc1337=0; the probe counts them)',
+  };
+}

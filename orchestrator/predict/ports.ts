@@ -1,0 +1,140 @@
+/** Local ports: what a client's port range, ports already taken and what it does before connect() allow (docs/model.md, "Local ports"). */
+
+import { requestedPortRange, type ClientGroup, type Scenario } from '../scenario/scenario-schema.ts';
+import { formatPortRange, portCount, type PortRange } from '../scenario/port-range.ts';
+import type { ContainerFacts, Environment } from './environment.ts';
+import { KERNEL_DEFAULT_PORT_RANGE } from './kernel-facts.ts';
+import { exactCount, formatCount, showCount } from './count-range.ts';
+import { scanLoss } from './port-scan.ts';
+import type { CountRange, Limit } from './prediction-schema.ts';
+
+export type PortCapacity = { range: PortRange; reserved: CountRange; perTarget: { min: number; max: number }; reasoning: string[] };
+
+/** connect() without bind() picks a free local port per destination (__inet_hash_connect), skipping bound and reserved ports. */
+export function portCapacity(group: ClientGroup, env: Environment, facts: ContainerFacts | undefined): PortCapacity {
+  const requested = requestedPortRange(group.sysctls);
+  const range = facts?.portRange ?? requested ?? KERNEL_DEFAULT_PORT_RANGE;
+  const size = portCount(range);
+  const reasoning = [
+    `ip_local_port_range ${formatPortRange(range)} = ${formatCount(size)} ports (${facts ? 'read back in the container' : requested ? 'set by the scenario' : "a new network namespace's default"})`,
+  ];
+  const reservedText = facts?.reservedPorts ?? group.sysctls['net.ipv4.ip_local_reserved_ports'] ?? '';
+  const reservedList = expandPortList(reservedText).filter((port) => port >= range.low && port <= range.high);
+
+  let reserved: CountRange;
+  const skipped = new Set(reservedList);
+  if (facts) {
+    const bound = facts.boundPorts.filter((port) => port >= range.low && port <= range.high);
+    for (const port of bound) skipped.add(port);
+    reserved = exactCount(skipped.size);
+    const outside = facts.boundPorts.filter((port) => !bound.includes(port));
+    if (bound.length > 0)
+      reasoning.push(
+        `- ${bound.length} already bound in the namespace (port ${bound.join(', ')}: Docker's embedded DNS listener on 127.0.0.11)`,
+      );
+    if (outside.length > 0)
+      reasoning.push(
+        `- 0: the port${outside.length > 1 ? 's' : ''} already bound in the namespace (${outside.join(', ')}, Docker's embedded DNS listener) lie outside the range`,
+      );
+  } else {
+    const dns = dnsListenerCost(env, range);
+    reserved = { min: reservedList.length + dns.min, max: reservedList.length + (dns.max ?? 0) };
+    reasoning.push(
+      `- ${showCount(dns)} held by Docker's embedded DNS listener (127.0.0.11, bound in ${env.dnsListenerPortRange ? formatPortRange(env.dnsListenerPortRange) : 'no range'} before the scenario's sysctls apply${dns.min === dns.max ? '' : '; whether its port falls inside is known once measured'})`,
+    );
+  }
+  if (reservedList.length > 0) reasoning.push(`- ${reservedList.length} in net.ipv4.ip_local_reserved_ports`);
+  const scan = scanLoss(range, skipped);
+  if (scan.why) reasoning.push(scan.why);
+  const perTarget = { min: size - (reserved.max ?? 0) - scan.max, max: size - reserved.min - scan.min };
+  return { range, reserved, perTarget, reasoning };
+}
+
+/** How many ports of `range` the embedded DNS listener can hold: its port is random within its own range. */
+function dnsListenerCost(env: Environment, range: PortRange): CountRange {
+  const dns = env.dnsListenerPortRange;
+  if (!dns) return exactCount(0);
+  const overlap = Math.min(dns.high, range.high) - Math.max(dns.low, range.low) + 1;
+  if (overlap <= 0) return exactCount(0);
+  if (overlap >= portCount(dns)) return exactCount(1);
+  return { min: 0, max: 1 };
+}
+
+/** "1,2-4,10" -> [1, 2, 3, 4, 10] (the kernel's format for ip_local_reserved_ports). */
+export function expandPortList(text: string): number[] {
+  return text
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean)
+    .flatMap((part) => {
+      const [low, high = low] = part.split('-').map(Number);
+      if (low === undefined || high === undefined || Number.isNaN(low) || Number.isNaN(high)) return [];
+      return Array.from({ length: Math.max(0, high - low + 1) }, (_, index) => low + index);
+    });
+}
+
+export const targetsOf = (scenario: Scenario, group: ClientGroup) => group.targets ?? scenario.server.ports;
+
+export type LocalPortLimit = {
+  connections: { min: number; max: number };
+  limit: Limit;
+  error: string;
+  conclusion: string;
+  reasoning: string[];
+};
+
+/** How many connections the client's local ports allow, given what it does before connect(). */
+export function localPortLimit(group: ClientGroup, ports: PortCapacity, targets: number[]): LocalPortLimit {
+  const { perTarget } = ports;
+  const destinations = `${targets.length} target port${targets.length > 1 ? 's' : ''} (${targets.join(', ')})`;
+  const { bind } = group;
+  if (bind === 'port-zero') {
+    // bind(0) picks a port no other socket is bound to (inet_csk_find_open_port): one port, one connection.
+    return {
+      connections: perTarget,
+      limit: 'port-range',
+      error: 'EADDRINUSE',
+      conclusion: `the port range binds: bind() fails with EADDRINUSE after ${showCount(perTarget)}`,
+      reasoning: [
+        ...ports.reasoning,
+        `= ${showCount(perTarget)} local ports; bind(0) before connect() takes each port exclusively, for every destination, so ${destinations} do not multiply it`,
+      ],
+    };
+  }
+  if (typeof bind === 'object') {
+    // A fixed local port: one connection per destination with SO_REUSEADDR (the 4-tuples differ), else one in all.
+    const count = bind.reuseAddr ? targets.length : 1;
+    return {
+      connections: { min: count, max: count },
+      limit: 'bound-port',
+      error: bind.reuseAddr ? 'EADDRNOTAVAIL' : 'EADDRINUSE',
+      conclusion: bind.reuseAddr
+        ? 'the fixed local port binds: one more connect() would repeat a 4-tuple and fails with EADDRNOTAVAIL'
+        : 'the fixed local port binds: without SO_REUSEADDR a second bind() to it fails with EADDRINUSE',
+      reasoning: [
+        `every socket binds local port ${bind.port}${bind.reuseAddr ? ' with SO_REUSEADDR' : ''} before connect()`,
+        bind.reuseAddr
+          ? `= one connection per destination: ${destinations} give ${count} distinct 4-tuples on one local port`
+          : '= one socket at most: the port is taken once it is bound',
+      ],
+    };
+  }
+  const noPort = bind === 'port-zero-no-reserve' ? ' (bind(0) with IP_BIND_ADDRESS_NO_PORT leaves the choice to connect())' : '';
+  const sources = group.sourceAddresses;
+  const pairs = targets.length * sources;
+  const connections = { min: perTarget.min * pairs, max: perTarget.max * pairs };
+  const fromSources =
+    sources > 1
+      ? ` x ${sources} source addresses (each bound with IP_BIND_ADDRESS_NO_PORT; the DNS listener's port is skipped for all of them)`
+      : '';
+  return {
+    connections,
+    limit: 'port-range',
+    error: 'EADDRNOTAVAIL',
+    conclusion: `the port range binds: connect() fails with EADDRNOTAVAIL after ${showCount(connections)}`,
+    reasoning: [
+      ...ports.reasoning,
+      `= ${showCount(ports.perTarget)} local ports per destination${noPort}, x ${destinations}${fromSources}: the 4-tuple, not the local port, names a connection = ${showCount(connections)}`,
+    ],
+  };
+}

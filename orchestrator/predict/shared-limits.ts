@@ -1,0 +1,134 @@
+/** Limits all clients share: the server's descriptors and accept queues, the conntrack table (docs/model.md, "The server", "Conntrack"). */
+
+import { SERVER_NAME, serverClosesFirst, type Scenario } from '../scenario/scenario-schema.ts';
+import type { Environment } from './environment.ts';
+import { exactCount, formatCount, showCount } from './count-range.ts';
+import { HEADROOM, planWorkers, totalBudget } from './plan-workers.ts';
+import { targetsOf } from './ports.ts';
+import type { ClientPrediction, CountRange, Limit, Prediction } from './prediction-schema.ts';
+
+type SharedLimits = {
+  server: Omit<Prediction['server'], 'accepted'>;
+  accepted: CountRange;
+  /** Set when a limit shared by all clients (server descriptors, conntrack) caps the total. */
+  total: CountRange | undefined;
+  limit: Limit;
+  /** What clients see once the shared limit binds. */
+  error: string | null;
+  /** False when the shared limit may bind or not (room that comes back in time): either error, the clients' own too. */
+  certain: boolean;
+  reasoning: string[];
+};
+
+/** Limits all clients share: the server's descriptors and accept queues, and the host's conntrack table. */
+export function predictSharedLimits(scenario: Scenario, env: Environment, load: CountRange): SharedLimits {
+  const facts = env.containers[SERVER_NAME];
+  const listenPorts = scenario.server.ports;
+  const clientCount = scenario.clients.reduce((sum, group) => sum + group.count, 0);
+  const churning = scenario.clients.every((group) => group.mode === 'churn');
+  const demand = churning ? clientCount * 2 : (load.max ?? load.min);
+  const workers = planWorkers({
+    requested: scenario.server.ulimits.nofile,
+    processes: scenario.server.processes,
+    fdsOpen: facts?.fdsOpen ?? env.probeFdsOpen + listenPorts.length,
+    demand: demand + HEADROOM(demand),
+    grantedNofile: facts?.nofile,
+    ran: facts?.workers,
+    env,
+  });
+  const fds = totalBudget(workers);
+  const somaxconn = Number(scenario.server.sysctls['net.core.somaxconn'] ?? facts?.somaxconn ?? env.somaxconn);
+  const queuePerSocket = Math.min(scenario.server.backlog, somaxconn) + 1;
+  const targeted = new Set(scenario.clients.flatMap((group) => targetsOf(scenario, group))).size;
+  const acceptQueue = targeted * queuePerSocket;
+  const reasoning = [
+    `server: ${workers.processes} worker${workers.processes > 1 ? 's' : ''} accept on ${listenPorts.length} listening port${listenPorts.length > 1 ? 's' : ''} with a budget of ${formatCount(fds)} descriptors; each targeted listening socket queues min(backlog ${scenario.server.backlog}, somaxconn ${somaxconn}) + 1 = ${formatCount(queuePerSocket)} completed connections`,
+    ...(workers.note ? [`server note: ${workers.note}`] : []),
+  ];
+  const server = { workers, listenPorts, acceptQueue, reasoning };
+  const verdictLines: string[] = [];
+  // On an overlay network the server's own namespace counts its connections, and it starts empty. On a bridge the
+  // host's table does: what is in use now is taken, except the entries of connections already closing (or UDP),
+  // which expire within minutes and may be free again before the clients need them.
+  const overlay = env.network === 'overlay';
+  const conntrackFree = overlay ? env.conntrackMax : env.conntrackMax - env.conntrackInUse;
+  const expiring = overlay || env.conntrackEstablished === undefined ? 0 : Math.max(0, env.conntrackInUse - env.conntrackEstablished);
+  const conntrackFreeLater = conntrackFree + expiring;
+
+  // The smaller of the server's descriptors (with its accept queues) and the free conntrack entries binds first.
+  if (!churning && load.min > fds && fds + acceptQueue <= conntrackFree) {
+    // accept() takes the descriptor first, so on EMFILE the connection stays queued (inet_csk_accept).
+    const stalled = fds + acceptQueue;
+    const total =
+      load.min >= stalled ? exactCount(stalled) : { min: Math.min(load.min, stalled), max: Math.min(load.max ?? stalled, stalled) };
+    verdictLines.push(
+      `the server's descriptors bind: it accepts ${formatCount(fds)}, the kernel completes ${formatCount(acceptQueue)} more into the accept queue, then drops SYNs: clients stall at ${showCount(total)} and connect() times out (ETIMEDOUT)`,
+    );
+    return { server, accepted: exactCount(fds), total, limit: 'server-nofile', error: 'ETIMEDOUT', certain: true, reasoning: verdictLines };
+  }
+  if (!churning && (load.max ?? load.min) > conntrackFree) {
+    verdictLines.push(
+      env.network === 'overlay'
+        ? `conntrack binds on the server's node: on an overlay network the hosts' tables see only the VXLAN tunnel, and each container's own namespace tracks its connections against its node's nf_conntrack_max (${formatCount(env.conntrackMax)}); the server's namespace holds every connection, so once it is full new SYNs are dropped and connect() times out`
+        : `conntrack binds: bridged traffic is tracked in the host's table, ${formatCount(env.conntrackMax)} entries with ${formatCount(env.conntrackInUse)} in use; once full, new SYNs are dropped and connect() times out`,
+    );
+    if (expiring > 0) {
+      verdictLines.push(
+        `${formatCount(expiring)} of the ${formatCount(env.conntrackInUse)} entries in use are not established connections (closing, or UDP) and expire within minutes: the table has room for ${formatCount(conntrackFree)} now and up to ${formatCount(conntrackFreeLater)} once they have`,
+      );
+    }
+    // Certain only when even the later room is too small; otherwise the clients may reach their own limits first.
+    const certain = load.min > conntrackFreeLater;
+    const total = {
+      min: Math.min(load.min, Math.max(0, conntrackFree - clientCount)),
+      max: Math.min(load.max ?? conntrackFreeLater, conntrackFreeLater),
+    };
+    return { server, accepted: total, total, limit: 'conntrack', error: 'ETIMEDOUT', certain, reasoning: verdictLines };
+  }
+  verdictLines.push(
+    churning
+      ? serverClosesFirst(scenario)
+        ? 'the server closes first, so the TIME_WAIT entries are its own (one per 4-tuple); it holds no connection open, so its descriptors do not bind'
+        : 'the server closes its side after the client, so it holds no TIME_WAIT; its descriptors do not bind'
+      : `the server and conntrack (${formatCount(conntrackFree)} free${env.network === 'overlay' ? " in the server's own namespace" : ''}) have room for every client's ${showCount(load)} connections`,
+  );
+  return { server, accepted: load, total: undefined, limit: 'none', error: null, certain: true, reasoning: verdictLines };
+}
+
+/** When a shared limit caps the total, each client gets a share that depends on timing: bound it by the others' capacity. */
+export function withSharedLimit(
+  clients: ClientPrediction[],
+  total: CountRange,
+  limit: Limit,
+  error: string | null,
+  certain: boolean,
+): ClientPrediction[] {
+  return clients.map((client, index) => {
+    const othersMax = clients
+      .filter((_, other) => other !== index)
+      .reduce((sum, other) => sum + (other.connections.max ?? Number.POSITIVE_INFINITY), 0);
+    const ownMax = client.connections.max ?? Number.POSITIVE_INFINITY;
+    const min = Math.max(0, total.min - othersMax);
+    const max = Math.min(ownMax, total.max ?? ownMax);
+    const connections = { min: Math.min(min, max), max: Number.isFinite(max) ? max : null };
+    const share = clients.length > 1 ? ` (its share depends on timing: ${showCount(connections)})` : '';
+    return {
+      ...client,
+      connections,
+      limit,
+      error: certain ? error : [...new Set([error, ...(client.error ?? '').split('|')].filter(Boolean))].join('|'),
+      reasoning: [
+        ...client.reasoning,
+        !certain
+          ? `${limit} may bind before this client's own limit, depending on how soon the closing entries expire${share}`
+          : `${limit} binds before this client's own limit${share}`,
+      ],
+    };
+  });
+}
+
+export function mostCommonLimit(clients: ClientPrediction[]): Limit {
+  const counts = new Map<Limit, number>();
+  for (const client of clients) counts.set(client.limit, (counts.get(client.limit) ?? 0) + 1);
+  return [...counts.entries()].sort((a, b) => b[1] - a[1])[0]?.[0] ?? 'none';
+}
