@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { floorBench } from './floor.ts';
 import { formatTable } from '../orchestrator/cli/format-table.ts';
 import { DockerEngine } from '../orchestrator/engine/docker-engine.ts';
+import { LocalBackend } from '../orchestrator/engine/local/local-backend.ts';
 import { median } from '../orchestrator/predict/fill-time.ts';
 import { chartData } from '../orchestrator/report/chart-data.ts';
 import { runScenario } from '../orchestrator/run-scenario.ts';
@@ -38,6 +39,7 @@ for (const name of scenarios.length > 0 ? scenarios : ['default-range']) {
   const started = Date.now();
   const { result } = await runScenario(name, {
     engine,
+    backend: new LocalBackend(engine),
     runId: randomBytes(3).toString('hex'),
     keep: false,
     signal: new AbortController().signal,

@@ -15,7 +15,7 @@ import { DockerEngine } from '../orchestrator/engine/docker-engine.ts';
 import { engineGrants } from '../orchestrator/engine/preflight.ts';
 import { compileProbe, ensureProbeImage } from '../orchestrator/engine/probe-image.ts';
 import { ProbeLog } from '../orchestrator/observe/observation.ts';
-import { replan } from '../orchestrator/pipeline.ts';
+import { LocalBackend } from '../orchestrator/engine/local/local-backend.ts';
 import { SERVER_NAME } from '../orchestrator/scenario/scenario-schema.ts';
 import { RunResult } from '../orchestrator/report/result-schema.ts';
 import { environmentOf } from '../orchestrator/run-scenario.ts';
@@ -165,7 +165,12 @@ export async function floorBench(scenarioName: string, reps: number): Promise<vo
       labels: { 'io.portlab.managed': 'true' },
     },
   );
-  const plan = await replan(loaded, environmentOf({ ...grants, conntrack: null }), `portlab-floor-${loaded.scenario.name}`, image);
+  const plan = await new LocalBackend(engine).plan(
+    loaded,
+    environmentOf({ ...grants, conntrack: null }),
+    `portlab-floor-${loaded.scenario.name}`,
+    image,
+  );
   const probe = path.join(await compileProbe(), 'probe');
 
   const bare: Array<{ wallMs: number; fillMs: number; counts: string }> = [];

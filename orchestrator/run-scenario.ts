@@ -1,43 +1,40 @@
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
+import { writeFileAtomic } from './common/atomic-write.ts';
+import type { Backend, BackendPlan } from './engine/backend.ts';
 import { type DockerEngine } from './engine/docker-engine.ts';
 import { InterruptedError } from './engine/errors.ts';
-import { probeImageTag } from './engine/probe-source.ts';
-import { currentOwner, runLabels, type RunOwner } from './engine/run-owner.ts';
+import { FillCalibration } from './engine/fill-calibration.ts';
 import { GrantCache } from './engine/grant-cache.ts';
-import { engineGrants, hostConntrack, RLIMIT_REFUSED, type EngineFacts } from './engine/preflight.ts';
+import { engineSysctls } from './engine/netns-sysctls.ts';
+import { RLIMIT_REFUSED, type EngineFacts } from './engine/preflight.ts';
 import { ensureProbeImage } from './engine/probe-image.ts';
-import { runProject } from './engine/run-project.ts';
+import { probeImageTag } from './engine/probe-source.ts';
 import type { RunRecord } from './engine/run-loop.ts';
+import { currentOwner, runLabels, type RunOwner } from './engine/run-owner.ts';
 import type { ContainerObservation } from './observe/observation.ts';
-import { checkRunsOn, replan, replanStack, type EngineKind, type Plan, type StackPlan } from './pipeline.ts';
-import { ASSUMED_ENVIRONMENT, ASSUMED_SWARM_ENVIRONMENT, type Environment } from './predict/environment.ts';
+import { ASSUMED_ENVIRONMENT, type Environment } from './predict/environment.ts';
+import { aboutDuration, estimateFill, median, type FillEstimate, type FillSample } from './predict/fill-time.ts';
 import { engineNotes, predict } from './predict/predict.ts';
-import { SERVER_NAME, containerNames, isPhaseKey, SCENARIO_DEFAULTS, type Scenario } from './scenario/scenario-schema.ts';
-import { stackNamespace } from './compile/compile-stack.ts';
-import type { RunOptions } from './engine/run-loop.ts';
-import { runStack } from './engine/run-stack.ts';
-import { swarmFacts } from './engine/swarm-preflight.ts';
-import { writeFileAtomic } from './common/atomic-write.ts';
+import type { Prediction } from './predict/prediction-schema.ts';
 import { buildResult } from './report/build-result.ts';
+import { preloadRenderer } from './report/render-chart.ts';
 import { formatResultJson } from './report/result-json.ts';
 import { RunResult } from './report/result-schema.ts';
 import { ensureWritable, fileStamp, RESULTS_DIR } from './report/results-dir.ts';
-import { loadScenario, shownPath, type LoadedScenario } from './scenario/load-scenario.ts';
-import { checkSysctlNames } from './scenario/sysctl-names.ts';
-import { engineSysctls } from './engine/netns-sysctls.ts';
-import { preloadRenderer } from './report/render-chart.ts';
 import { renderReportCharts, writeReport } from './report/write-report.ts';
 import { durationMs } from './scenario/duration.ts';
-import { FillCalibration } from './engine/fill-calibration.ts';
-import { aboutDuration, estimateFill, median, type FillEstimate, type FillSample } from './predict/fill-time.ts';
-import type { Prediction } from './predict/prediction-schema.ts';
+import { loadScenario, shownPath, type LoadedScenario } from './scenario/load-scenario.ts';
+import { containerNames, isPhaseKey, SCENARIO_DEFAULTS, type Scenario } from './scenario/scenario-schema.ts';
+import { checkSysctlNames } from './scenario/sysctl-names.ts';
 import { judge } from './verdict/judge.ts';
 
 const CHURN_GRACE_MS = 30_000;
 
 export type RunDeps = {
   engine: DockerEngine;
+  /** Where it runs: the local engine or its swarm, chosen once by the command (cli/backends.ts). */
+  backend: Backend<BackendPlan>;
   runId: string;
   keep: boolean;
   signal: AbortSignal;
@@ -50,10 +47,6 @@ export type RunDeps = {
   owner?: RunOwner;
   /** Where engine grants are remembered (default: the user's cache directory). */
   grantCache?: GrantCache;
-  /** Where to run: the local engine (default), or the swarm it manages. */
-  engineKind?: EngineKind;
-  /** On a swarm: the registry the probe image is pushed to, so that every node can pull it. */
-  pushTo?: string;
   /** Where earlier fills are remembered (default: the user's cache directory). */
   fillCalibration?: FillCalibration;
 };
@@ -69,9 +62,9 @@ export async function runScenario(nameOrPath: string, deps: RunDeps): Promise<Sc
 export async function runLoadedScenario(loaded: LoadedScenario, deps: RunDeps): Promise<ScenarioRun> {
   const preparedAt = deps.now();
   const { scenario } = loaded;
+  const { backend } = deps;
   const resultsDir = deps.resultsDir ?? RESULTS_DIR;
   const owner = deps.owner ?? currentOwner();
-  const project = `portlab-${scenario.name}-${deps.runId}`;
   // Every file of the run carries its id: two runs of one scenario in the same second never share a name.
   const base = path.join(resultsDir, `${scenario.name}-${fileStamp(preparedAt)}-${deps.runId}`);
   const composeFile = `${base}.compose.yml`;
@@ -80,105 +73,58 @@ export async function runLoadedScenario(loaded: LoadedScenario, deps: RunDeps): 
     if (deps.signal.aborted) throw new InterruptedError(step);
   };
 
-  const swarm = deps.engineKind === 'swarm';
-  checkRunsOn(loaded, deps.engineKind ?? 'local');
+  backend.checkRuns(loaded);
   await ensureWritable(resultsDir);
-  let limitMs = Math.max(
-    ...scenario.clients.map((group) =>
-      group.mode === 'churn'
-        ? durationMs(group.duration ?? '0s') + CHURN_GRACE_MS
-        : durationMs(group.duration ?? SCENARIO_DEFAULTS.clients.holdDuration),
-    ),
-  );
-  let estimates: Record<string, FillEstimate> = {};
-  /** How fast unpaced churning clients went on this engine before (median), when they have. */
-  let churnRate: number | undefined;
-  let calibrationKey: string | undefined;
-  // A stack's services are named <namespace>_<service>, at most 63 characters.
-  const namespace = swarm ? stackNamespace(project, deps.runId, [SERVER_NAME, ...scenario.clients.map((group) => group.name)]) : project;
-  const planFor = (env: Environment, image: string) =>
-    swarm ? replanStack(loaded, env, namespace, image) : replan(loaded, env, project, image);
+  const project = backend.projectName(loaded, deps.runId);
   // The compose file comes first, before anything exists in Docker, from what is known without asking the engine;
   // it is written again below with what the engine grants.
-  const draft = await planFor(swarm ? ASSUMED_SWARM_ENVIRONMENT : ASSUMED_ENVIRONMENT, await probeImageTag());
+  const draft = await backend.plan(loaded, backend.assumed, project, await probeImageTag());
   await writeFileAtomic(composeFile, draft.compiled.yaml);
   interrupted('preparing the run');
   const built = await ensureProbeImage(deps.engine, (tag) => deps.onStatus(`building the probe image ${tag}`), deps.signal);
   interrupted('building the probe image');
-  const preflight = { prefix: namespace, labels: runLabels({ runId: deps.runId, owner, keep: false }), signal: deps.signal };
+  const preflight = { prefix: project, labels: runLabels({ runId: deps.runId, owner, keep: false }), signal: deps.signal };
   // A sweep's points are checked once, from the sweep file, before the first point.
   if (loaded.text)
     await checkSysctlsOnEngine(loaded, deps.engine, built, preflight).catch(async (error: unknown) => {
       await rm(composeFile, { force: true });
       throw error;
     });
-  if (swarm && deps.pushTo) deps.onStatus(`pushing ${built} to ${deps.pushTo}`);
-  const image = swarm && deps.pushTo ? await deps.engine.pushImage(built, deps.pushTo, deps.signal) : built;
-  let engineFacts: EngineFacts;
-  let grantsRemembered = false;
-  let runOn: (options: RunOptions) => ReturnType<typeof runProject>;
-  let plan: Plan | StackPlan;
-  if (swarm) {
-    // Every node is measured (and checked for the probe image) by one global job before anything is deployed.
-    const { remembered, ...facts } = await swarmFacts(deps.engine, image, mostNofileAsked(scenario), preflight, deps.grantCache);
-    interrupted('measuring the swarm');
-    engineFacts = facts;
-    grantsRemembered = remembered;
-    const stackPlan = await replanStack(loaded, environmentOf(facts, 'overlay'), namespace, image);
-    plan = stackPlan;
-    runOn = (options) =>
-      runStack(deps.engine, stackPlan.compiled, { ...options, namespace, localNodeId: facts.localNodeId, hostnames: facts.hostnames });
-  } else {
-    // The host's conntrack table is read while the rest is prepared and the server comes up, before any client connects.
-    const conntrack = hostConntrack(deps.engine, image, preflight);
-    conntrack.catch(() => undefined);
-    const grants = await engineGrants(deps.engine, image, mostNofileAsked(scenario), preflight, deps.grantCache);
-    interrupted('measuring the engine');
-    grantsRemembered = grants.remembered;
-    engineFacts = { ...grants, conntrack: null };
-    // What earlier runs on this engine measured: how fast unpaced churns went, how long fills took.
-    const learned = await (deps.fillCalibration ?? new FillCalibration()).of(grants.identity);
-    churnRate = learned.churnRates.length > 0 ? median(learned.churnRates) : undefined;
-    const localPlan = await replan(
-      loaded,
-      { ...environmentOf(engineFacts), ...(churnRate === undefined ? {} : { churnRate }) },
-      project,
-      image,
-    );
-    plan = localPlan;
-    // How long each client takes to fill its ports, from earlier fills on this engine; the time limit of a hold
-    // without a duration of its own makes room for it.
-    calibrationKey = grants.identity;
-    estimates = fillEstimates(scenario, localPlan.prediction, learned.fills);
-    for (const [container, estimate] of Object.entries(estimates))
-      deps.onStatus(`${container}: ${aboutDuration(estimate.seconds)} to fill its ports (${estimate.basis})`);
-    limitMs = Math.max(limitMs, ...holdLimitsFor(scenario, estimates));
-    runOn = (options) =>
-      runProject(deps.engine, localPlan.compiled.project, {
-        ...options,
-        beforeClients: async () => {
-          engineFacts = { ...engineFacts, conntrack: await conntrack };
-        },
-      });
-  }
+  const image = await backend.publish(built, deps.signal, deps.onStatus);
+  const engine = await backend.measure(image, mostNofileAsked(scenario), preflight, deps.onStatus);
+  interrupted('measuring the engine');
+  // What earlier runs on this engine measured: how fast unpaced churns went, how long fills took.
+  const calibration = deps.fillCalibration ?? new FillCalibration();
+  const learned = await calibration.of(engine.calibrationKey);
+  const churnRate = learned.churnRates.length > 0 ? median(learned.churnRates) : undefined;
+  const learnt = churnRate === undefined ? {} : { churnRate };
+  const plan = await backend.plan(loaded, { ...environmentOf(engine.facts, backend.assumed.network), ...learnt }, project, image);
+  // How long each client takes to fill its ports, from earlier fills on this engine; the time limit of a hold
+  // without a duration of its own makes room for it.
+  const estimates = fillEstimates(scenario, plan.prediction, learned.fills);
+  for (const [container, estimate] of Object.entries(estimates))
+    deps.onStatus(`${container}: ${aboutDuration(estimate.seconds)} to fill its ports (${estimate.basis})`);
   await writeFileAtomic(composeFile, plan.compiled.yaml);
   for (const [container, note] of engineNotes(plan.prediction)) deps.onStatus(`${container}: ${note}`);
-  if (swarm) deps.onStatus(`deploying stack ${namespace} (docker stack ps ${namespace})`);
 
   // The report's renderer loads while the engine creates the network and the server, not after the run.
   preloadRenderer();
-  const { record: observed, removed } = await runOn({
+  const { record: observed, removed } = await engine.run(plan, {
     runId: deps.runId,
     owner,
     // Churning clients stop themselves at their duration; the run waits a little longer for their last report.
-    limitMs,
+    limitMs: Math.max(runLimitMs(scenario), ...holdLimitsFor(scenario, estimates)),
     keep: deps.keep,
     signal: deps.signal,
     onProgress: deps.onProgress,
     now: () => deps.now().getTime(),
+    beforeClients: async () => {
+      await engine.complete;
+    },
   });
-  if (grantsRemembered && observed.failure && RLIMIT_REFUSED.test(observed.failure)) await (deps.grantCache ?? new GrantCache()).forget();
-  const env = { ...environmentOf(engineFacts, swarm ? 'overlay' : 'bridge'), ...(churnRate === undefined ? {} : { churnRate }) };
+  const engineFacts = await engine.complete.catch(() => engine.facts);
+  if (engine.remembered && observed.failure && RLIMIT_REFUSED.test(observed.failure)) await (deps.grantCache ?? new GrantCache()).forget();
+  const env = { ...environmentOf(engineFacts, backend.assumed.network), ...learnt };
   const measured = predict(scenario, withContainerFacts(env, observed.observations));
   const judgement = judge(measured, observed.observations, scenario.expect.tolerance);
   const before = predict(scenario, env);
@@ -190,8 +136,8 @@ export async function runLoadedScenario(loaded: LoadedScenario, deps: RunDeps): 
       runId: deps.runId,
       project: plan.compiled.project,
       engine: engineFacts,
-      grantsRemembered,
-      engineKind: swarm ? 'swarm' : 'local',
+      grantsRemembered: engine.remembered,
+      engineKind: backend.kind,
       before,
       measured,
       judgement,
@@ -204,15 +150,23 @@ export async function runLoadedScenario(loaded: LoadedScenario, deps: RunDeps): 
   // fail, the result is still written first, and the report tries again after it.
   const charts = await renderReportCharts(resultOf({ ...observed, cleanupErrors: [] })).catch(() => undefined);
   const result = RunResult.parse(resultOf(await removed));
-  if (calibrationKey && result.verdict === 'pass') {
-    await (deps.fillCalibration ?? new FillCalibration()).add(calibrationKey, {
-      fills: fillSamples(scenario, result),
-      churnRates: churnRates(scenario, result),
-    });
+  if (result.verdict === 'pass') {
+    await calibration.add(engine.calibrationKey, { fills: fillSamples(scenario, result), churnRates: churnRates(scenario, result) });
   }
   await writeFileAtomic(resultFile, formatResultJson(result));
   const reportFile = await writeReport(result, resultFile, charts);
   return { result, resultFile, reportFile, composeFile };
+}
+
+/** How long a run may take once its clients start, from the scenario alone: a churn's duration and a grace, a hold's own duration or the default. */
+function runLimitMs(scenario: Scenario): number {
+  return Math.max(
+    ...scenario.clients.map((group) =>
+      group.mode === 'churn'
+        ? durationMs(group.duration ?? '0s') + CHURN_GRACE_MS
+        : durationMs(group.duration ?? SCENARIO_DEFAULTS.clients.holdDuration),
+    ),
+  );
 }
 
 /**

@@ -1,10 +1,10 @@
 import path from 'node:path';
 import { planScenario } from '../pipeline.ts';
-import { ASSUMED_ENVIRONMENT, ASSUMED_SWARM_ENVIRONMENT } from '../predict/environment.ts';
 import { nodePlan } from '../predict/node-plan.ts';
 import { writeFileAtomic } from '../common/atomic-write.ts';
 import { RESULTS_DIR } from '../report/results-dir.ts';
 import { userCwd } from '../scenario/load-scenario.ts';
+import { backendFor } from './backends.ts';
 import { isEntryPoint } from './entry-point.ts';
 import { EXIT } from './exit-codes.ts';
 import { reportError } from './report-error.ts';
@@ -36,10 +36,12 @@ export async function main(argv: string[]): Promise<number> {
 
 async function dryRun(options: CliOptions): Promise<number> {
   const plans = [];
+  // A dry run asks no engine: the backend only predicts and compiles.
+  const backend = backendFor(options.engine);
+  const env = backend.assumed;
+  const swarm = backend.kind === 'swarm';
   for (const name of options.scenarios) {
-    const swarm = options.engine === 'swarm';
-    const env = swarm ? ASSUMED_SWARM_ENVIRONMENT : ASSUMED_ENVIRONMENT;
-    const plan = await planScenario(name, env, options.engine);
+    const plan = await planScenario(name, backend);
     const composeFile = path.join(RESULTS_DIR, `${plan.scenario.name}-dry-run${swarm ? '.stack' : ''}.compose.yml`);
     const nodes = swarm ? nodePlan(plan.scenario, plan.prediction, env) : undefined;
     await writeFileAtomic(composeFile, plan.compiled.yaml);

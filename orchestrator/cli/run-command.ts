@@ -5,6 +5,7 @@ import type { RunResult } from '../report/result-schema.ts';
 import { runScenario } from '../run-scenario.ts';
 import { userCwd } from '../scenario/load-scenario.ts';
 import { cleanupCommand, killRuns, removeLeftovers } from './cleanup-command.ts';
+import { backendFor } from './backends.ts';
 import { connectEngine } from './connect-engine.ts';
 import { exitCodeFor } from './exit-codes.ts';
 import { abortOnSignals } from './interrupt.ts';
@@ -18,6 +19,7 @@ export async function runCommand(options: CliOptions): Promise<number> {
   if (options.cleanup) return cleanupCommand(engine, options);
   await removeLeftovers(engine);
 
+  const backend = backendFor(options.engine, engine, { pushTo: options.push });
   const abort = new AbortController();
   let runId = newRunId();
   const stopListening = abortOnSignals(abort, 'stopping the run and removing its containers', () => killRuns(engine, [runId]));
@@ -36,8 +38,7 @@ export async function runCommand(options: CliOptions): Promise<number> {
         now: () => new Date(),
         onStatus: (message) => process.stderr.write(`${name}: ${message}\n`),
         onProgress: progress.update,
-        engineKind: options.engine,
-        pushTo: options.push,
+        backend,
       });
       progress.end();
       results.push(run);

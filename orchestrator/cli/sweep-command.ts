@@ -12,6 +12,7 @@ import { loadSweep, showAxisValue, type LoadedSweep, type SweepPoint } from '../
 import { runSweep } from '../sweep/run-sweep.ts';
 import type { SweepPointSummary, SweepSummary } from '../report/sweep-schema.ts';
 import { isEntryPoint } from './entry-point.ts';
+import { backendFor } from './backends.ts';
 import { connectEngine } from './connect-engine.ts';
 import { EXIT, exitCodeFor } from './exit-codes.ts';
 import { formatTable } from './format-table.ts';
@@ -138,7 +139,7 @@ export async function sweepCommand(argv: string[]): Promise<number> {
         engine,
         newRunId: () => (runId = newRunId()),
         keep: false,
-        engineKind: options.engine,
+        backend: backendFor(options.engine, engine),
         signal: abort.signal,
         now: () => new Date(),
         resultsDir: RESULTS_DIR,

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { planScenario } from '../../orchestrator/pipeline.ts';
-import { ASSUMED_ENVIRONMENT } from '../../orchestrator/predict/environment.ts';
+import { backendFor } from '../../orchestrator/cli/backends.ts';
 import { loadScenario, ScenarioError } from '../../orchestrator/scenario/load-scenario.ts';
 import { PROJECT_ROOT } from '../../orchestrator/common/project-root.ts';
 import { runCli } from '../cli/run-cli.ts';
@@ -15,7 +15,7 @@ const files = (await readdir(CORPUS)).filter((file) => file.endsWith('.yml')).so
 describe('a corpus of bad scenario files (resource exhaustion, empty, huge numbers, odd names)', () => {
   it.each(files)('%s: one line naming the file, never an internal error', async (file) => {
     // Everything a dry run checks: the schema, the engine kind, the sysctl names (against the shipped list).
-    const error = await planScenario(path.join(CORPUS, file), ASSUMED_ENVIRONMENT).then(
+    const error = await planScenario(path.join(CORPUS, file), backendFor('local')).then(
       () => undefined,
       (thrown: unknown) => thrown,
     );

@@ -1,0 +1,55 @@
+import { compileCompose, type CompiledProject } from '../../compile/compile-compose.ts';
+import { ASSUMED_ENVIRONMENT, type Environment } from '../../predict/environment.ts';
+import { predict } from '../../predict/predict.ts';
+import type { LoadedScenario } from '../../scenario/load-scenario.ts';
+import type { Backend, BackendPlan, MeasuredEngine, PreflightNaming } from '../backend.ts';
+import { loadComposeBase } from '../compose-base.ts';
+import type { DockerEngine } from '../docker-engine.ts';
+import { GrantCache } from '../grant-cache.ts';
+import { engineGrants, hostConntrack } from '../preflight.ts';
+import { runProject } from '../run-project.ts';
+
+export type LocalPlan = BackendPlan<CompiledProject>;
+
+/** The local engine: containers on one bridge network of one host, whose conntrack table tracks them. */
+export class LocalBackend implements Backend<LocalPlan> {
+  readonly kind = 'local';
+  readonly assumed = ASSUMED_ENVIRONMENT;
+
+  constructor(
+    private readonly engine: DockerEngine,
+    private readonly grantCache = new GrantCache(),
+  ) {}
+
+  checkRuns(): void {}
+
+  projectName(loaded: LoadedScenario, runId: string): string {
+    return `portlab-${loaded.scenario.name}-${runId}`;
+  }
+
+  async plan(loaded: LoadedScenario, env: Environment, projectName: string, image: string): Promise<LocalPlan> {
+    const prediction = predict(loaded.scenario, env);
+    const compiled = compileCompose({ scenario: loaded.scenario, prediction, base: await loadComposeBase(), image, projectName });
+    return { ...loaded, prediction, compiled, image };
+  }
+
+  async publish(built: string): Promise<string> {
+    return built;
+  }
+
+  async measure(image: string, wantedNofile: number, naming: PreflightNaming): Promise<MeasuredEngine<LocalPlan>> {
+    // The host's conntrack table is read while the rest is prepared and the server comes up, before any client connects.
+    const conntrack = hostConntrack(this.engine, image, naming);
+    conntrack.catch(() => undefined);
+    const { remembered, identity, ...grants } = await engineGrants(this.engine, image, wantedNofile, naming, this.grantCache);
+    const facts = { ...grants, conntrack: null };
+    const engine = this.engine;
+    return {
+      facts,
+      remembered,
+      calibrationKey: identity,
+      complete: conntrack.then((table) => ({ ...facts, conntrack: table })),
+      run: (plan, options) => runProject(engine, plan.compiled.project, options),
+    };
+  }
+}

@@ -1,0 +1,86 @@
+import { compileStack, stackNamespace, type CompiledStack } from '../../compile/compile-stack.ts';
+import { ASSUMED_SWARM_ENVIRONMENT, type Environment } from '../../predict/environment.ts';
+import { predict } from '../../predict/predict.ts';
+import type { LoadedScenario } from '../../scenario/load-scenario.ts';
+import { SERVER_NAME } from '../../scenario/scenario-schema.ts';
+import type { Backend, BackendPlan, MeasuredEngine, PreflightNaming } from '../backend.ts';
+import { loadComposeBase } from '../compose-base.ts';
+import type { DockerEngine } from '../docker-engine.ts';
+import { GrantCache } from '../grant-cache.ts';
+import { runStack } from '../run-stack.ts';
+import { swarmFacts } from '../swarm-preflight.ts';
+
+export type SwarmPlan = BackendPlan<CompiledStack>;
+
+/** A scenario that cannot run where it was asked to (exit 2: the input, not the engine). */
+export class EngineMismatchError extends Error {
+  override name = 'EngineMismatchError';
+}
+
+/** The swarm the engine manages: each client group a service, the server a service, one overlay network. */
+export class SwarmBackend implements Backend<SwarmPlan> {
+  readonly kind = 'swarm';
+  readonly assumed = ASSUMED_SWARM_ENVIRONMENT;
+
+  constructor(
+    private readonly engine: DockerEngine,
+    private readonly options: { pushTo?: string; grantCache?: GrantCache } = {},
+  ) {}
+
+  /**
+   * On a swarm's overlay network a container's extra source addresses get no answer: the overlay resolves and
+   * forwards only each task's own address (measured: every connection from the second address timed out).
+   */
+  checkRuns(loaded: LoadedScenario): void {
+    const group = loaded.scenario.clients.find((candidate) => candidate.sourceAddresses > 1);
+    if (group) {
+      throw new EngineMismatchError(
+        `${loaded.scenario.name}: client group ${group.name} connects from ${group.sourceAddresses} source addresses, which a swarm's overlay network does not route (it answers only each task's own address); run it on the local engine`,
+      );
+    }
+  }
+
+  /** A stack's services are named <namespace>_<service>, at most 63 characters. */
+  projectName(loaded: LoadedScenario, runId: string): string {
+    const project = `portlab-${loaded.scenario.name}-${runId}`;
+    return stackNamespace(project, runId, [SERVER_NAME, ...loaded.scenario.clients.map((group) => group.name)]);
+  }
+
+  async plan(loaded: LoadedScenario, env: Environment, projectName: string, image: string): Promise<SwarmPlan> {
+    const prediction = predict(loaded.scenario, env);
+    const compiled = compileStack({ scenario: loaded.scenario, prediction, base: await loadComposeBase(), image, projectName });
+    return { ...loaded, prediction, compiled, image };
+  }
+
+  async publish(built: string, signal: AbortSignal, onStatus: (message: string) => void): Promise<string> {
+    if (!this.options.pushTo) return built;
+    onStatus(`pushing ${built} to ${this.options.pushTo}`);
+    return this.engine.pushImage(built, this.options.pushTo, signal);
+  }
+
+  /** Every node is measured (and checked for the probe image) by one global job before anything is deployed. */
+  async measure(
+    image: string,
+    wantedNofile: number,
+    naming: PreflightNaming,
+    onStatus: (message: string) => void,
+  ): Promise<MeasuredEngine<SwarmPlan>> {
+    const [{ remembered, localNodeId, hostnames, ...facts }, identity] = await Promise.all([
+      swarmFacts(this.engine, image, wantedNofile, naming, this.options.grantCache),
+      this.engine.identity(),
+    ]);
+    const engine = this.engine;
+    return {
+      facts,
+      remembered,
+      // What runs learn through this manager's swarm (an overlay between nodes) is its own, apart from the local engine's.
+      calibrationKey: `swarm ${identity}`,
+      complete: Promise.resolve(facts),
+      run: (plan, options) => {
+        const namespace = plan.compiled.project.name;
+        onStatus(`deploying stack ${namespace} (docker stack ps ${namespace})`);
+        return runStack(engine, plan.compiled, { ...options, namespace, localNodeId, hostnames });
+      },
+    };
+  }
+}
