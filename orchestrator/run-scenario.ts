@@ -10,7 +10,7 @@ import { engineSysctls } from './engine/netns-sysctls.ts';
 import { RLIMIT_REFUSED, type EngineFacts } from './engine/preflight.ts';
 import { ensureProbeImage } from './engine/probe-image.ts';
 import { probeImageTag } from './engine/probe-source.ts';
-import type { RunRecord } from './engine/run-loop.ts';
+import type { RunRecord } from './engine/run-record.ts';
 import { currentOwner, runLabels, type RunOwner } from './engine/run-owner.ts';
 import type { ContainerObservation } from './observe/observation.ts';
 import { ASSUMED_ENVIRONMENT, type Environment } from './predict/environment.ts';

@@ -3,7 +3,7 @@ import type { Environment } from '../predict/environment.ts';
 import type { Prediction } from '../predict/prediction-schema.ts';
 import type { LoadedScenario } from '../scenario/load-scenario.ts';
 import type { EngineFacts } from './preflight.ts';
-import type { RunOptions, RunRecord } from './run-loop.ts';
+import type { RunOptions, RunRecord } from './run-record.ts';
 
 /** A scenario predicted and compiled for one backend: what it deploys, and the compose file saved beside the result. */
 export type BackendPlan<Compiled extends CompiledProject = CompiledProject> = LoadedScenario & {

@@ -4,7 +4,8 @@ import type { ComposeProject, ComposeService } from '../compile/compose-schema.t
 import { SERVER_NAME } from '../scenario/scenario-schema.ts';
 import { type DockerEngine } from './docker-engine.ts';
 import { EngineError } from './errors.ts';
-import { runExperiment, within, type ContainerSink, type Deployment, type RunOptions } from './run-loop.ts';
+import { runExperiment, within } from './run-loop.ts';
+import type { ContainerSink, Deployment, RunOptions } from './run-record.ts';
 import { retryUntil } from './poll.ts';
 import { stopSettingsOf } from './compose-base.ts';
 import { runLabels } from './run-owner.ts';

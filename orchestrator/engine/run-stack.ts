@@ -4,7 +4,8 @@ import type { ComposeService } from '../compile/compose-schema.ts';
 import { SERVER_NAME } from '../scenario/scenario-schema.ts';
 import { TASK_ENDED_STATES, type DockerEngine, type SwarmTask } from './docker-engine.ts';
 import { EngineError } from './errors.ts';
-import { runExperiment, type ContainerSink, type Deployment, type RunOptions } from './run-loop.ts';
+import { runExperiment } from './run-loop.ts';
+import type { ContainerSink, Deployment, RunOptions } from './run-record.ts';
 import { stopSettingsOf } from './compose-base.ts';
 import { runLabels } from './run-owner.ts';
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { EngineError } from '../../orchestrator/engine/errors.ts';
-import { runExperiment, type ContainerSink, type Deployment, type RunOptions } from '../../orchestrator/engine/run-loop.ts';
+import { runExperiment } from '../../orchestrator/engine/run-loop.ts';
+import type { ContainerSink, Deployment, RunOptions } from '../../orchestrator/engine/run-record.ts';
 import { readyEvent } from '../probe-fixtures.ts';
 
 const line = (event: Record<string, unknown>) => JSON.stringify(event);

@@ -13,7 +13,7 @@ import { PROJECT_ROOT } from '../../orchestrator/common/project-root.ts';
 import { judge } from '../../orchestrator/verdict/judge.ts';
 import { readyEvent } from '../probe-fixtures.ts';
 import type { EngineFacts } from '../../orchestrator/engine/preflight.ts';
-import type { EndReason } from '../../orchestrator/engine/run-loop.ts';
+import type { EndReason } from '../../orchestrator/engine/run-record.ts';
 
 const ENGINE: EngineFacts = {
   version: { dockerVersion: '20.10.24+dfsg1', apiVersion: '1.41', kernelVersion: '6.18.44', os: 'linux' },
