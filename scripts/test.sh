@@ -12,18 +12,21 @@ lint_output=$(mktemp)
 lint=$!
 node_modules/.bin/vitest run "$@"
 suite=$?
-wait "$typecheck"
+
+# Waits for a check run beside the suite; prints its output when it failed. Returns its status.
+finish() {
+  local pid=$1 name=$2 output=$3 status
+  wait "$pid"
+  status=$?
+  if [ "$status" -ne 0 ]; then
+    echo "$name failed:" >&2
+    cat "$output" >&2
+  fi
+  rm -f "$output"
+  return "$status"
+}
+finish "$typecheck" "typecheck (tsc --noEmit)" "$typecheck_output"
 typecheck_status=$?
-if [ "$typecheck_status" -ne 0 ]; then
-  echo "typecheck (tsc --noEmit) failed:" >&2
-  cat "$typecheck_output" >&2
-fi
-rm -f "$typecheck_output"
-wait "$lint"
+finish "$lint" "lint (npm run lint: eslint, prettier --check)" "$lint_output"
 lint_status=$?
-if [ "$lint_status" -ne 0 ]; then
-  echo "lint (npm run lint: eslint, prettier --check) failed:" >&2
-  cat "$lint_output" >&2
-fi
-rm -f "$lint_output"
 [ "$suite" -eq 0 ] && [ "$typecheck_status" -eq 0 ] && [ "$lint_status" -eq 0 ]

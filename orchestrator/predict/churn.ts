@@ -6,6 +6,7 @@ import type { Environment } from './environment.ts';
 import { NAMESPACE_SYSCTL_DEFAULTS, TIME_WAIT_SECONDS } from './kernel-facts.ts';
 import { exactCount, formatCount, showCount } from './count-range.ts';
 import { planWorkers } from './plan-workers.ts';
+import { clientPrediction } from './client-prediction.ts';
 import { localPortLimit, portCapacity, targetsOf } from './ports.ts';
 import type { ClientPrediction, CountRange, Limit } from './prediction-schema.ts';
 
@@ -50,23 +51,8 @@ export function predictChurningClient(
   // The kills the probe counted bound the extra connections: one that came after the failure freed a port no connect() used.
   const runsOut: CountRange = early.killed === null ? { min: usable.min, max: null } : { min: usable.min, max: usable.max + early.killed };
   const reasoning = [...local.reasoning];
-  const result = (connections: CountRange, limit: Limit, error: string | null, why: string) => {
-    reasoning.push(why);
-    return {
-      name,
-      group: group.name,
-      phase: null,
-      mode: group.mode,
-      workers,
-      targets,
-      portRange: ports.range,
-      reservedPorts: ports.reserved,
-      connections,
-      limit,
-      error,
-      reasoning,
-    };
-  };
+  const result = (connections: CountRange, limit: Limit, error: string | null, why: string) =>
+    clientPrediction({ name, group, workers, targets, ports }, { connections, limit, error }, [...reasoning, why]);
 
   if (group.close === 'server') {
     return result(

@@ -4,6 +4,7 @@ import { type ClientGroup, type Scenario } from '../scenario/scenario-schema.ts'
 import type { Environment } from './environment.ts';
 import { exactCount, formatCount } from './count-range.ts';
 import { HEADROOM, planWorkers, totalBudget } from './plan-workers.ts';
+import { clientPrediction } from './client-prediction.ts';
 import { localPortLimit, portCapacity, targetsOf } from './ports.ts';
 import type { ClientPrediction, CountRange, Limit } from './prediction-schema.ts';
 
@@ -51,38 +52,15 @@ export function predictHoldingClient(scenario: Scenario, group: ClientGroup, env
     error = `${local.error}|EMFILE`;
     reasoning.push(`the port range or nofile binds, whichever is smaller once the DNS listener's port is known`);
   }
+  const context = { name, group, workers, targets, ports };
   const ownTable = ownConntrackLimit(env, connections);
   if (ownTable) {
-    reasoning.push(ownTable.why);
-    return {
-      name,
-      group: group.name,
-      phase: null,
-      mode: group.mode,
-      workers,
-      targets,
-      portRange: ports.range,
-      reservedPorts: ports.reserved,
-      connections: ownTable.connections,
-      limit: 'conntrack',
-      error: 'ETIMEDOUT',
-      reasoning,
-    };
+    return clientPrediction(context, { connections: ownTable.connections, limit: 'conntrack', error: 'ETIMEDOUT' }, [
+      ...reasoning,
+      ownTable.why,
+    ]);
   }
-  return {
-    name,
-    group: group.name,
-    phase: null,
-    mode: group.mode,
-    workers,
-    targets,
-    portRange: ports.range,
-    reservedPorts: ports.reserved,
-    connections,
-    limit,
-    error,
-    reasoning,
-  };
+  return clientPrediction(context, { connections, limit, error }, reasoning);
 }
 
 /**
