@@ -4,8 +4,11 @@ import LongestFirst from './test/longest-first.ts';
 /** Tests that need the engine to themselves (orphans on purpose, the host's conntrack table): one file. */
 const ALONE = 'test/docker/alone.test.ts';
 
-/** Real containers fill real port ranges: a wide range takes minutes here. */
-const ENGINE_TIMEOUTS = { testTimeout: 600_000, hookTimeout: 300_000 };
+/**
+ * Real containers fill real port ranges: a wide range takes minutes here, up to ten beside the other engine files
+ * on a slow day. These guard against a hang; portlab's own limits end a run that stops moving.
+ */
+const ENGINE_TIMEOUTS = { testTimeout: 1_800_000, hookTimeout: 300_000 };
 
 export default defineConfig({
   test: {

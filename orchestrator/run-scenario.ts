@@ -112,8 +112,7 @@ export async function runLoadedScenario(loaded: LoadedScenario, deps: RunDeps): 
   const { record: observed, removed } = await engine.run(plan, {
     runId: deps.runId,
     owner,
-    // Churning clients stop themselves at their duration; the run waits a little longer for their last report.
-    limitMs: Math.max(runLimitMs(scenario), ...holdLimitsFor(scenario, estimates)),
+    ...runLimits(scenario),
     keep: deps.keep,
     signal: deps.signal,
     onProgress: deps.onProgress,
@@ -158,15 +157,20 @@ export async function runLoadedScenario(loaded: LoadedScenario, deps: RunDeps): 
   return { result, resultFile, reportFile, composeFile };
 }
 
-/** How long a run may take once its clients start, from the scenario alone: a churn's duration and a grace, a hold's own duration or the default. */
-function runLimitMs(scenario: Scenario): number {
-  return Math.max(
-    ...scenario.clients.map((group) =>
-      group.mode === 'churn'
-        ? durationMs(group.duration ?? '0s') + CHURN_GRACE_MS
-        : durationMs(group.duration ?? SCENARIO_DEFAULTS.clients.holdDuration),
-    ),
+/**
+ * How long a run may take once its clients start. Churning clients stop themselves at their duration, and the run
+ * waits a little longer for their last report; a hold with a duration of its own ends there. A hold without one is
+ * never cut while counts move (a fill on a slow or busy machine just takes longer): it ends only once nothing has
+ * moved for the default hold duration.
+ */
+function runLimits(scenario: Scenario): { limitMs: number; stallLimitMs?: number } {
+  const explicit = scenario.clients.flatMap((group) =>
+    group.mode === 'churn' ? [durationMs(group.duration ?? '0s') + CHURN_GRACE_MS] : group.duration ? [durationMs(group.duration)] : [],
   );
+  const open = scenario.clients.some((group) => group.mode === 'hold' && group.duration === undefined);
+  return open
+    ? { limitMs: Number.POSITIVE_INFINITY, stallLimitMs: durationMs(SCENARIO_DEFAULTS.clients.holdDuration) }
+    : { limitMs: Math.max(...explicit) };
 }
 
 /**
@@ -201,13 +205,6 @@ function fillEstimates(scenario: Scenario, prediction: Prediction, samples: Fill
     if (estimate) estimates[client.name] = estimate;
   }
   return estimates;
-}
-
-/** A hold with no duration of its own may take three times its expected fill (the default 10 minutes at least). */
-function holdLimitsFor(scenario: Scenario, estimates: Record<string, FillEstimate>): number[] {
-  return scenario.clients
-    .filter((group) => group.mode === 'hold' && group.duration === undefined)
-    .flatMap((group) => containerNames(group).flatMap((name) => (estimates[name] ? [Math.ceil(estimates[name].seconds * 3 * 1000)] : [])));
 }
 
 /** What a passed run teaches about this engine: each filling client's ports and time. */

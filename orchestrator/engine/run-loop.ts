@@ -117,6 +117,7 @@ async function watchUntilDone(deployment: Deployment, watch: RunWatch, options: 
   let lastProgress = 0;
   let lastEngineCheck = now();
   let settled: { count: number; since: number } | undefined;
+  let moved = { total: -1, at: now() };
   for (;;) {
     watch.checkInterrupt('the run was going on');
     if (now() - lastEngineCheck >= ENGINE_CHECK_EVERY_MS) {
@@ -142,6 +143,11 @@ async function watchUntilDone(deployment: Deployment, watch: RunWatch, options: 
       if (accepted === heldBy(clients, watch)) return 'clients-done';
       if (!settled || settled.count !== accepted) settled = { count: accepted, since: now() };
       else if (now() - settled.since >= SERVER_SETTLE_MS) return 'clients-done';
+    } else {
+      // Clients still going: a stall limit ends the run only once no count has moved for that long.
+      const total = Object.values(snapshot).reduce((sum, observation) => sum + observation.count, 0);
+      if (total !== moved.total) moved = { total, at: now() };
+      else if (options.stallLimitMs !== undefined && now() - moved.at > options.stallLimitMs) return 'stalled';
     }
     if (now() - clientsStartedAt > options.limitMs) return 'duration';
     await watch.wakeup.wait(TICK_MS);
@@ -166,7 +172,7 @@ async function stopInOrder(deployment: Deployment, watch: RunWatch, options: Run
   await deployment.signalServer();
   const finalLinesBy = options.now() + LOG_DRAIN_TIMEOUT_MS;
   while (!serverLog?.allDone() && !watch.exited.has(server) && options.now() < finalLinesBy) await watch.wakeup.wait(TICK_MS);
-  if (options.keep || endReason === 'duration') await deployment.stopAll(LOG_DRAIN_TIMEOUT_MS);
+  if (options.keep || endReason === 'duration' || endReason === 'stalled') await deployment.stopAll(LOG_DRAIN_TIMEOUT_MS);
 }
 
 /** Waits for `work`, or `timeoutMs`, whichever is first. */

@@ -9,8 +9,13 @@ export type RunOptions = {
   runId: string;
   /** The orchestrator process this run belongs to; its labels let cleanup tell live runs from orphans. */
   owner: RunOwner;
-  /** Upper bound on the run once the clients have started. */
+  /** Upper bound on the run once the clients have started (Infinity: none; a stall limit ends it instead). */
   limitMs: number;
+  /**
+   * Ends the run when no container's count has moved for this long while clients are still going: for holds with
+   * no duration of their own, so a fill that makes progress is never cut, however slow the machine.
+   */
+  stallLimitMs?: number;
   /** Leave containers and network in place. */
   keep: boolean;
   /** Aborted on Ctrl-C / SIGTERM. */
@@ -39,7 +44,7 @@ export type RunTimeline = {
   removed: number | null;
 };
 
-export type EndReason = 'clients-done' | 'duration' | 'failed' | 'interrupted';
+export type EndReason = 'clients-done' | 'duration' | 'stalled' | 'failed' | 'interrupted';
 
 /**
  * Why a run stopped short, typed where it was seen: a probe that reported a fatal error, a container that ended

@@ -88,9 +88,13 @@ export function buildResult(input: ResultInput): RunResult {
     }),
   );
   // A run that did not run to its end is not judged, and neither are its containers (one that failed stays error).
-  const endedHow = { 'clients-done': '', failed: 'failed', interrupted: 'was interrupted', duration: 'reached its time limit' }[
-    record.endReason
-  ];
+  const endedHow = {
+    'clients-done': '',
+    failed: 'failed',
+    interrupted: 'was interrupted',
+    duration: 'reached its time limit',
+    stalled: 'stalled',
+  }[record.endReason];
   const judged = (verdict: ContainerVerdict): ContainerVerdict =>
     record.endReason === 'clients-done' || verdict.verdict === 'error'
       ? verdict
@@ -123,6 +127,10 @@ export function buildResult(input: ResultInput): RunResult {
     interrupted: {
       verdict: 'aborted',
       why: 'the run was interrupted (Ctrl-C) before every client had stopped: what they reached is kept, not judged',
+    },
+    stalled: {
+      verdict: 'incomplete',
+      why: "no count moved for the hold's stall limit while clients were still going: how far each got is kept, not judged",
     },
     duration: {
       verdict: 'incomplete',

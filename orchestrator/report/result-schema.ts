@@ -52,7 +52,7 @@ export const RunResult = z.strictObject({
     endedAt: z.string(),
     durationMs: z.number().int(),
     /** Why the run ended: every client stopped, the hold duration passed, a failure, or an interrupt. */
-    endReason: z.enum(['clients-done', 'duration', 'failed', 'interrupted']),
+    endReason: z.enum(['clients-done', 'duration', 'stalled', 'failed', 'interrupted']),
     failure: z.string().nullable(),
     /** What removing the run's containers and network failed to remove (empty when everything went). */
     cleanupErrors: z.array(z.string()),

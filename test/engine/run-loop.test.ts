@@ -219,4 +219,39 @@ describe('the run loop, driven by a deployment with no engine', () => {
     expect(deployment.calls).toContain('stopAll');
     expect(record.observations['client-1']?.count).toBe(300);
   });
+
+  it('a hold with no duration of its own is not cut while counts move, and ends as stalled once nothing moves', async () => {
+    let timer: NodeJS.Timeout | undefined;
+    const moving = new FakeDeployment({
+      client: (sink) => {
+        sink.line('client-1', clientReady);
+        let count = 0;
+        // Moves every 50 ms for 600 ms, then stops as a client whose ports ran out does.
+        timer = setInterval(() => {
+          count += 10;
+          sink.line('client-1', progress('client', count, count));
+          if (count === 120) {
+            clearInterval(timer);
+            sink.line('client-1', done('client', count, 'EADDRNOTAVAIL', count));
+          }
+        }, 50);
+      },
+    });
+    // The server never reports what it accepted: once the client is done only the server's settle ends the run.
+    const finished = await runExperiment(moving, options({ limitMs: Number.POSITIVE_INFINITY, stallLimitMs: 400 }));
+    expect(finished.record.endReason).toBe('clients-done');
+    expect(finished.record.observations['client-1']?.count).toBe(120);
+
+    const stuck = new FakeDeployment({
+      client: (sink) => {
+        sink.line('client-1', clientReady);
+        sink.line('client-1', progress('client', 30, 10));
+      },
+    });
+    const { record } = await runExperiment(stuck, options({ limitMs: Number.POSITIVE_INFINITY, stallLimitMs: 300 }));
+    expect(record.endReason).toBe('stalled');
+    expect(record.failedBecause).toBeNull();
+    expect(record.observations['client-1']?.count).toBe(30);
+    expect(stuck.calls).toContain('stopAll');
+  });
 });
