@@ -5,7 +5,6 @@ import type { Backend, BackendPlan } from './engine/backend.ts';
 import { type DockerEngine } from './engine/docker-engine.ts';
 import { InterruptedError } from './engine/errors.ts';
 import { FillCalibration } from './engine/fill-calibration.ts';
-import { GrantCache } from './engine/grant-cache.ts';
 import { engineSysctls } from './engine/netns-sysctls.ts';
 import { RLIMIT_REFUSED, type EngineFacts } from './engine/preflight.ts';
 import { ensureProbeImage } from './engine/probe-image.ts';
@@ -45,8 +44,6 @@ export type RunDeps = {
   resultsDir?: string;
   /** The process the run belongs to (default: this one). */
   owner?: RunOwner;
-  /** Where engine grants are remembered (default: the user's cache directory). */
-  grantCache?: GrantCache;
   /** Where earlier fills are remembered (default: the user's cache directory). */
   fillCalibration?: FillCalibration;
 };
@@ -122,7 +119,7 @@ export async function runLoadedScenario(loaded: LoadedScenario, deps: RunDeps): 
     },
   });
   const engineFacts = await engine.complete.catch(() => engine.facts);
-  if (engine.remembered && observed.failure && RLIMIT_REFUSED.test(observed.failure)) await (deps.grantCache ?? new GrantCache()).forget();
+  if (engine.remembered && observed.failure && RLIMIT_REFUSED.test(observed.failure)) await engine.forgetGrants();
   const env = { ...environmentOf(engineFacts, backend.assumed.network), ...learnt };
   const measured = predict(scenario, withContainerFacts(env, observed.observations));
   const judgement = judge(measured, observed.observations, scenario.expect.tolerance);

@@ -25,6 +25,8 @@ export interface MeasuredEngine<Plan extends BackendPlan> {
   readonly calibrationKey: string;
   /** The facts once what is read while the server starts is in: awaited before any client connects. */
   readonly complete: Promise<EngineFacts>;
+  /** Forgets the remembered grants (a run found them wrong: the daemon's limits changed). */
+  forgetGrants(): Promise<void>;
   /** Deploys the plan and runs it (engine/run-loop.ts). */
   run(plan: Plan, options: RunOptions): Promise<{ record: Omit<RunRecord, 'cleanupErrors'>; removed: Promise<RunRecord> }>;
 }

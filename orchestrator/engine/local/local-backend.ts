@@ -43,12 +43,16 @@ export class LocalBackend implements Backend<LocalPlan> {
     conntrack.catch(() => undefined);
     const { remembered, identity, ...grants } = await engineGrants(this.engine, image, wantedNofile, naming, this.grantCache);
     const facts = { ...grants, conntrack: null };
-    const engine = this.engine;
+    const complete = conntrack.then((table) => ({ ...facts, conntrack: table }));
+    // Awaited before the clients start; a run that fails before then must not leave it rejected and unheard.
+    complete.catch(() => undefined);
+    const { engine, grantCache } = this;
     return {
       facts,
       remembered,
       calibrationKey: identity,
-      complete: conntrack.then((table) => ({ ...facts, conntrack: table })),
+      complete,
+      forgetGrants: () => grantCache.forget(),
       run: (plan, options) => runProject(engine, plan.compiled.project, options),
     };
   }

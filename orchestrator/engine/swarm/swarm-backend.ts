@@ -66,13 +66,15 @@ export class SwarmBackend implements Backend<SwarmPlan> {
     onStatus: (message: string) => void,
   ): Promise<MeasuredEngine<SwarmPlan>> {
     const [{ remembered, localNodeId, hostnames, ...facts }, identity] = await Promise.all([
-      swarmFacts(this.engine, image, wantedNofile, naming, this.options.grantCache),
+      swarmFacts(this.engine, image, wantedNofile, naming, this.options.grantCache ?? new GrantCache()),
       this.engine.identity(),
     ]);
     const engine = this.engine;
+    const grantCache = this.options.grantCache ?? new GrantCache();
     return {
       facts,
       remembered,
+      forgetGrants: () => grantCache.forget(),
       // What runs learn through this manager's swarm (an overlay between nodes) is its own, apart from the local engine's.
       calibrationKey: `swarm ${identity}`,
       complete: Promise.resolve(facts),
