@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { floorBench } from './floor.ts';
 import { formatTable } from '../orchestrator/cli/format-table.ts';
-import { DockerEngine } from '../orchestrator/engine/docker-engine.ts';
+import { DockerEngine } from '../orchestrator/engine/docker/engine.ts';
 import { LocalBackend } from '../orchestrator/engine/local/local-backend.ts';
 import { median } from '../orchestrator/predict/fill-time.ts';
 import { chartData } from '../orchestrator/report/chart-data.ts';

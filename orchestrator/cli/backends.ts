@@ -1,5 +1,5 @@
 import type { Backend, BackendPlan } from '../engine/backend.ts';
-import { DockerEngine } from '../engine/docker-engine.ts';
+import { DockerEngine } from '../engine/docker/engine.ts';
 import { LocalBackend } from '../engine/local/local-backend.ts';
 import { SwarmBackend } from '../engine/swarm/swarm-backend.ts';
 

@@ -1,4 +1,4 @@
-import { DockerEngine } from '../engine/docker-engine.ts';
+import { DockerEngine } from '../engine/docker/engine.ts';
 import { ensureProbeImage } from '../engine/probe-image.ts';
 import { reportError } from './report-error.ts';
 

@@ -1,6 +1,6 @@
 import { createInterface } from 'node:readline/promises';
 import { describeRun, listRuns, removeOrphanedRuns, removeRuns, type RunOnEngine } from '../engine/cleanup.ts';
-import type { DockerEngine } from '../engine/docker-engine.ts';
+import type { DockerEngine } from '../engine/docker/engine.ts';
 import { EXIT } from './exit-codes.ts';
 import type { CliOptions } from './parse-args.ts';
 

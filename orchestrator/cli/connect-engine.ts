@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { DockerEngine } from '../engine/docker-engine.ts';
+import { DockerEngine } from '../engine/docker/engine.ts';
 import { EngineHungError, EngineUnavailableError } from '../engine/errors.ts';
 import { PROJECT_ROOT } from '../common/project-root.ts';
 

@@ -1,6 +1,5 @@
-import { EngineError, InterruptedError } from '../engine/errors.ts';
+import { EngineError, InterruptedError, SwarmNotReadyError } from '../engine/errors.ts';
 import { ProbeBuildError } from '../engine/probe-image.ts';
-import { SwarmNotReadyError } from '../engine/swarm-preflight.ts';
 import { EngineMismatchError } from '../engine/swarm/swarm-backend.ts';
 import { ResultsDirError } from '../report/results-dir.ts';
 import { ResultFileError } from '../report/write-report.ts';

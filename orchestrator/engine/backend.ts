@@ -2,7 +2,7 @@ import type { CompiledProject } from '../compile/compile-compose.ts';
 import type { Environment } from '../predict/environment.ts';
 import type { Prediction } from '../predict/prediction-schema.ts';
 import type { LoadedScenario } from '../scenario/load-scenario.ts';
-import type { EngineFacts } from './preflight.ts';
+import type { EngineFacts } from './engine-facts.ts';
 import type { RunOptions, RunRecord } from './run-record.ts';
 
 /** A scenario predicted and compiled for one backend: what it deploys, and the compose file saved beside the result. */

@@ -1,9 +1,9 @@
 import { PORTLAB_LABEL } from '../compile/compile-compose.ts';
-import type { DockerEngine } from './docker-engine.ts';
+import type { DockerEngine } from './docker/engine.ts';
 import { ownerState, parseOwner } from './run-owner.ts';
 import { EngineError } from './errors.ts';
-import { removeAll } from './run-project.ts';
-import { removeStackRemains } from './run-stack.ts';
+import { removeAll } from './local/run-project.ts';
+import { removeStackRemains } from './swarm/stack-removal.ts';
 
 type Thing = { id: string; name: string };
 
@@ -24,12 +24,12 @@ export type RunOnEngine = {
 /** Every portlab run on the engine, by run id (things without one count as a run of their own, with no owner). */
 export async function listRuns(engine: DockerEngine): Promise<RunOnEngine[]> {
   const managed = { [PORTLAB_LABEL.managed]: 'true' };
-  const swarm = await engine.swarmState();
+  const swarm = await engine.swarm.state();
   const [containers, networks, services] = await Promise.all([
-    engine.listContainers(managed),
-    engine.listNetworks(managed),
+    engine.containers.list(managed),
+    engine.networks.list(managed),
     // Services can be listed through a swarm manager only.
-    swarm.active && swarm.manager ? engine.listServices(managed) : Promise.resolve([]),
+    swarm.active && swarm.manager ? engine.services.list(managed) : Promise.resolve([]),
   ]);
   const runs = new Map<string, RunOnEngine>();
   const runOf = (labels: Record<string, string>) => {
@@ -71,7 +71,7 @@ export async function removeRuns(engine: DockerEngine, runs: RunOnEngine[]): Pro
   const failures: string[] = [];
   for (const run of runs.filter((candidate) => candidate.services.length > 0)) {
     await Promise.all(
-      run.services.map((service) => engine.removeService(service.id, service.name).catch((error: Error) => failures.push(error.message))),
+      run.services.map((service) => engine.services.remove(service.id, service.name).catch((error: Error) => failures.push(error.message))),
     );
     await removeStackRemains(engine, { runId: run.runId, services: run.services, networks: [] }).catch((error: Error) =>
       failures.push(error.message),

@@ -4,7 +4,7 @@ import { parse } from 'yaml';
 import { PROJECT_ROOT } from '../common/project-root.ts';
 import { ComposeBase, type ComposeService } from '../compile/compose-schema.ts';
 import { durationMs } from '../scenario/duration.ts';
-import type { StopSettings } from './docker-engine.ts';
+import type { StopSettings } from './docker/containers.ts';
 
 export const COMPOSE_BASE_FILE = path.join(PROJECT_ROOT, 'compose.base.yml');
 

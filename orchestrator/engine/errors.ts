@@ -33,3 +33,8 @@ export class InterruptedError extends Error {
     this.name = 'InterruptedError';
   }
 }
+
+/** The swarm cannot run the scenario as it is (not a swarm, not a manager, an image missing on a node). */
+export class SwarmNotReadyError extends Error {
+  override name = 'SwarmNotReadyError';
+}

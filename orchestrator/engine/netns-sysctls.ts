@@ -2,7 +2,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { parseProbeLine } from '../observe/probe-events.ts';
 import { catalogOf, type SysctlCatalog } from '../scenario/sysctl-names.ts';
-import { type DockerEngine } from './docker-engine.ts';
+import { type DockerEngine } from './docker/engine.ts';
 import { EngineError } from './errors.ts';
 import { cacheDir, KeyedCache } from './grant-cache.ts';
 
@@ -31,7 +31,7 @@ export async function engineSysctls(
   const known = await cache.get(identity);
   if (known) return catalogOf(known, source);
   const name = `${naming.prefix}-preflight-sysctls`;
-  const output = await engine.runToCompletion(
+  const output = await engine.containers.runToCompletion(
     { name, image, command: ['sysctls'], labels: naming.labels, network: 'none', alias: name, networkMode: 'none' },
     naming.signal,
   );

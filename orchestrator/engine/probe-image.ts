@@ -1,7 +1,7 @@
 import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { PORTLAB_LABEL } from '../compile/compile-compose.ts';
-import { DockerEngine } from './docker-engine.ts';
+import { DockerEngine } from './docker/engine.ts';
 import { PROBE_DIR, probeImageTag } from './probe-source.ts';
 
 const BUILD_DIR = path.join(PROBE_DIR, 'build');
@@ -43,11 +43,11 @@ export async function ensureProbeImage(
   signal?: AbortSignal,
 ): Promise<string> {
   const tag = await probeImageTag();
-  if (await engine.imageExists(tag, signal)) return tag;
+  if (await engine.images.exists(tag, signal)) return tag;
   onBuild(tag);
   const context = await compileProbe();
   try {
-    await engine.buildImage(context, ['Dockerfile', 'probe'], tag, { [PORTLAB_LABEL.managed]: 'true' }, signal);
+    await engine.images.build(context, ['Dockerfile', 'probe'], tag, { [PORTLAB_LABEL.managed]: 'true' }, signal);
   } finally {
     await rm(context, { recursive: true, force: true });
   }

@@ -1,5 +1,5 @@
 import type { ComposeProject } from '../compile/compose-schema.ts';
-import type { EngineFacts } from '../engine/preflight.ts';
+import type { EngineFacts } from '../engine/engine-facts.ts';
 import type { RunRecord } from '../engine/run-record.ts';
 import type { ContainerObservation } from '../observe/observation.ts';
 import { formatCount, showCount } from '../predict/count-range.ts';

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
-import { DockerEngine } from '../../orchestrator/engine/docker-engine.ts';
+import { DockerEngine } from '../../orchestrator/engine/docker/engine.ts';
 import { engineSysctls, SysctlNameCache } from '../../orchestrator/engine/netns-sysctls.ts';
 import { ensureProbeImage } from '../../orchestrator/engine/probe-image.ts';
 import { currentOwner, runLabels } from '../../orchestrator/engine/run-owner.ts';

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { DockerEngine } from '../../orchestrator/engine/docker-engine.ts';
+import { DockerEngine } from '../../orchestrator/engine/docker/engine.ts';
 import { ensureProbeImage } from '../../orchestrator/engine/probe-image.ts';
 import { parseProbeLine, type ProbeEvent } from '../../orchestrator/observe/probe-events.ts';
 import { docker, eventually, sleep } from './docker-helpers.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { removeAll } from '../../orchestrator/engine/run-project.ts';
+import { removeAll } from '../../orchestrator/engine/local/run-project.ts';
 
 type Thing = { id: string; name: string; labels: Record<string, string> };
 
@@ -19,7 +19,7 @@ function engineThatLingers(things: Thing[], listedFor: Record<string, number>) {
     return [...present.values()];
   };
   return {
-    engine: { removeContainer: remove, removeNetwork: remove, listContainers: list, listNetworks: async () => [] },
+    engine: { containers: { remove, list }, networks: { remove, list: async () => [] } },
     removals,
     present,
   };
@@ -45,14 +45,15 @@ describe('removing a run verifies it is gone', () => {
 
   it('reports the removals that failed when the engine cannot list any more', async () => {
     const engine = {
-      removeContainer: async () => {
-        throw new Error('removing container portlab-x-client-1: socket hang up');
+      containers: {
+        remove: async () => {
+          throw new Error('removing container portlab-x-client-1: socket hang up');
+        },
+        list: async () => {
+          throw new Error('listing containers: socket hang up');
+        },
       },
-      removeNetwork: async () => {},
-      listContainers: async () => {
-        throw new Error('listing containers: socket hang up');
-      },
-      listNetworks: async () => [],
+      networks: { remove: async () => {}, list: async () => [] },
     };
     await expect(removeAll(engine, [container], [network], 300)).rejects.toThrow(
       'cleanup left something behind: removing container portlab-x-client-1: socket hang up',

@@ -12,7 +12,7 @@ import { parseScenario } from '../../orchestrator/scenario/load-scenario.ts';
 import { PROJECT_ROOT } from '../../orchestrator/common/project-root.ts';
 import { judge } from '../../orchestrator/verdict/judge.ts';
 import { readyEvent } from '../probe-fixtures.ts';
-import type { EngineFacts } from '../../orchestrator/engine/preflight.ts';
+import type { EngineFacts } from '../../orchestrator/engine/engine-facts.ts';
 import type { EndReason } from '../../orchestrator/engine/run-record.ts';
 
 const ENGINE: EngineFacts = {

@@ -4,10 +4,10 @@ import { predict } from '../../predict/predict.ts';
 import type { LoadedScenario } from '../../scenario/load-scenario.ts';
 import type { Backend, BackendPlan, MeasuredEngine, PreflightNaming } from '../backend.ts';
 import { loadComposeBase } from '../compose-base.ts';
-import type { DockerEngine } from '../docker-engine.ts';
+import type { DockerEngine } from '../docker/engine.ts';
 import { GrantCache } from '../grant-cache.ts';
-import { engineGrants, hostConntrack } from '../preflight.ts';
-import { runProject } from '../run-project.ts';
+import { engineGrants, hostConntrack } from './preflight.ts';
+import { runProject } from './run-project.ts';
 
 export type LocalPlan = BackendPlan<CompiledProject>;
 

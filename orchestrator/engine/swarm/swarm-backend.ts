@@ -5,10 +5,10 @@ import type { LoadedScenario } from '../../scenario/load-scenario.ts';
 import { SERVER_NAME } from '../../scenario/scenario-schema.ts';
 import type { Backend, BackendPlan, MeasuredEngine, PreflightNaming } from '../backend.ts';
 import { loadComposeBase } from '../compose-base.ts';
-import type { DockerEngine } from '../docker-engine.ts';
+import type { DockerEngine } from '../docker/engine.ts';
 import { GrantCache } from '../grant-cache.ts';
-import { runStack } from '../run-stack.ts';
-import { swarmFacts } from '../swarm-preflight.ts';
+import { runStack } from './run-stack.ts';
+import { swarmFacts } from './swarm-preflight.ts';
 
 export type SwarmPlan = BackendPlan<CompiledStack>;
 
@@ -55,7 +55,7 @@ export class SwarmBackend implements Backend<SwarmPlan> {
   async publish(built: string, signal: AbortSignal, onStatus: (message: string) => void): Promise<string> {
     if (!this.options.pushTo) return built;
     onStatus(`pushing ${built} to ${this.options.pushTo}`);
-    return this.engine.pushImage(built, this.options.pushTo, signal);
+    return this.engine.images.push(built, this.options.pushTo, signal);
   }
 
   /** Every node is measured (and checked for the probe image) by one global job before anything is deployed. */

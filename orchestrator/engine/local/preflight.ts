@@ -1,32 +1,8 @@
-import { parseProbeLine, type ReadyEvent } from '../observe/probe-events.ts';
-import type { DockerEngine, EngineVersion } from './docker-engine.ts';
-import { EngineError } from './errors.ts';
-import { GrantCache } from './grant-cache.ts';
-import { HostNamespaceCache, inNamespace, readConntrack, type ConntrackTable } from './host-namespace.ts';
-
-export type EngineFacts = {
-  version: EngineVersion;
-  /** Highest nofile a container can get; null when the engine granted all that was asked. */
-  nofileCeiling: number | null;
-  defaultNofile: { soft: number; hard: number };
-  /** established: TCP entries in state ESTABLISHED; the other entries in use are closing (or UDP) and expire. */
-  conntrack: ConntrackTable | null;
-  /** On a swarm: every node services can be placed on, and its conntrack table (the server's node's is `conntrack`). */
-  nodes?: Array<{ hostname: string; conntrack: ConntrackTable | null }>;
-};
-
-/** The conntrack table a `limits` probe read in its namespace, if it could. */
-export const conntrackOf = (ready: ReadyEvent): ConntrackTable | null =>
-  ready.conntrack
-    ? {
-        max: ready.conntrack.max,
-        inUse: ready.conntrack.count,
-        ...(ready.conntrack.established === undefined ? {} : { established: ready.conntrack.established }),
-      }
-    : null;
-
-/** runc cannot raise a container's hard nofile above the daemon's own without CAP_SYS_RESOURCE. */
-export const RLIMIT_REFUSED = /setting rlimit|rlimit type 7|operation not permitted/i;
+import { parseProbeLine, type ReadyEvent } from '../../observe/probe-events.ts';
+import type { DockerEngine } from '../docker/engine.ts';
+import { conntrackOf, RLIMIT_REFUSED, type EngineFacts } from '../engine-facts.ts';
+import { EngineError } from '../errors.ts';
+import { GrantCache } from '../grant-cache.ts';
 
 async function limitsProbe(
   engine: DockerEngine,
@@ -36,7 +12,7 @@ async function limitsProbe(
   nofile: number | undefined,
   signal: AbortSignal | undefined,
 ): Promise<ReadyEvent> {
-  const output = await engine.runToCompletion(
+  const output = await engine.containers.runToCompletion(
     {
       name,
       image,
@@ -92,26 +68,12 @@ export async function engineGrants(
 }
 
 /**
- * The host's conntrack table now (bridged container traffic is tracked there). Per run, since entries come and go;
- * null when the host does not let it be read. A probe in the host's network namespace reads it, and says which
- * namespace that is; when portlab itself runs in that namespace (same namespace, same boot: a local engine), later
- * runs read the same files without a container.
+ * The host's conntrack table now (bridged container traffic is tracked there), read by a probe in the host's network
+ * namespace: the one reader of the table, so established entries are counted in one place (the probe). Per run,
+ * since entries come and go; null when the host does not let it be read.
  */
-export async function hostConntrack(
-  engine: DockerEngine,
-  image: string,
-  naming: Naming,
-  namespaces = new HostNamespaceCache(),
-): Promise<EngineFacts['conntrack']> {
-  const identity = await engine.identity();
-  const known = await namespaces.get(identity);
-  if (known && (await inNamespace(known))) {
-    const here = await readConntrack();
-    if (here) return here;
-  }
-  const ready = await limitsProbe(engine, image, `${naming.prefix}-preflight-conntrack`, naming.labels, undefined, naming.signal);
-  if (ready.netns && ready.bootId) await namespaces.set(identity, { netns: ready.netns, bootId: ready.bootId });
-  return conntrackOf(ready);
+export async function hostConntrack(engine: DockerEngine, image: string, naming: Naming): Promise<EngineFacts['conntrack']> {
+  return conntrackOf(await limitsProbe(engine, image, `${naming.prefix}-preflight-conntrack`, naming.labels, undefined, naming.signal));
 }
 
 /** Everything at once, as a run needs it (the engine suite checks the measurement itself this way). */

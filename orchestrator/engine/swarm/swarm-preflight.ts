@@ -1,14 +1,12 @@
-import { parseProbeLine, type ReadyEvent } from '../observe/probe-events.ts';
-import { TASK_ENDED_STATES, type DockerEngine, type SwarmNode, type SwarmTask } from './docker-engine.ts';
-import { EngineError, InterruptedError } from './errors.ts';
-import { GrantCache } from './grant-cache.ts';
-import { conntrackOf, RLIMIT_REFUSED, type EngineFacts } from './preflight.ts';
-import { removeStackRemains } from './run-stack.ts';
-
-/** The swarm cannot run the scenario as it is (not a swarm, not a manager, an image missing on a node). */
-export class SwarmNotReadyError extends Error {
-  override name = 'SwarmNotReadyError';
-}
+import { parseProbeLine, type ReadyEvent } from '../../observe/probe-events.ts';
+import { TASK_ENDED_STATES, type SwarmTask } from '../docker/services.ts';
+import { type DockerEngine } from '../docker/engine.ts';
+import { type SwarmNode } from '../docker/swarm.ts';
+import { EngineError, SwarmNotReadyError } from '../errors.ts';
+import { GrantCache } from '../grant-cache.ts';
+import { conntrackOf, RLIMIT_REFUSED, type EngineFacts } from '../engine-facts.ts';
+import { removeStackRemains } from './stack-removal.ts';
+import { retryUntil } from '../poll.ts';
 
 /** How long a preflight probe may take on every node before portlab gives up on it. */
 const JOB_TIMEOUT_MS = 60_000;
@@ -37,7 +35,7 @@ export async function swarmFacts(
   naming: Naming,
   cache: GrantCache = new GrantCache(),
 ): Promise<SwarmFacts & { remembered: boolean }> {
-  const state = await engine.swarmState();
+  const state = await engine.swarm.state();
   if (!state.active) {
     throw new SwarmNotReadyError(
       `${engine.describe()} is not part of a swarm: \`docker swarm init --advertise-addr <this host's address>\` makes it one (see the README, "More than one machine")`,
@@ -47,7 +45,7 @@ export async function swarmFacts(
     throw new SwarmNotReadyError(
       `${engine.describe()} is a swarm worker: run portlab against a manager node (\`docker node ls\` lists them there)`,
     );
-  const [version, nodes] = await Promise.all([engine.version(), engine.listNodes()]);
+  const [version, nodes] = await Promise.all([engine.version(), engine.swarm.nodes()]);
   const hostnames = new Map(nodes.map((node) => [node.id, node.hostname]));
   const usable = nodes.filter((node) => node.ready && node.active);
   if (usable.length === 0) throw new SwarmNotReadyError('the swarm has no node that is ready and active (`docker node ls`)');
@@ -110,7 +108,7 @@ async function limitsEverywhere(
   nodes: SwarmNode[],
   localNodeId: string,
 ): Promise<Map<string, ReadyEvent>> {
-  const id = await engine.createService(
+  const id = await engine.services.create(
     {
       name,
       image,
@@ -137,7 +135,7 @@ async function limitsEverywhere(
       throw new EngineError(
         `the preflight probe ${name} failed on node ${nodes.find((node) => node.id === failed.nodeId)?.hostname ?? failed.nodeId}: ${failed.error ?? failed.state}`,
       );
-    const output = await engine.serviceOutput(id, name);
+    const output = await engine.logs.serviceOutput(id, name);
     const readies = new Map<string, ReadyEvent>();
     for (const task of tasks) {
       const ready = (output.get(task.id) ?? []).map(parseProbeLine).find((parsed) => parsed.ok && parsed.event.event === 'ready');
@@ -149,14 +147,14 @@ async function limitsEverywhere(
     await Promise.all(
       tasks
         .filter((task) => task.nodeId === localNodeId && task.containerId)
-        .map((task) => engine.removeContainer(task.containerId!, task.id)),
+        .map((task) => engine.containers.remove(task.containerId!, task.id)),
     );
-    await engine.removeService(id, name);
+    await engine.services.remove(id, name);
     return readies;
   } catch (error) {
     // The run stops here: nothing of it may stay. (On success its containers go while the run goes on, and the
     // run's own removal waits for them.)
-    await engine.removeService(id, name).catch(() => undefined);
+    await engine.services.remove(id, name).catch(() => undefined);
     await removeStackRemains(engine, { runId: naming.labels['io.portlab.run-id'] ?? '', services: [{ id }], networks: [] }).catch(
       () => undefined,
     );
@@ -172,16 +170,17 @@ async function tasksOnEveryNode(
   nodes: number,
   signal: AbortSignal | undefined,
 ): Promise<SwarmTask[]> {
-  const by = Date.now() + JOB_TIMEOUT_MS;
-  for (;;) {
-    const tasks = await engine.listTasks([id]);
-    const ended = tasks.filter((task) => TASK_ENDED_STATES.has(task.state));
-    if (tasks.length >= nodes && ended.length === tasks.length) return tasks;
-    if (signal?.aborted) throw new InterruptedError(`waiting for ${name}`);
-    if (Date.now() > by)
-      throw new EngineError(
-        `the preflight service ${name} (a probe run once on every node) did not finish on every node within ${JOB_TIMEOUT_MS / 1000} s (${ended.length} of ${nodes} done)`,
-      );
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  let ended: SwarmTask[] = [];
+  const done = await retryUntil(
+    async () => {
+      const tasks = await engine.services.tasks([id]);
+      ended = tasks.filter((task) => TASK_ENDED_STATES.has(task.state));
+      return tasks.length >= nodes && ended.length === tasks.length ? tasks : undefined;
+    },
+    { timeoutMs: JOB_TIMEOUT_MS, intervalMs: 100, signal, what: `waiting for ${name}` },
+  );
+  if (done) return done;
+  throw new EngineError(
+    `the preflight service ${name} (a probe run once on every node) did not finish on every node within ${JOB_TIMEOUT_MS / 1000} s (${ended.length} of ${nodes} done)`,
+  );
 }

@@ -1,13 +1,16 @@
 import createDebug from 'debug';
-import { STACK_NETWORK, type CompiledStack } from '../compile/compile-stack.ts';
-import type { ComposeService } from '../compile/compose-schema.ts';
-import { SERVER_NAME } from '../scenario/scenario-schema.ts';
-import { TASK_ENDED_STATES, type DockerEngine, type SwarmTask } from './docker-engine.ts';
-import { EngineError } from './errors.ts';
-import { runExperiment } from './run-loop.ts';
-import type { ContainerSink, Deployment, RunOptions } from './run-record.ts';
-import { stopSettingsOf } from './compose-base.ts';
-import { runLabels } from './run-owner.ts';
+import { STACK_NETWORK, type CompiledStack } from '../../compile/compile-stack.ts';
+import type { ComposeService } from '../../compile/compose-schema.ts';
+import { SERVER_NAME } from '../../scenario/scenario-schema.ts';
+import { TASK_ENDED_STATES, type SwarmTask } from '../docker/services.ts';
+import { type DockerEngine } from '../docker/engine.ts';
+import { EngineError } from '../errors.ts';
+import { runExperiment } from '../run-loop.ts';
+import type { ContainerSink, Deployment, RunOptions } from '../run-record.ts';
+import { stopSettingsOf } from '../compose-base.ts';
+import { runLabels } from '../run-owner.ts';
+import { retryUntil } from '../poll.ts';
+import { removeStackRemains } from './stack-removal.ts';
 
 const debug = createDebug('portlab:swarm');
 
@@ -15,9 +18,6 @@ const debug = createDebug('portlab:swarm');
 export const STACK_NAMESPACE_LABEL = 'com.docker.stack.namespace';
 /** How often the swarm's task states are read while a run goes on (they tell when a task ended, and where it ran). */
 const TASK_POLL_MS = 500;
-/** How long removal waits for the swarm to take a stack's containers and network down. */
-const REMOVAL_TIMEOUT_MS = 60_000;
-/** A task in one of these states has ended: it will print nothing more. */
 /**
  * The swarm's log API does not end a stream when a task ends, and its last lines can come after the task's state
  * says it ended: a task counts as exited (every line read) this long after its state said so.
@@ -83,7 +83,7 @@ class StackDeployment implements Deployment {
     if (!definition?.deploy) throw new EngineError(`the compiled stack has no service ${key}`);
     const name = `${this.options.namespace}_${key}`;
     const labels = { ...definition.labels, ...this.labels };
-    const id = await this.engine.createService(
+    const id = await this.engine.services.create(
       {
         name,
         image: definition.image,
@@ -103,7 +103,7 @@ class StackDeployment implements Deployment {
     );
     this.services.push({ key, id, name });
     for (const container of this.stack.containers[key] ?? []) sink.created(container);
-    this.stopFollowing.push(await this.engine.followServiceLogs(id, name, (task, line) => this.line(task, line)));
+    this.stopFollowing.push(await this.engine.logs.followService(id, name, (task, line) => this.line(task, line)));
   }
 
   /** A line of a task: to its container, or kept until a poll tells which container the task is. */
@@ -128,7 +128,7 @@ class StackDeployment implements Deployment {
 
   private async readTasks(): Promise<void> {
     try {
-      this.tasks = await this.engine.listTasks(this.services.map((service) => service.id));
+      this.tasks = await this.engine.services.tasks(this.services.map((service) => service.id));
     } catch (error) {
       debug('reading task states: %s', error);
       return;
@@ -172,7 +172,7 @@ class StackDeployment implements Deployment {
   async startServer(sink: ContainerSink): Promise<void> {
     const creating = (async () => {
       debug('creating network %s', this.networkName);
-      this.networkId = await this.engine.createNetwork(
+      this.networkId = await this.engine.networks.create(
         this.networkName,
         { ...this.labels, 'com.docker.stack.namespace': this.options.namespace },
         'overlay',
@@ -206,8 +206,8 @@ class StackDeployment implements Deployment {
     const task = this.tasks.find((candidate) => candidate.serviceId === server.id && !TASK_ENDED_STATES.has(candidate.state));
     // On this engine's own node the container is signalled at once; elsewhere the swarm stops the task its way.
     if (task?.containerId && task.nodeId === this.options.localNodeId)
-      await this.engine.signalContainer(task.containerId, server.name, 'SIGTERM');
-    else await this.engine.scaleService(server.id, server.name, 0);
+      await this.engine.containers.signal(task.containerId, server.name, 'SIGTERM');
+    else await this.engine.services.scale(server.id, server.name, 0);
   }
 
   /** The stop grace of the service a task belongs to, as its compiled definition states it. */
@@ -227,20 +227,20 @@ class StackDeployment implements Deployment {
     );
     const stoppedHere = new Set(here.map((task) => task.id));
     await Promise.all([
-      ...this.services.map((service) => this.engine.scaleService(service.id, service.name, 0)),
+      ...this.services.map((service) => this.engine.services.scale(service.id, service.name, 0)),
       ...here.map((task) =>
-        this.engine
-          .stopContainer(task.containerId!, task.id, this.graceOf(task))
+        this.engine.containers
+          .stop(task.containerId!, task.id, this.graceOf(task))
           .catch((error: Error) => debug('stopping %s: %s', task.id, error.message)),
       ),
     ]);
-    const by = Date.now() + timeoutMs;
-    while (Date.now() < by) {
-      await this.watch();
-      const live = this.tasks.filter((task) => !TASK_ENDED_STATES.has(task.state) && !stoppedHere.has(task.id));
-      if (live.length === 0) break;
-      await new Promise((resolve) => setTimeout(resolve, TASK_POLL_MS));
-    }
+    await retryUntil(
+      async () => {
+        await this.watch();
+        return this.tasks.every((task) => TASK_ENDED_STATES.has(task.state) || stoppedHere.has(task.id)) || undefined;
+      },
+      { timeoutMs, intervalMs: TASK_POLL_MS },
+    );
   }
 
   async settle(): Promise<void> {
@@ -256,11 +256,11 @@ class StackDeployment implements Deployment {
     await this.watch();
     const here = this.tasks.filter((task) => task.nodeId === this.options.localNodeId && task.containerId);
     await Promise.all(
-      here.map((task) => this.engine.removeContainer(task.containerId!, task.id).catch((error: Error) => failures.push(error.message))),
+      here.map((task) => this.engine.containers.remove(task.containerId!, task.id).catch((error: Error) => failures.push(error.message))),
     );
     await Promise.all(
       this.services.map((service) =>
-        this.engine.removeService(service.id, service.name).catch((error: Error) => failures.push(error.message)),
+        this.engine.services.remove(service.id, service.name).catch((error: Error) => failures.push(error.message)),
       ),
     );
     const networks = this.networkId === undefined ? [] : [{ id: this.networkId, name: this.networkName }];
@@ -268,64 +268,5 @@ class StackDeployment implements Deployment {
       failures.push(error.message),
     );
     if (failures.length > 0) throw new EngineError(`cleanup left something behind: ${failures.join('; ')}`);
-  }
-}
-
-/**
- * After a stack's services are removed, the swarm takes their tasks down on every node, then the network can go:
- * waits until this node runs none of the run's containers and the services have no tasks left, then removes the
- * networks (retried while the swarm still detaches endpoints).
- */
-export async function removeStackRemains(
-  engine: DockerEngine,
-  stack: { runId: string; services: Array<{ id: string }>; networks: Array<{ id: string; name: string }> },
-): Promise<void> {
-  const by = Date.now() + REMOVAL_TIMEOUT_MS;
-  const runContainers = { 'io.portlab.run-id': stack.runId };
-  for (;;) {
-    const [containers, tasks] = await Promise.all([
-      engine.listContainers(runContainers),
-      engine.listTasks(stack.services.map((service) => service.id)),
-    ]);
-    if (containers.length === 0 && tasks.length === 0) break;
-    debug(
-      'waiting for %d container(s) and %d task(s) of run %s: %s',
-      containers.length,
-      tasks.length,
-      stack.runId,
-      tasks.map((task) => task.state).join(' '),
-    );
-    // Their services are gone, so nothing restarts them: this engine's own containers go now, not when the swarm
-    // gets to them (seconds later).
-    await Promise.all(
-      containers.map((container) =>
-        engine
-          .removeContainer(container.id, container.name)
-          .catch((error: Error) => debug('removing %s: %s', container.name, error.message)),
-      ),
-    );
-    if (Date.now() > by) {
-      throw new EngineError(
-        `the swarm still had ${containers.length} container(s) and ${tasks.length} task(s) of run ${stack.runId} after ${REMOVAL_TIMEOUT_MS / 1000} s`,
-      );
-    }
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  // A removed overlay network can stay listed on this node for a moment after the swarm has let it go (its node-local
-  // copy goes when the node's agent gets to it): it is gone once the engine no longer lists it.
-  const listed = async (id: string) =>
-    (await engine.listNetworks({ 'io.portlab.run-id': stack.runId })).some((network) => network.id === id);
-  for (const network of stack.networks) {
-    for (;;) {
-      try {
-        await engine.removeNetwork(network.id, network.name);
-        if (!(await listed(network.id))) break;
-        if (Date.now() > by)
-          throw new EngineError(`network ${network.name} was still listed ${REMOVAL_TIMEOUT_MS / 1000} s after its removal`);
-      } catch (error) {
-        if (Date.now() > by) throw error;
-      }
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
   }
 }

@@ -1,15 +1,17 @@
 import { createHash } from 'node:crypto';
 import createDebug from 'debug';
-import type { ComposeProject, ComposeService } from '../compile/compose-schema.ts';
-import { SERVER_NAME } from '../scenario/scenario-schema.ts';
-import { type DockerEngine } from './docker-engine.ts';
-import { EngineError } from './errors.ts';
-import { runExperiment, within } from './run-loop.ts';
-import type { ContainerSink, Deployment, RunOptions } from './run-record.ts';
-import { retryUntil } from './poll.ts';
-import { stopSettingsOf } from './compose-base.ts';
-import { runLabels } from './run-owner.ts';
-import { PORTLAB_LABEL } from '../compile/compile-compose.ts';
+import type { ComposeProject, ComposeService } from '../../compile/compose-schema.ts';
+import { SERVER_NAME } from '../../scenario/scenario-schema.ts';
+import type { Containers } from '../docker/containers.ts';
+import { type DockerEngine } from '../docker/engine.ts';
+import type { Networks } from '../docker/networks.ts';
+import { EngineError } from '../errors.ts';
+import { runExperiment, within } from '../run-loop.ts';
+import type { ContainerSink, Deployment, RunOptions } from '../run-record.ts';
+import { retryUntil } from '../poll.ts';
+import { stopSettingsOf } from '../compose-base.ts';
+import { runLabels } from '../run-owner.ts';
+import { PORTLAB_LABEL } from '../../compile/compile-compose.ts';
 
 const debug = createDebug('portlab:engine');
 
@@ -71,8 +73,8 @@ class ContainerDeployment implements Deployment {
   nodes = () => ({});
 
   private ensureNetwork(): Promise<void> {
-    this.network ??= this.engine
-      .createNetwork(
+    this.network ??= this.engine.networks
+      .create(
         this.networkName,
         { 'com.docker.compose.project': this.project.name, 'com.docker.compose.network': 'portlab', ...this.labels },
         'bridge',
@@ -89,7 +91,7 @@ class ContainerDeployment implements Deployment {
     if (!definition) throw new EngineError(`the compose project has no service ${service}`);
     await this.ensureNetwork();
     const name = `${this.project.name}-${service}-1`;
-    const id = await this.engine.createContainer({
+    const id = await this.engine.containers.create({
       name,
       image: definition.image,
       command: definition.command,
@@ -109,11 +111,11 @@ class ContainerDeployment implements Deployment {
   }
 
   private async begin({ id, name, service }: Created, sink: ContainerSink): Promise<void> {
-    await this.engine.startContainer(id, name, this.options.signal);
+    await this.engine.containers.start(id, name, this.options.signal);
     this.following.set(
       id,
-      this.engine
-        .followLogs(
+      this.engine.logs
+        .followContainer(
           id,
           name,
           (line) => sink.line(service, line),
@@ -141,16 +143,16 @@ class ContainerDeployment implements Deployment {
   }
 
   async startClients(): Promise<void> {
-    await Promise.all((await this.clientsCreated).map((entry) => this.engine.signalContainer(entry.id, entry.name, 'SIGUSR2')));
+    await Promise.all((await this.clientsCreated).map((entry) => this.engine.containers.signal(entry.id, entry.name, 'SIGUSR2')));
   }
 
   async signalServer(): Promise<void> {
     const server = this.created.find((entry) => entry.service === SERVER_NAME);
-    if (server) await this.engine.signalContainer(server.id, server.name, 'SIGTERM');
+    if (server) await this.engine.containers.signal(server.id, server.name, 'SIGTERM');
   }
 
   async stopAll(timeoutMs: number): Promise<void> {
-    await Promise.all(this.created.map((container) => this.engine.stopContainer(container.id, container.name, container.graceSeconds)));
+    await Promise.all(this.created.map((container) => this.engine.containers.stop(container.id, container.name, container.graceSeconds)));
     debug('stopped %s', this.created.map((container) => container.name).join(', '));
     // A log stream ends once its container has exited; by then every `done` line has been read.
     await within(Promise.all(this.created.map((container) => this.following.get(container.id))), timeoutMs);
@@ -176,7 +178,7 @@ export const REMOVAL_CHECK_MS = 10_000;
  * removed again until it is gone or REMOVAL_CHECK_MS has passed, and what is left is reported together.
  */
 export async function removeAll(
-  engine: Pick<DockerEngine, 'removeContainer' | 'removeNetwork' | 'listContainers' | 'listNetworks'>,
+  engine: { containers: Pick<Containers, 'remove' | 'list'>; networks: Pick<Networks, 'remove' | 'list'> },
   containers: Array<{ id: string; name: string }>,
   networks: Array<{ id: string; name: string }>,
   checkMs = REMOVAL_CHECK_MS,
@@ -185,14 +187,14 @@ export async function removeAll(
   const removeEach = async (leftContainers: typeof containers, leftNetworks: typeof networks) => {
     await Promise.all(
       leftContainers.map((container) =>
-        engine.removeContainer(container.id, container.name).then(
+        engine.containers.remove(container.id, container.name).then(
           () => failures.delete(container.id),
           (error: Error) => failures.set(container.id, error.message),
         ),
       ),
     );
     for (const network of leftNetworks) {
-      await engine.removeNetwork(network.id, network.name).then(
+      await engine.networks.remove(network.id, network.name).then(
         () => failures.delete(network.id),
         (error: Error) => failures.set(network.id, error.message),
       );
@@ -203,7 +205,7 @@ export async function removeAll(
   const leftBehind = (what: string[]) => new EngineError(`cleanup left something behind: ${what.join('; ')}`);
   const stillListed = async () => {
     const managed = { [PORTLAB_LABEL.managed]: 'true' };
-    const [listedContainers, listedNetworks] = await Promise.all([engine.listContainers(managed), engine.listNetworks(managed)]);
+    const [listedContainers, listedNetworks] = await Promise.all([engine.containers.list(managed), engine.networks.list(managed)]);
     const ids = new Set([...listedContainers, ...listedNetworks].map((thing) => thing.id));
     return {
       containers: containers.filter((container) => ids.has(container.id)),

@@ -1,0 +1,91 @@
+import Docker from 'dockerode';
+import { EngineUnavailableError } from '../errors.ts';
+import { ENGINE_CALL_TIMEOUT_MS, engineCall, signalled, type ClientContext } from './call.ts';
+import { Containers } from './containers.ts';
+import { Images } from './images.ts';
+import { Logs } from './logs.ts';
+import { Networks } from './networks.ts';
+import { Services } from './services.ts';
+import { Swarm } from './swarm.ts';
+
+export type EngineVersion = { dockerVersion: string; apiVersion: string; kernelVersion: string; os: string };
+
+/**
+ * One Docker engine, as the narrow clients portlab uses (containers, images, networks, services and tasks, the
+ * swarm, log streams), sharing one call wrapper with a deadline and abort. Each failure is an EngineError that names
+ * the operation and its target. The one place that imports dockerode.
+ */
+export class DockerEngine {
+  readonly containers: Containers;
+  readonly images: Images;
+  readonly networks: Networks;
+  readonly services: Services;
+  readonly swarm: Swarm;
+  readonly logs: Logs;
+  private readonly context: ClientContext;
+  private identityAsked: Promise<string> | undefined;
+
+  constructor(docker = new Docker(), options: { timeoutMs?: number } = {}) {
+    const timeoutMs = options.timeoutMs ?? ENGINE_CALL_TIMEOUT_MS;
+    this.context = { api: signalled(docker), call: engineCall(() => this.describe(), timeoutMs), timeoutMs };
+    this.containers = new Containers(this.context);
+    this.images = new Images(this.context);
+    this.networks = new Networks(this.context);
+    this.services = new Services(this.context);
+    this.swarm = new Swarm(this.context, () => this.describe());
+    this.logs = new Logs(this.context);
+  }
+
+  describe(): string {
+    const host = process.env.DOCKER_HOST;
+    return host ? `the Docker engine at ${host}` : 'the Docker engine at /var/run/docker.sock';
+  }
+
+  /** Whether the daemon answers at all, within a few seconds. */
+  async ping(): Promise<boolean> {
+    return this.context
+      .call(
+        'a ping',
+        async (abortSignal) => {
+          await this.context.api.ping({ abortSignal });
+          return true;
+        },
+        () => false,
+        { timeoutMs: Math.min(this.context.timeoutMs, 10_000) },
+      )
+      .catch(() => false);
+  }
+
+  async version(): Promise<EngineVersion> {
+    return this.context.call(
+      'a version request',
+      async (abortSignal) => {
+        const version = await this.context.api.version({ abortSignal });
+        return { dockerVersion: version.Version, apiVersion: version.ApiVersion, kernelVersion: version.KernelVersion, os: version.Os };
+      },
+      (error) => this.unreachable(error),
+    );
+  }
+
+  /** Which engine this is, as far as its limits go: the daemon's id, its version and the host's kernel (asked once). */
+  identity(): Promise<string> {
+    this.identityAsked ??= this.context
+      .call(
+        'an info request',
+        async (abortSignal) => {
+          const info = await this.context.api.info({ abortSignal });
+          return `${info.ID} docker ${info.ServerVersion} kernel ${info.KernelVersion}`;
+        },
+        (error) => this.unreachable(error),
+      )
+      .catch((error: unknown) => {
+        this.identityAsked = undefined;
+        throw error;
+      });
+    return this.identityAsked;
+  }
+
+  private unreachable(error: unknown): never {
+    throw new EngineUnavailableError(`cannot reach ${this.describe()} (is dockerd running?)`, { cause: error });
+  }
+}

@@ -1,0 +1,29 @@
+import type { ReadyEvent } from '../observe/probe-events.ts';
+import type { EngineVersion } from './docker/engine.ts';
+
+/** A host's conntrack table: established are TCP entries in state ESTABLISHED; the others in use are closing (or UDP) and expire. */
+export type ConntrackTable = { max: number; inUse: number; established?: number };
+
+export type EngineFacts = {
+  version: EngineVersion;
+  /** Highest nofile a container can get; null when the engine granted all that was asked. */
+  nofileCeiling: number | null;
+  defaultNofile: { soft: number; hard: number };
+  /** established: TCP entries in state ESTABLISHED; the other entries in use are closing (or UDP) and expire. */
+  conntrack: ConntrackTable | null;
+  /** On a swarm: every node services can be placed on, and its conntrack table (the server's node's is `conntrack`). */
+  nodes?: Array<{ hostname: string; conntrack: ConntrackTable | null }>;
+};
+
+/** The conntrack table a `limits` probe read in its namespace, if it could. */
+export const conntrackOf = (ready: ReadyEvent): ConntrackTable | null =>
+  ready.conntrack
+    ? {
+        max: ready.conntrack.max,
+        inUse: ready.conntrack.count,
+        ...(ready.conntrack.established === undefined ? {} : { established: ready.conntrack.established }),
+      }
+    : null;
+
+/** runc cannot raise a container's hard nofile above the daemon's own without CAP_SYS_RESOURCE. */
+export const RLIMIT_REFUSED = /setting rlimit|rlimit type 7|operation not permitted/i;

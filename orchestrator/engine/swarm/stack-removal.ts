@@ -1,0 +1,78 @@
+import createDebug from 'debug';
+import type { DockerEngine } from '../docker/engine.ts';
+import { EngineError } from '../errors.ts';
+import { retryUntil } from '../poll.ts';
+
+const debug = createDebug('portlab:swarm');
+
+/** How long removal waits for the swarm to take a stack's containers and network down. */
+const REMOVAL_TIMEOUT_MS = 60_000;
+
+/**
+ * After a stack's services are removed, the swarm takes their tasks down on every node, then the network can go:
+ * waits until this node runs none of the run's containers and the services have no tasks left, then removes the
+ * networks (retried while the swarm still detaches endpoints).
+ */
+export async function removeStackRemains(
+  engine: DockerEngine,
+  stack: { runId: string; services: Array<{ id: string }>; networks: Array<{ id: string; name: string }> },
+): Promise<void> {
+  const by = Date.now() + REMOVAL_TIMEOUT_MS;
+  const runContainers = { 'io.portlab.run-id': stack.runId };
+  let seen = { containers: 0, tasks: 0 };
+  const tasksGone = await retryUntil(
+    async () => {
+      const [containers, tasks] = await Promise.all([
+        engine.containers.list(runContainers),
+        engine.services.tasks(stack.services.map((service) => service.id)),
+      ]);
+      seen = { containers: containers.length, tasks: tasks.length };
+      if (containers.length === 0 && tasks.length === 0) return true;
+      debug(
+        'waiting for %d container(s) and %d task(s) of run %s: %s',
+        containers.length,
+        tasks.length,
+        stack.runId,
+        tasks.map((task) => task.state).join(' '),
+      );
+      // Their services are gone, so nothing restarts them: this engine's own containers go now, not when the swarm
+      // gets to them (seconds later).
+      await Promise.all(
+        containers.map((container) =>
+          engine.containers
+            .remove(container.id, container.name)
+            .catch((error: Error) => debug('removing %s: %s', container.name, error.message)),
+        ),
+      );
+      return undefined;
+    },
+    { timeoutMs: REMOVAL_TIMEOUT_MS, intervalMs: 200 },
+  );
+  if (!tasksGone) {
+    throw new EngineError(
+      `the swarm still had ${seen.containers} container(s) and ${seen.tasks} task(s) of run ${stack.runId} after ${REMOVAL_TIMEOUT_MS / 1000} s`,
+    );
+  }
+  // A removed overlay network can stay listed on this node for a moment after the swarm has let it go (its node-local
+  // copy goes when the node's agent gets to it): it is gone once the engine no longer lists it.
+  const listed = async (id: string) =>
+    (await engine.networks.list({ 'io.portlab.run-id': stack.runId })).some((network) => network.id === id);
+  for (const network of stack.networks) {
+    const stillListed = new EngineError(`network ${network.name} was still listed ${REMOVAL_TIMEOUT_MS / 1000} s after its removal`);
+    let failure: unknown = stillListed;
+    const gone = await retryUntil(
+      async () => {
+        try {
+          await engine.networks.remove(network.id, network.name);
+          failure = stillListed;
+          return (await listed(network.id)) ? undefined : true;
+        } catch (error) {
+          failure = error;
+          return undefined;
+        }
+      },
+      { timeoutMs: Math.max(0, by - Date.now()), intervalMs: 250 },
+    );
+    if (!gone) throw failure;
+  }
+}
