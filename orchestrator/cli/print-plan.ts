@@ -3,6 +3,7 @@ import { showCount } from '../predict/count-range.ts';
 import { observationKey } from '../predict/prediction-schema.ts';
 import type { NodeLoad } from '../predict/node-plan.ts';
 import { formatTable } from './format-table.ts';
+import { showStop } from '../predict/prediction-schema.ts';
 
 /** The dry-run plan: one row per client and the server, then the arithmetic behind each (and, on a swarm, per node). */
 export function formatPlan(plan: Plan, composeFile: string, nodes?: NodeLoad[]): string {
@@ -12,7 +13,7 @@ export function formatPlan(plan: Plan, composeFile: string, nodes?: NodeLoad[]):
     observationKey(client),
     showCount(client.connections),
     client.limit,
-    client.error ?? '-',
+    showStop(client.error),
     String(client.workers.processes),
     client.reasoning.at(-1) ?? '',
   ]);

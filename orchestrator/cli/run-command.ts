@@ -13,6 +13,7 @@ import { formatTable } from './format-table.ts';
 import type { CliOptions } from './parse-args.ts';
 import { formatCount, showCount } from '../predict/count-range.ts';
 import { aboutDuration } from '../predict/fill-time.ts';
+import { showStop } from '../predict/prediction-schema.ts';
 
 export async function runCommand(options: CliOptions): Promise<number> {
   const engine = await connectEngine(); // one line and exit 3 when there is none and none can be started
@@ -92,7 +93,7 @@ export function formatSummary(result: RunResult, resultFile: string, reportFile:
     showCount(entry.predicted),
     formatCount(entry.observed),
     entry.limit,
-    entry.predictedError ?? '-',
+    showStop(entry.predictedError),
     entry.observedError ?? '-',
     entry.verdict,
   ]);

@@ -21,6 +21,7 @@ import { reportError } from './report-error.ts';
 import { newRunId, progressPrinter } from './run-command.ts';
 import { killRuns, removeLeftovers } from './cleanup-command.ts';
 import { engineKind } from './parse-args.ts';
+import { showStop } from '../predict/prediction-schema.ts';
 
 export const SWEEP_USAGE = `usage: npm run sweep -- <name or path> [--dry-run] [--json] [--engine local|swarm]
 
@@ -55,7 +56,7 @@ function dryRun(sweep: LoadedSweep, json: boolean, engine: 'local' | 'swarm'): n
       observationKey(client),
       showCount(client.connections),
       client.limit,
-      client.error ?? '-',
+      showStop(client.error),
     ]),
     [String(point.index), ...sweep.axes.map(() => ''), 'all clients', showCount(prediction.total), prediction.limit, ''],
   ]);

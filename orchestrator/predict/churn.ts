@@ -8,7 +8,7 @@ import { exactCount, formatCount, showCount } from './count-range.ts';
 import { planWorkers } from './plan-workers.ts';
 import { clientPrediction } from './client-prediction.ts';
 import { localPortLimit, portCapacity, targetsOf } from './ports.ts';
-import type { ClientPrediction, CountRange, Limit } from './prediction-schema.ts';
+import { NO_STOP, stopsWith, type ClientPrediction, type CountRange, type Limit, type PredictedStop } from './prediction-schema.ts';
 
 /** Churn: connect, close, repeat. Whether the client runs out depends on who closes first and on tcp_tw_reuse. */
 export function predictChurningClient(
@@ -51,14 +51,14 @@ export function predictChurningClient(
   // The kills the probe counted bound the extra connections: one that came after the failure freed a port no connect() used.
   const runsOut: CountRange = early.killed === null ? { min: usable.min, max: null } : { min: usable.min, max: usable.max + early.killed };
   const reasoning = [...local.reasoning];
-  const result = (connections: CountRange, limit: Limit, error: string | null, why: string) =>
+  const result = (connections: CountRange, limit: Limit, error: PredictedStop, why: string) =>
     clientPrediction({ name, group, workers, targets, ports }, { connections, limit, error }, [...reasoning, why]);
 
   if (group.close === 'server') {
     return result(
       paced.count,
       'none',
-      null,
+      NO_STOP,
       `the server closes first, so TIME_WAIT stays on the server (one per 4-tuple there) and each local port is free again once the client has closed: no failure; ${pacedText}`,
     );
   }
@@ -72,7 +72,7 @@ export function predictChurningClient(
     return result(
       rate ? paced.count : { min: usable.min + 1, max: null },
       'none',
-      null,
+      NO_STOP,
       `net.ipv4.tcp_max_tw_buckets=${formatCount(buckets)}, fewer than the ${formatCount(usable.min)} ports: past that many, a closed connection gets no TIME_WAIT (the bucket table overflows) and its port is free at once, so the client never runs out; ${pacedText}`,
     );
   }
@@ -83,7 +83,7 @@ export function predictChurningClient(
     return result(
       { min: 1, max: runsOut.max },
       'time-wait',
-      'EADDRNOTAVAIL|none',
+      { errnos: ['EADDRNOTAVAIL'], orNone: true },
       `no rate is set and no unpaced churn has run on this engine yet, so its speed is not known: faster than ${formatCount(Math.ceil(threshold))}/s it runs out of ports (EADDRNOTAVAIL after ${showCount(usable)} ${early.why}), slower it churns for its whole duration; this run measures the speed for the next`,
     );
   }
@@ -93,14 +93,14 @@ export function predictChurningClient(
       return result(
         rate ? paced.count : { min: usable.max + 1, max: null },
         'none',
-        null,
+        NO_STOP,
         `net.ipv4.tcp_tw_reuse=1 with timestamps: connect() takes a TIME_WAIT port once it is ${reuseAgeSeconds} s old (tcp_twsk_unique, net.ipv4.tcp_tw_reuse_delay); ${speedText} cycles the ${formatCount(usable.max)} ports more slowly than that, so no failure: ${pacedText}`,
       );
     }
     return result(
       runsOut,
       'time-wait',
-      'EADDRNOTAVAIL',
+      stopsWith('EADDRNOTAVAIL'),
       `net.ipv4.tcp_tw_reuse=1, but at ${speedText} the ${formatCount(usable.max)} ports are used up within ${reuseAgeSeconds} s (net.ipv4.tcp_tw_reuse_delay), before any TIME_WAIT is old enough to reuse: EADDRNOTAVAIL after ${showCount(usable)} ${early.why} = ${showCount(runsOut)}`,
     );
   }
@@ -112,14 +112,14 @@ export function predictChurningClient(
     return result(
       paced.count,
       'none',
-      null,
+      NO_STOP,
       `${reuseText}, but ${speedText} over ${window} s puts fewer than ${formatCount(usable.min)} ports in TIME_WAIT at once: no failure; ${pacedText}`,
     );
   }
   return result(
     runsOut,
     'time-wait',
-    'EADDRNOTAVAIL',
+    stopsWith('EADDRNOTAVAIL'),
     `${reuseText}: at ${speedText} the ports fill with TIME_WAIT in about ${(usable.max / speed).toFixed(1)} s, and connect() fails with EADDRNOTAVAIL after ${showCount(usable)} ${early.why} = ${showCount(runsOut)}`,
   );
 }

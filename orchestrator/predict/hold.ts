@@ -6,7 +6,7 @@ import { exactCount, formatCount } from './count-range.ts';
 import { HEADROOM, planWorkers, totalBudget } from './plan-workers.ts';
 import { clientPrediction } from './client-prediction.ts';
 import { localPortLimit, portCapacity, targetsOf } from './ports.ts';
-import type { ClientPrediction, CountRange, Limit } from './prediction-schema.ts';
+import { stopsWith, type ClientPrediction, type CountRange, type Limit, type PredictedStop } from './prediction-schema.ts';
 
 export function predictHoldingClient(scenario: Scenario, group: ClientGroup, env: Environment, name: string): ClientPrediction {
   const facts = env.containers[name];
@@ -32,30 +32,30 @@ export function predictHoldingClient(scenario: Scenario, group: ClientGroup, env
 
   let connections: CountRange;
   let limit: Limit;
-  let error: string | null;
+  let error: PredictedStop;
   // socket() needs its descriptor before connect() picks a port, so on a tie the descriptor runs out first.
   if (fds <= portLimit.min) {
     connections = exactCount(fds);
     limit = 'nofile';
-    error = 'EMFILE';
+    error = stopsWith('EMFILE');
     reasoning.push(
       `nofile binds: ${formatCount(fds)} <= ${formatCount(portLimit.min)}, so socket() fails with EMFILE at ${formatCount(fds)}`,
     );
   } else if (fds > portLimit.max) {
     connections = portLimit;
     limit = local.limit;
-    error = local.error;
+    error = stopsWith(local.error);
     reasoning.push(local.conclusion);
   } else {
     connections = { min: portLimit.min, max: fds };
     limit = local.limit;
-    error = `${local.error}|EMFILE`;
+    error = stopsWith(local.error, 'EMFILE');
     reasoning.push(`the port range or nofile binds, whichever is smaller once the DNS listener's port is known`);
   }
   const context = { name, group, workers, targets, ports };
   const ownTable = ownConntrackLimit(env, connections);
   if (ownTable) {
-    return clientPrediction(context, { connections: ownTable.connections, limit: 'conntrack', error: 'ETIMEDOUT' }, [
+    return clientPrediction(context, { connections: ownTable.connections, limit: 'conntrack', error: stopsWith('ETIMEDOUT') }, [
       ...reasoning,
       ownTable.why,
     ]);

@@ -9,6 +9,38 @@ export type Limit = z.infer<typeof Limit>;
 export const CountRange = z.strictObject({ min: z.number().int(), max: z.number().int().nullable() });
 export type CountRange = z.infer<typeof CountRange>;
 
+/**
+ * How a client's workers are predicted to stop: with one of `errnos`, or, when `orNone`, not stopped by any (it
+ * connects to its end). Nothing may stop it: no errno and `orNone`.
+ */
+const PredictedStopShape = z.strictObject({ errnos: z.array(z.string()), orNone: z.boolean() });
+export type PredictedStop = z.infer<typeof PredictedStopShape>;
+
+/** Results before schema version 3 wrote a stop as one string, "EADDRNOTAVAIL|none", or null: read as the same set. */
+const fromStopText = (text: unknown) =>
+  text === null
+    ? { errnos: [], orNone: true }
+    : typeof text === 'string'
+      ? { errnos: text.split('|').filter((errno) => errno !== 'none'), orNone: text.split('|').includes('none') }
+      : text;
+export const PredictedStop = z.preprocess(fromStopText, PredictedStopShape);
+
+/** Nothing is predicted to stop it. */
+export const NO_STOP: PredictedStop = { errnos: [], orNone: true };
+/** Stopped by one of these errnos (and nothing else). */
+export const stopsWith = (...errnos: string[]): PredictedStop => ({ errnos: [...new Set(errnos)], orNone: false });
+/** Either outcome: what either prediction allows. */
+export const eitherStop = (a: PredictedStop, b: PredictedStop): PredictedStop => ({
+  errnos: [...new Set([...a.errnos, ...b.errnos])],
+  orNone: a.orNone || b.orNone,
+});
+/** Whether what stopped a container (an errno, or null for nothing) is one the prediction allows. */
+export const stopAllows = (stop: PredictedStop, observed: string | null): boolean =>
+  observed === null ? stop.orNone : stop.errnos.includes(observed);
+/** "EADDRNOTAVAIL", "EADDRNOTAVAIL or EMFILE", "EADDRNOTAVAIL or none"; "-" when nothing may stop it. */
+export const showStop = (stop: PredictedStop): string =>
+  stop.errnos.length === 0 ? (stop.orNone ? '-' : 'nothing') : [...stop.errnos, ...(stop.orNone ? ['none'] : [])].join(' or ');
+
 export const NofileLimit = z.strictObject({ soft: z.number().int(), hard: z.number().int() });
 
 /** How a container's workers are laid out so that the scenario's own limits, not the engine's, bind. */
@@ -42,8 +74,8 @@ export const ClientPrediction = z.strictObject({
   reservedPorts: CountRange,
   connections: CountRange,
   limit: Limit,
-  /** The errno the client's workers should stop with; null when nothing should stop them. */
-  error: z.string().nullable(),
+  /** What the client's workers should stop with. */
+  error: PredictedStop,
   reasoning: z.array(z.string()),
 });
 export type ClientPrediction = z.infer<typeof ClientPrediction>;

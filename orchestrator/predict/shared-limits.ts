@@ -5,7 +5,16 @@ import type { Environment } from './environment.ts';
 import { exactCount, formatCount, showCount } from './count-range.ts';
 import { HEADROOM, planWorkers, totalBudget } from './plan-workers.ts';
 import { targetsOf } from './ports.ts';
-import type { ClientPrediction, CountRange, Limit, Prediction } from './prediction-schema.ts';
+import {
+  eitherStop,
+  NO_STOP,
+  stopsWith,
+  type ClientPrediction,
+  type CountRange,
+  type Limit,
+  type PredictedStop,
+  type Prediction,
+} from './prediction-schema.ts';
 
 type SharedLimits = {
   server: Omit<Prediction['server'], 'accepted'>;
@@ -14,7 +23,7 @@ type SharedLimits = {
   total: CountRange | undefined;
   limit: Limit;
   /** What clients see once the shared limit binds. */
-  error: string | null;
+  error: PredictedStop;
   /** False when the shared limit may bind or not (room that comes back in time): either error, the clients' own too. */
   certain: boolean;
   reasoning: string[];
@@ -64,7 +73,15 @@ export function predictSharedLimits(scenario: Scenario, env: Environment, load: 
     verdictLines.push(
       `the server's descriptors bind: it accepts ${formatCount(fds)}, the kernel completes ${formatCount(acceptQueue)} more into the accept queue, then drops SYNs: clients stall at ${showCount(total)} and connect() times out (ETIMEDOUT)`,
     );
-    return { server, accepted: exactCount(fds), total, limit: 'server-nofile', error: 'ETIMEDOUT', certain: true, reasoning: verdictLines };
+    return {
+      server,
+      accepted: exactCount(fds),
+      total,
+      limit: 'server-nofile',
+      error: stopsWith('ETIMEDOUT'),
+      certain: true,
+      reasoning: verdictLines,
+    };
   }
   if (!churning && (load.max ?? load.min) > conntrackFree) {
     verdictLines.push(
@@ -83,7 +100,7 @@ export function predictSharedLimits(scenario: Scenario, env: Environment, load: 
       min: Math.min(load.min, Math.max(0, conntrackFree - clientCount)),
       max: Math.min(load.max ?? conntrackFreeLater, conntrackFreeLater),
     };
-    return { server, accepted: total, total, limit: 'conntrack', error: 'ETIMEDOUT', certain, reasoning: verdictLines };
+    return { server, accepted: total, total, limit: 'conntrack', error: stopsWith('ETIMEDOUT'), certain, reasoning: verdictLines };
   }
   verdictLines.push(
     churning
@@ -92,7 +109,7 @@ export function predictSharedLimits(scenario: Scenario, env: Environment, load: 
         : 'the server closes its side after the client, so it holds no TIME_WAIT; its descriptors do not bind'
       : `the server and conntrack (${formatCount(conntrackFree)} free${env.network === 'overlay' ? " in the server's own namespace" : ''}) have room for every client's ${showCount(load)} connections`,
   );
-  return { server, accepted: load, total: undefined, limit: 'none', error: null, certain: true, reasoning: verdictLines };
+  return { server, accepted: load, total: undefined, limit: 'none', error: NO_STOP, certain: true, reasoning: verdictLines };
 }
 
 /** When a shared limit caps the total, each client gets a share that depends on timing: bound it by the others' capacity. */
@@ -100,7 +117,7 @@ export function withSharedLimit(
   clients: ClientPrediction[],
   total: CountRange,
   limit: Limit,
-  error: string | null,
+  error: PredictedStop,
   certain: boolean,
 ): ClientPrediction[] {
   return clients.map((client, index) => {
@@ -116,7 +133,7 @@ export function withSharedLimit(
       ...client,
       connections,
       limit,
-      error: certain ? error : [...new Set([error, ...(client.error ?? '').split('|')].filter(Boolean))].join('|'),
+      error: certain ? error : eitherStop(error, client.error),
       reasoning: [
         ...client.reasoning,
         !certain

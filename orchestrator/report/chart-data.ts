@@ -4,7 +4,7 @@ import { formatCount } from '../predict/count-range.ts';
 import { observationKey, type ClientPrediction } from '../predict/prediction-schema.ts';
 import { SERVER_NAME } from '../scenario/scenario-schema.ts';
 import { portCount } from '../scenario/port-range.ts';
-import type { RunResult } from './result-schema.ts';
+import type { ResultWithSeries, RunResult } from './result-schema.ts';
 
 /**
  * The rows the report's charts draw, taken from a result alone. Pure. Times are seconds since the first client's
@@ -48,7 +48,7 @@ type Timed = { name: string; series: ContainerSeries; prediction: ClientPredicti
 
 const round = (value: number, digits: number) => Number(value.toFixed(digits));
 
-export function chartData(result: RunResult): ChartData {
+export function chartData(result: ResultWithSeries): ChartData {
   const predictions = new Map(result.prediction.measured.clients.map((client) => [observationKey(client), client]));
   const timed: Timed[] = [...result.clients, result.server].flatMap((container) =>
     container.series ? [{ name: container.name, series: container.series, prediction: predictions.get(container.name) }] : [],

@@ -4,6 +4,7 @@ import { SERVER_NAME } from '../scenario/scenario-schema.ts';
 import type { Chart } from './chart-specs.ts';
 import { escape, pageHead, verdictClass } from './html.ts';
 import type { StoredResult } from './result-schema.ts';
+import { showStop } from '../predict/prediction-schema.ts';
 
 /** A chart ready for the page: its SVG, already rendered. */
 export type RenderedChart = Chart & { svg: string };
@@ -16,7 +17,7 @@ function resultTable(result: StoredResult): string {
     (entry) => `<tr>
       <td>${escape(entry.name)}</td><td class="number">${escape(showCount(entry.predicted))}</td><td class="number">${escape(showCount(entry.allowed))}</td>
       <td class="number">${escape(formatCount(entry.observed))}</td><td>${escape(entry.limit)}</td>
-      <td>${escape(entry.predictedError ?? '-')}</td><td>${escape(entry.observedError ?? '-')}</td>
+      <td>${escape(showStop(entry.predictedError))}</td><td>${escape(entry.observedError ?? '-')}</td>
       <td class="${verdictClass(entry.verdict)}">${entry.verdict}</td><td>${escape(entry.why)}</td></tr>`,
   );
   const total =

@@ -4,8 +4,8 @@ import { ContainerSeries } from '../observe/series.ts';
 import { NofileLimit, Prediction } from '../predict/prediction-schema.ts';
 import { ContainerVerdict, ContainerVerdictValue, RunVerdict } from '../verdict/judge.ts';
 
-/** 2: every container's result has its `series`. */
-export const RESULT_SCHEMA_VERSION = 2;
+/** 2: every container's result has its `series`. 3: a predicted stop is a set of errnos and whether none may stop it. */
+export const RESULT_SCHEMA_VERSION = 3;
 
 /** What one container asked for and what it got, as its probe read it back inside the container. */
 export const ContainerEnvironment = z.strictObject({
@@ -136,6 +136,12 @@ export const RunResultV1 = RunResult.extend({
   server: ContainerResultV1,
 });
 
+/** Results written before stops were typed (schema version 2): the same shape, each stop one string ("A|none"), read as a set. */
+export const RunResultV2 = RunResult.extend({ schemaVersion: z.literal(2) });
+
+/** A result with its series: the current shape, or version 2's. */
+export type ResultWithSeries = RunResult | z.infer<typeof RunResultV2>;
+
 /** Any results/*.json that portlab can still read: the current shape, or an older one. */
-export const StoredResult = z.discriminatedUnion('schemaVersion', [RunResult, RunResultV1]);
+export const StoredResult = z.discriminatedUnion('schemaVersion', [RunResult, RunResultV2, RunResultV1]);
 export type StoredResult = z.infer<typeof StoredResult>;

@@ -1,5 +1,6 @@
 import { showAxisValue } from '../scenario/sweep-file.ts';
 import type { SweepSummary } from '../report/sweep-schema.ts';
+import { showStop } from '../predict/prediction-schema.ts';
 
 /** RFC 4180: a field with a comma, quote or line break is quoted, quotes doubled. */
 const field = (value: string | number | null) => {
@@ -37,7 +38,7 @@ export function sweepCsv(summary: SweepSummary): string {
       container.predicted.max,
       container.observed,
       container.limit,
-      container.predictedError,
+      container.predictedError.errnos.length === 0 ? null : showStop(container.predictedError),
       container.observedError,
       container.verdict,
       seconds,

@@ -1,6 +1,16 @@
 import { z } from 'zod';
 import type { ContainerObservation } from '../observe/observation.ts';
-import { CountRange, Limit, observationKey, type Prediction } from '../predict/prediction-schema.ts';
+import {
+  CountRange,
+  Limit,
+  NO_STOP,
+  observationKey,
+  PredictedStop,
+  stopsWith,
+  showStop,
+  stopAllows,
+  type Prediction,
+} from '../predict/prediction-schema.ts';
 import { formatCount, showCount } from '../predict/count-range.ts';
 import { SERVER_NAME } from '../scenario/scenario-schema.ts';
 
@@ -24,7 +34,7 @@ export const ContainerVerdict = z.strictObject({
   allowed: CountRange,
   observed: z.number().int(),
   limit: Limit,
-  predictedError: z.string().nullable(),
+  predictedError: PredictedStop,
   observedError: z.string().nullable(),
   verdict: ContainerVerdictValue,
   why: z.string(),
@@ -61,7 +71,7 @@ function judgeContainer(
   name: string,
   predicted: CountRange,
   limit: Limit,
-  predictedError: string | null,
+  predictedError: PredictedStop,
   observation: ContainerObservation | undefined,
   tolerance: number | string,
 ): ContainerVerdict {
@@ -74,23 +84,18 @@ function judgeContainer(
   if (observation.fatal.length > 0) return { ...base, verdict: 'error', why: `${name} failed: ${observation.fatal.join('; ')}` };
 
   const inRange = observed >= allowed.min && (allowed.max === null || observed <= allowed.max);
-  // null: nothing may stop it; "A|B": either errno is the predicted one ("none": nothing stops it).
-  const errorMatches =
-    predictedError === null
-      ? observedError === null
-      : predictedError.split('|').some((errno) => (errno === 'none' ? observedError === null : errno === observedError));
+  const errorMatches = stopAllows(predictedError, observedError);
   const toleranceText = slack > 0 ? ` (tolerance ${formatCount(slack)})` : '';
   const countText = inRange
     ? `${formatCount(observed)} is within the predicted ${showCount(predicted)}${toleranceText}`
     : `${formatCount(observed)} is outside the predicted ${showCount(predicted)}${toleranceText}`;
-  const errorText =
-    predictedError === null
-      ? errorMatches
-        ? ''
-        : `; stopped with ${observedError}, but nothing was predicted to stop it`
-      : errorMatches
-        ? `; stopped with ${observedError} as predicted (${limit})`
-        : `; stopped with ${observedError ?? 'nothing'}, but ${predictedError} (${limit}) was predicted`;
+  const errorText = errorMatches
+    ? observedError === null
+      ? ''
+      : `; stopped with ${observedError} as predicted (${limit})`
+    : predictedError.errnos.length === 0
+      ? `; stopped with ${observedError}, but nothing was predicted to stop it`
+      : `; stopped with ${observedError ?? 'nothing'}, but ${showStop(predictedError)} (${limit}) was predicted`;
   return { ...base, verdict: inRange && errorMatches ? 'pass' : 'fail', why: `${countText}${errorText}` };
 }
 
@@ -101,7 +106,7 @@ export function judge(prediction: Prediction, observations: Record<string, Conta
   );
   // The server is judged on its count alone: its workers stop only when the run ends, or on EMFILE.
   const serverBinds = prediction.limit === 'server-nofile' || prediction.limit === 'conntrack';
-  const serverError = prediction.limit === 'server-nofile' ? 'EMFILE' : null;
+  const serverError = prediction.limit === 'server-nofile' ? stopsWith('EMFILE') : NO_STOP;
   const judged = judgeContainer(
     SERVER_NAME,
     prediction.server.accepted,

@@ -7,13 +7,14 @@ import { sweepChart, sweepChartRows } from '../../orchestrator/report/sweep-char
 import { PROJECT_ROOT } from '../../orchestrator/common/project-root.ts';
 import { sweepCsv } from '../../orchestrator/sweep/sweep-csv.ts';
 import { sweepJsonSchema, SweepSummary, type SweepPointSummary } from '../../orchestrator/report/sweep-schema.ts';
+import { stopsWith } from '../../orchestrator/predict/prediction-schema.ts';
 
 const container = (name: string, observed: number, predicted: number, verdict: 'pass' | 'fail' = 'pass') => ({
   name,
   predicted: { min: predicted, max: predicted },
   observed,
   limit: 'port-range' as const,
-  predictedError: 'EADDRNOTAVAIL',
+  predictedError: stopsWith('EADDRNOTAVAIL'),
   observedError: 'EADDRNOTAVAIL',
   verdict,
 });
