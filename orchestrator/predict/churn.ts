@@ -10,6 +10,109 @@ import { clientPrediction } from './client-prediction.ts';
 import { localPortLimit, portCapacity, targetsOf } from './ports.ts';
 import { NO_STOP, stopsWith, type ClientPrediction, type CountRange, type Limit, type PredictedStop } from './prediction-schema.ts';
 
+/** What every case of a churning client's prediction is decided from. */
+type Churn = {
+  usable: { min: number; max: number };
+  /** The count once the ports run out: the usable ports, plus the TIME_WAITs RSTs killed before the failure. */
+  runsOut: CountRange;
+  early: { killed: number | null; why: string };
+  rate: number | undefined;
+  /** The connections per second it churns at: its rate, or what unpaced churns reached on this engine; unknown before. */
+  speed: number | undefined;
+  speedText: string;
+  paced: { count: CountRange; text: string };
+  serverCloses: boolean;
+  buckets: number;
+  twReuse: string;
+  /** tcp_tw_reuse=1 with timestamps: a TIME_WAIT port can be taken again once reuseAgeSeconds old. */
+  reuse: boolean;
+  reuseAgeSeconds: number;
+  /** How long a TIME_WAIT keeps its port within the run: the duration, at most TIME_WAIT's 60 s. */
+  window: number;
+};
+
+type ChurnOutcome = { connections: CountRange; limit: Limit; error: PredictedStop; why: string };
+
+/**
+ * The cases of a churning client, in the order they are decided: the first that applies is the prediction. Each says
+ * why in one sentence; the kernel facts behind them are in docs/model.md, "TIME_WAIT".
+ */
+const CHURN_CASES: Array<{ applies: (churn: Churn) => boolean; outcome: (churn: Churn) => ChurnOutcome }> = [
+  {
+    applies: (churn) => churn.serverCloses,
+    outcome: ({ paced }) => ({
+      connections: paced.count,
+      limit: 'none',
+      error: NO_STOP,
+      why: `the server closes first, so TIME_WAIT stays on the server (one per 4-tuple there) and each local port is free again once the client has closed: no failure; ${paced.text}`,
+    }),
+  },
+  {
+    // Past net.ipv4.tcp_max_tw_buckets the kernel keeps no TIME_WAIT at all (inet_twsk_alloc fails: "time wait
+    // bucket table overflow"), so a namespace allowed fewer than its usable ports can never fill them.
+    applies: (churn) => churn.buckets < churn.usable.min,
+    outcome: ({ rate, paced, usable, buckets }) => ({
+      connections: rate ? paced.count : { min: usable.min + 1, max: null },
+      limit: 'none',
+      error: NO_STOP,
+      why: `net.ipv4.tcp_max_tw_buckets=${formatCount(buckets)}, fewer than the ${formatCount(usable.min)} ports: past that many, a closed connection gets no TIME_WAIT (the bucket table overflows) and its port is free at once, so the client never runs out; ${paced.text}`,
+    }),
+  },
+  {
+    applies: (churn) => churn.speed === undefined,
+    outcome: ({ reuse, usable, reuseAgeSeconds, window, runsOut, early }) => {
+      const threshold = reuse ? usable.max / reuseAgeSeconds : usable.min / window;
+      return {
+        connections: { min: 1, max: runsOut.max },
+        limit: 'time-wait',
+        error: { errnos: ['EADDRNOTAVAIL'], orNone: true },
+        why: `no rate is set and no unpaced churn has run on this engine yet, so its speed is not known: faster than ${formatCount(Math.ceil(threshold))}/s it runs out of ports (EADDRNOTAVAIL after ${showCount(usable)} ${early.why}), slower it churns for its whole duration; this run measures the speed for the next`,
+      };
+    },
+  },
+  {
+    applies: (churn) => churn.reuse && churn.speed! <= churn.usable.max / churn.reuseAgeSeconds,
+    outcome: ({ rate, paced, usable, reuseAgeSeconds, speedText }) => ({
+      connections: rate ? paced.count : { min: usable.max + 1, max: null },
+      limit: 'none',
+      error: NO_STOP,
+      why: `net.ipv4.tcp_tw_reuse=1 with timestamps: connect() takes a TIME_WAIT port once it is ${reuseAgeSeconds} s old (tcp_twsk_unique, net.ipv4.tcp_tw_reuse_delay); ${speedText} cycles the ${formatCount(usable.max)} ports more slowly than that, so no failure: ${paced.text}`,
+    }),
+  },
+  {
+    applies: (churn) => churn.reuse,
+    outcome: ({ runsOut, usable, reuseAgeSeconds, speedText, early }) => ({
+      connections: runsOut,
+      limit: 'time-wait',
+      error: stopsWith('EADDRNOTAVAIL'),
+      why: `net.ipv4.tcp_tw_reuse=1, but at ${speedText} the ${formatCount(usable.max)} ports are used up within ${reuseAgeSeconds} s (net.ipv4.tcp_tw_reuse_delay), before any TIME_WAIT is old enough to reuse: EADDRNOTAVAIL after ${showCount(usable)} ${early.why} = ${showCount(runsOut)}`,
+    }),
+  },
+  {
+    applies: (churn) => churn.speed! * churn.window < churn.usable.min,
+    outcome: (churn) => ({
+      connections: churn.paced.count,
+      limit: 'none',
+      error: NO_STOP,
+      why: `${noReuseText(churn.twReuse)}, but ${churn.speedText} over ${churn.window} s puts fewer than ${formatCount(churn.usable.min)} ports in TIME_WAIT at once: no failure; ${churn.paced.text}`,
+    }),
+  },
+  {
+    applies: () => true,
+    outcome: (churn) => ({
+      connections: churn.runsOut,
+      limit: 'time-wait',
+      error: stopsWith('EADDRNOTAVAIL'),
+      why: `${noReuseText(churn.twReuse)}: at ${churn.speedText} the ports fill with TIME_WAIT in about ${(churn.usable.max / churn.speed!).toFixed(1)} s, and connect() fails with EADDRNOTAVAIL after ${showCount(churn.usable)} ${churn.early.why} = ${showCount(churn.runsOut)}`,
+    }),
+  },
+];
+
+const noReuseText = (twReuse: string) =>
+  twReuse === '1'
+    ? 'net.ipv4.tcp_tw_reuse=1 but timestamps are off, so no reuse'
+    : `net.ipv4.tcp_tw_reuse=${twReuse}${twReuse === '2' ? ' (loopback only; container traffic gets no reuse)' : ''}`;
+
 /** Churn: connect, close, repeat. Whether the client runs out depends on who closes first and on tcp_tw_reuse. */
 export function predictChurningClient(
   scenario: Scenario,
@@ -22,7 +125,6 @@ export function predictChurningClient(
   const targets = targetsOf(scenario, group);
   const ports = portCapacity(group, env, facts);
   const local = localPortLimit(group, ports, targets);
-  const usable = local.connections;
   const workers = planWorkers({
     requested: group.ulimits.nofile,
     processes: group.processes === 'auto' ? 1 : group.processes,
@@ -32,96 +134,48 @@ export function predictChurningClient(
     ran: facts?.workers,
     env,
   });
-  const sysctl = (key: string, fallback: string) => facts?.sysctls?.[key] ?? group.sysctls[key] ?? fallback;
-  const defaults = NAMESPACE_SYSCTL_DEFAULTS;
-  const twReuse = sysctl('net.ipv4.tcp_tw_reuse', defaults['net.ipv4.tcp_tw_reuse']);
-  // With tcp_tw_reuse=1 a TIME_WAIT port may be taken again once it is this old (tcp_twsk_unique).
-  const reuseAgeSeconds = Number(sysctl('net.ipv4.tcp_tw_reuse_delay', defaults['net.ipv4.tcp_tw_reuse_delay'])) / 1000;
-  const timestamps = sysctl('net.ipv4.tcp_timestamps', defaults['net.ipv4.tcp_timestamps']) !== '0';
+  const churn = churnOf(group, env, name, key, local.connections, workers.processes);
+  const outcome = CHURN_CASES.find((candidate) => candidate.applies(churn))!.outcome(churn);
+  const reasoning = churn.serverCloses
+    ? local.reasoning
+    : [
+        ...local.reasoning,
+        `the client closes first: each closed connection keeps its local port for this destination in TIME_WAIT for ${TIME_WAIT_SECONDS} s (tcp_fin_timeout does not shorten it)`,
+      ];
+  return clientPrediction({ name, group, workers, targets, ports }, outcome, [...reasoning, outcome.why]);
+}
+
+/** The facts a churning client's cases are decided from: its sysctls as applied, its speed, its pace. */
+function churnOf(group: ClientGroup, env: Environment, name: string, key: string, usable: Churn['usable'], processes: number): Churn {
+  const applied = env.containers[name];
+  const sysctl = (name: keyof typeof NAMESPACE_SYSCTL_DEFAULTS) =>
+    applied?.sysctls?.[name] ?? group.sysctls[name] ?? NAMESPACE_SYSCTL_DEFAULTS[name];
   const seconds = durationMs(group.duration ?? '0s') / 1000;
   const rate = group.rate;
   // Without a rate the client churns as fast as this engine lets it: known once an earlier run here measured it.
   const speed = rate ?? env.churnRate;
-  const speedText = rate
-    ? `${formatCount(rate)}/s`
-    : `${formatCount(speed ?? 0)}/s (the speed unpaced churns reached on this engine before)`;
-  const paced = pacedCount(rate, seconds, workers.processes, env.paceBehind?.[key]);
-  const pacedText = paced.text;
-  const early = killedTimeWaits(env, key, seconds, sysctl('net.ipv4.tcp_rfc1337', defaults['net.ipv4.tcp_rfc1337']));
+  const early = killedTimeWaits(env, key, seconds, sysctl('net.ipv4.tcp_rfc1337'));
   // The kills the probe counted bound the extra connections: one that came after the failure freed a port no connect() used.
   const runsOut: CountRange = early.killed === null ? { min: usable.min, max: null } : { min: usable.min, max: usable.max + early.killed };
-  const reasoning = [...local.reasoning];
-  const result = (connections: CountRange, limit: Limit, error: PredictedStop, why: string) =>
-    clientPrediction({ name, group, workers, targets, ports }, { connections, limit, error }, [...reasoning, why]);
-
-  if (group.close === 'server') {
-    return result(
-      paced.count,
-      'none',
-      NO_STOP,
-      `the server closes first, so TIME_WAIT stays on the server (one per 4-tuple there) and each local port is free again once the client has closed: no failure; ${pacedText}`,
-    );
-  }
-  reasoning.push(
-    `the client closes first: each closed connection keeps its local port for this destination in TIME_WAIT for ${TIME_WAIT_SECONDS} s (tcp_fin_timeout does not shorten it)`,
-  );
-  // Past net.ipv4.tcp_max_tw_buckets the kernel keeps no TIME_WAIT at all (inet_twsk_alloc fails: "time wait bucket
-  // table overflow"), so a namespace allowed fewer than its usable ports can never fill them.
-  const buckets = Number(sysctl('net.ipv4.tcp_max_tw_buckets', String(Number.MAX_SAFE_INTEGER)));
-  if (buckets < usable.min) {
-    return result(
-      rate ? paced.count : { min: usable.min + 1, max: null },
-      'none',
-      NO_STOP,
-      `net.ipv4.tcp_max_tw_buckets=${formatCount(buckets)}, fewer than the ${formatCount(usable.min)} ports: past that many, a closed connection gets no TIME_WAIT (the bucket table overflows) and its port is free at once, so the client never runs out; ${pacedText}`,
-    );
-  }
-  const reuse = twReuse === '1' && timestamps;
-  const window = Math.min(seconds, TIME_WAIT_SECONDS);
-  if (speed === undefined) {
-    const threshold = reuse ? usable.max / reuseAgeSeconds : usable.min / window;
-    return result(
-      { min: 1, max: runsOut.max },
-      'time-wait',
-      { errnos: ['EADDRNOTAVAIL'], orNone: true },
-      `no rate is set and no unpaced churn has run on this engine yet, so its speed is not known: faster than ${formatCount(Math.ceil(threshold))}/s it runs out of ports (EADDRNOTAVAIL after ${showCount(usable)} ${early.why}), slower it churns for its whole duration; this run measures the speed for the next`,
-    );
-  }
-  if (reuse) {
-    const reusable = usable.max / reuseAgeSeconds;
-    if (speed <= reusable) {
-      return result(
-        rate ? paced.count : { min: usable.max + 1, max: null },
-        'none',
-        NO_STOP,
-        `net.ipv4.tcp_tw_reuse=1 with timestamps: connect() takes a TIME_WAIT port once it is ${reuseAgeSeconds} s old (tcp_twsk_unique, net.ipv4.tcp_tw_reuse_delay); ${speedText} cycles the ${formatCount(usable.max)} ports more slowly than that, so no failure: ${pacedText}`,
-      );
-    }
-    return result(
-      runsOut,
-      'time-wait',
-      stopsWith('EADDRNOTAVAIL'),
-      `net.ipv4.tcp_tw_reuse=1, but at ${speedText} the ${formatCount(usable.max)} ports are used up within ${reuseAgeSeconds} s (net.ipv4.tcp_tw_reuse_delay), before any TIME_WAIT is old enough to reuse: EADDRNOTAVAIL after ${showCount(usable)} ${early.why} = ${showCount(runsOut)}`,
-    );
-  }
-  const reuseText =
-    twReuse === '1'
-      ? 'net.ipv4.tcp_tw_reuse=1 but timestamps are off, so no reuse'
-      : `net.ipv4.tcp_tw_reuse=${twReuse}${twReuse === '2' ? ' (loopback only; container traffic gets no reuse)' : ''}`;
-  if (speed * window < usable.min) {
-    return result(
-      paced.count,
-      'none',
-      NO_STOP,
-      `${reuseText}, but ${speedText} over ${window} s puts fewer than ${formatCount(usable.min)} ports in TIME_WAIT at once: no failure; ${pacedText}`,
-    );
-  }
-  return result(
+  const twReuse = sysctl('net.ipv4.tcp_tw_reuse');
+  return {
+    usable,
     runsOut,
-    'time-wait',
-    stopsWith('EADDRNOTAVAIL'),
-    `${reuseText}: at ${speedText} the ports fill with TIME_WAIT in about ${(usable.max / speed).toFixed(1)} s, and connect() fails with EADDRNOTAVAIL after ${showCount(usable)} ${early.why} = ${showCount(runsOut)}`,
-  );
+    early,
+    rate,
+    speed,
+    speedText: rate ? `${formatCount(rate)}/s` : `${formatCount(speed ?? 0)}/s (the speed unpaced churns reached on this engine before)`,
+    paced: pacedCount(rate, seconds, processes, env.paceBehind?.[key]),
+    serverCloses: group.close === 'server',
+    buckets: Number(
+      applied?.sysctls?.['net.ipv4.tcp_max_tw_buckets'] ?? group.sysctls['net.ipv4.tcp_max_tw_buckets'] ?? Number.MAX_SAFE_INTEGER,
+    ),
+    twReuse,
+    // With tcp_tw_reuse=1 a TIME_WAIT port may be taken again once it is this old (tcp_twsk_unique).
+    reuse: twReuse === '1' && sysctl('net.ipv4.tcp_timestamps') !== '0',
+    reuseAgeSeconds: Number(sysctl('net.ipv4.tcp_tw_reuse_delay')) / 1000,
+    window: Math.min(seconds, TIME_WAIT_SECONDS),
+  };
 }
 
 /**
