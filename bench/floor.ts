@@ -16,9 +16,9 @@ import { engineGrants } from '../orchestrator/engine/local/preflight.ts';
 import { compileProbe, ensureProbeImage } from '../orchestrator/engine/probe-image.ts';
 import { ProbeLog } from '../orchestrator/observe/observation.ts';
 import { LocalBackend } from '../orchestrator/engine/local/local-backend.ts';
-import { SERVER_NAME } from '../orchestrator/scenario/scenario-schema.ts';
+import { SERVER_NAME } from '../orchestrator/scenario/names.ts';
 import { RunResult } from '../orchestrator/report/result-schema.ts';
-import { environmentOf } from '../orchestrator/run-scenario.ts';
+import { environmentOf } from '../orchestrator/run-environment.ts';
 import { loadScenario } from '../orchestrator/scenario/load-scenario.ts';
 import { PROJECT_ROOT } from '../orchestrator/common/project-root.ts';
 

@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../orchestrator/common/project-root.ts';
 
@@ -81,5 +82,51 @@ describe('the layout: one folder per stage, arrows only downwards', () => {
     };
     for (const module of modules) visit(module, []);
     expect(cycles).toEqual([]);
+  });
+});
+
+/** The sizes a reader can hold in mind: no module over 300 lines, no function over 80. */
+const MAX_FILE_LINES = 300;
+const MAX_FUNCTION_LINES = 80;
+
+/** Every function of a module with a body, by name, and how many lines it spans. */
+function functionsOf(module: string): Array<{ name: string; lines: number }> {
+  const text = readFileSync(path.join(ROOT, module), 'utf8');
+  const source = ts.createSourceFile(module, text, ts.ScriptTarget.Latest, true);
+  const found: Array<{ name: string; lines: number }> = [];
+  const visit = (node: ts.Node) => {
+    if (ts.isFunctionLike(node) && 'body' in node && node.body) {
+      const lineOf = (position: number) => source.getLineAndCharacterOfPosition(position).line;
+      const parent = node.parent;
+      const name =
+        (node.name && node.name.getText(source)) ||
+        (ts.isVariableDeclaration(parent) || ts.isPropertyAssignment(parent) ? parent.name.getText(source) : '(anonymous)');
+      found.push({ name, lines: lineOf(node.getEnd()) - lineOf(node.getStart(source)) + 1 });
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(source);
+  return found;
+}
+
+describe('the layout: modules and functions a reader can hold in mind', () => {
+  it(`no module in orchestrator/ is over ${MAX_FILE_LINES} lines`, () => {
+    const long = modules.flatMap((module) => {
+      const lines = readFileSync(path.join(ROOT, module), 'utf8').split('\n').length;
+      return lines > MAX_FILE_LINES ? [`${module}: ${lines}`] : [];
+    });
+    expect(long).toEqual([]);
+  });
+
+  it(`no function in orchestrator/ is over ${MAX_FUNCTION_LINES} lines`, () => {
+    const long = modules.flatMap((module) =>
+      functionsOf(module).flatMap((fn) => (fn.lines > MAX_FUNCTION_LINES ? [`${module}: ${fn.name} (${fn.lines})`] : [])),
+    );
+    expect(long).toEqual([]);
+  });
+
+  it('measures what it checks: the longest function is found, and is not trivially short', () => {
+    const longest = Math.max(...modules.flatMap((module) => functionsOf(module).map((fn) => fn.lines)));
+    expect(longest).toBeGreaterThan(MAX_FUNCTION_LINES / 2);
   });
 });

@@ -1,9 +1,10 @@
 import { Document } from 'yaml';
-import { clientSteps, serverClosesFirst, type Bind, type Phase, type Scenario, SERVER_NAME } from '../scenario/scenario-schema.ts';
+import { clientSteps, serverClosesFirst, type Bind, type ClientGroup, type Phase, type Scenario } from '../scenario/scenario-schema.ts';
+import { SERVER_NAME } from '../scenario/names.ts';
 import { durationMs } from '../scenario/duration.ts';
 import { totalBudget } from '../predict/plan-workers.ts';
 import { engineNotes } from '../predict/predict.ts';
-import type { Prediction, WorkerPlan } from '../predict/prediction-schema.ts';
+import type { ClientPrediction, Prediction, WorkerPlan } from '../predict/prediction-schema.ts';
 import type { ComposeBase, ComposeProject, ComposeService } from './compose-schema.ts';
 
 export const PORTLAB_LABEL = {
@@ -45,68 +46,15 @@ export function compileCompose(input: CompileInput): CompiledProject {
 
   const server = prediction.server;
   const services: Record<string, ComposeService> = {
-    [SERVER_NAME]: service(
-      'server',
-      [
-        'server',
-        '--ports',
-        scenario.server.ports.join(','),
-        '--backlog',
-        String(scenario.server.backlog),
-        '--processes',
-        String(server.workers.processes),
-        '--fd-budget',
-        String(totalBudget(server.workers)),
-        ...serverCloseArgs(scenario),
-      ],
-      server.workers,
-      scenario.server.sysctls,
-    ),
+    [SERVER_NAME]: service('server', serverCommand(scenario, server.workers), server.workers, scenario.server.sysctls),
   };
   // One service per client container; a phased client has one prediction per phase but one container.
   const containers = new Map(prediction.clients.map((client) => [client.name, client]));
   for (const client of containers.values()) {
     const group = scenario.clients.find((candidate) => candidate.name === client.group);
     if (!group) throw new Error(`no client group ${client.group} in scenario ${scenario.name}`);
-    const churnArgs =
-      group.mode === 'churn' && group.duration && !group.phases
-        ? [
-            '--duration-ms',
-            String(durationMs(group.duration)),
-            '--close',
-            group.close,
-            ...(group.rate ? ['--rate', String(group.rate)] : []),
-          ]
-        : [];
-    const phaseArgs = (group.phases ?? []).flatMap((phase) => ['--phase', probePhaseArgument(phase, scenario.server.ports)]);
-    const ports = group.phases ? [...new Set(group.phases.flatMap((phase) => phase.targets ?? scenario.server.ports))] : client.targets;
     services[client.name] = {
-      ...service(
-        'client',
-        [
-          'client',
-          '--server',
-          SERVER_NAME,
-          '--ports',
-          ports.join(','),
-          '--mode',
-          group.phases ? 'hold' : group.mode,
-          '--processes',
-          String(client.workers.processes),
-          '--fd-budget',
-          String(totalBudget(client.workers)),
-          '--connect-timeout-ms',
-          String(durationMs(group.connectTimeout)),
-          ...(group.bind === 'none' ? [] : ['--bind', probeBindArgument(group.bind)]),
-          ...(group.sourceAddresses > 1 ? ['--sources', String(group.sourceAddresses)] : []),
-          ...churnArgs,
-          ...phaseArgs,
-          // auto: the workers take turns, so the container behaves as the one process the scenario describes.
-          ...(group.processes === 'auto' && !group.phases ? ['--handoff'] : []),
-        ],
-        client.workers,
-        group.sysctls,
-      ),
+      ...service('client', clientCommand(scenario, group, client), client.workers, group.sysctls),
       // Adding source addresses to the container's interface needs NET_ADMIN inside its own namespace.
       ...(group.sourceAddresses > 1 ? { cap_add: ['NET_ADMIN'] } : {}),
       depends_on: [SERVER_NAME],
@@ -114,6 +62,53 @@ export function compileCompose(input: CompileInput): CompiledProject {
   }
   const project: ComposeProject = { name: input.projectName, services, networks: structuredClone(base.networks) };
   return { project, yaml: toYaml(project, input) };
+}
+
+/** The probe server's arguments: its ports and backlog, its workers and their descriptors, how it closes. */
+function serverCommand(scenario: Scenario, workers: WorkerPlan): string[] {
+  return [
+    'server',
+    '--ports',
+    scenario.server.ports.join(','),
+    '--backlog',
+    String(scenario.server.backlog),
+    '--processes',
+    String(workers.processes),
+    '--fd-budget',
+    String(totalBudget(workers)),
+    ...serverCloseArgs(scenario),
+  ];
+}
+
+/** A probe client's arguments: where it connects, how (hold, churn, phases, bind, sources), its workers. */
+function clientCommand(scenario: Scenario, group: ClientGroup, client: ClientPrediction): string[] {
+  const churnArgs =
+    group.mode === 'churn' && group.duration && !group.phases
+      ? ['--duration-ms', String(durationMs(group.duration)), '--close', group.close, ...(group.rate ? ['--rate', String(group.rate)] : [])]
+      : [];
+  const phaseArgs = (group.phases ?? []).flatMap((phase) => ['--phase', probePhaseArgument(phase, scenario.server.ports)]);
+  const ports = group.phases ? [...new Set(group.phases.flatMap((phase) => phase.targets ?? scenario.server.ports))] : client.targets;
+  return [
+    'client',
+    '--server',
+    SERVER_NAME,
+    '--ports',
+    ports.join(','),
+    '--mode',
+    group.phases ? 'hold' : group.mode,
+    '--processes',
+    String(client.workers.processes),
+    '--fd-budget',
+    String(totalBudget(client.workers)),
+    '--connect-timeout-ms',
+    String(durationMs(group.connectTimeout)),
+    ...(group.bind === 'none' ? [] : ['--bind', probeBindArgument(group.bind)]),
+    ...(group.sourceAddresses > 1 ? ['--sources', String(group.sourceAddresses)] : []),
+    ...churnArgs,
+    ...phaseArgs,
+    // auto: the workers take turns, so the container behaves as the one process the scenario describes.
+    ...(group.processes === 'auto' && !group.phases ? ['--handoff'] : []),
+  ];
 }
 
 /**

@@ -1,5 +1,5 @@
 import { Document } from 'yaml';
-import { containerNames, SERVER_NAME } from '../scenario/scenario-schema.ts';
+import { containerNames, SERVER_NAME } from '../scenario/names.ts';
 import { engineNotes } from '../predict/predict.ts';
 import { compileCompose, type CompileInput } from './compile-compose.ts';
 import type { ComposeProject, ComposeService } from './compose-schema.ts';

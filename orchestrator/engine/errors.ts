@@ -38,3 +38,8 @@ export class InterruptedError extends Error {
 export class SwarmNotReadyError extends Error {
   override name = 'SwarmNotReadyError';
 }
+
+/** Throws the interrupt once the signal has fired: the one check every step between engine calls makes. */
+export function stopIfInterrupted(signal: AbortSignal, what: string): void {
+  if (signal.aborted) throw new InterruptedError(what);
+}

@@ -1,6 +1,6 @@
 import { ProbeLog, type ContainerObservation } from '../observe/observation.ts';
 import type { ContainerSeries } from '../observe/series.ts';
-import { EngineError, InterruptedError } from './errors.ts';
+import { EngineError, InterruptedError, stopIfInterrupted } from './errors.ts';
 import type { ContainerSink, Deployment, RunFailure } from './run-record.ts';
 
 /** How long the server may take to listen, and the clients to say they wait for their go. */
@@ -106,7 +106,7 @@ export class RunWatch {
 
   /** Throws the interrupt when the run was aborted. */
   checkInterrupt(step: string): void {
-    if (this.signal.aborted) throw new InterruptedError(step);
+    stopIfInterrupted(this.signal, step);
   }
 
   /** Waits until every named probe is `what`; one whose probe failed or whose container ended first fails the run. */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { phaseKey } from '../scenario/scenario-schema.ts';
+import { phaseKey } from '../scenario/names.ts';
 import { parseProbeLine, ReadyEvent, type ProbeEvent } from './probe-events.ts';
 import { toSeries, type ContainerSeries, type SeriesPoint } from './series.ts';
 

@@ -1,4 +1,5 @@
-import { containerNames, type Scenario } from '../scenario/scenario-schema.ts';
+import { containerNames } from '../scenario/names.ts';
+import { type Scenario } from '../scenario/scenario-schema.ts';
 import { addCounts, exactCount, formatCount, showCount } from './count-range.ts';
 import type { Environment } from './environment.ts';
 import { totalBudget } from './plan-workers.ts';

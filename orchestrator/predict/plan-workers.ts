@@ -1,5 +1,5 @@
 import { BOUNDS } from '../scenario/bounds.ts';
-import type { Nofile } from '../scenario/scenario-schema.ts';
+import type { Nofile } from '../scenario/field-schemas.ts';
 import type { Environment } from './environment.ts';
 import type { WorkerPlan } from './prediction-schema.ts';
 

@@ -1,4 +1,5 @@
-import { containerNames, phaseKey, SERVER_NAME, type ClientGroup, type Phase, type Scenario } from '../scenario/scenario-schema.ts';
+import { containerNames, phaseKey, SERVER_NAME } from '../scenario/names.ts';
+import { type ClientGroup, type Phase, type Scenario } from '../scenario/scenario-schema.ts';
 import type { Environment } from './environment.ts';
 import { addCounts, exactCount, showCount } from './count-range.ts';
 import { expandPortList } from './ports.ts';

@@ -1,4 +1,4 @@
-import { phaseKey } from '../scenario/scenario-schema.ts';
+import { phaseKey } from '../scenario/names.ts';
 import { z } from 'zod';
 
 /** The resource that stops a scenario; docs/model.md explains each. */

@@ -1,6 +1,7 @@
 /** Limits all clients share: the server's descriptors and accept queues, the conntrack table (docs/model.md, "The server", "Conntrack"). */
 
-import { SERVER_NAME, serverClosesFirst, type Scenario } from '../scenario/scenario-schema.ts';
+import { SERVER_NAME } from '../scenario/names.ts';
+import { serverClosesFirst, type Scenario } from '../scenario/scenario-schema.ts';
 import type { Environment } from './environment.ts';
 import { exactCount, formatCount, showCount } from './count-range.ts';
 import { HEADROOM, planWorkers, totalBudget } from './plan-workers.ts';
@@ -29,13 +30,13 @@ type SharedLimits = {
   reasoning: string[];
 };
 
-/** Limits all clients share: the server's descriptors and accept queues, and the host's conntrack table. */
-export function predictSharedLimits(scenario: Scenario, env: Environment, load: CountRange): SharedLimits {
+const clientCountOf = (scenario: Scenario) => scenario.clients.reduce((sum, group) => sum + group.count, 0);
+
+/** The server's side: its workers and descriptors, and the completed connections its listening sockets queue. */
+function serverSide(scenario: Scenario, env: Environment, load: CountRange, churning: boolean) {
   const facts = env.containers[SERVER_NAME];
   const listenPorts = scenario.server.ports;
-  const clientCount = scenario.clients.reduce((sum, group) => sum + group.count, 0);
-  const churning = scenario.clients.every((group) => group.mode === 'churn');
-  const demand = churning ? clientCount * 2 : (load.max ?? load.min);
+  const demand = churning ? clientCountOf(scenario) * 2 : (load.max ?? load.min);
   const workers = planWorkers({
     requested: scenario.server.ulimits.nofile,
     processes: scenario.server.processes,
@@ -54,7 +55,13 @@ export function predictSharedLimits(scenario: Scenario, env: Environment, load: 
     `server: ${workers.processes} worker${workers.processes > 1 ? 's' : ''} accept on ${listenPorts.length} listening port${listenPorts.length > 1 ? 's' : ''} with a budget of ${formatCount(fds)} descriptors; each targeted listening socket queues min(backlog ${scenario.server.backlog}, somaxconn ${somaxconn}) + 1 = ${formatCount(queuePerSocket)} completed connections`,
     ...(workers.note ? [`server note: ${workers.note}`] : []),
   ];
-  const server = { workers, listenPorts, acceptQueue, reasoning };
+  return { fds, acceptQueue, server: { workers, listenPorts, acceptQueue, reasoning } };
+}
+
+/** Limits all clients share: the server's descriptors and accept queues, and the host's conntrack table. */
+export function predictSharedLimits(scenario: Scenario, env: Environment, load: CountRange): SharedLimits {
+  const churning = scenario.clients.every((group) => group.mode === 'churn');
+  const { fds, acceptQueue, server } = serverSide(scenario, env, load, churning);
   const verdictLines: string[] = [];
   // On an overlay network the server's own namespace counts its connections, and it starts empty. On a bridge the
   // host's table does: what is in use now is taken, except the entries of connections already closing (or UDP),
@@ -97,7 +104,7 @@ export function predictSharedLimits(scenario: Scenario, env: Environment, load: 
     // Certain only when even the later room is too small; otherwise the clients may reach their own limits first.
     const certain = load.min > conntrackFreeLater;
     const total = {
-      min: Math.min(load.min, Math.max(0, conntrackFree - clientCount)),
+      min: Math.min(load.min, Math.max(0, conntrackFree - clientCountOf(scenario))),
       max: Math.min(load.max ?? conntrackFreeLater, conntrackFreeLater),
     };
     return { server, accepted: total, total, limit: 'conntrack', error: stopsWith('ETIMEDOUT'), certain, reasoning: verdictLines };

@@ -4,7 +4,8 @@ import type { RunRecord } from '../engine/run-record.ts';
 import type { ContainerObservation } from '../observe/observation.ts';
 import { formatCount, showCount } from '../predict/count-range.ts';
 import { engineNotes } from '../predict/predict.ts';
-import { SERVER_NAME, type Scenario } from '../scenario/scenario-schema.ts';
+import { SERVER_NAME } from '../scenario/names.ts';
+import { type Scenario } from '../scenario/scenario-schema.ts';
 import type { Prediction, WorkerPlan } from '../predict/prediction-schema.ts';
 import type { ContainerVerdict, Judgement, RunVerdict } from '../verdict/judge.ts';
 import { RESULT_SCHEMA_VERSION, type RunResult } from './result-schema.ts';
@@ -47,9 +48,8 @@ export function phasesOf(preparedAt: Date, record: RunRecord): RunResult['run'][
   };
 }
 
-/** Everything a run produced, in the published shape of results/*.json. Pure. */
-export function buildResult(input: ResultInput): RunResult {
-  const { record, measured, judgement, scenario } = input;
+/** What each container asked for and what its probe read back inside it, for the result's environment. */
+function containerEnvironments({ record, measured, scenario }: ResultInput): RunResult['environment']['containers'] {
   const plans = new Map<string, { workers: WorkerPlan; sysctls: Record<string, string> }>([
     [SERVER_NAME, { workers: measured.server.workers, sysctls: scenario.server.sysctls }],
     ...measured.clients.map(
@@ -60,7 +60,7 @@ export function buildResult(input: ResultInput): RunResult {
         ] as const,
     ),
   ]);
-  const containers = Object.fromEntries(
+  return Object.fromEntries(
     [...plans.entries()].map(([name, plan]) => {
       const ready = record.observations[name]?.ready ?? null;
       return [
@@ -87,60 +87,88 @@ export function buildResult(input: ResultInput): RunResult {
       ];
     }),
   );
-  // A run that did not run to its end is not judged, and neither are its containers (one that failed stays error).
-  const endedHow = {
-    'clients-done': '',
-    failed: 'failed',
-    interrupted: 'was interrupted',
-    duration: 'reached its time limit',
-    stalled: 'stalled',
-  }[record.endReason];
-  const judged = (verdict: ContainerVerdict): ContainerVerdict =>
+}
+
+/** How a run that did not run to its end ended, in words after "when the run". */
+const ENDED_HOW: Record<RunRecord['endReason'], string> = {
+  'clients-done': '',
+  failed: 'failed',
+  interrupted: 'was interrupted',
+  duration: 'reached its time limit',
+  stalled: 'stalled',
+};
+
+/** A run that did not run to its end is not judged: what it gets instead, and why. */
+const notJudged = (record: RunRecord): { verdict: RunVerdict; why: string } | null =>
+  ({
+    'clients-done': null,
+    failed: { verdict: 'error' as const, why: `the run did not complete: ${record.failure ?? 'it failed'}` },
+    interrupted: {
+      verdict: 'aborted' as const,
+      why: 'the run was interrupted (Ctrl-C) before every client had stopped: what they reached is kept, not judged',
+    },
+    stalled: {
+      verdict: 'incomplete' as const,
+      why: "no count moved for the hold's stall limit while clients were still going: how far each got is kept, not judged",
+    },
+    duration: {
+      verdict: 'incomplete' as const,
+      why: 'the run reached its time limit while clients were still going: how far each got is kept, not judged',
+    },
+  })[record.endReason];
+
+/** One container's verdict with what its probe reported; not judged when the run did not run to its end (an error stays). */
+function containerResult(record: RunRecord, verdict: ContainerVerdict): RunResult['server'] {
+  const judged: ContainerVerdict =
     record.endReason === 'clients-done' || verdict.verdict === 'error'
       ? verdict
       : {
           ...verdict,
           verdict: 'not judged',
-          why: `${formatCount(verdict.observed)} when the run ${endedHow}; not judged against the predicted ${showCount(verdict.predicted)}`,
+          why: `${formatCount(verdict.observed)} when the run ${ENDED_HOW[record.endReason]}; not judged against the predicted ${showCount(verdict.predicted)}`,
         };
-  const containerResult = (verdict: ContainerVerdict) => {
-    const observation: ContainerObservation | undefined = record.observations[verdict.name];
-    const stops = observation?.workers.map((worker) => worker.stoppedAtMs) ?? [];
-    const failures = (observation?.workers ?? [])
-      .filter((worker) => worker.errno !== null && worker.stoppedAtMs !== null)
-      .sort((a, b) => (a.stoppedAtMs ?? 0) - (b.stoppedAtMs ?? 0));
-    const first = failures[0];
-    return {
-      ...judged(verdict),
-      firstFailure: first ? { errno: first.errno ?? '', atMs: first.stoppedAtMs ?? 0 } : null,
-      timeWait: observation?.timeWait ?? null,
-      timeWaitEntered: observation?.timeWaitEntered ?? null,
-      paceBehind: observation?.paceBehind ?? null,
-      workers: observation?.workers ?? [],
-      errors: observation?.errors ?? {},
-      stoppedAfterMs: stops.length > 0 && stops.every((ms) => ms !== null) ? Math.max(...(stops as number[])) : null,
-      series: record.series[verdict.name] ?? null,
-    };
+  const observation: ContainerObservation | undefined = record.observations[verdict.name];
+  const stops = observation?.workers.map((worker) => worker.stoppedAtMs) ?? [];
+  const failures = (observation?.workers ?? [])
+    .filter((worker) => worker.errno !== null && worker.stoppedAtMs !== null)
+    .sort((a, b) => (a.stoppedAtMs ?? 0) - (b.stoppedAtMs ?? 0));
+  const first = failures[0];
+  return {
+    ...judged,
+    firstFailure: first ? { errno: first.errno ?? '', atMs: first.stoppedAtMs ?? 0 } : null,
+    timeWait: observation?.timeWait ?? null,
+    timeWaitEntered: observation?.timeWaitEntered ?? null,
+    paceBehind: observation?.paceBehind ?? null,
+    workers: observation?.workers ?? [],
+    errors: observation?.errors ?? {},
+    stoppedAfterMs: stops.length > 0 && stops.every((ms) => ms !== null) ? Math.max(...(stops as number[])) : null,
+    series: record.series[verdict.name] ?? null,
   };
-  const notJudged: Record<Exclude<RunRecord['endReason'], 'clients-done'>, { verdict: RunVerdict; why: string }> = {
-    failed: { verdict: 'error', why: `the run did not complete: ${record.failure ?? 'it failed'}` },
-    interrupted: {
-      verdict: 'aborted',
-      why: 'the run was interrupted (Ctrl-C) before every client had stopped: what they reached is kept, not judged',
-    },
-    stalled: {
-      verdict: 'incomplete',
-      why: "no count moved for the hold's stall limit while clients were still going: how far each got is kept, not judged",
-    },
-    duration: {
-      verdict: 'incomplete',
-      why: 'the run reached its time limit while clients were still going: how far each got is kept, not judged',
-    },
-  };
-  const unfinished = record.endReason === 'clients-done' ? null : notJudged[record.endReason];
-  const notes = engineNotes(measured).map(([name, note]) => `${name}: ${note}`);
-  const clients = judgement.clients.map(containerResult);
-  const server = containerResult(judgement.server);
+}
+
+/** Each filling client's predicted time to fill its ports beside the time it took. */
+function fillTimesOf(input: ResultInput, clients: RunResult['clients']): RunResult['run']['fillTimes'] {
+  return Object.fromEntries(
+    Object.entries(input.fillEstimates ?? {}).map(([name, estimate]) => {
+      const stopped = clients.find((client) => client.name === name)?.stoppedAfterMs ?? null;
+      return [
+        name,
+        {
+          predictedSeconds: Math.round(estimate.seconds * 10) / 10,
+          basis: estimate.basis,
+          observedSeconds: stopped === null ? null : stopped / 1000,
+        },
+      ];
+    }),
+  );
+}
+
+/** Everything a run produced, in the published shape of results/*.json. Pure. */
+export function buildResult(input: ResultInput): RunResult {
+  const { record, measured, judgement, scenario } = input;
+  const unfinished = notJudged(record);
+  const clients = judgement.clients.map((verdict) => containerResult(record, verdict));
+  const server = containerResult(record, judgement.server);
   return {
     schemaVersion: RESULT_SCHEMA_VERSION,
     scenario: scenario as unknown as Record<string, unknown>,
@@ -157,19 +185,7 @@ export function buildResult(input: ResultInput): RunResult {
       phasesMs: phasesOf(input.preparedAt, record),
       kept: input.kept,
       engine: input.engineKind ?? 'local',
-      fillTimes: Object.fromEntries(
-        Object.entries(input.fillEstimates ?? {}).map(([name, estimate]) => {
-          const stopped = clients.find((client) => client.name === name)?.stoppedAfterMs ?? null;
-          return [
-            name,
-            {
-              predictedSeconds: Math.round(estimate.seconds * 10) / 10,
-              basis: estimate.basis,
-              observedSeconds: stopped === null ? null : stopped / 1000,
-            },
-          ];
-        }),
-      ),
+      fillTimes: fillTimesOf(input, clients),
     },
     environment: {
       docker: { version: input.engine.version.dockerVersion, apiVersion: input.engine.version.apiVersion },
@@ -179,7 +195,7 @@ export function buildResult(input: ResultInput): RunResult {
       engineGrantsRemembered: input.grantsRemembered,
       conntrack: input.engine.conntrack,
       ...(input.engine.nodes ? { nodes: input.engine.nodes } : {}),
-      containers,
+      containers: containerEnvironments(input),
     },
     prediction: { before: input.before, measured },
     clients,
@@ -188,14 +204,14 @@ export function buildResult(input: ResultInput): RunResult {
       ? {
           ...judgement.total,
           verdict: 'not judged' as const,
-          why: `${formatCount(judgement.total.observed)} when the run ${endedHow}; not judged against the predicted total ${showCount(judgement.total.predicted)}`,
+          why: `${formatCount(judgement.total.observed)} when the run ${ENDED_HOW[record.endReason]}; not judged against the predicted total ${showCount(judgement.total.predicted)}`,
         }
       : judgement.total,
     verdict: unfinished ? unfinished.verdict : judgement.verdict,
     why: unfinished
       ? [unfinished.why, ...[...clients, server].map((entry) => `${entry.name}: ${entry.verdict}: ${entry.why}`)]
       : judgement.why,
-    notes,
+    notes: engineNotes(measured).map(([name, note]) => `${name}: ${note}`),
     composeFile: input.composeFile,
   };
 }

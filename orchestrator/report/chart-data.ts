@@ -2,7 +2,7 @@ import { TIME_WAIT_SECONDS } from '../predict/kernel-facts.ts';
 import { seriesPoints, type ContainerSeries } from '../observe/series.ts';
 import { formatCount } from '../predict/count-range.ts';
 import { observationKey, type ClientPrediction } from '../predict/prediction-schema.ts';
-import { SERVER_NAME } from '../scenario/scenario-schema.ts';
+import { SERVER_NAME } from '../scenario/names.ts';
 import { portCount } from '../scenario/port-range.ts';
 import type { ResultWithSeries, RunResult } from './result-schema.ts';
 
@@ -48,52 +48,81 @@ type Timed = { name: string; series: ContainerSeries; prediction: ClientPredicti
 
 const round = (value: number, digits: number) => Number(value.toFixed(digits));
 
-export function chartData(result: ResultWithSeries): ChartData {
+/** The result's series on one time axis: which container is which, and when each point was. */
+type Timeline = {
+  result: ResultWithSeries;
+  predictions: Map<string, ClientPrediction>;
+  holding: Timed[];
+  churning: Timed[];
+  server: Timed | undefined;
+  timed: Timed[];
+  secondsOf: (series: ContainerSeries, t: number) => number;
+};
+
+function timelineOf(result: ResultWithSeries): Timeline {
   const predictions = new Map(result.prediction.measured.clients.map((client) => [observationKey(client), client]));
   const timed: Timed[] = [...result.clients, result.server].flatMap((container) =>
     container.series ? [{ name: container.name, series: container.series, prediction: predictions.get(container.name) }] : [],
   );
   const clientStarts = timed.filter((entry) => entry.name !== SERVER_NAME).flatMap((entry) => entry.series.probeStartedAt ?? []);
   const origin = clientStarts.length > 0 ? Math.min(...clientStarts) : null;
-  const secondsOf = (series: ContainerSeries, t: number) =>
-    round(((origin === null || series.probeStartedAt === null ? 0 : series.probeStartedAt - origin) + t) / 1000, 3);
-
-  const holding = timed.filter((entry) => entry.prediction?.mode === 'hold');
-  const churning = timed.filter((entry) => entry.prediction?.mode === 'churn');
-  const server = timed.find((entry) => entry.name === SERVER_NAME);
-
-  /** A series on the shared time axis, from 0: the server listens before the clients start, with nothing to show. */
-  const fromZero = (series: ContainerSeries) => {
-    const points = seriesPoints(series).map((point) => ({ ...point, seconds: secondsOf(series, point.t) }));
-    const before = points.filter((point) => point.seconds < 0).at(-1);
-    const after = points.filter((point) => point.seconds >= 0);
-    return before && after[0]?.seconds !== 0 ? [{ ...before, seconds: 0 }, ...after] : after;
+  return {
+    result,
+    predictions,
+    timed,
+    holding: timed.filter((entry) => entry.prediction?.mode === 'hold'),
+    churning: timed.filter((entry) => entry.prediction?.mode === 'churn'),
+    server: timed.find((entry) => entry.name === SERVER_NAME),
+    secondsOf: (series, t) =>
+      round(((origin === null || series.probeStartedAt === null ? 0 : series.probeStartedAt - origin) + t) / 1000, 3),
   };
+}
 
-  const held = [...holding, ...(server && holding.length > 0 ? [server] : [])].flatMap((entry) =>
-    fromZero(entry.series).map((point) => ({
+/** A series on the shared time axis, from 0: the server listens before the clients start, with nothing to show. */
+function fromZero(timeline: Timeline, series: ContainerSeries) {
+  const points = seriesPoints(series).map((point) => ({ ...point, seconds: timeline.secondsOf(series, point.t) }));
+  const before = points.filter((point) => point.seconds < 0).at(-1);
+  const after = points.filter((point) => point.seconds >= 0);
+  return before && after[0]?.seconds !== 0 ? [{ ...before, seconds: 0 }, ...after] : after;
+}
+
+const limitOf = (timeline: Timeline, name: string) => timeline.predictions.get(name)?.limit ?? 'none';
+
+/** Hold clients with the same predicted ceiling share one rule: ceiling -> the clients' names. */
+function holdCeilings(timeline: Timeline): Map<number, string[]> {
+  const byCeiling = new Map<number, string[]>();
+  for (const entry of timeline.holding) {
+    const max = entry.prediction?.connections.max;
+    if (max !== null && max !== undefined) byCeiling.set(max, [...(byCeiling.get(max) ?? []), entry.name]);
+  }
+  return byCeiling;
+}
+
+function heldRows(timeline: Timeline): ChartData['held'] {
+  const { holding, server } = timeline;
+  return [...holding, ...(server && holding.length > 0 ? [server] : [])].flatMap((entry) =>
+    fromZero(timeline, entry.series).map((point) => ({
       seconds: point.seconds,
       connections: point.count,
       container: entry.name === SERVER_NAME ? SERVER_LINE : entry.name,
     })),
   );
+}
 
-  const byCeiling = new Map<number, string[]>();
-  for (const entry of holding) {
-    const max = entry.prediction?.connections.max;
-    if (max !== null && max !== undefined) byCeiling.set(max, [...(byCeiling.get(max) ?? []), entry.name]);
-  }
-  const limitOf = (name: string) => predictions.get(name)?.limit ?? 'none';
+function ceilingRows(timeline: Timeline, byCeiling: Map<number, string[]>): ChartData['ceilings'] {
   const ceilings = [...byCeiling].map(([connections, names]) => ({
     connections,
-    label: `${names.join(', ')}: ${formatCount(connections)} predicted (${limitOf(names[0]!)})`,
+    label: `${names.join(', ')}: ${formatCount(connections)} predicted (${limitOf(timeline, names[0]!)})`,
   }));
-  const serverMax = result.prediction.measured.server.accepted.max;
-  if (holding.length > 0 && serverMax !== null && !byCeiling.has(serverMax)) {
+  const serverMax = timeline.result.prediction.measured.server.accepted.max;
+  if (timeline.holding.length > 0 && serverMax !== null && !byCeiling.has(serverMax)) {
     ceilings.push({ connections: serverMax, label: `server: ${formatCount(serverMax)} predicted` });
   }
+  return ceilings;
+}
 
-  const rate = holding.flatMap((entry) => {
+function rateRows(timeline: Timeline): ChartData['rate'] {
+  return timeline.holding.flatMap((entry) => {
     const points = seriesPoints(entry.series);
     return points.slice(1).flatMap((point, index) => {
       const before = points[index]!;
@@ -105,40 +134,48 @@ export function chartData(result: ResultWithSeries): ChartData {
         : [];
     });
   });
-  const halfway = [...byCeiling].flatMap(([connections, names]) =>
-    limitOf(names[0]!) === 'port-range'
-      ? [{ held: Math.floor(connections / 2), label: `half of ${formatCount(connections)}: one parity used up` }]
-      : [],
-  );
+}
 
-  const churnLines = [...churning, ...(server && churning.length > 0 ? [server] : [])];
-  const churn = churnLines.flatMap((entry) =>
-    fromZero(entry.series).flatMap(({ seconds, ...point }) => {
+function churnRows(timeline: Timeline): ChartData['churn'] {
+  const { churning, server } = timeline;
+  return [...churning, ...(server && churning.length > 0 ? [server] : [])].flatMap((entry) =>
+    fromZero(timeline, entry.series).flatMap(({ seconds, ...point }) => {
       const rows: ChartData['churn'] = [];
       if (entry.name !== SERVER_NAME) rows.push({ seconds, value: point.count, line: `${entry.name} churned`, quantity: 'churned' });
       if (point.timeWait !== null) rows.push({ seconds, value: point.timeWait, line: `${entry.name} TIME_WAIT`, quantity: 'TIME_WAIT' });
       return rows;
     }),
   );
-  const churnCeilings = churning.flatMap((entry) => {
+}
+
+function churnCeilingRows(timeline: Timeline): ChartData['churnCeilings'] {
+  return timeline.churning.flatMap((entry) => {
     const prediction = entry.prediction;
     if (prediction?.limit !== 'time-wait') return [];
     const usable = portCount(prediction.portRange) - prediction.reservedPorts.min;
     return [{ value: usable, label: `${entry.name}: ${formatCount(usable)} usable ports, each held ${TIME_WAIT_SECONDS} s in TIME_WAIT` }];
   });
-  const failures = churning.flatMap((entry) => {
-    const failure = result.clients.find((client) => client.name === entry.name)?.firstFailure;
+}
+
+function failureRows(timeline: Timeline): ChartData['failures'] {
+  return timeline.churning.flatMap((entry) => {
+    const failure = timeline.result.clients.find((client) => client.name === entry.name)?.firstFailure;
     if (!failure) return [];
-    const seconds = secondsOf(entry.series, failure.atMs);
+    const seconds = timeline.secondsOf(entry.series, failure.atMs);
     return [{ seconds, label: `${entry.name}: ${failure.errno} at ${seconds.toFixed(1)} s` }];
   });
-  const phases = timed.flatMap((entry) => {
+}
+
+function phaseRows(timeline: Timeline): ChartData['phases'] {
+  return timeline.timed.flatMap((entry) => {
     if (entry.prediction?.phase === null || entry.prediction?.phase === undefined) return [];
-    const times = entry.series.t.slice(1).map((t) => secondsOf(entry.series, t));
+    const times = entry.series.t.slice(1).map((t) => timeline.secondsOf(entry.series, t));
     if (times.length === 0) return [];
     return [{ from: Math.min(...times), to: Math.max(...times), label: `phase ${entry.prediction.phase} (${entry.prediction.mode})` }];
   });
+}
 
+function intervalRows(result: ResultWithSeries): ChartData['intervals'] {
   const intervalOf = (container: RunResult['clients'][number]): ChartData['intervals'][number] => {
     const top = Math.max(container.observed, container.predicted.min);
     return {
@@ -168,17 +205,26 @@ export function chartData(result: ResultWithSeries): ChartData {
       label: `${formatCount(total.observed)} observed`,
     });
   }
+  return intervals;
+}
 
+export function chartData(result: ResultWithSeries): ChartData {
+  const timeline = timelineOf(result);
+  const byCeiling = holdCeilings(timeline);
   return {
-    held,
-    ceilings,
-    rate,
-    halfway,
-    churn,
-    churnCeilings,
-    failures,
-    phases,
-    intervals,
+    held: heldRows(timeline),
+    ceilings: ceilingRows(timeline, byCeiling),
+    rate: rateRows(timeline),
+    halfway: [...byCeiling].flatMap(([connections, names]) =>
+      limitOf(timeline, names[0]!) === 'port-range'
+        ? [{ held: Math.floor(connections / 2), label: `half of ${formatCount(connections)}: one parity used up` }]
+        : [],
+    ),
+    churn: churnRows(timeline),
+    churnCeilings: churnCeilingRows(timeline),
+    failures: failureRows(timeline),
+    phases: phaseRows(timeline),
+    intervals: intervalRows(result),
     bindingLimit: result.prediction.measured.limit,
   };
 }

@@ -1,6 +1,6 @@
 import { formatCount, showCount } from '../predict/count-range.ts';
 import { observationKey } from '../predict/prediction-schema.ts';
-import { SERVER_NAME } from '../scenario/scenario-schema.ts';
+import { SERVER_NAME } from '../scenario/names.ts';
 import type { Chart } from './chart-specs.ts';
 import { escape, pageHead, verdictClass } from './html.ts';
 import type { StoredResult } from './result-schema.ts';

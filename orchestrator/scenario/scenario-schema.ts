@@ -1,8 +1,19 @@
 import { z } from 'zod';
 import { BOUNDS } from './bounds.ts';
-import { parseDuration } from './duration.ts';
 import { parsePortRange } from './port-range.ts';
-import { sysctlProblem } from './namespaced-sysctls.ts';
+import {
+  ClientPlacementSchema,
+  connectTimeout,
+  duration,
+  port,
+  positiveInt,
+  processes,
+  ServerPlacementSchema,
+  strictObject,
+  sysctls,
+  tolerance,
+  ulimits,
+} from './field-schemas.ts';
 
 export const SCENARIO_NAME_PATTERN = /^[a-z0-9-]+$/;
 
@@ -34,137 +45,6 @@ export const SCENARIO_DEFAULTS = {
   };
   expect: { tolerance: number | string };
 };
-
-/** A strict object whose unknown-key error lists what is allowed there. */
-function strictObject<Shape extends z.ZodRawShape>(shape: Shape) {
-  const known = Object.keys(shape).join(', ');
-  return z.strictObject(shape, {
-    error: (issue) => {
-      if (issue.code === 'unrecognized_keys') return `unknown key; expected one of: ${known}`;
-      if (issue.code === 'invalid_type') return `expected a map with keys such as ${known}`;
-      return undefined;
-    },
-  });
-}
-
-const port = z
-  .number({ error: 'expected a port number' })
-  .int({ error: 'expected a whole port number' })
-  .min(1, { error: 'expected a port from 1 to 65535' })
-  .max(65535, { error: 'expected a port from 1 to 65535' });
-
-const positiveInt = (what: string) =>
-  z
-    .number({ error: `expected ${what}` })
-    .int({ error: `expected ${what}` })
-    .min(1, { error: `expected ${what}` });
-
-const NOFILE_EXPECTED = `expected a whole number from 1 to ${BOUNDS.nofile.toLocaleString('en-US')} (fs.nr_open's default, the most the kernel grants)`;
-const nofileCount = z
-  .number({ error: NOFILE_EXPECTED })
-  .int({ error: NOFILE_EXPECTED })
-  .min(1, { error: NOFILE_EXPECTED })
-  .max(BOUNDS.nofile, { error: NOFILE_EXPECTED });
-
-/** Compose ulimit syntax: a single number (soft = hard) or { soft, hard }. */
-const ulimitValue = z
-  .union([nofileCount, strictObject({ soft: nofileCount, hard: nofileCount })], { error: 'expected a whole number or { soft, hard }' })
-  .transform((value) => (typeof value === 'number' ? { soft: value, hard: value } : value))
-  .superRefine((limit, ctx) => {
-    if (limit.soft > limit.hard) {
-      ctx.addIssue({ code: 'custom', message: `soft (${limit.soft}) must be <= hard (${limit.hard})` });
-    }
-  });
-
-const ulimits = strictObject({ nofile: ulimitValue.optional() });
-
-/** Compose sysctl syntax: a map, or a list of "key=value" strings. Values are kept as the kernel text. */
-const sysctls = z
-  .union(
-    [
-      z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])),
-      z.array(z.string().regex(/^[^=\s]+=.*$/, { error: 'expected "key=value"' })),
-    ],
-    { error: 'expected a map of sysctl: value, or a list of "sysctl=value"' },
-  )
-  .transform((value): Record<string, string> => {
-    const entries = Array.isArray(value)
-      ? value.map((item) => {
-          const at = item.indexOf('=');
-          return [item.slice(0, at), item.slice(at + 1)] as const;
-        })
-      : Object.entries(value).map(([key, v]) => [key, typeof v === 'boolean' ? (v ? '1' : '0') : String(v)] as const);
-    return Object.fromEntries(entries);
-  })
-  .superRefine((map, ctx) => {
-    for (const [key, value] of Object.entries(map)) {
-      const problem = sysctlProblem(key, value);
-      if (problem) ctx.addIssue({ code: 'custom', message: problem, path: [key] });
-    }
-  });
-
-const DURATION_EXPECTED = 'expected a duration such as "30s", "2m" or "1m30s"';
-/** A duration from 1 ms up to `maxMs`, said in the message when it is out of bounds. */
-const durationUpTo = (maxMs: number, maxText: string) =>
-  z.string({ error: DURATION_EXPECTED }).superRefine((text, ctx) => {
-    const ms = parseDuration(text);
-    if (ms === undefined) ctx.addIssue({ code: 'custom', message: `${DURATION_EXPECTED}, found ${JSON.stringify(text)}` });
-    else if (ms === 0) ctx.addIssue({ code: 'custom', message: `expected a duration longer than 0, found ${JSON.stringify(text)}` });
-    else if (ms > maxMs)
-      ctx.addIssue({ code: 'custom', message: `expected a duration of at most ${maxText}, found ${JSON.stringify(text)}` });
-  });
-const duration = durationUpTo(BOUNDS.durationMs, '24h');
-const connectTimeout = durationUpTo(BOUNDS.connectTimeoutMs, '10m');
-
-const PROCESSES_EXPECTED = `expected "auto" or a whole number from 1 to ${BOUNDS.processes}`;
-const processes = z.union(
-  [z.literal('auto'), positiveInt(`a whole number from 1 to ${BOUNDS.processes}`).max(BOUNDS.processes, { error: PROCESSES_EXPECTED })],
-  {
-    error: PROCESSES_EXPECTED,
-  },
-);
-
-const TOLERANCE_EXPECTED = 'expected a whole number of connections (>= 0) or a percentage such as "0.5%"';
-const tolerance = z.union(
-  [
-    z
-      .number()
-      .int({ error: TOLERANCE_EXPECTED })
-      .min(0, { error: TOLERANCE_EXPECTED })
-      .max(BOUNDS.tolerance, { error: TOLERANCE_EXPECTED }),
-    z.string().superRefine((text, ctx) => {
-      if (!/^\d+(\.\d+)?%$/.test(text)) ctx.addIssue({ code: 'custom', message: TOLERANCE_EXPECTED });
-      else if (Number(text.slice(0, -1)) > 100) ctx.addIssue({ code: 'custom', message: 'expected a percentage of at most 100%' });
-    }),
-  ],
-  { error: TOLERANCE_EXPECTED },
-);
-
-/**
- * Where a swarm puts a service's tasks (--engine swarm; the local engine runs everything on its one host):
- * Docker's placement constraints, such as "node.labels.role == client", and for a client group at most `perNode`
- * of its containers on one node (compose's deploy.placement.max_replicas_per_node).
- */
-const CONSTRAINT_EXPECTED =
-  'expected a constraint such as "node.labels.role == client" (node.id, node.hostname, node.role, node.platform.os, node.platform.arch, node.labels.*, engine.labels.*, with == or !=)';
-const constraint = z
-  .string({ error: CONSTRAINT_EXPECTED })
-  .regex(
-    /^(node\.(id|hostname|role|platform\.os|platform\.arch|labels\.[A-Za-z0-9._-]+)|engine\.labels\.[A-Za-z0-9._-]+)\s*(==|!=)\s*[A-Za-z0-9._-]+$/,
-    { error: CONSTRAINT_EXPECTED },
-  );
-const constraints = z
-  .array(constraint, { error: 'expected a list of constraints' })
-  .max(16, { error: 'expected at most 16 constraints' })
-  .default([]);
-const ServerPlacementSchema = strictObject({ constraints });
-const ClientPlacementSchema = strictObject({
-  constraints,
-  perNode: positiveInt(`a whole number from 1 to ${BOUNDS.clients}`)
-    .max(BOUNDS.clients, { error: `expected a whole number from 1 to ${BOUNDS.clients}` })
-    .optional(),
-});
-export type ClientPlacement = z.infer<typeof ClientPlacementSchema>;
 
 const ServerSchema = strictObject({
   ports: z
@@ -277,16 +157,73 @@ const scenarioName = z
   .regex(SCENARIO_NAME_PATTERN, { error: NAME_EXPECTED })
   .max(BOUNDS.nameLength, { error: NAME_EXPECTED });
 
+/** The scenario file's fields, before the rules that relate them. */
+const scenarioFields = strictObject({
+  // Without a name of its own the scenario takes the file's basename, checked like any name (superRefine).
+  name: scenarioName.optional(),
+  description: z.string({ error: 'expected text' }).default(''),
+  server: ServerSchema.default(ServerSchema.parse({})),
+  clients: ClientsSchema.default(ClientGroupSchema.parse({})),
+  expect: ExpectSchema.default(ExpectSchema.parse({})),
+});
+type ScenarioFields = z.infer<typeof scenarioFields>;
+type Issues = { addIssue: (issue: { code: 'custom'; message: string; path: PropertyKey[] }) => void };
+
+/** The rules of one client group that relate its fields to each other and to the server's ports. */
+function checkGroup(group: ClientGroupInput, server: ScenarioFields['server'], at: (...rest: PropertyKey[]) => PropertyKey[], ctx: Issues) {
+  const notAServerPort = (p: number, path: PropertyKey[]) => {
+    if (!server.ports.includes(p))
+      ctx.addIssue({ code: 'custom', message: `port ${p} is not one of server.ports (${server.ports.join(', ')})`, path });
+  };
+  group.targets?.forEach((p, targetIndex) => notAServerPort(p, at('targets', targetIndex)));
+  if (group.sourceAddresses > 1 && group.bind !== 'none') {
+    ctx.addIssue({
+      code: 'custom',
+      message: 'several source addresses need bind: none (the client binds each address itself, leaving the port to connect())',
+      path: at('sourceAddresses'),
+    });
+  }
+  if (!group.phases && group.mode === 'hold' && (group.rate !== undefined || group.close !== 'client')) {
+    const key = group.rate !== undefined ? 'rate' : 'close';
+    ctx.addIssue({ code: 'custom', message: `${key} applies to churn mode only (this group holds its connections)`, path: at(key) });
+  }
+  group.phases?.forEach((phase, phaseIndex) => {
+    if (phase.mode === 'churn' && (phase.duration ?? group.duration) === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        message: "a churn phase needs a duration (its own or the group's)",
+        path: at('phases', phaseIndex, 'duration'),
+      });
+    }
+    phase.targets?.forEach((p, targetIndex) => notAServerPort(p, at('phases', phaseIndex, 'targets', targetIndex)));
+  });
+  if (group.phases && (group.processes !== 'auto' || group.bind !== 'none' || group.sourceAddresses !== 1)) {
+    ctx.addIssue({ code: 'custom', message: 'phases run in one process with bind: none and one source address', path: at('phases') });
+  }
+  if (group.mode === 'churn' && group.duration === undefined && !group.phases) {
+    ctx.addIssue({ code: 'custom', message: 'churn mode needs a duration (how long to churn), such as "30s"', path: at('duration') });
+  }
+}
+
+/** The server closes every accepted connection first, or none: it cannot tell one client's from another's. */
+function checkServerCloses(groups: ClientGroupInput[], listed: boolean, ctx: Issues) {
+  const steps = (group: ClientGroupInput) =>
+    group.phases ? group.phases.map((phase) => ({ mode: phase.mode, close: phase.close ?? group.close })) : [group];
+  const closesFirst = (group: ClientGroupInput) => steps(group).every((step) => step.mode === 'churn' && step.close === 'server');
+  const serverCloses = groups.filter((group) => steps(group).some((step) => step.mode === 'churn' && step.close === 'server'));
+  if (serverCloses.length > 0 && !groups.every(closesFirst)) {
+    const index = groups.findIndex((group) => !closesFirst(group));
+    ctx.addIssue({
+      code: 'custom',
+      message: 'close: server makes the server close every connection first, so every client group must churn with close: server',
+      path: listed ? ['clients', index] : ['clients'],
+    });
+  }
+}
+
 /** The scenario file; `defaultName` (the file's basename) names a scenario that does not name itself. */
 export function scenarioSchema(defaultName: string) {
-  return strictObject({
-    // Without a name of its own the scenario takes the file's basename, checked like any name (superRefine).
-    name: scenarioName.optional(),
-    description: z.string({ error: 'expected text' }).default(''),
-    server: ServerSchema.default(ServerSchema.parse({})),
-    clients: ClientsSchema.default(ClientGroupSchema.parse({})),
-    expect: ExpectSchema.default(ExpectSchema.parse({})),
-  })
+  return scenarioFields
     .superRefine((scenario, ctx) => {
       if (scenario.name === undefined && !scenarioName.safeParse(defaultName).success) {
         ctx.addIssue({
@@ -307,65 +244,9 @@ export function scenarioSchema(defaultName: string) {
           ctx.addIssue({ code: 'custom', message: `client group "${group.name}" is named twice; names must be unique`, path: at('name') });
         }
         if (group.name !== undefined) seen.add(group.name);
-        group.targets?.forEach((p, targetIndex) => {
-          if (!scenario.server.ports.includes(p)) {
-            ctx.addIssue({
-              code: 'custom',
-              message: `port ${p} is not one of server.ports (${scenario.server.ports.join(', ')})`,
-              path: at('targets', targetIndex),
-            });
-          }
-        });
-        if (group.sourceAddresses > 1 && group.bind !== 'none') {
-          ctx.addIssue({
-            code: 'custom',
-            message: 'several source addresses need bind: none (the client binds each address itself, leaving the port to connect())',
-            path: at('sourceAddresses'),
-          });
-        }
-        if (!group.phases && group.mode === 'hold' && (group.rate !== undefined || group.close !== 'client')) {
-          const key = group.rate !== undefined ? 'rate' : 'close';
-          ctx.addIssue({ code: 'custom', message: `${key} applies to churn mode only (this group holds its connections)`, path: at(key) });
-        }
-        group.phases?.forEach((phase, phaseIndex) => {
-          if (phase.mode === 'churn' && (phase.duration ?? group.duration) === undefined) {
-            ctx.addIssue({
-              code: 'custom',
-              message: "a churn phase needs a duration (its own or the group's)",
-              path: at('phases', phaseIndex, 'duration'),
-            });
-          }
-          phase.targets?.forEach((p, targetIndex) => {
-            if (!scenario.server.ports.includes(p)) {
-              ctx.addIssue({
-                code: 'custom',
-                message: `port ${p} is not one of server.ports (${scenario.server.ports.join(', ')})`,
-                path: at('phases', phaseIndex, 'targets', targetIndex),
-              });
-            }
-          });
-        });
-        if (group.phases && (group.processes !== 'auto' || group.bind !== 'none' || group.sourceAddresses !== 1)) {
-          ctx.addIssue({ code: 'custom', message: 'phases run in one process with bind: none and one source address', path: at('phases') });
-        }
-        if (group.mode === 'churn' && group.duration === undefined && !group.phases) {
-          ctx.addIssue({ code: 'custom', message: 'churn mode needs a duration (how long to churn), such as "30s"', path: at('duration') });
-        }
+        checkGroup(group, scenario.server, at, ctx);
       });
-      // The server closes every accepted connection first, or none: it cannot tell one client's from another's.
-      const steps = (group: (typeof groups)[number]) =>
-        group.phases ? group.phases.map((phase) => ({ mode: phase.mode, close: phase.close ?? group.close })) : [group];
-      const closesFirst = (group: (typeof groups)[number]) =>
-        steps(group).every((step) => step.mode === 'churn' && step.close === 'server');
-      const serverCloses = groups.filter((group) => steps(group).some((step) => step.mode === 'churn' && step.close === 'server'));
-      if (serverCloses.length > 0 && !groups.every(closesFirst)) {
-        const index = groups.findIndex((group) => !closesFirst(group));
-        ctx.addIssue({
-          code: 'custom',
-          message: 'close: server makes the server close every connection first, so every client group must churn with close: server',
-          path: listed ? ['clients', index] : ['clients'],
-        });
-      }
+      checkServerCloses(groups, listed, ctx);
     })
     .transform(({ clients, name, ...rest }) => ({
       name: name ?? defaultName,
@@ -393,20 +274,6 @@ export const clientSteps = (scenario: Scenario): Array<Pick<Phase, 'mode' | 'clo
 /** Whether the server closes every accepted connection first (a churn with close: server), keeping the TIME_WAIT. */
 export const serverClosesFirst = (scenario: Scenario) =>
   clientSteps(scenario).some((step) => step.mode === 'churn' && step.close === 'server');
-
-/** Container names of a group: client-1, client-2, ... for a group named "client". */
-/** The server's service and container name in every compiled project, result and report. */
-export const SERVER_NAME = 'server';
-
-/** Where a container's phase is observed, predicted and judged: client-1/phase-2 (the container itself: client-1). */
-export const phaseKey = (container: string, phase: number | null) => (phase === null ? container : `${container}/phase-${phase}`);
-
-/** Whether a key names one phase of a container rather than the container. */
-export const isPhaseKey = (key: string) => /\/phase-\d+$/.test(key);
-
-/** A client group's containers: <group>-1, <group>-2, ... */
-export const containerNames = (group: ClientGroup) => Array.from({ length: group.count }, (_, index) => `${group.name}-${index + 1}`);
-export type Nofile = z.infer<typeof ulimitValue>;
 
 /** The port range a scenario asks for, if it sets one. */
 export function requestedPortRange(sysctlMap: Record<string, string>) {

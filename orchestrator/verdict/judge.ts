@@ -12,7 +12,7 @@ import {
   type Prediction,
 } from '../predict/prediction-schema.ts';
 import { formatCount, showCount } from '../predict/count-range.ts';
-import { SERVER_NAME } from '../scenario/scenario-schema.ts';
+import { SERVER_NAME } from '../scenario/names.ts';
 
 export const Verdict = z.enum(['pass', 'fail', 'error']);
 export type Verdict = z.infer<typeof Verdict>;

@@ -16,7 +16,12 @@ describe('shipped scenarios', () => {
     expect(scenario.description).not.toBe('');
     const prediction = predict(scenario, ASSUMED_ENVIRONMENT);
     expect(prediction.clients.map((client) => [observationKey(client), client.connections, client.limit, client.error])).toEqual(
-      expected.clients.map(([name, count, limit, error]) => [name, expectedRange(count), limit, error === null ? NO_STOP : stopsWith(error)]),
+      expected.clients.map(([name, count, limit, error]) => [
+        name,
+        expectedRange(count),
+        limit,
+        error === null ? NO_STOP : stopsWith(error),
+      ]),
     );
     expect(prediction.server.accepted).toEqual(expectedRange(expected.server));
     expect(prediction.limit).toBe(expected.limit);

@@ -7,7 +7,7 @@ import { predict } from '../../orchestrator/predict/predict.ts';
 import { buildResult } from '../../orchestrator/report/build-result.ts';
 import { resultJsonSchema } from '../../orchestrator/report/result-json-schema.ts';
 import { RunResult } from '../../orchestrator/report/result-schema.ts';
-import { environmentOf, withContainerFacts } from '../../orchestrator/run-scenario.ts';
+import { environmentOf, withContainerFacts } from '../../orchestrator/run-environment.ts';
 import { parseScenario } from '../../orchestrator/scenario/load-scenario.ts';
 import { PROJECT_ROOT } from '../../orchestrator/common/project-root.ts';
 import { judge } from '../../orchestrator/verdict/judge.ts';

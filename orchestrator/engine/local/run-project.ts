@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import createDebug from 'debug';
 import type { ComposeProject, ComposeService } from '../../compile/compose-schema.ts';
-import { SERVER_NAME } from '../../scenario/scenario-schema.ts';
+import { SERVER_NAME } from '../../scenario/names.ts';
 import type { Containers } from '../docker/containers.ts';
 import { type DockerEngine } from '../docker/engine.ts';
 import type { Networks } from '../docker/networks.ts';

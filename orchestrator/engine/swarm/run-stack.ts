@@ -1,7 +1,7 @@
 import createDebug from 'debug';
 import { STACK_NETWORK, type CompiledStack } from '../../compile/compile-stack.ts';
 import type { ComposeService } from '../../compile/compose-schema.ts';
-import { SERVER_NAME } from '../../scenario/scenario-schema.ts';
+import { SERVER_NAME } from '../../scenario/names.ts';
 import { TASK_ENDED_STATES, type SwarmTask } from '../docker/services.ts';
 import { type DockerEngine } from '../docker/engine.ts';
 import { EngineError } from '../errors.ts';

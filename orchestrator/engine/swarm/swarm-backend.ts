@@ -2,7 +2,7 @@ import { compileStack, stackNamespace, type CompiledStack } from '../../compile/
 import { ASSUMED_SWARM_ENVIRONMENT, type Environment } from '../../predict/environment.ts';
 import { predict } from '../../predict/predict.ts';
 import type { LoadedScenario } from '../../scenario/load-scenario.ts';
-import { SERVER_NAME } from '../../scenario/scenario-schema.ts';
+import { SERVER_NAME } from '../../scenario/names.ts';
 import type { Backend, BackendPlan, MeasuredEngine, PreflightNaming } from '../backend.ts';
 import { loadComposeBase } from '../compose-base.ts';
 import type { DockerEngine } from '../docker/engine.ts';

@@ -1,0 +1,51 @@
+import type { EngineFacts } from './engine/engine-facts.ts';
+import type { ContainerObservation } from './observe/observation.ts';
+import { ASSUMED_ENVIRONMENT, type Environment } from './predict/environment.ts';
+import { isPhaseKey } from './scenario/names.ts';
+
+/** The environment the predictor sees: the engine's measured facts over the documented defaults. */
+export function environmentOf(engine: EngineFacts, network: Environment['network'] = 'bridge'): Environment {
+  return {
+    ...ASSUMED_ENVIRONMENT,
+    network,
+    engineNofileCeiling: engine.nofileCeiling,
+    engineDefaultNofile: engine.defaultNofile,
+    conntrackMax: engine.conntrack?.max ?? ASSUMED_ENVIRONMENT.conntrackMax,
+    conntrackInUse: engine.conntrack?.inUse ?? ASSUMED_ENVIRONMENT.conntrackInUse,
+    ...(engine.conntrack?.established === undefined ? {} : { conntrackEstablished: engine.conntrack.established }),
+  };
+}
+
+/** The environment as every probe reported it at start (and, for churning clients, the TIME_WAITs they saw). */
+export function withContainerFacts(env: Environment, observations: Record<string, ContainerObservation>): Environment {
+  const containers = { ...env.containers };
+  const timeWaits = { ...env.timeWaits };
+  const paceBehind = { ...env.paceBehind };
+  for (const [name, observation] of Object.entries(observations)) {
+    if (observation.paceBehind !== undefined) paceBehind[name] = observation.paceBehind;
+    if (observation.timeWaitEntered !== undefined && observation.timeWaitEntered !== null && observation.timeWait !== null) {
+      timeWaits[name] = { entered: observation.timeWaitEntered, atEnd: observation.timeWait };
+    }
+  }
+  for (const [name, observation] of Object.entries(observations)) {
+    const ready = observation.ready;
+    // A phase's observation (client-1/phase-2) repeats its container's ready line; the container's is enough.
+    if (!ready || isPhaseKey(name)) continue;
+    containers[name] = {
+      nofile: ready.nofile,
+      fdsOpen: ready.fdsOpen,
+      portRange: ready.portRange,
+      boundPorts: ready.boundPorts,
+      reservedPorts: ready.reservedPorts,
+      somaxconn: ready.somaxconn,
+      sysctls: ready.sysctls,
+      workers: { processes: ready.processes, fdBudget: ready.fdBudget },
+    };
+  }
+  return {
+    ...env,
+    containers,
+    ...(Object.keys(timeWaits).length > 0 ? { timeWaits } : {}),
+    ...(Object.keys(paceBehind).length > 0 ? { paceBehind } : {}),
+  };
+}

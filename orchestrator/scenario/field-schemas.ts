@@ -1,0 +1,139 @@
+import { z } from 'zod';
+import { BOUNDS } from './bounds.ts';
+import { parseDuration } from './duration.ts';
+import { sysctlProblem } from './namespaced-sysctls.ts';
+
+/* The value schemas a scenario file's fields are made of: ports, counts, ulimits, sysctls, durations, placement. */
+
+/** A strict object whose unknown-key error lists what is allowed there. */
+export function strictObject<Shape extends z.ZodRawShape>(shape: Shape) {
+  const known = Object.keys(shape).join(', ');
+  return z.strictObject(shape, {
+    error: (issue) => {
+      if (issue.code === 'unrecognized_keys') return `unknown key; expected one of: ${known}`;
+      if (issue.code === 'invalid_type') return `expected a map with keys such as ${known}`;
+      return undefined;
+    },
+  });
+}
+
+export const port = z
+  .number({ error: 'expected a port number' })
+  .int({ error: 'expected a whole port number' })
+  .min(1, { error: 'expected a port from 1 to 65535' })
+  .max(65535, { error: 'expected a port from 1 to 65535' });
+
+export const positiveInt = (what: string) =>
+  z
+    .number({ error: `expected ${what}` })
+    .int({ error: `expected ${what}` })
+    .min(1, { error: `expected ${what}` });
+
+export const NOFILE_EXPECTED = `expected a whole number from 1 to ${BOUNDS.nofile.toLocaleString('en-US')} (fs.nr_open's default, the most the kernel grants)`;
+export const nofileCount = z
+  .number({ error: NOFILE_EXPECTED })
+  .int({ error: NOFILE_EXPECTED })
+  .min(1, { error: NOFILE_EXPECTED })
+  .max(BOUNDS.nofile, { error: NOFILE_EXPECTED });
+
+/** Compose ulimit syntax: a single number (soft = hard) or { soft, hard }. */
+export const ulimitValue = z
+  .union([nofileCount, strictObject({ soft: nofileCount, hard: nofileCount })], { error: 'expected a whole number or { soft, hard }' })
+  .transform((value) => (typeof value === 'number' ? { soft: value, hard: value } : value))
+  .superRefine((limit, ctx) => {
+    if (limit.soft > limit.hard) {
+      ctx.addIssue({ code: 'custom', message: `soft (${limit.soft}) must be <= hard (${limit.hard})` });
+    }
+  });
+
+export const ulimits = strictObject({ nofile: ulimitValue.optional() });
+
+/** Compose sysctl syntax: a map, or a list of "key=value" strings. Values are kept as the kernel text. */
+export const sysctls = z
+  .union(
+    [
+      z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])),
+      z.array(z.string().regex(/^[^=\s]+=.*$/, { error: 'expected "key=value"' })),
+    ],
+    { error: 'expected a map of sysctl: value, or a list of "sysctl=value"' },
+  )
+  .transform((value): Record<string, string> => {
+    const entries = Array.isArray(value)
+      ? value.map((item) => {
+          const at = item.indexOf('=');
+          return [item.slice(0, at), item.slice(at + 1)] as const;
+        })
+      : Object.entries(value).map(([key, v]) => [key, typeof v === 'boolean' ? (v ? '1' : '0') : String(v)] as const);
+    return Object.fromEntries(entries);
+  })
+  .superRefine((map, ctx) => {
+    for (const [key, value] of Object.entries(map)) {
+      const problem = sysctlProblem(key, value);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem, path: [key] });
+    }
+  });
+
+export const DURATION_EXPECTED = 'expected a duration such as "30s", "2m" or "1m30s"';
+/** A duration from 1 ms up to `maxMs`, said in the message when it is out of bounds. */
+export const durationUpTo = (maxMs: number, maxText: string) =>
+  z.string({ error: DURATION_EXPECTED }).superRefine((text, ctx) => {
+    const ms = parseDuration(text);
+    if (ms === undefined) ctx.addIssue({ code: 'custom', message: `${DURATION_EXPECTED}, found ${JSON.stringify(text)}` });
+    else if (ms === 0) ctx.addIssue({ code: 'custom', message: `expected a duration longer than 0, found ${JSON.stringify(text)}` });
+    else if (ms > maxMs)
+      ctx.addIssue({ code: 'custom', message: `expected a duration of at most ${maxText}, found ${JSON.stringify(text)}` });
+  });
+export const duration = durationUpTo(BOUNDS.durationMs, '24h');
+export const connectTimeout = durationUpTo(BOUNDS.connectTimeoutMs, '10m');
+
+export const PROCESSES_EXPECTED = `expected "auto" or a whole number from 1 to ${BOUNDS.processes}`;
+export const processes = z.union(
+  [z.literal('auto'), positiveInt(`a whole number from 1 to ${BOUNDS.processes}`).max(BOUNDS.processes, { error: PROCESSES_EXPECTED })],
+  {
+    error: PROCESSES_EXPECTED,
+  },
+);
+
+export const TOLERANCE_EXPECTED = 'expected a whole number of connections (>= 0) or a percentage such as "0.5%"';
+export const tolerance = z.union(
+  [
+    z
+      .number()
+      .int({ error: TOLERANCE_EXPECTED })
+      .min(0, { error: TOLERANCE_EXPECTED })
+      .max(BOUNDS.tolerance, { error: TOLERANCE_EXPECTED }),
+    z.string().superRefine((text, ctx) => {
+      if (!/^\d+(\.\d+)?%$/.test(text)) ctx.addIssue({ code: 'custom', message: TOLERANCE_EXPECTED });
+      else if (Number(text.slice(0, -1)) > 100) ctx.addIssue({ code: 'custom', message: 'expected a percentage of at most 100%' });
+    }),
+  ],
+  { error: TOLERANCE_EXPECTED },
+);
+
+/**
+ * Where a swarm puts a service's tasks (--engine swarm; the local engine runs everything on its one host):
+ * Docker's placement constraints, such as "node.labels.role == client", and for a client group at most `perNode`
+ * of its containers on one node (compose's deploy.placement.max_replicas_per_node).
+ */
+export const CONSTRAINT_EXPECTED =
+  'expected a constraint such as "node.labels.role == client" (node.id, node.hostname, node.role, node.platform.os, node.platform.arch, node.labels.*, engine.labels.*, with == or !=)';
+export const constraint = z
+  .string({ error: CONSTRAINT_EXPECTED })
+  .regex(
+    /^(node\.(id|hostname|role|platform\.os|platform\.arch|labels\.[A-Za-z0-9._-]+)|engine\.labels\.[A-Za-z0-9._-]+)\s*(==|!=)\s*[A-Za-z0-9._-]+$/,
+    { error: CONSTRAINT_EXPECTED },
+  );
+export const constraints = z
+  .array(constraint, { error: 'expected a list of constraints' })
+  .max(16, { error: 'expected at most 16 constraints' })
+  .default([]);
+export const ServerPlacementSchema = strictObject({ constraints });
+export const ClientPlacementSchema = strictObject({
+  constraints,
+  perNode: positiveInt(`a whole number from 1 to ${BOUNDS.clients}`)
+    .max(BOUNDS.clients, { error: `expected a whole number from 1 to ${BOUNDS.clients}` })
+    .optional(),
+});
+export type ClientPlacement = z.infer<typeof ClientPlacementSchema>;
+
+export type Nofile = z.infer<typeof ulimitValue>;
