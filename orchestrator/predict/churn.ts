@@ -142,7 +142,8 @@ export function predictChurningClient(
         ...local.reasoning,
         `the client closes first: each closed connection keeps its local port for this destination in TIME_WAIT for ${TIME_WAIT_SECONDS} s (tcp_fin_timeout does not shorten it)`,
       ];
-  return clientPrediction({ name, group, workers, targets, ports }, outcome, [...reasoning, outcome.why]);
+  const { why, ...decided } = outcome;
+  return clientPrediction({ name, group, workers, targets, ports }, decided, [...reasoning, why]);
 }
 
 /** The facts a churning client's cases are decided from: its sysctls as applied, its speed, its pace. */

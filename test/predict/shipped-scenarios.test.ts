@@ -4,7 +4,7 @@ import { predict } from '../../orchestrator/predict/predict.ts';
 import { observationKey } from '../../orchestrator/predict/prediction-schema.ts';
 import { listScenarioNames, loadScenario } from '../../orchestrator/scenario/load-scenario.ts';
 import { expectedRange, SHIPPED_EXPECTATIONS as EXPECTED } from '../shipped-expectations.ts';
-import { NO_STOP, stopsWith } from '../../orchestrator/predict/prediction-schema.ts';
+import { NO_STOP, Prediction, stopsWith } from '../../orchestrator/predict/prediction-schema.ts';
 
 describe('shipped scenarios', () => {
   it('every file in scenarios/ has an expected prediction here', async () => {
@@ -25,5 +25,7 @@ describe('shipped scenarios', () => {
     );
     expect(prediction.server.accepted).toEqual(expectedRange(expected.server));
     expect(prediction.limit).toBe(expected.limit);
+    // In the published shape: what a result stores is exactly this.
+    expect(Prediction.safeParse(prediction).error?.issues ?? []).toEqual([]);
   });
 });
