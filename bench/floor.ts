@@ -14,7 +14,7 @@ import type { ComposeService } from '../orchestrator/compile/compose-schema.ts';
 import { DockerEngine } from '../orchestrator/engine/docker/engine.ts';
 import { engineGrants } from '../orchestrator/engine/local/preflight.ts';
 import { compileProbe, ensureProbeImage } from '../orchestrator/engine/probe-image.ts';
-import { ProbeLog } from '../orchestrator/observe/observation.ts';
+import { ProbeLog } from '../orchestrator/observe/probe-log.ts';
 import { LocalBackend } from '../orchestrator/engine/local/local-backend.ts';
 import { SERVER_NAME } from '../orchestrator/scenario/names.ts';
 import { RunResult } from '../orchestrator/report/result-schema.ts';
@@ -70,7 +70,7 @@ async function startProbe(probe: string, service: string, definition: ComposeSer
   for (const [key, value] of Object.entries(definition.sysctls ?? {}))
     await sh('ip', 'netns', 'exec', namespace, 'sysctl', '-qw', `${key}=${value}`);
   const nofile = definition.ulimits?.nofile;
-  const command = definition.command.map((arg, index) => (definition.command[index - 1] === '--server' ? serverAddress : arg));
+  const command = definition.command!.map((arg, index) => (definition.command![index - 1] === '--server' ? serverAddress : arg));
   const log = new ProbeLog(service);
   const limit = nofile ? ['prlimit', `--nofile=${nofile.soft}:${nofile.hard}`] : [];
   const child: ResultPromise = execa('ip', ['netns', 'exec', namespace, ...limit, probe, ...command], { reject: false, buffer: false });

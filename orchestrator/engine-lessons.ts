@@ -10,7 +10,16 @@ import { type Scenario } from './scenario/scenario-schema.ts';
 /** A client that holds until its local ports run out: how many ports per destination, and how many destinations. */
 function portFill(scenario: Scenario, client: Prediction['clients'][number]): { portsPerDestination: number; destinations: number } | null {
   const group = scenario.clients.find((candidate) => candidate.name === client.group);
-  if (!group || client.mode !== 'hold' || client.phase !== null || client.limit !== 'port-range' || group.bind !== 'none') return null;
+  // An application's own pace is its own: only the probe's fills teach how fast this engine fills ports.
+  if (
+    !group ||
+    group.image !== undefined ||
+    client.mode !== 'hold' ||
+    client.phase !== null ||
+    client.limit !== 'port-range' ||
+    group.bind !== 'none'
+  )
+    return null;
   const destinations = client.targets.length * group.sourceAddresses;
   // The most it may fill (an odd range, or the DNS listener not yet placed, gives an interval of a port or two).
   const max = client.connections.max;

@@ -25,7 +25,8 @@ import { ensureWritable, fileStamp, RESULTS_DIR } from './report/results-dir.ts'
 import { renderReportCharts, writeReport } from './report/write-report.ts';
 import { durationMs } from './scenario/duration.ts';
 import { loadScenario, shownPath, type LoadedScenario } from './scenario/load-scenario.ts';
-import { SCENARIO_DEFAULTS, type Scenario } from './scenario/scenario-schema.ts';
+import { SCENARIO_DEFAULTS } from './scenario/scenario-defaults.ts';
+import { type Scenario } from './scenario/scenario-schema.ts';
 import { checkSysctlNames } from './scenario/sysctl-names.ts';
 import { judge } from './verdict/judge.ts';
 

@@ -83,6 +83,8 @@ export const SHIPPED_EXPECTATIONS: Record<string, ShippedExpectation> = {
     server: [2000, null],
     limit: 'time-wait',
   },
+  // An application's own limit is named from the kernel's view after the run; before it, the kernel's limits alone.
+  'nginx-worker-connections': { clients: [['client-1', 2000, 'port-range', 'EADDRNOTAVAIL']], server: 2000, limit: 'port-range' },
   'server-closes-first': { clients: [['client-1', 5000, 'none', null]], server: 5000, limit: 'none' },
 };
 

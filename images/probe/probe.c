@@ -4,6 +4,7 @@
  *   probe limits
  *   probe sysctls
  *   probe server --ports 5000[,5001] --backlog N --processes K --fd-budget B [--close never|on-eof|first]
+ *   probe observe --role server|client --ports 80[,443] [--interval-ms 250]   (images/probe/observer.c)
  *   probe client --server HOST --ports 5000[,5001] --mode hold|churn --processes K --fd-budget B
  *                [--close client|server] [--rate PER_SECOND]
  *                --connect-timeout-ms T [--duration-ms D] [--handoff]
@@ -216,9 +217,13 @@ static void for_each_tcp_socket(void (*visit)(int port, const char *state, void 
 
 struct port_set { int *ports; int count; int max; };
 
+/* An observer starts after the application it observes: only listening sockets were bound before the application
+   connected (Docker's DNS listener among them), so only they count as bound ports. */
+static int listeners_only = 0;
+
 static void add_port(int port, const char *state, void *arg) {
-  (void)state;
   struct port_set *set = arg;
+  if (listeners_only && strcmp(state, "0A")) return;
   for (int i = 0; i < set->count; i++) if (set->ports[i] == port) return;
   if (set->count < set->max) set->ports[set->count++] = port;
 }
@@ -383,6 +388,8 @@ struct options {
   int rate;          /* churn: connections per second per container, 0 = as fast as possible */
   struct step *phases;
   int nphases;
+  const char *observe_role; /* observe: server | client */
+  int interval_ms;          /* observe: between observations */
 };
 
 static void parse_bind(const char *text, struct options *o) {
@@ -427,7 +434,8 @@ static void parse_phase(char *text, struct options *o) {
 
 static struct options parse_options(int argc, char **argv) {
   struct options o = {.role = argc > 1 ? argv[1] : "", .server = "server", .nports = 0, .backlog = 4096, .processes = 1,
-                      .fd_budget = -1, .connect_timeout_ms = 5000, .duration_ms = 0, .mode = "hold", .close = NULL};
+                      .fd_budget = -1, .connect_timeout_ms = 5000, .duration_ms = 0, .mode = "hold", .close = NULL,
+                      .observe_role = "server", .interval_ms = 250};
   for (int i = 2; i < argc; i++) {
     const char *key = argv[i], *value = i + 1 < argc ? argv[i + 1] : NULL;
     if (!strcmp(key, "--handoff")) { o.handoff = 1; continue; }
@@ -445,10 +453,14 @@ static struct options parse_options(int argc, char **argv) {
     else if (!strcmp(key, "--close")) o.close = value;
     else if (!strcmp(key, "--rate")) o.rate = atoi(value);
     else if (!strcmp(key, "--phase")) parse_phase(argv[i + 1], &o);
+    else if (!strcmp(key, "--role")) o.observe_role = value;
+    else if (!strcmp(key, "--interval-ms")) o.interval_ms = atoi(value);
     else fatal("unknown option", EINVAL);
     i++;
   }
   if (o.processes < 1 || o.processes > MAX_WORKERS) fatal("--processes must be 1..256", EINVAL);
+  if (o.interval_ms < 10 || o.interval_ms > 60000) fatal("--interval-ms must be 10..60000", EINVAL);
+  if (strcmp(o.observe_role, "server") && strcmp(o.observe_role, "client")) fatal("--role is server or client", EINVAL);
   return o;
 }
 
@@ -1144,6 +1156,8 @@ static int run_sysctls(void) {
   return 0;
 }
 
+#include "observer.c"
+
 /* ---- main ----------------------------------------------------------------------------------------- */
 
 int main(int argc, char **argv) {
@@ -1190,6 +1204,7 @@ int main(int argc, char **argv) {
   if (!strcmp(o.role, "sysctls")) return run_sysctls();
   if (!strcmp(o.role, "server")) return run_server(&o);
   if (!strcmp(o.role, "client")) return run_client(&o);
-  fatal("usage: probe limits | sysctls | server --ports P [...] | client --server HOST --ports P [...]", EINVAL);
+  if (!strcmp(o.role, "observe")) return run_observer(&o);
+  fatal("usage: probe limits | sysctls | server --ports P [...] | client --server HOST --ports P [...] | observe --role R --ports P", EINVAL);
   return 2;
 }

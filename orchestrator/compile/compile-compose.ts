@@ -1,6 +1,7 @@
 import { Document } from 'yaml';
-import { clientSteps, serverClosesFirst, type Bind, type ClientGroup, type Phase, type Scenario } from '../scenario/scenario-schema.ts';
-import { SERVER_NAME } from '../scenario/names.ts';
+import { clientSteps, serverClosesFirst } from '../scenario/scenario-steps.ts';
+import { type Bind, type ClientGroup, type Phase, type Scenario } from '../scenario/scenario-schema.ts';
+import { observerOf, SERVER_NAME } from '../scenario/names.ts';
 import { durationMs } from '../scenario/duration.ts';
 import { totalBudget } from '../predict/plan-workers.ts';
 import { engineNotes } from '../predict/predict.ts';
@@ -16,6 +17,8 @@ export const PORTLAB_LABEL = {
   owner: 'io.portlab.owner',
   /** Left in place on purpose (--keep): not removed by the cleanup every run starts with. */
   kept: 'io.portlab.kept',
+  /** On an observer: the service whose namespaces it observes. */
+  observes: 'io.portlab.observes',
 } as const;
 
 export type CompileInput = {
@@ -29,6 +32,9 @@ export type CompileInput = {
 };
 
 export type CompiledProject = { project: ComposeProject; yaml: string };
+
+/** What runs an application of the user's own: the scenario's server, or a client group. */
+type Application = { image?: string; command?: string[]; environment?: string[]; volumes?: string[] };
 
 /** Scenario + the predictor's worker plans -> a compose project whose services are exactly what portlab runs. */
 export function compileCompose(input: CompileInput): CompiledProject {
@@ -44,15 +50,55 @@ export function compileCompose(input: CompileInput): CompiledProject {
     networks: [...(template.networks ?? Object.keys(base.networks))],
   });
 
-  const server = prediction.server;
-  const services: Record<string, ComposeService> = {
-    [SERVER_NAME]: service('server', serverCommand(scenario, server.workers), server.workers, scenario.server.sysctls),
+  /** The user's own image in place of the probe, as compose runs it: their command, environment and files. */
+  const application = (role: 'server' | 'client', app: Application, workers: WorkerPlan, sysctls: Record<string, string>) => {
+    const { command: _probeCommand, ...rest } = service(role, [], workers, sysctls);
+    return {
+      ...rest,
+      image: app.image!,
+      ...(app.command ? { command: [...app.command] } : {}),
+      ...(app.environment ? { environment: [...app.environment] } : {}),
+      ...(app.volumes ? { volumes: [...app.volumes] } : {}),
+    };
   };
+  /** portlab's probe in an application's network and PID namespaces: the kernel's view of what it does. */
+  const observer = (observed: string, role: 'server' | 'client', ports: number[]): ComposeService => {
+    const { networks: _networks, ...rest } = structuredClone(template);
+    return {
+      ...rest,
+      image,
+      command: ['observe', '--role', role, '--ports', ports.join(',')],
+      network_mode: `service:${observed}`,
+      pid: `service:${observed}`,
+      // Reading another user's /proc/PID/fd (nginx's workers, say) is a ptrace-mode check.
+      cap_add: ['SYS_PTRACE'],
+      labels: {
+        [PORTLAB_LABEL.managed]: 'true',
+        [PORTLAB_LABEL.scenario]: scenario.name,
+        [PORTLAB_LABEL.role]: 'observer',
+        [PORTLAB_LABEL.observes]: observed,
+      },
+      depends_on: [observed],
+    };
+  };
+
+  const server = prediction.server;
+  const services: Record<string, ComposeService> = scenario.server.image
+    ? {
+        [SERVER_NAME]: application('server', scenario.server, server.workers, scenario.server.sysctls),
+        [observerOf(SERVER_NAME)]: observer(SERVER_NAME, 'server', scenario.server.ports),
+      }
+    : { [SERVER_NAME]: service('server', serverCommand(scenario, server.workers), server.workers, scenario.server.sysctls) };
   // One service per client container; a phased client has one prediction per phase but one container.
   const containers = new Map(prediction.clients.map((client) => [client.name, client]));
   for (const client of containers.values()) {
     const group = scenario.clients.find((candidate) => candidate.name === client.group);
     if (!group) throw new Error(`no client group ${client.group} in scenario ${scenario.name}`);
+    if (group.image) {
+      services[client.name] = { ...application('client', group, client.workers, group.sysctls), depends_on: [SERVER_NAME] };
+      services[observerOf(client.name)] = observer(client.name, 'client', client.targets);
+      continue;
+    }
     services[client.name] = {
       ...service('client', clientCommand(scenario, group, client), client.workers, group.sysctls),
       // Adding source addresses to the container's interface needs NET_ADMIN inside its own namespace.

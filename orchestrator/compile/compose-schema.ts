@@ -18,13 +18,20 @@ export type ComposeDeploy = z.infer<typeof ComposeDeploy>;
 /** The subset of the Compose Specification portlab writes and the engine reads back. */
 export const ComposeService = z.object({
   image: z.string(),
-  command: z.array(z.string()),
+  /** Absent: the image's own command (an application of the user's that sets none). */
+  command: z.array(z.string()).optional(),
+  environment: z.array(z.string()).optional(),
+  /** Read-only files, in compose's short syntax (HOST:CONTAINER:ro). */
+  volumes: z.array(z.string()).optional(),
+  /** An observer: "service:<name>", the network and PID namespaces of the container it observes. */
+  network_mode: z.string().optional(),
+  pid: z.string().optional(),
   depends_on: z.array(z.string()).optional(),
   ulimits: z.record(z.string(), z.object({ soft: z.number().int(), hard: z.number().int() })).optional(),
   sysctls: z.record(z.string(), z.string()).optional(),
   cap_add: z.array(z.string()).optional(),
   labels: Labels,
-  networks: z.array(z.string()),
+  networks: z.array(z.string()).optional(),
   restart: z.string().optional(),
   stop_grace_period: z.string().optional(),
   stop_signal: z.string().optional(),

@@ -100,7 +100,8 @@ async function startClients(
 ): Promise<void> {
   await Promise.all([clientsPrepared, options.beforeClients?.()]);
   const { clients } = deployment.containers;
-  if (deployment.clientsWaitForGo) await watch.waitFor(clients, (name) => watch.logs.get(name)?.waiting() ?? false, 'waiting for its go');
+  const waiting = clients.filter((client) => deployment.waitsForGo(client));
+  if (waiting.length > 0) await watch.waitFor(waiting, (name) => watch.logs.get(name)?.waiting() ?? false, 'waiting for its go');
   await deployment.startClients(watch.sink);
   timeline.clientsStarted = options.now();
   debug('clients started');

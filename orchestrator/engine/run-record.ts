@@ -98,11 +98,11 @@ export interface Deployment {
   startServer(sink: ContainerSink): Promise<void>;
   /**
    * What can be done for the clients before the server listens: creating their containers, or starting them with
-   * probes that wait for their go (`clientsWaitForGo`).
+   * probes that wait for their go (`waitsForGo`).
    */
   prepareClients(sink: ContainerSink): Promise<void>;
-  /** Prepared clients' probes print `waiting` and start only when `startClients` tells them to. */
-  readonly clientsWaitForGo: boolean;
+  /** Whether a prepared client's probe prints `waiting` and starts only when `startClients` tells it to. */
+  waitsForGo(client: string): boolean;
   /** Every client, started (or, when they wait for it, given its go). */
   startClients(sink: ContainerSink): Promise<void>;
   /** Asks the server's probe to print its final counts and end (SIGTERM). */

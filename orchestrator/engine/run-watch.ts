@@ -1,4 +1,5 @@
-import { ProbeLog, type ContainerObservation } from '../observe/observation.ts';
+import type { ContainerObservation } from '../observe/observation.ts';
+import { ProbeLog } from '../observe/probe-log.ts';
 import type { ContainerSeries } from '../observe/series.ts';
 import { EngineError, InterruptedError, stopIfInterrupted } from './errors.ts';
 import type { ContainerSink, Deployment, RunFailure } from './run-record.ts';
@@ -48,7 +49,7 @@ export class RunWatch {
   readonly sink: ContainerSink;
 
   constructor(
-    private readonly deployment: Pick<Deployment, 'describe'>,
+    private readonly deployment: Pick<Deployment, 'describe' | 'containers'>,
     private readonly signal: AbortSignal,
     private readonly now: () => number,
   ) {
@@ -62,7 +63,11 @@ export class RunWatch {
         this.wakeup.notify();
       },
       exited: (container, why) => {
-        this.exited.set(container, why ?? '');
+        // An application client that exits has done what it does (its observer ended with it); anything else that
+        // ends during a run is a failure.
+        const log = this.logs.get(container);
+        if (log?.observed() && container !== this.deployment.containers.server) log.applicationExited();
+        else this.exited.set(container, why ?? '');
         this.wakeup.notify();
       },
     };

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { phaseKey } from '../scenario/names.ts';
+import { KernelView, KernelViewLog } from './kernel-view.ts';
 import { parseProbeLine, ReadyEvent, type ProbeEvent } from './probe-events.ts';
 import { toSeries, type ContainerSeries, type SeriesPoint } from './series.ts';
 
@@ -36,6 +36,8 @@ export const ContainerObservation = z.strictObject({
   timeWaitEntered: z.number().int().nullable().optional(),
   /** Paced churn: connections its workers were behind their schedule at the end, together (absent if not paced). */
   paceBehind: z.number().int().optional(),
+  /** An application portlab did not write: what the kernel showed of its namespace (its observer's lines). */
+  kernel: KernelView.optional(),
   fatal: z.array(z.string()),
   /** Lines on stdout that were not probe events (kept, never interpreted). */
   unparsed: z.array(z.string()),
@@ -45,83 +47,6 @@ export type ContainerObservation = z.infer<typeof ContainerObservation>;
 const MAX_UNPARSED = 20;
 
 type WorkerState = { budget: number | null; count: number; errno: string | null; stoppedAtMs: number | null; handedOff: boolean };
-
-/**
- * One container's probe lines, with a client's phases kept apart: `snapshots()` gives the container's own
- * observation (its ready line, fatal errors) under its name, and each phase's under `<name>/phase-<n>`.
- */
-export class ProbeLog {
-  private readonly base: ContainerLog;
-  private readonly phases = new Map<number, ContainerLog>();
-  private ready: ReadyEvent | undefined;
-  private waitingForGo = false;
-
-  constructor(readonly name: string) {
-    this.base = new ContainerLog(name);
-  }
-
-  /** The probe said it waits for its go signal (SIGUSR2). */
-  waiting(): boolean {
-    return this.waitingForGo;
-  }
-
-  addLine(line: string): void {
-    const parsed = parseProbeLine(line);
-    if (!parsed.ok) {
-      this.base.addLine(line);
-      return;
-    }
-    const event = parsed.event;
-    if (event.event === 'waiting') {
-      this.waitingForGo = true;
-      return;
-    }
-    if (event.event === 'ready') {
-      this.ready = event;
-      for (const log of this.phases.values()) log.add(event);
-    }
-    const phase = 'phase' in event ? event.phase : undefined;
-    if (phase === undefined) {
-      this.base.add(event);
-      return;
-    }
-    let log = this.phases.get(phase);
-    if (!log) {
-      log = new ContainerLog(phaseKey(this.name, phase));
-      if (this.ready) log.add(this.ready);
-      this.phases.set(phase, log);
-    }
-    log.add(event);
-  }
-
-  snapshots(): Record<string, ContainerObservation> {
-    const entries: Array<[string, ContainerObservation]> = [[this.name, this.base.snapshot()]];
-    for (const log of this.phases.values()) entries.push([log.name, log.snapshot()]);
-    return Object.fromEntries(entries);
-  }
-
-  /** Each observation's series, under the same names as `snapshots()`. */
-  series(): Record<string, ContainerSeries> {
-    return Object.fromEntries([this.base, ...this.phases.values()].map((log) => [log.name, log.series()]));
-  }
-
-  /** The counts that make up what the container holds or churned: its phases', or its own. */
-  counted(): ContainerObservation[] {
-    return this.phases.size > 0 ? [...this.phases.values()].map((log) => log.snapshot()) : [this.base.snapshot()];
-  }
-
-  /** Every worker of the container printed its `done` line (a server's come when it is stopped). */
-  allDone(): boolean {
-    return this.base.allDone();
-  }
-
-  /** Nothing more will happen: the last phase (or the container itself) has finished. */
-  finished(): boolean {
-    const count = this.ready?.phases ?? 0;
-    if (count === 0) return this.base.snapshot().finished;
-    return this.phases.get(count)?.snapshot().finished ?? false;
-  }
-}
 
 /** Accumulates one container's probe lines; `snapshot()` is the observation so far. Pure: no clock, no I/O. */
 export class ContainerLog {
@@ -138,6 +63,9 @@ export class ContainerLog {
   private readonly points: SeriesPoint[] = [];
   /** Workers that printed their `done` line. */
   private readonly done = new Set<number>();
+  /** An observed application's kernel view, and whether the application has exited (a client's end). */
+  private readonly kernel = new KernelViewLog();
+  private appEnded = false;
 
   constructor(readonly name: string) {}
 
@@ -160,6 +88,15 @@ export class ContainerLog {
       case 'worker':
         this.worker(event.worker).budget = event.budget;
         return;
+      case 'observe': {
+        this.kernel.add(event);
+        const view = this.kernel.snapshot()!;
+        // An application's count is what the kernel showed at most: a client's ports in use, a server's accepted connections.
+        this.worker(0).count = view.role === 'server' ? view.peakAccepted : view.peakInUse;
+        this.lastT = event.t;
+        this.point(event.t, view.states['TIME-WAIT'] ?? 0);
+        return;
+      }
       case 'progress': {
         const worker = this.worker(event.worker);
         worker.count = Math.max(worker.count, event.count);
@@ -181,7 +118,8 @@ export class ContainerLog {
           this.timeWaitEntered = Math.max(this.timeWaitEntered ?? 0, event.timeWaitEntered);
         if (event.paceBehind !== undefined && event.paceBehind >= 0) this.paceBehind.set(event.worker, event.paceBehind);
         const worker = this.worker(event.worker);
-        worker.count = event.count;
+        // An observer's `done` has no count of its own (-1): the kernel's view is the count.
+        if (event.count >= 0) worker.count = event.count;
         if (event.errno !== 'none') worker.errno = event.errno;
         worker.handedOff = event.reason === 'handoff';
         // A server worker's `done` comes at shutdown: only an errno (or a `limit` before it) means it stopped early.
@@ -207,6 +145,15 @@ export class ContainerLog {
     let count = 0;
     for (const state of this.workers.values()) count += state.count;
     this.points.push({ t, count, timeWait: timeWait === undefined || timeWait < 0 ? null : timeWait });
+  }
+
+  private lastT = 0;
+
+  /** An observed application client exited: it will connect no more (its observer ended with it). */
+  applicationExited(): void {
+    if (this.appEnded) return;
+    this.appEnded = true;
+    this.stopped(0, this.worker(0), this.lastT);
   }
 
   /** Every worker the probe started has printed its `done` line: nothing more will come from it. */
@@ -247,9 +194,10 @@ export class ContainerLog {
     const states = [...this.workers.values()];
     const allStopped = states.length > 0 && states.every((state) => state.stoppedAtMs !== null);
     const lastStopHandedOff = this.workers.get(this.stops.at(-1) ?? -1)?.handedOff ?? false;
-    const finished = this.ready?.handoff
-      ? allStopped && !lastStopHandedOff
-      : this.stops.length >= (this.ready?.processes ?? Number.POSITIVE_INFINITY);
+    const finished =
+      this.appEnded ||
+      (this.ready?.handoff ? allStopped && !lastStopHandedOff : this.stops.length >= (this.ready?.processes ?? Number.POSITIVE_INFINITY));
+    const kernel = this.kernel.snapshot();
     return {
       name: this.name,
       ready: this.ready,
@@ -261,6 +209,7 @@ export class ContainerLog {
       timeWait: this.timeWait,
       ...(this.timeWaitEntered === null ? {} : { timeWaitEntered: this.timeWaitEntered }),
       ...(this.paceBehind.size === 0 ? {} : { paceBehind: [...this.paceBehind.values()].reduce((sum, behind) => sum + behind, 0) }),
+      ...(kernel ? { kernel } : {}),
       fatal: [...this.fatal],
       unparsed: [...this.unparsed],
     };

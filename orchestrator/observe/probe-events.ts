@@ -4,6 +4,25 @@ const Role = z.enum(['server', 'client', 'limits']);
 const ms = z.number().int();
 
 /** The probe's protocol (images/probe/probe.c): one JSON object per stdout line. */
+/** One process of an observed application: its descriptors (/proc/PID/fd) and soft nofile (-1 where unreadable). */
+const ObservedProcess = z.object({ pid: z.number().int(), name: z.string(), fds: z.number().int(), nofile: z.number().int() });
+
+/**
+ * `probe observe`: the kernel's view of an application's network namespace (sock_diag), every interval: TCP sockets
+ * by state per port (on the ports for a server, to them for a client), the listening sockets on them with their
+ * backlog and accept queue, and the application's processes.
+ */
+export const ObserveEvent = z.object({
+  event: z.literal('observe'),
+  role: z.enum(['server', 'client']),
+  t: z.number().int(),
+  ports: z.record(z.string(), z.record(z.string(), z.number().int())),
+  listeners: z.array(z.object({ port: z.number().int(), backlog: z.number().int(), queue: z.number().int() })),
+  sockets: z.number().int(),
+  processes: z.array(ObservedProcess),
+});
+export type ObserveEvent = z.infer<typeof ObserveEvent>;
+
 export const ReadyEvent = z.object({
   event: z.literal('ready'),
   role: Role,
@@ -32,11 +51,14 @@ export const ReadyEvent = z.object({
   /** limits: its network namespace ("net:[inode]") and the kernel's boot id, which together name that namespace. */
   netns: z.string().optional(),
   bootId: z.string().optional(),
+  /** observe: the observed application's processes when the observer started (its nofile is theirs, not the observer's). */
+  observed: z.array(ObservedProcess).optional(),
 });
 export type ReadyEvent = z.infer<typeof ReadyEvent>;
 
 export const ProbeEvent = z.discriminatedUnion('event', [
   ReadyEvent,
+  ObserveEvent,
   /** A client started with PORTLAB_WAIT_FOR_GO: it waits for SIGUSR2 before it does anything (its clock starts then). */
   z.object({ event: z.literal('waiting'), role: Role, t: ms }),
   z.object({ event: z.literal('worker'), role: Role, worker: z.number().int(), pid: z.number().int(), budget: z.number().int(), t: ms }),

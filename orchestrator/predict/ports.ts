@@ -1,6 +1,7 @@
 /** Local ports: what a client's port range, ports already taken and what it does before connect() allow (docs/model.md, "Local ports"). */
 
-import { requestedPortRange, type ClientGroup, type Scenario } from '../scenario/scenario-schema.ts';
+import { requestedPortRange } from '../scenario/scenario-steps.ts';
+import { type ClientGroup, type Scenario } from '../scenario/scenario-schema.ts';
 import { formatPortRange, portCount, type PortRange } from '../scenario/port-range.ts';
 import type { ContainerFacts, Environment } from './environment.ts';
 import { KERNEL_DEFAULT_PORT_RANGE } from './kernel-facts.ts';

@@ -1,7 +1,8 @@
 /** Limits all clients share: the server's descriptors and accept queues, the conntrack table (docs/model.md, "The server", "Conntrack"). */
 
 import { SERVER_NAME } from '../scenario/names.ts';
-import { serverClosesFirst, type Scenario } from '../scenario/scenario-schema.ts';
+import { serverClosesFirst } from '../scenario/scenario-steps.ts';
+import { type Scenario } from '../scenario/scenario-schema.ts';
 import type { Environment } from './environment.ts';
 import { exactCount, formatCount, showCount } from './count-range.ts';
 import { HEADROOM, planWorkers, totalBudget } from './plan-workers.ts';

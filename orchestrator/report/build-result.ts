@@ -7,7 +7,7 @@ import { engineNotes } from '../predict/predict.ts';
 import { SERVER_NAME } from '../scenario/names.ts';
 import { type Scenario } from '../scenario/scenario-schema.ts';
 import type { Prediction, WorkerPlan } from '../predict/prediction-schema.ts';
-import type { ContainerVerdict, Judgement, RunVerdict } from '../verdict/judge.ts';
+import type { ContainerVerdict, Judgement, RunVerdict } from '../verdict/verdict-schema.ts';
 import { RESULT_SCHEMA_VERSION, type RunResult } from './result-schema.ts';
 
 export type ResultInput = {
@@ -143,6 +143,7 @@ function containerResult(record: RunRecord, verdict: ContainerVerdict): RunResul
     errors: observation?.errors ?? {},
     stoppedAfterMs: stops.length > 0 && stops.every((ms) => ms !== null) ? Math.max(...(stops as number[])) : null,
     series: record.series[verdict.name] ?? null,
+    ...(observation?.kernel ? { kernel: observation.kernel } : {}),
   };
 }
 

@@ -1,8 +1,9 @@
 import { z } from 'zod';
+import { KernelView } from '../observe/kernel-view.ts';
 import { WorkerObservation } from '../observe/observation.ts';
 import { ContainerSeries } from '../observe/series.ts';
 import { NofileLimit, Prediction } from '../predict/prediction-schema.ts';
-import { ContainerVerdict, ContainerVerdictValue, RunVerdict } from '../verdict/judge.ts';
+import { ContainerVerdict, ContainerVerdictValue, RunVerdict } from '../verdict/verdict-schema.ts';
 
 /** 2: every container's result has its `series`. 3: a predicted stop is a set of errnos and whether none may stop it. */
 export const RESULT_SCHEMA_VERSION = 3;
@@ -37,6 +38,8 @@ export const ContainerResult = ContainerVerdict.extend({
   timeWaitEntered: z.number().int().nullable().optional(),
   /** Paced churn: connections its workers were behind their schedule at the end (its prediction subtracts them). */
   paceBehind: z.number().int().nullable().optional(),
+  /** An application of the user's own: what the kernel showed of its namespace (its observer's view). */
+  kernel: KernelView.optional(),
   /** How its count moved during the run; null if its probe never reported. */
   series: ContainerSeries.nullable(),
 });

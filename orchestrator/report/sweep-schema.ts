@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { CountRange, Limit } from '../predict/prediction-schema.ts';
-import { ContainerVerdict, RunVerdict } from '../verdict/judge.ts';
+import { ContainerVerdict, RunVerdict } from '../verdict/verdict-schema.ts';
 
 export const SWEEP_SCHEMA_VERSION = 1;
 

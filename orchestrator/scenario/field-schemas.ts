@@ -137,3 +137,64 @@ export const ClientPlacementSchema = strictObject({
 export type ClientPlacement = z.infer<typeof ClientPlacementSchema>;
 
 export type Nofile = z.infer<typeof ulimitValue>;
+
+/* ---- an application of the user's own, in compose's vocabulary ---------------------------------------------- */
+
+const IMAGE_EXPECTED = 'expected an image reference such as "portlab-app/nginx:1.22"';
+/** An image on the engine (portlab never pulls one: build or load it there first). */
+export const image = z
+  .string({ error: IMAGE_EXPECTED })
+  .regex(/^[a-z0-9][a-z0-9._/:@-]*$/, { error: IMAGE_EXPECTED })
+  .max(255, { error: IMAGE_EXPECTED });
+
+const COMMAND_EXPECTED = 'expected a list of arguments, such as [wrk, -c, "2000", "http://server/"]';
+/** Compose's command: a list of arguments, or one string split at spaces (write a list when an argument has one). */
+export const command = z
+  .union(
+    [
+      z
+        .array(z.string({ error: COMMAND_EXPECTED }).max(4096), { error: COMMAND_EXPECTED })
+        .min(1)
+        .max(256),
+      z.string().min(1),
+    ],
+    {
+      error: COMMAND_EXPECTED,
+    },
+  )
+  .superRefine((value, ctx) => {
+    if (typeof value === 'string' && /["']/.test(value))
+      ctx.addIssue({ code: 'custom', message: 'a command with quotes must be written as a list of arguments' });
+  })
+  .transform((value) => (typeof value === 'string' ? value.split(/\s+/).filter(Boolean) : value));
+
+const VARIABLE = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const ENVIRONMENT_EXPECTED = 'expected a map of NAME: value, or a list of "NAME=value"';
+/** Compose's environment: a map, or a list of "NAME=value"; kept as the list. */
+export const environment = z
+  .union(
+    [
+      z.record(
+        z.string().regex(VARIABLE, { error: 'a variable name is letters, digits and _' }),
+        z.union([z.string(), z.number(), z.boolean()]),
+      ),
+      z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*=/, { error: 'expected "NAME=value"' })),
+    ],
+    { error: ENVIRONMENT_EXPECTED },
+  )
+  .transform((value) => (Array.isArray(value) ? value : Object.entries(value).map(([name, text]) => `${name}=${String(text)}`)));
+
+const VOLUME_EXPECTED =
+  'expected a read-only file in compose short syntax, HOST_PATH:CONTAINER_PATH:ro (HOST_PATH relative to the scenario file)';
+/** Read-only files for the application (a config file), in compose's short syntax; the host path is checked on load. */
+export const volumes = z
+  .array(z.string({ error: VOLUME_EXPECTED }).regex(/^[^:]+:\/[^:]*:ro$/, { error: VOLUME_EXPECTED }), { error: VOLUME_EXPECTED })
+  .max(16, { error: 'expected at most 16 files' });
+
+/** The fields that put an application of the user's own in place of the probe. */
+export const applicationFields = {
+  image: image.optional(),
+  command: command.optional(),
+  environment: environment.optional(),
+  volumes: volumes.optional(),
+};

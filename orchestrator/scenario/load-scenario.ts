@@ -1,4 +1,4 @@
-import { readFile, readdir } from 'node:fs/promises';
+import { readFile, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
 import type { z } from 'zod';
@@ -81,7 +81,38 @@ export async function readNamedFile(
 
 export async function loadScenario(nameOrPath: string, cwd = userCwd()): Promise<LoadedScenario> {
   const { file, shownFile, text, defaultName } = await readNamedFile(nameOrPath, SCENARIOS_DIR, cwd);
-  return { scenario: parseScenario(text, shownFile, defaultName), file, text };
+  const scenario = await withFilesFound(parseScenario(text, shownFile, defaultName), path.dirname(file), shownFile);
+  return { scenario, file, text };
+}
+
+/**
+ * An application's read-only files, their host paths made absolute from the scenario file's folder: each must be a
+ * file there (compose would otherwise make an empty directory of it, and the application fail to read its config).
+ */
+async function withFilesFound(scenario: Scenario, dir: string, shownFile: string): Promise<Scenario> {
+  const resolve = async (volumes: string[] | undefined, at: string) => {
+    if (!volumes) return undefined;
+    return Promise.all(
+      volumes.map(async (volume, index) => {
+        const [host, ...rest] = volume.split(':');
+        const absolute = path.resolve(dir, host!);
+        const found = await stat(absolute).catch(() => null);
+        if (!found?.isFile())
+          throw new ScenarioError([
+            { file: shownFile, path: `${at}.${index}`, message: `${host} is not a file (paths are relative to the scenario file)` },
+          ]);
+        return [absolute, ...rest].join(':');
+      }),
+    );
+  };
+  const serverVolumes = await resolve(scenario.server.volumes, 'server.volumes');
+  const clients = await Promise.all(
+    scenario.clients.map(async (group) => {
+      const volumes = await resolve(group.volumes, `clients.${group.name}.volumes`);
+      return volumes ? { ...group, volumes } : group;
+    }),
+  );
+  return { ...scenario, server: serverVolumes ? { ...scenario.server, volumes: serverVolumes } : scenario.server, clients };
 }
 
 /** A YAML file parsed, with what locates a path in it: for errors that name a line and column. */

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { BOUNDS } from './bounds.ts';
-import { parsePortRange } from './port-range.ts';
+import { SCENARIO_DEFAULTS } from './scenario-defaults.ts';
 import {
+  applicationFields,
   ClientPlacementSchema,
   connectTimeout,
   duration,
@@ -16,35 +17,6 @@ import {
 } from './field-schemas.ts';
 
 export const SCENARIO_NAME_PATTERN = /^[a-z0-9-]+$/;
-
-/** Defaults applied to every scenario file; the README's scenario file reference documents the same values. */
-export const SCENARIO_DEFAULTS = {
-  server: { ports: [5000], backlog: 4096, processes: 'auto' },
-  clients: {
-    name: 'client',
-    close: 'client',
-    count: 1,
-    mode: 'hold',
-    holdDuration: '10m',
-    processes: 'auto',
-    connectTimeout: '5s',
-    bind: 'none',
-  },
-  expect: { tolerance: 0 },
-} as const satisfies {
-  server: { ports: readonly number[]; backlog: number; processes: 'auto' | number };
-  clients: {
-    name: string;
-    close: 'client';
-    count: number;
-    mode: 'hold' | 'churn';
-    holdDuration: string;
-    processes: 'auto' | number;
-    connectTimeout: string;
-    bind: 'none';
-  };
-  expect: { tolerance: number | string };
-};
 
 const ServerSchema = strictObject({
   ports: z
@@ -66,6 +38,8 @@ const ServerSchema = strictObject({
   sysctls: sysctls.default({}),
   processes: processes.default(SCENARIO_DEFAULTS.server.processes),
   placement: ServerPlacementSchema.default({ constraints: [] }),
+  /** An application of the user's own instead of the probe server, listening on `ports`. */
+  ...applicationFields,
 });
 
 /**
@@ -126,6 +100,8 @@ const ClientGroupSchema = strictObject({
   /** churn: connections per second per container; unset means as fast as the client can. */
   rate: rate.optional(),
   placement: ClientPlacementSchema.default({ constraints: [] }),
+  /** An application of the user's own instead of the probe client (a load tool with its arguments, the user's app). */
+  ...applicationFields,
   /** Steps run one after another in the same container (one process), each with its own mode and targets. */
   phases: z
     .array(PhaseSchema, { error: 'expected a list of phases' })
@@ -200,9 +176,53 @@ function checkGroup(group: ClientGroupInput, server: ScenarioFields['server'], a
   if (group.phases && (group.processes !== 'auto' || group.bind !== 'none' || group.sourceAddresses !== 1)) {
     ctx.addIssue({ code: 'custom', message: 'phases run in one process with bind: none and one source address', path: at('phases') });
   }
+  if (group.image === undefined && (group.command ?? group.environment ?? group.volumes) !== undefined) {
+    const key = group.command ? 'command' : group.environment ? 'environment' : 'volumes';
+    ctx.addIssue({ code: 'custom', message: `${key} goes with an image of your own (set image:)`, path: at(key) });
+  }
+  if (group.image !== undefined) {
+    const probeOnly = PROBE_CLIENT_ONLY.find(([, isSet]) => isSet(group));
+    if (probeOnly)
+      ctx.addIssue({
+        code: 'custom',
+        message: `${probeOnly[0]} applies to portlab's probe client, not to an image of your own (its command says what it does)`,
+        path: at(probeOnly[0]),
+      });
+  }
   if (group.mode === 'churn' && group.duration === undefined && !group.phases) {
     ctx.addIssue({ code: 'custom', message: 'churn mode needs a duration (how long to churn), such as "30s"', path: at('duration') });
   }
+}
+
+/** What only portlab's probe client does, and whether a group sets it. */
+const PROBE_CLIENT_ONLY: Array<[string, (group: ClientGroupInput) => boolean]> = [
+  ['mode', (group) => group.mode !== 'hold'],
+  ['phases', (group) => group.phases !== undefined],
+  ['bind', (group) => group.bind !== 'none'],
+  ['sourceAddresses', (group) => group.sourceAddresses !== 1],
+  ['rate', (group) => group.rate !== undefined],
+  ['duration', (group) => group.duration !== undefined],
+  ['processes', (group) => group.processes !== 'auto'],
+];
+
+/** An application server: its command is its own, the settings of the probe server do not apply. */
+function checkServer(server: ScenarioFields['server'], ctx: Issues) {
+  if (server.image === undefined && (server.command ?? server.environment ?? server.volumes) !== undefined) {
+    const key = server.command ? 'command' : server.environment ? 'environment' : 'volumes';
+    ctx.addIssue({ code: 'custom', message: `${key} goes with an image of your own (set image:)`, path: ['server', key] });
+  }
+  if (server.image !== undefined && server.processes !== SCENARIO_DEFAULTS.server.processes)
+    ctx.addIssue({
+      code: 'custom',
+      message: "processes applies to portlab's probe server, not to an image of your own",
+      path: ['server', 'processes'],
+    });
+  if (server.image !== undefined && server.backlog !== SCENARIO_DEFAULTS.server.backlog)
+    ctx.addIssue({
+      code: 'custom',
+      message: 'backlog is set by your application (listen()); portlab reads it from its listening socket',
+      path: ['server', 'backlog'],
+    });
 }
 
 /** The server closes every accepted connection first, or none: it cannot tell one client's from another's. */
@@ -247,6 +267,7 @@ export function scenarioSchema(defaultName: string) {
         checkGroup(group, scenario.server, at, ctx);
       });
       checkServerCloses(groups, listed, ctx);
+      checkServer(scenario.server, ctx);
     })
     .transform(({ clients, name, ...rest }) => ({
       name: name ?? defaultName,
@@ -267,16 +288,3 @@ export function scenarioSchema(defaultName: string) {
 
 export type Scenario = z.infer<ReturnType<typeof scenarioSchema>>;
 export type ServerSpec = Scenario['server'];
-/** What the clients do, step by step: each group's phases, or the group itself. */
-export const clientSteps = (scenario: Scenario): Array<Pick<Phase, 'mode' | 'close'>> =>
-  scenario.clients.flatMap((group): Array<Pick<Phase, 'mode' | 'close'>> => group.phases ?? [group]);
-
-/** Whether the server closes every accepted connection first (a churn with close: server), keeping the TIME_WAIT. */
-export const serverClosesFirst = (scenario: Scenario) =>
-  clientSteps(scenario).some((step) => step.mode === 'churn' && step.close === 'server');
-
-/** The port range a scenario asks for, if it sets one. */
-export function requestedPortRange(sysctlMap: Record<string, string>) {
-  const text = sysctlMap['net.ipv4.ip_local_port_range'];
-  return text === undefined ? undefined : parsePortRange(text);
-}

@@ -1,4 +1,3 @@
-import { z } from 'zod';
 import type { ContainerObservation } from '../observe/observation.ts';
 import {
   CountRange,
@@ -13,52 +12,8 @@ import {
 } from '../predict/prediction-schema.ts';
 import { formatCount, showCount } from '../predict/count-range.ts';
 import { SERVER_NAME } from '../scenario/names.ts';
-
-export const Verdict = z.enum(['pass', 'fail', 'error']);
-export type Verdict = z.infer<typeof Verdict>;
-
-/**
- * How a whole run ended: judged (pass, fail), or not judged because it did not run to its end: error (it failed),
- * aborted (Ctrl-C), incomplete (its time limit cut it while clients were still going).
- */
-export const RunVerdict = z.enum([...Verdict.options, 'aborted', 'incomplete']);
-export type RunVerdict = z.infer<typeof RunVerdict>;
-
-/** A container's verdict; `not judged` when its run did not run to its end (it failed, was interrupted or cut). */
-export const ContainerVerdictValue = z.enum([...Verdict.options, 'not judged']);
-
-export const ContainerVerdict = z.strictObject({
-  name: z.string(),
-  predicted: CountRange,
-  /** The interval the observed count may fall in: the prediction widened by the scenario's tolerance. */
-  allowed: CountRange,
-  observed: z.number().int(),
-  limit: Limit,
-  predictedError: PredictedStop,
-  observedError: z.string().nullable(),
-  verdict: ContainerVerdictValue,
-  why: z.string(),
-});
-export type ContainerVerdict = z.infer<typeof ContainerVerdict>;
-
-/** All clients together: judged on their summed count against the predicted total (a shared limit predicts it exactly). */
-export const TotalVerdict = z.strictObject({
-  predicted: CountRange,
-  allowed: CountRange,
-  observed: z.number().int(),
-  verdict: Verdict,
-  why: z.string(),
-});
-export type TotalVerdict = z.infer<typeof TotalVerdict>;
-
-export const Judgement = z.strictObject({
-  verdict: Verdict,
-  clients: z.array(ContainerVerdict),
-  server: ContainerVerdict,
-  total: TotalVerdict,
-  why: z.array(z.string()),
-});
-export type Judgement = z.infer<typeof Judgement>;
+import { judgeWithApplications } from './judge-applications.ts';
+import type { ContainerVerdict, Judgement, TotalVerdict, Verdict } from './verdict-schema.ts';
 
 /** How far from the prediction an observation may be: a count, or a percentage of the predicted maximum. */
 export function toleranceFor(tolerance: number | string, predicted: CountRange): number {
@@ -101,6 +56,40 @@ function judgeContainer(
 
 /** Prediction + observation -> a verdict per client, one for the server, and one overall. Pure. */
 export function judge(prediction: Prediction, observations: Record<string, ContainerObservation>, tolerance: number | string): Judgement {
+  const probes = judgeProbes(prediction, observations, tolerance);
+  const applications = judgeWithApplications(prediction, observations, probes);
+  const { clients, server } = applications ?? probes;
+  const judgedTotal = judgeTotal(prediction, clients, tolerance);
+  // With an application of the user's own, the total may be anything up to the kernel's.
+  const total = applications ? totalUpTo(judgedTotal) : judgedTotal;
+  const all = [...clients, server];
+  const errored = all.some((entry) => entry.verdict === 'error');
+  const verdict: Verdict = errored ? 'error' : all.every((entry) => entry.verdict === 'pass') && total.verdict === 'pass' ? 'pass' : 'fail';
+  const why = all.map((entry) => `${entry.name}: ${entry.verdict}: ${entry.why}`);
+  // The total says something the clients' own verdicts do not when a limit they share caps it.
+  if (clients.length > 1 || prediction.limit === 'server-nofile' || prediction.limit === 'conntrack')
+    why.push(`all clients: ${total.verdict}: ${total.why}`);
+  return { verdict, clients, server, total: errored ? { ...total, verdict: 'error' } : total, why };
+}
+
+/** The total judged against the kernel's limit alone: anything from 0 up to it. */
+function totalUpTo(total: TotalVerdict): TotalVerdict {
+  const allowed = { min: 0, max: total.allowed.max };
+  const inRange = allowed.max === null || total.observed <= allowed.max;
+  return {
+    ...total,
+    allowed,
+    verdict: inRange ? 'pass' : 'fail',
+    why: `${formatCount(total.observed)} is ${inRange ? 'within' : 'past'} the kernel's total ${showCount(total.predicted)}`,
+  };
+}
+
+/** Each client and the server judged as the probe's: against the predicted count and stop. */
+function judgeProbes(
+  prediction: Prediction,
+  observations: Record<string, ContainerObservation>,
+  tolerance: number | string,
+): { clients: ContainerVerdict[]; server: ContainerVerdict } {
   const clients = prediction.clients.map((client) =>
     judgeContainer(observationKey(client), client.connections, client.limit, client.error, observations[observationKey(client)], tolerance),
   );
@@ -128,15 +117,7 @@ export function judge(prediction: Prediction, observations: Record<string, Conta
         why: `${formatCount(judged.observed)} is within the predicted ${showCount(judged.predicted)}; one of its ${workers} workers used up its share of descriptors (EMFILE) and the others accepted the rest: accepts are spread unevenly`,
       }
     : judged;
-  const total = judgeTotal(prediction, clients, tolerance);
-  const all = [...clients, server];
-  const errored = all.some((entry) => entry.verdict === 'error');
-  const verdict: Verdict = errored ? 'error' : all.every((entry) => entry.verdict === 'pass') && total.verdict === 'pass' ? 'pass' : 'fail';
-  const why = all.map((entry) => `${entry.name}: ${entry.verdict}: ${entry.why}`);
-  // The total says something the clients' own verdicts do not when a limit they share caps it.
-  if (clients.length > 1 || prediction.limit === 'server-nofile' || prediction.limit === 'conntrack')
-    why.push(`all clients: ${total.verdict}: ${total.why}`);
-  return { verdict, clients, server, total: errored ? { ...total, verdict: 'error' } : total, why };
+  return { clients, server };
 }
 
 /**

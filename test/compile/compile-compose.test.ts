@@ -82,7 +82,7 @@ describe('compileCompose', () => {
     const command = project.services['client-1']?.command ?? [];
     expect(command.filter((_, index) => command[index - 1] === '--phase')).toEqual(['churn:5000:10000:500:client', 'hold:5001:0:0:client']);
     expect(command).not.toContain('--handoff');
-    expect(project.services.server?.command.slice(-2)).toEqual(['--close', 'on-eof']);
+    expect(project.services.server?.command?.slice(-2)).toEqual(['--close', 'on-eof']);
   });
 
   it('passes sysctls through in compose map form and churn durations to the probe', () => {
@@ -97,9 +97,9 @@ describe('compileCompose', () => {
       });
       const client = project.services['client-1'];
       expect(client?.sysctls).toEqual({ 'net.ipv4.tcp_tw_reuse': '1' });
-      const at = client?.command.indexOf('--duration-ms') ?? -1;
-      expect(client?.command.slice(at, at + 2)).toEqual(['--duration-ms', '120000']);
-      expect(client?.command.at(-1)).toBe('--handoff');
+      const at = client?.command?.indexOf('--duration-ms') ?? -1;
+      expect(client?.command?.slice(at, at + 2)).toEqual(['--duration-ms', '120000']);
+      expect(client?.command?.at(-1)).toBe('--handoff');
       expect(project.services.server?.sysctls).toBeUndefined();
     });
   });

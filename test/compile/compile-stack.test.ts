@@ -38,7 +38,7 @@ describe("compileStack (the swarm engine's compose file)", () => {
     // What docker stack deploy would only warn about is left out.
     expect(project.services.client).not.toHaveProperty('restart');
     expect(project.services.client).not.toHaveProperty('depends_on');
-    expect(project.services.client?.command.slice(0, 3)).toEqual(['client', '--server', 'server']);
+    expect(project.services.client?.command?.slice(0, 3)).toEqual(['client', '--server', 'server']);
   });
 
   it('placement: constraints and perNode become deploy.placement (max_replicas_per_node), and the file says version 3.9', async () => {

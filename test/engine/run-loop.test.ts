@@ -26,7 +26,7 @@ type Script = {
  */
 class FakeDeployment implements Deployment {
   readonly containers = { server: 'server', clients: ['client-1'] };
-  readonly clientsWaitForGo = true;
+  waitsForGo = (): boolean => true;
   readonly calls: string[] = [];
   private sink: ContainerSink | undefined;
   private accepted = 0;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ContainerLog, ProbeLog } from '../../orchestrator/observe/observation.ts';
+import { ContainerLog } from '../../orchestrator/observe/observation.ts';
+import { ProbeLog } from '../../orchestrator/observe/probe-log.ts';
 import { parseProbeLine } from '../../orchestrator/observe/probe-events.ts';
 
 const READY_CLIENT =

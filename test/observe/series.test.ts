@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ContainerLog, ProbeLog } from '../../orchestrator/observe/observation.ts';
+import { ContainerLog } from '../../orchestrator/observe/observation.ts';
+import { ProbeLog } from '../../orchestrator/observe/probe-log.ts';
 import { MAX_SERIES_POINTS, seriesPoints, thinPoints, toSeries, type SeriesPoint } from '../../orchestrator/observe/series.ts';
 import { readyEvent } from '../probe-fixtures.ts';
 

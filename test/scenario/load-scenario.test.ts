@@ -113,7 +113,8 @@ describe('validation rules: each names file, line, column, path, expectation and
         line: 3,
         column: 3,
         path: 'server.colour',
-        message: 'unknown key "colour"; expected one of: ports, ulimits, backlog, sysctls, processes, placement',
+        message:
+          'unknown key "colour"; expected one of: ports, ulimits, backlog, sysctls, processes, placement, image, command, environment, volumes',
       },
     },
     {
@@ -395,7 +396,8 @@ describe('validation rules: each names file, line, column, path, expectation and
         line: 1,
         column: 9,
         path: 'server',
-        message: 'expected a map with keys such as ports, ulimits, backlog, sysctls, processes, placement, found 5000',
+        message:
+          'expected a map with keys such as ports, ulimits, backlog, sysctls, processes, placement, image, command, environment, volumes, found 5000',
       },
     },
   ];

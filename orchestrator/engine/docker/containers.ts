@@ -8,7 +8,8 @@ export type StopSettings = { signal: string; graceSeconds: number };
 export type ContainerSpec = {
   name: string;
   image: string;
-  command: string[];
+  /** Absent: the image's own command. */
+  command?: string[];
   labels: Record<string, string>;
   network: string;
   /** The name other containers resolve it by on the network (its compose service name). */
@@ -16,8 +17,15 @@ export type ContainerSpec = {
   nofile?: { soft: number; hard: number };
   sysctls?: Record<string, string>;
   capAdd?: string[];
-  /** 'host' to share the host's network namespace (preflight reads the host's conntrack there); 'none' for a new one with only lo. */
-  networkMode?: 'host' | 'none';
+  /**
+   * 'host' to share the host's network namespace (preflight reads the host's conntrack there); 'none' for a new one
+   * with only lo; 'container:<id>' to share another container's (an observer).
+   */
+  networkMode?: 'host' | 'none' | `container:${string}`;
+  /** 'container:<id>': share another container's PID namespace (an observer sees the application's processes). */
+  pidMode?: `container:${string}`;
+  /** Files from the host, HOST:CONTAINER:ro. */
+  binds?: string[];
   /** How it is stopped (compose.base.yml's stop_signal and stop_grace_period); the engine's own default without. */
   stop?: StopSettings;
   /** Environment variables, NAME=value. */
@@ -157,6 +165,8 @@ function createBody(spec: ContainerSpec) {
       Ulimits: spec.nofile ? [{ Name: 'nofile', Soft: spec.nofile.soft, Hard: spec.nofile.hard }] : undefined,
       Sysctls: spec.sysctls,
       CapAdd: spec.capAdd,
+      PidMode: spec.pidMode,
+      Binds: spec.binds,
       LogConfig: { Type: 'json-file', Config: {} },
     },
     NetworkingConfig: spec.networkMode ? undefined : { EndpointsConfig: { [spec.network]: { Aliases: [spec.alias] } } },

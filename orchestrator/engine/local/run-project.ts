@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import createDebug from 'debug';
 import type { ComposeProject, ComposeService } from '../../compile/compose-schema.ts';
-import { SERVER_NAME } from '../../scenario/names.ts';
+import { observerOf, SERVER_NAME } from '../../scenario/names.ts';
 import type { Containers } from '../docker/containers.ts';
 import { type DockerEngine } from '../docker/engine.ts';
 import type { Networks } from '../docker/networks.ts';
@@ -63,7 +63,11 @@ class ContainerDeployment implements Deployment {
     private readonly project: ComposeProject,
     private readonly options: RunOptions,
   ) {
-    this.containers = { server: SERVER_NAME, clients: Object.keys(project.services).filter((service) => service !== SERVER_NAME) };
+    const observed = (service: string) => project.services[service]?.labels[PORTLAB_LABEL.observes] !== undefined;
+    this.containers = {
+      server: SERVER_NAME,
+      clients: Object.keys(project.services).filter((service) => service !== SERVER_NAME && !observed(service)),
+    };
     this.labels = runLabels({ runId: options.runId, owner: options.owner, keep: options.keep });
     this.networkName = `${project.name}_portlab`;
   }
@@ -86,11 +90,16 @@ class ContainerDeployment implements Deployment {
     return this.network;
   }
 
-  private async create(service: string, sink: ContainerSink, env?: string[]): Promise<Created> {
+  private async create(service: string, sink: ContainerSink, env: string[] = []): Promise<Created> {
     const definition = this.project.services[service];
     if (!definition) throw new EngineError(`the compose project has no service ${service}`);
     await this.ensureNetwork();
     const name = `${this.project.name}-${service}-1`;
+    // An observer shares the network and PID namespaces of the container it observes (compose: service:<name>).
+    const shared = definition.network_mode?.replace(/^service:/, '');
+    const sharedId = shared === undefined ? undefined : this.created.find((entry) => entry.service === shared)?.id;
+    if (shared !== undefined && sharedId === undefined) throw new EngineError(`${service} observes ${shared}, which is not running`);
+    const environment = [...(definition.environment ?? []), ...env];
     const id = await this.engine.containers.create({
       name,
       image: definition.image,
@@ -102,36 +111,77 @@ class ContainerDeployment implements Deployment {
       sysctls: definition.sysctls,
       capAdd: definition.cap_add,
       stop: stopSettingsOf(definition),
-      env,
+      env: environment.length > 0 ? environment : undefined,
+      ...(sharedId ? { networkMode: `container:${sharedId}` as const, pidMode: `container:${sharedId}` as const } : {}),
+      ...(definition.volumes ? { binds: definition.volumes } : {}),
     });
     const entry = { id, name, service, graceSeconds: stopSettingsOf(definition)?.graceSeconds ?? 0 };
     this.created.push(entry);
-    sink.created(service);
+    if (!shared) sink.created(service);
     return entry;
   }
 
-  private async begin({ id, name, service }: Created, sink: ContainerSink): Promise<void> {
+  /** The observer of a service, if it is an application of the user's own. */
+  private observerOf(service: string): string | undefined {
+    const observer = observerOf(service);
+    return this.project.services[observer]?.labels[PORTLAB_LABEL.observes] === service ? observer : undefined;
+  }
+
+  /** An application's container, then its observer in its namespaces: the observer's lines are the application's. */
+  private async startWithObserver(service: string, sink: ContainerSink): Promise<void> {
+    await this.begin(await this.create(service, sink), sink);
+    const observer = this.observerOf(service);
+    if (!observer) return;
+    const created = await this.create(observer, sink);
+    await this.begin(created, sink, service).catch((error: Error) => {
+      // The application ended before its observer could join its namespaces: its command failed, most likely.
+      const said = this.lastLines.get(service) ?? [];
+      throw new EngineError(
+        `${service} (${this.project.services[service]?.image}) ended as soon as it started, before portlab could observe it${said.length > 0 ? `; it printed: ${said.join(' | ')}` : ''}`,
+        { cause: error },
+      );
+    });
+  }
+
+  /** The last few lines each container printed (stdout and stderr): what an application said when it failed. */
+  private readonly lastLines = new Map<string, string[]>();
+
+  private remember(service: string, line: string): void {
+    this.lastLines.set(service, [...(this.lastLines.get(service) ?? []), line].slice(-5));
+  }
+
+  /** Starts a container and follows its lines; an observer's lines (and not its end) are the observed container's. */
+  private async begin({ id, name, service }: Created, sink: ContainerSink, observes?: string): Promise<void> {
     await this.engine.containers.start(id, name, this.options.signal);
+    const owner = observes ?? service;
     this.following.set(
       id,
       this.engine.logs
         .followContainer(
           id,
           name,
-          (line) => sink.line(service, line),
-          (line) => debug('%s stderr: %s', service, line),
+          (line) => {
+            this.remember(service, line);
+            sink.line(owner, line);
+          },
+          (line) => {
+            this.remember(service, line);
+            debug('%s stderr: %s', service, line);
+          },
         )
         .catch((error) => debug('log stream of %s: %s', name, error))
-        .finally(() => sink.exited(service)),
+        .finally(() => (observes ? debug('observer %s ended', name) : sink.exited(service))),
     );
   }
 
-  readonly clientsWaitForGo = true;
+  /** Probe clients wait for their go; an application starts once it is started (after the server listens). */
+  waitsForGo = (client: string): boolean => this.observerOf(client) === undefined;
 
   async prepareClients(sink: ContainerSink): Promise<void> {
-    // Client containers are created and started while the server starts; each probe waits for its go signal. The
-    // variable is set here only: the saved compose file's clients start at once, as they always did.
-    this.clientsCreated = Promise.all(this.containers.clients.map((service) => this.create(service, sink, [`${GO_VARIABLE}=1`])));
+    // Probe client containers are created and started while the server starts; each probe waits for its go signal.
+    // The variable is set here only: the saved compose file's clients start at once, as they always did.
+    const probes = this.containers.clients.filter((service) => this.waitsForGo(service));
+    this.clientsCreated = Promise.all(probes.map((service) => this.create(service, sink, [`${GO_VARIABLE}=1`])));
     const started = this.clientsCreated.then((created) => Promise.all(created.map((entry) => this.begin(entry, sink))));
     // Cleanup waits for the starts too: removing a container while the engine starts it can fail.
     this.pendingCreates = started.catch(() => undefined);
@@ -139,15 +189,23 @@ class ContainerDeployment implements Deployment {
   }
 
   async startServer(sink: ContainerSink): Promise<void> {
-    await this.begin(await this.create(SERVER_NAME, sink), sink);
+    await this.startWithObserver(SERVER_NAME, sink);
   }
 
-  async startClients(): Promise<void> {
-    await Promise.all((await this.clientsCreated).map((entry) => this.engine.containers.signal(entry.id, entry.name, 'SIGUSR2')));
+  async startClients(sink: ContainerSink): Promise<void> {
+    const applications = this.containers.clients.filter((service) => !this.waitsForGo(service));
+    const starting = Promise.all(applications.map((service) => this.startWithObserver(service, sink)));
+    this.pendingCreates = Promise.all([this.pendingCreates, starting.catch(() => undefined)]);
+    await Promise.all([
+      ...(await this.clientsCreated).map((entry) => this.engine.containers.signal(entry.id, entry.name, 'SIGUSR2')),
+      starting,
+    ]);
   }
 
+  /** The probe server prints its final counts on SIGTERM; an application's observer prints its last view. */
   async signalServer(): Promise<void> {
-    const server = this.created.find((entry) => entry.service === SERVER_NAME);
+    const observer = this.observerOf(SERVER_NAME);
+    const server = this.created.find((entry) => entry.service === (observer ?? SERVER_NAME));
     if (server) await this.engine.containers.signal(server.id, server.name, 'SIGTERM');
   }
 

@@ -87,7 +87,7 @@ class StackDeployment implements Deployment {
       {
         name,
         image: definition.image,
-        command: definition.command,
+        command: definition.command ?? [],
         labels: { ...definition.deploy.labels, ...labels, 'com.docker.stack.image': definition.image },
         containerLabels: labels,
         network: { id: this.networkId!, alias: key },
@@ -187,7 +187,7 @@ class StackDeployment implements Deployment {
   }
 
   /** A service's tasks cannot be signalled from here (they may run on other nodes): clients are deployed once the server listens. */
-  readonly clientsWaitForGo = false;
+  waitsForGo = (): boolean => false;
 
   /** Services start as soon as they are created: nothing to prepare before the server listens. */
   async prepareClients(): Promise<void> {}

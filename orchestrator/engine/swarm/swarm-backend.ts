@@ -32,6 +32,12 @@ export class SwarmBackend implements Backend<SwarmPlan> {
    * forwards only each task's own address (measured: every connection from the second address timed out).
    */
   checkRuns(loaded: LoadedScenario): void {
+    const app = loaded.scenario.server.image ? 'the server' : loaded.scenario.clients.find((candidate) => candidate.image)?.name;
+    if (app) {
+      throw new EngineMismatchError(
+        `${loaded.scenario.name}: ${app} runs an image of your own, whose observer shares its network and PID namespaces (network_mode and pid service:), which swarm services cannot; run it on the local engine`,
+      );
+    }
     const group = loaded.scenario.clients.find((candidate) => candidate.sourceAddresses > 1);
     if (group) {
       throw new EngineMismatchError(

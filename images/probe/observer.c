@@ -1,0 +1,203 @@
+/*
+ * `probe observe --role server|client --ports P[,P]`: the kernel's view of a container portlab did not write.
+ *
+ * It runs in the observed container's network namespace and PID namespace (compose: network_mode and pid
+ * "service:<name>") and reports, every --interval-ms (default 250) and once more when stopped:
+ *   - the TCP sockets of the namespace by state, on the --ports (a server: local port) or to them (a client: remote
+ *     port), read with netlink sock_diag (inet_diag_rcv_msg: one dump per family, not /proc/net/tcp's text);
+ *   - each listening socket on the ports: the backlog the application asked for (idiag_wqueue, sk_max_ack_backlog
+ *     already capped by somaxconn) and the completed connections waiting in its accept queue (idiag_rqueue,
+ *     sk_ack_backlog), as tcp_diag_get_info reports them for TCP_LISTEN;
+ *   - the application's processes: their descriptors (/proc/PID/fd) and soft nofile (/proc/PID/limits).
+ * It is part of probe.c (one translation unit: it shares emit(), elapsed_ms() and read_text()).
+ */
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
+#include <netinet/tcp.h>
+
+#define MAX_APP_PROCESSES 16
+#define TCP_STATES 12
+
+/* The kernel's TCP states (include/net/tcp_states.h), as ss(8) spells them. */
+static const char *const TCP_STATE_NAMES[TCP_STATES] = {
+    "UNKNOWN", "ESTABLISHED", "SYN-SENT", "SYN-RECV", "FIN-WAIT-1", "FIN-WAIT-2", "TIME-WAIT", "CLOSE", "CLOSE-WAIT", "LAST-ACK", "LISTEN", "CLOSING",
+};
+
+struct listener {
+  int port;
+  unsigned backlog;
+  unsigned queue;
+};
+
+struct kernel_view {
+  const struct options *o;
+  int server;                             /* 1: sockets on the ports; 0: sockets to them */
+  long long states[MAX_PORTS][TCP_STATES]; /* per port of --ports */
+  struct listener listeners[MAX_PORTS];
+  int nlisteners;
+  long long sockets;                      /* every TCP socket of the namespace */
+};
+
+static int port_index(const struct options *o, int port) {
+  for (int i = 0; i < o->nports; i++)
+    if (o->ports[i] == port) return i;
+  return -1;
+}
+
+static void count_socket(const struct inet_diag_msg *msg, struct kernel_view *view) {
+  int sport = ntohs(msg->id.idiag_sport), dport = ntohs(msg->id.idiag_dport);
+  int state = msg->idiag_state < TCP_STATES ? msg->idiag_state : 0;
+  view->sockets++;
+  if (state == TCP_LISTEN) {
+    int at = port_index(view->o, sport);
+    if (at >= 0 && view->nlisteners < MAX_PORTS)
+      view->listeners[view->nlisteners++] = (struct listener){.port = sport, .backlog = msg->idiag_wqueue, .queue = msg->idiag_rqueue};
+    return;
+  }
+  int at = port_index(view->o, view->server ? sport : dport);
+  if (at >= 0) view->states[at][state]++;
+}
+
+/* One sock_diag dump of a family's TCP sockets in every state. 0, or the errno that stopped it. */
+static int dump_tcp(int family, struct kernel_view *view) {
+  int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+  if (fd < 0) return errno;
+  struct {
+    struct nlmsghdr header;
+    struct inet_diag_req_v2 request;
+  } ask = {.header = {.nlmsg_len = sizeof ask, .nlmsg_type = SOCK_DIAG_BY_FAMILY, .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP},
+           .request = {.sdiag_family = family, .sdiag_protocol = IPPROTO_TCP, .idiag_states = ~0u}};
+  if (send(fd, &ask, sizeof ask, 0) < 0) {
+    int err = errno;
+    close(fd);
+    return err;
+  }
+  static char buffer[1 << 16];
+  for (;;) {
+    ssize_t length = recv(fd, buffer, sizeof buffer, 0);
+    if (length < 0 && errno == EINTR) continue;
+    if (length <= 0) break;
+    for (struct nlmsghdr *header = (struct nlmsghdr *)buffer; NLMSG_OK(header, (size_t)length); header = NLMSG_NEXT(header, length)) {
+      if (header->nlmsg_type == NLMSG_DONE) {
+        close(fd);
+        return 0;
+      }
+      if (header->nlmsg_type == NLMSG_ERROR) {
+        int err = -((struct nlmsgerr *)NLMSG_DATA(header))->error;
+        close(fd);
+        return err;
+      }
+      count_socket((const struct inet_diag_msg *)NLMSG_DATA(header), view);
+    }
+  }
+  close(fd);
+  return EIO;
+}
+
+/* The application's processes: every process of the PID namespace but this one, with its descriptors and nofile. */
+static int app_processes(char *out, size_t size) {
+  DIR *proc = opendir("/proc");
+  if (!proc) return snprintf(out, size, "[]");
+  int at = snprintf(out, size, "["), listed = 0;
+  struct dirent *entry;
+  while ((entry = readdir(proc)) != NULL && listed < MAX_APP_PROCESSES) {
+    int pid = atoi(entry->d_name);
+    if (pid <= 0 || pid == getpid()) continue;
+    char path[64], name[64] = "", limits[4096] = "";
+    snprintf(path, sizeof path, "/proc/%d/comm", pid);
+    if (read_text(path, name, sizeof name) != 0) continue;
+    name[strcspn(name, "\n\"\\")] = 0;
+    snprintf(path, sizeof path, "/proc/%d/fd", pid);
+    DIR *fds = opendir(path);
+    long long open = -1;
+    if (fds) {
+      open = 0;
+      struct dirent *fd;
+      while ((fd = readdir(fds)) != NULL)
+        if (fd->d_name[0] != '.') open++;
+      closedir(fds);
+    }
+    long long soft = -1;
+    snprintf(path, sizeof path, "/proc/%d/limits", pid);
+    if (read_text(path, limits, sizeof limits) == 0) {
+      const char *line = strstr(limits, "Max open files");
+      if (line) sscanf(line + strlen("Max open files"), "%lld", &soft);
+    }
+    at += snprintf(out + at, size - at, "%s{\"pid\":%d,\"name\":\"%s\",\"fds\":%lld,\"nofile\":%lld}", listed ? "," : "", pid, name, open, soft);
+    listed++;
+  }
+  closedir(proc);
+  at += snprintf(out + at, size - at, "]");
+  return at;
+}
+
+static void emit_observation(struct options *o, int server, int *unreadable) {
+  struct kernel_view view = {.o = o, .server = server};
+  int err4 = dump_tcp(AF_INET, &view), err6 = dump_tcp(AF_INET6, &view);
+  if (err4 && err6) {
+    if (!*unreadable) fatal("reading the namespace's sockets (sock_diag)", err4);
+    *unreadable = 1;
+    return;
+  }
+  char ports[MAX_PORTS * 400] = "", listeners[MAX_PORTS * 64] = "", processes[MAX_APP_PROCESSES * 96] = "";
+  int at = 0;
+  for (int i = 0; i < o->nports; i++) {
+    at += snprintf(ports + at, sizeof ports - at, "%s\"%d\":{", i ? "," : "", o->ports[i]);
+    for (int state = 1, first = 1; state < TCP_STATES; state++) {
+      if (state == TCP_LISTEN || view.states[i][state] == 0) continue;
+      at += snprintf(ports + at, sizeof ports - at, "%s\"%s\":%lld", first ? "" : ",", TCP_STATE_NAMES[state], view.states[i][state]);
+      first = 0;
+    }
+    at += snprintf(ports + at, sizeof ports - at, "}");
+  }
+  for (int i = 0, off = 0; i < view.nlisteners; i++)
+    off += snprintf(listeners + off, sizeof listeners - off, "%s{\"port\":%d,\"backlog\":%u,\"queue\":%u}", i ? "," : "", view.listeners[i].port,
+                    view.listeners[i].backlog, view.listeners[i].queue);
+  app_processes(processes, sizeof processes);
+  emit("{\"event\":\"observe\",\"role\":\"%s\",\"t\":%lld,\"ports\":{%s},\"listeners\":[%s],\"sockets\":%lld,\"processes\":%s}",
+       server ? "server" : "client", elapsed_ms(), ports, listeners, view.sockets, processes);
+}
+
+/*
+ * Observes until SIGTERM: a `ready` line first (the namespace's port range and sysctls, and the application's nofile:
+ * its first process's), then an observation every interval and a last one when stopped. A server's observer waits
+ * for the application to listen on every port before it says ready.
+ */
+static int run_observer(struct options *o) {
+  int server = !strcmp(o->observe_role, "server");
+  if (o->nports == 0) fatal("observe needs --ports", EINVAL);
+  int unreadable = 0;
+  for (;;) {
+    struct kernel_view view = {.o = o, .server = server};
+    int err = dump_tcp(AF_INET, &view);
+    dump_tcp(AF_INET6, &view);
+    if (err) fatal("reading the namespace's sockets (sock_diag)", err);
+    int listening = 0;
+    for (int i = 0; i < o->nports; i++)
+      for (int j = 0; j < view.nlisteners; j++)
+        if (view.listeners[j].port == o->ports[i]) {
+          listening++;
+          break;
+        }
+    if (!server || listening == o->nports || stop_requested) break;
+    struct timespec pause = {0, 20 * 1000000L};
+    nanosleep(&pause, NULL);
+  }
+  char extra[MAX_APP_PROCESSES * 96 + 32];
+  char processes[MAX_APP_PROCESSES * 96];
+  app_processes(processes, sizeof processes);
+  snprintf(extra, sizeof extra, ",\"observed\":%s", processes);
+  listeners_only = 1;
+  emit_ready(server ? "server" : "client", 1, -1, extra);
+  while (!stop_requested) {
+    emit_observation(o, server, &unreadable);
+    struct timespec pause = {o->interval_ms / 1000, (o->interval_ms % 1000) * 1000000L};
+    nanosleep(&pause, NULL);
+  }
+  emit_observation(o, server, &unreadable);
+  /* The observer's end, as a worker's: what it saw is in the observations, not in a count of its own (-1). */
+  emit("{\"event\":\"done\",\"role\":\"%s\",\"worker\":0,\"count\":-1,\"errno\":\"none\",\"reason\":\"signal\",\"t\":%lld}",
+       server ? "server" : "client", elapsed_ms());
+  return 0;
+}

@@ -1,0 +1,161 @@
+import type { KernelView } from '../observe/kernel-view.ts';
+import type { ContainerObservation } from '../observe/observation.ts';
+import { formatCount, showCount } from '../predict/count-range.ts';
+import type { ClientPrediction, CountRange, Prediction } from '../predict/prediction-schema.ts';
+import { SERVER_NAME } from '../scenario/names.ts';
+import type { Bound, ContainerVerdict } from './verdict-schema.ts';
+
+/** Server-side states of connections the server closed first (docs/model.md, "TIME_WAIT"). */
+const CLOSED_BY_SERVER = ['FIN-WAIT-1', 'FIN-WAIT-2', 'CLOSING', 'TIME-WAIT'];
+
+/** An observed application's descriptors: the busiest process's, against its soft nofile. */
+function descriptors(view: KernelView): { fds: number; nofile: number | null; free: string } {
+  const { peakFds: fds, nofile } = view.app;
+  return { fds, nofile, free: nofile === null ? 'an unknown number of' : formatCount(Math.max(0, nofile - fds)) };
+}
+
+/**
+ * What bound an application server, from the kernel's view of it: its descriptors (nofile, a kernel limit), a full
+ * accept queue while descriptors were free (it stopped accepting), connections it closed itself, or none of these
+ * (it took every connection the clients made: their limits bound).
+ */
+export function serverBound(view: KernelView, clientLimit: string): Bound {
+  const { fds, nofile, free } = descriptors(view);
+  const accepted = formatCount(view.peakAccepted);
+  if (nofile !== null && fds >= nofile - 1) {
+    return {
+      limit: 'server-nofile',
+      by: 'kernel',
+      evidence: `the application held ${formatCount(fds)} descriptors, all its nofile ${formatCount(nofile)}: accept() fails with EMFILE past it, and the kernel queues what comes after`,
+    };
+  }
+  const full = view.listeners.filter((listener) => listener.peakQueue >= listener.backlog && listener.backlog > 0);
+  if (full.length > 0) {
+    const queued = full.reduce((sum, listener) => sum + listener.peakQueue, 0);
+    const backlogs = full.map((listener) => `${listener.port}: ${formatCount(listener.backlog)}`).join(', ');
+    return {
+      limit: 'application',
+      by: 'application',
+      evidence: `the server accepted ${accepted} and then stopped accepting while ${free} descriptors were free (nofile ${nofile ?? 'unknown'}); the kernel queued ${formatCount(queued)} more (backlog ${backlogs}, the listening socket's own) and then dropped SYNs: clients timed out`,
+    };
+  }
+  const closed = Math.max(...CLOSED_BY_SERVER.map((state) => view.peakStates[state] ?? 0));
+  if (closed > 0) {
+    return {
+      limit: 'application',
+      by: 'application',
+      evidence: `the server held ${accepted} connections at most at once and closed ${formatCount(closed)} it had accepted (its side in ${CLOSED_BY_SERVER.filter((state) => view.peakStates[state]).join('/')}), while ${free} descriptors were free (nofile ${nofile ?? 'unknown'}): its own connection limit`,
+    };
+  }
+  return {
+    limit: clientLimit,
+    by: 'kernel',
+    evidence: `the server accepted every connection the clients made (${accepted} at most at once) with ${free} descriptors free: the clients' own limit bound`,
+  };
+}
+
+/**
+ * What bound an application client, from the kernel's view of its namespace: every connection the kernel allows it
+ * (its predicted limit, exact), or fewer (the application's own: a load tool's connection count, say).
+ */
+export function clientBound(view: KernelView, prediction: ClientPrediction, allowedMin: number): Bound {
+  const inUse = formatCount(view.peakInUse);
+  const others = Object.entries(view.peakStates)
+    .filter(([state]) => state !== 'ESTABLISHED')
+    .map(([state, count]) => `${formatCount(count)} ${state}`);
+  const detail = `${formatCount(view.peakEstablished)} ESTABLISHED at most${others.length > 0 ? `, ${others.join(', ')}` : ''}`;
+  if (view.peakInUse >= allowedMin) {
+    return {
+      limit: prediction.limit,
+      by: 'kernel',
+      evidence: `the kernel's view: ${inUse} sockets to the server at once (${detail}), each holding a local port: the ${showCount(prediction.connections)} the kernel allows (${prediction.limit}); a connect() past them fails with ${prediction.error.errnos.join(' or ') || 'nothing'}`,
+    };
+  }
+  return {
+    limit: 'application',
+    by: 'application',
+    evidence: `the application held ${inUse} sockets to the server at most at once (${detail}), below the ${showCount(prediction.connections)} the kernel allows (${prediction.limit}): its own limit (a load tool's connection count, say)`,
+  };
+}
+
+const within = (count: number, max: number | null) => max === null || count <= max;
+
+/**
+ * A run with an application of the user's own is judged against the kernel's limits: a count past one fails; below
+ * them the limit that bound is named from the kernel's view, and a count the kernel makes exact must be exact.
+ */
+export function judgeWithApplications(
+  prediction: Prediction,
+  observations: Record<string, ContainerObservation>,
+  verdicts: { clients: ContainerVerdict[]; server: ContainerVerdict },
+): { clients: ContainerVerdict[]; server: ContainerVerdict } | null {
+  const serverView = observations[SERVER_NAME]?.kernel;
+  const appClients = verdicts.clients.some((client) => observations[client.name]?.kernel);
+  if (!serverView && !appClients) return null;
+  const server = serverView ? judgeApplicationServer(verdicts.server, serverView, prediction) : verdicts.server;
+  const serverLimited = server.bound?.by === 'application' || server.bound?.limit === 'server-nofile';
+  const clients = verdicts.clients.map((verdict, index) => {
+    const view = observations[verdict.name]?.kernel;
+    const client = prediction.clients[index]!;
+    if (view) return judgeApplicationClient(verdict, view, client);
+    return serverLimited ? judgeProbeAgainstApplication(verdict, server) : verdict;
+  });
+  return { clients, server };
+}
+
+function judgeApplicationServer(verdict: ContainerVerdict, view: KernelView, prediction: Prediction): ContainerVerdict {
+  const bound = serverBound(view, prediction.limit);
+  const allowed: CountRange = { min: 0, max: verdict.allowed.max };
+  const observed = view.peakAccepted;
+  const ok = within(observed, allowed.max);
+  const count = ok
+    ? `${formatCount(observed)} accepted, within the kernel's ${showCount(verdict.predicted)}`
+    : `${formatCount(observed)} accepted, past the kernel's ${showCount(verdict.predicted)}`;
+  return {
+    ...verdict,
+    allowed,
+    observed,
+    verdict: ok ? 'pass' : 'fail',
+    why: `${count}; ${bound.by === 'kernel' ? bound.limit : 'the application'} bound: ${bound.evidence}`,
+    bound,
+  };
+}
+
+function judgeApplicationClient(verdict: ContainerVerdict, view: KernelView, prediction: ClientPrediction): ContainerVerdict {
+  const bound = clientBound(view, prediction, verdict.allowed.min);
+  // What it holds is counted as the kernel limits it: local ports in use for the server's ports.
+  const observed = view.peakInUse;
+  const ok = within(observed, verdict.allowed.max);
+  const count = ok
+    ? `${formatCount(observed)} ports in use at most, within the kernel's ${showCount(verdict.predicted)}`
+    : `${formatCount(observed)} ports in use, past the kernel's ${showCount(verdict.predicted)}`;
+  return {
+    ...verdict,
+    allowed: { min: 0, max: verdict.allowed.max },
+    observed,
+    // Seen from the kernel: a client that used every port it may gets the errno the next connect() would.
+    observedError: bound.by === 'kernel' ? (prediction.error.errnos[0] ?? null) : null,
+    verdict: ok ? 'pass' : 'fail',
+    why: `${count}; ${bound.by === 'kernel' ? bound.limit : 'the application'} bound: ${bound.evidence}`,
+    bound,
+  };
+}
+
+/** A probe client of an application server that bound first: its count may be anything up to its own limit. */
+function judgeProbeAgainstApplication(verdict: ContainerVerdict, server: ContainerVerdict): ContainerVerdict {
+  if (verdict.verdict === 'pass' || verdict.verdict === 'error') return verdict;
+  const ok = within(verdict.observed, verdict.allowed.max);
+  return {
+    ...verdict,
+    allowed: { min: 0, max: verdict.allowed.max },
+    verdict: ok ? 'pass' : 'fail',
+    why: ok
+      ? `${formatCount(verdict.observed)}, below its own limit ${showCount(verdict.predicted)}, stopped with ${verdict.observedError ?? 'nothing'}: the server's limit bound first (${server.bound?.limit})`
+      : `${formatCount(verdict.observed)} is past its own limit ${showCount(verdict.predicted)}`,
+    bound: {
+      limit: server.bound?.limit ?? 'application',
+      by: server.bound?.by ?? 'application',
+      evidence: 'the server bound first: see the server',
+    },
+  };
+}
