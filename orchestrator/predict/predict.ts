@@ -1,4 +1,5 @@
 import { containerNames, phaseKey, SERVER_NAME } from '../scenario/names.ts';
+import { withApplicationNotes } from './applications.ts';
 import { type ClientGroup, type Phase, type Scenario } from '../scenario/scenario-schema.ts';
 import type { Environment } from './environment.ts';
 import { addCounts, exactCount, showCount } from './count-range.ts';
@@ -49,22 +50,25 @@ export function predict(scenario: Scenario, env: Environment): Prediction {
   const final = shared.total ? withSharedLimit(clients, shared.total, shared.limit, shared.error, shared.certain) : clients;
   const total = shared.total ?? load;
   const limit: Limit = shared.total ? shared.limit : mostCommonLimit(final);
-  return {
-    basis: measured ? 'measured' : 'assumed',
-    clients: final,
-    server: { ...shared.server, accepted: shared.accepted },
-    total,
-    limit,
-    reasoning: [
-      ...(measured
-        ? []
-        : [
-            "Environment not yet measured: documented defaults stand in (a new namespace's port range, Docker's DNS listener, an engine that grants the nofile asked for); a run replaces them with what the probes report.",
-          ]),
-      ...shared.reasoning,
-      `All clients together: ${showCount(total)} connections; the limit that binds: ${limit}.`,
-    ],
-  };
+  return withApplicationNotes(
+    {
+      basis: measured ? 'measured' : 'assumed',
+      clients: final,
+      server: { ...shared.server, accepted: shared.accepted },
+      total,
+      limit,
+      reasoning: [
+        ...(measured
+          ? []
+          : [
+              "Environment not yet measured: documented defaults stand in (a new namespace's port range, Docker's DNS listener, an engine that grants the nofile asked for); a run replaces them with what the probes report.",
+            ]),
+        ...shared.reasoning,
+        `All clients together: ${showCount(total)} connections; the limit that binds: ${limit}.`,
+      ],
+    },
+    scenario,
+  );
 }
 
 /** A group runs as itself, or as its phases one after another (each predicted with the group's settings and one process). */

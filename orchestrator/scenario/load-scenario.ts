@@ -81,7 +81,7 @@ export async function readNamedFile(
 
 export async function loadScenario(nameOrPath: string, cwd = userCwd()): Promise<LoadedScenario> {
   const { file, shownFile, text, defaultName } = await readNamedFile(nameOrPath, SCENARIOS_DIR, cwd);
-  const scenario = await withFilesFound(parseScenario(text, shownFile, defaultName), path.dirname(file), shownFile);
+  const scenario = await withFilesFound(parseScenario(text, shownFile, defaultName), path.dirname(file), parseYaml(text, shownFile));
   return { scenario, file, text };
 }
 
@@ -89,26 +89,28 @@ export async function loadScenario(nameOrPath: string, cwd = userCwd()): Promise
  * An application's read-only files, their host paths made absolute from the scenario file's folder: each must be a
  * file there (compose would otherwise make an empty directory of it, and the application fail to read its config).
  */
-async function withFilesFound(scenario: Scenario, dir: string, shownFile: string): Promise<Scenario> {
-  const resolve = async (volumes: string[] | undefined, at: string) => {
+async function withFilesFound(scenario: Scenario, dir: string, parsed: ParsedYaml): Promise<Scenario> {
+  const listed = Array.isArray((parsed.input as { clients?: unknown } | null)?.clients);
+  const resolve = async (volumes: string[] | undefined, at: PropertyKey[]) => {
     if (!volumes) return undefined;
     return Promise.all(
       volumes.map(async (volume, index) => {
         const [host, ...rest] = volume.split(':');
         const absolute = path.resolve(dir, host!);
         const found = await stat(absolute).catch(() => null);
-        if (!found?.isFile())
-          throw new ScenarioError([
-            { file: shownFile, path: `${at}.${index}`, message: `${host} is not a file (paths are relative to the scenario file)` },
-          ]);
+        if (!found?.isFile()) {
+          const where = [...at, index];
+          const message = `${host} is not a file (paths are relative to the scenario file)`;
+          throw new ScenarioError([{ file: parsed.file, ...parsed.locate(where), path: dottedPath(where), message }]);
+        }
         return [absolute, ...rest].join(':');
       }),
     );
   };
-  const serverVolumes = await resolve(scenario.server.volumes, 'server.volumes');
+  const serverVolumes = await resolve(scenario.server.volumes, ['server', 'volumes']);
   const clients = await Promise.all(
-    scenario.clients.map(async (group) => {
-      const volumes = await resolve(group.volumes, `clients.${group.name}.volumes`);
+    scenario.clients.map(async (group, index) => {
+      const volumes = await resolve(group.volumes, listed ? ['clients', index, 'volumes'] : ['clients', 'volumes']);
       return volumes ? { ...group, volumes } : group;
     }),
   );

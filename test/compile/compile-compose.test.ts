@@ -104,3 +104,31 @@ describe('compileCompose', () => {
     });
   });
 });
+
+describe("an application of the user's own", () => {
+  it("runs its image with its command and read-only files, and portlab's probe observes it in its namespaces", async () => {
+    const { project, yaml } = await compileShipped('wrk-port-range');
+    expect(validateAgainstComposeSpec(yaml)).toEqual({ valid: true, errors: [] });
+    expect(project.services.server).toMatchObject({ image: 'portlab-app/nginx:1.22', networks: ['portlab'] });
+    expect(project.services.server?.command).toBeUndefined();
+    expect(project.services.server?.volumes?.[0]).toMatch(/\/scenarios\/files\/nginx-4096\.conf:\/etc\/nginx\/nginx\.conf:ro$/);
+    expect(project.services['wrk-1']).toMatchObject({ image: 'portlab-app/wrk:4.1', command: ['-t1', '-c2000', '-d3s', 'http://server/'] });
+    expect(project.services['wrk-1']?.sysctls).toEqual({ 'net.ipv4.ip_local_port_range': '10000 10999' });
+    for (const [observed, role] of [
+      ['server', 'server'],
+      ['wrk-1', 'client'],
+    ] as const) {
+      const observer = project.services[`${observed}-observer`];
+      expect(observer).toMatchObject({
+        image: IMAGE,
+        command: ['observe', '--role', role, '--ports', '80'],
+        network_mode: `service:${observed}`,
+        pid: `service:${observed}`,
+        cap_add: ['SYS_PTRACE'],
+        depends_on: [observed],
+        labels: { 'io.portlab.role': 'observer', 'io.portlab.observes': observed },
+      });
+      expect(observer).not.toHaveProperty('networks');
+    }
+  });
+});

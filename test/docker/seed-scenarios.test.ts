@@ -1,14 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../cli/run-cli.ts';
-import { SHIPPED_EXPECTATIONS } from '../shipped-expectations.ts';
+import { APPLICATION_SCENARIOS, SHIPPED_EXPECTATIONS } from '../shipped-expectations.ts';
 import { chartData } from '../../orchestrator/report/chart-data.ts';
 import { inspectReport } from '../browser/inspect-report.ts';
 import { portCount } from '../../orchestrator/scenario/port-range.ts';
 import { expectAsShipped, readResults, reportIn } from './docker-helpers.ts';
 
-/** The scenarios that fill tens of thousands of ports have tests of their own (big-fills.test.ts). */
+/**
+ * The scenarios that fill tens of thousands of ports have tests of their own (big-fills.test.ts), and so do those
+ * that run software of its own (applications.test.ts).
+ */
 const SEED_SCENARIOS = Object.keys(SHIPPED_EXPECTATIONS).filter(
-  (name) => !['default-range', 'wide-range', 'server-beyond-65535'].includes(name),
+  (name) => !['default-range', 'wide-range', 'server-beyond-65535', ...APPLICATION_SCENARIOS].includes(name),
 );
 
 /** Each scenario runs once; the tests that look at another side of a run share it. */

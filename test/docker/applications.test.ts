@@ -1,0 +1,86 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { execa } from 'execa';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { PROJECT_ROOT } from '../../orchestrator/common/project-root.ts';
+import { runCli } from '../cli/run-cli.ts';
+import { containersLabelled, networksLabelled, readResults } from './docker-helpers.ts';
+
+/**
+ * Real software portlab did not write, from Debian's packages in images FROM scratch, run through portlab on the
+ * real engine: the limit that bound named from the kernel's view, and the counts the kernel makes exact, exact.
+ */
+beforeAll(async () => {
+  await execa('bash', [path.join(PROJECT_ROOT, 'scripts', 'build-app-images.sh')], { stdio: 'inherit' });
+}, 15 * 60_000);
+
+const run = async (scenario: string) => {
+  const result = await runCli([scenario]);
+  const [stored] = await readResults(result.resultsDir);
+  expect(await containersLabelled('io.portlab.managed=true')).toEqual([]);
+  expect(await networksLabelled('io.portlab.managed=true')).toEqual([]);
+  return { result, stored: stored! };
+};
+
+describe('software of its own under test, with the kernel beside it', () => {
+  it("nginx's worker_connections: the application's own limit, named with the kernel's evidence", async () => {
+    const { result, stored } = await run('nginx-worker-connections');
+    expect(result.exitCode).toBe(0);
+    expect(stored.verdict).toBe('pass');
+    const [client] = stored.clients;
+    // The probe client got every one of its 2,000 ports: nginx accepted each connection before it closed it.
+    expect(client).toMatchObject({ observed: 2000, limit: 'port-range', observedError: 'EADDRNOTAVAIL', verdict: 'pass' });
+    const kernel = stored.server.kernel!;
+    expect(stored.server.bound).toMatchObject({ limit: 'application', by: 'application' });
+    expect(stored.server.bound?.evidence).toContain('closed');
+    // Fewer than its 512 worker_connections at once, with nearly all of its descriptors free.
+    expect(kernel.peakAccepted).toBeGreaterThan(0);
+    expect(kernel.peakAccepted).toBeLessThan(512);
+    expect(kernel.app.nofile! - kernel.app.peakFds).toBeGreaterThan(10_000);
+    // The kernel accounts for every connection: held by nginx, or closed by it and waiting for the client's FIN.
+    expect((kernel.states.ESTABLISHED ?? 0) + (kernel.states['FIN-WAIT-2'] ?? 0)).toBe(2000);
+    expect(stored.server.observed).toBe(kernel.peakAccepted);
+  });
+
+  it("redis-server's maxclients: exactly 100 held at once, the other 900 closed by the server", async () => {
+    const { result, stored } = await run('redis-maxclients');
+    expect(result.exitCode).toBe(0);
+    expect(stored.verdict).toBe('pass');
+    expect(stored.clients[0]).toMatchObject({ observed: 1000, limit: 'port-range', verdict: 'pass' });
+    expect(stored.server).toMatchObject({ observed: 100, bound: { limit: 'application', by: 'application' } });
+    expect(stored.server.kernel?.peakAccepted).toBe(100);
+    expect(stored.server.kernel?.states).toMatchObject({ ESTABLISHED: 100, 'FIN-WAIT-2': 900 });
+  });
+
+  it('wrk asked for 2,000 connections from 1,000 ports: the port range binds it, exactly, as the kernel shows', async () => {
+    const { result, stored } = await run('wrk-port-range');
+    expect(result.exitCode).toBe(0);
+    expect(stored.verdict).toBe('pass');
+    expect(stored.prediction.measured.clients[0]).toMatchObject({ connections: { min: 1000, max: 1000 }, limit: 'port-range' });
+    expect(stored.clients[0]).toMatchObject({
+      observed: 1000,
+      observedError: 'EADDRNOTAVAIL',
+      bound: { limit: 'port-range', by: 'kernel' },
+    });
+    expect(stored.clients[0]?.kernel?.peakInUse).toBe(1000);
+    // nginx had room for all of them: no limit of its own bound.
+    expect(stored.server.bound).toMatchObject({ by: 'kernel', limit: 'port-range' });
+    expect(stored.server.observed).toBeLessThanOrEqual(1000);
+  });
+
+  it('an application that fails at once: one line naming it and what it printed, exit 3, nothing left', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'portlab-app-'));
+    const file = path.join(dir, 'bad-wrk.yml');
+    await writeFile(
+      file,
+      'server:\n  image: portlab-app/redis:7.0\n  command: ["--port", "6379", "--save", "", "--protected-mode", "no"]\n  ports: [6379]\nclients:\n  name: wrk\n  image: portlab-app/wrk:4.1\n  command: ["--no-such-option"]\n',
+    );
+    const { result, stored } = await run(file);
+    expect(result.exitCode).toBe(3);
+    expect(stored.verdict).toBe('error');
+    expect(stored.run.failure).toContain(
+      'wrk-1 (portlab-app/wrk:4.1) ended as soon as it started, before portlab could observe it; it printed:',
+    );
+  });
+});

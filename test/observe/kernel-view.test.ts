@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest';
+import { ProbeLog } from '../../orchestrator/observe/probe-log.ts';
+
+const ready = (role: 'server' | 'client') =>
+  JSON.stringify({
+    event: 'ready',
+    role,
+    t: 5,
+    nofile: { soft: 20000, hard: 20000 },
+    fdsOpen: 3,
+    portRange: { low: 10000, high: 10999 },
+    boundPorts: [80],
+    reservedPorts: '',
+    somaxconn: 4096,
+    sysctls: {},
+    processes: 1,
+    fdBudget: -1,
+    observed: [{ pid: 1, name: 'nginx', fds: 9, nofile: 20000 }],
+  });
+const observe = (role: 'server' | 'client', t: number, states: Record<string, number>, queue = 0, fds = 9) =>
+  JSON.stringify({
+    event: 'observe',
+    role,
+    t,
+    ports: { '80': states },
+    listeners: role === 'server' ? [{ port: 80, backlog: 511, queue }] : [],
+    sockets: 1,
+    processes: [
+      { pid: 1, name: 'nginx', fds: 4, nofile: 20000 },
+      { pid: 7, name: 'nginx', fds, nofile: 20000 },
+    ],
+  });
+
+describe("an application's observer lines: the kernel's view", () => {
+  it('a server counts what the application accepted: ESTABLISHED less what still waits in the accept queue', () => {
+    const log = new ProbeLog('server');
+    log.addLine(ready('server'));
+    log.addLine(observe('server', 250, { ESTABLISHED: 700 }, 200, 507));
+    log.addLine(observe('server', 500, { ESTABLISHED: 1023, 'FIN-WAIT-2': 3 }, 512, 518));
+    const server = log.snapshots().server!;
+    expect(log.observed()).toBe(true);
+    expect(server.count).toBe(511);
+    expect(server.kernel).toMatchObject({
+      role: 'server',
+      peakEstablished: 1023,
+      peakAccepted: 511,
+      peakInUse: 1026,
+      listeners: [{ port: 80, backlog: 511, peakQueue: 512 }],
+      app: { processes: 2, peakFds: 518, nofile: 20000 },
+      observations: 2,
+    });
+  });
+
+  it('a client counts the local ports it holds for the server, in any state, at most at once; it finishes when it exits', () => {
+    const log = new ProbeLog('wrk-1');
+    log.addLine(ready('client'));
+    log.addLine(observe('client', 250, { ESTABLISHED: 990, 'SYN-SENT': 4 }));
+    log.addLine(observe('client', 500, { ESTABLISHED: 999, 'TIME-WAIT': 1 }));
+    log.addLine(observe('client', 750, { ESTABLISHED: 10 }));
+    expect(log.finished()).toBe(false);
+    log.applicationExited();
+    const client = log.snapshots()['wrk-1']!;
+    expect(client).toMatchObject({ count: 1000, finished: true });
+    expect(client.kernel).toMatchObject({ peakEstablished: 999, peakInUse: 1000, states: { ESTABLISHED: 10 } });
+    expect(client.workers[0]?.stoppedAtMs).toBe(750);
+  });
+
+  it("the probe's own lines carry no kernel view", () => {
+    const log = new ProbeLog('client-1');
+    log.addLine(JSON.stringify({ ...JSON.parse(ready('client')), observed: undefined }));
+    expect(log.observed()).toBe(false);
+    expect(log.snapshots()['client-1']?.kernel).toBeUndefined();
+  });
+});

@@ -1,0 +1,91 @@
+import { describe, expect, it } from 'vitest';
+import type { KernelView } from '../../orchestrator/observe/kernel-view.ts';
+import { ASSUMED_ENVIRONMENT } from '../../orchestrator/predict/environment.ts';
+import { predict } from '../../orchestrator/predict/predict.ts';
+import { parseScenario } from '../../orchestrator/scenario/load-scenario.ts';
+import { clientBound, serverBound } from '../../orchestrator/verdict/judge-applications.ts';
+
+const view = (overrides: Partial<KernelView>): KernelView => ({
+  role: 'server',
+  states: {},
+  peakStates: {},
+  peakEstablished: 0,
+  peakInUse: 0,
+  peakAccepted: 0,
+  listeners: [{ port: 80, backlog: 511, peakQueue: 0 }],
+  app: { processes: 1, peakFds: 10, nofile: 20000 },
+  observations: 4,
+  ...overrides,
+});
+
+describe('what bound an application server, from the kernel', () => {
+  it('its descriptors: all of its nofile in use is the kernel limit server-nofile', () => {
+    const bound = serverBound(view({ peakAccepted: 1017, app: { processes: 1, peakFds: 1024, nofile: 1024 } }), 'port-range');
+    expect(bound).toMatchObject({ limit: 'server-nofile', by: 'kernel' });
+    expect(bound.evidence).toContain('1,024 descriptors, all its nofile 1,024');
+  });
+
+  it('a full accept queue with descriptors free: it stopped accepting (its own limit), the kernel queued the rest', () => {
+    const bound = serverBound(
+      view({
+        peakAccepted: 512,
+        listeners: [{ port: 80, backlog: 511, peakQueue: 512 }],
+        app: { processes: 2, peakFds: 520, nofile: 20000 },
+      }),
+      'port-range',
+    );
+    expect(bound).toEqual({
+      limit: 'application',
+      by: 'application',
+      evidence:
+        "the server accepted 512 and then stopped accepting while 19,480 descriptors were free (nofile 20000); the kernel queued 512 more (backlog 80: 511, the listening socket's own) and then dropped SYNs: clients timed out",
+    });
+  });
+
+  it('connections it closed itself with descriptors free: its own connection limit', () => {
+    const bound = serverBound(
+      view({ peakAccepted: 100, peakStates: { ESTABLISHED: 100, 'FIN-WAIT-2': 900 }, app: { processes: 1, peakFds: 108, nofile: 20000 } }),
+      'port-range',
+    );
+    expect(bound).toMatchObject({ limit: 'application', by: 'application' });
+    expect(bound.evidence).toContain('closed 900 it had accepted');
+  });
+
+  it("none of these: it took every connection, and the clients' own limit bound", () => {
+    expect(serverBound(view({ peakAccepted: 1000, peakStates: { ESTABLISHED: 1000 } }), 'port-range')).toMatchObject({
+      limit: 'port-range',
+      by: 'kernel',
+    });
+  });
+});
+
+describe('what bound an application client, from the kernel', () => {
+  const scenario = parseScenario(
+    'server: { image: portlab-app/nginx:1.22, ports: [80] }\nclients: { name: wrk, image: portlab-app/wrk:4.1, sysctls: { net.ipv4.ip_local_port_range: "10000 10999" } }\n',
+    't.yml',
+    't',
+  );
+  const [prediction] = predict(scenario, ASSUMED_ENVIRONMENT).clients;
+
+  it('is predicted from the kernel alone: the port range, 1,000 ports for the one destination', () => {
+    expect(prediction).toMatchObject({ connections: { min: 1000, max: 1000 }, limit: 'port-range', error: { errnos: ['EADDRNOTAVAIL'] } });
+    expect(prediction!.reasoning[0]).toContain('wrk-1 runs portlab-app/wrk:4.1');
+  });
+
+  it('every port in use (ESTABLISHED or TIME_WAIT alike): the port range bound, exactly', () => {
+    const bound = clientBound(
+      view({ role: 'client', peakInUse: 1000, peakEstablished: 999, peakStates: { ESTABLISHED: 999, 'TIME-WAIT': 1 } }),
+      prediction!,
+      1000,
+    );
+    expect(bound).toMatchObject({ limit: 'port-range', by: 'kernel' });
+    expect(bound.evidence).toContain('1,000 sockets to the server at once (999 ESTABLISHED at most, 1 TIME-WAIT)');
+  });
+
+  it('fewer: the application held back (a load tool asked for fewer connections)', () => {
+    expect(clientBound(view({ role: 'client', peakInUse: 500, peakEstablished: 500 }), prediction!, 1000)).toMatchObject({
+      limit: 'application',
+      by: 'application',
+    });
+  });
+});
