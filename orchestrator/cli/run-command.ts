@@ -92,7 +92,7 @@ export function formatSummary(result: RunResult, resultFile: string, reportFile:
     entry.name,
     showCount(entry.predicted),
     formatCount(entry.observed),
-    entry.limit,
+    entry.bound ? `${entry.bound.limit} (bound)` : entry.limit,
     showStop(entry.predictedError),
     entry.observedError ?? '-',
     entry.verdict,

@@ -26,6 +26,19 @@ export const KernelView = z.strictObject({
   /** The application's busiest process: the most descriptors it held at once, and its soft nofile (null: unreadable). */
   app: z.strictObject({ processes: z.number().int(), peakFds: z.number().int(), nofile: z.number().int().nullable() }),
   observations: z.number().int(),
+  /**
+   * The view over time, column by column (point i is t[i], ...), ms on the observer's clock (its ready line's
+   * epochMs): connections ESTABLISHED, waiting in the accept queue, closing (FIN-WAIT, CLOSE-WAIT, LAST-ACK,
+   * CLOSING), in TIME_WAIT, and the busiest process's descriptors. At most KERNEL_SERIES_POINTS, evenly thinned.
+   */
+  series: z.strictObject({
+    t: z.array(z.number().int()),
+    established: z.array(z.number().int()),
+    queued: z.array(z.number().int()),
+    closing: z.array(z.number().int()),
+    timeWait: z.array(z.number().int()),
+    fds: z.array(z.number().int()),
+  }),
 });
 export type KernelView = z.infer<typeof KernelView>;
 
@@ -36,9 +49,21 @@ export function observedCounts(event: ObserveEvent): { established: number; queu
   return { established, queued, accepted: Math.max(0, established - queued) };
 }
 
+/** How many points a kernel view's series keeps at most. */
+export const KERNEL_SERIES_POINTS = 500;
+const CLOSING = ['FIN-WAIT-1', 'FIN-WAIT-2', 'CLOSE-WAIT', 'LAST-ACK', 'CLOSING'];
+type KernelPoint = { t: number; established: number; queued: number; closing: number; timeWait: number; fds: number };
+
+/** Every `max`-th of the points, evenly spread, the first and the last kept. Pure. */
+function thinEvenly<T>(points: readonly T[], max: number): T[] {
+  if (points.length <= max) return [...points];
+  return Array.from({ length: max }, (_, index) => points[Math.round((index * (points.length - 1)) / (max - 1))]!);
+}
+
 /** Folds `observe` lines into a KernelView. Pure. */
 export class KernelViewLog {
-  private view: KernelView | null = null;
+  private view: Omit<KernelView, 'series'> | null = null;
+  private readonly points: KernelPoint[] = [];
 
   add(event: ObserveEvent): void {
     const counts = observedCounts(event);
@@ -59,6 +84,14 @@ export class KernelViewLog {
       busiest && busiest.fds >= (previous?.app.peakFds ?? -1)
         ? { processes: event.processes.length, peakFds: busiest.fds, nofile: busiest.nofile >= 0 ? busiest.nofile : null }
         : (previous?.app ?? { processes: event.processes.length, peakFds: 0, nofile: null });
+    this.points.push({
+      t: event.t,
+      established: counts.established,
+      queued: counts.queued,
+      closing: CLOSING.reduce((sum, state) => sum + (states[state] ?? 0), 0),
+      timeWait: states['TIME-WAIT'] ?? 0,
+      fds: busiest?.fds ?? 0,
+    });
     this.view = {
       role: event.role,
       states,
@@ -76,6 +109,19 @@ export class KernelViewLog {
   }
 
   snapshot(): KernelView | null {
-    return this.view;
+    if (!this.view) return null;
+    const points = thinEvenly(this.points, KERNEL_SERIES_POINTS);
+    const column = (key: keyof KernelPoint) => points.map((point) => point[key]);
+    return {
+      ...this.view,
+      series: {
+        t: column('t'),
+        established: column('established'),
+        queued: column('queued'),
+        closing: column('closing'),
+        timeWait: column('timeWait'),
+        fds: column('fds'),
+      },
+    };
   }
 }

@@ -38,6 +38,8 @@ export type ChartData = {
     verdict: string;
     label: string;
   }>;
+  /** An application's kernel view over time: one line per quantity per application container. */
+  kernel: Array<{ seconds: number; value: number; line: string }>;
   bindingLimit: string;
 };
 
@@ -175,6 +177,32 @@ function phaseRows(timeline: Timeline): ChartData['phases'] {
   });
 }
 
+/** Each application container's kernel view as lines: ESTABLISHED, queued, closing, TIME_WAIT, its descriptors. */
+function kernelRows(timeline: Timeline): ChartData['kernel'] {
+  const quantities = [
+    ['established', 'ESTABLISHED'],
+    ['queued', 'in the accept queue'],
+    ['closing', 'closing'],
+    ['timeWait', 'TIME_WAIT'],
+    ['fds', 'descriptors'],
+  ] as const;
+  return [...timeline.result.clients, timeline.result.server].flatMap((container) => {
+    const kernel = container.kernel;
+    const series = container.series;
+    if (!kernel || !series) return [];
+    return quantities.flatMap(([key, name]) => {
+      const values = kernel.series[key];
+      // A quantity that stayed 0 the whole run is left out: it would only crowd the legend.
+      if (values.every((value) => value === 0)) return [];
+      return values.map((value, index) => ({
+        seconds: Math.max(0, timeline.secondsOf(series, kernel.series.t[index] ?? 0)),
+        value,
+        line: `${container.name} ${name}`,
+      }));
+    });
+  });
+}
+
 function intervalRows(result: ResultWithSeries): ChartData['intervals'] {
   const intervalOf = (container: RunResult['clients'][number]): ChartData['intervals'][number] => {
     const top = Math.max(container.observed, container.predicted.min);
@@ -225,6 +253,7 @@ export function chartData(result: ResultWithSeries): ChartData {
     failures: failureRows(timeline),
     phases: phaseRows(timeline),
     intervals: intervalRows(result),
+    kernel: kernelRows(timeline),
     bindingLimit: result.prediction.measured.limit,
   };
 }

@@ -223,6 +223,32 @@ export function intervalChart(data: ChartData): Chart | null {
 }
 
 /** Every chart a result supports, in the order the page shows them. */
+/** An application's namespace as its observer saw it: what the kernel held for it, over time. */
+export function kernelChart(data: ChartData): Chart | null {
+  if (data.kernel.length === 0) return null;
+  return {
+    id: 'kernel',
+    caption:
+      'What the kernel held for each application of your own, from its observer (sock_diag and /proc): connections ESTABLISHED, completed connections waiting in the accept queue, connections closing, sockets in TIME_WAIT, and the descriptors of its busiest process.',
+    spec: {
+      ...base("The kernel's view of each application"),
+      layer: [
+        {
+          data: { values: data.kernel },
+          mark: { type: 'line', interpolate: 'step-after' },
+          encoding: {
+            x: SECONDS,
+            y: { field: 'value', type: 'quantitative', title: 'sockets / descriptors' },
+            color: { field: 'line', type: 'nominal', title: 'line', scale: { range: PALETTE } },
+          },
+        },
+      ],
+    },
+  };
+}
+
 export function reportCharts(data: ChartData): Chart[] {
-  return [fillChart(data), rateChart(data), churnChart(data), intervalChart(data)].filter((chart): chart is Chart => chart !== null);
+  return [fillChart(data), rateChart(data), churnChart(data), kernelChart(data), intervalChart(data)].filter(
+    (chart): chart is Chart => chart !== null,
+  );
 }

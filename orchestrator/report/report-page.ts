@@ -12,11 +12,38 @@ export type RenderedChart = Chart & { svg: string };
 export const NO_SERIES_NOTE =
   'This result has no time series (schema version 1, written before portlab recorded one), so the report has no plots; run the scenario again for them.';
 
+/** The limit a row names: the one that bound where it was named from the kernel's view, else the predicted one. */
+const limitShown = (entry: { limit: string; bound?: { limit: string; by: string } }) =>
+  entry.bound ? `${entry.bound.limit} (bound, ${entry.bound.by})` : entry.limit;
+
+/** For each application of the user's own: what the kernel showed of it at most, its listeners and descriptors. */
+function kernelTable(result: StoredResult): string {
+  const rows = [...result.clients, result.server].flatMap((entry) => {
+    const kernel = 'kernel' in entry ? entry.kernel : undefined;
+    if (!kernel) return [];
+    const states = Object.entries(kernel.peakStates)
+      .map(([state, count]) => `${state} ${formatCount(count)}`)
+      .join(', ');
+    const listeners = kernel.listeners
+      .map((listener) => `${listener.port}: backlog ${formatCount(listener.backlog)}, at most ${formatCount(listener.peakQueue)} queued`)
+      .join('; ');
+    const nofile = kernel.app.nofile === null ? 'unknown' : formatCount(kernel.app.nofile);
+    return [
+      `<tr><td>${escape(entry.name)}</td><td>${escape(states || '-')}</td><td>${escape(listeners || '-')}</td>
+      <td class="number">${escape(formatCount(kernel.app.peakFds))} of ${escape(nofile)}</td><td>${escape(entry.bound?.evidence ?? '')}</td></tr>`,
+    ];
+  });
+  if (rows.length === 0) return '';
+  return `<section id="kernel-view"><h2>The kernel's view of your software</h2><table>
+    <thead><tr><th>container</th><th>sockets at most, by state</th><th>listening sockets</th><th>descriptors (busiest process)</th><th>what bound</th></tr></thead>
+    <tbody>${rows.join('')}</tbody></table></section>`;
+}
+
 function resultTable(result: StoredResult): string {
   const rows = [...result.clients, result.server].map(
     (entry) => `<tr>
       <td>${escape(entry.name)}</td><td class="number">${escape(showCount(entry.predicted))}</td><td class="number">${escape(showCount(entry.allowed))}</td>
-      <td class="number">${escape(formatCount(entry.observed))}</td><td>${escape(entry.limit)}</td>
+      <td class="number">${escape(formatCount(entry.observed))}</td><td>${escape(limitShown(entry))}</td>
       <td>${escape(showStop(entry.predictedError))}</td><td>${escape(entry.observedError ?? '-')}</td>
       <td class="${verdictClass(entry.verdict)}">${entry.verdict}</td><td>${escape(entry.why)}</td></tr>`,
   );
@@ -90,6 +117,7 @@ ${description ? `<p>${escape(description)}</p>` : ''}
 </header>
 <section id="environment"><h2>When and on what</h2>${environmentList(result)}</section>
 <section id="verdicts"><h2>Predicted against observed</h2>${resultTable(result)}</section>
+${kernelTable(result)}
 <section id="plots"><h2>Plots</h2>${plots}</section>
 <section id="arithmetic"><h2>The arithmetic</h2>${arithmetic(result)}</section>
 ${result.notes.length > 0 ? `<section id="notes"><h2>Notes</h2><ul>${result.notes.map((note) => `<li>${escape(note)}</li>`).join('')}</ul></section>` : ''}

@@ -1,11 +1,12 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../orchestrator/common/project-root.ts';
 import { runCli } from '../cli/run-cli.ts';
-import { containersLabelled, networksLabelled, readResults } from './docker-helpers.ts';
+import { inspectReport } from '../browser/inspect-report.ts';
+import { containersLabelled, networksLabelled, readResults, reportIn } from './docker-helpers.ts';
 
 /**
  * Real software portlab did not write, from Debian's packages in images FROM scratch, run through portlab on the
@@ -41,6 +42,17 @@ describe('software of its own under test, with the kernel beside it', () => {
     // The kernel accounts for every connection: held by nginx, or closed by it and waiting for the client's FIN.
     expect((kernel.states.ESTABLISHED ?? 0) + (kernel.states['FIN-WAIT-2'] ?? 0)).toBe(2000);
     expect(stored.server.observed).toBe(kernel.peakAccepted);
+    // The report shows the kernel's view, as Chromium renders it: its chart, and what bound with the evidence.
+    const report = await reportIn(result.resultsDir);
+    const seen = await inspectReport(report, 'nginx-worker-connections');
+    expect(seen.charts.kernel).toMatchObject({ svg: true, title: "The kernel's view of each application" });
+    expect(seen.charts.kernel?.lines).toBeGreaterThanOrEqual(2);
+    expect(seen.charts.kernel?.legendLabels).toContain('server ESTABLISHED');
+    expect(seen.consoleErrors).toEqual([]);
+    expect(seen.requests).toEqual([]);
+    const html = await readFile(report, 'utf8');
+    expect(html).toContain("The kernel's view of your software");
+    expect(html).toContain('application (bound, application)');
   });
 
   it("redis-server's maxclients: exactly 100 held at once, the other 900 closed by the server", async () => {

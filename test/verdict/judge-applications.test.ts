@@ -15,6 +15,7 @@ const view = (overrides: Partial<KernelView>): KernelView => ({
   listeners: [{ port: 80, backlog: 511, peakQueue: 0 }],
   app: { processes: 1, peakFds: 10, nofile: 20000 },
   observations: 4,
+  series: { t: [], established: [], queued: [], closing: [], timeWait: [], fds: [] },
   ...overrides,
 });
 
