@@ -159,6 +159,27 @@ static void emit_observation(struct options *o, int server, int *unreadable) {
        server ? "server" : "client", elapsed_ms(), ports, listeners, view.sockets, processes);
 }
 
+/* How long a server's observer waits for the application to listen on every port before it says it does not. */
+#define LISTEN_WAIT_MS 20000
+
+static void add_listening_port(int port, const char *state, void *arg) {
+  if (strcmp(state, "0A")) return;
+  add_port(port, state, arg);
+}
+
+/* The application listens on none or only some of --ports: a fatal line that says where it does listen. */
+static void no_listener(const struct options *o) {
+  int ports[MAX_BOUND];
+  struct port_set set = {.ports = ports, .count = 0, .max = MAX_BOUND};
+  for_each_tcp_socket(add_listening_port, &set);
+  char wanted[MAX_PORTS * 7] = "", found[MAX_BOUND * 7] = "", message[512];
+  for (int i = 0, at = 0; i < o->nports; i++) at += snprintf(wanted + at, sizeof wanted - at, "%s%d", i ? ", " : "", o->ports[i]);
+  for (int i = 0, at = 0; i < set.count; i++) at += snprintf(found + at, sizeof found - at, "%s%d", i ? ", " : "", ports[i]);
+  snprintf(message, sizeof message, "the application did not listen on every one of ports %s within %d s (it listens on: %s, Docker's DNS listener among them); set server.ports to where it listens", wanted,
+           LISTEN_WAIT_MS / 1000, set.count ? found : "none");
+  fatal(message, ETIMEDOUT);
+}
+
 /*
  * Observes until SIGTERM: a `ready` line first (the namespace's port range and sysctls, and the application's nofile:
  * its first process's), then an observation every interval and a last one when stopped. A server's observer waits
@@ -181,6 +202,7 @@ static int run_observer(struct options *o) {
           break;
         }
     if (!server || listening == o->nports || stop_requested) break;
+    if (elapsed_ms() > LISTEN_WAIT_MS) no_listener(o);
     struct timespec pause = {0, 20 * 1000000L};
     nanosleep(&pause, NULL);
   }

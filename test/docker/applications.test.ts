@@ -19,8 +19,9 @@ beforeAll(async () => {
 const run = async (scenario: string) => {
   const result = await runCli([scenario]);
   const [stored] = await readResults(result.resultsDir);
-  expect(await containersLabelled('io.portlab.managed=true')).toEqual([]);
-  expect(await networksLabelled('io.portlab.managed=true')).toEqual([]);
+  // Nothing of this run is left (other engine test files run beside this one: only its own run is looked at).
+  expect(await containersLabelled(`io.portlab.run-id=${stored!.run.id}`)).toEqual([]);
+  expect(await networksLabelled(`io.portlab.run-id=${stored!.run.id}`)).toEqual([]);
   return { result, stored: stored! };
 };
 
@@ -93,6 +94,18 @@ describe('software of its own under test, with the kernel beside it', () => {
     expect(stored.verdict).toBe('error');
     expect(stored.run.failure).toContain(
       'wrk-1 (portlab-app/wrk:4.1) ended as soon as it started, before portlab could observe it; it printed:',
+    );
+  });
+
+  it('a server that does not listen where the scenario says: one line saying where it does listen, exit 3', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'portlab-app-'));
+    const file = path.join(dir, 'wrong-port.yml');
+    const config = path.join(PROJECT_ROOT, 'scenarios', 'files', 'nginx-4096.conf');
+    await writeFile(file, `server:\n  image: portlab-app/nginx:1.22\n  volumes: ["${config}:/etc/nginx/nginx.conf:ro"]\n  ports: [8080]\n`);
+    const { result, stored } = await run(file);
+    expect(result.exitCode).toBe(3);
+    expect(stored.run.failure).toMatch(
+      /the application did not listen on every one of ports 8080 within 20 s \(it listens on: [0-9, ]*\b80\b/,
     );
   });
 });
