@@ -4,6 +4,8 @@ import { ASSUMED_ENVIRONMENT } from '../../orchestrator/predict/environment.ts';
 import { predict } from '../../orchestrator/predict/predict.ts';
 import { parseScenario } from '../../orchestrator/scenario/load-scenario.ts';
 import { clientBound, serverBound } from '../../orchestrator/verdict/judge-applications.ts';
+import { judge } from '../../orchestrator/verdict/judge.ts';
+import { ProbeLog } from '../../orchestrator/observe/probe-log.ts';
 
 const view = (overrides: Partial<KernelView>): KernelView => ({
   role: 'server',
@@ -88,5 +90,80 @@ describe('what bound an application client, from the kernel', () => {
       limit: 'application',
       by: 'application',
     });
+  });
+});
+
+describe('a run against an application server that stopped accepting', () => {
+  const scenario = parseScenario(
+    'server: { image: my-server:1, ports: [80] }\nclients: { count: 1, connectTimeout: 2s, sysctls: { net.ipv4.ip_local_port_range: "10000 11999" } }\n',
+    't.yml',
+    't',
+  );
+  const prediction = predict(scenario, ASSUMED_ENVIRONMENT);
+  const ready = (role: string, extra: Record<string, unknown> = {}) => ({
+    event: 'ready',
+    role,
+    t: 1,
+    nofile: { soft: 20000, hard: 20000 },
+    fdsOpen: 3,
+    portRange: { low: 10000, high: 11999 },
+    boundPorts: [],
+    reservedPorts: '',
+    somaxconn: 4096,
+    sysctls: {},
+    processes: 1,
+    fdBudget: -1,
+    ...extra,
+  });
+  const server = new ProbeLog('server');
+  server.addLine(JSON.stringify(ready('server', { observed: [{ pid: 1, name: 'app', fds: 40, nofile: 20000 }] })));
+  server.addLine(
+    JSON.stringify({
+      event: 'observe',
+      role: 'server',
+      t: 900,
+      ports: { '80': { ESTABLISHED: 612, 'SYN-RECV': 0 } },
+      listeners: [{ port: 80, backlog: 511, queue: 512 }],
+      sockets: 613,
+      processes: [{ pid: 1, name: 'app', fds: 110, nofile: 20000 }],
+    }),
+  );
+  const client = new ProbeLog('client-1');
+  client.addLine(JSON.stringify(ready('client')));
+  client.addLine(JSON.stringify({ event: 'done', role: 'client', worker: 0, count: 612, errno: 'ETIMEDOUT', reason: 'error', t: 2500 }));
+  const judgement = judge(prediction, { ...server.snapshots(), ...client.snapshots() }, 0);
+
+  it('names the application: it accepted 100, the kernel queued 512 more, clients timed out', () => {
+    expect(judgement.server).toMatchObject({ observed: 100, verdict: 'pass', bound: { limit: 'application', by: 'application' } });
+    expect(judgement.server.bound?.evidence).toBe(
+      "the server accepted 100 and then stopped accepting while 19,890 descriptors were free (nofile 20000); the kernel queued 512 more (backlog 80: 511, the listening socket's own) and then dropped SYNs: clients timed out",
+    );
+  });
+
+  it('passes the probe client that stopped below its own limit with ETIMEDOUT: the server bound first', () => {
+    expect(judgement.clients[0]).toMatchObject({
+      observed: 612,
+      observedError: 'ETIMEDOUT',
+      verdict: 'pass',
+      bound: { limit: 'application' },
+    });
+    expect(judgement.verdict).toBe('pass');
+  });
+
+  it('fails a count past the kernel: an application server cannot accept more than the clients can make', () => {
+    const past = new ProbeLog('server');
+    past.addLine(JSON.stringify(ready('server', { observed: [] })));
+    past.addLine(
+      JSON.stringify({
+        event: 'observe',
+        role: 'server',
+        t: 9,
+        ports: { '80': { ESTABLISHED: 2500 } },
+        listeners: [],
+        sockets: 1,
+        processes: [],
+      }),
+    );
+    expect(judge(prediction, { ...past.snapshots(), ...client.snapshots() }, 0).server.verdict).toBe('fail');
   });
 });
