@@ -4,20 +4,20 @@
 # a root of its own. Nothing is pulled from an image registry. The packages are installed with a policy-rc.d that
 # exits 101, so no service starts on this host. Safe to run again: an image already built is kept.
 #
-#   bash scripts/build-app-images.sh [nginx] [redis] [wrk]     (default: all three)
+#   bash scripts/build-app-images.sh [nginx] [redis] [wrk] [haproxy]     (default: all four)
 #
-# Images: portlab-app/nginx:1.22, portlab-app/redis:7.0, portlab-app/wrk:4.1 (the Debian 12 versions).
+# Images: portlab-app/nginx:1.22, portlab-app/redis:7.0, portlab-app/wrk:4.1, portlab-app/haproxy:2.6 (Debian 12's).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-declare -A PACKAGE=([nginx]=nginx [redis]=redis-server [wrk]=wrk)
-declare -A BINARY=([nginx]=/usr/sbin/nginx [redis]=/usr/bin/redis-server [wrk]=/usr/bin/wrk)
-declare -A TAG=([nginx]=portlab-app/nginx:1.22 [redis]=portlab-app/redis:7.0 [wrk]=portlab-app/wrk:4.1)
+declare -A PACKAGE=([nginx]=nginx [redis]=redis-server [wrk]=wrk [haproxy]=haproxy)
+declare -A BINARY=([nginx]=/usr/sbin/nginx [redis]=/usr/bin/redis-server [wrk]=/usr/bin/wrk [haproxy]=/usr/sbin/haproxy)
+declare -A TAG=([nginx]=portlab-app/nginx:1.22 [redis]=portlab-app/redis:7.0 [wrk]=portlab-app/wrk:4.1 [haproxy]=portlab-app/haproxy:2.6)
 
 wanted=("$@")
-[ ${#wanted[@]} -gt 0 ] || wanted=(nginx redis wrk)
+[ ${#wanted[@]} -gt 0 ] || wanted=(nginx redis wrk haproxy)
 for app in "${wanted[@]}"; do
-  [ -n "${PACKAGE[$app]:-}" ] || { echo "build-app-images.sh: unknown image $app (known: nginx redis wrk)" >&2; exit 2; }
+  [ -n "${PACKAGE[$app]:-}" ] || { echo "build-app-images.sh: unknown image $app (known: nginx redis wrk haproxy)" >&2; exit 2; }
 done
 
 missing=()
@@ -79,6 +79,9 @@ for app in "${wanted[@]}"; do
       ;;
     wrk)
       entrypoint='["/usr/bin/wrk"]'
+      ;;
+    haproxy)
+      entrypoint='["/usr/sbin/haproxy", "-db", "-f", "/etc/haproxy/haproxy.cfg"]'
       ;;
   esac
   version=$(dpkg-query -W -f '${Version}' "${PACKAGE[$app]}")

@@ -85,6 +85,7 @@ export const SHIPPED_EXPECTATIONS: Record<string, ShippedExpectation> = {
   },
   // An application's own limit is named from the kernel's view after the run; before it, the kernel's limits alone.
   'nginx-worker-connections': { clients: [['client-1', 2000, 'port-range', 'EADDRNOTAVAIL']], server: 2000, limit: 'port-range' },
+  'haproxy-maxconn': { clients: [['client-1', 2000, 'port-range', 'EADDRNOTAVAIL']], server: 2000, limit: 'port-range' },
   'redis-maxclients': { clients: [['client-1', 1000, 'port-range', 'EADDRNOTAVAIL']], server: 1000, limit: 'port-range' },
   'wrk-port-range': { clients: [['wrk-1', 1000, 'port-range', 'EADDRNOTAVAIL']], server: 1000, limit: 'port-range' },
   'server-closes-first': { clients: [['client-1', 5000, 'none', null]], server: 5000, limit: 'none' },
@@ -95,4 +96,4 @@ export const expectedRange = (count: number | [number, number | null]) =>
   typeof count === 'number' ? { min: count, max: count } : { min: count[0], max: count[1] };
 
 /** The shipped scenarios that run software portlab did not write (their images: scripts/build-app-images.sh). */
-export const APPLICATION_SCENARIOS = ['nginx-worker-connections', 'redis-maxclients', 'wrk-port-range'];
+export const APPLICATION_SCENARIOS = ['nginx-worker-connections', 'redis-maxclients', 'haproxy-maxconn', 'wrk-port-range'];

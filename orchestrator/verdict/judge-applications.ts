@@ -159,3 +159,20 @@ function judgeProbeAgainstApplication(verdict: ContainerVerdict, server: Contain
     },
   };
 }
+
+/**
+ * When an application server stopped accepting with its accept queue full, the probe clients hold exactly what it
+ * accepted plus what the kernel queued (every further SYN is dropped): the kernel's view makes their total exact.
+ * null when it does not (the server did not stop that way, or a client is an application of its own).
+ */
+export function exactTotalBehindFullQueue(
+  observations: Record<string, ContainerObservation>,
+  clients: ContainerVerdict[],
+): { total: number; accepted: number; queued: number } | null {
+  const view = observations[SERVER_NAME]?.kernel;
+  if (!view || clients.some((client) => observations[client.name]?.kernel)) return null;
+  const full = view.listeners.filter((listener) => listener.backlog > 0 && listener.peakQueue >= listener.backlog);
+  if (full.length === 0 || full.length !== view.listeners.length) return null;
+  const queued = full.reduce((sum, listener) => sum + listener.peakQueue, 0);
+  return { total: view.peakAccepted + queued, accepted: view.peakAccepted, queued };
+}

@@ -12,7 +12,7 @@ import {
 } from '../predict/prediction-schema.ts';
 import { formatCount, showCount } from '../predict/count-range.ts';
 import { SERVER_NAME } from '../scenario/names.ts';
-import { judgeWithApplications } from './judge-applications.ts';
+import { exactTotalBehindFullQueue, judgeWithApplications } from './judge-applications.ts';
 import type { ContainerVerdict, Judgement, TotalVerdict, Verdict } from './verdict-schema.ts';
 
 /** How far from the prediction an observation may be: a count, or a percentage of the predicted maximum. */
@@ -60,16 +60,29 @@ export function judge(prediction: Prediction, observations: Record<string, Conta
   const applications = judgeWithApplications(prediction, observations, probes);
   const { clients, server } = applications ?? probes;
   const judgedTotal = judgeTotal(prediction, clients, tolerance);
-  // With an application of the user's own, the total may be anything up to the kernel's.
-  const total = applications ? totalUpTo(judgedTotal) : judgedTotal;
+  // With an application of the user's own, the total may be anything up to the kernel's, unless the kernel's view
+  // makes it exact (the server stopped accepting with its accept queue full).
+  const exact = applications ? exactTotalBehindFullQueue(observations, clients) : null;
+  const total = exact ? totalExactly(judgedTotal, exact) : applications ? totalUpTo(judgedTotal) : judgedTotal;
   const all = [...clients, server];
   const errored = all.some((entry) => entry.verdict === 'error');
   const verdict: Verdict = errored ? 'error' : all.every((entry) => entry.verdict === 'pass') && total.verdict === 'pass' ? 'pass' : 'fail';
   const why = all.map((entry) => `${entry.name}: ${entry.verdict}: ${entry.why}`);
   // The total says something the clients' own verdicts do not when a limit they share caps it.
-  if (clients.length > 1 || prediction.limit === 'server-nofile' || prediction.limit === 'conntrack')
+  if (clients.length > 1 || exact || prediction.limit === 'server-nofile' || prediction.limit === 'conntrack')
     why.push(`all clients: ${total.verdict}: ${total.why}`);
   return { verdict, clients, server, total: errored ? { ...total, verdict: 'error' } : total, why };
+}
+
+/** The clients' total against what the server accepted and the kernel queued: exactly that. */
+function totalExactly(total: TotalVerdict, exact: { total: number; accepted: number; queued: number }): TotalVerdict {
+  const matches = total.observed === exact.total;
+  return {
+    ...total,
+    allowed: { min: exact.total, max: exact.total },
+    verdict: matches ? 'pass' : 'fail',
+    why: `${formatCount(total.observed)} ${matches ? '=' : 'is not'} ${formatCount(exact.accepted)} accepted + ${formatCount(exact.queued)} queued by the kernel, which the kernel's view makes exact (every further SYN is dropped)`,
+  };
 }
 
 /** The total judged against the kernel's limit alone: anything from 0 up to it. */

@@ -66,6 +66,20 @@ describe('software of its own under test, with the kernel beside it', () => {
     expect(stored.server.kernel?.states).toMatchObject({ ESTABLISHED: 100, 'FIN-WAIT-2': 900 });
   });
 
+  it("haproxy's maxconn: it stops accepting, the kernel queues backlog + 1 more, and the client holds exactly both", async () => {
+    const { result, stored } = await run('haproxy-maxconn');
+    expect(result.exitCode).toBe(0);
+    expect(stored.verdict).toBe('pass');
+    const kernel = stored.server.kernel!;
+    expect(kernel.peakAccepted).toBe(100);
+    // haproxy's backlog is its maxconn; one more than the backlog fits the queue (sk_acceptq_is_full).
+    expect(kernel.listeners).toEqual([{ port: 8080, backlog: 100, peakQueue: 101 }]);
+    expect(stored.server.bound).toMatchObject({ limit: 'application', by: 'application' });
+    expect(stored.server.bound?.evidence).toContain('the server accepted 100 and then stopped accepting');
+    expect(stored.clients[0]).toMatchObject({ observed: 201, observedError: 'ETIMEDOUT', verdict: 'pass' });
+    expect(stored.total).toMatchObject({ observed: 201, allowed: { min: 201, max: 201 }, verdict: 'pass' });
+  });
+
   it('wrk asked for 2,000 connections from 1,000 ports: the port range binds it, exactly, as the kernel shows', async () => {
     const { result, stored } = await run('wrk-port-range');
     expect(result.exitCode).toBe(0);

@@ -148,6 +148,11 @@ describe('a run against an application server that stopped accepting', () => {
       bound: { limit: 'application' },
     });
     expect(judgement.verdict).toBe('pass');
+    // The kernel's view makes the clients' total exact: what the server accepted plus what the kernel queued.
+    expect(judgement.total).toMatchObject({ allowed: { min: 612, max: 612 }, observed: 612, verdict: 'pass' });
+    expect(judgement.total.why).toBe(
+      "612 = 100 accepted + 512 queued by the kernel, which the kernel's view makes exact (every further SYN is dropped)",
+    );
   });
 
   it('fails a count past the kernel: an application server cannot accept more than the clients can make', () => {
