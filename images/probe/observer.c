@@ -1,8 +1,8 @@
 /*
  * `probe observe --role server|client --ports P[,P]`: the kernel's view of a container portlab did not write.
  *
- * It runs in the observed container's network namespace and PID namespace (compose: network_mode and pid
- * "service:<name>") and reports, every --interval-ms (default 250) and once more when stopped:
+ * It owns the network and PID namespaces the application then runs in (compose: the application's network_mode
+ * and pid are "service:<this>"), so it is there before the application starts and after it ends, and reports, every --interval-ms (default 250) and once more when stopped:
  *   - the TCP sockets of the namespace by state, on the --ports (a server: local port) or to them (a client: remote
  *     port), read with netlink sock_diag (inet_diag_rcv_msg: one dump per family, not /proc/net/tcp's text);
  *   - each listening socket on the ports: the backlog the application asked for (idiag_wqueue, sk_max_ack_backlog
@@ -215,6 +215,8 @@ static int run_observer(struct options *o) {
   listeners_only = 1;
   emit_ready(server ? "server" : "client", 1, -1, extra);
   while (!stop_requested) {
+    /* The observer is the namespace's first process: it reaps what the application leaves behind. */
+    while (waitpid(-1, NULL, WNOHANG) > 0) continue;
     long long before = elapsed_ms();
     emit_observation(o, server, &unreadable);
     /* Observing must not slow what it observes: with tens of thousands of sockets a dump takes tens of ms (about

@@ -1,7 +1,7 @@
 import { Document } from 'yaml';
 import { clientSteps, serverClosesFirst } from '../scenario/scenario-steps.ts';
 import { type Bind, type ClientGroup, type Phase, type Scenario } from '../scenario/scenario-schema.ts';
-import { observerOf, SERVER_NAME } from '../scenario/names.ts';
+import { applicationOf, SERVER_NAME } from '../scenario/names.ts';
 import { durationMs } from '../scenario/duration.ts';
 import { totalBudget } from '../predict/plan-workers.ts';
 import { engineNotes } from '../predict/predict.ts';
@@ -17,8 +17,8 @@ export const PORTLAB_LABEL = {
   owner: 'io.portlab.owner',
   /** Left in place on purpose (--keep): not removed by the cleanup every run starts with. */
   kept: 'io.portlab.kept',
-  /** On an observer: the service whose namespaces it observes. */
-  observes: 'io.portlab.observes',
+  /** On an application of the user's own: the service (its observer) whose namespaces it runs in. */
+  applicationOf: 'io.portlab.application-of',
 } as const;
 
 export type CompileInput = {
@@ -50,43 +50,46 @@ export function compileCompose(input: CompileInput): CompiledProject {
     networks: [...(template.networks ?? Object.keys(base.networks))],
   });
 
-  /** The user's own image in place of the probe, as compose runs it: their command, environment and files. */
-  const application = (role: 'server' | 'client', app: Application, workers: WorkerPlan, sysctls: Record<string, string>) => {
-    const { command: _probeCommand, ...rest } = service(role, [], workers, sysctls);
+  /**
+   * portlab's probe observing an application, under the container's name: it owns the network namespace (its
+   * alias, the scenario's sysctls) and the PID namespace, so it is there before the application starts and sees it
+   * to its end, however quickly that comes. The kernel's view of what the application does is its output.
+   */
+  const observer = (name: string, role: 'server' | 'client', ports: number[], workers: WorkerPlan, sysctls: Record<string, string>) => ({
+    ...service(role, ['observe', '--role', role, '--ports', ports.join(',')], workers, sysctls),
+    // Reading another user's /proc/PID/fd (nginx's workers, say) is a ptrace-mode check.
+    cap_add: ['SYS_PTRACE'],
+    ulimits: undefined,
+  });
+  /** The user's own image, in its observer's network and PID namespaces: their command, environment and files. */
+  const application = (observed: string, role: 'server' | 'client', app: Application, workers: WorkerPlan): ComposeService => {
+    const { networks: _networks, ...rest } = structuredClone(template);
     return {
       ...rest,
       image: app.image!,
       ...(app.command ? { command: [...app.command] } : {}),
       ...(app.environment ? { environment: [...app.environment] } : {}),
       ...(app.volumes ? { volumes: [...app.volumes] } : {}),
-    };
-  };
-  /** portlab's probe in an application's network and PID namespaces: the kernel's view of what it does. */
-  const observer = (observed: string, role: 'server' | 'client', ports: number[]): ComposeService => {
-    const { networks: _networks, ...rest } = structuredClone(template);
-    return {
-      ...rest,
-      image,
-      command: ['observe', '--role', role, '--ports', ports.join(',')],
+      ulimits: { nofile: { ...workers.appliedNofile } },
       network_mode: `service:${observed}`,
       pid: `service:${observed}`,
-      // Reading another user's /proc/PID/fd (nginx's workers, say) is a ptrace-mode check.
-      cap_add: ['SYS_PTRACE'],
       labels: {
         [PORTLAB_LABEL.managed]: 'true',
         [PORTLAB_LABEL.scenario]: scenario.name,
-        [PORTLAB_LABEL.role]: 'observer',
-        [PORTLAB_LABEL.observes]: observed,
+        [PORTLAB_LABEL.role]: role,
+        [PORTLAB_LABEL.applicationOf]: observed,
       },
       depends_on: [observed],
     };
   };
+  const withoutUndefined = (definition: ComposeService & { ulimits?: unknown }) =>
+    Object.fromEntries(Object.entries(definition).filter(([, value]) => value !== undefined)) as ComposeService;
 
   const server = prediction.server;
   const services: Record<string, ComposeService> = scenario.server.image
     ? {
-        [SERVER_NAME]: application('server', scenario.server, server.workers, scenario.server.sysctls),
-        [observerOf(SERVER_NAME)]: observer(SERVER_NAME, 'server', scenario.server.ports),
+        [SERVER_NAME]: withoutUndefined(observer(SERVER_NAME, 'server', scenario.server.ports, server.workers, scenario.server.sysctls)),
+        [applicationOf(SERVER_NAME)]: application(SERVER_NAME, 'server', scenario.server, server.workers),
       }
     : { [SERVER_NAME]: service('server', serverCommand(scenario, server.workers), server.workers, scenario.server.sysctls) };
   // One service per client container; a phased client has one prediction per phase but one container.
@@ -95,8 +98,11 @@ export function compileCompose(input: CompileInput): CompiledProject {
     const group = scenario.clients.find((candidate) => candidate.name === client.group);
     if (!group) throw new Error(`no client group ${client.group} in scenario ${scenario.name}`);
     if (group.image) {
-      services[client.name] = { ...application('client', group, client.workers, group.sysctls), depends_on: [SERVER_NAME] };
-      services[observerOf(client.name)] = observer(client.name, 'client', client.targets);
+      services[client.name] = withoutUndefined({
+        ...observer(client.name, 'client', client.targets, client.workers, group.sysctls),
+        depends_on: [SERVER_NAME],
+      });
+      services[applicationOf(client.name)] = application(client.name, 'client', group, client.workers);
       continue;
     }
     services[client.name] = {

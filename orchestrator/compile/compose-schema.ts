@@ -23,7 +23,7 @@ export const ComposeService = z.object({
   environment: z.array(z.string()).optional(),
   /** Read-only files, in compose's short syntax (HOST:CONTAINER:ro). */
   volumes: z.array(z.string()).optional(),
-  /** An observer: "service:<name>", the network and PID namespaces of the container it observes. */
+  /** An application of the user's own: "service:<name>", the network and PID namespaces of its observer. */
   network_mode: z.string().optional(),
   pid: z.string().optional(),
   depends_on: z.array(z.string()).optional(),

@@ -103,6 +103,8 @@ export interface Deployment {
   prepareClients(sink: ContainerSink): Promise<void>;
   /** Whether a prepared client's probe prints `waiting` and starts only when `startClients` tells it to. */
   waitsForGo(client: string): boolean;
+  /** Whether a container runs an application of the user's own (observed), whose end is its own and no failure. */
+  runsApplication(container: string): boolean;
   /** Every client, started (or, when they wait for it, given its go). */
   startClients(sink: ContainerSink): Promise<void>;
   /** Asks the server's probe to print its final counts and end (SIGTERM). */

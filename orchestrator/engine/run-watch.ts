@@ -49,7 +49,7 @@ export class RunWatch {
   readonly sink: ContainerSink;
 
   constructor(
-    private readonly deployment: Pick<Deployment, 'describe' | 'containers'>,
+    private readonly deployment: Pick<Deployment, 'describe' | 'containers' | 'runsApplication'>,
     private readonly signal: AbortSignal,
     private readonly now: () => number,
   ) {
@@ -65,8 +65,8 @@ export class RunWatch {
       exited: (container, why) => {
         // An application client that exits has done what it does (its observer ended with it); anything else that
         // ends during a run is a failure.
-        const log = this.logs.get(container);
-        if (log?.observed() && container !== this.deployment.containers.server) log.applicationExited();
+        if (this.deployment.runsApplication(container) && container !== this.deployment.containers.server)
+          this.logOf(container).applicationExited();
         else this.exited.set(container, why ?? '');
         this.wakeup.notify();
       },

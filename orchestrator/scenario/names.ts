@@ -14,5 +14,8 @@ export const isPhaseKey = (key: string) => /\/phase-\d+$/.test(key);
 /** A client group's containers: <group>-1, <group>-2, ... */
 export const containerNames = (group: ClientGroup) => Array.from({ length: group.count }, (_, index) => `${group.name}-${index + 1}`);
 
-/** The observer of an application's container: the probe in its network and PID namespaces. */
-export const observerOf = (container: string) => `${container}-observer`;
+/**
+ * An application of the user's own runs as `<container>-app`, in the network and PID namespaces of `<container>`,
+ * which is portlab's probe observing it.
+ */
+export const applicationOf = (container: string) => `${container}-app`;

@@ -90,14 +90,14 @@ export function judgeWithApplications(
   verdicts: { clients: ContainerVerdict[]; server: ContainerVerdict },
 ): { clients: ContainerVerdict[]; server: ContainerVerdict } | null {
   const serverView = observations[SERVER_NAME]?.kernel;
-  const appClients = verdicts.clients.some((client) => observations[client.name]?.kernel);
+  const appClients = verdicts.clients.some((client) => observations[client.name]?.ready?.observed !== undefined);
   if (!serverView && !appClients) return null;
   const server = serverView ? judgeApplicationServer(verdicts.server, serverView, prediction) : verdicts.server;
   const serverLimited = server.bound?.by === 'application' || server.bound?.limit === 'server-nofile';
   const clients = verdicts.clients.map((verdict, index) => {
-    const view = observations[verdict.name]?.kernel;
+    const observation = observations[verdict.name];
     const client = prediction.clients[index]!;
-    if (view) return judgeApplicationClient(verdict, view, client);
+    if (observation?.ready?.observed !== undefined) return judgeApplicationClient(verdict, observation, client);
     return serverLimited ? judgeProbeAgainstApplication(verdict, server) : verdict;
   });
   return { clients, server };
@@ -121,7 +121,23 @@ function judgeApplicationServer(verdict: ContainerVerdict, view: KernelView, pre
   };
 }
 
-function judgeApplicationClient(verdict: ContainerVerdict, view: KernelView, prediction: ClientPrediction): ContainerVerdict {
+function judgeApplicationClient(
+  verdict: ContainerVerdict,
+  observation: ContainerObservation,
+  prediction: ClientPrediction,
+): ContainerVerdict {
+  const view = observation.kernel;
+  // An application that ended without one socket to the server did not do what the scenario asks of it.
+  if (!view || view.peakInUse === 0) {
+    // What it printed first says why, mostly (an unknown option, a name it could not resolve).
+    const said = observation.unparsed.map((line) => line.trim()).filter(Boolean).slice(0, 3).join(' | ');
+    return {
+      ...verdict,
+      observed: 0,
+      verdict: 'error',
+      why: `${verdict.name} ended without one connection to the server${said ? `; it printed: ${said}` : ''}`,
+    };
+  }
   const bound = clientBound(view, prediction, verdict.allowed.min);
   // What it holds is counted as the kernel limits it: local ports in use for the server's ports.
   const observed = view.peakInUse;

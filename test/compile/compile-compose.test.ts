@@ -106,29 +106,38 @@ describe('compileCompose', () => {
 });
 
 describe("an application of the user's own", () => {
-  it("runs its image with its command and read-only files, and portlab's probe observes it in its namespaces", async () => {
+  it("runs its image with its command and read-only files in the namespaces of portlab's probe, which observes it", async () => {
     const { project, yaml } = await compileShipped('wrk-port-range');
     expect(validateAgainstComposeSpec(yaml)).toEqual({ valid: true, errors: [] });
-    expect(project.services.server).toMatchObject({ image: 'portlab-app/nginx:1.22', networks: ['portlab'] });
-    expect(project.services.server?.command).toBeUndefined();
-    expect(project.services.server?.volumes?.[0]).toMatch(/\/scenarios\/files\/nginx-4096\.conf:\/etc\/nginx\/nginx\.conf:ro$/);
-    expect(project.services['wrk-1']).toMatchObject({ image: 'portlab-app/wrk:4.1', command: ['-t1', '-c2000', '-d3s', 'http://server/'] });
-    expect(project.services['wrk-1']?.sysctls).toEqual({ 'net.ipv4.ip_local_port_range': '10000 10999' });
-    for (const [observed, role] of [
-      ['server', 'server'],
-      ['wrk-1', 'client'],
-    ] as const) {
-      const observer = project.services[`${observed}-observer`];
-      expect(observer).toMatchObject({
-        image: IMAGE,
-        command: ['observe', '--role', role, '--ports', '80'],
+    // Under the container's name, the observer owns the network (its alias, the scenario's sysctls) and the PID namespace.
+    expect(project.services.server).toMatchObject({
+      image: IMAGE,
+      command: ['observe', '--role', 'server', '--ports', '80'],
+      cap_add: ['SYS_PTRACE'],
+      networks: ['portlab'],
+    });
+    expect(project.services['wrk-1']).toMatchObject({
+      image: IMAGE,
+      command: ['observe', '--role', 'client', '--ports', '80'],
+      sysctls: { 'net.ipv4.ip_local_port_range': '10000 10999' },
+      depends_on: ['server'],
+    });
+    expect(project.services['server-app']?.command).toBeUndefined();
+    expect(project.services['server-app']?.volumes?.[0]).toMatch(/\/scenarios\/files\/nginx-4096\.conf:\/etc\/nginx\/nginx\.conf:ro$/);
+    expect(project.services['wrk-1-app']).toMatchObject({
+      image: 'portlab-app/wrk:4.1',
+      command: ['-t1', '-c2000', '-d3s', 'http://server/'],
+    });
+    for (const observed of ['server', 'wrk-1']) {
+      const application = project.services[`${observed}-app`];
+      expect(application).toMatchObject({
         network_mode: `service:${observed}`,
         pid: `service:${observed}`,
-        cap_add: ['SYS_PTRACE'],
         depends_on: [observed],
-        labels: { 'io.portlab.role': 'observer', 'io.portlab.observes': observed },
+        labels: { 'io.portlab.application-of': observed },
       });
-      expect(observer).not.toHaveProperty('networks');
+      expect(application).not.toHaveProperty('networks');
+      expect(application).not.toHaveProperty('sysctls');
     }
   });
 });

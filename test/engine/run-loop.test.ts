@@ -27,6 +27,7 @@ type Script = {
 class FakeDeployment implements Deployment {
   readonly containers = { server: 'server', clients: ['client-1'] };
   waitsForGo = (): boolean => true;
+  runsApplication = (): boolean => false;
   readonly calls: string[] = [];
   private sink: ContainerSink | undefined;
   private accepted = 0;

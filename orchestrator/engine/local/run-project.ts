@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import createDebug from 'debug';
 import type { ComposeProject, ComposeService } from '../../compile/compose-schema.ts';
-import { observerOf, SERVER_NAME } from '../../scenario/names.ts';
+import { applicationOf, SERVER_NAME } from '../../scenario/names.ts';
 import type { Containers } from '../docker/containers.ts';
 import { type DockerEngine } from '../docker/engine.ts';
 import type { Networks } from '../docker/networks.ts';
@@ -63,10 +63,11 @@ class ContainerDeployment implements Deployment {
     private readonly project: ComposeProject,
     private readonly options: RunOptions,
   ) {
-    const observed = (service: string) => project.services[service]?.labels[PORTLAB_LABEL.observes] !== undefined;
+    // An application of the user's own is `<name>-app` beside its observer `<name>`: the container is `<name>`.
+    const application = (service: string) => project.services[service]?.labels[PORTLAB_LABEL.applicationOf] !== undefined;
     this.containers = {
       server: SERVER_NAME,
-      clients: Object.keys(project.services).filter((service) => service !== SERVER_NAME && !observed(service)),
+      clients: Object.keys(project.services).filter((service) => service !== SERVER_NAME && !application(service)),
     };
     this.labels = runLabels({ runId: options.runId, owner: options.owner, keep: options.keep });
     this.networkName = `${project.name}_portlab`;
@@ -95,10 +96,10 @@ class ContainerDeployment implements Deployment {
     if (!definition) throw new EngineError(`the compose project has no service ${service}`);
     await this.ensureNetwork();
     const name = `${this.project.name}-${service}-1`;
-    // An observer shares the network and PID namespaces of the container it observes (compose: service:<name>).
+    // An application runs in the network and PID namespaces of its observer, started before it (service:<name>).
     const shared = definition.network_mode?.replace(/^service:/, '');
     const sharedId = shared === undefined ? undefined : this.created.find((entry) => entry.service === shared)?.id;
-    if (shared !== undefined && sharedId === undefined) throw new EngineError(`${service} observes ${shared}, which is not running`);
+    if (shared !== undefined && sharedId === undefined) throw new EngineError(`${service} runs beside ${shared}, which is not running`);
     const environment = [...(definition.environment ?? []), ...env];
     const id = await this.engine.containers.create({
       name,
@@ -121,61 +122,52 @@ class ContainerDeployment implements Deployment {
     return entry;
   }
 
-  /** The observer of a service, if it is an application of the user's own. */
-  private observerOf(service: string): string | undefined {
-    const observer = observerOf(service);
-    return this.project.services[observer]?.labels[PORTLAB_LABEL.observes] === service ? observer : undefined;
+  /** The application of the user's own that a service observes, if it observes one. */
+  private applicationOf(service: string): string | undefined {
+    const application = applicationOf(service);
+    return this.project.services[application]?.labels[PORTLAB_LABEL.applicationOf] === service ? application : undefined;
   }
 
-  /** An application's container, then its observer in its namespaces: the observer's lines are the application's. */
-  private async startWithObserver(service: string, sink: ContainerSink): Promise<void> {
-    await this.begin(await this.create(service, sink), sink);
-    const observer = this.observerOf(service);
-    if (!observer) return;
-    const created = await this.create(observer, sink);
-    await this.begin(created, sink, service).catch((error: Error) => {
-      // The application ended before its observer could join its namespaces: its command failed, most likely.
-      const said = this.lastLines.get(service) ?? [];
-      throw new EngineError(
-        `${service} (${this.project.services[service]?.image}) ended as soon as it started, before portlab could observe it${said.length > 0 ? `; it printed: ${said.join(' | ')}` : ''}`,
-        { cause: error },
-      );
-    });
+  /**
+   * A service, and the application it observes if it is an observer: the observer first (its namespaces are the
+   * application's), then the application. The container's lines are the observer's and the application's; its end
+   * is the application's.
+   */
+  private async startWithApplication(service: string, sink: ContainerSink): Promise<void> {
+    const application = this.applicationOf(service);
+    await this.begin(await this.create(service, sink), sink, { endsContainer: application === undefined });
+    if (application) await this.begin(await this.create(application, sink), sink, { linesOf: service, endsContainer: true });
   }
 
-  /** The last few lines each container printed (stdout and stderr): what an application said when it failed. */
-  private readonly lastLines = new Map<string, string[]>();
-
-  private remember(service: string, line: string): void {
-    this.lastLines.set(service, [...(this.lastLines.get(service) ?? []), line].slice(-5));
-  }
-
-  /** Starts a container and follows its lines; an observer's lines (and not its end) are the observed container's. */
-  private async begin({ id, name, service }: Created, sink: ContainerSink, observes?: string): Promise<void> {
+  /**
+   * Starts a container and follows its lines, as those of `linesOf` (itself unless it is an application); when it
+   * ends, the container it stands for has ended, unless it is an observer whose application decides that.
+   */
+  private async begin(
+    { id, name, service }: Created,
+    sink: ContainerSink,
+    { linesOf = service, endsContainer = true }: { linesOf?: string; endsContainer?: boolean } = {},
+  ): Promise<void> {
     await this.engine.containers.start(id, name, this.options.signal);
-    const owner = observes ?? service;
+    const application = linesOf !== service;
     this.following.set(
       id,
       this.engine.logs
         .followContainer(
           id,
           name,
-          (line) => {
-            this.remember(service, line);
-            sink.line(owner, line);
-          },
-          (line) => {
-            this.remember(service, line);
-            debug('%s stderr: %s', service, line);
-          },
+          (line) => sink.line(linesOf, line),
+          // What an application says on stderr is kept with its container's lines (as lines that are not the probe's).
+          (line) => (application ? sink.line(linesOf, line) : debug('%s stderr: %s', service, line)),
         )
         .catch((error) => debug('log stream of %s: %s', name, error))
-        .finally(() => (observes ? debug('observer %s ended', name) : sink.exited(service))),
+        .finally(() => (endsContainer ? sink.exited(linesOf) : debug('observer %s ended', name))),
     );
   }
 
   /** Probe clients wait for their go; an application starts once it is started (after the server listens). */
-  waitsForGo = (client: string): boolean => this.observerOf(client) === undefined;
+  waitsForGo = (client: string): boolean => this.applicationOf(client) === undefined;
+  runsApplication = (container: string): boolean => this.applicationOf(container) !== undefined;
 
   async prepareClients(sink: ContainerSink): Promise<void> {
     // Probe client containers are created and started while the server starts; each probe waits for its go signal.
@@ -189,12 +181,12 @@ class ContainerDeployment implements Deployment {
   }
 
   async startServer(sink: ContainerSink): Promise<void> {
-    await this.startWithObserver(SERVER_NAME, sink);
+    await this.startWithApplication(SERVER_NAME, sink);
   }
 
   async startClients(sink: ContainerSink): Promise<void> {
     const applications = this.containers.clients.filter((service) => !this.waitsForGo(service));
-    const starting = Promise.all(applications.map((service) => this.startWithObserver(service, sink)));
+    const starting = Promise.all(applications.map((service) => this.startWithApplication(service, sink)));
     this.pendingCreates = Promise.all([this.pendingCreates, starting.catch(() => undefined)]);
     await Promise.all([
       ...(await this.clientsCreated).map((entry) => this.engine.containers.signal(entry.id, entry.name, 'SIGUSR2')),
@@ -204,8 +196,7 @@ class ContainerDeployment implements Deployment {
 
   /** The probe server prints its final counts on SIGTERM; an application's observer prints its last view. */
   async signalServer(): Promise<void> {
-    const observer = this.observerOf(SERVER_NAME);
-    const server = this.created.find((entry) => entry.service === (observer ?? SERVER_NAME));
+    const server = this.created.find((entry) => entry.service === SERVER_NAME);
     if (server) await this.engine.containers.signal(server.id, server.name, 'SIGTERM');
   }
 

@@ -188,6 +188,8 @@ class StackDeployment implements Deployment {
 
   /** A service's tasks cannot be signalled from here (they may run on other nodes): clients are deployed once the server listens. */
   waitsForGo = (): boolean => false;
+  /** A swarm runs no applications of the user's own (swarm-backend refuses them). */
+  runsApplication = (): boolean => false;
 
   /** Services start as soon as they are created: nothing to prepare before the server listens. */
   async prepareClients(): Promise<void> {}
