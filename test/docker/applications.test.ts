@@ -108,7 +108,9 @@ describe('software of its own under test, with the kernel beside it', () => {
     expect(stored.verdict).toBe('error');
     expect(stored.clients[0]).toMatchObject({ verdict: 'error', observed: 0 });
     // wrk's own usage text, which it prints when it does not know an option.
-    expect(stored.clients[0]?.why).toMatch(/^wrk-1 ended without one connection to the server; it printed: .*(unrecognized option|Usage: wrk)/);
+    expect(stored.clients[0]?.why).toMatch(
+      /^wrk-1 ended without one connection to the server; it printed: .*(unrecognized option|Usage: wrk)/,
+    );
   });
 
   it('a server that does not listen where the scenario says: one line saying where it does listen, exit 3', async () => {

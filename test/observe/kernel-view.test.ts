@@ -1,22 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { ProbeLog } from '../../orchestrator/observe/probe-log.ts';
+import { readyEvent } from '../probe-fixtures.ts';
 
 const ready = (role: 'server' | 'client') =>
-  JSON.stringify({
-    event: 'ready',
-    role,
-    t: 5,
-    nofile: { soft: 20000, hard: 20000 },
-    fdsOpen: 3,
-    portRange: { low: 10000, high: 10999 },
-    boundPorts: [80],
-    reservedPorts: '',
-    somaxconn: 4096,
-    sysctls: {},
-    processes: 1,
-    fdBudget: -1,
-    observed: [{ pid: 1, name: 'nginx', fds: 9, nofile: 20000 }],
-  });
+  JSON.stringify(
+    readyEvent({
+      role,
+      portRange: { low: 10000, high: 10999 },
+      boundPorts: [80],
+      fdBudget: -1,
+      observed: [{ pid: 1, name: 'nginx', fds: 9, nofile: 20000 }],
+    }),
+  );
 const observe = (role: 'server' | 'client', t: number, states: Record<string, number>, queue = 0, fds = 9) =>
   JSON.stringify({
     event: 'observe',

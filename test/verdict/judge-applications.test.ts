@@ -6,6 +6,8 @@ import { parseScenario } from '../../orchestrator/scenario/load-scenario.ts';
 import { clientBound, serverBound } from '../../orchestrator/verdict/judge-applications.ts';
 import { judge } from '../../orchestrator/verdict/judge.ts';
 import { ProbeLog } from '../../orchestrator/observe/probe-log.ts';
+import type { ReadyEvent } from '../../orchestrator/observe/probe-events.ts';
+import { readyEvent } from '../probe-fixtures.ts';
 
 const view = (overrides: Partial<KernelView>): KernelView => ({
   role: 'server',
@@ -100,21 +102,8 @@ describe('a run against an application server that stopped accepting', () => {
     't',
   );
   const prediction = predict(scenario, ASSUMED_ENVIRONMENT);
-  const ready = (role: string, extra: Record<string, unknown> = {}) => ({
-    event: 'ready',
-    role,
-    t: 1,
-    nofile: { soft: 20000, hard: 20000 },
-    fdsOpen: 3,
-    portRange: { low: 10000, high: 11999 },
-    boundPorts: [],
-    reservedPorts: '',
-    somaxconn: 4096,
-    sysctls: {},
-    processes: 1,
-    fdBudget: -1,
-    ...extra,
-  });
+  const ready = (role: 'server' | 'client', extra: Partial<ReadyEvent> = {}) =>
+    readyEvent({ role, t: 1, portRange: { low: 10000, high: 11999 }, fdBudget: -1, ...extra });
   const server = new ProbeLog('server');
   server.addLine(JSON.stringify(ready('server', { observed: [{ pid: 1, name: 'app', fds: 40, nofile: 20000 }] })));
   server.addLine(
