@@ -19,7 +19,7 @@ function descriptors(view: KernelView): { fds: number; nofile: number | null; fr
  * accept queue while descriptors were free (it stopped accepting), connections it closed itself, or none of these
  * (it took every connection the clients made: their limits bound).
  */
-export function serverBound(view: KernelView, clientLimit: string): Bound {
+export function serverBound(view: KernelView, clientLimit: string, probeClientsHeld?: number): Bound {
   const { fds, nofile, free } = descriptors(view);
   const accepted = formatCount(view.peakAccepted);
   if (nofile !== null && fds >= nofile - 1) {
@@ -45,6 +45,15 @@ export function serverBound(view: KernelView, clientLimit: string): Bound {
       limit: 'application',
       by: 'application',
       evidence: `the server held ${accepted} connections at most at once and closed ${formatCount(closed)} it had accepted (its side in ${CLOSED_BY_SERVER.filter((state) => view.peakStates[state]).join('/')}), while ${free} descriptors were free (nofile ${nofile ?? 'unknown'}): its own connection limit`,
+    };
+  }
+  // Probe clients count what they hold exactly; more than the server's side has, with none of them closing there,
+  // were ended without a state the kernel keeps: reset.
+  if (probeClientsHeld !== undefined && probeClientsHeld > view.peakEstablished) {
+    return {
+      limit: 'application',
+      by: 'application',
+      evidence: `the clients hold ${formatCount(probeClientsHeld)} connections but the server's side had ${formatCount(view.peakEstablished)} at most, none of them closing: it ended the others without a close the kernel keeps (a reset), while ${free} descriptors were free (nofile ${nofile ?? 'unknown'})`,
     };
   }
   return {
@@ -92,7 +101,8 @@ export function judgeWithApplications(
   const serverView = observations[SERVER_NAME]?.kernel;
   const appClients = verdicts.clients.some((client) => observations[client.name]?.ready?.observed !== undefined);
   if (!serverView && !appClients) return null;
-  const server = serverView ? judgeApplicationServer(verdicts.server, serverView, prediction) : verdicts.server;
+  const probesHeld = appClients ? undefined : verdicts.clients.reduce((sum, client) => sum + client.observed, 0);
+  const server = serverView ? judgeApplicationServer(verdicts.server, serverView, prediction, probesHeld) : verdicts.server;
   const serverLimited = server.bound?.by === 'application' || server.bound?.limit === 'server-nofile';
   const clients = verdicts.clients.map((verdict, index) => {
     const observation = observations[verdict.name];
@@ -103,8 +113,13 @@ export function judgeWithApplications(
   return { clients, server };
 }
 
-function judgeApplicationServer(verdict: ContainerVerdict, view: KernelView, prediction: Prediction): ContainerVerdict {
-  const bound = serverBound(view, prediction.limit);
+function judgeApplicationServer(
+  verdict: ContainerVerdict,
+  view: KernelView,
+  prediction: Prediction,
+  probeClientsHeld: number | undefined,
+): ContainerVerdict {
+  const bound = serverBound(view, prediction.limit, probeClientsHeld);
   const allowed: CountRange = { min: 0, max: verdict.allowed.max };
   const observed = view.peakAccepted;
   const ok = within(observed, allowed.max);
@@ -130,7 +145,11 @@ function judgeApplicationClient(
   // An application that ended without one socket to the server did not do what the scenario asks of it.
   if (!view || view.peakInUse === 0) {
     // What it printed first says why, mostly (an unknown option, a name it could not resolve).
-    const said = observation.unparsed.map((line) => line.trim()).filter(Boolean).slice(0, 3).join(' | ');
+    const said = observation.unparsed
+      .map((line) => line.trim())
+      .filter(Boolean)
+      .slice(0, 3)
+      .join(' | ');
     return {
       ...verdict,
       observed: 0,

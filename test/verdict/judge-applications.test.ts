@@ -56,6 +56,12 @@ describe('what bound an application server, from the kernel', () => {
     expect(bound.evidence).toContain('closed 900 it had accepted');
   });
 
+  it('clients holding more than the server has, none closing there: it reset them (its own limit)', () => {
+    const bound = serverBound(view({ peakAccepted: 50, peakEstablished: 50, peakStates: { ESTABLISHED: 50 } }), 'port-range', 1000);
+    expect(bound).toMatchObject({ limit: 'application', by: 'application' });
+    expect(bound.evidence).toContain("the clients hold 1,000 connections but the server's side had 50 at most");
+  });
+
   it("none of these: it took every connection, and the clients' own limit bound", () => {
     expect(serverBound(view({ peakAccepted: 1000, peakStates: { ESTABLISHED: 1000 } }), 'port-range')).toMatchObject({
       limit: 'port-range',
