@@ -195,7 +195,8 @@ export class ContainerLog {
     const allStopped = states.length > 0 && states.every((state) => state.stoppedAtMs !== null);
     const lastStopHandedOff = this.workers.get(this.stops.at(-1) ?? -1)?.handedOff ?? false;
     const finished =
-      this.appEnded ||
+      // An application that ended is finished once its observer has said what it saw from the start (its ready line).
+      (this.appEnded && this.ready !== null) ||
       (this.ready?.handoff ? allStopped && !lastStopHandedOff : this.stops.length >= (this.ready?.processes ?? Number.POSITIVE_INFINITY));
     const kernel = this.kernel.snapshot();
     return {

@@ -67,3 +67,13 @@ describe("an application's observer lines: the kernel's view", () => {
     expect(log.snapshots()['client-1']?.kernel).toBeUndefined();
   });
 });
+
+describe('an application client that exits before its observer is heard', () => {
+  it('is finished only once its observer has said what it saw (its ready line), so nothing it saw is lost', () => {
+    const log = new ProbeLog('wrk-1');
+    log.applicationExited();
+    expect(log.finished()).toBe(false);
+    log.addLine(ready('client'));
+    expect(log.finished()).toBe(true);
+  });
+});
