@@ -4,7 +4,7 @@ import { formatCount } from '../predict/count-range.ts';
 import { observationKey, type ClientPrediction } from '../predict/prediction-schema.ts';
 import { SERVER_NAME } from '../scenario/names.ts';
 import { portCount } from '../scenario/port-range.ts';
-import type { ResultWithSeries, RunResult } from './result-schema.ts';
+import type { ResultWithSeries, RunResult, StoredResult } from './result-schema.ts';
 
 /**
  * The rows the report's charts draw, taken from a result alone. Pure. Times are seconds since the first client's
@@ -236,6 +236,18 @@ function intervalRows(result: ResultWithSeries): ChartData['intervals'] {
   return intervals;
 }
 
+/**
+ * The limit that bound the run: an application's own where the kernel's view named one (the kernel's limits were
+ * then only ceilings), else the measured prediction's.
+ */
+export function boundLimitOf(result: StoredResult): string {
+  const application = [result.server, ...result.clients].find((entry) => 'bound' in entry && entry.bound?.by === 'application');
+  return application ? "application (its own limit, the kernel's view shows)" : result.prediction.measured.limit;
+}
+
+const boundByApplication = (result: ResultWithSeries, name: string) =>
+  result.clients.find((client) => client.name === name)?.bound?.by === 'application';
+
 export function chartData(result: ResultWithSeries): ChartData {
   const timeline = timelineOf(result);
   const byCeiling = holdCeilings(timeline);
@@ -243,8 +255,9 @@ export function chartData(result: ResultWithSeries): ChartData {
     held: heldRows(timeline),
     ceilings: ceilingRows(timeline, byCeiling),
     rate: rateRows(timeline),
+    // Half the ports: where the port search slows. Not for a client an application stopped short of its ports.
     halfway: [...byCeiling].flatMap(([connections, names]) =>
-      limitOf(timeline, names[0]!) === 'port-range'
+      limitOf(timeline, names[0]!) === 'port-range' && !names.some((name) => boundByApplication(result, name))
         ? [{ held: Math.floor(connections / 2), label: `half of ${formatCount(connections)}: one parity used up` }]
         : [],
     ),
@@ -254,6 +267,6 @@ export function chartData(result: ResultWithSeries): ChartData {
     phases: phaseRows(timeline),
     intervals: intervalRows(result),
     kernel: kernelRows(timeline),
-    bindingLimit: result.prediction.measured.limit,
+    bindingLimit: boundLimitOf(result),
   };
 }

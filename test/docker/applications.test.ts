@@ -4,6 +4,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../orchestrator/common/project-root.ts';
+import { chartData } from '../../orchestrator/report/chart-data.ts';
 import { runCli } from '../cli/run-cli.ts';
 import { inspectReport } from '../browser/inspect-report.ts';
 import { containersLabelled, networksLabelled, readResults, reportIn } from './docker-helpers.ts';
@@ -78,6 +79,10 @@ describe('software of its own under test, with the kernel beside it', () => {
     expect(stored.server.bound?.evidence).toContain('the server accepted 100 and then stopped accepting');
     expect(stored.clients[0]).toMatchObject({ observed: 201, observedError: 'ETIMEDOUT', verdict: 'pass' });
     expect(stored.total).toMatchObject({ observed: 201, allowed: { min: 201, max: 201 }, verdict: 'pass' });
+    // The plots say what bound: the application, not the client's port range it never came near.
+    const charts = chartData(stored);
+    expect(charts.bindingLimit).toBe("application (its own limit, the kernel's view shows)");
+    expect(charts.halfway).toEqual([]);
   });
 
   it('wrk asked for 2,000 connections from 1,000 ports: the port range binds it, exactly, as the kernel shows', async () => {
