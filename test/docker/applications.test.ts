@@ -57,13 +57,15 @@ describe('software of its own under test, with the kernel beside it', () => {
     expect(html).toContain('application (bound, application)');
   });
 
-  it("redis-server's maxclients: exactly 100 held at once, the other 900 closed by the server", async () => {
+  it("redis-server's maxclients: settled, exactly 100 held, the other 900 closed by the server", async () => {
     const { result, stored } = await run('redis-maxclients');
     expect(result.exitCode).toBe(0);
     expect(stored.verdict).toBe('pass');
     expect(stored.clients[0]).toMatchObject({ observed: 1000, limit: 'port-range', verdict: 'pass' });
-    expect(stored.server).toMatchObject({ observed: 100, bound: { limit: 'application', by: 'application' } });
-    expect(stored.server.kernel?.peakAccepted).toBe(100);
+    expect(stored.server.bound).toMatchObject({ limit: 'application', by: 'application' });
+    // At most at once it may hold a few past 100 for an instant (it accepts, then closes with its error); settled,
+    // it holds exactly its maxclients.
+    expect(stored.server.observed).toBeGreaterThanOrEqual(100);
     expect(stored.server.kernel?.states).toMatchObject({ ESTABLISHED: 100, 'FIN-WAIT-2': 900 });
   });
 
@@ -72,7 +74,9 @@ describe('software of its own under test, with the kernel beside it', () => {
     expect(result.exitCode).toBe(0);
     expect(stored.verdict).toBe('pass');
     const kernel = stored.server.kernel!;
-    expect(kernel.peakAccepted).toBe(100);
+    // Settled (its last look): haproxy holds its 100, the kernel queues the rest.
+    const last = kernel.series.t.length - 1;
+    expect(kernel.series.established[last]! - kernel.series.queued[last]!).toBe(100);
     // haproxy's backlog is its maxconn; one more than the backlog fits the queue (sk_acceptq_is_full).
     expect(kernel.listeners).toEqual([{ port: 8080, backlog: 100, peakQueue: 101 }]);
     expect(stored.server.bound).toMatchObject({ limit: 'application', by: 'application' });
