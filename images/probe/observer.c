@@ -4,7 +4,8 @@
  * It owns the network and PID namespaces the application then runs in (compose: the application's network_mode
  * and pid are "service:<this>"), so it is there before the application starts and after it ends, and reports, every --interval-ms (default 250) and once more when stopped:
  *   - the TCP sockets of the namespace by state, on the --ports (a server: local port) or to them (a client: remote
- *     port), read with netlink sock_diag (inet_diag_rcv_msg: one dump per family, not /proc/net/tcp's text);
+ *     port), read with netlink sock_diag (inet_diag_rcv_msg: one dump per family, not /proc/net/tcp's text), and how
+ *     many of them the application holds a descriptor of (`held`: a server's accepted connections, read per socket);
  *   - each listening socket on the ports: the backlog the application asked for (idiag_wqueue, sk_max_ack_backlog
  *     already capped by somaxconn) and the completed connections waiting in its accept queue (idiag_rqueue,
  *     sk_ack_backlog), as tcp_diag_get_info reports them for TCP_LISTEN;
@@ -39,6 +40,7 @@ struct kernel_view {
   struct listener listeners[MAX_PORTS];
   int nlisteners;
   long long sockets;                      /* every TCP socket of the namespace */
+  long long held;                         /* of those on or to the ports, the ones a process holds a descriptor of */
 };
 
 static int port_index(const struct options *o, int port) {
@@ -58,7 +60,12 @@ static void count_socket(const struct inet_diag_msg *msg, struct kernel_view *vi
     return;
   }
   int at = port_index(view->o, view->server ? sport : dport);
-  if (at >= 0) view->states[at][state]++;
+  if (at < 0) return;
+  view->states[at][state]++;
+  /* sock_i_ino(): 0 until a process has the socket as a file (accept() grafts one; a connection still in the accept
+   * queue, a SYN-RECV request and a TIME-WAIT have none, nor one the application closed). Counted in the same dump as
+   * its state, so "accepted" is one reading, not ESTABLISHED less a queue read at another instant. */
+  if (msg->idiag_inode != 0) view->held++;
 }
 
 /* One sock_diag dump of a family's TCP sockets in every state. 0, or the errno that stopped it. */
@@ -157,8 +164,8 @@ static void emit_observation(struct options *o, int server, int *unreadable) {
     off += snprintf(listeners + off, sizeof listeners - off, "%s{\"port\":%d,\"backlog\":%u,\"queue\":%u}", i ? "," : "", view.listeners[i].port,
                     view.listeners[i].backlog, view.listeners[i].queue);
   app_processes(processes, sizeof processes);
-  emit("{\"event\":\"observe\",\"role\":\"%s\",\"t\":%lld,\"ports\":{%s},\"listeners\":[%s],\"sockets\":%lld,\"processes\":%s}",
-       server ? "server" : "client", elapsed_ms(), ports, listeners, view.sockets, processes);
+  emit("{\"event\":\"observe\",\"role\":\"%s\",\"t\":%lld,\"ports\":{%s},\"held\":%lld,\"listeners\":[%s],\"sockets\":%lld,\"processes\":%s}",
+       server ? "server" : "client", elapsed_ms(), ports, view.held, listeners, view.sockets, processes);
 }
 
 /* How long a server's observer waits for the application to listen on every port before it says it does not. */

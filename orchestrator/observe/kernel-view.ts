@@ -19,7 +19,10 @@ export const KernelView = z.strictObject({
    * ports it held for those destinations (a TIME_WAIT keeps its port as an ESTABLISHED connection does).
    */
   peakInUse: z.number().int(),
-  /** A server: the most connections accepted by the application at once (ESTABLISHED less those still queued). */
+  /**
+   * A server: the most connections the application held at once, accepted and not closed (sockets on the ports it
+   * holds a descriptor of, counted socket by socket in one look; a client: the sockets to them it holds open).
+   */
   peakAccepted: z.number().int(),
   /** Each listening socket on the ports: the backlog the application asked for (capped by somaxconn), the most queued. */
   listeners: z.array(z.strictObject({ port: z.number().int(), backlog: z.number().int(), peakQueue: z.number().int() })),
@@ -28,12 +31,13 @@ export const KernelView = z.strictObject({
   observations: z.number().int(),
   /**
    * The view over time, column by column (point i is t[i], ...), ms on the observer's clock (its ready line's
-   * epochMs): connections ESTABLISHED, waiting in the accept queue, closing (FIN-WAIT, CLOSE-WAIT, LAST-ACK,
+   * epochMs): connections ESTABLISHED, held by the application, waiting in the accept queue, closing (FIN-WAIT, CLOSE-WAIT, LAST-ACK,
    * CLOSING), in TIME_WAIT, and the busiest process's descriptors. At most KERNEL_SERIES_POINTS, evenly thinned.
    */
   series: z.strictObject({
     t: z.array(z.number().int()),
     established: z.array(z.number().int()),
+    held: z.array(z.number().int()),
     queued: z.array(z.number().int()),
     closing: z.array(z.number().int()),
     timeWait: z.array(z.number().int()),
@@ -42,17 +46,17 @@ export const KernelView = z.strictObject({
 });
 export type KernelView = z.infer<typeof KernelView>;
 
-/** The counts one `observe` line gives: established on or to the ports, of them still queued, and accepted. */
-export function observedCounts(event: ObserveEvent): { established: number; queued: number; accepted: number } {
+/** The counts one `observe` line gives: established on or to the ports, held by the application, still queued. */
+export function observedCounts(event: ObserveEvent): { established: number; held: number; queued: number } {
   const established = Object.values(event.ports).reduce((sum, states) => sum + (states.ESTABLISHED ?? 0), 0);
   const queued = event.role === 'server' ? event.listeners.reduce((sum, listener) => sum + listener.queue, 0) : 0;
-  return { established, queued, accepted: Math.max(0, established - queued) };
+  return { established, held: event.held, queued };
 }
 
 /** How many points a kernel view's series keeps at most. */
 export const KERNEL_SERIES_POINTS = 500;
 const CLOSING = ['FIN-WAIT-1', 'FIN-WAIT-2', 'CLOSE-WAIT', 'LAST-ACK', 'CLOSING'];
-type KernelPoint = { t: number; established: number; queued: number; closing: number; timeWait: number; fds: number };
+type KernelPoint = { t: number; established: number; held: number; queued: number; closing: number; timeWait: number; fds: number };
 
 /** Every `max`-th of the points, evenly spread, the first and the last kept. Pure. */
 function thinEvenly<T>(points: readonly T[], max: number): T[] {
@@ -87,6 +91,7 @@ export class KernelViewLog {
     this.points.push({
       t: event.t,
       established: counts.established,
+      held: counts.held,
       queued: counts.queued,
       closing: CLOSING.reduce((sum, state) => sum + (states[state] ?? 0), 0),
       timeWait: states['TIME-WAIT'] ?? 0,
@@ -101,7 +106,7 @@ export class KernelViewLog {
         previous?.peakInUse ?? 0,
         Object.values(states).reduce((sum, count) => sum + count, 0),
       ),
-      peakAccepted: Math.max(previous?.peakAccepted ?? 0, counts.accepted),
+      peakAccepted: Math.max(previous?.peakAccepted ?? 0, counts.held),
       listeners,
       app,
       observations: (previous?.observations ?? 0) + 1,
@@ -117,6 +122,7 @@ export class KernelViewLog {
       series: {
         t: column('t'),
         established: column('established'),
+        held: column('held'),
         queued: column('queued'),
         closing: column('closing'),
         timeWait: column('timeWait'),

@@ -17,6 +17,8 @@ export const ObserveEvent = z.object({
   role: z.enum(['server', 'client']),
   t: z.number().int(),
   ports: z.record(z.string(), z.record(z.string(), z.number().int())),
+  /** Of those sockets, the ones a process of the application holds a descriptor of (a server: accepted, not closed). */
+  held: z.number().int(),
   listeners: z.array(z.object({ port: z.number().int(), backlog: z.number().int(), queue: z.number().int() })),
   sockets: z.number().int(),
   processes: z.array(ObservedProcess),

@@ -208,10 +208,9 @@ export function exactTotalBehindFullQueue(
   if (!view || clients.some((client) => observations[client.name]?.kernel)) return null;
   const full = view.listeners.filter((listener) => listener.backlog > 0 && listener.peakQueue >= listener.backlog);
   if (full.length === 0 || full.length !== view.listeners.length) return null;
-  // The settled view, its last look: a peak of ESTABLISHED less queued is skewed by a look's two counts not being
-  // read at one instant (109 "accepted" from haproxy's 100 once, under load).
+  // The settled view, its last look: what the application holds and what waits in its queue then.
   const last = view.series.t.length - 1;
   const queued = view.series.queued[last] ?? 0;
-  const accepted = Math.max(0, (view.series.established[last] ?? 0) - queued);
+  const accepted = view.series.held[last] ?? 0;
   return { total: accepted + queued, accepted, queued };
 }

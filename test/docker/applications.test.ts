@@ -76,7 +76,10 @@ describe('software of its own under test, with the kernel beside it', () => {
     const kernel = stored.server.kernel!;
     // Settled (its last look): haproxy holds its 100, the kernel queues the rest.
     const last = kernel.series.t.length - 1;
+    expect(kernel.series.held[last]).toBe(100);
     expect(kernel.series.established[last]! - kernel.series.queued[last]!).toBe(100);
+    // What it held at once, socket by socket in one look, never past its maxconn.
+    expect(kernel.peakAccepted).toBe(100);
     // haproxy's backlog is its maxconn; one more than the backlog fits the queue (sk_acceptq_is_full).
     expect(kernel.listeners).toEqual([{ port: 8080, backlog: 100, peakQueue: 101 }]);
     expect(stored.server.bound).toMatchObject({ limit: 'application', by: 'application' });

@@ -21,24 +21,28 @@ describe('engine preflight', () => {
     const image = await ensureProbeImage(engine);
     const facts = await measureEngine(engine, image, 1_000_000, {
       prefix: 'portlab-test-preflight',
-      labels: { 'io.portlab.managed': 'true' },
+      labels: { 'io.portlab.managed': 'true', 'io.portlab.test': 'preflight' },
     });
     // Whatever this host grants, the measurement must be self-consistent and read from a real container.
     expect(facts.defaultNofile.soft).toBeGreaterThan(0);
     expect(facts.defaultNofile.hard).toBeGreaterThanOrEqual(facts.defaultNofile.soft);
     if (facts.nofileCeiling !== null) expect(facts.nofileCeiling).toBe(facts.defaultNofile.hard);
     expect(facts.conntrack?.max).toBe(Number(await readFile('/proc/sys/net/netfilter/nf_conntrack_max', 'utf8')));
-    expect(await containersLabelled('io.portlab.managed=true')).toEqual([]);
+    // Its own containers are gone (what else the engine holds is not this test's).
+    expect(await containersLabelled('io.portlab.test=preflight')).toEqual([]);
   });
 
   it("reads the host's conntrack table with a probe in the host's network namespace", async () => {
     const image = await ensureProbeImage(engine);
-    const table = await hostConntrack(engine, image, { prefix: 'portlab-test-conntrack', labels: { 'io.portlab.managed': 'true' } });
+    const table = await hostConntrack(engine, image, {
+      prefix: 'portlab-test-conntrack',
+      labels: { 'io.portlab.managed': 'true', 'io.portlab.test': 'conntrack' },
+    });
     // The host's own table: its maximum as this process reads it (the count moves as entries come and go).
     expect(table?.max).toBe(Number(await readFile('/proc/sys/net/netfilter/nf_conntrack_max', 'utf8')));
     expect(table?.established).toBeGreaterThanOrEqual(0);
     expect(table?.established).toBeLessThanOrEqual(table?.inUse ?? -1);
-    expect(await containersLabelled('io.portlab.managed=true')).toEqual([]);
+    expect(await containersLabelled('io.portlab.test=conntrack')).toEqual([]);
   });
 });
 
@@ -113,12 +117,16 @@ describe('a run on the engine', () => {
     const { cli } = await startSlowRun();
     cli.kill('SIGKILL');
     await cli;
-    expect(await containersLabelled('io.portlab.scenario=slow-hold')).toHaveLength(3);
+    const left = await docker.listContainers({ all: true, filters: { label: ['io.portlab.scenario=slow-hold'] } });
+    expect(left).toHaveLength(3);
+    const runId = left[0]?.Labels['io.portlab.run-id'];
     const cleanup = await runCli(['--cleanup']);
     expect(cleanup.exitCode).toBe(0);
-    expect(cleanup.stdout).toMatch(/^removed [0-9a-f]{6} \(3 containers, 1 network\): their portlab process is gone/);
-    expect(await containersLabelled('io.portlab.managed=true')).toEqual([]);
-    expect(await networksLabelled('io.portlab.managed=true')).toEqual([]);
+    // Every orphan is removed, this run's among them, with what it was.
+    expect(cleanup.stdout).toMatch(/^removed .*: their portlab process is gone/);
+    expect(cleanup.stdout).toContain(`${runId} (3 containers, 1 network)`);
+    expect(await containersLabelled(`io.portlab.run-id=${runId}`)).toEqual([]);
+    expect(await networksLabelled(`io.portlab.run-id=${runId}`)).toEqual([]);
   });
 
   it('a run cut by its time limit is incomplete (exit 1), with how far each client got, and leaves nothing', async () => {

@@ -19,7 +19,7 @@ const view = (overrides: Partial<KernelView>): KernelView => ({
   listeners: [{ port: 80, backlog: 511, peakQueue: 0 }],
   app: { processes: 1, peakFds: 10, nofile: 20000 },
   observations: 4,
-  series: { t: [], established: [], queued: [], closing: [], timeWait: [], fds: [] },
+  series: { t: [], established: [], held: [], queued: [], closing: [], timeWait: [], fds: [] },
   ...overrides,
 });
 
@@ -118,6 +118,7 @@ describe('a run against an application server that stopped accepting', () => {
       role: 'server',
       t: 900,
       ports: { '80': { ESTABLISHED: 612, 'SYN-RECV': 0 } },
+      held: 100,
       listeners: [{ port: 80, backlog: 511, queue: 512 }],
       sockets: 613,
       processes: [{ pid: 1, name: 'app', fds: 110, nofile: 20000 }],
@@ -159,6 +160,7 @@ describe('a run against an application server that stopped accepting', () => {
         role: 'server',
         t: 9,
         ports: { '80': { ESTABLISHED: 2500 } },
+        held: 2500,
         listeners: [],
         sockets: 1,
         processes: [],
