@@ -3,6 +3,7 @@ import path from 'node:path';
 import { writeFileAtomic } from './common/atomic-write.ts';
 import type { Backend, BackendPlan, MeasuredEngine } from './engine/backend.ts';
 import { type DockerEngine } from './engine/docker/engine.ts';
+import { ensureApplicationImages } from './engine/application-images.ts';
 import { stopIfInterrupted } from './engine/errors.ts';
 import { FillCalibration } from './engine/fill-calibration.ts';
 import { engineSysctls } from './engine/netns-sysctls.ts';
@@ -96,7 +97,10 @@ export async function runLoadedScenario(loaded: LoadedScenario, deps: RunDeps): 
   return judgeAndReport(loaded, deps, prepared, run, files, preparedAt);
 }
 
-/** check -> draft compose file -> probe image -> sysctl names -> measure the engine -> plan with what it granted. */
+/**
+ * check -> draft compose file -> probe image -> sysctl names -> the user's images -> measure the engine -> plan with
+ * what it granted.
+ */
 async function prepareRun(loaded: LoadedScenario, deps: RunDeps, files: RunFiles, owner: RunOwner): Promise<Prepared> {
   const { scenario } = loaded;
   const { backend } = deps;
@@ -111,12 +115,14 @@ async function prepareRun(loaded: LoadedScenario, deps: RunDeps, files: RunFiles
   const built = await ensureProbeImage(deps.engine, (tag) => deps.onStatus(`building the probe image ${tag}`), deps.signal);
   stopIfInterrupted(deps.signal, 'building the probe image');
   const preflight = { prefix: project, labels: runLabels({ runId: deps.runId, owner, keep: false }), signal: deps.signal };
+  // A run refused before anything of it exists leaves no compose file either.
+  const refused = async (error: unknown) => {
+    await rm(files.compose, { force: true });
+    throw error;
+  };
   // A sweep's points are checked once, from the sweep file, before the first point.
-  if (loaded.text)
-    await checkSysctlsOnEngine(loaded, deps.engine, built, preflight).catch(async (error: unknown) => {
-      await rm(files.compose, { force: true });
-      throw error;
-    });
+  if (loaded.text) await checkSysctlsOnEngine(loaded, deps.engine, built, preflight).catch(refused);
+  await ensureApplicationImages(deps.engine, scenario, deps.signal, deps.onStatus).catch(refused);
   const image = await backend.publish(built, deps.signal, deps.onStatus);
   const engine = await backend.measure(image, mostNofileAsked(scenario), preflight, deps.onStatus);
   stopIfInterrupted(deps.signal, 'measuring the engine');

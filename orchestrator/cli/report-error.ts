@@ -1,3 +1,4 @@
+import { ApplicationImageError } from '../engine/application-images.ts';
 import { EngineError, InterruptedError, SwarmNotReadyError } from '../engine/errors.ts';
 import { ProbeBuildError } from '../engine/probe-image.ts';
 import { EngineMismatchError } from '../engine/swarm/swarm-backend.ts';
@@ -14,6 +15,7 @@ export function exitCodeOf(error: unknown): number | undefined {
     error instanceof EngineError ||
     error instanceof ProbeBuildError ||
     error instanceof SwarmNotReadyError ||
+    error instanceof ApplicationImageError ||
     error instanceof ResultsDirError
   ) {
     return EXIT.runError;

@@ -1,3 +1,4 @@
+import type { ApplicationEnd } from '../observe/application-end.ts';
 import type { ContainerObservation } from '../observe/observation.ts';
 import type { ContainerSeries } from '../observe/series.ts';
 import type { RunOwner } from './run-owner.ts';
@@ -83,8 +84,11 @@ export type ContainerSink = {
   created(container: string): void;
   /** A complete stdout line of the container named `container` (server, client-1, ...). */
   line(container: string, line: string): void;
-  /** The container's probe has ended and every line it printed was passed to `line`; `why` when the engine said. */
-  exited(container: string, why?: string): void;
+  /**
+   * The container's probe (or its application of the user's own) has ended and every line it printed was passed to
+   * `line`; `why` when the engine said, `application` when an application's end was the container's.
+   */
+  exited(container: string, why?: string, application?: ApplicationEnd): void;
 };
 
 /**

@@ -1,3 +1,4 @@
+import { describeEnd } from '../observe/application-end.ts';
 import type { ContainerObservation } from '../observe/observation.ts';
 import { ProbeLog } from '../observe/probe-log.ts';
 import type { ContainerSeries } from '../observe/series.ts';
@@ -62,12 +63,12 @@ export class RunWatch {
         this.logOf(container).addLine(line);
         this.wakeup.notify();
       },
-      exited: (container, why) => {
+      exited: (container, why, application) => {
         // An application client that exits has done what it does (its observer ended with it); anything else that
         // ends during a run is a failure.
         if (this.deployment.runsApplication(container) && container !== this.deployment.containers.server)
-          this.logOf(container).applicationExited();
-        else this.exited.set(container, why ?? '');
+          this.logOf(container).applicationExited(application);
+        else this.exited.set(container, why ?? (application ? describeEnd(application) : ''));
         this.wakeup.notify();
       },
     };

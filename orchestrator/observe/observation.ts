@@ -1,3 +1,4 @@
+import { ApplicationEnd } from './application-end.ts';
 import { z } from 'zod';
 import { KernelView, KernelViewLog } from './kernel-view.ts';
 import { parseProbeLine, ReadyEvent, type ProbeEvent } from './probe-events.ts';
@@ -38,6 +39,8 @@ export const ContainerObservation = z.strictObject({
   paceBehind: z.number().int().optional(),
   /** An application portlab did not write: what the kernel showed of its namespace (its observer's lines). */
   kernel: KernelView.optional(),
+  /** An application client that ended: its exit code and last lines. */
+  applicationEnd: ApplicationEnd.optional(),
   fatal: z.array(z.string()),
   /** Lines on stdout that were not probe events (kept, never interpreted). */
   unparsed: z.array(z.string()),
@@ -66,6 +69,7 @@ export class ContainerLog {
   /** An observed application's kernel view, and whether the application has exited (a client's end). */
   private readonly kernel = new KernelViewLog();
   private appEnded = false;
+  private appEnd: ApplicationEnd | undefined;
 
   constructor(readonly name: string) {}
 
@@ -150,9 +154,10 @@ export class ContainerLog {
   private lastT = 0;
 
   /** An observed application client exited: it will connect no more (its observer ended with it). */
-  applicationExited(): void {
+  applicationExited(end?: ApplicationEnd): void {
     if (this.appEnded) return;
     this.appEnded = true;
+    this.appEnd = end;
     this.stopped(0, this.worker(0), this.lastT);
   }
 
@@ -211,6 +216,7 @@ export class ContainerLog {
       ...(this.timeWaitEntered === null ? {} : { timeWaitEntered: this.timeWaitEntered }),
       ...(this.paceBehind.size === 0 ? {} : { paceBehind: [...this.paceBehind.values()].reduce((sum, behind) => sum + behind, 0) }),
       ...(kernel ? { kernel } : {}),
+      ...(this.appEnd ? { applicationEnd: this.appEnd } : {}),
       fatal: [...this.fatal],
       unparsed: [...this.unparsed],
     };

@@ -1,3 +1,4 @@
+import type { ApplicationEnd } from './application-end.ts';
 import { phaseKey } from '../scenario/names.ts';
 import { ContainerLog, type ContainerObservation } from './observation.ts';
 import { parseProbeLine, type ReadyEvent } from './probe-events.ts';
@@ -23,8 +24,8 @@ export class ProbeLog {
   }
 
   /** The observed application exited (a client's end; its observer ends with it). */
-  applicationExited(): void {
-    this.base.applicationExited();
+  applicationExited(end?: ApplicationEnd): void {
+    this.base.applicationExited(end);
   }
 
   /** The probe said it waits for its go signal (SIGUSR2). */

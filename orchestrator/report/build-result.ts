@@ -144,6 +144,7 @@ function containerResult(record: RunRecord, verdict: ContainerVerdict): RunResul
     stoppedAfterMs: stops.length > 0 && stops.every((ms) => ms !== null) ? Math.max(...(stops as number[])) : null,
     series: record.series[verdict.name] ?? null,
     ...(observation?.kernel ? { kernel: observation.kernel } : {}),
+    ...(observation?.applicationEnd ? { applicationEnd: observation.applicationEnd } : {}),
   };
 }
 

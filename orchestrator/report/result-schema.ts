@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ApplicationEnd } from '../observe/application-end.ts';
 import { KernelView } from '../observe/kernel-view.ts';
 import { WorkerObservation } from '../observe/observation.ts';
 import { ContainerSeries } from '../observe/series.ts';
@@ -40,6 +41,8 @@ export const ContainerResult = ContainerVerdict.extend({
   paceBehind: z.number().int().nullable().optional(),
   /** An application of the user's own: what the kernel showed of its namespace (its observer's view). */
   kernel: KernelView.optional(),
+  /** An application client of the user's own that ended: its exit code and last lines. */
+  applicationEnd: ApplicationEnd.optional(),
   /** How its count moved during the run; null if its probe never reported. */
   series: ContainerSeries.nullable(),
 });

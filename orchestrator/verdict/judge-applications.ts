@@ -136,6 +136,19 @@ function judgeApplicationServer(
   };
 }
 
+/**
+ * What an application printed, to say why it ended: its first lines (an unknown option, a name it could not resolve)
+ * and, when it printed more, its last ones (a fatal error printed on the way out).
+ */
+function whatItPrinted(observation: ContainerObservation): string {
+  const first = observation.unparsed
+    .map((line) => line.trim())
+    .filter(Boolean)
+    .slice(0, 3);
+  const last = (observation.applicationEnd?.lastLines ?? []).slice(-2).filter((line) => !first.includes(line));
+  return [...first, ...(last.length > 0 ? ['…', ...last] : [])].join(' | ');
+}
+
 function judgeApplicationClient(
   verdict: ContainerVerdict,
   observation: ContainerObservation,
@@ -144,17 +157,14 @@ function judgeApplicationClient(
   const view = observation.kernel;
   // An application that ended without one socket to the server did not do what the scenario asks of it.
   if (!view || view.peakInUse === 0) {
-    // What it printed first says why, mostly (an unknown option, a name it could not resolve).
-    const said = observation.unparsed
-      .map((line) => line.trim())
-      .filter(Boolean)
-      .slice(0, 3)
-      .join(' | ');
+    const end = observation.applicationEnd;
+    const code = end?.exitCode === null || end === undefined ? '' : ` (exit code ${end.exitCode})`;
+    const said = whatItPrinted(observation);
     return {
       ...verdict,
       observed: 0,
       verdict: 'error',
-      why: `${verdict.name} ended without one connection to the server${said ? `; it printed: ${said}` : ''}`,
+      why: `${verdict.name} ended without one connection to the server${code}${said ? `; it printed: ${said}` : ''}`,
     };
   }
   const bound = clientBound(view, prediction, verdict.allowed.min);

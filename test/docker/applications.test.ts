@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
@@ -119,10 +119,44 @@ describe('software of its own under test, with the kernel beside it', () => {
     expect(result.exitCode).toBe(3);
     expect(stored.verdict).toBe('error');
     expect(stored.clients[0]).toMatchObject({ verdict: 'error', observed: 0 });
-    // wrk's own usage text, which it prints when it does not know an option.
+    // wrk's own usage text, which it prints when it does not know an option, and how it ended.
     expect(stored.clients[0]?.why).toMatch(
-      /^wrk-1 ended without one connection to the server; it printed: .*(unrecognized option|Usage: wrk)/,
+      /^wrk-1 ended without one connection to the server \(exit code 1\); it printed: .*(unrecognized option|Usage: wrk)/,
     );
+    expect(stored.clients[0]?.applicationEnd).toMatchObject({ image: 'portlab-app/wrk:4.1', exitCode: 1 });
+  });
+
+  it('a server application that exits at once: its exit code and last lines, exit 3, nothing left', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'portlab-app-'));
+    const file = path.join(dir, 'nginx-exits.yml');
+    await writeFile(file, 'server:\n  image: portlab-app/nginx:1.22\n  command: ["-c", "/no-such.conf"]\n  ports: [8080]\n');
+    const { result, stored } = await run(file);
+    expect(result.exitCode).toBe(3);
+    expect(stored.verdict).toBe('error');
+    // nginx's own words for a configuration file it cannot open.
+    expect(stored.run.failure).toMatch(
+      /^container server exited before it was ready \(its application portlab-app\/nginx:1\.22 exited with code 1; its last lines: .*\[emerg\].*"\/no-such\.conf" failed/,
+    );
+  });
+
+  it('an image that is not on the engine and cannot be pulled: one line naming it and what to do, exit 3, nothing created', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'portlab-app-'));
+    const file = path.join(dir, 'no-image.yml');
+    await writeFile(file, 'server:\n  image: portlab-test/no-such-image:1\n  ports: [8080]\nclients:\n  count: 2\n');
+    const result = await runCli([file]);
+    expect(result.exitCode).toBe(3);
+    expect(result.stderr).toMatch(
+      /^portlab: image portlab-test\/no-such-image:1 \(server\) is not on this engine and could not be pulled \(.+\): build or load it there/m,
+    );
+    expect(
+      result.stderr
+        .trim()
+        .split('\n')
+        .filter((line) => line.startsWith('portlab:')),
+    ).toHaveLength(1);
+    // Refused before anything of the run existed: no result, no compose file, no container.
+    expect(await readdir(result.resultsDir)).toEqual([]);
+    expect(await containersLabelled('io.portlab.scenario=no-image')).toEqual([]);
   });
 
   it('a server that does not listen where the scenario says: one line saying where it does listen, exit 3', async () => {

@@ -24,6 +24,7 @@ export interface SignalledDocker {
   listNetworks(opts: Docker.NetworkListOptions & Signalled): Promise<Docker.NetworkInspectInfo[]>;
   createNetwork(opts: Docker.NetworkCreateOptions & Signalled): Promise<{ id: string }>;
   buildImage(context: { context: string; src: string[] }, opts: Docker.ImageBuildOptions & Signalled): Promise<NodeJS.ReadableStream>;
+  pull(reference: string, opts: Signalled): Promise<NodeJS.ReadableStream>;
   getImage(name: string): {
     inspect(opts: Signalled): Promise<Docker.ImageInspectInfo>;
     tag(opts: { repo: string; tag: string } & Signalled): Promise<unknown>;

@@ -1,10 +1,10 @@
 import { EngineError } from '../errors.ts';
 import { statusOf, type ClientContext } from './call.ts';
 
-/** An image build compiles nothing in the daemon (the probe is compiled before), but sends a context. */
+/** An image build compiles nothing in the daemon (the probe is compiled before), but sends a context; a pull or a push sends layers. */
 const BUILD_TIMEOUT_MS = 5 * 60_000;
 
-/** Images on one engine: is it there, build it, push it. */
+/** Images on one engine: is it there, pull it, build it, push it. */
 export class Images {
   constructor(private readonly context: ClientContext) {}
 
@@ -20,6 +20,21 @@ export class Images {
         throw new EngineError(`inspecting image ${tag}`, { cause: error });
       },
       { interrupt },
+    );
+  }
+
+  /** Pulls an image from its registry (no credentials); the registry's or the daemon's refusal is the failure. */
+  async pull(reference: string, interrupt?: AbortSignal): Promise<void> {
+    return this.context.call(
+      `the pull of ${reference}`,
+      async (abortSignal) => {
+        const stream = await this.context.api.pull(reference, { abortSignal });
+        await this.progressOf(stream, abortSignal);
+      },
+      (error) => {
+        throw new EngineError(`pulling ${reference}`, { cause: error });
+      },
+      { timeoutMs: BUILD_TIMEOUT_MS, interrupt },
     );
   }
 

@@ -6,6 +6,7 @@ import type { Containers } from '../docker/containers.ts';
 import { type DockerEngine } from '../docker/engine.ts';
 import type { Networks } from '../docker/networks.ts';
 import { EngineError } from '../errors.ts';
+import { LastLines } from '../../observe/application-end.ts';
 import { runExperiment, within } from '../run-loop.ts';
 import type { ContainerSink, Deployment, RunOptions } from '../run-record.ts';
 import { retryUntil } from '../poll.ts';
@@ -149,19 +150,24 @@ class ContainerDeployment implements Deployment {
     { linesOf = service, endsContainer = true }: { linesOf?: string; endsContainer?: boolean } = {},
   ): Promise<void> {
     await this.engine.containers.start(id, name, this.options.signal);
-    const application = linesOf !== service;
+    // An application's lines are its container's (stderr too, as lines that are not the probe's); its last ones and
+    // its exit code say how it ended.
+    const last = linesOf !== service ? new LastLines() : undefined;
+    const line = (text: string) => {
+      last?.add(text);
+      sink.line(linesOf, text);
+    };
     this.following.set(
       id,
       this.engine.logs
-        .followContainer(
-          id,
-          name,
-          (line) => sink.line(linesOf, line),
-          // What an application says on stderr is kept with its container's lines (as lines that are not the probe's).
-          (line) => (application ? sink.line(linesOf, line) : debug('%s stderr: %s', service, line)),
-        )
+        .followContainer(id, name, line, (text) => (last ? line(text) : debug('%s stderr: %s', service, text)))
         .catch((error) => debug('log stream of %s: %s', name, error))
-        .finally(() => (endsContainer ? sink.exited(linesOf) : debug('observer %s ended', name))),
+        .then(async () => {
+          if (!endsContainer) return debug('observer %s ended', name);
+          if (!last) return sink.exited(linesOf);
+          const exitCode = await this.engine.containers.wait(id, name).catch(() => null);
+          sink.exited(linesOf, undefined, { image: this.project.services[service]!.image, exitCode, lastLines: last.get() });
+        }),
     );
   }
 
