@@ -1,10 +1,12 @@
 /**
  * `npm run bench [-- <scenario> ...]`: how fast connections climb on this machine. Runs each scenario (default:
  * default-range) on the engine and prints, per client, the count, the time until its last worker stopped, and the
- * rate, from the probes' own timings. Figures only: nothing here passes or fails. With --floor, bench/floor.ts.
+ * rate, from the probes' own timings. Figures only: nothing here passes or fails. With --floor, bench/floor.ts; with
+ * --observer, bench/observer-cost.ts.
  */
 import { randomBytes } from 'node:crypto';
 import { floorBench } from './floor.ts';
+import { observerBench } from './observer-cost.ts';
 import { formatTable } from '../orchestrator/cli/format-table.ts';
 import { DockerEngine } from '../orchestrator/engine/docker/engine.ts';
 import { LocalBackend } from '../orchestrator/engine/local/local-backend.ts';
@@ -26,6 +28,21 @@ if (floorAt >= 0) {
   }
   try {
     await floorBench(scenario, reps);
+  } catch (error) {
+    process.stderr.write(`bench: ${(error as Error).message}\n`);
+    process.exit(3);
+  }
+  process.exit(0);
+}
+if (args.includes('--observer')) {
+  const repsAt = args.indexOf('--reps');
+  const reps = repsAt >= 0 ? Number(args[repsAt + 1]) : 2;
+  if (!Number.isInteger(reps) || reps < 1) {
+    process.stderr.write('usage: npm run bench -- --observer [--reps N]\n');
+    process.exit(2);
+  }
+  try {
+    await observerBench(reps);
   } catch (error) {
     process.stderr.write(`bench: ${(error as Error).message}\n`);
     process.exit(3);

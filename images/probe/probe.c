@@ -366,6 +366,8 @@ struct step {
 };
 
 #define MAX_PHASES 8
+#define MIN_OBSERVE_INTERVAL_MS 10    /* observe --interval-ms */
+#define MAX_OBSERVE_INTERVAL_MS 60000
 static struct step phase_list[MAX_PHASES];
 
 struct options {
@@ -459,7 +461,7 @@ static struct options parse_options(int argc, char **argv) {
     i++;
   }
   if (o.processes < 1 || o.processes > MAX_WORKERS) fatal("--processes must be 1..256", EINVAL);
-  if (o.interval_ms < 10 || o.interval_ms > 60000) fatal("--interval-ms must be 10..60000", EINVAL);
+  if (o.interval_ms < MIN_OBSERVE_INTERVAL_MS || o.interval_ms > MAX_OBSERVE_INTERVAL_MS) fatal("--interval-ms must be 10..60000", EINVAL);
   if (strcmp(o.observe_role, "server") && strcmp(o.observe_role, "client")) fatal("--role is server or client", EINVAL);
   return o;
 }

@@ -3,6 +3,7 @@ import { clientSteps, serverClosesFirst } from '../scenario/scenario-steps.ts';
 import { type Bind, type ClientGroup, type Phase, type Scenario } from '../scenario/scenario-schema.ts';
 import { applicationOf, SERVER_NAME } from '../scenario/names.ts';
 import { durationMs } from '../scenario/duration.ts';
+import { SCENARIO_DEFAULTS } from '../scenario/scenario-defaults.ts';
 import { totalBudget } from '../predict/plan-workers.ts';
 import { engineNotes } from '../predict/predict.ts';
 import type { ClientPrediction, Prediction, WorkerPlan } from '../predict/prediction-schema.ts';
@@ -55,8 +56,8 @@ export function compileCompose(input: CompileInput): CompiledProject {
    * alias, the scenario's sysctls) and the PID namespace, so it is there before the application starts and sees it
    * to its end, however quickly that comes. The kernel's view of what the application does is its output.
    */
-  const observer = (name: string, role: 'server' | 'client', ports: number[], workers: WorkerPlan, sysctls: Record<string, string>) => ({
-    ...service(role, ['observe', '--role', role, '--ports', ports.join(',')], workers, sysctls),
+  const observer = (name: string, role: 'server' | 'client', ports: number[], workers: WorkerPlan, observed: Observed) => ({
+    ...service(role, observeCommand(role, ports, observed.observeEvery), workers, observed.sysctls),
     // Reading another user's /proc/PID/fd (nginx's workers, say) is a ptrace-mode check.
     cap_add: ['SYS_PTRACE'],
     ulimits: undefined,
@@ -88,7 +89,7 @@ export function compileCompose(input: CompileInput): CompiledProject {
   const server = prediction.server;
   const services: Record<string, ComposeService> = scenario.server.image
     ? {
-        [SERVER_NAME]: withoutUndefined(observer(SERVER_NAME, 'server', scenario.server.ports, server.workers, scenario.server.sysctls)),
+        [SERVER_NAME]: withoutUndefined(observer(SERVER_NAME, 'server', scenario.server.ports, server.workers, scenario.server)),
         [applicationOf(SERVER_NAME)]: application(SERVER_NAME, 'server', scenario.server, server.workers),
       }
     : { [SERVER_NAME]: service('server', serverCommand(scenario, server.workers), server.workers, scenario.server.sysctls) };
@@ -99,7 +100,7 @@ export function compileCompose(input: CompileInput): CompiledProject {
     if (!group) throw new Error(`no client group ${client.group} in scenario ${scenario.name}`);
     if (group.image) {
       services[client.name] = withoutUndefined({
-        ...observer(client.name, 'client', client.targets, client.workers, group.sysctls),
+        ...observer(client.name, 'client', client.targets, client.workers, group),
         depends_on: [SERVER_NAME],
       });
       services[applicationOf(client.name)] = application(client.name, 'client', group, client.workers);
@@ -114,6 +115,14 @@ export function compileCompose(input: CompileInput): CompiledProject {
   }
   const project: ComposeProject = { name: input.projectName, services, networks: structuredClone(base.networks) };
   return { project, yaml: toYaml(project, input) };
+}
+
+/** What an observer needs of the group or server it observes. */
+type Observed = { sysctls: Record<string, string>; observeEvery?: string | undefined };
+
+/** An observer's arguments: whom it observes (a server on its ports, a client to them) and how often it looks. */
+function observeCommand(role: 'server' | 'client', ports: number[], observeEvery: string = SCENARIO_DEFAULTS.observeEvery): string[] {
+  return ['observe', '--role', role, '--ports', ports.join(','), '--interval-ms', String(durationMs(observeEvery))];
 }
 
 /** The probe server's arguments: its ports and backlog, its workers and their descriptors, how it closes. */

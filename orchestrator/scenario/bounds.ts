@@ -22,6 +22,9 @@ export const BOUNDS = {
   durationMs: 24 * 3_600_000,
   /** connect()'s deadline: the probe keeps it in an int of milliseconds; longer than the kernel's own SYN retries is pointless. */
   connectTimeoutMs: 10 * 60_000,
+  /** probe.c MIN_OBSERVE_INTERVAL_MS and MAX_OBSERVE_INTERVAL_MS: how often an observer looks, at most and least. */
+  observeEveryMinMs: 10,
+  observeEveryMaxMs: 60_000,
   /** Tolerance in connections. */
   tolerance: 2_147_483_647,
   /** A scenario's name is part of container, network and file names. */

@@ -84,6 +84,15 @@ export const durationUpTo = (maxMs: number, maxText: string) =>
       ctx.addIssue({ code: 'custom', message: `expected a duration of at most ${maxText}, found ${JSON.stringify(text)}` });
   });
 export const duration = durationUpTo(BOUNDS.durationMs, '24h');
+/** How often an observer looks at an application's namespace. */
+const observeEvery = durationUpTo(BOUNDS.observeEveryMaxMs, '1m').superRefine((text, ctx) => {
+  const ms = parseDuration(text);
+  if (ms !== undefined && ms > 0 && ms < BOUNDS.observeEveryMinMs)
+    ctx.addIssue({
+      code: 'custom',
+      message: `expected a duration of at least ${BOUNDS.observeEveryMinMs}ms, found ${JSON.stringify(text)}`,
+    });
+});
 export const connectTimeout = durationUpTo(BOUNDS.connectTimeoutMs, '10m');
 
 export const PROCESSES_EXPECTED = `expected "auto" or a whole number from 1 to ${BOUNDS.processes}`;
@@ -197,4 +206,6 @@ export const applicationFields = {
   command: command.optional(),
   environment: environment.optional(),
   volumes: volumes.optional(),
+  /** How often portlab's observer looks at the kernel's view of it (more often than every 4 looks' cost it never does). */
+  observeEvery: observeEvery.optional(),
 };

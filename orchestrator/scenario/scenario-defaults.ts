@@ -12,6 +12,8 @@ export const SCENARIO_DEFAULTS = {
     bind: 'none',
   },
   expect: { tolerance: 0 },
+  /** How often an observer looks at an application's namespace. */
+  observeEvery: '250ms',
 } as const satisfies {
   server: { ports: readonly number[]; backlog: number; processes: 'auto' | number };
   clients: {
@@ -25,4 +27,5 @@ export const SCENARIO_DEFAULTS = {
     bind: 'none';
   };
   expect: { tolerance: number | string };
+  observeEvery: string;
 };

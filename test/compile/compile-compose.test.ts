@@ -112,13 +112,13 @@ describe("an application of the user's own", () => {
     // Under the container's name, the observer owns the network (its alias, the scenario's sysctls) and the PID namespace.
     expect(project.services.server).toMatchObject({
       image: IMAGE,
-      command: ['observe', '--role', 'server', '--ports', '80'],
+      command: ['observe', '--role', 'server', '--ports', '80', '--interval-ms', '250'],
       cap_add: ['SYS_PTRACE'],
       networks: ['portlab'],
     });
     expect(project.services['wrk-1']).toMatchObject({
       image: IMAGE,
-      command: ['observe', '--role', 'client', '--ports', '80'],
+      command: ['observe', '--role', 'client', '--ports', '80', '--interval-ms', '250'],
       sysctls: { 'net.ipv4.ip_local_port_range': '10000 10999' },
       depends_on: ['server'],
     });
