@@ -33,6 +33,7 @@ export const USAGE = `usage: npm run scenario -- <name or path> [...more] [--dry
   --engine     local (default): containers on this engine; swarm: services on the swarm this engine manages
                (an overlay network, clients spread by each group's placement; the plan shows each node's load)
   --push       with --engine swarm: push the probe image to this registry (host[:port][/path]) for every node to pull
+               (default: $PORTLAB_REGISTRY when set)
   --cleanup    remove the runs whose portlab process is gone (a crash, kill -9); runs still going are left alone
                --cleanup <run-id>: that run only; --cleanup --all: every run, live ones too (asks first; --yes does not)
 
@@ -43,7 +44,7 @@ export function engineKind(value: string | undefined): 'local' | 'swarm' {
   throw new UsageError(`--engine takes local or swarm, found ${JSON.stringify(value)}`);
 }
 
-export function parseCliArgs(argv: string[]): CliOptions {
+export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): CliOptions {
   let parsed;
   try {
     parsed = parseArgs({
@@ -77,11 +78,14 @@ export function parseCliArgs(argv: string[]): CliOptions {
     cleanup: parsed.values.cleanup ?? false,
     help: parsed.values.help ?? false,
     engine: engineKind(parsed.values.engine),
-    push: parsed.values.push,
+    // A swarm run pushes to PORTLAB_REGISTRY when --push does not say where (`npm run lab -- up` prints it).
+    push: parsed.values.push ?? (engineKind(parsed.values.engine) === 'swarm' ? env.PORTLAB_REGISTRY || undefined : undefined),
   };
   if (options.push !== undefined && options.engine !== 'swarm') throw new UsageError('--push goes with --engine swarm');
   if (options.push !== undefined && !/^[a-z0-9.-]+(:\d{1,5})?(\/[a-z0-9._-]+)*$/.test(options.push)) {
-    throw new UsageError(`--push takes a registry such as registry.example.com:5000 or host/path, found ${JSON.stringify(options.push)}`);
+    throw new UsageError(
+      `${parsed.values.push === undefined ? 'PORTLAB_REGISTRY' : '--push'} takes a registry such as registry.example.com:5000 or host/path, found ${JSON.stringify(options.push)}`,
+    );
   }
   if (!options.help && !options.cleanup && options.scenarios.length === 0) {
     throw new UsageError('name at least one scenario (or pass --cleanup)');

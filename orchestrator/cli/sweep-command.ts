@@ -140,7 +140,8 @@ export async function sweepCommand(argv: string[]): Promise<number> {
         engine,
         newRunId: () => (runId = newRunId()),
         keep: false,
-        backend: backendFor(options.engine, engine),
+        // On a swarm, the probe image goes to PORTLAB_REGISTRY when set (as for `npm run scenario`).
+        backend: backendFor(options.engine, engine, { pushTo: process.env.PORTLAB_REGISTRY || undefined }),
         signal: abort.signal,
         now: () => new Date(),
         resultsDir: RESULTS_DIR,

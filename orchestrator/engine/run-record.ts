@@ -59,14 +59,17 @@ export type RunFailure = {
   cause: string;
 };
 
+/** A swarm node: its id, which names it, and its hostname, which shows it (nodes may share one). */
+export type NodeName = { id: string; hostname: string };
+
 export type RunRecord = {
   /** What removing the run's containers and network left behind (empty when all went). */
   cleanupErrors: string[];
   observations: Record<string, ContainerObservation>;
   /** How each observation's count moved, under the same names. */
   series: Record<string, ContainerSeries>;
-  /** Where each container ran (a swarm node's hostname); empty on the local engine, where all run on its host. */
-  nodes: Record<string, string>;
+  /** Where each container ran (a swarm node); empty on the local engine, where all run on its host. */
+  nodes: Record<string, NodeName>;
   endReason: EndReason;
   /** The failure's text, as the result shows it; null unless the run failed or was interrupted. */
   failure: string | null;
@@ -123,5 +126,5 @@ export interface Deployment {
   ping(): Promise<boolean>;
   describe(): string;
   /** Where each container ran, once known. */
-  nodes(): Record<string, string>;
+  nodes(): Record<string, NodeName>;
 }

@@ -82,7 +82,7 @@ function containerEnvironments({ record, measured, scenario }: ResultInput): Run
             : {},
           boundPorts: ready?.boundPorts ?? [],
           note: plan.workers.note,
-          ...(record.nodes[name] ? { node: record.nodes[name] } : {}),
+          ...(record.nodes[name] ? { node: record.nodes[name].hostname, nodeId: record.nodes[name].id } : {}),
         },
       ];
     }),
@@ -119,14 +119,22 @@ const notJudged = (record: RunRecord): { verdict: RunVerdict; why: string } | nu
 
 /** One container's verdict with what its probe reported; not judged when the run did not run to its end (an error stays). */
 function containerResult(record: RunRecord, verdict: ContainerVerdict): RunResult['server'] {
+  // The container the run failed on (it exited, its probe failed, its node was lost) is an error, whatever it reached.
+  const failedHere = record.endReason === 'failed' && record.failedBecause?.container === verdict.name;
   const judged: ContainerVerdict =
     record.endReason === 'clients-done' || verdict.verdict === 'error'
       ? verdict
-      : {
-          ...verdict,
-          verdict: 'not judged',
-          why: `${formatCount(verdict.observed)} when the run ${ENDED_HOW[record.endReason]}; not judged against the predicted ${showCount(verdict.predicted)}`,
-        };
+      : failedHere
+        ? {
+            ...verdict,
+            verdict: 'error',
+            why: `${formatCount(verdict.observed)} when the run failed on it: ${record.failedBecause?.cause ?? 'it failed'}`,
+          }
+        : {
+            ...verdict,
+            verdict: 'not judged',
+            why: `${formatCount(verdict.observed)} when the run ${ENDED_HOW[record.endReason]}; not judged against the predicted ${showCount(verdict.predicted)}`,
+          };
   const observation: ContainerObservation | undefined = record.observations[verdict.name];
   const stops = observation?.workers.map((worker) => worker.stoppedAtMs) ?? [];
   const failures = (observation?.workers ?? [])

@@ -75,12 +75,29 @@ function environmentList(result: StoredResult): string {
     ? `${formatCount(env.conntrack.inUse)} entries in use of ${formatCount(env.conntrack.max)} at the start`
     : 'not readable';
   return `<dl>
+    ${env.nodes ? `<dt>nodes</dt><dd id="nodes">${nodeList(result)}</dd>` : ''}
     <dt>started</dt><dd>${escape(result.run.startedAt)} (run ${escape(result.run.id)}, ${(result.run.durationMs / 1000).toFixed(1)} s, ended: ${escape(result.run.endReason)})</dd>
     <dt>engine</dt><dd>Docker ${escape(env.docker.version)} (API ${escape(env.docker.apiVersion)}), kernel ${escape(env.kernel)}</dd>
     <dt>nofile</dt><dd>${granted}${env.engineNofileCeiling !== null ? `<br><span class="muted">the engine grants at most ${formatCount(env.engineNofileCeiling)}</span>` : ''}</dd>
     <dt>conntrack</dt><dd>${conntrack}</dd>
     ${result.run.failure ? `<dt>failure</dt><dd>${escape(result.run.failure)}</dd>` : ''}
   </dl>`;
+}
+
+/** On a swarm: each node, by hostname and id, with what ran there and its conntrack table at the start. */
+function nodeList(result: StoredResult): string {
+  const containers = Object.entries(result.environment.containers);
+  return (result.environment.nodes ?? [])
+    .map((node) => {
+      const here = containers
+        .filter(([, container]) => (node.id && container.nodeId ? container.nodeId === node.id : container.node === node.hostname))
+        .map(([name]) => name);
+      const table = node.conntrack
+        ? `conntrack ${formatCount(node.conntrack.inUse)} of ${formatCount(node.conntrack.max)}`
+        : 'conntrack not readable';
+      return `${escape(node.hostname)}${node.id ? ` <span class="muted">(${escape(node.id.slice(0, 12))})</span>` : ''}: ${here.length > 0 ? escape(here.join(', ')) : '<span class="muted">nothing of this run</span>'}; ${table}`;
+    })
+    .join('<br>');
 }
 
 /** The prediction's arithmetic: the shared lines, then each container's (containers with the same lines share a heading). */

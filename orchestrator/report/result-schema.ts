@@ -24,6 +24,8 @@ export const ContainerEnvironment = z.strictObject({
   note: z.string().nullable(),
   /** The swarm node it ran on (its hostname); absent on the local engine, where everything runs on one host. */
   node: z.string().optional(),
+  /** The swarm node's id: what tells nodes apart when they share a hostname. */
+  nodeId: z.string().optional(),
 });
 
 export const ContainerResult = ContainerVerdict.extend({
@@ -100,6 +102,8 @@ export const RunResult = z.strictObject({
     nodes: z
       .array(
         z.strictObject({
+          /** The node's id (absent in results written before portlab recorded it). */
+          id: z.string().optional(),
           hostname: z.string(),
           conntrack: z
             .strictObject({ max: z.number().int(), inUse: z.number().int(), established: z.number().int().optional() })

@@ -149,8 +149,9 @@ describe('buildResult', () => {
     const result = resultOf(999, 'failed');
     expect(result.verdict).toBe('error');
     expect(result.why[0]).toBe('the run did not complete: the server probe failed');
-    // Its containers' counts are kept, but nothing is judged on them: no pass, no fail.
-    expect([...result.clients, result.server].map((container) => container.verdict)).toEqual(['not judged', 'not judged']);
+    // Its containers' counts are kept, but nothing is judged on them: no pass, no fail; the one it failed on is an error.
+    expect([...result.clients, result.server].map((container) => container.verdict)).toEqual(['not judged', 'error']);
+    expect(result.server.why).toBe('999 when the run failed on it: the server probe failed');
   });
 
   it('matches the zod schema and the published JSON Schema', () => {

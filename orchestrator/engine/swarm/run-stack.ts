@@ -6,10 +6,11 @@ import { TASK_ENDED_STATES, type SwarmTask } from '../docker/services.ts';
 import { type DockerEngine } from '../docker/engine.ts';
 import { EngineError } from '../errors.ts';
 import { runExperiment } from '../run-loop.ts';
-import type { ContainerSink, Deployment, RunOptions } from '../run-record.ts';
+import type { ContainerSink, Deployment, NodeName, RunOptions } from '../run-record.ts';
 import { stopSettingsOf } from '../compose-base.ts';
 import { runLabels } from '../run-owner.ts';
 import { retryUntil } from '../poll.ts';
+import { NODE_POLL_MS, tasksOnDownNodes } from './lost-nodes.ts';
 import { removeStackRemains } from './stack-removal.ts';
 
 const debug = createDebug('portlab:swarm');
@@ -52,12 +53,15 @@ class StackDeployment implements Deployment {
   private tasks: SwarmTask[] = [];
   private readonly taskContainers = new Map<string, string>();
   private readonly ended = new Set<string>();
-  private readonly nodeOf = new Map<string, string>();
+  private readonly nodeOf = new Map<string, NodeName>();
   private watching: NodeJS.Timeout | undefined;
   private sink: ContainerSink | undefined;
   /** Lines of tasks not yet seen in a poll, kept in order until their container is known. */
   private readonly early = new Map<string, string[]>();
   private polling: Promise<void> | undefined;
+  /** Nodes the manager marked down while the run went on: their tasks will not say they ended. */
+  private readonly lostNodes = new Set<string>();
+  private nodesReadAt = 0;
 
   constructor(
     private readonly engine: DockerEngine,
@@ -143,12 +147,27 @@ class StackDeployment implements Deployment {
       const early = this.early.get(task.id);
       this.early.delete(task.id);
       for (const line of early ?? []) this.sink?.line(container, line);
-      if (task.nodeId) this.nodeOf.set(container, this.options.hostnames.get(task.nodeId) ?? task.nodeId);
+      if (task.nodeId) this.nodeOf.set(container, { id: task.nodeId, hostname: this.options.hostnames.get(task.nodeId) ?? task.nodeId });
       if (TASK_ENDED_STATES.has(task.state) && !this.ended.has(container)) {
         this.ended.add(container);
         const why = task.error ?? (task.exitCode !== null ? `task ${task.state}, exit code ${task.exitCode}` : `task ${task.state}`);
         setTimeout(() => this.sink?.exited(container, why), LAST_LINES_MS);
       }
+    }
+    await this.readNodes();
+  }
+
+  /** A running task on a node the manager marked down has ended with its node: its container is said to have exited. */
+  private async readNodes(): Promise<void> {
+    if (Date.now() - this.nodesReadAt < NODE_POLL_MS) return;
+    this.nodesReadAt = Date.now();
+    const nodes = await this.engine.swarm.nodes().catch((error: Error) => debug('reading nodes: %s', error.message));
+    for (const { task, node } of tasksOnDownNodes(nodes ?? [], this.tasks)) {
+      const container = this.taskContainers.get(task.id);
+      if (!container || this.ended.has(container)) continue;
+      this.lostNodes.add(node.id);
+      this.ended.add(container);
+      this.sink?.exited(container, `its node ${node.hostname} (${node.id.slice(0, 12)}) is down: the swarm's manager lost its engine`);
     }
   }
 
@@ -239,7 +258,11 @@ class StackDeployment implements Deployment {
     await retryUntil(
       async () => {
         await this.watch();
-        return this.tasks.every((task) => TASK_ENDED_STATES.has(task.state) || stoppedHere.has(task.id)) || undefined;
+        return (
+          this.tasks.every(
+            (task) => TASK_ENDED_STATES.has(task.state) || stoppedHere.has(task.id) || this.lostNodes.has(task.nodeId ?? ''),
+          ) || undefined
+        );
       },
       { timeoutMs, intervalMs: TASK_POLL_MS },
     );
@@ -266,8 +289,9 @@ class StackDeployment implements Deployment {
       ),
     );
     const networks = this.networkId === undefined ? [] : [{ id: this.networkId, name: this.networkName }];
-    await removeStackRemains(this.engine, { runId: this.options.runId, services: this.services, networks }).catch((error: Error) =>
-      failures.push(error.message),
+    const lostNodes = [...this.lostNodes].map((id) => ({ id, hostname: this.options.hostnames.get(id) ?? id }));
+    await removeStackRemains(this.engine, { runId: this.options.runId, services: this.services, networks, lostNodes }).catch(
+      (error: Error) => failures.push(error.message),
     );
     if (failures.length > 0) throw new EngineError(`cleanup left something behind: ${failures.join('; ')}`);
   }

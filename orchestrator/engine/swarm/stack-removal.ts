@@ -15,17 +15,25 @@ const REMOVAL_TIMEOUT_MS = 60_000;
  */
 export async function removeStackRemains(
   engine: DockerEngine,
-  stack: { runId: string; services: Array<{ id: string }>; networks: Array<{ id: string; name: string }> },
+  stack: {
+    runId: string;
+    services: Array<{ id: string }>;
+    networks: Array<{ id: string; name: string }>;
+    /** Nodes the manager lost during the run: their tasks go when they come back (or --cleanup takes them then). */
+    lostNodes?: Array<{ id: string; hostname: string }>;
+  },
 ): Promise<void> {
+  const lost = new Set((stack.lostNodes ?? []).map((node) => node.id));
   const by = Date.now() + REMOVAL_TIMEOUT_MS;
   const runContainers = { 'io.portlab.run-id': stack.runId };
   let seen = { containers: 0, tasks: 0 };
   const tasksGone = await retryUntil(
     async () => {
-      const [containers, tasks] = await Promise.all([
+      const [containers, allTasks] = await Promise.all([
         engine.containers.list(runContainers),
         engine.services.tasks(stack.services.map((service) => service.id)),
       ]);
+      const tasks = allTasks.filter((task) => !lost.has(task.nodeId ?? ''));
       seen = { containers: containers.length, tasks: tasks.length };
       if (containers.length === 0 && tasks.length === 0) return true;
       debug(

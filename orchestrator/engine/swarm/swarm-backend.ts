@@ -8,7 +8,7 @@ import { loadComposeBase } from '../compose-base.ts';
 import type { DockerEngine } from '../docker/engine.ts';
 import { GrantCache } from '../grant-cache.ts';
 import { runStack } from './run-stack.ts';
-import { swarmFacts } from './swarm-preflight.ts';
+import { managesSwarm, swarmFacts } from './swarm-preflight.ts';
 
 export type SwarmPlan = BackendPlan<CompiledStack>;
 
@@ -59,6 +59,8 @@ export class SwarmBackend implements Backend<SwarmPlan> {
   }
 
   async publish(built: string, signal: AbortSignal, onStatus: (message: string) => void): Promise<string> {
+    // Nothing is pushed to serve an engine that manages no swarm.
+    await managesSwarm(this.engine);
     if (!this.options.pushTo) return built;
     onStatus(`pushing ${built} to ${this.options.pushTo}`);
     return this.engine.images.push(built, this.options.pushTo, signal);

@@ -1,7 +1,7 @@
 import { parseProbeLine, type ReadyEvent } from '../../observe/probe-events.ts';
 import { TASK_ENDED_STATES, type SwarmTask } from '../docker/services.ts';
 import { type DockerEngine } from '../docker/engine.ts';
-import { type SwarmNode } from '../docker/swarm.ts';
+import { type SwarmNode, type SwarmState } from '../docker/swarm.ts';
 import { EngineError, SwarmNotReadyError } from '../errors.ts';
 import { GrantCache } from '../grant-cache.ts';
 import { conntrackOf, RLIMIT_REFUSED, type EngineFacts } from '../engine-facts.ts';
@@ -22,6 +22,21 @@ export type SwarmFacts = EngineFacts & {
 
 type Naming = { prefix: string; labels: Record<string, string>; signal?: AbortSignal };
 
+/** The engine manages a swarm, or the run stops here, before anything is built, pushed or deployed. */
+export async function managesSwarm(engine: DockerEngine): Promise<SwarmState> {
+  const state = await engine.swarm.state();
+  if (!state.active) {
+    throw new SwarmNotReadyError(
+      `${engine.describe()} is not part of a swarm: \`docker swarm init --advertise-addr <this host's address>\` makes it one (see the README, "More than one machine")`,
+    );
+  }
+  if (!state.manager)
+    throw new SwarmNotReadyError(
+      `${engine.describe()} is a swarm worker: run portlab against a manager node (\`docker node ls\` lists them there)`,
+    );
+  return state;
+}
+
 /**
  * What a swarm run needs to know first: that this engine manages a swarm, that every node portlab may place a task on
  * has the probe image, what each node grants (nofile) and its conntrack table. A global service runs the probe's
@@ -35,16 +50,7 @@ export async function swarmFacts(
   naming: Naming,
   cache: GrantCache = new GrantCache(),
 ): Promise<SwarmFacts & { remembered: boolean }> {
-  const state = await engine.swarm.state();
-  if (!state.active) {
-    throw new SwarmNotReadyError(
-      `${engine.describe()} is not part of a swarm: \`docker swarm init --advertise-addr <this host's address>\` makes it one (see the README, "More than one machine")`,
-    );
-  }
-  if (!state.manager)
-    throw new SwarmNotReadyError(
-      `${engine.describe()} is a swarm worker: run portlab against a manager node (\`docker node ls\` lists them there)`,
-    );
+  const state = await managesSwarm(engine);
   const [version, nodes] = await Promise.all([engine.version(), engine.swarm.nodes()]);
   const hostnames = new Map(nodes.map((node) => [node.id, node.hostname]));
   const usable = nodes.filter((node) => node.ready && node.active);
@@ -82,7 +88,7 @@ export async function swarmFacts(
     }
     await cache.set(key, { nofileCeiling, defaultNofile });
   }
-  const perNode = usable.map((node) => ({ hostname: node.hostname, conntrack: conntrackOf(defaults.get(node.id)!) }));
+  const perNode = usable.map((node) => ({ id: node.id, hostname: node.hostname, conntrack: conntrackOf(defaults.get(node.id)!) }));
   // The prediction takes the smallest table: the server may be placed on any node.
   const tables = perNode.flatMap((node) => (node.conntrack ? [node.conntrack] : []));
   const conntrack = tables.length > 0 ? tables.reduce((least, table) => (table.max < least.max ? table : least)) : null;

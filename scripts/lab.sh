@@ -1,0 +1,200 @@
+#!/usr/bin/env bash
+# `npm run lab -- up [N] | down | stop <i> | start <i> | env | status`: a swarm of N Docker engines (default 3) on this
+# one host, to try portlab across machines before there is a cluster. Each engine is a dockerd of its own (its own
+# data root, exec root, socket and pidfile) in a network namespace of its own (plab-<i>) with a hostname of its own
+# (lab-<i>, a UTS namespace), the namespaces joined by a bridge (plab0, 10.77.0.0/24); node 1 is the manager and runs
+# a registry (Debian's docker-registry) every node pulls from. `up` prints lines to `eval`; `down` removes every
+# engine, namespace, link, iptables rule, mount and directory the lab made, and is safe to run twice. Needs root.
+# Nothing is fetched from outside the machine but Debian's docker-registry package, when it is missing.
+set -euo pipefail
+
+LAB_DATA=${PORTLAB_LAB_DATA:-/var/lib/portlab-lab}
+LAB_RUN=${PORTLAB_LAB_RUN:-/run/portlab-lab}
+BRIDGE=plab0
+SUBNET_PREFIX=10.77.0
+REGISTRY_PORT=5000
+# Overlay networks get their subnets from here, away from the lab's own link and the engines' local pools.
+ADDR_POOL=10.200.0.0/16
+RULE=(-i "$BRIDGE" -o "$BRIDGE" -m comment --comment portlab-lab -j ACCEPT)
+
+say() { echo "lab: $*" >&2; }
+die() {
+  say "$*"
+  exit 1
+}
+
+address() { echo "$SUBNET_PREFIX.$((10 + $1))"; }
+socket() { echo "$LAB_RUN/node-$1/docker.sock"; }
+engine() {
+  local node=$1
+  shift
+  docker -H "unix://$(socket "$node")" "$@"
+}
+registry() { echo "$(address 1):$REGISTRY_PORT"; }
+nodes() {
+  local count
+  count=$(cat "$LAB_RUN/nodes" 2>/dev/null || echo 0)
+  seq 1 "$count"
+}
+
+need_root() { [ "$(id -u)" = 0 ] || die "the lab starts engines and namespaces: run it as root"; }
+
+# The dockerd of node $1, started in its namespace with its hostname; returns once it answers.
+start_engine() {
+  local node=$1 dir="$LAB_RUN/node-$1"
+  mkdir -p "$dir" "$LAB_DATA/node-$node"
+  setsid nsenter --net="/run/netns/plab-$node" -- unshare --uts -- sh -c "hostname lab-$node && exec dockerd \
+    --data-root '$LAB_DATA/node-$node' --exec-root '$dir/exec' --pidfile '$dir/docker.pid' \
+    -H 'unix://$dir/docker.sock' --insecure-registry '$(registry)'" \
+    </dev/null >"$dir/dockerd.log" 2>&1 &
+  for _ in $(seq 1 60); do
+    if engine "$node" info >/dev/null 2>&1; then return 0; fi
+    sleep 0.5
+  done
+  tail -n 20 "$dir/dockerd.log" >&2
+  die "the engine of node $node did not answer within 30 s (its log: $dir/dockerd.log)"
+}
+
+# Kills node $1 as a crash would: its containers, its engine and containerd, at once (SIGKILL).
+kill_engine() {
+  local node=$1 dir="$LAB_RUN/node-$1" pids=""
+  if engine "$node" info >/dev/null 2>&1; then
+    pids=$(engine "$node" ps -q | xargs -r docker -H "unix://$(socket "$node")" inspect -f '{{.State.Pid}}' 2>/dev/null || true)
+  fi
+  # Each container's first process: killing it ends its PID namespace, every process in it.
+  for pid in $pids; do [ "$pid" -gt 0 ] && kill -9 "$pid" 2>/dev/null || true; done
+  [ -f "$dir/docker.pid" ] && kill -9 "$(cat "$dir/docker.pid")" 2>/dev/null || true
+  pkill -9 -f "$dir/exec/" 2>/dev/null || true
+  rm -f "$dir/docker.pid"
+}
+
+up() {
+  local count=${1:-3}
+  [[ "$count" =~ ^[0-9]+$ ]] && [ "$count" -ge 2 ] && [ "$count" -le 9 ] || die "up takes a number of engines from 2 to 9, found $count"
+  need_root
+  [ -f "$LAB_RUN/nodes" ] && die "a lab is up already ($(cat "$LAB_RUN/nodes") engines): npm run lab -- down first"
+  command -v dockerd >/dev/null || die "no dockerd here: run scripts/start-engine.sh first"
+  if ! command -v docker-registry >/dev/null; then
+    say "installing Debian's docker-registry..."
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-registry >/dev/null
+  fi
+  mkdir -p "$LAB_RUN" "$LAB_DATA"
+  echo "$count" >"$LAB_RUN/nodes"
+  ip link add "$BRIDGE" type bridge
+  ip addr add "$SUBNET_PREFIX.1/24" dev "$BRIDGE"
+  ip link set "$BRIDGE" up
+  # The host engine's FORWARD policy is DROP; traffic between the lab's namespaces crosses its bridge.
+  if iptables -L DOCKER-USER -n >/dev/null 2>&1; then iptables -I DOCKER-USER "${RULE[@]}"; else iptables -I FORWARD "${RULE[@]}"; fi
+  for node in $(nodes); do
+    ip netns add "plab-$node"
+    ip link add "plab-$node-h" type veth peer name "plab-$node-n"
+    ip link set "plab-$node-h" master "$BRIDGE" up
+    ip link set "plab-$node-n" netns "plab-$node"
+    ip -n "plab-$node" link set "plab-$node-n" name eth0
+    ip -n "plab-$node" addr add "$(address "$node")/24" dev eth0
+    ip -n "plab-$node" link set eth0 up
+    ip -n "plab-$node" link set lo up
+    ip -n "plab-$node" route add default via "$SUBNET_PREFIX.1"
+  done
+  # The registry, on the manager's address, its storage in the lab's data.
+  mkdir -p "$LAB_DATA/registry"
+  cat >"$LAB_RUN/registry.yml" <<EOF
+version: 0.1
+storage:
+  filesystem:
+    rootdirectory: $LAB_DATA/registry
+http:
+  addr: $(registry)
+EOF
+  setsid nsenter --net=/run/netns/plab-1 -- docker-registry serve "$LAB_RUN/registry.yml" </dev/null >"$LAB_RUN/registry.log" 2>&1 &
+  echo $! >"$LAB_RUN/registry.pid"
+  local starting=()
+  for node in $(nodes); do
+    start_engine "$node" &
+    starting+=($!)
+  done
+  for pid in "${starting[@]}"; do wait "$pid" || die "an engine of the lab did not start"; done
+  engine 1 swarm init --advertise-addr "$(address 1)" --listen-addr "$(address 1):2377" --default-addr-pool "$ADDR_POOL" >/dev/null
+  local token
+  token=$(engine 1 swarm join-token -q worker)
+  for node in $(nodes); do
+    [ "$node" = 1 ] || engine "$node" swarm join --token "$token" --advertise-addr "$(address "$node")" "$(address 1):2377" >/dev/null
+  done
+  for node in $(nodes); do
+    engine 1 node update --label-add "portlab.lab-node=$node" "$(engine "$node" info -f '{{.Swarm.NodeID}}')" >/dev/null
+  done
+  for _ in $(seq 1 40); do
+    curl -fsS "http://$(registry)/v2/" >/dev/null 2>&1 && break
+    sleep 0.25
+  done
+  say "$count engines up (lab-1 manages; registry $(registry)); their nodes:"
+  engine 1 node ls >&2
+  env_lines
+}
+
+env_lines() {
+  [ -f "$LAB_RUN/nodes" ] || die "no lab is up: npm run lab -- up"
+  echo "export DOCKER_HOST=unix://$(socket 1)"
+  echo "export PORTLAB_REGISTRY=$(registry)"
+}
+
+down() {
+  need_root
+  for node in $(seq 1 9); do
+    local dir="$LAB_RUN/node-$node"
+    [ -d "$dir" ] || continue
+    local pid
+    pid=$(cat "$dir/docker.pid" 2>/dev/null || true)
+    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+      # Its containers first (a stopping engine would wait for their grace), then the engine.
+      engine "$node" ps -q 2>/dev/null | xargs -r docker -H "unix://$(socket "$node")" rm -f >/dev/null 2>&1 || true
+      kill "$pid" 2>/dev/null || true
+      for _ in $(seq 1 40); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.25
+      done
+    fi
+    kill_engine "$node"
+  done
+  [ -f "$LAB_RUN/registry.pid" ] && kill "$(cat "$LAB_RUN/registry.pid")" 2>/dev/null || true
+  pkill -f "docker-registry serve $LAB_RUN/registry.yml" 2>/dev/null || true
+  # Every mount under the lab's directories (each exec root's netns/default, the containers' layers), deepest first.
+  awk -v run="$LAB_RUN" -v data="$LAB_DATA" 'index($2, run) == 1 || index($2, data) == 1 { print $2 }' /proc/mounts | sort -r |
+    while read -r mount; do umount -l "$mount" 2>/dev/null || true; done
+  for node in $(seq 1 9); do
+    ip netns del "plab-$node" 2>/dev/null || true
+    ip link del "plab-$node-h" 2>/dev/null || true
+  done
+  ip link del "$BRIDGE" 2>/dev/null || true
+  while iptables -D DOCKER-USER "${RULE[@]}" 2>/dev/null; do :; done
+  while iptables -D FORWARD "${RULE[@]}" 2>/dev/null; do :; done
+  rm -rf "$LAB_RUN" "$LAB_DATA"
+  say "down: no engine, namespace, link, rule, mount or directory of the lab is left"
+}
+
+case "${1:-}" in
+up) up "${2:-3}" ;;
+down) down ;;
+env) env_lines ;;
+stop)
+  need_root
+  [[ "${2:-}" =~ ^[0-9]+$ ]] && [ -d "$LAB_RUN/node-$2" ] || die "stop takes the number of a node of the lab, found ${2:-nothing}"
+  kill_engine "$2"
+  say "node $2 (lab-$2) killed: its engine and containers are gone, as in a crash"
+  ;;
+start)
+  need_root
+  [[ "${2:-}" =~ ^[0-9]+$ ]] && [ -d "$LAB_RUN/node-$2" ] || die "start takes the number of a node of the lab, found ${2:-nothing}"
+  if engine "$2" info >/dev/null 2>&1; then die "node $2's engine is running already"; fi
+  start_engine "$2"
+  say "node $2 (lab-$2) is back"
+  ;;
+status)
+  [ -f "$LAB_RUN/nodes" ] || die "no lab is up"
+  engine 1 node ls
+  ;;
+*)
+  echo "usage: npm run lab -- up [N] | down | stop <i> | start <i> | env | status" >&2
+  exit 2
+  ;;
+esac
