@@ -10,6 +10,18 @@ export const addCounts = (a: CountRange, b: CountRange): CountRange => ({
   max: a.max === null || b.max === null ? null : a.max + b.max,
 });
 
+/** Whether a count lies in a range (a null max: no upper bound). */
+export const inCount = (count: number, range: CountRange) => count >= range.min && (range.max === null || count <= range.max);
+
+/** A range widened by `slack` on both sides (never below 0): what a tolerance allows. */
+export const widened = (range: CountRange, slack: number): CountRange => ({
+  min: Math.max(0, range.min - slack),
+  max: range.max === null ? null : range.max + slack,
+});
+
+/** Up to a range's max from 0: what the kernel allows an application that decides for itself how much it asks for. */
+export const upTo = (range: CountRange): CountRange => ({ min: 0, max: range.max });
+
 /** "28,231", "1,000-1,055" or "at least 28,232": one spelling for reasoning, tables and verdicts. */
 export const showCount = (range: CountRange) =>
   range.max === null

@@ -1,7 +1,7 @@
 import type { KernelView } from '../observe/kernel-view.ts';
 import type { ContainerObservation } from '../observe/observation.ts';
-import { formatCount, showCount } from '../predict/count-range.ts';
-import type { ClientPrediction, CountRange, Prediction } from '../predict/prediction-schema.ts';
+import { formatCount, inCount, showCount, upTo } from '../predict/count-range.ts';
+import type { ClientPrediction, Prediction } from '../predict/prediction-schema.ts';
 import { SERVER_NAME } from '../scenario/names.ts';
 import type { Bound, ContainerVerdict } from './verdict-schema.ts';
 
@@ -87,8 +87,6 @@ export function clientBound(view: KernelView, prediction: ClientPrediction, allo
   };
 }
 
-const within = (count: number, max: number | null) => max === null || count <= max;
-
 /**
  * A run with an application of the user's own is judged against the kernel's limits: a count past one fails; below
  * them the limit that bound is named from the kernel's view, and a count the kernel makes exact must be exact.
@@ -120,9 +118,9 @@ function judgeApplicationServer(
   probeClientsHeld: number | undefined,
 ): ContainerVerdict {
   const bound = serverBound(view, prediction.limit, probeClientsHeld);
-  const allowed: CountRange = { min: 0, max: verdict.allowed.max };
+  const allowed = upTo(verdict.allowed);
   const observed = view.peakAccepted;
-  const ok = within(observed, allowed.max);
+  const ok = inCount(observed, allowed);
   const count = ok
     ? `${formatCount(observed)} accepted, within the kernel's ${showCount(verdict.predicted)}`
     : `${formatCount(observed)} accepted, past the kernel's ${showCount(verdict.predicted)}`;
@@ -170,13 +168,13 @@ function judgeApplicationClient(
   const bound = clientBound(view, prediction, verdict.allowed.min);
   // What it holds is counted as the kernel limits it: local ports in use for the server's ports.
   const observed = view.peakInUse;
-  const ok = within(observed, verdict.allowed.max);
+  const ok = inCount(observed, upTo(verdict.allowed));
   const count = ok
     ? `${formatCount(observed)} ports in use at most, within the kernel's ${showCount(verdict.predicted)}`
     : `${formatCount(observed)} ports in use, past the kernel's ${showCount(verdict.predicted)}`;
   return {
     ...verdict,
-    allowed: { min: 0, max: verdict.allowed.max },
+    allowed: upTo(verdict.allowed),
     observed,
     // Seen from the kernel: a client that used every port it may gets the errno the next connect() would.
     observedError: bound.by === 'kernel' ? (prediction.error.errnos[0] ?? null) : null,
@@ -189,10 +187,10 @@ function judgeApplicationClient(
 /** A probe client of an application server that bound first: its count may be anything up to its own limit. */
 function judgeProbeAgainstApplication(verdict: ContainerVerdict, server: ContainerVerdict): ContainerVerdict {
   if (verdict.verdict === 'pass' || verdict.verdict === 'error') return verdict;
-  const ok = within(verdict.observed, verdict.allowed.max);
+  const ok = inCount(verdict.observed, upTo(verdict.allowed));
   return {
     ...verdict,
-    allowed: { min: 0, max: verdict.allowed.max },
+    allowed: upTo(verdict.allowed),
     verdict: ok ? 'pass' : 'fail',
     why: ok
       ? `${formatCount(verdict.observed)}, below its own limit ${showCount(verdict.predicted)}, stopped with ${verdict.observedError ?? 'nothing'}: the server's limit bound first (${server.bound?.limit})`

@@ -10,7 +10,7 @@ import {
   stopAllows,
   type Prediction,
 } from '../predict/prediction-schema.ts';
-import { formatCount, showCount } from '../predict/count-range.ts';
+import { formatCount, inCount, showCount, upTo, widened } from '../predict/count-range.ts';
 import { SERVER_NAME } from '../scenario/names.ts';
 import { exactTotalBehindFullQueue, judgeWithApplications } from './judge-applications.ts';
 import type { ContainerVerdict, Judgement, TotalVerdict, Verdict } from './verdict-schema.ts';
@@ -31,14 +31,14 @@ function judgeContainer(
   tolerance: number | string,
 ): ContainerVerdict {
   const slack = toleranceFor(tolerance, predicted);
-  const allowed = { min: Math.max(0, predicted.min - slack), max: predicted.max === null ? null : predicted.max + slack };
+  const allowed = widened(predicted, slack);
   const observed = observation?.count ?? 0;
   const observedError = observation?.error ?? null;
   const base = { name, predicted, allowed, observed, limit, predictedError, observedError };
   if (!observation?.ready) return { ...base, verdict: 'error', why: `${name} never reported ready` };
   if (observation.fatal.length > 0) return { ...base, verdict: 'error', why: `${name} failed: ${observation.fatal.join('; ')}` };
 
-  const inRange = observed >= allowed.min && (allowed.max === null || observed <= allowed.max);
+  const inRange = inCount(observed, allowed);
   const errorMatches = stopAllows(predictedError, observedError);
   const toleranceText = slack > 0 ? ` (tolerance ${formatCount(slack)})` : '';
   const countText = inRange
@@ -87,8 +87,8 @@ function totalExactly(total: TotalVerdict, exact: { total: number; accepted: num
 
 /** The total judged against the kernel's limit alone: anything from 0 up to it. */
 function totalUpTo(total: TotalVerdict): TotalVerdict {
-  const allowed = { min: 0, max: total.allowed.max };
-  const inRange = allowed.max === null || total.observed <= allowed.max;
+  const allowed = upTo(total.allowed);
+  const inRange = inCount(total.observed, allowed);
   return {
     ...total,
     allowed,
@@ -121,7 +121,7 @@ function judgeProbes(
   // share of descriptors (EMFILE) while the others accept the rest: the server as a whole was not stopped when its
   // count is the predicted one.
   const workers = prediction.server.workers.processes;
-  const inRange = judged.observed >= judged.allowed.min && (judged.allowed.max === null || judged.observed <= judged.allowed.max);
+  const inRange = inCount(judged.observed, judged.allowed);
   const unevenShare = !serverBinds && workers > 1 && judged.verdict === 'fail' && judged.observedError === 'EMFILE' && inRange;
   const server: ContainerVerdict = unevenShare
     ? {
@@ -140,9 +140,9 @@ function judgeProbes(
 function judgeTotal(prediction: Prediction, clients: ContainerVerdict[], tolerance: number | string): TotalVerdict {
   const predicted = prediction.total;
   const slack = typeof tolerance === 'number' ? tolerance * clients.length : toleranceFor(tolerance, predicted);
-  const allowed = { min: Math.max(0, predicted.min - slack), max: predicted.max === null ? null : predicted.max + slack };
+  const allowed = widened(predicted, slack);
   const observed = clients.reduce((sum, client) => sum + client.observed, 0);
-  const inRange = observed >= allowed.min && (allowed.max === null || observed <= allowed.max);
+  const inRange = inCount(observed, allowed);
   const toleranceText = slack > 0 ? ` (tolerance ${formatCount(slack)})` : '';
   const shared = prediction.limit === 'server-nofile' || prediction.limit === 'conntrack' ? `, capped by ${prediction.limit}` : '';
   return {
