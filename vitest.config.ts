@@ -22,6 +22,9 @@ export default defineConfig({
           name: 'unit',
           include: ['test/**/*.test.ts'],
           exclude: ['test/docker/**', 'test/browser/**'],
+          // Some start the real CLI (node on the bundle): a second alone, several beside the engine files and the
+          // typecheck. A hang guard, not a time limit.
+          testTimeout: 30_000,
           sequence: { groupOrder: 0 },
         },
       },
