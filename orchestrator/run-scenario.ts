@@ -17,6 +17,7 @@ import type { Environment } from './predict/environment.ts';
 import { aboutDuration, median, type FillEstimate } from './predict/fill-time.ts';
 import { churnRates, fillEstimates, fillSamples } from './engine-lessons.ts';
 import { environmentOf, withContainerFacts } from './run-environment.ts';
+import { nodePlan } from './predict/node-plan.ts';
 import { engineNotes, predict } from './predict/predict.ts';
 import { buildResult } from './report/build-result.ts';
 import { preloadRenderer } from './report/render-chart.ts';
@@ -172,6 +173,10 @@ async function judgeAndReport(
       kept: deps.keep,
       preparedAt,
       fillEstimates: estimates,
+      // On a swarm, the prediction per node, with the nodes each placement admits.
+      ...(engineFacts.nodes
+        ? { nodePlan: nodePlan(scenario, measured, withContainerFacts(env, observed.observations), engineFacts.nodes) }
+        : {}),
     });
   // The charts need only what was observed: they render while the engine removes the containers. Should that
   // fail, the result is still written first, and the report tries again after it.

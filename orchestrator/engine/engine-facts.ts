@@ -12,7 +12,7 @@ export type EngineFacts = {
   /** established: TCP entries in state ESTABLISHED; the other entries in use are closing (or UDP) and expire. */
   conntrack: ConntrackTable | null;
   /** On a swarm: every node services can be placed on, and its conntrack table (the server's node's is `conntrack`). */
-  nodes?: Array<{ id: string; hostname: string; conntrack: ConntrackTable | null }>;
+  nodes?: Array<{ id: string; hostname: string; role: string; labels: Record<string, string>; conntrack: ConntrackTable | null }>;
 };
 
 /** The conntrack table a `limits` probe read in its namespace, if it could. */

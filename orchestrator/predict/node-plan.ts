@@ -4,28 +4,38 @@ import { addCounts, exactCount, formatCount, showCount } from './count-range.ts'
 import type { Environment } from './environment.ts';
 import { totalBudget } from './plan-workers.ts';
 import { predictClientsAlone } from './predict.ts';
-import type { CountRange, Prediction } from './prediction-schema.ts';
+import { z } from 'zod';
+import { placedOn, type PlacementNode } from './placement.ts';
+import { CountRange, type Prediction } from './prediction-schema.ts';
 
 /** What one kind of swarm node holds, and the limit that binds there. */
-export type NodeLoad = {
+export const NodeLoad = z.strictObject({
   /** "server node", "client nodes (group client)". */
-  role: string;
+  role: z.string(),
   /** How many such nodes the placement asks for; null when the scheduler decides. */
-  nodes: number | null;
-  containersPerNode: number | null;
+  nodes: z.number().int().nullable(),
+  containersPerNode: z.number().int().nullable(),
   /** Connections the node's containers hold together (a client node's: the most any one of them holds). */
-  connections: CountRange;
+  connections: CountRange,
   /** The limit that binds on such a node, and the arithmetic. */
-  limit: string;
-  lines: string[];
-};
+  limit: z.string(),
+  lines: z.array(z.string()),
+  /** Known the nodes (a run's preflight): the hostnames its placement admits. */
+  placedOn: z.array(z.string()).optional(),
+});
+export type NodeLoad = z.infer<typeof NodeLoad>;
 
 /**
  * The prediction seen per swarm node: the server's node holds every connection (its descriptors and its
  * namespace's conntrack table), each client node holds its containers' (each container's own port range and
  * table). Limits that are per node are checked per node: which binds, on which node.
  */
-export function nodePlan(scenario: Scenario, prediction: Prediction, env: Environment): NodeLoad[] {
+export function nodePlan(scenario: Scenario, prediction: Prediction, env: Environment, known?: PlacementNode[]): NodeLoad[] {
+  // With the swarm's nodes known, each load names the nodes its placement admits.
+  const where = (constraints: string[]) => {
+    const hostnames = known ? placedOn(constraints, known) : null;
+    return hostnames === null ? {} : { placedOn: hostnames };
+  };
   const server = prediction.server;
   const fds = totalBudget(server.workers);
   // What each client could hold on its own: on its node, its own limits; the server's may bind before them.
@@ -42,6 +52,7 @@ export function nodePlan(scenario: Scenario, prediction: Prediction, env: Enviro
     containersPerNode: 1,
     connections: server.accepted,
     limit: serverBinds,
+    ...where(scenario.server.placement.constraints),
     lines: [
       `holds every connection: ${showCount(prediction.total)} of the ${showCount(wanted)} the clients could open on their own`,
       `conntrack: ${formatCount(env.conntrackMax)} entries in the server's own namespace (its node's nf_conntrack_max)${prediction.limit === 'conntrack' ? ': binds' : ''}`,
@@ -66,6 +77,7 @@ export function nodePlan(scenario: Scenario, prediction: Prediction, env: Enviro
       containersPerNode: perNode === undefined ? null : onOne,
       connections: load,
       limit: limits,
+      ...where(group.placement.constraints),
       lines: [
         perNode === undefined
           ? `${group.count} container${group.count > 1 ? 's' : ''} placed by the swarm's scheduler (set placement.perNode to spread them): up to ${showCount(load)} connections on one node`

@@ -1,3 +1,4 @@
+import type { NodeLoad } from '../predict/node-plan.ts';
 import type { ComposeProject } from '../compile/compose-schema.ts';
 import type { EngineFacts } from '../engine/engine-facts.ts';
 import type { RunRecord } from '../engine/run-record.ts';
@@ -30,6 +31,8 @@ export type ResultInput = {
   engineKind?: 'local' | 'swarm';
   /** Each filling client's expected time to fill its ports, from earlier fills on the engine. */
   fillEstimates?: Record<string, { seconds: number; basis: string }>;
+  /** On a swarm: the measured prediction per node. */
+  nodePlan?: NodeLoad[];
 };
 
 /** The run's timeline as durations of its steps. Pure. */
@@ -207,7 +210,7 @@ export function buildResult(input: ResultInput): RunResult {
       ...(input.engine.nodes ? { nodes: input.engine.nodes } : {}),
       containers: containerEnvironments(input),
     },
-    prediction: { before: input.before, measured },
+    prediction: { before: input.before, measured, ...(input.nodePlan ? { nodes: input.nodePlan } : {}) },
     clients,
     server,
     total: unfinished

@@ -84,6 +84,19 @@ function environmentList(result: StoredResult): string {
   </dl>`;
 }
 
+/** On a swarm: the prediction per node, with the nodes each placement admits. */
+function nodeTable(result: StoredResult): string {
+  const loads = result.prediction.nodes;
+  if (!loads) return '';
+  const rows = loads.map(
+    (load) =>
+      `<tr><td>${escape(load.role)}</td><td>${escape(load.placedOn ? load.placedOn.join(', ') || 'none of them' : "the scheduler's choice")}</td><td class="number">${load.containersPerNode ?? '-'}</td><td class="number">${escape(showCount(load.connections))}</td><td>${escape(load.limit)}</td></tr>`,
+  );
+  return `<section id="per-node"><h2>Per node</h2><table>
+    <thead><tr><th>nodes</th><th>placed on</th><th>containers each</th><th>connections each</th><th>binding limit</th></tr></thead>
+    <tbody>${rows.join('')}</tbody></table></section>`;
+}
+
 /** On a swarm: each node, by hostname and id, with what ran there and its conntrack table at the start. */
 function nodeList(result: StoredResult): string {
   const containers = Object.entries(result.environment.containers);
@@ -136,6 +149,7 @@ ${description ? `<p>${escape(description)}</p>` : ''}
 <section id="environment"><h2>When and on what</h2>${environmentList(result)}</section>
 <section id="verdicts"><h2>Predicted against observed</h2>${resultTable(result)}</section>
 ${kernelTable(result)}
+${nodeTable(result)}
 <section id="plots"><h2>Plots</h2>${plots}</section>
 <section id="arithmetic"><h2>The arithmetic</h2>${arithmetic(result)}</section>
 ${result.notes.length > 0 ? `<section id="notes"><h2>Notes</h2><ul>${result.notes.map((note) => `<li>${escape(note)}</li>`).join('')}</ul></section>` : ''}

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ApplicationEnd } from '../observe/application-end.ts';
 import { KernelView } from '../observe/kernel-view.ts';
+import { NodeLoad } from '../predict/node-plan.ts';
 import { WorkerObservation } from '../observe/observation.ts';
 import { ContainerSeries } from '../observe/series.ts';
 import { NofileLimit, Prediction } from '../predict/prediction-schema.ts';
@@ -105,6 +106,9 @@ export const RunResult = z.strictObject({
           /** The node's id (absent in results written before portlab recorded it). */
           id: z.string().optional(),
           hostname: z.string(),
+          /** manager or worker, and the node's labels: what placement constraints are checked against. */
+          role: z.string().optional(),
+          labels: z.record(z.string(), z.string()).optional(),
           conntrack: z
             .strictObject({ max: z.number().int(), inUse: z.number().int(), established: z.number().int().optional() })
             .nullable(),
@@ -118,6 +122,8 @@ export const RunResult = z.strictObject({
     before: Prediction,
     /** With what every probe reported at start: the one the verdict uses. */
     measured: Prediction,
+    /** On a swarm: the measured prediction per node, each load with the nodes its placement admits. */
+    nodes: z.array(NodeLoad).optional(),
   }),
   clients: z.array(ContainerResult),
   server: ContainerResult,

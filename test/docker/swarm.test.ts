@@ -130,6 +130,14 @@ describe('on a swarm of three engines (the lab)', () => {
       // nofile 600 less the three descriptors a process starts with.
       ['descriptors-1', 'lab-3', 597, 'nofile', 'EMFILE'],
     ]);
+    // The measured prediction per node names the nodes each placement admits, and the limit that binds there.
+    expect(run?.prediction.nodes?.map((load) => [load.role, load.placedOn, load.limit, load.connections])).toEqual([
+      ['server node', ['lab-1'], "none (the clients' own limits bind first)", { min: 1597, max: 1597 }],
+      ['client nodes (group ports)', ['lab-2'], 'port-range', { min: 1000, max: 1000 }],
+      ['client nodes (group descriptors)', ['lab-3'], 'nofile', { min: 597, max: 597 }],
+    ]);
+    const html = await readFile(await reportIn(result.resultsDir), 'utf8');
+    expect(html).toContain('<tr><td>client nodes (group descriptors)</td><td>lab-3</td>');
     expect(await nothingLeft('lab-per-node')).toEqual(NOTHING);
   });
 

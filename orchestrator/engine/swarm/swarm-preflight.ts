@@ -88,7 +88,13 @@ export async function swarmFacts(
     }
     await cache.set(key, { nofileCeiling, defaultNofile });
   }
-  const perNode = usable.map((node) => ({ id: node.id, hostname: node.hostname, conntrack: conntrackOf(defaults.get(node.id)!) }));
+  const perNode = usable.map((node) => ({
+    id: node.id,
+    hostname: node.hostname,
+    role: node.role,
+    labels: node.labels,
+    conntrack: conntrackOf(defaults.get(node.id)!),
+  }));
   // The prediction takes the smallest table: the server may be placed on any node.
   const tables = perNode.flatMap((node) => (node.conntrack ? [node.conntrack] : []));
   const conntrack = tables.length > 0 ? tables.reduce((least, table) => (table.max < least.max ? table : least)) : null;
