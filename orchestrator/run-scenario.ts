@@ -29,6 +29,8 @@ import { durationMs } from './scenario/duration.ts';
 import { loadScenario, shownPath, type LoadedScenario } from './scenario/load-scenario.ts';
 import { SCENARIO_DEFAULTS } from './scenario/scenario-defaults.ts';
 import { type Scenario } from './scenario/scenario-schema.ts';
+import { SERVER_NAME } from './scenario/names.ts';
+import type { CountRange, Prediction } from './predict/prediction-schema.ts';
 import { checkSysctlNames } from './scenario/sysctl-names.ts';
 import { judge } from './verdict/judge.ts';
 
@@ -43,7 +45,8 @@ export type RunDeps = {
   signal: AbortSignal;
   now: () => Date;
   onStatus: (message: string) => void;
-  onProgress: (observations: Record<string, ContainerObservation>, elapsedMs: number) => void;
+  /** Live counts, with what each container is predicted to reach and, for a fill, when (for the live line). */
+  onProgress: (observations: Record<string, ContainerObservation>, elapsedMs: number, expected?: ExpectedProgress) => void;
   /** Where the result, compose file and report go (default: results/). */
   resultsDir?: string;
   /** The process the run belongs to (default: this one). */
@@ -89,13 +92,24 @@ export async function runLoadedScenario(loaded: LoadedScenario, deps: RunDeps): 
     ...runLimits(loaded.scenario),
     keep: deps.keep,
     signal: deps.signal,
-    onProgress: deps.onProgress,
+    onProgress: (observations, elapsedMs) =>
+      deps.onProgress(observations, elapsedMs, expectedProgress(plan.prediction, prepared.estimates)),
     now: () => deps.now().getTime(),
     beforeClients: async () => {
       await engine.complete;
     },
   });
   return judgeAndReport(loaded, deps, prepared, run, files, preparedAt);
+}
+
+/** What the live line compares each container's count with: its predicted count, and its fill's estimated time. */
+export type ExpectedProgress = Record<string, { predicted: CountRange; fillSeconds?: number }>;
+
+function expectedProgress(prediction: Prediction, estimates: Record<string, FillEstimate>): ExpectedProgress {
+  const expected: ExpectedProgress = { [SERVER_NAME]: { predicted: prediction.server.accepted } };
+  for (const client of prediction.clients)
+    if (client.phase === null) expected[client.name] = { predicted: client.connections, fillSeconds: estimates[client.name]?.seconds };
+  return expected;
 }
 
 /**

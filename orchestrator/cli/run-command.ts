@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { ContainerObservation } from '../observe/observation.ts';
 import type { RunResult } from '../report/result-schema.ts';
-import { runScenario } from '../run-scenario.ts';
+import { runScenario, type ExpectedProgress } from '../run-scenario.ts';
 import { userCwd } from '../scenario/load-scenario.ts';
 import { cleanupCommand, killRuns, removeLeftovers } from './cleanup-command.ts';
 import { backendFor } from './backends.ts';
@@ -56,6 +56,29 @@ export async function runCommand(options: CliOptions): Promise<number> {
   );
 }
 
+/**
+ * One container on the live line: its count against its prediction ("14,000 of 28,231, 50%"), and for a client
+ * still filling the time its estimate leaves ("about 20 s left"), or how it ended. Pure.
+ */
+export function progressPart(observation: ContainerObservation, expected: ExpectedProgress[string] | undefined, elapsedMs: number): string {
+  const count = formatCount(observation.count);
+  const predicted = expected?.predicted;
+  const share =
+    predicted === undefined
+      ? count
+      : `${count} of ${showCount(predicted)}${predicted.max ? `, ${Math.min(100, Math.floor((100 * observation.count) / predicted.max))}%` : ''}`;
+  if (observation.name === 'server') return `server ${share} accepted`;
+  if (observation.finished) return `${observation.name} ${share} done ${observation.error ?? ''}`.trim();
+  const fill = expected?.fillSeconds;
+  const left =
+    fill === undefined
+      ? ''
+      : fill * 1000 > elapsedMs
+        ? `, ${aboutDuration((fill * 1000 - elapsedMs) / 1000)} left`
+        : `, past its estimate (${aboutDuration(fill)})`;
+  return `${observation.name} ${share}${left} connecting`;
+}
+
 /** A run's id: in its containers' labels and its files' names. */
 export const newRunId = () => randomBytes(3).toString('hex');
 
@@ -65,14 +88,10 @@ export function progressPrinter(scenario: string) {
   let lastPrinted = -Infinity;
   let printedOnLine = false;
   return {
-    update(observations: Record<string, ContainerObservation>, elapsedMs: number) {
+    update(observations: Record<string, ContainerObservation>, elapsedMs: number, expected: ExpectedProgress = {}) {
       if (!tty && elapsedMs - lastPrinted < 10_000) return;
       lastPrinted = elapsedMs;
-      const parts = Object.values(observations).map((observation) => {
-        const state =
-          observation.name === 'server' ? 'accepted' : observation.finished ? `done ${observation.error ?? ''}`.trim() : 'connecting';
-        return `${observation.name} ${formatCount(observation.count)} ${state}`;
-      });
+      const parts = Object.values(observations).map((observation) => progressPart(observation, expected[observation.name], elapsedMs));
       const line = `${scenario} ${Math.round(elapsedMs / 1000)}s  ${parts.join('  ')}`;
       if (tty) {
         process.stderr.write(`\r\x1b[K${line}`);

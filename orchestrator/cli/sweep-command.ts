@@ -146,7 +146,7 @@ export async function sweepCommand(argv: string[]): Promise<number> {
         now: () => new Date(),
         resultsDir: RESULTS_DIR,
         onStatus: (message) => process.stderr.write(`${sweep.name}: ${message}\n`),
-        onProgress: (observations, elapsedMs) => progress?.update(observations, elapsedMs),
+        onProgress: (observations, elapsedMs, expected) => progress?.update(observations, elapsedMs, expected),
         onPoint: (point: SweepPoint, of: number) => {
           process.stderr.write(`${sweep.name}: point ${point.index} of ${of} (${valuesText(sweep, point.values)})\n`);
           progress = progressPrinter(`${sweep.name} ${point.index}/${of}`);
