@@ -4,15 +4,13 @@
  * rate, from the probes' own timings. Figures only: nothing here passes or fails. With --floor, bench/floor.ts; with
  * --observer, bench/observer-cost.ts.
  */
-import { randomBytes } from 'node:crypto';
 import { floorBench } from './floor.ts';
 import { observerBench } from './observer-cost.ts';
 import { formatTable } from '../orchestrator/cli/format-table.ts';
 import { DockerEngine } from '../orchestrator/engine/docker/engine.ts';
-import { LocalBackend } from '../orchestrator/engine/local/local-backend.ts';
+import { quietRun } from './quiet-run.ts';
 import { median } from '../orchestrator/predict/fill-time.ts';
 import { chartData } from '../orchestrator/report/chart-data.ts';
-import { runScenario } from '../orchestrator/run-scenario.ts';
 
 const medianOrNull = (values: number[]) => (values.length === 0 ? null : median(values));
 
@@ -54,16 +52,7 @@ const engine = new DockerEngine();
 const rows: string[][] = [];
 for (const name of scenarios.length > 0 ? scenarios : ['default-range']) {
   const started = Date.now();
-  const { result } = await runScenario(name, {
-    engine,
-    backend: new LocalBackend(engine),
-    runId: randomBytes(3).toString('hex'),
-    keep: false,
-    signal: new AbortController().signal,
-    now: () => new Date(),
-    onStatus: () => {},
-    onProgress: () => {},
-  });
+  const result = await quietRun(name, engine);
   const wallSeconds = (Date.now() - started) / 1000;
   const { rate } = chartData(result);
   for (const client of result.clients) {

@@ -4,15 +4,13 @@
  * every minute (about once in the fill), N times each, alternating; prints each fill's time and rate and the looks
  * the observer took. Figures only: nothing here passes or fails.
  */
-import { randomBytes } from 'node:crypto';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { formatTable } from '../orchestrator/cli/format-table.ts';
 import { DockerEngine } from '../orchestrator/engine/docker/engine.ts';
-import { LocalBackend } from '../orchestrator/engine/local/local-backend.ts';
+import { quietRun } from './quiet-run.ts';
 import { median } from '../orchestrator/predict/fill-time.ts';
-import { runScenario } from '../orchestrator/run-scenario.ts';
 
 const PORTS = { low: 10000, high: 25999 };
 const INTERVALS = ['250ms', '1m'];
@@ -43,16 +41,7 @@ export async function observerBench(reps: number): Promise<void> {
     for (const interval of INTERVALS) {
       const file = path.join(dir, `observer-${interval}.yml`);
       await writeFile(file, scenarioText(interval));
-      const { result } = await runScenario(file, {
-        engine,
-        backend: new LocalBackend(engine),
-        runId: randomBytes(3).toString('hex'),
-        keep: false,
-        signal: new AbortController().signal,
-        now: () => new Date(),
-        onStatus: () => {},
-        onProgress: () => {},
-      });
+      const result = await quietRun(file, engine);
       const client = result.clients[0]!;
       const fill = (client.stoppedAfterMs ?? 0) / 1000;
       seconds.get(interval)!.push(fill);

@@ -36,6 +36,13 @@ afterAll(async () => {
 const nodes = () => Array.from({ length: LAB_NODES }, (_, index) => index + 1);
 /** portlab as a user runs it after `eval "$(npm run lab -- up)"`. */
 const onLab = (args: string[], env: Record<string, string> = {}) => runCli(args, { env: { ...lab, ...env } });
+/** The same, started and left running (to interrupt, kill, or lose a node under). */
+const startOnLab = (args: string[], resultsDir: string) =>
+  execa(CLI_COMMAND[0], [...CLI_COMMAND[1], ...args], {
+    reject: false,
+    cwd: PROJECT_ROOT,
+    env: { ...lab, PORTLAB_RESULTS_DIR: resultsDir, INIT_CWD: '' },
+  });
 
 /**
  * What swarm runs (of one scenario, if named) left on the lab: services (the manager's), and containers and overlay
@@ -202,11 +209,7 @@ describe('on a swarm of three engines (the lab)', () => {
 
   it('Ctrl-C during a swarm run: the result is aborted, exit 130, no service, container or network left', async () => {
     const resultsDir = await mkdtemp(path.join(os.tmpdir(), 'portlab-results-'));
-    const cli = execa(CLI_COMMAND[0], [...CLI_COMMAND[1], 'test/fixtures/slow-hold.yml', '--engine', 'swarm'], {
-      reject: false,
-      cwd: PROJECT_ROOT,
-      env: { ...lab, PORTLAB_RESULTS_DIR: resultsDir, INIT_CWD: '' },
-    });
+    const cli = startOnLab(['test/fixtures/slow-hold.yml', '--engine', 'swarm'], resultsDir);
     await eventually(async () => ((await leftovers('slow-hold')).containers.length === 3 ? true : undefined), 60_000, 'the run to start');
     const [service] = await labEngine(1).listServices({ filters: { label: ['io.portlab.scenario=slow-hold'] } });
     const namespace = service?.Spec?.Labels?.['com.docker.stack.namespace'] ?? '';
@@ -224,11 +227,10 @@ describe('on a swarm of three engines (the lab)', () => {
   });
 
   it('a crashed run (kill -9) leaves its services; the next --cleanup removes them, their containers and network', async () => {
-    const cli = execa(CLI_COMMAND[0], [...CLI_COMMAND[1], 'test/fixtures/slow-hold.yml', '--engine', 'swarm', '--keep'], {
-      reject: false,
-      cwd: PROJECT_ROOT,
-      env: { ...lab, PORTLAB_RESULTS_DIR: await mkdtemp(path.join(os.tmpdir(), 'portlab-results-')), INIT_CWD: '' },
-    });
+    const cli = startOnLab(
+      ['test/fixtures/slow-hold.yml', '--engine', 'swarm', '--keep'],
+      await mkdtemp(path.join(os.tmpdir(), 'portlab-results-')),
+    );
     await eventually(async () => ((await leftovers('slow-hold')).containers.length === 3 ? true : undefined), 60_000, 'the run to start');
     cli.kill('SIGKILL');
     await cli;
@@ -258,11 +260,7 @@ describe('on a swarm of three engines (the lab)', () => {
 
   it('a node lost mid-run: the run ends naming it, keeps what it measured (error there, nothing passes), leaves nothing elsewhere; --cleanup once it is back', async () => {
     const resultsDir = await mkdtemp(path.join(os.tmpdir(), 'portlab-results-'));
-    const cli = execa(CLI_COMMAND[0], [...CLI_COMMAND[1], 'test/fixtures/lab-lost-node.yml', '--engine', 'swarm'], {
-      reject: false,
-      cwd: PROJECT_ROOT,
-      env: { ...lab, PORTLAB_RESULTS_DIR: resultsDir, INIT_CWD: '' },
-    });
+    const cli = startOnLab(['test/fixtures/lab-lost-node.yml', '--engine', 'swarm'], resultsDir);
     // Both clients churning (one on lab-2, one on lab-3), then lab-3's engine and containers killed.
     await eventually(
       async () => ((await leftovers('lab-lost-node')).containers.length === 3 ? true : undefined),
