@@ -13,6 +13,7 @@ export function environmentOf(engine: EngineFacts, network: Environment['network
     conntrackMax: engine.conntrack?.max ?? ASSUMED_ENVIRONMENT.conntrackMax,
     conntrackInUse: engine.conntrack?.inUse ?? ASSUMED_ENVIRONMENT.conntrackInUse,
     ...(engine.conntrack?.established === undefined ? {} : { conntrackEstablished: engine.conntrack.established }),
+    ...(engine.host?.files ? { hostFiles: engine.host.files } : {}),
   };
 }
 

@@ -1184,7 +1184,7 @@ int main(int argc, char **argv) {
   if (!strcmp(o.role, "limits")) {
     /* In the host's network namespace this also reads the conntrack table that bridged traffic fills, and how many of
        its entries are established TCP connections: the rest (closing, UDP) expire within minutes. */
-    char extra[320] = "";
+    char extra[512] = "";
     int at = 0;
     long max = read_long("/proc/sys/net/netfilter/nf_conntrack_max", -1), count = read_long("/proc/sys/net/netfilter/nf_conntrack_count", -1);
     long established = conntrack_established();
@@ -1193,6 +1193,25 @@ int main(int argc, char **argv) {
       if (established >= 0) at += snprintf(extra + at, sizeof extra - at, ",\"established\":%ld", established);
       at += snprintf(extra + at, sizeof extra - at, "}");
     }
+    /* The kernel's global limits, the same from every namespace: open files (fs.file-nr: allocated, free, max; both
+       ends of a connection between two containers of one host are files of one kernel) and the memory available. */
+    long long files_allocated = -1, files_free = -1, files_max = -1, available_kb = -1;
+    FILE *file_nr = fopen("/proc/sys/fs/file-nr", "re");
+    if (file_nr) {
+      if (fscanf(file_nr, "%lld %lld %lld", &files_allocated, &files_free, &files_max) != 3) files_allocated = -1;
+      fclose(file_nr);
+    }
+    FILE *meminfo = fopen("/proc/meminfo", "re");
+    if (meminfo) {
+      char key[64];
+      long long value;
+      while (fscanf(meminfo, "%63s %lld kB\n", key, &value) == 2)
+        if (!strcmp(key, "MemAvailable:")) available_kb = value;
+      fclose(meminfo);
+    }
+    if (files_allocated >= 0)
+      at += snprintf(extra + at, sizeof extra - at, ",\"files\":{\"allocated\":%lld,\"max\":%lld}", files_allocated, files_max);
+    if (available_kb >= 0) at += snprintf(extra + at, sizeof extra - at, ",\"memoryAvailableKb\":%lld", available_kb);
     /* Which network namespace of which boot this is ("net:[4026531840]" and the boot id): a process that finds the
        same two for itself shares this namespace, and can read the same table without a container. */
     char netns[64] = "", boot_id[64] = "";

@@ -11,9 +11,23 @@ export type EngineFacts = {
   defaultNofile: { soft: number; hard: number };
   /** established: TCP entries in state ESTABLISHED; the other entries in use are closing (or UDP) and expire. */
   conntrack: ConntrackTable | null;
+  /**
+   * The host's kernel-wide limits at the start, read by the probe that reads its conntrack table: open files
+   * (allocated of fs.file-max) and the memory available. Absent when not read (a swarm, an older result).
+   */
+  host?: HostLimits;
   /** On a swarm: every node services can be placed on, and its conntrack table (the server's node's is `conntrack`). */
   nodes?: Array<{ id: string; hostname: string; role: string; labels: Record<string, string>; conntrack: ConntrackTable | null }>;
 };
+
+/** A host's kernel-wide limits: open files (fs.file-nr's allocated, fs.file-max) and MemAvailable; null: unreadable. */
+export type HostLimits = { files: { allocated: number; max: number } | null; memoryAvailableKb: number | null };
+
+/** The kernel-wide limits a `limits` probe read (the same from every namespace of the host). */
+export const hostLimitsOf = (ready: ReadyEvent): HostLimits => ({
+  files: ready.files ?? null,
+  memoryAvailableKb: ready.memoryAvailableKb ?? null,
+});
 
 /** The conntrack table a `limits` probe read in its namespace, if it could. */
 export const conntrackOf = (ready: ReadyEvent): ConntrackTable | null =>

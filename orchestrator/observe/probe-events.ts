@@ -50,6 +50,9 @@ export const ReadyEvent = z.object({
   backlog: z.number().int().optional(),
   listenPorts: z.number().int().optional(),
   conntrack: z.object({ max: z.number().int(), count: z.number().int(), established: z.number().int().optional() }).optional(),
+  /** limits: the kernel's open files (fs.file-nr's allocated and fs.file-max) and MemAvailable, global to the host. */
+  files: z.object({ allocated: z.number().int(), max: z.number().int() }).optional(),
+  memoryAvailableKb: z.number().int().optional(),
   /** limits: its network namespace ("net:[inode]") and the kernel's boot id, which together name that namespace. */
   netns: z.string().optional(),
   bootId: z.string().optional(),

@@ -207,6 +207,7 @@ export function buildResult(input: ResultInput): RunResult {
       engineDefaultNofile: input.engine.defaultNofile,
       engineGrantsRemembered: input.grantsRemembered,
       conntrack: input.engine.conntrack,
+      ...(input.engine.host ? { host: input.engine.host } : {}),
       ...(input.engine.nodes ? { nodes: input.engine.nodes } : {}),
       containers: containerEnvironments(input),
     },

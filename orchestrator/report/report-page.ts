@@ -80,8 +80,19 @@ function environmentList(result: StoredResult): string {
     <dt>engine</dt><dd>Docker ${escape(env.docker.version)} (API ${escape(env.docker.apiVersion)}), kernel ${escape(env.kernel)}</dd>
     <dt>nofile</dt><dd>${granted}${env.engineNofileCeiling !== null ? `<br><span class="muted">the engine grants at most ${formatCount(env.engineNofileCeiling)}</span>` : ''}</dd>
     <dt>conntrack</dt><dd>${conntrack}</dd>
+    ${env.host ? `<dt>host</dt><dd id="host-limits">${hostLimits(env.host)}</dd>` : ''}
     ${result.run.failure ? `<dt>failure</dt><dd>${escape(result.run.failure)}</dd>` : ''}
   </dl>`;
+}
+
+/** The host's open files and memory at the start: what a run of hundreds of thousands of connections draws on. */
+function hostLimits(host: NonNullable<StoredResult['environment']['host']>): string {
+  const files = host.files
+    ? `open files: ${formatCount(host.files.allocated)} allocated of fs.file-max ${formatCount(host.files.max)} (each connection between two containers of this host takes two, one per end)`
+    : 'open files: not readable';
+  const memory =
+    host.memoryAvailableKb === null ? 'memory: not readable' : `memory available: ${(host.memoryAvailableKb / 1024 / 1024).toFixed(1)} GiB`;
+  return `${files}<br>${memory}`;
 }
 
 /** On a swarm: the prediction per node, with the nodes each placement admits. */

@@ -99,6 +99,13 @@ export const RunResult = z.strictObject({
     engineGrantsRemembered: z.boolean(),
     /** The host's conntrack table at the start; null when the engine's host did not let the probe read it. */
     conntrack: z.strictObject({ max: z.number().int(), inUse: z.number().int(), established: z.number().int().optional() }).nullable(),
+    /** The host's kernel-wide limits at the start: open files (fs.file-nr's allocated, fs.file-max) and MemAvailable. */
+    host: z
+      .strictObject({
+        files: z.strictObject({ allocated: z.number().int(), max: z.number().int() }).nullable(),
+        memoryAvailableKb: z.number().int().nullable(),
+      })
+      .optional(),
     /** On a swarm: each node portlab could run on, with its conntrack table at the start (null if unreadable). */
     nodes: z
       .array(

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DockerEngine } from '../../orchestrator/engine/docker/engine.ts';
-import { hostConntrack, measureEngine } from '../../orchestrator/engine/local/preflight.ts';
+import { hostTables, measureEngine } from '../../orchestrator/engine/local/preflight.ts';
 import { ensureProbeImage } from '../../orchestrator/engine/probe-image.ts';
 import { CLI_COMMAND, runCli } from '../cli/run-cli.ts';
 import { containersLabelled, docker, eventually, networksLabelled, readResults } from './docker-helpers.ts';
@@ -34,10 +34,14 @@ describe('engine preflight', () => {
 
   it("reads the host's conntrack table with a probe in the host's network namespace", async () => {
     const image = await ensureProbeImage(engine);
-    const table = await hostConntrack(engine, image, {
+    const { conntrack: table, host } = await hostTables(engine, image, {
       prefix: 'portlab-test-conntrack',
       labels: { 'io.portlab.managed': 'true', 'io.portlab.test': 'conntrack' },
     });
+    // The kernel-wide limits beside it: fs.file-max as this process reads it, files and memory in use now.
+    expect(host.files?.max).toBe(Number(await readFile('/proc/sys/fs/file-max', 'utf8')));
+    expect(host.files?.allocated).toBeGreaterThan(0);
+    expect(host.memoryAvailableKb).toBeGreaterThan(0);
     // The host's own table: its maximum as this process reads it (the count moves as entries come and go).
     expect(table?.max).toBe(Number(await readFile('/proc/sys/net/netfilter/nf_conntrack_max', 'utf8')));
     expect(table?.established).toBeGreaterThanOrEqual(0);

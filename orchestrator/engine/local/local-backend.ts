@@ -6,7 +6,7 @@ import type { Backend, BackendPlan, MeasuredEngine, PreflightNaming } from '../b
 import { loadComposeBase } from '../compose-base.ts';
 import type { DockerEngine } from '../docker/engine.ts';
 import { GrantCache } from '../grant-cache.ts';
-import { engineGrants, hostConntrack } from './preflight.ts';
+import { engineGrants, hostTables } from './preflight.ts';
 import { runProject } from './run-project.ts';
 
 export type LocalPlan = BackendPlan<CompiledProject>;
@@ -39,11 +39,11 @@ export class LocalBackend implements Backend<LocalPlan> {
 
   async measure(image: string, wantedNofile: number, naming: PreflightNaming): Promise<MeasuredEngine<LocalPlan>> {
     // The host's conntrack table is read while the rest is prepared and the server comes up, before any client connects.
-    const conntrack = hostConntrack(this.engine, image, naming);
-    conntrack.catch(() => undefined);
+    const tables = hostTables(this.engine, image, naming);
+    tables.catch(() => undefined);
     const { remembered, identity, ...grants } = await engineGrants(this.engine, image, wantedNofile, naming, this.grantCache);
     const facts = { ...grants, conntrack: null };
-    const complete = conntrack.then((table) => ({ ...facts, conntrack: table }));
+    const complete = tables.then((read) => ({ ...facts, ...read }));
     // Awaited before the clients start; a run that fails before then must not leave it rejected and unheard.
     complete.catch(() => undefined);
     const { engine, grantCache } = this;

@@ -1,6 +1,6 @@
 import { parseProbeLine, type ReadyEvent } from '../../observe/probe-events.ts';
 import type { DockerEngine } from '../docker/engine.ts';
-import { conntrackOf, RLIMIT_REFUSED, type EngineFacts } from '../engine-facts.ts';
+import { conntrackOf, hostLimitsOf, RLIMIT_REFUSED, type EngineFacts, type HostLimits } from '../engine-facts.ts';
 import { EngineError } from '../errors.ts';
 import { GrantCache } from '../grant-cache.ts';
 
@@ -73,7 +73,17 @@ export async function engineGrants(
  * since entries come and go; null when the host does not let it be read.
  */
 export async function hostConntrack(engine: DockerEngine, image: string, naming: Naming): Promise<EngineFacts['conntrack']> {
-  return conntrackOf(await limitsProbe(engine, image, `${naming.prefix}-preflight-conntrack`, naming.labels, undefined, naming.signal));
+  return (await hostTables(engine, image, naming)).conntrack;
+}
+
+/** The host's conntrack table and its kernel-wide limits (open files, memory), from one probe in its namespace. */
+export async function hostTables(
+  engine: DockerEngine,
+  image: string,
+  naming: Naming,
+): Promise<{ conntrack: EngineFacts['conntrack']; host: HostLimits }> {
+  const ready = await limitsProbe(engine, image, `${naming.prefix}-preflight-conntrack`, naming.labels, undefined, naming.signal);
+  return { conntrack: conntrackOf(ready), host: hostLimitsOf(ready) };
 }
 
 /** Everything at once, as a run needs it (the engine suite checks the measurement itself this way). */
@@ -85,5 +95,5 @@ export async function measureEngine(
   cache?: GrantCache,
 ): Promise<EngineFacts> {
   const { remembered: _remembered, identity: _identity, ...grants } = await engineGrants(engine, image, wantedNofile, naming, cache);
-  return { ...grants, conntrack: await hostConntrack(engine, image, naming) };
+  return { ...grants, ...(await hostTables(engine, image, naming)) };
 }
