@@ -41,6 +41,8 @@ export type ChartData = {
   /** An application's kernel view over time: one line per quantity per application container. */
   kernel: Array<{ seconds: number; value: number; line: string }>;
   bindingLimit: string;
+  /** An application of the user's own bound, not a kernel limit: the rate fell where it stopped taking connections. */
+  applicationBound: boolean;
 };
 
 /** The server's line in the charts, kept apart from the clients' colours. */
@@ -177,10 +179,11 @@ function phaseRows(timeline: Timeline): ChartData['phases'] {
   });
 }
 
-/** Each application container's kernel view as lines: ESTABLISHED, queued, closing, TIME_WAIT, its descriptors. */
+/** Each application container's kernel view as lines: ESTABLISHED, held by it, queued, closing, TIME_WAIT, its descriptors. */
 function kernelRows(timeline: Timeline): ChartData['kernel'] {
   const quantities = [
     ['established', 'ESTABLISHED'],
+    ['held', 'held by the application'],
     ['queued', 'in the accept queue'],
     ['closing', 'closing'],
     ['timeWait', 'TIME_WAIT'],
@@ -240,9 +243,12 @@ function intervalRows(result: ResultWithSeries): ChartData['intervals'] {
  * The limit that bound the run: an application's own where the kernel's view named one (the kernel's limits were
  * then only ceilings), else the measured prediction's.
  */
+/** Whether an application of the user's own bound a container (its own limit, below the kernel's). */
+const applicationBoundIn = (result: StoredResult) =>
+  [result.server, ...result.clients].some((entry) => 'bound' in entry && entry.bound?.by === 'application');
+
 export function boundLimitOf(result: StoredResult): string {
-  const application = [result.server, ...result.clients].find((entry) => 'bound' in entry && entry.bound?.by === 'application');
-  return application ? "application (its own limit, the kernel's view shows)" : result.prediction.measured.limit;
+  return applicationBoundIn(result) ? "application (its own limit, the kernel's view shows)" : result.prediction.measured.limit;
 }
 
 const boundByApplication = (result: ResultWithSeries, name: string) =>
@@ -268,5 +274,6 @@ export function chartData(result: ResultWithSeries): ChartData {
     intervals: intervalRows(result),
     kernel: kernelRows(timeline),
     bindingLimit: boundLimitOf(result),
+    applicationBound: applicationBoundIn(result),
   };
 }

@@ -84,8 +84,9 @@ export function rateChart(data: ChartData): Chart | null {
   if (data.rate.length === 0) return null;
   return {
     id: 'rate',
-    caption:
-      'connect() tries ports of one parity first (__inet_hash_connect); once those are used, every connect() walks them before it finds a free one. In a range of tens of thousands of ports the rate falls by orders of magnitude past the dashed rule; a small range is scanned too fast to show it.',
+    caption: data.applicationBound
+      ? "Here an application of your own bound, not the kernel's port search: the rate fell where it stopped taking connections (later ones waited in its accept queue, or for connect()'s timeout once the queue was full)."
+      : 'connect() tries ports of one parity first (__inet_hash_connect); once those are used, every connect() walks them before it finds a free one. In a range of tens of thousands of ports the rate falls by orders of magnitude past the dashed rule; a small range is scanned too fast to show it.',
     spec: {
       ...base('Connect rate against connections held', 'log scale'),
       layer: [
@@ -229,7 +230,7 @@ export function kernelChart(data: ChartData): Chart | null {
   return {
     id: 'kernel',
     caption:
-      'What the kernel held for each application of your own, from its observer (sock_diag and /proc): connections ESTABLISHED, completed connections waiting in the accept queue, connections closing, sockets in TIME_WAIT, and the descriptors of its busiest process.',
+      'What the kernel held for each application of your own, from its observer (sock_diag and /proc): connections ESTABLISHED, those of them the application holds (accepted, for a server), completed connections waiting in the accept queue, connections closing, sockets in TIME_WAIT, and the descriptors of its busiest process.',
     spec: {
       ...base("The kernel's view of each application"),
       layer: [
@@ -239,7 +240,8 @@ export function kernelChart(data: ChartData): Chart | null {
           encoding: {
             x: SECONDS,
             y: { field: 'value', type: 'quantitative', title: 'sockets / descriptors' },
-            color: { field: 'line', type: 'nominal', title: 'line', scale: { range: PALETTE } },
+            // Lines are named "<container> <quantity>": room for the longest, "server held by the application".
+            color: { field: 'line', type: 'nominal', title: 'line', scale: { range: PALETTE }, legend: { labelLimit: 320 } },
           },
         },
       ],
