@@ -86,14 +86,14 @@ export async function runLoadedScenario(loaded: LoadedScenario, deps: RunDeps): 
   // The report's renderer loads while the engine creates the network and the server, not after the run.
   preloadRenderer();
   const { engine, plan } = prepared;
+  const expected = expectedProgress(plan.prediction, prepared.estimates);
   const run = await engine.run(plan, {
     runId: deps.runId,
     owner,
     ...runLimits(loaded.scenario),
     keep: deps.keep,
     signal: deps.signal,
-    onProgress: (observations, elapsedMs) =>
-      deps.onProgress(observations, elapsedMs, expectedProgress(plan.prediction, prepared.estimates)),
+    onProgress: (observations, elapsedMs) => deps.onProgress(observations, elapsedMs, expected),
     now: () => deps.now().getTime(),
     beforeClients: async () => {
       await engine.complete;

@@ -44,6 +44,20 @@ export function engineKind(value: string | undefined): 'local' | 'swarm' {
   throw new UsageError(`--engine takes local or swarm, found ${JSON.stringify(value)}`);
 }
 
+/**
+ * Where a swarm run pushes the probe image: --push, else PORTLAB_REGISTRY (`npm run lab -- up` prints it); a value
+ * that is not a registry reference is bad input, named by where it came from.
+ */
+export function pushRegistry(push: string | undefined, env: NodeJS.ProcessEnv): string | undefined {
+  const registry = push ?? (env.PORTLAB_REGISTRY || undefined);
+  if (registry !== undefined && !/^[a-z0-9.-]+(:\d{1,5})?(\/[a-z0-9._-]+)*$/.test(registry)) {
+    throw new UsageError(
+      `${push === undefined ? 'PORTLAB_REGISTRY' : '--push'} takes a registry such as registry.example.com:5000 or host/path, found ${JSON.stringify(registry)}`,
+    );
+  }
+  return registry;
+}
+
 export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): CliOptions {
   let parsed;
   try {
@@ -78,15 +92,10 @@ export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
     cleanup: parsed.values.cleanup ?? false,
     help: parsed.values.help ?? false,
     engine: engineKind(parsed.values.engine),
-    // A swarm run pushes to PORTLAB_REGISTRY when --push does not say where (`npm run lab -- up` prints it).
-    push: parsed.values.push ?? (engineKind(parsed.values.engine) === 'swarm' ? env.PORTLAB_REGISTRY || undefined : undefined),
+    push: undefined,
   };
-  if (options.push !== undefined && options.engine !== 'swarm') throw new UsageError('--push goes with --engine swarm');
-  if (options.push !== undefined && !/^[a-z0-9.-]+(:\d{1,5})?(\/[a-z0-9._-]+)*$/.test(options.push)) {
-    throw new UsageError(
-      `${parsed.values.push === undefined ? 'PORTLAB_REGISTRY' : '--push'} takes a registry such as registry.example.com:5000 or host/path, found ${JSON.stringify(options.push)}`,
-    );
-  }
+  if (parsed.values.push !== undefined && options.engine !== 'swarm') throw new UsageError('--push goes with --engine swarm');
+  if (options.engine === 'swarm') options.push = pushRegistry(parsed.values.push, env);
   if (!options.help && !options.cleanup && options.scenarios.length === 0) {
     throw new UsageError('name at least one scenario (or pass --cleanup)');
   }

@@ -20,7 +20,7 @@ import { abortOnSignals } from './interrupt.ts';
 import { reportError } from './report-error.ts';
 import { newRunId, progressPrinter } from './run-command.ts';
 import { killRuns, removeLeftovers } from './cleanup-command.ts';
-import { engineKind } from './parse-args.ts';
+import { engineKind, pushRegistry } from './parse-args.ts';
 import { showStop } from '../predict/prediction-schema.ts';
 
 export const SWEEP_USAGE = `usage: npm run sweep -- <name or path> [--dry-run] [--json] [--engine local|swarm]
@@ -92,7 +92,7 @@ export const sweepExitCode = (summary: SweepSummary): number => exitCodeFor([sum
 
 /** `npm run sweep -- <name or path> [--dry-run] [--json]` */
 export async function sweepCommand(argv: string[]): Promise<number> {
-  let options: { sweep: string; dryRun: boolean; json: boolean; engine: 'local' | 'swarm' };
+  let options: { sweep: string; dryRun: boolean; json: boolean; engine: 'local' | 'swarm'; push: string | undefined };
   try {
     const parsed = parseArgs({
       args: argv,
@@ -115,6 +115,8 @@ export async function sweepCommand(argv: string[]): Promise<number> {
       dryRun: parsed.values['dry-run'] ?? false,
       json: parsed.values.json ?? false,
       engine: engineKind(parsed.values.engine),
+      // On a swarm, the probe image goes to PORTLAB_REGISTRY when set (as for `npm run scenario`).
+      push: engineKind(parsed.values.engine) === 'swarm' ? pushRegistry(undefined, process.env) : undefined,
     };
   } catch (error) {
     process.stderr.write(`portlab: ${(error as Error).message}\n${SWEEP_USAGE}\n`);
@@ -140,8 +142,7 @@ export async function sweepCommand(argv: string[]): Promise<number> {
         engine,
         newRunId: () => (runId = newRunId()),
         keep: false,
-        // On a swarm, the probe image goes to PORTLAB_REGISTRY when set (as for `npm run scenario`).
-        backend: backendFor(options.engine, engine, { pushTo: process.env.PORTLAB_REGISTRY || undefined }),
+        backend: backendFor(options.engine, engine, { pushTo: options.push }),
         signal: abort.signal,
         now: () => new Date(),
         resultsDir: RESULTS_DIR,

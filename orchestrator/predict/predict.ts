@@ -65,7 +65,7 @@ export function predict(scenario: Scenario, env: Environment): Prediction {
               "Environment not yet measured: documented defaults stand in (a new namespace's port range, Docker's DNS listener, an engine that grants the nofile asked for); a run replaces them with what the probes report.",
             ]),
         ...shared.reasoning,
-        ...(filesLine(env, total) ? [filesLine(env, total)!] : []),
+        ...[filesLine(env, total)].filter((line) => line !== null),
         `All clients together: ${showCount(total)} connections; the limit that binds: ${limit}.`,
       ],
     },

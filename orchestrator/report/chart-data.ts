@@ -239,14 +239,14 @@ function intervalRows(result: ResultWithSeries): ChartData['intervals'] {
   return intervals;
 }
 
-/**
- * The limit that bound the run: an application's own where the kernel's view named one (the kernel's limits were
- * then only ceilings), else the measured prediction's.
- */
 /** Whether an application of the user's own bound a container (its own limit, below the kernel's). */
 const applicationBoundIn = (result: StoredResult) =>
   [result.server, ...result.clients].some((entry) => 'bound' in entry && entry.bound?.by === 'application');
 
+/**
+ * The limit that bound the run: an application's own where the kernel's view named one (the kernel's limits were
+ * then only ceilings), else the measured prediction's.
+ */
 export function boundLimitOf(result: StoredResult): string {
   return applicationBoundIn(result) ? "application (its own limit, the kernel's view shows)" : result.prediction.measured.limit;
 }

@@ -209,3 +209,11 @@ export const applicationFields = {
   /** How often portlab's observer looks at the kernel's view of it (more often than every 4 looks' cost it never does). */
   observeEvery: observeEvery.optional(),
 };
+
+/** The first setting of an application of the user's own (command, environment, ...) given without an image, if any. */
+export function applicationFieldWithoutImage(fields: Partial<Record<keyof typeof applicationFields, unknown>>) {
+  if (fields.image !== undefined) return undefined;
+  return (Object.keys(applicationFields) as Array<keyof typeof applicationFields>).find(
+    (key) => key !== 'image' && fields[key] !== undefined,
+  );
+}

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { BOUNDS } from './bounds.ts';
 import { SCENARIO_DEFAULTS } from './scenario-defaults.ts';
 import {
+  applicationFieldWithoutImage,
   applicationFields,
   ClientPlacementSchema,
   connectTimeout,
@@ -176,10 +177,9 @@ function checkGroup(group: ClientGroupInput, server: ScenarioFields['server'], a
   if (group.phases && (group.processes !== 'auto' || group.bind !== 'none' || group.sourceAddresses !== 1)) {
     ctx.addIssue({ code: 'custom', message: 'phases run in one process with bind: none and one source address', path: at('phases') });
   }
-  if (group.image === undefined && (group.command ?? group.environment ?? group.volumes ?? group.observeEvery) !== undefined) {
-    const key = group.command ? 'command' : group.environment ? 'environment' : group.volumes ? 'volumes' : 'observeEvery';
-    ctx.addIssue({ code: 'custom', message: `${key} goes with an image of your own (set image:)`, path: at(key) });
-  }
+  const withoutImage = applicationFieldWithoutImage(group);
+  if (withoutImage)
+    ctx.addIssue({ code: 'custom', message: `${withoutImage} goes with an image of your own (set image:)`, path: at(withoutImage) });
   if (group.image !== undefined) {
     const probeOnly = PROBE_CLIENT_ONLY.find(([, isSet]) => isSet(group));
     if (probeOnly)
@@ -207,10 +207,13 @@ const PROBE_CLIENT_ONLY: Array<[string, (group: ClientGroupInput) => boolean]> =
 
 /** An application server: its command is its own, the settings of the probe server do not apply. */
 function checkServer(server: ScenarioFields['server'], ctx: Issues) {
-  if (server.image === undefined && (server.command ?? server.environment ?? server.volumes ?? server.observeEvery) !== undefined) {
-    const key = server.command ? 'command' : server.environment ? 'environment' : server.volumes ? 'volumes' : 'observeEvery';
-    ctx.addIssue({ code: 'custom', message: `${key} goes with an image of your own (set image:)`, path: ['server', key] });
-  }
+  const withoutImage = applicationFieldWithoutImage(server);
+  if (withoutImage)
+    ctx.addIssue({
+      code: 'custom',
+      message: `${withoutImage} goes with an image of your own (set image:)`,
+      path: ['server', withoutImage],
+    });
   if (server.image !== undefined && server.processes !== SCENARIO_DEFAULTS.server.processes)
     ctx.addIssue({
       code: 'custom',

@@ -8,6 +8,9 @@ import type { Bound, ContainerVerdict } from './verdict-schema.ts';
 /** Server-side states of connections the server closed first (docs/model.md, "TIME_WAIT"). */
 const CLOSED_BY_SERVER = ['FIN-WAIT-1', 'FIN-WAIT-2', 'CLOSING', 'TIME-WAIT'];
 
+/** A container whose probe observes an application of the user's own (its ready line lists what it observes). */
+const observesApplication = (observation: ContainerObservation | undefined) => observation?.ready?.observed !== undefined;
+
 /** An observed application's descriptors: the busiest process's, against its soft nofile. */
 function descriptors(view: KernelView): { fds: number; nofile: number | null; free: string } {
   const { peakFds: fds, nofile } = view.app;
@@ -97,7 +100,7 @@ export function judgeWithApplications(
   verdicts: { clients: ContainerVerdict[]; server: ContainerVerdict },
 ): { clients: ContainerVerdict[]; server: ContainerVerdict } | null {
   const serverView = observations[SERVER_NAME]?.kernel;
-  const appClients = verdicts.clients.some((client) => observations[client.name]?.ready?.observed !== undefined);
+  const appClients = verdicts.clients.some((client) => observesApplication(observations[client.name]));
   if (!serverView && !appClients) return null;
   const probesHeld = appClients ? undefined : verdicts.clients.reduce((sum, client) => sum + client.observed, 0);
   const server = serverView ? judgeApplicationServer(verdicts.server, serverView, prediction, probesHeld) : verdicts.server;
@@ -105,7 +108,7 @@ export function judgeWithApplications(
   const clients = verdicts.clients.map((verdict, index) => {
     const observation = observations[verdict.name];
     const client = prediction.clients[index]!;
-    if (observation?.ready?.observed !== undefined) return judgeApplicationClient(verdict, observation, client);
+    if (observation && observesApplication(observation)) return judgeApplicationClient(verdict, observation, client);
     return serverLimited ? judgeProbeAgainstApplication(verdict, server) : verdict;
   });
   return { clients, server };
@@ -213,7 +216,7 @@ export function exactTotalBehindFullQueue(
   clients: ContainerVerdict[],
 ): { total: number; accepted: number; queued: number } | null {
   const view = observations[SERVER_NAME]?.kernel;
-  if (!view || clients.some((client) => observations[client.name]?.kernel)) return null;
+  if (!view || clients.some((client) => observesApplication(observations[client.name]))) return null;
   const full = view.listeners.filter((listener) => listener.backlog > 0 && listener.peakQueue >= listener.backlog);
   if (full.length === 0 || full.length !== view.listeners.length) return null;
   // The settled view, its last look: what the application holds and what waits in its queue then.

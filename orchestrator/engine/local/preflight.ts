@@ -69,14 +69,10 @@ export async function engineGrants(
 
 /**
  * The host's conntrack table now (bridged container traffic is tracked there), read by a probe in the host's network
- * namespace: the one reader of the table, so established entries are counted in one place (the probe). Per run,
- * since entries come and go; null when the host does not let it be read.
+ * namespace: the one reader of the table, so established entries are counted in one place (the probe); beside it the
+ * host's kernel-wide limits (open files, memory). Per run, since entries come and go; the table is null when the host
+ * does not let it be read.
  */
-export async function hostConntrack(engine: DockerEngine, image: string, naming: Naming): Promise<EngineFacts['conntrack']> {
-  return (await hostTables(engine, image, naming)).conntrack;
-}
-
-/** The host's conntrack table and its kernel-wide limits (open files, memory), from one probe in its namespace. */
 export async function hostTables(
   engine: DockerEngine,
   image: string,

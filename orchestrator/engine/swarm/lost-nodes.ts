@@ -11,7 +11,7 @@ export const NODE_POLL_MS = 2_000;
 export function tasksOnDownNodes(nodes: SwarmNode[], tasks: SwarmTask[]): Array<{ task: SwarmTask; node: SwarmNode }> {
   const down = new Map(nodes.filter((node) => !node.ready).map((node) => [node.id, node]));
   return tasks.flatMap((task) => {
-    const node = down.get(task.nodeId ?? '');
+    const node = down.get(task.nodeId);
     return node && !TASK_ENDED_STATES.has(task.state) ? [{ task, node }] : [];
   });
 }

@@ -259,9 +259,8 @@ class StackDeployment implements Deployment {
       async () => {
         await this.watch();
         return (
-          this.tasks.every(
-            (task) => TASK_ENDED_STATES.has(task.state) || stoppedHere.has(task.id) || this.lostNodes.has(task.nodeId ?? ''),
-          ) || undefined
+          this.tasks.every((task) => TASK_ENDED_STATES.has(task.state) || stoppedHere.has(task.id) || this.lostNodes.has(task.nodeId)) ||
+          undefined
         );
       },
       { timeoutMs, intervalMs: TASK_POLL_MS },
@@ -289,10 +288,12 @@ class StackDeployment implements Deployment {
       ),
     );
     const networks = this.networkId === undefined ? [] : [{ id: this.networkId, name: this.networkName }];
-    const lostNodes = [...this.lostNodes].map((id) => ({ id, hostname: this.options.hostnames.get(id) ?? id }));
-    await removeStackRemains(this.engine, { runId: this.options.runId, services: this.services, networks, lostNodes }).catch(
-      (error: Error) => failures.push(error.message),
-    );
+    await removeStackRemains(this.engine, {
+      runId: this.options.runId,
+      services: this.services,
+      networks,
+      lostNodes: this.lostNodes,
+    }).catch((error: Error) => failures.push(error.message));
     if (failures.length > 0) throw new EngineError(`cleanup left something behind: ${failures.join('; ')}`);
   }
 }

@@ -19,11 +19,11 @@ export async function removeStackRemains(
     runId: string;
     services: Array<{ id: string }>;
     networks: Array<{ id: string; name: string }>;
-    /** Nodes the manager lost during the run: their tasks go when they come back (or --cleanup takes them then). */
-    lostNodes?: Array<{ id: string; hostname: string }>;
+    /** Ids of the nodes the manager lost during the run: their tasks go when they come back (or --cleanup takes them then). */
+    lostNodes?: ReadonlySet<string>;
   },
 ): Promise<void> {
-  const lost = new Set((stack.lostNodes ?? []).map((node) => node.id));
+  const lost = stack.lostNodes ?? new Set<string>();
   const by = Date.now() + REMOVAL_TIMEOUT_MS;
   const runContainers = { 'io.portlab.run-id': stack.runId };
   let seen = { containers: 0, tasks: 0 };
@@ -33,7 +33,7 @@ export async function removeStackRemains(
         engine.containers.list(runContainers),
         engine.services.tasks(stack.services.map((service) => service.id)),
       ]);
-      const tasks = allTasks.filter((task) => !lost.has(task.nodeId ?? ''));
+      const tasks = allTasks.filter((task) => !lost.has(task.nodeId));
       seen = { containers: containers.length, tasks: tasks.length };
       if (containers.length === 0 && tasks.length === 0) return true;
       debug(
