@@ -1,5 +1,6 @@
 import type { Prediction } from './predict/prediction-schema.ts';
-import { estimateFill, type FillEstimate, type FillSample } from './predict/fill-time.ts';
+import { estimateFills, type FillCosts, type FillEstimate, type FillHost, type FillLoad } from './predict/fill-time.ts';
+import type { HostLimits } from './engine/engine-facts.ts';
 import type { RunResult } from './report/result-schema.ts';
 import { containerNames } from './scenario/names.ts';
 import { type Scenario } from './scenario/scenario-schema.ts';
@@ -8,7 +9,10 @@ import { type Scenario } from './scenario/scenario-schema.ts';
  * how fast an unpaced churn goes. Learnt and used the same way on every backend. */
 
 /** A client that holds until its local ports run out: how many ports per destination, and how many destinations. */
-function portFill(scenario: Scenario, client: Prediction['clients'][number]): { portsPerDestination: number; destinations: number } | null {
+export function portFill(
+  scenario: Scenario,
+  client: Prediction['clients'][number],
+): { portsPerDestination: number; destinations: number } | null {
   const group = scenario.clients.find((candidate) => candidate.name === client.group);
   // An application's own pace is its own: only the probe's fills teach how fast this engine fills ports.
   if (
@@ -26,26 +30,36 @@ function portFill(scenario: Scenario, client: Prediction['clients'][number]): { 
   return max === null ? null : { portsPerDestination: Math.round(max / destinations), destinations };
 }
 
-/** Each filling client's expected time, when this engine has filled ports before. */
-export function fillEstimates(scenario: Scenario, prediction: Prediction, samples: FillSample[]): Record<string, FillEstimate> {
-  const estimates: Record<string, FillEstimate> = {};
-  for (const client of prediction.clients) {
-    const fill = portFill(scenario, client);
-    const estimate = fill ? estimateFill(fill.portsPerDestination, fill.destinations, samples) : null;
-    if (estimate) estimates[client.name] = estimate;
-  }
-  return estimates;
+/** The host a run's clients fill on, as its preflight measured it; null when it was not measured (cores, ehash). */
+export function fillHostOf(host: HostLimits | undefined, engine: 'local' | 'swarm'): FillHost | null {
+  if (!host?.cores || !host.ehashEntries) return null;
+  // Both ends of a connection are sockets of this kernel on one engine; on a swarm the server's may be elsewhere.
+  return { cores: host.cores, ehashEntries: host.ehashEntries, endsOnHost: engine === 'local' ? 2 : 1 };
 }
 
-/** What a passed run teaches about this engine: each filling client's ports and time. */
-export function fillSamples(scenario: Scenario, result: RunResult): FillSample[] {
-  return result.prediction.measured.clients.flatMap((client) => {
+/** How many of a client's workers connect at once: those of `processes: auto` take turns (the probe's --handoff). */
+export function connectingAtOnce(scenario: Scenario, client: Prediction['clients'][number], workers: number): number {
+  const group = scenario.clients.find((candidate) => candidate.name === client.group);
+  return group?.processes === 'auto' ? 1 : Math.max(1, workers);
+}
+
+/** The clients that fill their ports, as the fill-time model takes them. */
+function fillLoads(scenario: Scenario, prediction: Prediction): FillLoad[] {
+  return prediction.clients.flatMap((client) => {
     const fill = portFill(scenario, client);
-    const observed = result.clients.find((entry) => entry.name === client.name);
-    if (!fill || !observed || observed.verdict !== 'pass' || observed.stoppedAfterMs === null || observed.stoppedAfterMs <= 0) return [];
-    // What it filled: its count per destination, where the prediction was an interval.
-    return [{ ...fill, portsPerDestination: Math.round(observed.observed / fill.destinations), seconds: observed.stoppedAfterMs / 1000 }];
+    return fill ? [{ name: client.name, ...fill, workers: connectingAtOnce(scenario, client, client.workers.processes) }] : [];
   });
+}
+
+/** Each filling client's expected time, when this engine has filled ports before. */
+export function fillEstimates(
+  scenario: Scenario,
+  prediction: Prediction,
+  costs: FillCosts,
+  host: FillHost | null,
+): Record<string, FillEstimate> {
+  const estimates = host ? estimateFills(fillLoads(scenario, prediction), host, costs) : null;
+  return estimates ? Object.fromEntries(estimates) : {};
 }
 
 /** What a passed run teaches about this engine's speed: each unpaced churning client's connections per second. */

@@ -15,7 +15,8 @@ import { currentOwner, runLabels, type RunOwner } from './engine/run-owner.ts';
 import type { ContainerObservation } from './observe/observation.ts';
 import type { Environment } from './predict/environment.ts';
 import { aboutDuration, median, type FillEstimate } from './predict/fill-time.ts';
-import { churnRates, fillEstimates, fillSamples } from './engine-lessons.ts';
+import { churnRates, fillEstimates, fillHostOf } from './engine-lessons.ts';
+import { fillCostsOf } from './fill-lessons.ts';
 import { environmentOf, withContainerFacts } from './run-environment.ts';
 import { nodePlan } from './predict/node-plan.ts';
 import { engineNotes, predict } from './predict/predict.ts';
@@ -87,10 +88,19 @@ export async function runLoadedScenario(loaded: LoadedScenario, deps: RunDeps): 
   preloadRenderer();
   const { engine, plan } = prepared;
   const expected = expectedProgress(plan.prediction, prepared.estimates);
+  const limits = runLimits(loaded.scenario, prepared.estimates);
+  const asked = Math.max(
+    0,
+    ...loaded.scenario.clients.map((group) => (group.mode === 'hold' && group.duration ? durationMs(group.duration) : 0)),
+  );
+  if (asked > 0 && limits.limitMs > asked)
+    deps.onStatus(
+      `the fill is estimated to take longer than the hold's duration: the run may take ${aboutDuration(limits.limitMs / 1000)} (twice the estimate)`,
+    );
   const run = await engine.run(plan, {
     runId: deps.runId,
     owner,
-    ...runLimits(loaded.scenario),
+    ...limits,
     keep: deps.keep,
     signal: deps.signal,
     onProgress: (observations, elapsedMs) => deps.onProgress(observations, elapsedMs, expected),
@@ -145,8 +155,12 @@ async function prepareRun(loaded: LoadedScenario, deps: RunDeps, files: RunFiles
   const calibration = deps.fillCalibration ?? new FillCalibration();
   const learned = await calibration.of(engine.calibrationKey);
   const learnt = learned.churnRates.length > 0 ? { churnRate: median(learned.churnRates) } : {};
-  const plan = await backend.plan(loaded, { ...environmentOf(engine.facts, backend.assumed.network), ...learnt }, project, image);
-  const estimates = fillEstimates(scenario, plan.prediction, learned.fills);
+  // The host's tables (conntrack, files, memory, cores) are read beside the grants: the plan and the fill's estimate
+  // need them. The clients start only after the run awaits the same reading.
+  const facts = await engine.complete.catch(() => engine.facts);
+  const plan = await backend.plan(loaded, { ...environmentOf(facts, backend.assumed.network), ...learnt }, project, image);
+  const fillHost = fillHostOf(facts.host, backend.kind);
+  const estimates = fillEstimates(scenario, plan.prediction, await calibration.costsOf(engine.calibrationKey), fillHost);
   for (const [container, estimate] of Object.entries(estimates))
     deps.onStatus(`${container}: ${aboutDuration(estimate.seconds)} to fill its ports (${estimate.basis})`);
   await writeFileAtomic(files.compose, plan.compiled.yaml);
@@ -197,7 +211,7 @@ async function judgeAndReport(
   const charts = await renderReportCharts(resultOf({ ...observed, cleanupErrors: [] })).catch(() => undefined);
   const result = RunResult.parse(resultOf(await removed));
   if (result.verdict === 'pass') {
-    await calibration.add(engine.calibrationKey, { fills: fillSamples(scenario, result), churnRates: churnRates(scenario, result) });
+    await calibration.add(engine.calibrationKey, { fills: fillCostsOf(scenario, result), churnRates: churnRates(scenario, result) });
   }
   await writeFileAtomic(files.result, formatResultJson(result));
   const reportFile = await writeReport(result, files.result, charts);
@@ -206,19 +220,28 @@ async function judgeAndReport(
 
 /**
  * How long a run may take once its clients start. Churning clients stop themselves at their duration, and the run
- * waits a little longer for their last report; a hold with a duration of its own ends there. A hold without one is
- * never cut while counts move (a fill on a slow or busy machine just takes longer): it ends only once nothing has
- * moved for the default hold duration.
+ * waits a little longer for their last report; a hold with a duration of its own ends there, or, when its fill is
+ * estimated to take longer, once the fill had twice its estimated time (a fill that makes progress is not cut). A
+ * hold without one is never cut while counts move (a fill on a slow or busy machine just takes longer): it ends only
+ * once nothing has moved for the default hold duration.
  */
-function runLimits(scenario: Scenario): { limitMs: number; stallLimitMs?: number } {
+export function runLimits(scenario: Scenario, estimates: Record<string, FillEstimate>): { limitMs: number; stallLimitMs?: number } {
+  const longestFillMs = Math.max(0, ...Object.values(estimates).map((estimate) => estimate.seconds * 1000));
   const explicit = scenario.clients.flatMap((group) =>
-    group.mode === 'churn' ? [durationMs(group.duration ?? '0s') + CHURN_GRACE_MS] : group.duration ? [durationMs(group.duration)] : [],
+    group.mode === 'churn'
+      ? [durationMs(group.duration ?? '0s') + CHURN_GRACE_MS]
+      : group.duration
+        ? [Math.max(durationMs(group.duration), FILL_MARGIN * longestFillMs)]
+        : [],
   );
   const open = scenario.clients.some((group) => group.mode === 'hold' && group.duration === undefined);
   return open
     ? { limitMs: Number.POSITIVE_INFINITY, stallLimitMs: durationMs(SCENARIO_DEFAULTS.clients.holdDuration) }
     : { limitMs: Math.max(...explicit) };
 }
+
+/** A hold's time limit leaves its fill twice the estimated time. */
+const FILL_MARGIN = 2;
 
 /**
  * The sysctls a scenario or sweep file names, checked against what a new network namespace on this engine's kernel

@@ -1,22 +1,24 @@
 import path from 'node:path';
 import { z } from 'zod';
-import type { FillSample } from '../predict/fill-time.ts';
+import { CheckSample, type FillCosts } from '../predict/fill-time.ts';
 import { cacheDir, KeyedCache } from './grant-cache.ts';
 
-const Sample = z.strictObject({ portsPerDestination: z.number().int(), destinations: z.number().int(), seconds: z.number() });
-const EngineRecord = z.strictObject({
-  fills: z.array(Sample).default([]),
+const EngineRecord = z.object({
+  /** Seconds of one core per connect while a client's first parity had free ports. */
+  connects: z.array(z.number().positive()).default([]),
+  /** Seconds of one core per port check once it had none, with the hash entries each check walked. */
+  checks: z.array(CheckSample).default([]),
   /** Connections per second that unpaced churning clients reached. */
   churnRates: z.array(z.number()).default([]),
 });
 type EngineRecord = z.infer<typeof EngineRecord>;
-/** Fills kept per engine: the latest ones, so a machine that changed is measured again. */
-const KEEP = 20;
+/** Measurements kept per engine: the latest ones, so a machine that changed is measured again. */
+const KEEP = { connects: 24, checks: 64, churnRates: 20 };
 
 /**
- * How long clients took to fill their port ranges on each engine (its id, version, kernel), and how fast unpaced
- * churning clients went, remembered between runs: the time a run predicts for its clients, and whether an unpaced
- * churn outruns TIME_WAIT, come from these. Missing or unreadable is an empty store, never an error.
+ * What fills and churns cost on each engine (its id, version, kernel), remembered between runs: the time a run
+ * predicts for its clients, and whether an unpaced churn outruns TIME_WAIT, come from these. Missing or unreadable
+ * is an empty store, never an error; fields of older versions are dropped.
  */
 export class FillCalibration extends KeyedCache<EngineRecord> {
   constructor(file = path.join(cacheDir(), 'fill-times.json')) {
@@ -24,15 +26,23 @@ export class FillCalibration extends KeyedCache<EngineRecord> {
   }
 
   async of(engine: string): Promise<EngineRecord> {
-    return (await this.get(engine)) ?? { fills: [], churnRates: [] };
+    return (await this.get(engine)) ?? { connects: [], checks: [], churnRates: [] };
   }
 
-  async add(engine: string, learned: { fills: FillSample[]; churnRates: number[] }): Promise<void> {
-    if (learned.fills.length === 0 && learned.churnRates.length === 0) return;
+  /** What the engine measured, as the fill-time model takes it. */
+  async costsOf(engine: string): Promise<FillCosts> {
+    const record = await this.of(engine);
+    return { connectSeconds: record.connects, checks: record.checks };
+  }
+
+  async add(engine: string, learned: { fills: FillCosts; churnRates: number[] }): Promise<void> {
+    const { connectSeconds, checks } = learned.fills;
+    if (connectSeconds.length === 0 && checks.length === 0 && learned.churnRates.length === 0) return;
     const known = await this.of(engine);
     await this.set(engine, {
-      fills: [...known.fills, ...learned.fills].slice(-KEEP),
-      churnRates: [...known.churnRates, ...learned.churnRates].slice(-KEEP),
+      connects: [...known.connects, ...connectSeconds].slice(-KEEP.connects),
+      checks: [...known.checks, ...checks].slice(-KEEP.checks),
+      churnRates: [...known.churnRates, ...learned.churnRates].slice(-KEEP.churnRates),
     });
   }
 }
