@@ -2,10 +2,11 @@
  * `npm run bench [-- <scenario> ...]`: how fast connections climb on this machine. Runs each scenario (default:
  * default-range) on the engine and prints, per client, the count, the time until its last worker stopped, and the
  * rate, from the probes' own timings. Figures only: nothing here passes or fails. With --floor, bench/floor.ts; with
- * --observer, bench/observer-cost.ts.
+ * --observer, bench/observer-cost.ts; with --million, bench/million.ts (which raises nf_conntrack_max for its run).
  */
 import { floorBench } from './floor.ts';
 import { observerBench } from './observer-cost.ts';
+import { millionBench } from './million.ts';
 import { formatTable } from '../orchestrator/cli/format-table.ts';
 import { DockerEngine } from '../orchestrator/engine/docker/engine.ts';
 import { quietRun } from './quiet-run.ts';
@@ -41,6 +42,16 @@ if (args.includes('--observer')) {
   }
   try {
     await observerBench(reps);
+  } catch (error) {
+    process.stderr.write(`bench: ${(error as Error).message}\n`);
+    process.exit(3);
+  }
+  process.exit(0);
+}
+const millionAt = args.indexOf('--million');
+if (millionAt >= 0) {
+  try {
+    await millionBench(args[millionAt + 1]);
   } catch (error) {
     process.stderr.write(`bench: ${(error as Error).message}\n`);
     process.exit(3);

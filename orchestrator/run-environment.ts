@@ -14,6 +14,9 @@ export function environmentOf(engine: EngineFacts, network: Environment['network
     conntrackInUse: engine.conntrack?.inUse ?? ASSUMED_ENVIRONMENT.conntrackInUse,
     ...(engine.conntrack?.established === undefined ? {} : { conntrackEstablished: engine.conntrack.established }),
     ...(engine.host?.files ? { hostFiles: engine.host.files } : {}),
+    ...(engine.host?.memoryAvailableKb && engine.host.slabBytes
+      ? { hostMemory: { availableKb: engine.host.memoryAvailableKb, slabBytes: engine.host.slabBytes } }
+      : {}),
   };
 }
 

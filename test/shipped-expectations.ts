@@ -29,6 +29,17 @@ export const SHIPPED_EXPECTATIONS: Record<string, ShippedExpectation> = {
     server: 129022,
     limit: 'port-range',
   },
+  'four-wide-range': {
+    clients: (['client-1', 'client-2', 'client-3', 'client-4'] as const).map((name) => [name, 64511, 'port-range', 'EADDRNOTAVAIL']),
+    server: 258044,
+    limit: 'port-range',
+  },
+  // Under the documented defaults (a conntrack table of 262,144, as on Debian), the table binds first.
+  'one-million': {
+    clients: Array.from({ length: 32 }, (_, i) => [`client-${i + 1}`, [0, 32256], 'conntrack', 'ETIMEDOUT']),
+    server: [262112, 262144],
+    limit: 'conntrack',
+  },
   'extra-listen-ports': {
     clients: [
       ['two-ports-1', 2000, 'port-range', 'EADDRNOTAVAIL'],

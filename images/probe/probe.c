@@ -1184,7 +1184,7 @@ int main(int argc, char **argv) {
   if (!strcmp(o.role, "limits")) {
     /* In the host's network namespace this also reads the conntrack table that bridged traffic fills, and how many of
        its entries are established TCP connections: the rest (closing, UDP) expire within minutes. */
-    char extra[512] = "";
+    char extra[1024] = "";
     int at = 0;
     long max = read_long("/proc/sys/net/netfilter/nf_conntrack_max", -1), count = read_long("/proc/sys/net/netfilter/nf_conntrack_count", -1);
     long established = conntrack_established();
@@ -1212,6 +1212,29 @@ int main(int argc, char **argv) {
     if (files_allocated >= 0)
       at += snprintf(extra + at, sizeof extra - at, ",\"files\":{\"allocated\":%lld,\"max\":%lld}", files_allocated, files_max);
     if (available_kb >= 0) at += snprintf(extra + at, sizeof extra - at, ",\"memoryAvailableKb\":%lld", available_kb);
+    /* What the port search's cost rests on: the cores that share it, and the established hash every namespace's
+       connections share (tcp_ehash_entries; negative in a namespace that shares the initial namespace's table). */
+    long cores = sysconf(_SC_NPROCESSORS_ONLN), ehash = read_long("/proc/sys/net/ipv4/tcp_ehash_entries", 0);
+    if (cores > 0) at += snprintf(extra + at, sizeof extra - at, ",\"cores\":%ld", cores);
+    if (ehash != 0) at += snprintf(extra + at, sizeof extra - at, ",\"ehashEntries\":%ld", ehash < 0 ? -ehash : ehash);
+    /* The slab objects a connection's kernel memory is made of (their sizes in /proc/slabinfo, root only): a TCP
+       socket, its inode and file and dentry, an epoll item, a conntrack entry, a TIME_WAIT socket. */
+    FILE *slabinfo = fopen("/proc/slabinfo", "re");
+    if (slabinfo) {
+      static const char *const wanted[] = {"TCP", "sock_inode_cache", "filp", "dentry", "eventpoll_epi", "nf_conntrack", "tw_sock_TCP"};
+      char line[512], name[64];
+      long active, total, objsize;
+      int found = 0;
+      while (fgets(line, sizeof line, slabinfo)) {
+        if (sscanf(line, "%63s %ld %ld %ld", name, &active, &total, &objsize) != 4) continue;
+        for (size_t i = 0; i < sizeof wanted / sizeof *wanted; i++) {
+          if (strcmp(name, wanted[i])) continue;
+          at += snprintf(extra + at, sizeof extra - at, "%s\"%s\":%ld", found++ ? "," : ",\"slabBytes\":{", name, objsize);
+        }
+      }
+      if (found) at += snprintf(extra + at, sizeof extra - at, "}");
+      fclose(slabinfo);
+    }
     /* Which network namespace of which boot this is ("net:[4026531840]" and the boot id): a process that finds the
        same two for itself shares this namespace, and can read the same table without a container. */
     char netns[64] = "", boot_id[64] = "";

@@ -1,6 +1,6 @@
 import type { Plan } from '../pipeline.ts';
 import { showCount } from '../predict/count-range.ts';
-import { observationKey } from '../predict/prediction-schema.ts';
+import { isSharedLimit, observationKey } from '../predict/prediction-schema.ts';
 import type { NodeLoad } from '../predict/node-plan.ts';
 import { formatTable } from './format-table.ts';
 import { showStop } from '../predict/prediction-schema.ts';
@@ -17,7 +17,7 @@ export function formatPlan(plan: Plan, composeFile: string, nodes?: NodeLoad[]):
     String(client.workers.processes),
     client.reasoning.at(-1) ?? '',
   ]);
-  const serverLimit = prediction.limit === 'server-nofile' || prediction.limit === 'conntrack' ? prediction.limit : '-';
+  const serverLimit = isSharedLimit(prediction.limit) ? prediction.limit : '-';
   rows.push([
     'server',
     showCount(prediction.server.accepted),

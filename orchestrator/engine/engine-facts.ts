@@ -21,12 +21,23 @@ export type EngineFacts = {
 };
 
 /** A host's kernel-wide limits: open files (fs.file-nr's allocated, fs.file-max) and MemAvailable; null: unreadable. */
-export type HostLimits = { files: { allocated: number; max: number } | null; memoryAvailableKb: number | null };
+export type HostLimits = {
+  files: { allocated: number; max: number } | null;
+  memoryAvailableKb: number | null;
+  /** The cores clients share, and the size of the established hash every namespace shares; absent: not read. */
+  cores?: number;
+  ehashEntries?: number;
+  /** Sizes of the slab objects a connection is made of (TCP, sock_inode_cache, filp, ...), from /proc/slabinfo. */
+  slabBytes?: Record<string, number>;
+};
 
 /** The kernel-wide limits a `limits` probe read (the same from every namespace of the host). */
 export const hostLimitsOf = (ready: ReadyEvent): HostLimits => ({
   files: ready.files ?? null,
   memoryAvailableKb: ready.memoryAvailableKb ?? null,
+  ...(ready.cores === undefined ? {} : { cores: ready.cores }),
+  ...(ready.ehashEntries === undefined ? {} : { ehashEntries: ready.ehashEntries }),
+  ...(ready.slabBytes === undefined ? {} : { slabBytes: ready.slabBytes }),
 });
 
 /** The conntrack table a `limits` probe read in its namespace, if it could. */

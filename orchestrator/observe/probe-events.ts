@@ -53,6 +53,9 @@ export const ReadyEvent = z.object({
   /** limits: the kernel's open files (fs.file-nr's allocated and fs.file-max) and MemAvailable, global to the host. */
   files: z.object({ allocated: z.number().int(), max: z.number().int() }).optional(),
   memoryAvailableKb: z.number().int().optional(),
+  cores: z.number().int().positive().optional(),
+  ehashEntries: z.number().int().positive().optional(),
+  slabBytes: z.record(z.string(), z.number().int().positive()).optional(),
   /** limits: its network namespace ("net:[inode]") and the kernel's boot id, which together name that namespace. */
   netns: z.string().optional(),
   bootId: z.string().optional(),

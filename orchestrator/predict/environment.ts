@@ -36,6 +36,8 @@ export const Environment = z.strictObject({
   conntrackEstablished: z.number().int().optional(),
   /** The host's open files at preflight (fs.file-nr's allocated, fs.file-max); absent until measured. */
   hostFiles: z.strictObject({ allocated: z.number().int(), max: z.number().int() }).optional(),
+  /** The host's MemAvailable at preflight, and the sizes of the slab objects a connection is made of; absent until measured. */
+  hostMemory: z.strictObject({ availableKb: z.number().int(), slabBytes: z.record(z.string(), z.number().int()) }).optional(),
   /**
    * How the containers are joined, which decides whose conntrack table counts their connections: a bridge on one
    * host (the local engine: the host's table), or a swarm's overlay (each container's own namespace; the hosts see

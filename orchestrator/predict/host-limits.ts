@@ -2,17 +2,78 @@ import { formatCount, showCount } from './count-range.ts';
 import type { Environment } from './environment.ts';
 import type { CountRange } from './prediction-schema.ts';
 
-/**
- * The host's open files against what the run holds: on the local engine both ends of every connection are files of
- * the one kernel (the client's socket and the server's accepted one), so a held connection takes two of fs.file-max
- * (`alloc_empty_file` fails with ENFILE past it for a process without CAP_SYS_ADMIN, which containers lack). Said as
- * a line of reasoning; null when the files were not read or the containers do not share a kernel.
+/*
+ * The host's open files against what the run holds (docs/model.md, "Open files"). On the local engine both ends of
+ * every connection are files of the one kernel: the client's socket from socket(), the server's from accept(). Past
+ * fs.file-max, `alloc_empty_file` (fs/file_table.c) fails with ENFILE for a process without CAP_SYS_ADMIN, which
+ * containers lack: a client's socket() fails, and so does the server's accept(), leaving what the kernel completed in
+ * the accept queues. So the clients end holding between half the free files and half of them plus the queues.
  */
-export function filesLine(env: Environment, load: CountRange): string | null {
+
+/** Files each container's own processes hold besides its connections (runc's shim, stdio pipes): measured here. */
+export const FILES_PER_CONTAINER = 16;
+
+export type FileRoom = {
+  /** Free files at preflight, less what the run's containers open besides their connections. */
+  free: number;
+  /** Connections the clients hold once the files run out, and connections the server accepted by then. */
+  held: CountRange & { max: number };
+  accepted: CountRange & { max: number };
+  line: string;
+};
+
+/** The room fs.file-max leaves the run; null when the files were not read or the ends are not on one kernel. */
+export function fileRoom(env: Environment, containers: number, acceptQueue: number): FileRoom | null {
   if (!env.hostFiles || env.network !== 'bridge') return null;
-  const free = Math.max(0, env.hostFiles.max - env.hostFiles.allocated);
-  const room = Math.floor(free / 2);
-  const head = `fs.file-max ${formatCount(env.hostFiles.max)}, ${formatCount(env.hostFiles.allocated)} allocated at preflight: room for ${formatCount(room)} connections at two files each (both ends are files of this host's kernel)`;
-  if (load.max !== null && load.max <= room) return `${head}: does not bind`;
-  return `${head}: the clients' ${showCount(load)} could reach it first, and socket() or accept() would fail with ENFILE (portlab does not yet predict that count exactly)`;
+  const others = containers * FILES_PER_CONTAINER;
+  const free = Math.max(0, env.hostFiles.max - env.hostFiles.allocated - others);
+  const held = { min: Math.floor(free / 2), max: Math.floor((free + acceptQueue) / 2) };
+  const accepted = { min: free - held.max, max: free - held.min };
+  const line = `fs.file-max ${formatCount(env.hostFiles.max)}, ${formatCount(env.hostFiles.allocated)} allocated at preflight, about ${formatCount(others)} for the run's ${containers} containers themselves: room for ${showCount(held)} connections at two files each (both ends are files of this host's kernel)`;
+  return { free, held, accepted, line };
+}
+
+/** The open-files line when fs.file-max does not bind. */
+export function filesLine(room: FileRoom | null, load: CountRange): string | null {
+  if (!room) return null;
+  return load.max !== null && load.max <= room.held.min ? `${room.line}: does not bind` : null;
+}
+
+/** What binds when the files run out first: ENFILE, at the count the room allows. */
+export function filesBindLines(room: FileRoom): string[] {
+  return [
+    `${room.line}: fs.file-max binds: socket() in a client and accept() in the server fail with ENFILE (containers lack CAP_SYS_ADMIN, which alone passes the limit); the server stops at ${showCount(room.accepted)} accepted, the rest wait in its accept queues`,
+    `to lift it, raise fs.file-max on the host (sysctl -w fs.file-max=N, as root; portlab does not change host settings)`,
+  ];
+}
+
+/** A connection's kernel memory, object by object: both ends' socket, inode, file, dentry and epoll item, one conntrack entry. */
+const END_OBJECTS = ['TCP', 'sock_inode_cache', 'filp', 'dentry', 'eventpoll_epi'] as const;
+
+/** Bytes of slab a held connection takes on one host (both ends), and a TIME_WAIT socket (with its conntrack entry). */
+export function connectionBytes(slab: Record<string, number>): { held: number; timeWait: number } | null {
+  if (END_OBJECTS.some((name) => !slab[name])) return null;
+  const conntrack = slab['nf_conntrack'] ?? 0;
+  return {
+    held: 2 * END_OBJECTS.reduce((sum, name) => sum + slab[name]!, 0) + conntrack,
+    timeWait: (slab['tw_sock_TCP'] ?? 0) + conntrack,
+  };
+}
+
+/**
+ * The host's memory against what the run holds, as a line of reasoning. An idle held connection has no buffers, so
+ * tcp_mem's pressure does not apply: what it costs is slab, allocated until the kernel has reclaimed what it can; then
+ * its OOM killer ends the process with the largest footprint (not necessarily a probe), and a SYN whose socket cannot
+ * be allocated in softirq is dropped. No errno names it, so portlab says where it would be, not a count it judges.
+ */
+export function memoryLine(env: Environment, load: CountRange): string | null {
+  if (!env.hostMemory || env.network !== 'bridge') return null;
+  const bytes = connectionBytes(env.hostMemory.slabBytes);
+  if (!bytes) return null;
+  const room = Math.floor((env.hostMemory.availableKb * 1024) / bytes.held);
+  const slab = env.hostMemory.slabBytes;
+  const head = `kernel memory: about ${formatCount(bytes.held)} bytes of slab a held connection (2 x (TCP socket ${slab['TCP']} + inode ${slab['sock_inode_cache']} + file ${slab['filp']} + dentry ${slab['dentry']} + epoll item ${slab['eventpoll_epi']}) + conntrack entry ${slab['nf_conntrack'] ?? 0}, from /proc/slabinfo), ${formatCount(bytes.timeWait)} a TIME_WAIT socket; MemAvailable ${formatCount(Math.round(env.hostMemory.availableKb / 1024))} MiB holds about ${formatCount(room)}`;
+  return load.max !== null && load.max <= room
+    ? `${head}: does not bind`
+    : `${head}: it could run out first, near that count: the kernel reclaims caches, then its OOM killer ends the process with the largest footprint, and SYNs whose socket cannot be allocated are dropped (no errno names it)`;
 }

@@ -6,7 +6,7 @@ import { totalBudget } from './plan-workers.ts';
 import { predictClientsAlone } from './predict.ts';
 import { z } from 'zod';
 import { placedOn, type PlacementNode } from './placement.ts';
-import { CountRange, type Prediction } from './prediction-schema.ts';
+import { CountRange, isSharedLimit, type Prediction } from './prediction-schema.ts';
 
 /** What one kind of swarm node holds, and the limit that binds there. */
 export const NodeLoad = z.strictObject({
@@ -41,11 +41,8 @@ export function nodePlan(scenario: Scenario, prediction: Prediction, env: Enviro
   // What each client could hold on its own: on its node, its own limits; the server's may bind before them.
   const alone = predictClientsAlone(scenario, env);
   const wanted = alone.map((client) => client.connections).reduce(addCounts, exactCount(0));
-  const sharedBinds = prediction.limit === 'conntrack' || prediction.limit === 'server-nofile';
-  const serverBinds =
-    prediction.limit === 'conntrack' || prediction.limit === 'server-nofile'
-      ? prediction.limit
-      : "none (the clients' own limits bind first)";
+  const sharedBinds = isSharedLimit(prediction.limit);
+  const serverBinds = sharedBinds ? prediction.limit : "none (the clients' own limits bind first)";
   const serverLoad: NodeLoad = {
     role: 'server node',
     nodes: 1,

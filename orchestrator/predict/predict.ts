@@ -1,6 +1,6 @@
-import { filesLine } from './host-limits.ts';
 import { containerNames, phaseKey, SERVER_NAME } from '../scenario/names.ts';
 import { withApplicationNotes } from './applications.ts';
+import { memoryLine } from './host-limits.ts';
 import { type ClientGroup, type Phase, type Scenario } from '../scenario/scenario-schema.ts';
 import type { Environment } from './environment.ts';
 import { addCounts, exactCount, showCount } from './count-range.ts';
@@ -65,7 +65,7 @@ export function predict(scenario: Scenario, env: Environment): Prediction {
               "Environment not yet measured: documented defaults stand in (a new namespace's port range, Docker's DNS listener, an engine that grants the nofile asked for); a run replaces them with what the probes report.",
             ]),
         ...shared.reasoning,
-        ...[filesLine(env, total)].filter((line) => line !== null),
+        ...[memoryLine(env, load)].filter((line) => line !== null),
         `All clients together: ${showCount(total)} connections; the limit that binds: ${limit}.`,
       ],
     },

@@ -2,7 +2,10 @@ import { phaseKey } from '../scenario/names.ts';
 import { z } from 'zod';
 
 /** The resource that stops a scenario; docs/model.md explains each. */
-export const Limit = z.enum(['port-range', 'bound-port', 'nofile', 'server-nofile', 'conntrack', 'time-wait', 'none']);
+export const Limit = z.enum(['port-range', 'bound-port', 'nofile', 'server-nofile', 'conntrack', 'file-max', 'time-wait', 'none']);
+
+/** A limit all clients share: the server's descriptors, the conntrack table, the host's open files. */
+export const isSharedLimit = (limit: Limit) => limit === 'server-nofile' || limit === 'conntrack' || limit === 'file-max';
 export type Limit = z.infer<typeof Limit>;
 
 /** An inclusive count interval; min === max is an exact prediction, max null means "no upper bound". */

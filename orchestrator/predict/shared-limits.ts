@@ -7,6 +7,7 @@ import type { Environment } from './environment.ts';
 import { exactCount, formatCount, showCount } from './count-range.ts';
 import { HEADROOM, planWorkers, totalBudget } from './plan-workers.ts';
 import { targetsOf } from './ports.ts';
+import { fileRoom, filesBindLines, filesLine } from './host-limits.ts';
 import {
   eitherStop,
   NO_STOP,
@@ -71,9 +72,11 @@ export function predictSharedLimits(scenario: Scenario, env: Environment, load: 
   const conntrackFree = overlay ? env.conntrackMax : env.conntrackMax - env.conntrackInUse;
   const expiring = overlay || env.conntrackEstablished === undefined ? 0 : Math.max(0, env.conntrackInUse - env.conntrackEstablished);
   const conntrackFreeLater = conntrackFree + expiring;
+  const files = churning ? null : fileRoom(env, clientCountOf(scenario) + 1, acceptQueue);
 
-  // The smaller of the server's descriptors (with its accept queues) and the free conntrack entries binds first.
-  if (!churning && load.min > fds && fds + acceptQueue <= conntrackFree) {
+  // The smallest of the server's descriptors (with its accept queues), the host's free files and the free conntrack
+  // entries binds first. Held by the server's descriptors, the host has fds accepted and fds + queue connected.
+  if (!churning && load.min > fds && fds + acceptQueue <= conntrackFree && (!files || 2 * fds + acceptQueue <= files.free)) {
     // accept() takes the descriptor first, so on EMFILE the connection stays queued (inet_csk_accept).
     const stalled = fds + acceptQueue;
     const total =
@@ -91,11 +94,17 @@ export function predictSharedLimits(scenario: Scenario, env: Environment, load: 
       reasoning: verdictLines,
     };
   }
+  if (files && (load.max ?? load.min) > files.held.min && files.held.max <= conntrackFree) {
+    const total = { min: Math.min(load.min, files.held.min), max: Math.min(load.max ?? files.held.max, files.held.max) };
+    const accepted = { min: Math.min(total.min, files.accepted.min), max: Math.min(total.max, files.accepted.max) };
+    return { server, accepted, total, limit: 'file-max', error: stopsWith('ENFILE'), certain: true, reasoning: filesBindLines(files) };
+  }
   if (!churning && (load.max ?? load.min) > conntrackFree) {
     verdictLines.push(
       env.network === 'overlay'
         ? `conntrack binds on the server's node: on an overlay network the hosts' tables see only the VXLAN tunnel, and each container's own namespace tracks its connections against its node's nf_conntrack_max (${formatCount(env.conntrackMax)}); the server's namespace holds every connection, so once it is full new SYNs are dropped and connect() times out`
         : `conntrack binds: bridged traffic is tracked in the host's table, ${formatCount(env.conntrackMax)} entries with ${formatCount(env.conntrackInUse)} in use; once full, new SYNs are dropped and connect() times out`,
+      conntrackLift(env, load, clientCountOf(scenario)),
     );
     if (expiring > 0) {
       verdictLines.push(
@@ -116,8 +125,19 @@ export function predictSharedLimits(scenario: Scenario, env: Environment, load: 
         ? 'the server closes first, so the TIME_WAIT entries are its own (one per 4-tuple); it holds no connection open, so its descriptors do not bind'
         : 'the server closes its side after the client, so it holds no TIME_WAIT; its descriptors do not bind'
       : `the server and conntrack (${formatCount(conntrackFree)} free${env.network === 'overlay' ? " in the server's own namespace" : ''}) have room for every client's ${showCount(load)} connections`,
+    ...[filesLine(files, load)].filter((line) => line !== null),
   );
   return { server, accepted: load, total: undefined, limit: 'none', error: NO_STOP, certain: true, reasoning: verdictLines };
+}
+
+/**
+ * The host setting that lifts the conntrack table, and to what: every connection an entry, as many as are in use now,
+ * one more per client (its lookup of the server's name). A child namespace cannot raise it; portlab never changes it.
+ */
+function conntrackLift(env: Environment, load: CountRange, clients: number): string {
+  const needed = (load.max ?? load.min) + (env.network === 'overlay' ? 0 : env.conntrackInUse) + clients;
+  const where = env.network === 'overlay' ? "on the server's node" : 'on the host';
+  return `to lift it, raise net.netfilter.nf_conntrack_max ${where} to at least ${formatCount(needed)} (sysctl -w net.netfilter.nf_conntrack_max=${needed}, as root; portlab does not change host settings)`;
 }
 
 /** When a shared limit caps the total, each client gets a share that depends on timing: bound it by the others' capacity. */

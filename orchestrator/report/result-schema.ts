@@ -104,6 +104,11 @@ export const RunResult = z.strictObject({
       .strictObject({
         files: z.strictObject({ allocated: z.number().int(), max: z.number().int() }).nullable(),
         memoryAvailableKb: z.number().int().nullable(),
+        /** The cores the clients shared, and tcp_ehash_entries: what the fill-time estimate rests on. */
+        cores: z.number().int().positive().optional(),
+        ehashEntries: z.number().int().positive().optional(),
+        /** Sizes of the slab objects a connection's kernel memory is made of, from /proc/slabinfo. */
+        slabBytes: z.record(z.string(), z.number().int().positive()).optional(),
       })
       .optional(),
     /** On a swarm: each node portlab could run on, with its conntrack table at the start (null if unreadable). */

@@ -1,6 +1,8 @@
 import type { ContainerObservation } from '../observe/observation.ts';
 import {
   CountRange,
+  eitherStop,
+  isSharedLimit,
   Limit,
   NO_STOP,
   observationKey,
@@ -69,8 +71,7 @@ export function judge(prediction: Prediction, observations: Record<string, Conta
   const verdict: Verdict = errored ? 'error' : all.every((entry) => entry.verdict === 'pass') && total.verdict === 'pass' ? 'pass' : 'fail';
   const why = all.map((entry) => `${entry.name}: ${entry.verdict}: ${entry.why}`);
   // The total says something the clients' own verdicts do not when a limit they share caps it.
-  if (clients.length > 1 || exact || prediction.limit === 'server-nofile' || prediction.limit === 'conntrack')
-    why.push(`all clients: ${total.verdict}: ${total.why}`);
+  if (clients.length > 1 || exact || isSharedLimit(prediction.limit)) why.push(`all clients: ${total.verdict}: ${total.why}`);
   return { verdict, clients, server, total: errored ? { ...total, verdict: 'error' } : total, why };
 }
 
@@ -107,8 +108,14 @@ function judgeProbes(
     judgeContainer(observationKey(client), client.connections, client.limit, client.error, observations[observationKey(client)], tolerance),
   );
   // The server is judged on its count alone: its workers stop only when the run ends, or on EMFILE.
-  const serverBinds = prediction.limit === 'server-nofile' || prediction.limit === 'conntrack';
-  const serverError = prediction.limit === 'server-nofile' ? stopsWith('EMFILE') : NO_STOP;
+  const serverBinds = isSharedLimit(prediction.limit);
+  // Out of files, a server worker fails accept() with ENFILE only if it tried one then.
+  const serverError =
+    prediction.limit === 'server-nofile'
+      ? stopsWith('EMFILE')
+      : prediction.limit === 'file-max'
+        ? eitherStop(stopsWith('ENFILE'), NO_STOP)
+        : NO_STOP;
   const judged = judgeContainer(
     SERVER_NAME,
     prediction.server.accepted,
@@ -144,7 +151,7 @@ function judgeTotal(prediction: Prediction, clients: ContainerVerdict[], toleran
   const observed = clients.reduce((sum, client) => sum + client.observed, 0);
   const inRange = inCount(observed, allowed);
   const toleranceText = slack > 0 ? ` (tolerance ${formatCount(slack)})` : '';
-  const shared = prediction.limit === 'server-nofile' || prediction.limit === 'conntrack' ? `, capped by ${prediction.limit}` : '';
+  const shared = isSharedLimit(prediction.limit) ? `, capped by ${prediction.limit}` : '';
   return {
     predicted,
     allowed,
