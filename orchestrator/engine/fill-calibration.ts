@@ -12,8 +12,24 @@ const EngineRecord = z.object({
   churnRates: z.array(z.number()).default([]),
 });
 type EngineRecord = z.infer<typeof EngineRecord>;
-/** Measurements kept per engine: the latest ones, so a machine that changed is measured again. */
-const KEEP = { connects: 24, checks: 64, churnRates: 20 };
+/**
+ * Measurements kept per engine: the latest ones, so a machine that changed is measured again. Stretches of checks are
+ * kept per size of scan, so that many runs of one range do not push out what other ranges measured.
+ */
+const KEEP = { connects: 24, checksPerScan: 16, churnRates: 20 };
+
+/** The latest `keep` stretches of each scan size, in the order they came. */
+function latestPerScan(checks: CheckSample[], keep: number): CheckSample[] {
+  const seen = new Map<number, number>();
+  return [...checks]
+    .reverse()
+    .filter((check) => {
+      const count = (seen.get(check.scanned) ?? 0) + 1;
+      seen.set(check.scanned, count);
+      return count <= keep;
+    })
+    .reverse();
+}
 
 /**
  * What fills and churns cost on each engine (its id, version, kernel), remembered between runs: the time a run
@@ -41,7 +57,7 @@ export class FillCalibration extends KeyedCache<EngineRecord> {
     const known = await this.of(engine);
     await this.set(engine, {
       connects: [...known.connects, ...connectSeconds].slice(-KEEP.connects),
-      checks: [...known.checks, ...checks].slice(-KEEP.checks),
+      checks: latestPerScan([...known.checks, ...checks], KEEP.checksPerScan),
       churnRates: [...known.churnRates, ...learned.churnRates].slice(-KEEP.churnRates),
     });
   }

@@ -60,27 +60,47 @@ export const ehashChain = (host: FillHost, connections: number) => (host.endsOnH
 export const checkSeconds = (cost: CheckCost, scanned: number, entries: number) =>
   cost.base + cost.perScanned * scanned + cost.perEntry * entries;
 
+type Term = 'base' | 'scanned' | 'entries';
+
 /**
- * Least squares of seconds on the ports scanned and the entries walked. A variable the samples do not spread over
- * (or whose share comes out negative) is left out and the rest fitted again; with none left, the median.
+ * Least squares of seconds on a constant, the ports scanned and the entries walked. Every subset of the three the
+ * samples spread over is fitted; of those whose every share is positive (a cost cannot fall as the work grows), the
+ * one closest to the samples stands (a constant, their mean, when nothing better fits).
  */
 export function fitCheckCost(samples: CheckSample[]): CheckCost | null {
   if (samples.length === 0) return null;
   const range = (values: number[]) => ({ min: Math.min(...values), max: Math.max(...values) });
   const scanned = range(samples.map((sample) => sample.scanned));
   const entries = range(samples.map((sample) => sample.entries));
-  const spread = { scanned: scanned.max > 1.5 * scanned.min, entries: entries.max - entries.min >= 0.25 };
+  const spread: Record<Term, boolean> = {
+    base: true,
+    scanned: scanned.max > 1.5 * scanned.min,
+    entries: entries.max - entries.min >= 0.25,
+  };
   const ys = samples.map((sample) => sample.seconds);
-  const candidates: Array<Array<'scanned' | 'entries'>> = [['scanned', 'entries'], ['scanned'], ['entries'], []];
-  for (const variables of candidates) {
-    if (variables.some((variable) => !spread[variable])) continue;
-    const rows = samples.map((sample) => [1, ...variables.map((variable) => sample[variable])]);
+  const value = (sample: CheckSample, term: Term) => (term === 'base' ? 1 : sample[term]);
+  const subsets: Term[][] = [
+    ['base', 'scanned', 'entries'],
+    ['scanned', 'entries'],
+    ['base', 'entries'],
+    ['base', 'scanned'],
+    ['entries'],
+    ['scanned'],
+    ['base'],
+  ];
+  let best: { terms: Term[]; fitted: number[]; residual: number } | null = null;
+  for (const terms of subsets) {
+    if (terms.some((term) => !spread[term])) continue;
+    const rows = samples.map((sample) => terms.map((term) => value(sample, term)));
     const fitted = leastSquares(rows, ys);
-    if (!fitted || fitted.some((value) => value <= 0)) continue;
-    const share = (variable: 'scanned' | 'entries') => (variables.includes(variable) ? fitted[1 + variables.indexOf(variable)]! : 0);
-    return { base: fitted[0]!, perScanned: share('scanned'), perEntry: share('entries'), samples: samples.length, scanned, entries };
+    if (!fitted || fitted.some((share) => share <= 0)) continue;
+    const residual = rows.reduce((sum, row, i) => sum + (row.reduce((y, x, j) => y + x * fitted[j]!, 0) - ys[i]!) ** 2, 0);
+    if (!best || residual < best.residual) best = { terms, fitted, residual };
   }
-  return { base: median(ys), perScanned: 0, perEntry: 0, samples: samples.length, scanned, entries };
+  if (!best) return { base: median(ys), perScanned: 0, perEntry: 0, samples: samples.length, scanned, entries };
+  const { terms, fitted } = best;
+  const share = (term: Term) => (terms.includes(term) ? fitted[terms.indexOf(term)]! : 0);
+  return { base: share('base'), perScanned: share('scanned'), perEntry: share('entries'), samples: samples.length, scanned, entries };
 }
 
 /** Solves the normal equations of rows x = ys; null when they are singular. */
@@ -176,7 +196,7 @@ export function estimateFills(loads: FillLoad[], host: FillHost, costs: FillCost
     host.cores,
   );
   const terms = [
-    ns(check.base),
+    ...(check.base > 0 ? [ns(check.base)] : []),
     ...(check.perScanned > 0 ? [`${ns(check.perScanned * 1000)} per 1,000 ports scanned`] : []),
     ...(check.perEntry > 0 ? [`${ns(check.perEntry)} per socket of the chain`] : []),
   ];

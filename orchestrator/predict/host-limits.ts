@@ -10,11 +10,17 @@ import type { CountRange } from './prediction-schema.ts';
  * the accept queues. So the clients end holding between half the free files and half of them plus the queues.
  */
 
-/** Files each container's own processes hold besides its connections (runc's shim, stdio pipes): measured here. */
-export const FILES_PER_CONTAINER = 16;
+/**
+ * Files each container of a run holds besides its connections (its shim, stdio pipes, namespaces, the probe's own),
+ * beyond what preflight read: an interval. Preflight's reading counts its own probes' containers, gone before the
+ * clients start, so the run may add as little as nothing beyond it. Measured here: ten idle probe containers raised
+ * fs.file-nr's allocated by 41 each; runs of three containers whose files ran out ended with 55, 71 and 27 files
+ * beyond preflight's reading besides their connections (the last with preflight measuring the engine's grants too).
+ */
+export const FILES_PER_CONTAINER = { min: 0, max: 52 };
 
 export type FileRoom = {
-  /** Free files at preflight, less what the run's containers open besides their connections. */
+  /** Free files at preflight, less what the run's containers open besides their connections (the least of it). */
   free: number;
   /** Connections the clients hold once the files run out, and connections the server accepted by then. */
   held: CountRange & { max: number };
@@ -25,12 +31,15 @@ export type FileRoom = {
 /** The room fs.file-max leaves the run; null when the files were not read or the ends are not on one kernel. */
 export function fileRoom(env: Environment, containers: number, acceptQueue: number): FileRoom | null {
   if (!env.hostFiles || env.network !== 'bridge') return null;
-  const others = containers * FILES_PER_CONTAINER;
-  const free = Math.max(0, env.hostFiles.max - env.hostFiles.allocated - others);
-  const held = { min: Math.floor(free / 2), max: Math.floor((free + acceptQueue) / 2) };
-  const accepted = { min: free - held.max, max: free - held.min };
-  const line = `fs.file-max ${formatCount(env.hostFiles.max)}, ${formatCount(env.hostFiles.allocated)} allocated at preflight, about ${formatCount(others)} for the run's ${containers} containers themselves: room for ${showCount(held)} connections at two files each (both ends are files of this host's kernel)`;
-  return { free, held, accepted, line };
+  // What preflight read includes its own probe's container, gone before the clients start.
+  const freeWith = (perContainer: number) => Math.max(0, env.hostFiles!.max - env.hostFiles!.allocated - (containers - 1) * perContainer);
+  const least = freeWith(FILES_PER_CONTAINER.max);
+  const most = freeWith(FILES_PER_CONTAINER.min);
+  const held = { min: Math.floor(least / 2), max: Math.floor((most + acceptQueue) / 2) };
+  const accepted = { min: Math.max(0, Math.ceil((least - acceptQueue) / 2)), max: Math.ceil(most / 2) };
+  const others = `${formatCount(containers * FILES_PER_CONTAINER.min)}-${formatCount(containers * FILES_PER_CONTAINER.max)}`;
+  const line = `fs.file-max ${formatCount(env.hostFiles.max)}, ${formatCount(env.hostFiles.allocated)} allocated at preflight, ${others} for the run's ${containers} containers themselves: room for ${showCount(held)} connections at two files each (both ends are files of this host's kernel)`;
+  return { free: least, held, accepted, line };
 }
 
 /** The open-files line when fs.file-max does not bind. */

@@ -92,7 +92,11 @@ function hostLimits(host: NonNullable<StoredResult['environment']['host']>): str
     : 'open files: not readable';
   const memory =
     host.memoryAvailableKb === null ? 'memory: not readable' : `memory available: ${(host.memoryAvailableKb / 1024 / 1024).toFixed(1)} GiB`;
-  return `${files}<br>${memory}`;
+  const search =
+    host.cores && host.ehashEntries
+      ? `<br>port search: ${host.cores} cores shared by the filling clients; an established hash of ${formatCount(host.ehashEntries)} chains for every namespace's sockets`
+      : '';
+  return `${files}<br>${memory}${search}`;
 }
 
 /** On a swarm: the prediction per node, with the nodes each placement admits. */

@@ -47,7 +47,7 @@ describe('fitCheckCost: the cost of a check from the ports a connect scans and t
     expect(fitCheckCost(samples)!.perEntry).toBeCloseTo(30e-9, 12);
   });
 
-  it('samples at one scan and chain, or sloping down: a flat cost, their median', () => {
+  it('samples at one scan and chain, or sloping down: a flat cost, their mean', () => {
     const flat = [1e-7, 3e-7, 2e-7].map((seconds) => ({ scanned: 32_255, entries: 2, seconds }));
     expect(fitCheckCost(flat)).toMatchObject({ base: 2e-7, perScanned: 0, perEntry: 0 });
     const down = [

@@ -1,0 +1,37 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../cli/run-cli.ts';
+import { containersLabelled, readResults } from './docker-helpers.ts';
+
+/**
+ * The host's open files, lowered for this test: fs.file-max is global (only the host can set it), so the test owns
+ * it while it runs and puts back what it found. Processes with CAP_SYS_ADMIN (dockerd, this test, the browser
+ * tests beside it, all root) pass the limit; the containers do not.
+ */
+const MAX_FILE = '/proc/sys/fs/file-max';
+
+describe('fs.file-max in the model', () => {
+  let original: string | undefined;
+  beforeAll(async () => {
+    original = (await readFile(MAX_FILE, 'utf8')).trim();
+    const allocated = Number((await readFile('/proc/sys/fs/file-nr', 'utf8')).split(/\s+/)[0]);
+    // Room for about 10,000 connections at two files each: fewer than the two clients' 20,000 ports.
+    await writeFile(MAX_FILE, String(allocated + 20_000));
+  });
+  afterAll(async () => {
+    if (original !== undefined) await writeFile(MAX_FILE, original);
+  });
+
+  it('the host runs out of files before 20,000 ports: file-max binds, socket() and accept() fail with ENFILE, the counts fall in the predicted room', async () => {
+    const result = await runCli(['test/fixtures/medium-range.yml']);
+    expect(result.exitCode, result.stdout).toBe(0);
+    const [run] = await readResults(result.resultsDir);
+    expect(run?.prediction.measured.limit).toBe('file-max');
+    for (const client of run?.clients ?? []) expect(client).toMatchObject({ limit: 'file-max', observedError: 'ENFILE', verdict: 'pass' });
+    expect(run?.server.verdict).toBe('pass');
+    expect(run?.total.verdict).toBe('pass');
+    expect(run?.total.observed).toBeLessThan(11_000);
+    expect(run?.prediction.measured.reasoning.join('\n')).toContain('to lift it, raise fs.file-max on the host');
+    expect(await containersLabelled('io.portlab.scenario=medium-range')).toEqual([]);
+  });
+});
