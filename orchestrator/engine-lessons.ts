@@ -1,6 +1,7 @@
 import type { Prediction } from './predict/prediction-schema.ts';
 import { estimateFills, type FillCosts, type FillEstimate, type FillHost, type FillLoad } from './predict/fill-time.ts';
 import type { HostLimits } from './engine/engine-facts.ts';
+import type { Environment } from './predict/environment.ts';
 import type { RunResult } from './report/result-schema.ts';
 import { containerNames } from './scenario/names.ts';
 import { type Scenario } from './scenario/scenario-schema.ts';
@@ -31,10 +32,10 @@ export function portFill(
 }
 
 /** The host a run's clients fill on, as its preflight measured it; null when it was not measured (cores, ehash). */
-export function fillHostOf(host: HostLimits | undefined, engine: 'local' | 'swarm'): FillHost | null {
+export function fillHostOf(host: HostLimits | undefined, network: Environment['network']): FillHost | null {
   if (!host?.cores || !host.ehashEntries) return null;
-  // Both ends of a connection are sockets of this kernel on one engine; on a swarm the server's may be elsewhere.
-  return { cores: host.cores, ehashEntries: host.ehashEntries, endsOnHost: engine === 'local' ? 2 : 1 };
+  // Both ends of a connection are sockets of one kernel on a bridge; across an overlay the server's may be elsewhere.
+  return { cores: host.cores, ehashEntries: host.ehashEntries, endsOnHost: network === 'bridge' ? 2 : 1 };
 }
 
 /** How many of a client's workers connect at once: those of `processes: auto` take turns (the probe's --handoff). */

@@ -4,7 +4,7 @@ import type { ContainerSeries } from './observe/series.ts';
 import type { RunResult } from './report/result-schema.ts';
 import type { Scenario } from './scenario/scenario-schema.ts';
 
-/* What a passed run's counts over time teach about this engine's port search (docs/model.md, "Time to fill"): the
+/* What a passed run's counts over time teach about this engine's port search (docs/model.md, "Time"): the
  * seconds of one core a connect costs while the first parity has free ports, and a check costs once it has none,
  * each with the hash entries a check walked at the time. Pure. */
 
@@ -36,7 +36,8 @@ const MIN_STRETCH_MS = 200;
 
 export function fillCostsOf(scenario: Scenario, result: RunResult): FillCosts {
   const none: FillCosts = { connectSeconds: [], checks: [] };
-  const host = fillHostOf(result.environment.host, result.run.engine ?? 'local');
+  // A swarm's services meet on an overlay network; the local engine's containers on a bridge.
+  const host = fillHostOf(result.environment.host, result.run.engine === 'swarm' ? 'overlay' : 'bridge');
   if (!host) return none;
   const fillers = result.prediction.measured.clients.flatMap((client): Filler[] => {
     const fill = portFill(scenario, client);

@@ -159,7 +159,7 @@ async function prepareRun(loaded: LoadedScenario, deps: RunDeps, files: RunFiles
   // need them. The clients start only after the run awaits the same reading.
   const facts = await engine.complete.catch(() => engine.facts);
   const plan = await backend.plan(loaded, { ...environmentOf(facts, backend.assumed.network), ...learnt }, project, image);
-  const fillHost = fillHostOf(facts.host, backend.kind);
+  const fillHost = fillHostOf(facts.host, backend.assumed.network);
   const estimates = fillEstimates(scenario, plan.prediction, await calibration.costsOf(engine.calibrationKey), fillHost);
   for (const [container, estimate] of Object.entries(estimates))
     deps.onStatus(`${container}: ${aboutDuration(estimate.seconds)} to fill its ports (${estimate.basis})`);

@@ -2,7 +2,7 @@ import { PORTLAB_LABEL } from '../compile/compile-compose.ts';
 import type { DockerEngine } from './docker/engine.ts';
 import { ownerState, parseOwner } from './run-owner.ts';
 import { EngineError } from './errors.ts';
-import { removeAll } from './local/run-project.ts';
+import { removeAll } from './local/remove-all.ts';
 import { removeStackRemains } from './swarm/stack-removal.ts';
 
 type Thing = { id: string; name: string };

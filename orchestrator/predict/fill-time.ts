@@ -2,17 +2,17 @@ import { z } from 'zod';
 import { formatCount } from './count-range.ts';
 
 /*
- * How long clients take to use up their local ports (docs/model.md, "Time to fill").
+ * How long clients take to use up their local ports (docs/model.md, "Time").
  *
  * connect() picks a port in `__inet_hash_connect` (net/ipv4/inet_hashtables.c): it tries ports of one parity first
  * and starts each search just past the port the last one found. Until that parity's `h` ports are taken, a connect
  * finds a port at once; after that every connect checks all `h` taken ports of the first parity before it tries the
  * other: a client with N ports per destination makes N - h connects that each check h ports, per destination
- * (round robin, each destination its own 4-tuples). A check locks the port's bind-hash bucket, walks its chain (one
- * entry per namespace holding that port: the bind hash is one table for every namespace of the host) and, since a
- * connect()-made bucket is shared, looks the 4-tuple up in the established hash (its chain: the host's sockets over
- * `tcp_ehash_entries`). So a check costs `base + perEntry x (entries walked)`, both measured on the engine.
- * Clients that fill at once share the host's cores; a client uses at most as many as it has worker processes.
+ * (round robin, each destination its own 4-tuples). A check locks the port's bind-hash bucket and, since a
+ * connect()-made bucket is shared, looks the 4-tuple up in the established hash (`__inet_check_established`): one
+ * table for every namespace of the host, its chains the host's sockets over `tcp_ehash_entries`. So a check costs
+ * `base + perScanned x h + perEntry x chain`, fitted to what the engine measured (fitCheckCost). Clients that fill at
+ * once share the host's cores; a client uses at most as many as it has worker processes connecting at once.
  */
 
 /** What one filling client asks of the port search. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { removeAll } from '../../orchestrator/engine/local/run-project.ts';
+import { removeAll } from '../../orchestrator/engine/local/remove-all.ts';
 
 type Thing = { id: string; name: string; labels: Record<string, string> };
 

@@ -98,11 +98,21 @@ export async function swarmFacts(
   // The prediction takes the smallest table: the server may be placed on any node.
   const tables = perNode.flatMap((node) => (node.conntrack ? [node.conntrack] : []));
   const conntrack = tables.length > 0 ? tables.reduce((least, table) => (table.max < least.max ? table : least)) : null;
+  // For the fill's estimate: the fewest cores and the smallest established hash of any node, as if every client
+  // filled on one node (the scheduler places them; the lab's nodes even share one host's cores).
+  const readings = usable.map((node) => defaults.get(node.id)!);
+  const least = (values: Array<number | undefined>) => {
+    const known = values.filter((value): value is number => value !== undefined);
+    return known.length === readings.length && known.length > 0 ? Math.min(...known) : undefined;
+  };
+  const cores = least(readings.map((ready) => ready.cores));
+  const ehashEntries = least(readings.map((ready) => ready.ehashEntries));
   return {
     version,
     nofileCeiling,
     defaultNofile,
     conntrack,
+    ...(cores && ehashEntries ? { host: { files: null, memoryAvailableKb: null, cores, ehashEntries } } : {}),
     nodes: perNode,
     localNodeId: state.nodeId,
     hostnames,
