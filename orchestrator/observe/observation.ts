@@ -2,7 +2,7 @@ import { ApplicationEnd } from './application-end.ts';
 import { z } from 'zod';
 import { KernelView, KernelViewLog } from './kernel-view.ts';
 import { parseProbeLine, ReadyEvent, type ProbeEvent } from './probe-events.ts';
-import { toSeries, type ContainerSeries, type SeriesPoint } from './series.ts';
+import { MAX_SERIES_POINTS, thinPoints, toSeries, type ContainerSeries, type SeriesPoint } from './series.ts';
 
 export const WorkerObservation = z.strictObject({
   worker: z.number().int(),
@@ -149,6 +149,10 @@ export class ContainerLog {
     let count = 0;
     for (const state of this.workers.values()) count += state.count;
     this.points.push({ t, count, timeWait: timeWait === undefined || timeWait < 0 ? null : timeWait });
+    // A probe reports every 10 ms: a long run keeps at most a few times what a result stores, thinned as it goes
+    // (each time to slices finer than the stored series' will be), so memory does not grow with the run's length.
+    if (this.points.length > 4 * MAX_SERIES_POINTS)
+      this.points.splice(0, this.points.length, ...thinPoints(this.points, 2 * MAX_SERIES_POINTS));
   }
 
   private lastT = 0;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ContainerLog } from '../../orchestrator/observe/observation.ts';
+import { MAX_SERIES_POINTS } from '../../orchestrator/observe/series.ts';
 import { ProbeLog } from '../../orchestrator/observe/probe-log.ts';
 import { parseProbeLine } from '../../orchestrator/observe/probe-events.ts';
 
@@ -157,5 +158,23 @@ describe('ProbeLog', () => {
     expect(log.finished()).toBe(true);
     expect(Object.keys(log.snapshots())).toEqual(['client-1']);
     expect(log.counted()[0]?.count).toBe(22);
+  });
+});
+
+describe('a long run in memory', () => {
+  it('keeps at most a few times the points a result stores, and stores the same last count and span', () => {
+    const log = new ContainerLog('client-1');
+    log.addLine(READY_CLIENT);
+    log.addLine(line({ event: 'worker', role: 'client', worker: 0, pid: 7, budget: 19997, t: 11 }));
+    // An hour of reports every 10 ms.
+    for (let t = 20; t <= 3_600_000; t += 10)
+      log.addLine(line({ event: 'progress', role: 'client', worker: 0, count: Math.floor(t / 100), t }));
+    const held = (log as unknown as { points: unknown[] }).points;
+    const series = log.series();
+    expect(series.t.length).toBeLessThanOrEqual(MAX_SERIES_POINTS);
+    expect(series.t.at(-1)).toBe(3_600_000);
+    expect(series.count.at(-1)).toBe(36_000);
+    expect(series.t[0]).toBeLessThanOrEqual(20);
+    expect(held.length).toBeLessThanOrEqual(4 * MAX_SERIES_POINTS + 1);
   });
 });
