@@ -3,6 +3,8 @@ import LongestFirst from './test/longest-first.ts';
 
 /** Tests that need the engine to themselves (orphans on purpose, the host's conntrack table): one file. */
 const ALONE = 'test/docker/alone.test.ts';
+/** The test that lowers fs.file-max: after everything else. */
+const FILES_LAST = 'test/docker/file-max.last.ts';
 
 /**
  * Real containers fill real port ranges: a wide range takes minutes here, up to ten beside the other engine files
@@ -59,6 +61,16 @@ export default defineConfig({
           exclude: [ALONE],
           ...ENGINE_TIMEOUTS,
           sequence: { groupOrder: 1 },
+        },
+      },
+      {
+        test: {
+          // The host's open files lowered for one run: every other process's files count against the same limit,
+          // so it runs last, with nothing beside it.
+          name: 'engine-last',
+          include: [FILES_LAST],
+          ...ENGINE_TIMEOUTS,
+          sequence: { groupOrder: 2 },
         },
       },
     ],

@@ -3,9 +3,8 @@
  * unit and browser tests (which never touch the engine) run beside them:
  * - runs left behind on purpose (a kill -9, an engine cut off) that cleanup or the next run must find, which
  *   another run's start-up cleanup would take first;
- * - a host setting lowered for one run (the conntrack table, the open files).
+ * - a host setting lowered for one run (the conntrack table).
  */
 import './engine.alone.ts';
 import './faults.alone.ts';
 import './conntrack.alone.ts';
-import './file-max.alone.ts';

@@ -5,8 +5,8 @@ import { containersLabelled, readResults } from './docker-helpers.ts';
 
 /**
  * The host's open files, lowered for this test: fs.file-max is global (only the host can set it), so the test owns
- * it while it runs and puts back what it found. Processes with CAP_SYS_ADMIN (dockerd, this test, the browser
- * tests beside it, all root) pass the limit; the containers do not.
+ * it while it runs and puts back what it found. Processes with CAP_SYS_ADMIN (dockerd, this test, all root) pass
+ * the limit and the containers do not, but every file counts against it: the test runs last, with nothing beside it.
  */
 const MAX_FILE = '/proc/sys/fs/file-max';
 
