@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../cli/run-cli.ts';
-import { APPLICATION_SCENARIOS, SHIPPED_EXPECTATIONS } from '../shipped-expectations.ts';
+import { APPLICATION_SCENARIOS, SCALE_SCENARIOS, SHIPPED_EXPECTATIONS } from '../shipped-expectations.ts';
 import { chartData } from '../../orchestrator/report/chart-data.ts';
 import { inspectReport } from '../browser/inspect-report.ts';
 import { portCount } from '../../orchestrator/scenario/port-range.ts';
@@ -8,10 +8,10 @@ import { expectAsShipped, readResults, reportIn } from './docker-helpers.ts';
 
 /**
  * The scenarios that fill tens of thousands of ports have tests of their own (big-fills.test.ts), and so do those
- * that run software of its own (applications.test.ts).
+ * that run software of its own (applications.test.ts); those at a host's scale are benchmarks (SCALE_SCENARIOS).
  */
 const SEED_SCENARIOS = Object.keys(SHIPPED_EXPECTATIONS).filter(
-  (name) => !['default-range', 'wide-range', 'server-beyond-65535', ...APPLICATION_SCENARIOS].includes(name),
+  (name) => !['default-range', 'wide-range', 'server-beyond-65535', ...APPLICATION_SCENARIOS, ...SCALE_SCENARIOS].includes(name),
 );
 
 /** Each scenario runs once; the tests that look at another side of a run share it. */
