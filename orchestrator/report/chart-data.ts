@@ -15,6 +15,8 @@ export type ChartData = {
   held: Array<{ seconds: number; connections: number; container: string }>;
   /** Each hold client's predicted ceiling (clients with the same one share a rule), and the server's. */
   ceilings: Array<{ connections: number; label: string }>;
+  /** When the clients were predicted to have filled their ports (clients with the same estimate share a rule). */
+  fillPredicted: Array<{ seconds: number; label: string }>;
   /** Hold clients: connections per second between consecutive points, against connections held. */
   rate: Array<{ held: number; perSecond: number; container: string }>;
   /** Where half a hold client's predicted ports are used: connect() prefers one parity, so the rate falls there. */
@@ -91,6 +93,20 @@ function fromZero(timeline: Timeline, series: ContainerSeries) {
 }
 
 const limitOf = (timeline: Timeline, name: string) => timeline.predictions.get(name)?.limit ?? 'none';
+
+/** The fill times the run predicted, one rule per estimate (to the second), naming its clients. */
+function fillPredictedRows(result: ResultWithSeries): ChartData['fillPredicted'] {
+  const byEstimate = new Map<number, string[]>();
+  for (const [name, fill] of Object.entries(('fillTimes' in result.run && result.run.fillTimes) || {})) {
+    const seconds = Math.round(fill.predictedSeconds);
+    byEstimate.set(seconds, [...(byEstimate.get(seconds) ?? []), name]);
+  }
+  // One estimate for every client needs no names.
+  return [...byEstimate].map(([seconds, names]) => ({
+    seconds,
+    label: byEstimate.size === 1 ? `predicted fill: ${seconds} s` : `${names.join(', ')}: predicted fill ${seconds} s`,
+  }));
+}
 
 /** Hold clients with the same predicted ceiling share one rule: ceiling -> the clients' names. */
 function holdCeilings(timeline: Timeline): Map<number, string[]> {
@@ -260,6 +276,7 @@ export function chartData(result: ResultWithSeries): ChartData {
   return {
     held: heldRows(timeline),
     ceilings: ceilingRows(timeline, byCeiling),
+    fillPredicted: fillPredictedRows(result),
     rate: rateRows(timeline),
     // Half the ports: where the port search slows. Not for a client an application stopped short of its ports.
     halfway: [...byCeiling].flatMap(([connections, names]) =>

@@ -30,8 +30,11 @@ const base = (title: string, subtitle?: string) => ({
   config: { font: 'sans-serif', legend: { orient: 'bottom', columns: 4 } },
 });
 
-/** A dashed horizontal rule at `field` for each row, labelled at the left edge. */
-function labelledRules(values: Array<Record<string, unknown>>, field: string, axis: 'x' | 'y') {
+/**
+ * A dashed rule at `field` for each row: horizontal (axis y) labelled at the left edge, or upright (axis x) labelled
+ * at the top, to the right of the rule or, `before`, to its left (a rule near the right edge).
+ */
+function labelledRules(values: Array<Record<string, unknown>>, field: string, axis: 'x' | 'y', before = false) {
   const position = { field, type: 'quantitative' };
   return [
     { data: { values }, mark: { type: 'rule', strokeDash: [6, 4], color: RULE_COLOR }, encoding: { [axis]: position } },
@@ -40,7 +43,7 @@ function labelledRules(values: Array<Record<string, unknown>>, field: string, ax
       mark:
         axis === 'y'
           ? { type: 'text', align: 'left', baseline: 'bottom', dx: 4, dy: -3, color: RULE_COLOR }
-          : { type: 'text', align: 'left', baseline: 'top', dx: 4, dy: 4, angle: 0, color: RULE_COLOR },
+          : { type: 'text', align: before ? 'right' : 'left', baseline: 'top', dx: before ? -4 : 4, dy: 4, angle: 0, color: RULE_COLOR },
       encoding:
         axis === 'y'
           ? { y: position, x: { value: 0 }, text: { field: 'label' } }
@@ -55,7 +58,10 @@ export function fillChart(data: ChartData): Chart | null {
   return {
     id: 'fill',
     caption:
-      "Each line is one container's count as its probe reported it. Dashed rules are the predicted ceilings; a client that stops on its rule stopped where the model said, for the reason named.",
+      "Each line is one container's count as its probe reported it. Dashed rules are the predicted ceilings; a client that stops on its rule stopped where the model said, for the reason named." +
+      (data.fillPredicted.length > 0
+        ? ' The upright rule is when the clients were predicted to have filled their ports: where their lines reach their ceilings is when they did.'
+        : ''),
     spec: {
       ...base('Connections held over time', `binding limit: ${data.bindingLimit}`),
       layer: [
@@ -74,6 +80,7 @@ export function fillChart(data: ChartData): Chart | null {
           },
         },
         ...labelledRules(data.ceilings, 'connections', 'y'),
+        ...(data.fillPredicted.length > 0 ? labelledRules(data.fillPredicted, 'seconds', 'x', true) : []),
       ],
     },
   };

@@ -51,7 +51,16 @@ describe('shipped scenarios on the real engine', () => {
     expect(data.ceilings.map((rule) => rule.connections)).toEqual([28231, 56462]);
     const seen = await inspectReport(report, 'run-default-range');
     expect(seen.verdict).toBe('PASS');
-    expect(seen.charts.fill).toMatchObject({ svg: true, lines: 3, rules: 2, legendLabels: ['client-1', 'client-2', SERVER_LINE] });
+    // Two ceilings, and the predicted fill time when the engine had filled ports before in this suite (one estimate
+    // for both clients: one rule).
+    const estimates = new Set(Object.values(run!.run.fillTimes ?? {}).map((fill) => Math.round(fill.predictedSeconds)));
+    expect(data.fillPredicted.map((rule) => rule.seconds)).toEqual([...estimates]);
+    expect(seen.charts.fill).toMatchObject({
+      svg: true,
+      lines: 3,
+      rules: 2 + estimates.size,
+      legendLabels: ['client-1', 'client-2', SERVER_LINE],
+    });
     expect(seen.charts.rate).toMatchObject({ svg: true, lines: 2 });
     expect(seen.consoleErrors).toEqual([]);
     expect(seen.requests).toEqual([]);

@@ -133,3 +133,33 @@ describe('chart specs', () => {
     expect(reportCharts(chartData(resultFixture('time-wait-exhaustion'))).map((chart) => chart.id)).toEqual(['churn', 'intervals']);
   });
 });
+
+describe('the predicted fill time on the fill chart', () => {
+  const withFills = (fills: Record<string, number>) => {
+    const result = resultFixture('default-range');
+    const fillTimes = Object.fromEntries(
+      Object.entries(fills).map(([name, seconds]) => [name, { predictedSeconds: seconds, basis: '', observedSeconds: 30 }]),
+    );
+    return chartData({ ...result, run: { ...result.run, fillTimes } });
+  };
+
+  it('one upright rule for one estimate shared by every client, labelled at its left; none without an estimate', () => {
+    const data = withFills({ 'client-1': 31.2, 'client-2': 30.8 });
+    expect(data.fillPredicted).toEqual([{ seconds: 31, label: 'predicted fill: 31 s' }]);
+    const rules = layers(fillChart(data)!.spec).filter((layer) => layer.data?.values === data.fillPredicted);
+    expect(rules.map((layer) => [layer.mark.type, Object.keys(layer.encoding)[0]])).toEqual([
+      ['rule', 'x'],
+      ['text', 'x'],
+    ]);
+    expect(fillChart(data)!.caption).toContain('when the clients were predicted to have filled their ports');
+    expect(chartData(resultFixture('default-range')).fillPredicted).toEqual([]);
+    expect(fillChart(chartData(resultFixture('default-range')))!.caption).not.toContain('predicted to have filled');
+  });
+
+  it('clients with different estimates: a rule each, naming them', () => {
+    expect(withFills({ 'client-1': 30, 'client-2': 400 }).fillPredicted).toEqual([
+      { seconds: 30, label: 'client-1: predicted fill 30 s' },
+      { seconds: 400, label: 'client-2: predicted fill 400 s' },
+    ]);
+  });
+});
