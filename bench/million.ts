@@ -1,8 +1,8 @@
 /**
  * `npm run bench -- --million [scenario]`: a million connections held on this host (scenarios/one-million.yml).
  * This benchmark owns the machine while it runs: the host's conntrack table (net.netfilter.nf_conntrack_max) is too
- * small here for a million tracked connections, so it raises it for the run and restores it afterwards, on an
- * interrupt too. It runs the scenario as `npm run scenario` does, in a process of its own, and prints: connections
+ * small here for a million tracked connections, so it raises it for the run to what the plan says the run needs and
+ * restores it afterwards, on an interrupt too. It runs the scenario as `npm run scenario` does, in a process of its own, and prints: connections
  * held and the verdict, predicted and observed time to fill, kernel memory per connection (slab growth against the
  * slab objects the prediction counts), open files per connection, the orchestrator's peak RSS, removal time.
  */
@@ -12,7 +12,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { formatTable } from '../orchestrator/cli/format-table.ts';
 import { formatCount } from '../orchestrator/predict/count-range.ts';
+import { ASSUMED_ENVIRONMENT } from '../orchestrator/predict/environment.ts';
 import { connectionBytes } from '../orchestrator/predict/host-limits.ts';
+import { predict } from '../orchestrator/predict/predict.ts';
+import { conntrackNeeded } from '../orchestrator/predict/shared-limits.ts';
+import { loadScenario } from '../orchestrator/scenario/load-scenario.ts';
 import { RunResult } from '../orchestrator/report/result-schema.ts';
 import { PROJECT_ROOT } from '../orchestrator/common/project-root.ts';
 
@@ -23,7 +27,12 @@ const readNumber = async (file: string) => Number((await readFile(file, 'utf8'))
 
 async function meminfoKb(): Promise<Record<string, number>> {
   const text = await readFile('/proc/meminfo', 'utf8');
-  return Object.fromEntries(text.split('\n').flatMap((line) => (/^(\w+):\s+(\d+) kB/.exec(line) ? [[RegExp.$1, Number(RegExp.$2)]] : [])));
+  return Object.fromEntries(
+    text.split('\n').flatMap((line) => {
+      const match = /^(\w+):\s+(\d+) kB/.exec(line);
+      return match ? [[match[1]!, Number(match[2])]] : [];
+    }),
+  );
 }
 
 /** Peak of each host figure while the run goes, read every second. */
@@ -57,8 +66,12 @@ export async function millionBench(scenario = 'one-million'): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('the million benchmark raises nf_conntrack_max for its run: run it as root');
   const original = await readNumber(CONNTRACK_MAX);
   const inUse = await readNumber(CONNTRACK_COUNT);
-  // A million and some: the run's connections, what is in use now, and room for the clients' lookups.
-  const lifted = Math.max(original, 1_100_000 + inUse);
+  // What the plan's lift line says the run needs: its connections with a table that does not bind, what is in use
+  // now, one entry per client for its lookup of the server.
+  const { scenario: loaded } = await loadScenario(scenario);
+  const env = { ...ASSUMED_ENVIRONMENT, conntrackMax: Number.MAX_SAFE_INTEGER, conntrackInUse: inUse };
+  const clients = loaded.clients.reduce((sum, group) => sum + group.count, 0);
+  const lifted = Math.max(original, conntrackNeeded(env, predict(loaded, env).total, clients));
   const restore = async () => {
     if ((await readNumber(CONNTRACK_MAX)) !== original) await writeFile(CONNTRACK_MAX, `${original}\n`);
   };
@@ -66,7 +79,9 @@ export async function millionBench(scenario = 'one-million'): Promise<void> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   process.stderr.write(
-    `bench: this benchmark owns the machine while it runs: net.netfilter.nf_conntrack_max ${formatCount(original)} -> ${formatCount(lifted)}, restored afterwards\n`,
+    lifted > original
+      ? `bench: this benchmark owns the machine while it runs: net.netfilter.nf_conntrack_max ${formatCount(original)} -> ${formatCount(lifted)}, restored afterwards\n`
+      : `bench: net.netfilter.nf_conntrack_max ${formatCount(original)} has room for the run: left as it is\n`,
   );
   const before = await meminfoKb();
   const filesBefore = await readNumber('/proc/sys/fs/file-nr');
@@ -74,7 +89,7 @@ export async function millionBench(scenario = 'one-million'): Promise<void> {
   const resultsDir = await mkdtemp(path.join(os.tmpdir(), 'portlab-million-'));
   let exit: number;
   try {
-    await writeFile(CONNTRACK_MAX, `${lifted}\n`);
+    if (lifted > original) await writeFile(CONNTRACK_MAX, `${lifted}\n`);
     exit = await runMeasured(scenario, resultsDir, peaks);
   } finally {
     await restore();

@@ -5,7 +5,7 @@ import type { Backend, BackendPlan, MeasuredEngine } from './engine/backend.ts';
 import { type DockerEngine } from './engine/docker/engine.ts';
 import { ensureApplicationImages } from './engine/application-images.ts';
 import { stopIfInterrupted } from './engine/errors.ts';
-import { FillCalibration } from './engine/fill-calibration.ts';
+import { FillCalibration, fillCostsIn } from './engine/fill-calibration.ts';
 import { engineSysctls } from './engine/netns-sysctls.ts';
 import { RLIMIT_REFUSED } from './engine/engine-facts.ts';
 import { ensureProbeImage } from './engine/probe-image.ts';
@@ -160,7 +160,7 @@ async function prepareRun(loaded: LoadedScenario, deps: RunDeps, files: RunFiles
   const facts = await engine.complete.catch(() => engine.facts);
   const plan = await backend.plan(loaded, { ...environmentOf(facts, backend.assumed.network), ...learnt }, project, image);
   const fillHost = fillHostOf(facts.host, backend.assumed.network);
-  const estimates = fillEstimates(scenario, plan.prediction, await calibration.costsOf(engine.calibrationKey), fillHost);
+  const estimates = fillEstimates(scenario, plan.prediction, fillCostsIn(learned), fillHost);
   for (const [container, estimate] of Object.entries(estimates))
     deps.onStatus(`${container}: ${aboutDuration(estimate.seconds)} to fill its ports (${estimate.basis})`);
   await writeFileAtomic(files.compose, plan.compiled.yaml);

@@ -11,7 +11,10 @@ const EngineRecord = z.object({
   /** Connections per second that unpaced churning clients reached. */
   churnRates: z.array(z.number()).default([]),
 });
-type EngineRecord = z.infer<typeof EngineRecord>;
+export type EngineRecord = z.infer<typeof EngineRecord>;
+
+/** What an engine measured of its port search, as the fill-time model takes it. */
+export const fillCostsIn = (record: EngineRecord): FillCosts => ({ connectSeconds: record.connects, checks: record.checks });
 /**
  * Measurements kept per engine: the latest ones, so a machine that changed is measured again. Stretches of checks are
  * kept per size of scan, so that many runs of one range do not push out what other ranges measured.
@@ -43,12 +46,6 @@ export class FillCalibration extends KeyedCache<EngineRecord> {
 
   async of(engine: string): Promise<EngineRecord> {
     return (await this.get(engine)) ?? { connects: [], checks: [], churnRates: [] };
-  }
-
-  /** What the engine measured, as the fill-time model takes it. */
-  async costsOf(engine: string): Promise<FillCosts> {
-    const record = await this.of(engine);
-    return { connectSeconds: record.connects, checks: record.checks };
   }
 
   async add(engine: string, learned: { fills: FillCosts; churnRates: number[] }): Promise<void> {

@@ -32,13 +32,14 @@ export type FileRoom = {
 export function fileRoom(env: Environment, containers: number, acceptQueue: number): FileRoom | null {
   if (!env.hostFiles || env.network !== 'bridge') return null;
   // What preflight read includes its own probe's container, gone before the clients start.
-  const freeWith = (perContainer: number) => Math.max(0, env.hostFiles!.max - env.hostFiles!.allocated - (containers - 1) * perContainer);
+  const othersWith = (perContainer: number) => (containers - 1) * perContainer;
+  const freeWith = (perContainer: number) => Math.max(0, env.hostFiles!.max - env.hostFiles!.allocated - othersWith(perContainer));
   const least = freeWith(FILES_PER_CONTAINER.max);
   const most = freeWith(FILES_PER_CONTAINER.min);
   const held = { min: Math.floor(least / 2), max: Math.floor((most + acceptQueue) / 2) };
   const accepted = { min: Math.max(0, Math.ceil((least - acceptQueue) / 2)), max: Math.ceil(most / 2) };
-  const others = `${formatCount(containers * FILES_PER_CONTAINER.min)}-${formatCount(containers * FILES_PER_CONTAINER.max)}`;
-  const line = `fs.file-max ${formatCount(env.hostFiles.max)}, ${formatCount(env.hostFiles.allocated)} allocated at preflight, ${others} for the run's ${containers} containers themselves: room for ${showCount(held)} connections at two files each (both ends are files of this host's kernel)`;
+  const others = `${formatCount(othersWith(FILES_PER_CONTAINER.min))}-${formatCount(othersWith(FILES_PER_CONTAINER.max))}`;
+  const line = `fs.file-max ${formatCount(env.hostFiles.max)}, ${formatCount(env.hostFiles.allocated)} allocated at preflight, ${others} more for the run's ${containers} containers themselves: room for ${showCount(held)} connections at two files each (both ends are files of this host's kernel)`;
   return { free: least, held, accepted, line };
 }
 

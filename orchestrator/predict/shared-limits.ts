@@ -130,12 +130,13 @@ export function predictSharedLimits(scenario: Scenario, env: Environment, load: 
   return { server, accepted: load, total: undefined, limit: 'none', error: NO_STOP, certain: true, reasoning: verdictLines };
 }
 
-/**
- * The host setting that lifts the conntrack table, and to what: every connection an entry, as many as are in use now,
- * one more per client (its lookup of the server's name). A child namespace cannot raise it; portlab never changes it.
- */
+/** The conntrack table a run needs: every connection an entry, as many as are in use now, one more per client (its lookup of the server's name). */
+export const conntrackNeeded = (env: Environment, load: CountRange, clients: number) =>
+  (load.max ?? load.min) + (env.network === 'overlay' ? 0 : env.conntrackInUse) + clients;
+
+/** The host setting that lifts the conntrack table, and to what. A child namespace cannot raise it; portlab never changes it. */
 function conntrackLift(env: Environment, load: CountRange, clients: number): string {
-  const needed = (load.max ?? load.min) + (env.network === 'overlay' ? 0 : env.conntrackInUse) + clients;
+  const needed = conntrackNeeded(env, load, clients);
   const where = env.network === 'overlay' ? "on the server's node" : 'on the host';
   return `to lift it, raise net.netfilter.nf_conntrack_max ${where} to at least ${formatCount(needed)} (sysctl -w net.netfilter.nf_conntrack_max=${needed}, as root; portlab does not change host settings)`;
 }
