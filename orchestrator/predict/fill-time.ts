@@ -57,8 +57,7 @@ export const firstParity = (ports: number) => Math.floor(ports / 2);
 /** Sockets per chain of the established hash when the host holds `connections` (both ends, on one engine). */
 export const ehashChain = (host: FillHost, connections: number) => (host.endsOnHost * connections) / host.ehashEntries;
 
-const checkSeconds = (cost: CheckCost, scanned: number, entries: number) =>
-  cost.base + cost.perScanned * scanned + cost.perEntry * entries;
+const checkSeconds = (cost: CheckCost, scanned: number, entries: number) => cost.base + cost.perScanned * scanned + cost.perEntry * entries;
 
 type Term = 'base' | 'scanned' | 'entries';
 
