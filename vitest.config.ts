@@ -6,11 +6,8 @@ const ALONE = 'test/docker/alone.test.ts';
 /** The test that lowers fs.file-max: after everything else. */
 const FILES_LAST = 'test/docker/file-max.last.ts';
 
-/**
- * Real containers fill real port ranges: a wide range takes minutes here, up to ten beside the other engine files
- * on a slow day. These guard against a hang; portlab's own limits end a run that stops moving.
- */
-const ENGINE_TIMEOUTS = { testTimeout: 1_800_000, hookTimeout: 300_000 };
+/** These guard against a hang; portlab's own limits end a run that stops moving. */
+const ENGINE_TIMEOUTS = { testTimeout: 600_000, hookTimeout: 300_000 };
 
 export default defineConfig({
   test: {
@@ -23,7 +20,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['test/**/*.test.ts'],
-          exclude: ['test/docker/**', 'test/browser/**'],
+          exclude: ['test/docker/**', 'test/browser/**', 'test/scale/**'],
           // Some start the real CLI (node on the bundle): a second alone, several beside the engine files and the
           // typecheck. A hang guard, not a time limit.
           testTimeout: 30_000,
@@ -51,15 +48,15 @@ export default defineConfig({
       },
       {
         test: {
-          // Runs judged by their own run ids, two files at a time. The shipped scenarios that fill tens of thousands
-          // of ports are one file, so one of them at a time holds its connections (the host's conntrack table has
-          // room for that and what the last one left closing); the other files' runs are small and mostly wait
-          // (paced churn, durations, timeouts). A paced churn that falls behind its rate beside a fill says by how
-          // much, and its prediction counts it.
+          // Runs judged by their own run ids, two files at a time; their runs are small (a few thousand ports) and
+          // mostly wait (paced churn, durations, timeouts). A paced churn that falls behind its rate beside another
+          // file's run says by how much, and its prediction counts it.
           name: 'engine',
           include: ['test/docker/**/*.test.ts'],
           exclude: [ALONE],
           ...ENGINE_TIMEOUTS,
+          // The tests of a describe.concurrent (the seed scenarios) three at a time.
+          maxConcurrency: 3,
           sequence: { groupOrder: 1 },
         },
       },
@@ -71,6 +68,18 @@ export default defineConfig({
           include: [FILES_LAST],
           ...ENGINE_TIMEOUTS,
           sequence: { groupOrder: 2 },
+        },
+      },
+      {
+        test: {
+          // `npm run test:scale`, not `npm test`: the shipped scenarios that fill tens of thousands of ports, the
+          // shipped sweeps, the lab's swarm. One file at a time (scripts/test-scale.sh): each needs a large share of
+          // the host's conntrack table and cores.
+          name: 'scale',
+          include: ['test/scale/**/*.test.ts'],
+          ...ENGINE_TIMEOUTS,
+          testTimeout: 3_600_000,
+          sequence: { groupOrder: 3 },
         },
       },
     ],

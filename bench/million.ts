@@ -7,7 +7,7 @@
  * slab objects the prediction counts), open files per connection, the orchestrator's peak RSS, removal time.
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { formatTable } from '../orchestrator/cli/format-table.ts';
@@ -19,8 +19,10 @@ import { conntrackNeeded } from '../orchestrator/predict/shared-limits.ts';
 import { loadScenario } from '../orchestrator/scenario/load-scenario.ts';
 import { RunResult } from '../orchestrator/report/result-schema.ts';
 import { PROJECT_ROOT } from '../orchestrator/common/project-root.ts';
+import { changeHostSetting, restoreHostSettings, sysctlFile, type HostSettingChange } from '../orchestrator/engine/host-settings.ts';
 
-const CONNTRACK_MAX = '/proc/sys/net/netfilter/nf_conntrack_max';
+const CONNTRACK_SETTING = 'net.netfilter.nf_conntrack_max';
+const CONNTRACK_MAX = sysctlFile(CONNTRACK_SETTING);
 const CONNTRACK_COUNT = '/proc/sys/net/netfilter/nf_conntrack_count';
 
 const readNumber = async (file: string) => Number((await readFile(file, 'utf8')).trim().split(/\s+/)[0]);
@@ -64,6 +66,7 @@ async function runMeasured(scenario: string, resultsDir: string, peaks: Peaks): 
 
 export async function millionBench(scenario = 'one-million'): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('the million benchmark raises nf_conntrack_max for its run: run it as root');
+  for (const line of await restoreHostSettings()) process.stderr.write(`bench: ${line}\n`);
   const original = await readNumber(CONNTRACK_MAX);
   const inUse = await readNumber(CONNTRACK_COUNT);
   // What the plan's lift line says the run needs: its connections with a table that does not bind, what is in use
@@ -72,9 +75,9 @@ export async function millionBench(scenario = 'one-million'): Promise<void> {
   const env = { ...ASSUMED_ENVIRONMENT, conntrackMax: Number.MAX_SAFE_INTEGER, conntrackInUse: inUse };
   const clients = loaded.clients.reduce((sum, group) => sum + group.count, 0);
   const lifted = Math.max(original, conntrackNeeded(env, predict(loaded, env).total, clients));
-  const restore = async () => {
-    if ((await readNumber(CONNTRACK_MAX)) !== original) await writeFile(CONNTRACK_MAX, `${original}\n`);
-  };
+  // The old value is journaled before the change: a crash of this process leaves it for the next portlab command.
+  let change: HostSettingChange | undefined;
+  const restore = async () => change?.restore();
   const onSignal = () => void restore().finally(() => process.exit(130));
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
@@ -89,7 +92,7 @@ export async function millionBench(scenario = 'one-million'): Promise<void> {
   const resultsDir = await mkdtemp(path.join(os.tmpdir(), 'portlab-million-'));
   let exit: number;
   try {
-    if (lifted > original) await writeFile(CONNTRACK_MAX, `${lifted}\n`);
+    if (lifted > original) change = await changeHostSetting(CONNTRACK_SETTING, String(lifted));
     exit = await runMeasured(scenario, resultsDir, peaks);
   } finally {
     await restore();

@@ -20,13 +20,19 @@ export function environmentOf(engine: EngineFacts, network: Environment['network
   };
 }
 
-/** The environment as every probe reported it at start (and, for churning clients, the TIME_WAITs they saw). */
+/**
+ * The environment as every probe reported it at start (and, for churning clients, the TIME_WAITs they saw and the
+ * speed they churned at).
+ */
 export function withContainerFacts(env: Environment, observations: Record<string, ContainerObservation>): Environment {
   const containers = { ...env.containers };
   const timeWaits = { ...env.timeWaits };
   const paceBehind = { ...env.paceBehind };
+  const churnSpeeds = { ...env.churnSpeeds };
   for (const [name, observation] of Object.entries(observations)) {
     if (observation.paceBehind !== undefined) paceBehind[name] = observation.paceBehind;
+    const speed = churnSpeed(name, observation);
+    if (speed !== undefined) churnSpeeds[name] = speed;
     if (observation.timeWaitEntered !== undefined && observation.timeWaitEntered !== null && observation.timeWait !== null) {
       timeWaits[name] = { entered: observation.timeWaitEntered, atEnd: observation.timeWait };
     }
@@ -51,5 +57,18 @@ export function withContainerFacts(env: Environment, observations: Record<string
     containers,
     ...(Object.keys(timeWaits).length > 0 ? { timeWaits } : {}),
     ...(Object.keys(paceBehind).length > 0 ? { paceBehind } : {}),
+    ...(Object.keys(churnSpeeds).length > 0 ? { churnSpeeds } : {}),
   };
+}
+
+/**
+ * A churning client's connections per second in this run: its count over the time its last worker stopped at (the
+ * probe's clock starts when the client is let go). A phase's clock is its container's, so a phase has none.
+ */
+function churnSpeed(name: string, observation: ContainerObservation): number | undefined {
+  if (observation.ready?.role !== 'client' || isPhaseKey(name) || !observation.finished) return undefined;
+  const stops = observation.workers.map((worker) => worker.stoppedAtMs);
+  if (stops.length === 0 || stops.some((ms) => ms === null)) return undefined;
+  const seconds = Math.max(...(stops as number[])) / 1000;
+  return seconds > 0 && observation.count > 0 ? observation.count / seconds : undefined;
 }

@@ -88,14 +88,11 @@ export async function runLoadedScenario(loaded: LoadedScenario, deps: RunDeps): 
   preloadRenderer();
   const { engine, plan } = prepared;
   const expected = expectedProgress(plan.prediction, prepared.estimates);
-  const limits = runLimits(loaded.scenario, prepared.estimates);
-  const asked = Math.max(
-    0,
-    ...loaded.scenario.clients.map((group) => (group.mode === 'hold' && group.duration ? durationMs(group.duration) : 0)),
-  );
-  if (asked > 0 && limits.limitMs > asked)
+  const limits = runLimits(loaded.scenario);
+  const longestFill = Math.max(0, ...Object.values(prepared.estimates).map((estimate) => estimate.seconds * 1000));
+  if (Number.isFinite(limits.limitMs) && longestFill > limits.limitMs)
     deps.onStatus(
-      `the fill is estimated to take longer than the hold's duration: the run may take ${aboutDuration(limits.limitMs / 1000)} (twice the estimate)`,
+      `the fill is estimated to take ${aboutDuration(longestFill / 1000)}, longer than the run's time limit of ${aboutDuration(limits.limitMs / 1000)}: the run ends there, incomplete if clients are still filling (a hold without a duration ends only when counts stop moving)`,
     );
   const run = await engine.run(plan, {
     runId: deps.runId,
@@ -180,10 +177,12 @@ async function judgeAndReport(
   const { scenario } = loaded;
   const engineFacts = await engine.complete.catch(() => engine.facts);
   if (engine.remembered && observed.failure && RLIMIT_REFUSED.test(observed.failure)) await engine.forgetGrants();
-  const env = { ...environmentOf(engineFacts, deps.backend.assumed.network), ...learnt };
+  // What earlier runs taught (the churn speed) shapes only the prediction made before this run; the measured
+  // prediction, which the verdict judges against, rests on this run's own facts.
+  const env = environmentOf(engineFacts, deps.backend.assumed.network);
   const measured = predict(scenario, withContainerFacts(env, observed.observations));
   const judgement = judge(measured, observed.observations, scenario.expect.tolerance);
-  const before = predict(scenario, env);
+  const before = predict(scenario, { ...env, ...learnt });
   const resultOf = (record: RunRecord) =>
     buildResult({
       scenario,
@@ -219,29 +218,20 @@ async function judgeAndReport(
 }
 
 /**
- * How long a run may take once its clients start. Churning clients stop themselves at their duration, and the run
- * waits a little longer for their last report; a hold with a duration of its own ends there, or, when its fill is
- * estimated to take longer, once the fill had twice its estimated time (a fill that makes progress is not cut). A
- * hold without one is never cut while counts move (a fill on a slow or busy machine just takes longer): it ends only
- * once nothing has moved for the default hold duration.
+ * How long a run may take once its clients start: the user's own bound, kept as written. Churning clients stop
+ * themselves at their duration, and the run waits a little longer for their last report; a hold with a duration of
+ * its own ends there. A hold without one is never cut while counts move (a fill on a slow or busy machine just takes
+ * longer): it ends only once nothing has moved for the default hold duration. Fill estimates never change it.
  */
-export function runLimits(scenario: Scenario, estimates: Record<string, FillEstimate>): { limitMs: number; stallLimitMs?: number } {
-  const longestFillMs = Math.max(0, ...Object.values(estimates).map((estimate) => estimate.seconds * 1000));
+export function runLimits(scenario: Scenario): { limitMs: number; stallLimitMs?: number } {
   const explicit = scenario.clients.flatMap((group) =>
-    group.mode === 'churn'
-      ? [durationMs(group.duration ?? '0s') + CHURN_GRACE_MS]
-      : group.duration
-        ? [Math.max(durationMs(group.duration), FILL_MARGIN * longestFillMs)]
-        : [],
+    group.mode === 'churn' ? [durationMs(group.duration ?? '0s') + CHURN_GRACE_MS] : group.duration ? [durationMs(group.duration)] : [],
   );
   const open = scenario.clients.some((group) => group.mode === 'hold' && group.duration === undefined);
   return open
     ? { limitMs: Number.POSITIVE_INFINITY, stallLimitMs: durationMs(SCENARIO_DEFAULTS.clients.holdDuration) }
     : { limitMs: Math.max(...explicit) };
 }
-
-/** A hold's time limit leaves its fill twice the estimated time. */
-const FILL_MARGIN = 2;
 
 /**
  * The sysctls a scenario or sweep file names, checked against what a new network namespace on this engine's kernel

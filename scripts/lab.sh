@@ -2,20 +2,29 @@
 # `npm run lab -- up [N] | down | stop <i> | start <i> | env | status`: a swarm of N Docker engines (default 3) on this
 # one host, to try portlab across machines before there is a cluster. Each engine is a dockerd of its own (its own
 # data root, exec root, socket and pidfile) in a network namespace of its own (plab-<i>) with a hostname of its own
-# (lab-<i>, a UTS namespace), the namespaces joined by a bridge (plab0, 10.77.0.0/24); node 1 is the manager and runs
+# (lab-<i>, a UTS namespace), the namespaces joined by a bridge (plab0, 10.77.0.0/24; names for the default lab); node 1 is the manager and runs
 # a registry (Debian's docker-registry) every node pulls from. `up` prints lines to `eval`; `down` removes every
 # engine, namespace, link, iptables rule, mount and directory the lab made, and is safe to run twice. Needs root.
-# Nothing is fetched from outside the machine but Debian's docker-registry package, when it is missing.
+# Nothing is fetched from outside the machine but Debian's docker-registry package, unpacked into portlab's cache
+# (scripts/unpack-debian.sh), never installed.
+#
+# Several labs can live side by side, each with a name of its own (PORTLAB_LAB_NAME, default lab), and with it its
+# own namespaces (p<name>-<i>), bridge (p<name>0), addresses (PORTLAB_LAB_SUBNET, default 10.77.0 for .0/24),
+# overlay pool (PORTLAB_LAB_POOL, default 10.200.0.0/16), rule and directories: the test suite's lab never touches a
+# lab a person made.
 set -euo pipefail
 
-LAB_DATA=${PORTLAB_LAB_DATA:-/var/lib/portlab-lab}
-LAB_RUN=${PORTLAB_LAB_RUN:-/run/portlab-lab}
-BRIDGE=plab0
-SUBNET_PREFIX=10.77.0
+LAB_NAME=${PORTLAB_LAB_NAME:-lab}
+[[ "$LAB_NAME" =~ ^[a-z][a-z0-9]{0,6}$ ]] || { echo "lab: PORTLAB_LAB_NAME is 1 to 7 lower-case letters and digits, found $LAB_NAME" >&2; exit 2; }
+LAB_DATA=${PORTLAB_LAB_DATA:-/var/lib/portlab-$LAB_NAME}
+LAB_RUN=${PORTLAB_LAB_RUN:-/run/portlab-$LAB_NAME}
+PREFIX=p$LAB_NAME
+BRIDGE=${PREFIX}0
+SUBNET_PREFIX=${PORTLAB_LAB_SUBNET:-10.77.0}
 REGISTRY_PORT=5000
 # Overlay networks get their subnets from here, away from the lab's own link and the engines' local pools.
-ADDR_POOL=10.200.0.0/16
-RULE=(-i "$BRIDGE" -o "$BRIDGE" -m comment --comment portlab-lab -j ACCEPT)
+ADDR_POOL=${PORTLAB_LAB_POOL:-10.200.0.0/16}
+RULE=(-i "$BRIDGE" -o "$BRIDGE" -m comment --comment "portlab-$LAB_NAME" -j ACCEPT)
 
 say() { echo "lab: $*" >&2; }
 die() {
@@ -43,7 +52,7 @@ need_root() { [ "$(id -u)" = 0 ] || die "the lab starts engines and namespaces: 
 start_engine() {
   local node=$1 dir="$LAB_RUN/node-$1"
   mkdir -p "$dir" "$LAB_DATA/node-$node"
-  setsid nsenter --net="/run/netns/plab-$node" -- unshare --uts -- sh -c "hostname lab-$node && exec dockerd \
+  setsid nsenter --net="/run/netns/$PREFIX-$node" -- unshare --uts -- sh -c "hostname $LAB_NAME-$node && exec dockerd \
     --data-root '$LAB_DATA/node-$node' --exec-root '$dir/exec' --pidfile '$dir/docker.pid' \
     -H 'unix://$dir/docker.sock' --insecure-registry '$(registry)'" \
     </dev/null >"$dir/dockerd.log" 2>&1 &
@@ -72,12 +81,10 @@ up() {
   local count=${1:-3}
   [[ "$count" =~ ^[0-9]+$ ]] && [ "$count" -ge 2 ] && [ "$count" -le 9 ] || die "up takes a number of engines from 2 to 9, found $count"
   need_root
-  [ -f "$LAB_RUN/nodes" ] && die "a lab is up already ($(cat "$LAB_RUN/nodes") engines): npm run lab -- down first"
+  [ -f "$LAB_RUN/nodes" ] && die "lab $LAB_NAME is up already ($(cat "$LAB_RUN/nodes") engines): npm run lab -- down first"
   command -v dockerd >/dev/null || die "no dockerd here: run scripts/start-engine.sh first"
-  if ! command -v docker-registry >/dev/null; then
-    say "installing Debian's docker-registry..."
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-registry >/dev/null
-  fi
+  local registry_root
+  registry_root=$(bash "$(dirname "$0")/unpack-debian.sh" docker-registry)
   mkdir -p "$LAB_RUN" "$LAB_DATA"
   echo "$count" >"$LAB_RUN/nodes"
   ip link add "$BRIDGE" type bridge
@@ -86,15 +93,15 @@ up() {
   # The host engine's FORWARD policy is DROP; traffic between the lab's namespaces crosses its bridge.
   if iptables -L DOCKER-USER -n >/dev/null 2>&1; then iptables -I DOCKER-USER "${RULE[@]}"; else iptables -I FORWARD "${RULE[@]}"; fi
   for node in $(nodes); do
-    ip netns add "plab-$node"
-    ip link add "plab-$node-h" type veth peer name "plab-$node-n"
-    ip link set "plab-$node-h" master "$BRIDGE" up
-    ip link set "plab-$node-n" netns "plab-$node"
-    ip -n "plab-$node" link set "plab-$node-n" name eth0
-    ip -n "plab-$node" addr add "$(address "$node")/24" dev eth0
-    ip -n "plab-$node" link set eth0 up
-    ip -n "plab-$node" link set lo up
-    ip -n "plab-$node" route add default via "$SUBNET_PREFIX.1"
+    ip netns add "$PREFIX-$node"
+    ip link add "$PREFIX-$node-h" type veth peer name "$PREFIX-$node-n"
+    ip link set "$PREFIX-$node-h" master "$BRIDGE" up
+    ip link set "$PREFIX-$node-n" netns "$PREFIX-$node"
+    ip -n "$PREFIX-$node" link set "$PREFIX-$node-n" name eth0
+    ip -n "$PREFIX-$node" addr add "$(address "$node")/24" dev eth0
+    ip -n "$PREFIX-$node" link set eth0 up
+    ip -n "$PREFIX-$node" link set lo up
+    ip -n "$PREFIX-$node" route add default via "$SUBNET_PREFIX.1"
   done
   # The registry, on the manager's address, its storage in the lab's data.
   mkdir -p "$LAB_DATA/registry"
@@ -106,7 +113,7 @@ storage:
 http:
   addr: $(registry)
 EOF
-  setsid nsenter --net=/run/netns/plab-1 -- docker-registry serve "$LAB_RUN/registry.yml" </dev/null >"$LAB_RUN/registry.log" 2>&1 &
+  setsid nsenter --net="/run/netns/$PREFIX-1" -- "$registry_root/usr/bin/docker-registry" serve "$LAB_RUN/registry.yml" </dev/null >"$LAB_RUN/registry.log" 2>&1 &
   echo $! >"$LAB_RUN/registry.pid"
   local starting=()
   for node in $(nodes); do
@@ -127,7 +134,7 @@ EOF
     curl -fsS "http://$(registry)/v2/" >/dev/null 2>&1 && break
     sleep 0.25
   done
-  say "$count engines up (lab-1 manages; registry $(registry)); their nodes:"
+  say "$count engines up ($LAB_NAME-1 manages; registry $(registry)); their nodes:"
   engine 1 node ls >&2
   env_lines
 }
@@ -162,14 +169,14 @@ down() {
   awk -v run="$LAB_RUN" -v data="$LAB_DATA" 'index($2, run) == 1 || index($2, data) == 1 { print $2 }' /proc/mounts | sort -r |
     while read -r mount; do umount -l "$mount" 2>/dev/null || true; done
   for node in $(seq 1 9); do
-    ip netns del "plab-$node" 2>/dev/null || true
-    ip link del "plab-$node-h" 2>/dev/null || true
+    ip netns del "$PREFIX-$node" 2>/dev/null || true
+    ip link del "$PREFIX-$node-h" 2>/dev/null || true
   done
   ip link del "$BRIDGE" 2>/dev/null || true
   while iptables -D DOCKER-USER "${RULE[@]}" 2>/dev/null; do :; done
   while iptables -D FORWARD "${RULE[@]}" 2>/dev/null; do :; done
   rm -rf "$LAB_RUN" "$LAB_DATA"
-  say "down: no engine, namespace, link, rule, mount or directory of the lab is left"
+  say "down: no engine, namespace, link, rule, mount or directory of lab $LAB_NAME is left"
 }
 
 case "${1:-}" in
@@ -180,14 +187,14 @@ stop)
   need_root
   [[ "${2:-}" =~ ^[0-9]+$ ]] && [ -d "$LAB_RUN/node-$2" ] || die "stop takes the number of a node of the lab, found ${2:-nothing}"
   kill_engine "$2"
-  say "node $2 (lab-$2) killed: its engine and containers are gone, as in a crash"
+  say "node $2 ($LAB_NAME-$2) killed: its engine and containers are gone, as in a crash"
   ;;
 start)
   need_root
   [[ "${2:-}" =~ ^[0-9]+$ ]] && [ -d "$LAB_RUN/node-$2" ] || die "start takes the number of a node of the lab, found ${2:-nothing}"
   if engine "$2" info >/dev/null 2>&1; then die "node $2's engine is running already"; fi
   start_engine "$2"
-  say "node $2 (lab-$2) is back"
+  say "node $2 ($LAB_NAME-$2) is back"
   ;;
 status)
   [ -f "$LAB_RUN/nodes" ] || die "no lab is up"

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# `npm test`: the typecheck, the lint (ESLint and Prettier, as `npm run lint`) and the whole suite (unit, engine,
-# browser). The typecheck and the lint run beside the suite, whose first minutes leave a core mostly idle (the engine
-# tests wait on the engine), and their verdicts count as much.
+# `npm test`: the typecheck, the lint (ESLint and Prettier, as `npm run lint`) and the suite (unit, browser, engine),
+# in about five minutes on two cores; the tests at the host's scale are `npm run test:scale`. The typecheck and the
+# lint run beside the suite, whose first minutes leave a core mostly idle (the engine tests wait on the engine), and
+# their verdicts count as much. It changes no host-wide setting unless the machine is declared disposable (CI=true or
+# PORTLAB_TEST_HOST_SETTINGS=1), and says so at the end.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 typecheck_output=$(mktemp)
@@ -10,7 +12,7 @@ typecheck=$!
 lint_output=$(mktemp)
 (node_modules/.bin/eslint . && node_modules/.bin/prettier --check . --log-level warn) > "$lint_output" 2>&1 &
 lint=$!
-node_modules/.bin/vitest run "$@"
+node_modules/.bin/vitest run --project unit --project browser --project engine-alone --project engine --project engine-last "$@"
 suite=$?
 
 # Waits for a check run beside the suite; prints its output when it failed. Returns its status.
@@ -29,4 +31,7 @@ finish "$typecheck" "typecheck (tsc --noEmit)" "$typecheck_output"
 typecheck_status=$?
 finish "$lint" "lint (npm run lint: eslint, prettier --check)" "$lint_output"
 lint_status=$?
+if [ "${CI:-}" != true ] && [ "${PORTLAB_TEST_HOST_SETTINGS:-}" != 1 ]; then
+  echo "not run: the 2 tests that change host-wide settings (net.netfilter.nf_conntrack_max, fs.file-max) for a moment; set PORTLAB_TEST_HOST_SETTINGS=1 on a machine you can spare (CI=true does)"
+fi
 [ "$suite" -eq 0 ] && [ "$typecheck_status" -eq 0 ] && [ "$lint_status" -eq 0 ]

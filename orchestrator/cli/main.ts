@@ -8,6 +8,7 @@ import { backendFor } from './backends.ts';
 import { isEntryPoint } from './entry-point.ts';
 import { EXIT } from './exit-codes.ts';
 import { reportError } from './report-error.ts';
+import { restoreLeftSettings } from './cleanup-command.ts';
 import { parseCliArgs, USAGE, UsageError, type CliOptions } from './parse-args.ts';
 import { formatPlan } from './print-plan.ts';
 
@@ -26,6 +27,7 @@ export async function main(argv: string[]): Promise<number> {
     return EXIT.pass;
   }
   try {
+    await restoreLeftSettings();
     if (options.dryRun) return await dryRun(options);
     const { runCommand } = await import('./run-command.ts');
     return await runCommand(options);

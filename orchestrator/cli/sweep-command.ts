@@ -19,7 +19,7 @@ import { formatTable } from './format-table.ts';
 import { abortOnSignals } from './interrupt.ts';
 import { reportError } from './report-error.ts';
 import { newRunId, progressPrinter } from './run-command.ts';
-import { killRuns, removeLeftovers } from './cleanup-command.ts';
+import { killRuns, removeLeftovers, restoreLeftSettings } from './cleanup-command.ts';
 import { engineKind, pushRegistry } from './parse-args.ts';
 import { showStop } from '../predict/prediction-schema.ts';
 
@@ -123,7 +123,7 @@ export async function sweepCommand(argv: string[]): Promise<number> {
     return EXIT.badInput;
   }
   try {
-    const sweep = await loadSweep(options.sweep);
+    const [sweep] = await Promise.all([loadSweep(options.sweep), restoreLeftSettings()]);
     if (options.dryRun) {
       checkSysctlNames(sweep.text, shownPath(sweep.file), SHIPPED_SYSCTLS);
       return dryRun(sweep, options.json, options.engine);

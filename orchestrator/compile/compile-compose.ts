@@ -20,6 +20,11 @@ export const PORTLAB_LABEL = {
   kept: 'io.portlab.kept',
   /** On an application of the user's own: the service (its observer) whose namespaces it runs in. */
   applicationOf: 'io.portlab.application-of',
+  /**
+   * The session a run belongs to (PORTLAB_SESSION, as the test suite sets it): a command started in a session lists,
+   * cleans up and removes only that session's runs, never a person's own.
+   */
+  session: 'io.portlab.session',
 } as const;
 
 export type CompileInput = {

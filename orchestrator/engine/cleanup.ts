@@ -1,6 +1,6 @@
 import { PORTLAB_LABEL } from '../compile/compile-compose.ts';
 import type { DockerEngine } from './docker/engine.ts';
-import { ownerState, parseOwner } from './run-owner.ts';
+import { currentSession, ownerState, parseOwner } from './run-owner.ts';
 import { EngineError } from './errors.ts';
 import { removeAll } from './local/remove-all.ts';
 import { removeStackRemains } from './swarm/stack-removal.ts';
@@ -21,9 +21,12 @@ export type RunOnEngine = {
   services: Thing[];
 };
 
-/** Every portlab run on the engine, by run id (things without one count as a run of their own, with no owner). */
-export async function listRuns(engine: DockerEngine): Promise<RunOnEngine[]> {
-  const managed = { [PORTLAB_LABEL.managed]: 'true' };
+/**
+ * Every portlab run on the engine, by run id (things without one count as a run of their own, with no owner); in a
+ * session (PORTLAB_SESSION), only that session's runs.
+ */
+export async function listRuns(engine: DockerEngine, session = currentSession()): Promise<RunOnEngine[]> {
+  const managed = { [PORTLAB_LABEL.managed]: 'true', ...(session ? { [PORTLAB_LABEL.session]: session } : {}) };
   const swarm = await engine.swarm.state();
   const [containers, networks, services] = await Promise.all([
     engine.containers.list(managed),

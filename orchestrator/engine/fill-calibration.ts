@@ -36,7 +36,8 @@ function latestPerScan(checks: CheckSample[], keep: number): CheckSample[] {
 
 /**
  * What fills and churns cost on each engine (its id, version, kernel), remembered between runs: the time a run
- * predicts for its clients, and whether an unpaced churn outruns TIME_WAIT, come from these. Missing or unreadable
+ * estimates for its clients, and the speed of an unpaced churn estimated before it runs, come from these (never a
+ * verdict, a cut or a limit). Missing or unreadable
  * is an empty store, never an error; fields of older versions are dropped.
  */
 export class FillCalibration extends KeyedCache<EngineRecord> {

@@ -47,12 +47,23 @@ export function ownerState(owner: RunOwner | undefined, here = os.hostname()): '
   return started === null || owner.started === 'unknown' || started === owner.started ? 'alive' : 'gone';
 }
 
-/** The labels that tie a container or network to its run and its owner: cleanup is by these. */
+/**
+ * The session this process works in (PORTLAB_SESSION): its runs carry it, and its cleanup sees only runs that carry
+ * it. Unset for a person's own commands, which see every run.
+ */
+export function currentSession(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const session = env.PORTLAB_SESSION?.trim();
+  return session ? session : undefined;
+}
+
+/** The labels that tie a container or network to its run and its owner (and session): cleanup is by these. */
 export function runLabels(run: { runId: string; owner: RunOwner; keep: boolean }): Record<string, string> {
+  const session = currentSession();
   return {
     [PORTLAB_LABEL.managed]: 'true',
     [PORTLAB_LABEL.runId]: run.runId,
     [PORTLAB_LABEL.owner]: formatOwner(run.owner),
     ...(run.keep ? { [PORTLAB_LABEL.kept]: 'true' } : {}),
+    ...(session ? { [PORTLAB_LABEL.session]: session } : {}),
   };
 }

@@ -17,7 +17,10 @@ type Churn = {
   runsOut: CountRange;
   early: { killed: number | null; why: string };
   rate: number | undefined;
-  /** The connections per second it churns at: its rate, or what unpaced churns reached on this engine; unknown before. */
+  /**
+   * The connections per second it churns at: its rate; unpaced, the speed its probe reported in this run, or (for
+   * the estimate before a run) what unpaced churns reached on this engine before; unknown otherwise.
+   */
   speed: number | undefined;
   speedText: string;
   paced: { count: CountRange; text: string };
@@ -66,7 +69,7 @@ const CHURN_CASES: Array<{ applies: (churn: Churn) => boolean; outcome: (churn: 
         connections: { min: 1, max: runsOut.max },
         limit: 'time-wait',
         error: { errnos: ['EADDRNOTAVAIL'], orNone: true },
-        why: `no rate is set and no unpaced churn has run on this engine yet, so its speed is not known: faster than ${formatCount(Math.ceil(threshold))}/s it runs out of ports (EADDRNOTAVAIL after ${showCount(usable)} ${early.why}), slower it churns for its whole duration; this run measures the speed for the next`,
+        why: `no rate is set and its speed is not known before it runs: faster than ${formatCount(Math.ceil(threshold))}/s it runs out of ports (EADDRNOTAVAIL after ${showCount(usable)} ${early.why}), slower it churns for its whole duration; the run measures it`,
       };
     },
   },
@@ -153,8 +156,10 @@ function churnOf(group: ClientGroup, env: Environment, name: string, key: string
     applied?.sysctls?.[name] ?? group.sysctls[name] ?? NAMESPACE_SYSCTL_DEFAULTS[name];
   const seconds = durationMs(group.duration ?? '0s') / 1000;
   const rate = group.rate;
-  // Without a rate the client churns as fast as this engine lets it: known once an earlier run here measured it.
-  const speed = rate ?? env.churnRate;
+  // Without a rate the client churns as fast as this engine lets it: known once its probe reports (this run's own),
+  // guessed before the run from what earlier runs here reached.
+  const own = env.churnSpeeds?.[key];
+  const speed = rate ?? own ?? env.churnRate;
   const early = killedTimeWaits(env, key, seconds, sysctl('net.ipv4.tcp_rfc1337'));
   // The kills the probe counted bound the extra connections: one that came after the failure freed a port no connect() used.
   const runsOut: CountRange = early.killed === null ? { min: usable.min, max: null } : { min: usable.min, max: usable.max + early.killed };
@@ -165,7 +170,11 @@ function churnOf(group: ClientGroup, env: Environment, name: string, key: string
     early,
     rate,
     speed,
-    speedText: rate ? `${formatCount(rate)}/s` : `${formatCount(speed ?? 0)}/s (the speed unpaced churns reached on this engine before)`,
+    speedText: rate
+      ? `${formatCount(rate)}/s`
+      : own !== undefined
+        ? `${formatCount(Math.round(own))}/s (its own speed in this run, as its probe reported it)`
+        : `${formatCount(speed ?? 0)}/s (the speed unpaced churns reached on this engine before)`,
     paced: pacedCount(rate, seconds, processes, env.paceBehind?.[key]),
     serverCloses: group.close === 'server',
     buckets: Number(

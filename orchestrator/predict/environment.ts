@@ -51,8 +51,13 @@ export const Environment = z.strictObject({
    * namespace put in TIME_WAIT while it churned, and how many were still there at the end.
    */
   timeWaits: z.record(z.string(), z.strictObject({ entered: z.number().int(), atEnd: z.number().int() })).optional(),
-  /** Connections per second an unpaced churning client reached on this engine before (the median); absent if none has. */
+  /**
+   * Connections per second an unpaced churning client reached on this engine before (the median); absent if none
+   * has. Only the estimate printed before a run uses it: a verdict never depends on earlier runs.
+   */
   churnRate: z.number().optional(),
+  /** Per unpaced churning client: the connections per second it reached in this run, as its probe reported them. */
+  churnSpeeds: z.record(z.string(), z.number()).optional(),
   /** Per paced churning client (or phase): how many connections its workers were behind their schedule at the end. */
   paceBehind: z.record(z.string(), z.number().int()).optional(),
 });

@@ -3,8 +3,11 @@
  * unit and browser tests (which never touch the engine) run beside them:
  * - runs left behind on purpose (a kill -9, an engine cut off) that cleanup or the next run must find, which
  *   another run's start-up cleanup would take first;
- * - a host setting lowered for one run (the conntrack table).
+ * - a host setting lowered for one run (the conntrack table);
+ * - fill times estimated from one run and compared with the next: last, when the unit and browser tests, the
+ *   typecheck and the lint beside it are done, so both runs have the cores to themselves.
  */
 import './engine.alone.ts';
 import './faults.alone.ts';
 import './conntrack.alone.ts';
+import './learned.alone.ts';

@@ -1,22 +1,23 @@
-import { readFile, writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../cli/run-cli.ts';
 import { containersLabelled, readResults } from './docker-helpers.ts';
+import { changeHostSetting, type HostSettingChange } from '../../orchestrator/engine/host-settings.ts';
+import { HOST_SETTINGS_ALLOWED, hostSettingsNote } from './host-settings.ts';
 
 /**
  * The host's conntrack table, lowered for this test: net.netfilter.nf_conntrack_max is global (only the host can set
- * it), so the test owns it while it runs and puts back what it found.
+ * it), so the test owns it while it runs and puts back what it found, journaled first (a crash leaves the journal to
+ * the next portlab command). Only on a machine declared disposable.
  */
-const MAX_FILE = '/proc/sys/net/netfilter/nf_conntrack_max';
+const SETTING = 'net.netfilter.nf_conntrack_max';
 
-describe('conntrack in the model', () => {
-  let original: string | undefined;
+describe.runIf(HOST_SETTINGS_ALLOWED)(`conntrack in the model${hostSettingsNote(SETTING)}`, () => {
+  let change: HostSettingChange | undefined;
   beforeAll(async () => {
-    original = (await readFile(MAX_FILE, 'utf8')).trim();
-    await writeFile(MAX_FILE, '3000');
+    change = await changeHostSetting(SETTING, '3000');
   });
   afterAll(async () => {
-    if (original !== undefined) await writeFile(MAX_FILE, original);
+    await change?.restore();
   });
 
   it('a table of 3,000 entries fills before 5,000 ports: conntrack binds, connect() times out, and the counts fall in the predicted room', async () => {

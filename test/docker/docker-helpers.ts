@@ -1,8 +1,12 @@
-import { readFile, readdir } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import Docker from 'dockerode';
+import { execa } from 'execa';
 import { expect } from 'vitest';
 import { RunResult } from '../../orchestrator/report/result-schema.ts';
+import { PROJECT_ROOT } from '../../orchestrator/common/project-root.ts';
+import { SWEEP_COMMAND } from '../cli/run-cli.ts';
 import { expectedRange, SHIPPED_EXPECTATIONS } from '../shipped-expectations.ts';
 
 /** A second, independent view of the engine for assertions: what really exists, not what portlab believes. */
@@ -61,4 +65,21 @@ export function expectAsShipped(name: string, run: RunResult | undefined): void 
   expect(run?.server.observed).toBeGreaterThanOrEqual(server.min - behind.reduce((sum, each) => sum + each, 0));
   if (server.max !== null) expect(run?.server.observed).toBeLessThanOrEqual(server.max);
   expect(run?.verdict).toBe('pass');
+}
+
+/** `npm run sweep -- <args>` as a real process, results into a fresh directory; returns the process. */
+export async function startSweep(args: string[]) {
+  const resultsDir = await mkdtemp(path.join(os.tmpdir(), 'portlab-sweeps-'));
+  const cli = execa(SWEEP_COMMAND[0], [...SWEEP_COMMAND[1], ...args], {
+    reject: false,
+    cwd: PROJECT_ROOT,
+    env: { PORTLAB_RESULTS_DIR: resultsDir, INIT_CWD: '' },
+  });
+  return { cli, resultsDir };
+}
+
+/** The one folder a sweep wrote into `resultsDir`. */
+export async function sweepDir(resultsDir: string): Promise<string> {
+  const [dir] = await readdir(resultsDir);
+  return path.join(resultsDir, dir ?? '');
 }

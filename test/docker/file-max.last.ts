@@ -1,25 +1,26 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../cli/run-cli.ts';
 import { containersLabelled, readResults } from './docker-helpers.ts';
+import { changeHostSetting, type HostSettingChange } from '../../orchestrator/engine/host-settings.ts';
+import { HOST_SETTINGS_ALLOWED, hostSettingsNote } from './host-settings.ts';
 
 /**
  * The host's open files, lowered for this test: fs.file-max is global (only the host can set it), so the test owns
- * it while it runs and puts back what it found. Processes with CAP_SYS_ADMIN (dockerd, this test, all root) pass
+ * it while it runs and puts back what it found, journaled first; only on a machine declared disposable. Processes with CAP_SYS_ADMIN (dockerd, this test, all root) pass
  * the limit and the containers do not, but every file counts against it: the test runs last, with nothing beside it.
  */
-const MAX_FILE = '/proc/sys/fs/file-max';
+const SETTING = 'fs.file-max';
 
-describe('fs.file-max in the model', () => {
-  let original: string | undefined;
+describe.runIf(HOST_SETTINGS_ALLOWED)(`fs.file-max in the model${hostSettingsNote(SETTING)}`, () => {
+  let change: HostSettingChange | undefined;
   beforeAll(async () => {
-    original = (await readFile(MAX_FILE, 'utf8')).trim();
     const allocated = Number((await readFile('/proc/sys/fs/file-nr', 'utf8')).split(/\s+/)[0]);
     // Room for about 10,000 connections at two files each: fewer than the two clients' 20,000 ports.
-    await writeFile(MAX_FILE, String(allocated + 20_000));
+    change = await changeHostSetting(SETTING, String(allocated + 20_000));
   });
   afterAll(async () => {
-    if (original !== undefined) await writeFile(MAX_FILE, original);
+    await change?.restore();
   });
 
   it('the host runs out of files before 20,000 ports: file-max binds, socket() and accept() fail with ENFILE, the counts fall in the predicted room', async () => {

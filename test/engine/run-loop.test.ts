@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { EngineError } from '../../orchestrator/engine/errors.ts';
 import { runExperiment } from '../../orchestrator/engine/run-loop.ts';
 import type { ContainerSink, Deployment, RunOptions } from '../../orchestrator/engine/run-record.ts';
@@ -207,52 +207,74 @@ describe('the run loop, driven by a deployment with no engine', () => {
     expect(after.timeline.removed).not.toBeNull();
   });
 
-  it('the time limit: a client still going is stopped, its last lines read, and the run ends as duration', async () => {
-    const deployment = new FakeDeployment({
-      client: (sink) => {
-        sink.line('client-1', clientReady);
-        sink.line('client-1', progress('client', 300, 10));
-      },
+  describe('on a clock the test holds (fake timers: the loop reads Date.now and sleeps on setTimeout)', () => {
+    afterEach(() => {
+      vi.useRealTimers();
     });
-    const { record } = await runExperiment(deployment, options({ limitMs: 300 }));
-    expect(record.endReason).toBe('duration');
-    expect(record.failedBecause).toBeNull();
-    expect(deployment.calls).toContain('stopAll');
-    expect(record.observations['client-1']?.count).toBe(300);
-  });
 
-  it('a hold with no duration of its own is not cut while counts move, and ends as stalled once nothing moves', async () => {
-    let timer: NodeJS.Timeout | undefined;
-    const moving = new FakeDeployment({
-      client: (sink) => {
-        sink.line('client-1', clientReady);
-        let count = 0;
-        // Moves every 50 ms for 600 ms, then stops as a client whose ports ran out does.
-        timer = setInterval(() => {
-          count += 10;
-          sink.line('client-1', progress('client', count, count));
-          if (count === 120) {
-            clearInterval(timer);
-            sink.line('client-1', done('client', count, 'EADDRNOTAVAIL', count));
-          }
-        }, 50);
-      },
-    });
-    // The server never reports what it accepted: once the client is done only the server's settle ends the run.
-    const finished = await runExperiment(moving, options({ limitMs: Number.POSITIVE_INFINITY, stallLimitMs: 400 }));
-    expect(finished.record.endReason).toBe('clients-done');
-    expect(finished.record.observations['client-1']?.count).toBe(120);
+    /** Moves the clock 10 ms at a time until the run is over: no real time passes, so no load can make it race. */
+    async function onHeldClock<T>(run: () => Promise<T>): Promise<T> {
+      vi.useFakeTimers();
+      let over = false;
+      const running = run().finally(() => {
+        over = true;
+      });
+      while (!over) await vi.advanceTimersByTimeAsync(10);
+      return running;
+    }
 
-    const stuck = new FakeDeployment({
-      client: (sink) => {
-        sink.line('client-1', clientReady);
-        sink.line('client-1', progress('client', 30, 10));
-      },
+    it('the time limit: a client still going is stopped, its last lines read, and the run ends as duration', async () => {
+      const deployment = new FakeDeployment({
+        client: (sink) => {
+          sink.line('client-1', clientReady);
+          sink.line('client-1', progress('client', 300, 10));
+        },
+      });
+      const { record } = await onHeldClock(() => runExperiment(deployment, options({ limitMs: 300 })));
+      expect(record.endReason).toBe('duration');
+      expect(record.failedBecause).toBeNull();
+      expect(deployment.calls).toContain('stopAll');
+      expect(record.observations['client-1']?.count).toBe(300);
+      expect(record.endedAt.getTime() - record.startedAt.getTime()).toBeGreaterThanOrEqual(300);
     });
-    const { record } = await runExperiment(stuck, options({ limitMs: Number.POSITIVE_INFINITY, stallLimitMs: 300 }));
-    expect(record.endReason).toBe('stalled');
-    expect(record.failedBecause).toBeNull();
-    expect(record.observations['client-1']?.count).toBe(30);
-    expect(stuck.calls).toContain('stopAll');
+
+    it('a hold with no duration of its own is not cut while counts move, and ends as stalled once nothing moves', async () => {
+      let timer: NodeJS.Timeout | undefined;
+      const moving = new FakeDeployment({
+        client: (sink) => {
+          sink.line('client-1', clientReady);
+          let count = 0;
+          // Moves every 50 ms for 600 ms (longer than the stall limit), then stops as a client whose ports ran out does.
+          timer = setInterval(() => {
+            count += 10;
+            sink.line('client-1', progress('client', count, count));
+            if (count === 120) {
+              clearInterval(timer);
+              sink.line('client-1', done('client', count, 'EADDRNOTAVAIL', count));
+            }
+          }, 50);
+        },
+      });
+      // The server never reports what it accepted: once the client is done only the server's settle ends the run.
+      const finished = await onHeldClock(() => runExperiment(moving, options({ limitMs: Number.POSITIVE_INFINITY, stallLimitMs: 400 })));
+      expect(finished.record.endReason).toBe('clients-done');
+      expect(finished.record.observations['client-1']?.count).toBe(120);
+
+      const stuck = new FakeDeployment({
+        client: (sink) => {
+          sink.line('client-1', clientReady);
+          sink.line('client-1', progress('client', 30, 10));
+        },
+      });
+      const { record } = await onHeldClock(() => runExperiment(stuck, options({ limitMs: Number.POSITIVE_INFINITY, stallLimitMs: 300 })));
+      expect(record.endReason).toBe('stalled');
+      expect(record.failedBecause).toBeNull();
+      expect(record.observations['client-1']?.count).toBe(30);
+      expect(stuck.calls).toContain('stopAll');
+      // It waited out the stall limit from the last move, and no more than a look (250 ms) past it.
+      const waited = record.timeline.clientsDone! - record.timeline.clientsStarted!;
+      expect(waited).toBeGreaterThan(300);
+      expect(waited).toBeLessThan(300 + 250 + 50);
+    });
   });
 });

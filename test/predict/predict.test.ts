@@ -475,6 +475,38 @@ describe('tcp_tw_reuse_delay (Linux 6.14+)', () => {
   });
 });
 
+describe("an unpaced churn is judged on its own speed in this run, never on earlier runs'", () => {
+  const unpaced = scenario(
+    'clients:\n  mode: churn\n  duration: 10s\n  sysctls:\n    net.ipv4.ip_local_port_range: "61000 61999"\n    net.ipv4.tcp_tw_reuse: 0\n',
+  );
+  const slowHistory: Environment = { ...ASSUMED_ENVIRONMENT, churnRate: 5 };
+
+  it('with no speed known (a dry run on a new engine): either way, and the run measures it', () => {
+    expect(predict(unpaced, ASSUMED_ENVIRONMENT).clients[0]).toMatchObject({
+      connections: { min: 1, max: null },
+      error: { errnos: ['EADDRNOTAVAIL'], orNone: true },
+    });
+  });
+
+  it('its own speed decides over any history: 1,000 ports in 0.2 s runs out, whatever earlier runs reached', () => {
+    const own = { 'client-1': 5_000 };
+    const withoutHistory = predict(unpaced, { ...ASSUMED_ENVIRONMENT, churnSpeeds: own }).clients[0];
+    const withHistory = predict(unpaced, { ...slowHistory, churnSpeeds: own }).clients[0];
+    expect(withHistory).toEqual(withoutHistory);
+    expect(withoutHistory).toMatchObject({ limit: 'time-wait', error: stopsWith('EADDRNOTAVAIL') });
+    expect(withoutHistory?.reasoning.at(-1)).toContain('5,000/s (its own speed in this run, as its probe reported it)');
+  });
+
+  it('slower than the ports can fill in its duration (50/s x 10 s = 500 < 1,000): no stop', () => {
+    const [client] = predict(unpaced, { ...ASSUMED_ENVIRONMENT, churnRate: 14_000, churnSpeeds: { 'client-1': 50 } }).clients;
+    expect(client).toMatchObject({ limit: 'none', error: NO_STOP });
+  });
+
+  it('history alone serves the estimate before the run', () => {
+    expect(predict(unpaced, slowHistory).clients[0]?.reasoning.at(-1)).toContain('the speed unpaced churns reached on this engine before');
+  });
+});
+
 describe('TIME_WAITs killed by RSTs (RFC 1337): the count past the usable ports, explained', () => {
   const churn = (extra = '') =>
     scenario(

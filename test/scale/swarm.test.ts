@@ -8,8 +8,8 @@ import { SwarmNotReadyError } from '../../orchestrator/engine/errors.ts';
 import { swarmFacts } from '../../orchestrator/engine/swarm/swarm-preflight.ts';
 import { PROJECT_ROOT } from '../../orchestrator/common/project-root.ts';
 import { CLI_COMMAND, runCli, SWEEP_COMMAND } from '../cli/run-cli.ts';
-import { docker, eventually, readResults, reportIn, sleep } from './docker-helpers.ts';
-import { LAB_NODES, labDown, labEngine, labNodes, labSocket, labStart, labStop, labUp, type LabEnv } from './lab.ts';
+import { docker, eventually, readResults, reportIn, sleep } from '../docker/docker-helpers.ts';
+import { LAB_NAME, LAB_NODES, labDown, labEngine, labNodes, labSocket, labStart, labStop, labUp, type LabEnv } from '../docker/lab.ts';
 
 /**
  * The swarm tests run on the suite's own lab (three engines on this host, `npm run lab -- up 3`), never on the engine
@@ -91,7 +91,7 @@ describe('on a swarm of three engines (the lab)', () => {
     expect(run?.server.observed).toBe(56462);
     const byNumber = await labNodes();
     const containers = run?.environment.containers ?? {};
-    expect(containers.server).toMatchObject({ node: 'lab-1', nodeId: byNumber.get(1)?.id });
+    expect(containers.server).toMatchObject({ node: `${LAB_NAME}-1`, nodeId: byNumber.get(1)?.id });
     expect(new Set([containers['client-1']?.nodeId, containers['client-2']?.nodeId])).toEqual(
       new Set([byNumber.get(2)?.id, byNumber.get(3)?.id]),
     );
@@ -106,7 +106,7 @@ describe('on a swarm of three engines (the lab)', () => {
     // The report names each node by hostname and id, with what ran there.
     const html = await readFile(await reportIn(result.resultsDir), 'utf8');
     const nodeList = /<dd id="nodes">(.*?)<\/dd>/s.exec(html)?.[1] ?? '';
-    expect(nodeList).toContain(`lab-1 <span class="muted">(${byNumber.get(1)?.id.slice(0, 12)})</span>: server;`);
+    expect(nodeList).toContain(`${LAB_NAME}-1 <span class="muted">(${byNumber.get(1)?.id.slice(0, 12)})</span>: server;`);
     expect(await nothingLeft('lab-across-nodes')).toEqual(NOTHING);
   });
 
@@ -133,18 +133,18 @@ describe('on a swarm of three engines (the lab)', () => {
         client.observedError,
       ]),
     ).toEqual([
-      ['ports-1', 'lab-2', 1000, 'port-range', 'EADDRNOTAVAIL'],
+      ['ports-1', `${LAB_NAME}-2`, 1000, 'port-range', 'EADDRNOTAVAIL'],
       // nofile 600 less the three descriptors a process starts with.
-      ['descriptors-1', 'lab-3', 597, 'nofile', 'EMFILE'],
+      ['descriptors-1', `${LAB_NAME}-3`, 597, 'nofile', 'EMFILE'],
     ]);
     // The measured prediction per node names the nodes each placement admits, and the limit that binds there.
     expect(run?.prediction.nodes?.map((load) => [load.role, load.placedOn, load.limit, load.connections])).toEqual([
-      ['server node', ['lab-1'], "none (the clients' own limits bind first)", { min: 1597, max: 1597 }],
-      ['client nodes (group ports)', ['lab-2'], 'port-range', { min: 1000, max: 1000 }],
-      ['client nodes (group descriptors)', ['lab-3'], 'nofile', { min: 597, max: 597 }],
+      ['server node', [`${LAB_NAME}-1`], "none (the clients' own limits bind first)", { min: 1597, max: 1597 }],
+      ['client nodes (group ports)', [`${LAB_NAME}-2`], 'port-range', { min: 1000, max: 1000 }],
+      ['client nodes (group descriptors)', [`${LAB_NAME}-3`], 'nofile', { min: 597, max: 597 }],
     ]);
     const html = await readFile(await reportIn(result.resultsDir), 'utf8');
-    expect(html).toContain('<tr><td>client nodes (group descriptors)</td><td>lab-3</td>');
+    expect(html).toContain(`<tr><td>client nodes (group descriptors)</td><td>${LAB_NAME}-3</td>`);
     expect(await nothingLeft('lab-per-node')).toEqual(NOTHING);
   });
 
@@ -252,9 +252,9 @@ describe('on a swarm of three engines (the lab)', () => {
     expect(error).toBeInstanceOf(SwarmNotReadyError);
     const message = (error as Error).message;
     expect(message).toMatch(
-      /^the probe image portlab-probe:nosuchimage0 is not on nodes lab-\d, lab-\d, lab-\d: load it there \(`docker save portlab-probe:nosuchimage0 \| ssh <node> docker load`\) or pass --push <registry>/,
+      /^the probe image portlab-probe:nosuchimage0 is not on nodes tlab-\d, tlab-\d, tlab-\d: load it there \(`docker save portlab-probe:nosuchimage0 \| ssh <node> docker load`\) or pass --push <registry>/,
     );
-    for (const node of nodes()) expect(message).toContain(`lab-${node}`);
+    for (const node of nodes()) expect(message).toContain(`${LAB_NAME}-${node}`);
     expect(await labEngine(1).listServices({ filters: { label: ['io.portlab.run-id=imgchk'] } })).toEqual([]);
   });
 
@@ -274,7 +274,7 @@ describe('on a swarm of three engines (the lab)', () => {
     const [run] = await readResults(resultsDir);
     const lost = (await labNodes()).get(3)!;
     expect(run?.run.failure).toMatch(
-      new RegExp(`^container client-\\d exited while the run was going on \\(its node lab-3 \\(${lost.id.slice(0, 12)}\\) is down`),
+      new RegExp(`^container client-\\d exited while the run was going on \\(its node ${LAB_NAME}-3 \\(${lost.id.slice(0, 12)}\\) is down`),
     );
     const onLost = run?.clients.find((client) => run.environment.containers[client.name]?.nodeId === lost.id);
     expect(onLost?.verdict).toBe('error');
@@ -318,11 +318,11 @@ describe('on a swarm of three engines (the lab)', () => {
     await labDown();
     await labDown();
     const shell = async (command: string) => (await execa('bash', ['-c', command])).stdout;
-    expect(await shell('ip netns list | grep plab- || true')).toBe('');
-    expect(await shell('ip -o link | grep plab || true')).toBe('');
-    expect(await shell('iptables -S | grep portlab-lab || true')).toBe('');
-    expect(await shell('grep portlab-lab /proc/mounts || true')).toBe('');
-    expect(await shell('pgrep -af "portlab-lab" | grep -v pgrep || true')).toBe('');
-    expect(await shell('ls -d /run/portlab-lab /var/lib/portlab-lab 2>/dev/null || true')).toBe('');
+    expect(await shell(`ip netns list | grep p${LAB_NAME}- || true`)).toBe('');
+    expect(await shell(`ip -o link | grep p${LAB_NAME} || true`)).toBe('');
+    expect(await shell(`iptables -S | grep portlab-${LAB_NAME} || true`)).toBe('');
+    expect(await shell(`grep portlab-${LAB_NAME} /proc/mounts || true`)).toBe('');
+    expect(await shell(`pgrep -af "portlab-${LAB_NAME}" | grep -v pgrep || true`)).toBe('');
+    expect(await shell(`ls -d /run/portlab-${LAB_NAME} /var/lib/portlab-${LAB_NAME} 2>/dev/null || true`)).toBe('');
   });
 });

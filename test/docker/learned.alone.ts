@@ -1,4 +1,4 @@
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -30,32 +30,57 @@ describe('what a run learns about the engine', () => {
     const [run] = await readResults(second.resultsDir);
     const times = run?.run.fillTimes ?? {};
     expect(Object.keys(times).sort()).toEqual(['client-1', 'client-2']);
-    expect(times['client-1']?.observedSeconds).toBeGreaterThan(0);
-    expect(times['client-1']?.predictedSeconds).toBeGreaterThan(0);
+    // The estimate against the fill it estimated, within a factor of 3: this machine's speed moves by about a quarter
+    // between runs, and two runs in a row differ by more on a busy machine; a model off by the scan's order (checks
+    // grow with the square of the ports) or by the clients' sharing of the cores is off by more than that.
+    for (const name of ['client-1', 'client-2']) {
+      const predicted = times[name]?.predictedSeconds ?? Number.NaN;
+      const observed = times[name]?.observedSeconds ?? Number.NaN;
+      expect(observed).toBeGreaterThan(0);
+      expect(predicted / observed).toBeGreaterThan(1 / 3);
+      expect(predicted / observed).toBeLessThan(3);
+    }
     expect(second.stdout).toMatch(/^time: client-1 filled its ports in [\d.]+ s; predicted about \d+ s/m);
   });
 
-  it('an unpaced churn: the first on an engine is predicted both ways, the next from the speed the first reached', async () => {
+  it("an unpaced churn: the same verdict with no history and with a history that says otherwise, judged on the run's own speed", async () => {
     const cache = await mkdtemp(path.join(os.tmpdir(), 'portlab-cache-'));
     const env = { PORTLAB_CACHE_DIR: cache };
     const first = await runCli(['test/fixtures/unpaced-churn.yml'], { env });
     expect(first.exitCode).toBe(0);
-    const [before] = await readResults(first.resultsDir);
-    expect(before?.clients[0]).toMatchObject({
-      predictedError: { errnos: ['EADDRNOTAVAIL'], orNone: true },
+    const [empty] = await readResults(first.resultsDir);
+    // Before the run, with no history, either way; judged against its own speed, it ran out of ports.
+    expect(empty?.prediction.before.clients[0]).toMatchObject({ error: { errnos: ['EADDRNOTAVAIL'], orNone: true } });
+    expect(empty?.clients[0]).toMatchObject({
+      predictedError: stopsWith('EADDRNOTAVAIL'),
       observedError: 'EADDRNOTAVAIL',
       verdict: 'pass',
     });
+    expect(empty?.prediction.measured.clients[0]?.reasoning.join(' ')).toContain('its own speed in this run');
 
+    // A history that says unpaced churns here go 5 connections a second: too slow to fill 1,000 ports in 5 s.
+    const file = path.join(cache, 'fill-times.json');
+    type Stored = Record<string, { churnRates: number[] }>;
+    const stored = JSON.parse(await readFile(file, 'utf8')) as Stored;
+    for (const record of Object.values(stored)) record.churnRates = [5, 5, 5];
+    await writeFile(file, JSON.stringify(stored));
     const second = await runCli(['test/fixtures/unpaced-churn.yml'], { env });
     expect(second.exitCode).toBe(0);
-    const [after] = await readResults(second.resultsDir);
-    const client = after?.clients[0];
+    const [slow] = await readResults(second.resultsDir);
+    // The estimate before the run follows the history; the verdict does not.
+    expect(slow?.prediction.before.clients[0]).toMatchObject({ limit: 'none' });
+    expect(slow?.prediction.before.clients[0]?.reasoning.join(' ')).toContain(
+      '5/s (the speed unpaced churns reached on this engine before)',
+    );
+    const client = slow?.clients[0];
     expect(client).toMatchObject({ predictedError: stopsWith('EADDRNOTAVAIL'), observedError: 'EADDRNOTAVAIL', verdict: 'pass' });
+    expect([slow?.verdict, slow?.prediction.measured.clients[0]?.limit]).toEqual([
+      empty?.verdict,
+      empty?.prediction.measured.clients[0]?.limit,
+    ]);
     // The 1,000 ports, plus at most the TIME_WAITs RSTs killed, as the probe counted them.
     expect(client?.predicted.min).toBe(1000);
     expect(client?.observed).toBeGreaterThanOrEqual(client?.predicted.min ?? Number.NaN);
     expect(client?.observed).toBeLessThanOrEqual(client?.predicted.max ?? -1);
-    expect(after?.prediction.measured.clients[0]?.reasoning.join(' ')).toContain('the speed unpaced churns reached on this engine before');
   });
 });

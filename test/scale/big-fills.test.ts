@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { runCli } from '../cli/run-cli.ts';
 import { chartData, SERVER_LINE } from '../../orchestrator/report/chart-data.ts';
 import { inspectReport } from '../browser/inspect-report.ts';
-import { containersLabelled, expectAsShipped, readResults, reportIn } from './docker-helpers.ts';
+import { containersLabelled, expectAsShipped, readResults, reportIn } from '../docker/docker-helpers.ts';
 
 /**
  * The shipped scenarios that fill tens of thousands of ports, run as a user runs them, judged by what the kernel
