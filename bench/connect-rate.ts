@@ -2,11 +2,14 @@
  * `npm run bench [-- <scenario> ...]`: how fast connections climb on this machine. Runs each scenario (default:
  * default-range) on the engine and prints, per client, the count, the time until its last worker stopped, and the
  * rate, from the probes' own timings. Figures only: nothing here passes or fails. With --floor, bench/floor.ts; with
- * --observer, bench/observer-cost.ts; with --million, bench/million.ts (which raises nf_conntrack_max for its run).
+ * --observer, bench/observer-cost.ts; with --million, bench/million.ts (which raises nf_conntrack_max for its run);
+ * with --faults, bench/faults.ts (kill -9, Ctrl-C twice, two runs at once, a full results directory, the engine
+ * restarted: what each leaves).
  */
 import { floorBench } from './floor.ts';
 import { observerBench } from './observer-cost.ts';
 import { millionBench } from './million.ts';
+import { faultsBench } from './faults.ts';
 import { formatTable } from '../orchestrator/cli/format-table.ts';
 import { DockerEngine } from '../orchestrator/engine/docker/engine.ts';
 import { quietRun } from './quiet-run.ts';
@@ -42,6 +45,15 @@ if (args.includes('--observer')) {
   }
   try {
     await observerBench(reps);
+  } catch (error) {
+    process.stderr.write(`bench: ${(error as Error).message}\n`);
+    process.exit(3);
+  }
+  process.exit(0);
+}
+if (args.includes('--faults')) {
+  try {
+    await faultsBench();
   } catch (error) {
     process.stderr.write(`bench: ${(error as Error).message}\n`);
     process.exit(3);

@@ -1,0 +1,205 @@
+/**
+ * `npm run bench -- --faults`: what portlab leaves when things go wrong around it, tried for real on this machine's
+ * engine. Each trial starts portlab as a user does (node on the bundle), breaks something, then runs the next command
+ * a user would (a small run, which starts by removing what runs whose process is gone left) and counts what is left
+ * of the broken run on the engine. Prints one row per trial: portlab's exit code, whether its result was kept, and
+ * the containers and networks of it left after the next command.
+ *
+ * It owns the machine while it runs: it restarts the Docker engine once, and mounts a small tmpfs for a results
+ * directory that fills up. Root only. Figures, not verdicts: nothing here passes or fails.
+ */
+import { execa, type ResultPromise } from 'execa';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import Docker from 'dockerode';
+import { formatTable } from '../orchestrator/cli/format-table.ts';
+import { PROJECT_ROOT } from '../orchestrator/common/project-root.ts';
+
+const CLI = [path.join(PROJECT_ROOT, 'dist', 'main.mjs')];
+/** A hold that fills 5,000 ports a client and holds them for minutes: long enough to break it mid-fill. */
+const SLOW = 'test/fixtures/slow-hold.yml';
+/** What a user runs next: small, seconds. */
+const NEXT = 'test/fixtures/small-range.yml';
+const docker = new Docker();
+const session = `faults-${process.pid}`;
+
+type Row = { trial: string; exit: string; kept: string; left: string; note: string };
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function start(args: string[], resultsDir: string): ResultPromise {
+  return execa(process.execPath, [...CLI, ...args], {
+    reject: false,
+    cwd: PROJECT_ROOT,
+    env: { PORTLAB_RESULTS_DIR: resultsDir, PORTLAB_SESSION: session, INIT_CWD: '' },
+  });
+}
+
+const labelled = (label: string) => ({ filters: { label: [label] } });
+
+/** The run ids of this benchmark's runs that have containers on the engine. */
+async function runIds(): Promise<string[]> {
+  const found = await docker.listContainers({ all: true, ...labelled(`io.portlab.session=${session}`) });
+  return [...new Set(found.map((container) => container.Labels['io.portlab.run-id'] ?? ''))];
+}
+
+/** Waits until `count` containers of the benchmark's runs are running (its clients are filling). */
+async function running(count: number): Promise<void> {
+  for (let waited = 0; waited < 120_000; waited += 250) {
+    const found = await docker.listContainers(labelled(`io.portlab.session=${session}`));
+    if (found.length >= count) return;
+    await sleep(250);
+  }
+  throw new Error(`the run did not start ${count} containers within 2 minutes`);
+}
+
+/** What is left of the runs `ids` on the engine: "N containers, M networks". */
+async function leftOf(ids: string[]): Promise<string> {
+  let containers = 0;
+  let networks = 0;
+  for (const id of ids) {
+    containers += (await docker.listContainers({ all: true, ...labelled(`io.portlab.run-id=${id}`) })).length;
+    networks += (await docker.listNetworks(labelled(`io.portlab.run-id=${id}`))).length;
+  }
+  return `${containers} containers, ${networks} networks`;
+}
+
+/** Every run id of the benchmark's session seen on the engine until `cli` ends. */
+async function idsWhile(cli: ResultPromise): Promise<string[]> {
+  const seen = new Set<string>();
+  let over = false;
+  void cli.finally(() => (over = true));
+  while (!over) {
+    for (const id of await runIds()) seen.add(id);
+    await sleep(250);
+  }
+  return [...seen];
+}
+
+const resultsIn = async (dir: string) => (await readdir(dir).catch(() => [])).filter((file) => file.endsWith('.json')).length;
+
+/** The next command a user runs, then what is left of the broken runs. */
+async function afterNext(ids: string[]): Promise<string> {
+  const next = await start([NEXT], await mkdtemp(path.join(os.tmpdir(), 'portlab-faults-')));
+  return `${await leftOf(ids)} (next run: exit ${next.exitCode})`;
+}
+
+async function killNine(): Promise<Row> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'portlab-faults-'));
+  const cli = start([SLOW], dir);
+  await running(3);
+  const ids = await runIds();
+  cli.kill('SIGKILL');
+  const ended = await cli;
+  return {
+    trial: 'kill -9 of portlab mid-fill',
+    exit: ended.signal ?? String(ended.exitCode),
+    kept: `${await resultsIn(dir)} result`,
+    left: await afterNext(ids),
+    note: '',
+  };
+}
+
+async function ctrlCTwice(): Promise<Row> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'portlab-faults-'));
+  const cli = start([SLOW], dir);
+  await running(3);
+  const ids = await runIds();
+  cli.kill('SIGINT');
+  await sleep(100);
+  cli.kill('SIGINT');
+  const ended = await cli;
+  return {
+    trial: 'Ctrl-C twice',
+    exit: String(ended.exitCode),
+    kept: `${await resultsIn(dir)} result`,
+    left: await afterNext(ids),
+    note: '',
+  };
+}
+
+async function twoAtOnce(): Promise<Row> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'portlab-faults-'));
+  const first = start(['test/fixtures/medium-range.yml'], dir);
+  const second = start(['test/fixtures/medium-range.yml'], dir);
+  await running(6);
+  const ids = await runIds();
+  const [a, b] = await Promise.all([first, second]);
+  return {
+    trial: 'two runs of one scenario at once',
+    exit: `${a.exitCode}, ${b.exitCode}`,
+    kept: `${await resultsIn(dir)} results`,
+    left: await afterNext(ids),
+    note: '',
+  };
+}
+
+async function fullResults(): Promise<Row> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'portlab-faults-tmpfs-'));
+  // Room for the compose file (a few KB), not for the result and the report.
+  await execa('mount', ['-t', 'tmpfs', '-o', 'size=16k', 'portlab-faults', dir]);
+  try {
+    const cli = start([NEXT], dir);
+    const ids = await idsWhile(cli);
+    const ended = await cli;
+    const last = String(ended.stderr).trim().split('\n').at(-1) ?? '';
+    return {
+      trial: 'a results directory that fills up (16 KB tmpfs)',
+      exit: String(ended.exitCode),
+      kept: `${await resultsIn(dir)} result`,
+      left: await afterNext(ids),
+      note: last.slice(0, 140),
+    };
+  } finally {
+    await execa('umount', [dir]);
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Stops dockerd and starts it again as scripts/start-engine.sh does (systemd's unit where there is one). */
+async function restartEngine(): Promise<void> {
+  const systemd = await execa('systemctl', ['is-active', '--quiet', 'docker'], { reject: false });
+  if (systemd.exitCode === 0) {
+    await execa('systemctl', ['restart', 'docker']);
+    return;
+  }
+  await execa('pkill', ['-TERM', '-x', 'dockerd'], { reject: false });
+  for (let waited = 0; waited < 60_000; waited += 250) {
+    if ((await execa('pgrep', ['-x', 'dockerd'], { reject: false })).exitCode !== 0) break;
+    await sleep(250);
+  }
+  await execa('bash', [path.join(PROJECT_ROOT, 'scripts', 'start-engine.sh')]);
+}
+
+async function engineRestart(): Promise<Row> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'portlab-faults-'));
+  const cli = start([SLOW], dir);
+  await running(3);
+  const ids = await runIds();
+  await restartEngine();
+  const ended = await cli;
+  const last = String(ended.stderr).trim().split('\n').at(-1) ?? '';
+  return {
+    trial: 'the engine restarted mid-run',
+    exit: String(ended.exitCode),
+    kept: `${await resultsIn(dir)} result`,
+    left: await afterNext(ids),
+    note: last.slice(0, 140),
+  };
+}
+
+export async function faultsBench(): Promise<void> {
+  if (process.getuid?.() !== 0) throw new Error('the fault trial restarts the engine and mounts a tmpfs: run it as root');
+  const rows: Row[] = [];
+  for (const trial of [killNine, ctrlCTwice, twoAtOnce, fullResults, engineRestart]) {
+    process.stderr.write(`bench: ${trial.name}...\n`);
+    rows.push(await trial());
+  }
+  process.stdout.write(
+    `${formatTable(
+      ['trial', 'exit', 'result kept', 'left after the next command', 'last line'],
+      rows.map((row) => [row.trial, row.exit, row.kept, row.left, row.note]),
+    )}\n`,
+  );
+}
