@@ -77,6 +77,15 @@ async function idsWhile(cli: ResultPromise): Promise<string[]> {
   return [...seen];
 }
 
+/** What portlab said last that a person reads: its error line, else its summary's first line. */
+function said(ended: { stdout: unknown; stderr: unknown }): string {
+  const error = String(ended.stderr)
+    .split('\n')
+    .filter((line) => line.startsWith('portlab:'))
+    .at(-1);
+  return (error ?? String(ended.stdout).split('\n')[0] ?? '').slice(0, 160);
+}
+
 const resultsIn = async (dir: string) => (await readdir(dir).catch(() => [])).filter((file) => file.endsWith('.json')).length;
 
 /** The next command a user runs, then what is left of the broken runs. */
@@ -97,7 +106,7 @@ async function killNine(): Promise<Row> {
     exit: ended.signal ?? String(ended.exitCode),
     kept: `${await resultsIn(dir)} result`,
     left: await afterNext(ids),
-    note: '',
+    note: '(killed: it says nothing)',
   };
 }
 
@@ -115,7 +124,7 @@ async function ctrlCTwice(): Promise<Row> {
     exit: String(ended.exitCode),
     kept: `${await resultsIn(dir)} result`,
     left: await afterNext(ids),
-    note: '',
+    note: said(ended),
   };
 }
 
@@ -131,7 +140,7 @@ async function twoAtOnce(): Promise<Row> {
     exit: `${a.exitCode}, ${b.exitCode}`,
     kept: `${await resultsIn(dir)} results`,
     left: await afterNext(ids),
-    note: '',
+    note: `${said(a)}; ${said(b)}`,
   };
 }
 
@@ -143,13 +152,12 @@ async function fullResults(): Promise<Row> {
     const cli = start([NEXT], dir);
     const ids = await idsWhile(cli);
     const ended = await cli;
-    const last = String(ended.stderr).trim().split('\n').at(-1) ?? '';
     return {
       trial: 'a results directory that fills up (16 KB tmpfs)',
       exit: String(ended.exitCode),
-      kept: `${await resultsIn(dir)} result`,
+      kept: `${await resultsIn(dir)} result${said(ended).includes(' instead') ? ' (1 in the temp dir)' : ''}`,
       left: await afterNext(ids),
-      note: last.slice(0, 140),
+      note: said(ended),
     };
   } finally {
     await execa('umount', [dir]);
@@ -179,13 +187,12 @@ async function engineRestart(): Promise<Row> {
   const ids = await runIds();
   await restartEngine();
   const ended = await cli;
-  const last = String(ended.stderr).trim().split('\n').at(-1) ?? '';
   return {
     trial: 'the engine restarted mid-run',
     exit: String(ended.exitCode),
     kept: `${await resultsIn(dir)} result`,
     left: await afterNext(ids),
-    note: last.slice(0, 140),
+    note: said(ended),
   };
 }
 

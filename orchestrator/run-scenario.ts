@@ -24,7 +24,7 @@ import { buildResult } from './report/build-result.ts';
 import { preloadRenderer } from './report/render-chart.ts';
 import { formatResultJson } from './report/result-json.ts';
 import { RunResult } from './report/result-schema.ts';
-import { ensureWritable, fileStamp, RESULTS_DIR } from './report/results-dir.ts';
+import { ensureWritable, fileStamp, RESULTS_DIR, writeResultFile } from './report/results-dir.ts';
 import { renderReportCharts, writeReport } from './report/write-report.ts';
 import { durationMs } from './scenario/duration.ts';
 import { loadScenario, shownPath, type LoadedScenario } from './scenario/load-scenario.ts';
@@ -212,7 +212,7 @@ async function judgeAndReport(
   if (result.verdict === 'pass') {
     await calibration.add(engine.calibrationKey, { fills: fillCostsOf(scenario, result), churnRates: churnRates(scenario, result) });
   }
-  await writeFileAtomic(files.result, formatResultJson(result));
+  await writeResultFile(files.result, formatResultJson(result));
   const reportFile = await writeReport(result, files.result, charts);
   return { result, resultFile: files.result, reportFile, composeFile: files.compose };
 }

@@ -139,6 +139,10 @@ async function watchUntilDone(deployment: Deployment, watch: RunWatch, options: 
       if (!(await deployment.ping())) throw watch.lostEngine(`the log stream of ${gone} ended and the engine does not answer`);
       throw watch.exitedEarly(gone, 'while the run was going on');
     }
+    // portlab signals no client before the run ends: a client stopped by a signal was stopped by someone else, and
+    // its count is no limit's.
+    const signalled = clients.find((client) => watch.logs.get(client)?.stoppedBySignal());
+    if (signalled) throw watch.stoppedOutside(signalled);
     if (clients.every((client) => watch.logs.get(client)?.finished())) {
       const accepted = snapshot[server]?.count ?? 0;
       if (accepted === heldBy(clients, watch)) return 'clients-done';

@@ -110,6 +110,15 @@ export class RunWatch {
     return new RunFailed({ kind: 'exited', container, cause: `container ${container} exited ${when}${this.ending(container)}` });
   }
 
+  /** A client that stopped on a signal portlab did not send (it sends none before the run ends). */
+  stoppedOutside(container: string): RunFailed {
+    return new RunFailed({
+      kind: 'stopped-outside',
+      container,
+      cause: `container ${container} was stopped from outside the run while it was going on (a signal portlab did not send: docker stop, or its engine stopping)`,
+    });
+  }
+
   /** Throws the interrupt when the run was aborted. */
   checkInterrupt(step: string): void {
     stopIfInterrupted(this.signal, step);

@@ -66,6 +66,8 @@ export class ContainerLog {
   private readonly points: SeriesPoint[] = [];
   /** Workers that printed their `done` line. */
   private readonly done = new Set<number>();
+  /** A client worker stopped by a signal (SIGTERM): the run's stop, or someone else's (docker stop, the engine stopping). */
+  private signalled = false;
   /** An observed application's kernel view, and whether the application has exited (a client's end). */
   private readonly kernel = new KernelViewLog();
   private appEnded = false;
@@ -126,6 +128,7 @@ export class ContainerLog {
         if (event.count >= 0) worker.count = event.count;
         if (event.errno !== 'none') worker.errno = event.errno;
         worker.handedOff = event.reason === 'handoff';
+        if (event.role === 'client' && event.reason === 'signal') this.signalled = true;
         // A server worker's `done` comes at shutdown: only an errno (or a `limit` before it) means it stopped early.
         if (event.role === 'client' || event.errno !== 'none') this.stopped(event.worker, worker, event.t);
         this.point(event.t, event.timeWait);
@@ -166,6 +169,11 @@ export class ContainerLog {
   }
 
   /** Every worker the probe started has printed its `done` line: nothing more will come from it. */
+  /** A client worker of this container stopped on a signal rather than a limit or its duration. */
+  stoppedBySignal(): boolean {
+    return this.signalled;
+  }
+
   allDone(): boolean {
     const processes = this.ready?.processes;
     return processes !== undefined && this.done.size >= processes;

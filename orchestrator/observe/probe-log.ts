@@ -78,6 +78,11 @@ export class ProbeLog {
     return this.phases.size > 0 ? [...this.phases.values()].map((log) => log.snapshot()) : [this.base.snapshot()];
   }
 
+  /** A client worker stopped on a signal, in the container or any of its phases. */
+  stoppedBySignal(): boolean {
+    return this.base.stoppedBySignal() || [...this.phases.values()].some((log) => log.stoppedBySignal());
+  }
+
   /** Every worker of the container printed its `done` line (a server's come when it is stopped). */
   allDone(): boolean {
     return this.base.allDone();

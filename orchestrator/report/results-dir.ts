@@ -1,5 +1,7 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
+import { writeFileAtomic } from '../common/atomic-write.ts';
 import { PROJECT_ROOT } from '../common/project-root.ts';
 
 export const RESULTS_DIR = process.env.PORTLAB_RESULTS_DIR
@@ -28,5 +30,24 @@ export async function ensureWritable(dir: string): Promise<void> {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
     throw new ResultsDirError(`cannot write results to ${dir} (${code}); set PORTLAB_RESULTS_DIR to a directory you can write`);
+  }
+}
+
+/**
+ * Writes a run's result where it belongs. When the results directory cannot take it any more (it filled up, or went
+ * away, during the run), nothing measured is lost: the result goes to the temporary directory instead, and the run
+ * ends with one line naming both (exit 3).
+ */
+export async function writeResultFile(file: string, json: string): Promise<void> {
+  try {
+    await writeFileAtomic(file, json);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    const fallback = path.join(os.tmpdir(), path.basename(file));
+    const kept = await writeFileAtomic(fallback, json).then(
+      () => `it was written to ${fallback} instead (npm run report -- ${fallback} makes its report)`,
+      () => `nor to ${fallback}`,
+    );
+    throw new ResultsDirError(`cannot write the result to ${file} (${code}); ${kept}`, { cause: error });
   }
 }

@@ -136,6 +136,25 @@ describe('the run loop, driven by a deployment with no engine', () => {
     expect(deployment.calls).toContain('stopAll');
   });
 
+  it('a client stopped by a signal portlab did not send (docker stop, the engine stopping): failed, not judged as a limit', async () => {
+    const deployment = new FakeDeployment({
+      client: (sink) => {
+        sink.line('client-1', clientReady);
+        sink.line('client-1', progress('client', 700, 10));
+        sink.line('client-1', done('client', 708, 'none', 20));
+      },
+    });
+    const { record } = await runExperiment(deployment, options());
+    expect(record.endReason).toBe('failed');
+    expect(record.failedBecause).toEqual({
+      kind: 'stopped-outside',
+      container: 'client-1',
+      cause:
+        'container client-1 was stopped from outside the run while it was going on (a signal portlab did not send: docker stop, or its engine stopping)',
+    });
+    expect(record.observations['client-1']?.count).toBe(708);
+  });
+
   it("a probe that reports a fatal error: failed, typed as the probe's", async () => {
     const deployment = new FakeDeployment({
       client: (sink) => sink.line('client-1', line({ event: 'fatal', message: 'cannot resolve server', errno: 'EAI_AGAIN', t: 1 })),
