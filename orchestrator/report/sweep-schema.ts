@@ -64,7 +64,7 @@ export type SweepSummary = z.infer<typeof SweepSummary>;
 export function sweepJsonSchema(): Record<string, unknown> {
   return {
     ...z.toJSONSchema(SweepSummary, { target: 'draft-2020-12', unrepresentable: 'any' }),
-    $id: 'https://portlab.invalid/schemas/sweep.schema.json',
+    $id: 'https://portlab.invalid/schemas/sweep-summary.schema.json',
     title: 'portlab sweep summary',
     description: 'One sweep: a scenario run at every point of a grid of settings, predicted against observed per point.',
   };

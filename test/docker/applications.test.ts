@@ -8,7 +8,7 @@ import { chartData } from '../../orchestrator/report/chart-data.ts';
 import { runCli } from '../cli/run-cli.ts';
 import { loadScenario } from '../../orchestrator/scenario/load-scenario.ts';
 import { inspectReport } from '../browser/inspect-report.ts';
-import { containersLabelled, networksLabelled, readResults, reportIn } from './docker-helpers.ts';
+import { containersLabelled, networksLabelled, ownContainers, readResults, reportIn } from './docker-helpers.ts';
 
 /**
  * Real software portlab did not write, from Debian's packages in images FROM scratch, run through portlab on the
@@ -194,7 +194,7 @@ describe('software of its own under test, with the kernel beside it', () => {
     ).toHaveLength(1);
     // Refused before anything of the run existed: no result, no compose file, no container.
     expect(await readdir(result.resultsDir)).toEqual([]);
-    expect(await containersLabelled('io.portlab.scenario=no-image')).toEqual([]);
+    expect(await ownContainers('io.portlab.scenario=no-image')).toEqual([]);
   });
 
   it('a server that does not listen where the scenario says: one line saying where it does listen, exit 3', async () => {

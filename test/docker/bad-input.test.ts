@@ -11,14 +11,14 @@ import { PROJECT_ROOT } from '../../orchestrator/common/project-root.ts';
 import shipped from '../../orchestrator/scenario/netns-sysctls.json' with { type: 'json' };
 import { unknownSysctls } from '../../orchestrator/scenario/sysctl-names.ts';
 import { runCli, SWEEP_COMMAND } from '../cli/run-cli.ts';
-import { containersLabelled } from './docker-helpers.ts';
+import { ownContainers } from './docker-helpers.ts';
 
 /** One line on stderr, exit 2, and nothing in Docker or in the results directory. */
 async function expectRefused(result: { exitCode: number | undefined; stderr: string; resultsDir: string }, scenario: string) {
   expect(result.exitCode).toBe(2);
   expect(result.stderr.trim().split('\n')).toHaveLength(1);
   expect(result.stderr).not.toMatch(/internal error|\n\s+at /);
-  expect(await containersLabelled(`io.portlab.scenario=${scenario}`)).toEqual([]);
+  expect(await ownContainers(`io.portlab.scenario=${scenario}`)).toEqual([]);
   expect(await readdir(result.resultsDir)).toEqual([]);
 }
 

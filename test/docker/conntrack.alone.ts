@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../cli/run-cli.ts';
-import { containersLabelled, readResults } from './docker-helpers.ts';
+import { ownContainers, readResults } from './docker-helpers.ts';
 import { changeHostSetting, type HostSettingChange } from '../../orchestrator/engine/host-settings.ts';
 import { HOST_SETTINGS_ALLOWED, hostSettingsNote } from './host-settings.ts';
 
@@ -33,6 +33,6 @@ describe.runIf(HOST_SETTINGS_ALLOWED)(`conntrack in the model${hostSettingsNote(
     expect(run?.clients[0]).toMatchObject({ limit: 'conntrack', observedError: 'ETIMEDOUT', verdict: 'pass' });
     expect(run?.clients[0]?.observed).toBeLessThan(5000);
     expect(run?.total.verdict).toBe('pass');
-    expect(await containersLabelled('io.portlab.scenario=conntrack-full')).toEqual([]);
+    expect(await ownContainers('io.portlab.scenario=conntrack-full')).toEqual([]);
   });
 });

@@ -17,6 +17,15 @@ export async function containersLabelled(label: string): Promise<string[]> {
   return found.map((container) => container.Names[0] ?? container.Id);
 }
 
+/** The label of this suite's session (test/global-setup.ts): what carries it is the suite's own, nothing else. */
+export const OWN = `io.portlab.session=${process.env.PORTLAB_SESSION}`;
+
+/** The containers of this suite's runs that carry `label` (a person's own runs of the same scenario are not looked at). */
+export async function ownContainers(label: string): Promise<string[]> {
+  const found = await docker.listContainers({ all: true, filters: { label: [label, OWN] } });
+  return found.map((container) => container.Names[0] ?? container.Id);
+}
+
 export async function networksLabelled(label: string): Promise<string[]> {
   const found = await docker.listNetworks({ filters: { label: [label] } });
   return found.map((network) => network.Name);

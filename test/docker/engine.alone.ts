@@ -7,7 +7,7 @@ import { DockerEngine } from '../../orchestrator/engine/docker/engine.ts';
 import { hostTables, measureEngine } from '../../orchestrator/engine/local/preflight.ts';
 import { ensureProbeImage } from '../../orchestrator/engine/probe-image.ts';
 import { CLI_COMMAND, runCli } from '../cli/run-cli.ts';
-import { containersLabelled, docker, eventually, networksLabelled, readResults } from './docker-helpers.ts';
+import { containersLabelled, docker, eventually, networksLabelled, OWN, ownContainers, readResults } from './docker-helpers.ts';
 
 const engine = new DockerEngine();
 
@@ -60,7 +60,7 @@ async function startSlowRun() {
   // Running, not just created: by then preflight's own container (the conntrack reading) is gone.
   await eventually(
     async () =>
-      (await docker.listContainers({ filters: { label: ['io.portlab.scenario=slow-hold'], status: ['running'] } })).length === 3
+      (await docker.listContainers({ filters: { label: ['io.portlab.scenario=slow-hold', OWN], status: ['running'] } })).length === 3
         ? true
         : undefined,
     60_000,
@@ -100,7 +100,7 @@ describe('a run on the engine', () => {
     expect(run?.verdict).toBe('error');
     expect(run?.run.failure).toMatch(/^starting container portlab-start-fails-\w+-client-1-1/);
     expect(result.stdout).toContain('start-fails: ERROR');
-    expect(await containersLabelled('io.portlab.scenario=start-fails')).toEqual([]);
+    expect(await ownContainers('io.portlab.scenario=start-fails')).toEqual([]);
     expect(await networksLabelled(`io.portlab.run-id=${run?.run.id}`)).toEqual([]);
   });
 
@@ -110,7 +110,7 @@ describe('a run on the engine', () => {
     const ended = await cli;
     expect(ended.exitCode).toBe(130);
     expect(String(ended.stderr)).toContain('SIGINT: stopping the run and removing its containers');
-    expect(await containersLabelled('io.portlab.scenario=slow-hold')).toEqual([]);
+    expect(await ownContainers('io.portlab.scenario=slow-hold')).toEqual([]);
     const [run] = await readResults(resultsDir);
     expect(run?.run.endReason).toBe('interrupted');
     expect(run?.verdict).toBe('aborted');
@@ -121,7 +121,7 @@ describe('a run on the engine', () => {
     const { cli } = await startSlowRun();
     cli.kill('SIGKILL');
     await cli;
-    const left = await docker.listContainers({ all: true, filters: { label: ['io.portlab.scenario=slow-hold'] } });
+    const left = await docker.listContainers({ all: true, filters: { label: ['io.portlab.scenario=slow-hold', OWN] } });
     expect(left).toHaveLength(3);
     const runId = left[0]?.Labels['io.portlab.run-id'];
     const cleanup = await runCli(['--cleanup']);
@@ -155,7 +155,7 @@ describe('a run on the engine', () => {
     const { cli } = await startSlowRun();
     cli.kill('SIGKILL');
     await cli;
-    const orphans = await docker.listContainers({ all: true, filters: { label: ['io.portlab.scenario=slow-hold'] } });
+    const orphans = await docker.listContainers({ all: true, filters: { label: ['io.portlab.scenario=slow-hold', OWN] } });
     expect(orphans).toHaveLength(3);
     const runId = orphans[0]?.Labels['io.portlab.run-id'];
     const next = await runCli(['test/fixtures/small-range.yml']);
@@ -163,7 +163,7 @@ describe('a run on the engine', () => {
     expect(next.stderr).toContain(
       `removed what earlier runs left behind (their portlab process is gone): ${runId} (3 containers, 1 network)`,
     );
-    expect(await containersLabelled('io.portlab.scenario=slow-hold')).toEqual([]);
+    expect(await ownContainers('io.portlab.scenario=slow-hold')).toEqual([]);
   });
 
   it('--keep leaves the run in place, recognisable by docker compose labels, until --cleanup', async () => {

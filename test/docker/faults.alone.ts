@@ -5,7 +5,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { CLI_COMMAND, runCli } from '../cli/run-cli.ts';
-import { containersLabelled, docker, eventually, networksLabelled, readResults } from './docker-helpers.ts';
+import { docker, eventually, networksLabelled, OWN, ownContainers, readResults } from './docker-helpers.ts';
 
 /** Starts the CLI on `args` with results in a fresh directory. */
 async function startCli(args: string[], env: Record<string, string> = {}) {
@@ -17,9 +17,9 @@ async function startCli(args: string[], env: Record<string, string> = {}) {
   return { cli, resultsDir };
 }
 
-const containersOf = (scenario: string) => containersLabelled(`io.portlab.scenario=${scenario}`);
+const containersOf = (scenario: string) => ownContainers(`io.portlab.scenario=${scenario}`);
 const runningOf = async (scenario: string) =>
-  (await docker.listContainers({ filters: { label: [`io.portlab.scenario=${scenario}`], status: ['running'] } })).length;
+  (await docker.listContainers({ filters: { label: [`io.portlab.scenario=${scenario}`, OWN], status: ['running'] } })).length;
 
 /**
  * A Unix socket in front of the Docker socket. `cut()` closes it and every connection through it, as if the engine
@@ -55,7 +55,8 @@ describe('faults on the real engine', () => {
   it('a probe container killed mid-run: verdict error (not pass), exit 3, nothing left', async () => {
     const { cli, resultsDir } = await startCli(['test/fixtures/slow-hold.yml']);
     const client = await eventually(
-      async () => (await docker.listContainers({ filters: { label: ['io.portlab.scenario=slow-hold', 'io.portlab.role=client'] } }))[0],
+      async () =>
+        (await docker.listContainers({ filters: { label: ['io.portlab.scenario=slow-hold', 'io.portlab.role=client', OWN] } }))[0],
       60_000,
       'a client to run',
     );

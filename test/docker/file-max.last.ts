@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../cli/run-cli.ts';
-import { containersLabelled, readResults } from './docker-helpers.ts';
+import { ownContainers, readResults } from './docker-helpers.ts';
 import { changeHostSetting, type HostSettingChange } from '../../orchestrator/engine/host-settings.ts';
 import { HOST_SETTINGS_ALLOWED, hostSettingsNote } from './host-settings.ts';
 
@@ -33,6 +33,6 @@ describe.runIf(HOST_SETTINGS_ALLOWED)(`fs.file-max in the model${hostSettingsNot
     expect(run?.total.verdict).toBe('pass');
     expect(run?.total.observed).toBeLessThan(11_000);
     expect(run?.prediction.measured.reasoning.join('\n')).toContain('to lift it, raise fs.file-max on the host');
-    expect(await containersLabelled('io.portlab.scenario=medium-range')).toEqual([]);
+    expect(await ownContainers('io.portlab.scenario=medium-range')).toEqual([]);
   });
 });

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SweepSummary } from '../../orchestrator/report/sweep-schema.ts';
 import { inspectReport } from '../browser/inspect-report.ts';
-import { containersLabelled, eventually, networksLabelled, startSweep, sweepDir } from './docker-helpers.ts';
+import { eventually, networksLabelled, ownContainers, startSweep, sweepDir } from './docker-helpers.ts';
 
 describe('a sweep on the real engine', () => {
   it('runs every point in turn, goes on past a point that fails, and writes CSV, JSON and a chart', async () => {
@@ -44,13 +44,13 @@ describe('a sweep on the real engine', () => {
     expect(seen.charts.sweep?.points).toBe(4);
     expect(seen.consoleErrors).toEqual([]);
     expect(seen.requests).toEqual([]);
-    expect(await containersLabelled('io.portlab.scenario=sweep-small-1')).toEqual([]);
+    expect(await ownContainers('io.portlab.scenario=sweep-small-1')).toEqual([]);
   });
 
   it('Ctrl-C stops at once, removes the running point, keeps what finished and writes the summary as aborted (exit 130)', async () => {
     const { cli, resultsDir } = await startSweep(['test/fixtures/sweep-slow.yml']);
     await eventually(
-      async () => ((await containersLabelled('io.portlab.scenario=sweep-slow-1')).length === 3 ? true : undefined),
+      async () => ((await ownContainers('io.portlab.scenario=sweep-slow-1')).length === 3 ? true : undefined),
       60_000,
       'the first point to start',
     );
@@ -61,7 +61,7 @@ describe('a sweep on the real engine', () => {
     expect(summary).toMatchObject({ status: 'aborted', verdict: 'aborted', pointCount: 2 });
     expect(summary.points.map((point) => point.verdict)).toEqual(['aborted']);
     // Other tests run beside this one: look at this sweep's things only.
-    expect(await containersLabelled('io.portlab.scenario=sweep-slow-1')).toEqual([]);
+    expect(await ownContainers('io.portlab.scenario=sweep-slow-1')).toEqual([]);
     expect((await networksLabelled('io.portlab.managed=true')).filter((name) => name.startsWith('portlab-sweep-slow-'))).toEqual([]);
   });
 });
