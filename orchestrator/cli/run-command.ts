@@ -6,6 +6,9 @@ import { runScenario, type ExpectedProgress } from '../run-scenario.ts';
 import { userCwd } from '../scenario/load-scenario.ts';
 import { cleanupCommand, killRuns, removeLeftovers } from './cleanup-command.ts';
 import { backendFor } from './backends.ts';
+import { planScenario } from '../pipeline.ts';
+import { junitSuite } from '../report/junit.ts';
+import { writeJunit } from './write-junit.ts';
 import { connectEngine } from './connect-engine.ts';
 import { exitCodeFor } from './exit-codes.ts';
 import { abortOnSignals } from './interrupt.ts';
@@ -16,6 +19,9 @@ import { aboutDuration } from '../predict/fill-time.ts';
 import { showStop } from '../predict/prediction-schema.ts';
 
 export async function runCommand(options: CliOptions): Promise<number> {
+  // Every scenario named is checked and planned as a dry run plans it before the first runs (or an engine is asked):
+  // a bad second file is refused before the first has filled a port.
+  if (!options.cleanup) for (const name of options.scenarios) await planScenario(name, backendFor(options.engine));
   const engine = await connectEngine(); // one line and exit 3 when there is none and none can be started
   if (options.cleanup) return cleanupCommand(engine, options);
   await removeLeftovers(engine);
@@ -49,6 +55,11 @@ export async function runCommand(options: CliOptions): Promise<number> {
     stopListening();
   }
   if (options.json) process.stdout.write(`${JSON.stringify({ results: results.map((run) => run.result) }, null, 2)}\n`);
+  if (options.junit !== undefined)
+    await writeJunit(
+      options.junit,
+      results.map((run) => junitSuite(run.result)),
+    );
   const verdicts = results.map((run) => run.result.verdict);
   return exitCodeFor(
     abort.signal.aborted ? [...verdicts, 'aborted'] : verdicts,

@@ -16,6 +16,16 @@ describe('portlab CLI', () => {
     expect(await readFile(path.join(result.resultsDir, files[0]!), 'utf8')).toContain('io.portlab.scenario: default-range');
   });
 
+  it('every scenario named is checked before the first runs: a bad second file is one line, exit 2, and nothing ran', async () => {
+    const result = await runCli(['extra-listen-ports', 'test/fixtures/bad/huge-rate.yml']);
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(/^test\/fixtures\/bad\/huge-rate\.yml:\d+:\d+ clients\.rate: /),
+    ]);
+    expect(result.stdout).toBe('');
+    expect(await readdir(result.resultsDir)).toEqual([]);
+  });
+
   it('--dry-run --json prints the plans as JSON only', async () => {
     const result = await runCli(['default-range', 'wide-range', '--dry-run', '--json']);
     expect(result.exitCode).toBe(0);

@@ -136,7 +136,7 @@ describe('sweep.json', () => {
     const validate = new Ajv2020({ strict: false }).compile(sweepJsonSchema());
     expect(validate(JSON.parse(JSON.stringify(SUMMARY)))).toBe(true);
     expect(validate({ ...SUMMARY, status: 'maybe' })).toBe(false);
-    const committed = JSON.parse(await readFile(path.join(PROJECT_ROOT, 'schemas', 'sweep.schema.json'), 'utf8'));
+    const committed = JSON.parse(await readFile(path.join(PROJECT_ROOT, 'schemas', 'sweep-summary.schema.json'), 'utf8'));
     expect(committed).toEqual(sweepJsonSchema());
   });
 
