@@ -17,19 +17,22 @@ export type CliOptions = {
   engine: 'local' | 'swarm';
   /** With --engine swarm: a registry to push the probe image to, for nodes that do not have it. */
   push: string | undefined;
+  /** Where to write the runs' checks as JUnit XML, for CI systems. */
+  junit: string | undefined;
 };
 
 export class UsageError extends Error {
   override name = 'UsageError';
 }
 
-export const USAGE = `usage: npm run scenario -- <name or path> [...more] [--dry-run] [--json] [--keep] [--engine local|swarm]
+export const USAGE = `usage: npm run scenario -- <name or path> [...more] [--dry-run] [--json] [--keep] [--junit FILE] [--engine local|swarm]
        npm run scenario -- --cleanup [<run-id> | --all [--yes]]
 
   <name>       a file in scenarios/ (default-range means scenarios/default-range.yml); a path is used as given
   --dry-run    validate, predict and compile only; print the plan and create nothing in Docker
   --json       print the plan (dry run) or the results as JSON on stdout instead of tables
   --keep       leave the containers and network of a run in place for inspection
+  --junit      also write every check as JUnit XML to FILE (one test suite per scenario), as CI systems read it
   --engine     local (default): containers on this engine; swarm: services on the swarm this engine manages
                (an overlay network, clients spread by each group's placement; the plan shows each node's load)
   --push       with --engine swarm: push the probe image to this registry (host[:port][/path]) for every node to pull
@@ -75,6 +78,7 @@ export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
         help: { type: 'boolean', short: 'h', default: false },
         engine: { type: 'string', default: 'local' },
         push: { type: 'string' },
+        junit: { type: 'string' },
       },
     });
   } catch (error) {
@@ -93,7 +97,10 @@ export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
     help: parsed.values.help ?? false,
     engine: engineKind(parsed.values.engine),
     push: undefined,
+    junit: parsed.values.junit,
   };
+  if (options.junit !== undefined && (options.dryRun || cleanup))
+    throw new UsageError('--junit goes with a run (not --dry-run or --cleanup)');
   if (parsed.values.push !== undefined && options.engine !== 'swarm') throw new UsageError('--push goes with --engine swarm');
   if (options.engine === 'swarm') options.push = pushRegistry(parsed.values.push, env);
   if (!options.help && !options.cleanup && options.scenarios.length === 0) {

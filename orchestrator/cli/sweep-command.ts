@@ -22,12 +22,15 @@ import { newRunId, progressPrinter } from './run-command.ts';
 import { killRuns, removeLeftovers, restoreLeftSettings } from './cleanup-command.ts';
 import { engineKind, pushRegistry } from './parse-args.ts';
 import { showStop } from '../predict/prediction-schema.ts';
+import { writeJunit } from './write-junit.ts';
+import { sweepSuites } from './sweep-junit.ts';
 
-export const SWEEP_USAGE = `usage: npm run sweep -- <name or path> [--dry-run] [--json] [--engine local|swarm]
+export const SWEEP_USAGE = `usage: npm run sweep -- <name or path> [--dry-run] [--json] [--junit FILE] [--engine local|swarm]
 
   <name>       a file in sweeps/ (range-width means sweeps/range-width.yml); a path is used as given
   --dry-run    validate every point and print one table of their predictions; create nothing in Docker
   --json       print the plan (dry run) or the sweep's summary as JSON on stdout
+  --junit      also write every point's checks as JUnit XML to FILE (one test suite per point)
   --engine     local (default), or swarm: every point runs as services on the swarm this engine manages
 
   A run executes the points one after another and writes results/<sweep>-<stamp>/: each point's result, compose
@@ -90,34 +93,53 @@ function formatSweepSummary(summary: SweepSummary, files: { csv: string; json: s
 
 export const sweepExitCode = (summary: SweepSummary): number => exitCodeFor([summary.verdict]);
 
-/** `npm run sweep -- <name or path> [--dry-run] [--json]` */
+type SweepOptions = {
+  sweep: string;
+  dryRun: boolean;
+  json: boolean;
+  engine: 'local' | 'swarm';
+  push: string | undefined;
+  junit: string | undefined;
+};
+
+/** The sweep command's arguments; throws on anything it does not take. */
+function parseSweepArgs(argv: string[]): SweepOptions | 'help' {
+  const parsed = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      'dry-run': { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h' },
+      engine: { type: 'string', default: 'local' },
+      junit: { type: 'string' },
+    },
+  });
+  if (parsed.values.help) return 'help';
+  if (parsed.positionals.length !== 1) throw new Error(parsed.positionals.length === 0 ? 'name a sweep' : 'name one sweep at a time');
+  if (parsed.values.junit !== undefined && parsed.values['dry-run']) throw new Error('--junit goes with a run (not --dry-run)');
+  return {
+    sweep: parsed.positionals[0]!,
+    dryRun: parsed.values['dry-run'] ?? false,
+    json: parsed.values.json ?? false,
+    engine: engineKind(parsed.values.engine),
+    // On a swarm, the probe image goes to PORTLAB_REGISTRY when set (as for `npm run scenario`).
+    push: engineKind(parsed.values.engine) === 'swarm' ? pushRegistry(undefined, process.env) : undefined,
+    junit: parsed.values.junit,
+  };
+}
+
+/** `npm run sweep -- <name or path> [--dry-run] [--json] [--junit FILE]` */
 export async function sweepCommand(argv: string[]): Promise<number> {
-  let options: { sweep: string; dryRun: boolean; json: boolean; engine: 'local' | 'swarm'; push: string | undefined };
+  let options: SweepOptions;
   try {
-    const parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        'dry-run': { type: 'boolean', default: false },
-        json: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h' },
-        engine: { type: 'string', default: 'local' },
-      },
-    });
-    if (parsed.values.help) {
+    const parsed = parseSweepArgs(argv);
+    if (parsed === 'help') {
       process.stdout.write(`${SWEEP_USAGE}\n`);
       return EXIT.pass;
     }
-    if (parsed.positionals.length !== 1) throw new Error(parsed.positionals.length === 0 ? 'name a sweep' : 'name one sweep at a time');
-    options = {
-      sweep: parsed.positionals[0]!,
-      dryRun: parsed.values['dry-run'] ?? false,
-      json: parsed.values.json ?? false,
-      engine: engineKind(parsed.values.engine),
-      // On a swarm, the probe image goes to PORTLAB_REGISTRY when set (as for `npm run scenario`).
-      push: engineKind(parsed.values.engine) === 'swarm' ? pushRegistry(undefined, process.env) : undefined,
-    };
+    options = parsed;
   } catch (error) {
     process.stderr.write(`portlab: ${(error as Error).message}\n${SWEEP_USAGE}\n`);
     return EXIT.badInput;
@@ -163,6 +185,7 @@ export async function sweepCommand(argv: string[]): Promise<number> {
         },
       });
       process.stdout.write(options.json ? `${JSON.stringify(run.summary, null, 2)}\n` : `${formatSweepSummary(run.summary, run.files)}\n`);
+      if (options.junit !== undefined) await writeJunit(options.junit, await sweepSuites(run.summary, run.dir));
       return sweepExitCode(run.summary);
     } finally {
       stopListening();

@@ -1,4 +1,8 @@
+import { mkdtemp, readFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { parseJunit } from '../report/parse-junit.ts';
 import { runCli } from '../cli/run-cli.ts';
 import { APPLICATION_SCENARIOS, SCALE_SCENARIOS, SHIPPED_EXPECTATIONS } from '../shipped-expectations.ts';
 import { chartData } from '../../orchestrator/report/chart-data.ts';
@@ -12,10 +16,16 @@ import { expectAsShipped, readResults, reportIn } from './docker-helpers.ts';
  */
 const SEED_SCENARIOS = Object.keys(SHIPPED_EXPECTATIONS).filter((name) => ![...APPLICATION_SCENARIOS, ...SCALE_SCENARIOS].includes(name));
 
-/** Each scenario runs once; the tests that look at another side of a run share it. */
+/** Each scenario runs once, writing its checks as JUnit too; the tests that look at another side of a run share it. */
 const runs = new Map<string, ReturnType<typeof runCli>>();
 const runOnce = (name: string) => {
-  if (!runs.has(name)) runs.set(name, runCli([name]));
+  if (!runs.has(name))
+    runs.set(
+      name,
+      mkdtemp(path.join(os.tmpdir(), 'portlab-results-')).then((resultsDir) =>
+        runCli([name, '--junit', path.join(resultsDir, 'junit.xml')], { resultsDir }),
+      ),
+    );
   return runs.get(name)!;
 };
 
@@ -30,6 +40,9 @@ describe.concurrent("the seeds' claims, each as a shipped scenario on the real e
     expect(result.exitCode).toBe(0);
     const [run] = await readResults(result.resultsDir);
     expectAsShipped(name, run);
+    // The same checks as CI systems read them: one case per container and one for all clients, none failed.
+    const junit = parseJunit(await readFile(path.join(result.resultsDir, 'junit.xml'), 'utf8'));
+    expect([junit['@_tests'], junit['@_failures'], junit['@_errors']]).toEqual([String(run!.clients.length + 2), '0', '0']);
   });
 
   // TIME_WAIT sits on the side that closed first, one entry per 4-tuple (docs/model.md, "TIME_WAIT"): at most one

@@ -1,13 +1,16 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SweepSummary } from '../../orchestrator/report/sweep-schema.ts';
 import { inspectReport } from '../browser/inspect-report.ts';
+import { parseJunit } from '../report/parse-junit.ts';
 import { eventually, networksLabelled, ownContainers, startSweep, sweepDir } from './docker-helpers.ts';
 
 describe('a sweep on the real engine', () => {
   it('runs every point in turn, goes on past a point that fails, and writes CSV, JSON and a chart', async () => {
-    const { cli, resultsDir } = await startSweep(['test/fixtures/sweep-small.yml']);
+    const junitFile = path.join(await mkdtemp(path.join(os.tmpdir(), 'portlab-junit-')), 'sweep.xml');
+    const { cli, resultsDir } = await startSweep(['test/fixtures/sweep-small.yml', '--junit', junitFile]);
     const ended = await cli;
     // Two points whose clients cannot start end as errors: exit 3, but the other points ran and passed.
     expect(ended.exitCode).toBe(3);
@@ -22,6 +25,20 @@ describe('a sweep on the real engine', () => {
       expect(point?.total?.observed).toBe(point?.total?.predicted.max);
     }
     expect(summary.points[1]?.failure).toMatch(/^starting container /);
+    // As CI systems read it: a test suite per point; the points that passed have no failure or error, every check of
+    // a point that ended in an error is an error.
+    const junit = parseJunit(await readFile(junitFile, 'utf8'));
+    expect(
+      junit.testsuite.map((suite) => [suite['@_failures'], suite['@_errors'] === suite['@_tests'] ? 'all' : suite['@_errors']]),
+    ).toEqual([
+      ['0', '0'],
+      ['0', 'all'],
+      ['0', '0'],
+      ['0', 'all'],
+    ]);
+    expect(junit.testsuite[0]?.['@_name']).toMatch(
+      /^sweep-small point 1 \(clients\.sysctls\.net\.ipv4\.ip_local_port_range = 40000 40099; /,
+    );
 
     const files = await readdir(dir);
     for (const point of summary.points) {
