@@ -7,8 +7,9 @@ cd "$(dirname "$0")/.."
 built=dist/.built
 if [ ! -f "$built" ] || [ -n "$(find orchestrator package-lock.json -newer "$built" -print -quit)" ]; then
   rm -rf dist
-  node_modules/.bin/esbuild orchestrator/cli/main.ts orchestrator/cli/sweep-command.ts orchestrator/cli/report-command.ts \
-    --bundle --platform=node --format=esm --packages=external --splitting --outdir=dist --out-extension:.js=.mjs \
-    --log-level=warning
+  node_modules/.bin/esbuild orchestrator/cli/portlab.ts orchestrator/cli/main.ts orchestrator/cli/sweep-command.ts \
+    orchestrator/cli/report-command.ts --bundle --platform=node --format=esm --packages=external --splitting --outdir=dist \
+    --out-extension:.js=.mjs --banner:js='#!/usr/bin/env node' --log-level=warning
+  chmod +x dist/portlab.mjs
   touch "$built"
 fi

@@ -8,7 +8,7 @@ import type { CliOptions } from './parse-args.ts';
 const runList = (runs: RunOnEngine[]) => runs.map(describeRun).join(', ');
 
 /** Asks on the terminal; anything but y/yes is no. */
-async function confirm(question: string): Promise<boolean> {
+export async function confirm(question: string): Promise<boolean> {
   const prompt = createInterface({ input: process.stdin, output: process.stderr });
   try {
     return /^y(es)?$/i.test((await prompt.question(`${question} [y/N] `)).trim());

@@ -1,19 +1,37 @@
-import path from 'node:path';
-import { planScenario } from '../pipeline.ts';
-import { nodePlan } from '../predict/node-plan.ts';
-import { writeFileAtomic } from '../common/atomic-write.ts';
-import { RESULTS_DIR } from '../report/results-dir.ts';
-import { userCwd } from '../scenario/load-scenario.ts';
-import { backendFor } from './backends.ts';
 import { isEntryPoint } from './entry-point.ts';
 import { EXIT } from './exit-codes.ts';
-import { reportError } from './report-error.ts';
-import { restoreLeftSettings } from './cleanup-command.ts';
 import { parseCliArgs, USAGE, UsageError, type CliOptions } from './parse-args.ts';
-import { formatPlan } from './print-plan.ts';
+
+/*
+ * `portlab run` (and `npm run scenario`): parses the command line with nothing else loaded, so --help answers at
+ * once; what a command needs is loaded when it runs.
+ */
+
+/** Flags npm took for itself (`npm run scenario x --dry-run` passes nothing and sets npm_config_dry_run). */
+const NPM_SWALLOWED = [
+  ['npm_config_dry_run', '--dry-run'],
+  ['npm_config_json', '--json'],
+  ['npm_config_keep', '--keep'],
+] as const;
+
+/**
+ * Under npm, a flag given without `--` reaches portlab only as npm_config_<name>: honoured, and said in one line, so
+ * that `npm run scenario x --dry-run` is a dry run, never a silent real run.
+ */
+export function withNpmFlags(argv: string[], env: NodeJS.ProcessEnv = process.env): { argv: string[]; notes: string[] } {
+  if (env.npm_lifecycle_event === undefined) return { argv, notes: [] };
+  const taken = NPM_SWALLOWED.filter(([name, flag]) => env[name] === 'true' && !argv.includes(flag));
+  return {
+    argv: [...argv, ...taken.map(([, flag]) => flag)],
+    notes: taken.map(
+      ([, flag]) => `portlab: npm took ${flag} for itself (put it after --, as in npm run scenario -- <name> ${flag}); doing it anyway`,
+    ),
+  };
+}
 
 /** Runs the command line and returns the exit code; every error is printed here, once. */
-export async function main(argv: string[]): Promise<number> {
+export async function main(args: string[]): Promise<number> {
+  const { argv, notes } = withNpmFlags(args);
   let options: CliOptions;
   try {
     options = parseCliArgs(argv);
@@ -26,44 +44,15 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return EXIT.pass;
   }
+  for (const note of notes) process.stderr.write(`${note}\n`);
   try {
-    await restoreLeftSettings();
-    if (options.dryRun) return await dryRun(options);
+    await (await import('./cleanup-command.ts')).restoreLeftSettings();
+    if (options.dryRun) return await (await import('./dry-run-command.ts')).dryRun(options);
     const { runCommand } = await import('./run-command.ts');
     return await runCommand(options);
   } catch (error) {
-    return reportError(error);
+    return (await import('./report-error.ts')).reportError(error);
   }
-}
-
-async function dryRun(options: CliOptions): Promise<number> {
-  const plans = [];
-  // A dry run asks no engine: the backend only predicts and compiles.
-  const backend = backendFor(options.engine);
-  const env = backend.assumed;
-  const swarm = backend.kind === 'swarm';
-  for (const name of options.scenarios) {
-    const plan = await planScenario(name, backend);
-    const composeFile = path.join(RESULTS_DIR, `${plan.scenario.name}-dry-run${swarm ? '.stack' : ''}.compose.yml`);
-    const nodes = swarm ? nodePlan(plan.scenario, plan.prediction, env) : undefined;
-    await writeFileAtomic(composeFile, plan.compiled.yaml);
-    const shownFile = path.relative(userCwd(), composeFile);
-    if (options.json) {
-      plans.push({
-        scenario: plan.scenario,
-        file: path.relative(userCwd(), plan.file),
-        prediction: plan.prediction,
-        composeFile: shownFile,
-        image: plan.image,
-        engine: options.engine,
-        ...(nodes ? { nodes } : {}),
-      });
-    } else {
-      process.stdout.write(`${formatPlan(plan, shownFile, nodes)}\n\n`);
-    }
-  }
-  if (options.json) process.stdout.write(`${JSON.stringify({ plans }, null, 2)}\n`);
-  return EXIT.pass;
 }
 
 if (isEntryPoint(import.meta.url)) {

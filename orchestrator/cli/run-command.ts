@@ -20,8 +20,10 @@ import { showStop } from '../predict/prediction-schema.ts';
 
 export async function runCommand(options: CliOptions): Promise<number> {
   // Every scenario named is checked and planned as a dry run plans it before the first runs (or an engine is asked):
-  // a bad second file is refused before the first has filled a port.
-  if (!options.cleanup) for (const name of options.scenarios) await planScenario(name, backendFor(options.engine));
+  // a bad second file is refused before the first has filled a port. Sysctl names are checked by each run against
+  // the engine's own kernel, which may have names portlab's shipped list lacks.
+  if (!options.cleanup)
+    for (const name of options.scenarios) await planScenario(name, backendFor(options.engine), undefined, 'on-the-engine');
   const engine = await connectEngine(); // one line and exit 3 when there is none and none can be started
   if (options.cleanup) return cleanupCommand(engine, options);
   await removeLeftovers(engine);

@@ -1,21 +1,9 @@
 import path from 'node:path';
 import { writeFileAtomic } from '../common/atomic-write.ts';
-import { resultJsonSchema } from '../report/result-json-schema.ts';
 import { PROJECT_ROOT } from '../common/project-root.ts';
-import { sweepJsonSchema } from '../report/sweep-schema.ts';
-import { scenarioJsonSchema, sweepFileJsonSchema } from '../scenario/scenario-json-schema.ts';
+import { SCHEMA_FILES } from './schemas.ts';
 
-/**
- * `npm run schema`: regenerates the published JSON Schemas (schemas/) from the zod schemas the code validates with:
- * what portlab reads (scenario and sweep files, for editors) and what it writes (results, sweep summaries).
- */
-export const SCHEMA_FILES = {
-  'scenario.schema.json': scenarioJsonSchema,
-  'sweep.schema.json': sweepFileJsonSchema,
-  'result.schema.json': resultJsonSchema,
-  'sweep-summary.schema.json': sweepJsonSchema,
-} as const;
-
+/** `npm run schema`: regenerates the published JSON Schemas in schemas/ from the code. */
 for (const [name, schema] of Object.entries(SCHEMA_FILES)) {
   const file = path.join(PROJECT_ROOT, 'schemas', name);
   await writeFileAtomic(file, `${JSON.stringify(schema(), null, 2)}\n`);

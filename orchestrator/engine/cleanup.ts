@@ -6,6 +6,7 @@ import { removeAll } from './local/remove-all.ts';
 import { removeStackRemains } from './swarm/stack-removal.ts';
 
 type Thing = { id: string; name: string };
+type Container = Thing & { state: string; created: number };
 
 /** One run as the engine holds it: its containers and networks, and whether the process that made it is alive. */
 export type RunOnEngine = {
@@ -15,7 +16,9 @@ export type RunOnEngine = {
   kept: boolean;
   /** Started without a portlab process (no owner label): a saved compose file run by hand. */
   byHand: boolean;
-  containers: Thing[];
+  /** The scenario it runs (its label), when its things carry one. */
+  scenario: string | null;
+  containers: Container[];
   networks: Thing[];
   /** A swarm run's services (empty on the local engine). */
   services: Thing[];
@@ -45,6 +48,7 @@ export async function listRuns(engine: DockerEngine, session = currentSession())
         owner: ownerState(parseOwner(owner)),
         kept: labels[PORTLAB_LABEL.kept] === 'true',
         byHand: owner === undefined,
+        scenario: labels[PORTLAB_LABEL.scenario] ?? null,
         containers: [],
         networks: [],
         services: [],
@@ -53,7 +57,13 @@ export async function listRuns(engine: DockerEngine, session = currentSession())
     }
     return run;
   };
-  for (const container of containers) runOf(container.labels).containers.push({ id: container.id, name: container.name });
+  for (const container of containers)
+    runOf(container.labels).containers.push({
+      id: container.id,
+      name: container.name,
+      state: container.state ?? 'unknown',
+      created: container.created ?? 0,
+    });
   for (const network of networks) runOf(network.labels).networks.push({ id: network.id, name: network.name });
   for (const service of services) runOf(service.labels).services.push({ id: service.id, name: service.name });
   return [...runs.values()].sort((a, b) => a.runId.localeCompare(b.runId));

@@ -2,11 +2,11 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { writeFileAtomic } from '../common/atomic-write.ts';
-import { PROJECT_ROOT } from '../common/project-root.ts';
 
+/** Where results go: PORTLAB_RESULTS_DIR (portlab run --results-dir sets it), else ./results where the command was typed. */
 export const RESULTS_DIR = process.env.PORTLAB_RESULTS_DIR
   ? path.resolve(process.env.PORTLAB_RESULTS_DIR)
-  : path.join(PROJECT_ROOT, 'results');
+  : path.join(process.env.INIT_CWD ?? process.cwd(), 'results');
 
 /** 2026-11-23T13:45:07.123Z -> 20261123T134507Z, safe in file names and sorted by time. */
 export const fileStamp = (at: Date) =>

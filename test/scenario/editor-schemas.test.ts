@@ -4,7 +4,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { PROJECT_ROOT } from '../../orchestrator/common/project-root.ts';
-import { SCHEMA_FILES } from '../../orchestrator/cli/write-result-schema.ts';
+import { SCHEMA_FILES } from '../../orchestrator/cli/schemas.ts';
 import { loadScenario } from '../../orchestrator/scenario/load-scenario.ts';
 import { loadSweep } from '../../orchestrator/scenario/sweep-file.ts';
 

@@ -25,6 +25,7 @@ export interface SignalledDocker {
   createNetwork(opts: Docker.NetworkCreateOptions & Signalled): Promise<{ id: string }>;
   buildImage(context: { context: string; src: string[] }, opts: Docker.ImageBuildOptions & Signalled): Promise<NodeJS.ReadableStream>;
   pull(reference: string, opts: Signalled): Promise<NodeJS.ReadableStream>;
+  listImages(opts: Docker.ListImagesOptions & Signalled): Promise<Docker.ImageInfo[]>;
   getImage(name: string): {
     inspect(opts: Signalled): Promise<Docker.ImageInspectInfo>;
     tag(opts: { repo: string; tag: string } & Signalled): Promise<unknown>;
@@ -117,8 +118,8 @@ export const statusOf = (error: unknown): number | undefined => (error as { stat
 export type LabelFilter = Record<string, string>;
 export const labelFilters = (labels: LabelFilter): string[] => Object.entries(labels).map(([key, value]) => `${key}=${value}`);
 
-/** What a list of labelled things gives back. */
-export type Labelled = { id: string; name: string; labels: Record<string, string> };
+/** What a list of labelled things gives back (a container's state and creation time, in seconds since the epoch, too). */
+export type Labelled = { id: string; name: string; labels: Record<string, string>; state?: string; created?: number };
 
 /** The parts of the engine every client shares: the typed API, the call wrapper, and what it is for messages. */
 export type ClientContext = { api: SignalledDocker; call: EngineCall; timeoutMs: number };

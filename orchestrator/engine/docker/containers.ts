@@ -143,7 +143,13 @@ export class Containers {
       'a list of containers',
       async (abortSignal) => {
         const found = await this.context.api.listContainers({ all: true, filters: { label: labelFilters(labels) }, abortSignal });
-        return found.map((entry) => ({ id: entry.Id, name: (entry.Names[0] ?? entry.Id).replace(/^\//, ''), labels: entry.Labels }));
+        return found.map((entry) => ({
+          id: entry.Id,
+          name: (entry.Names[0] ?? entry.Id).replace(/^\//, ''),
+          labels: entry.Labels,
+          state: entry.State,
+          created: entry.Created,
+        }));
       },
       (error) => {
         throw new EngineError(`listing containers labelled ${labelFilters(labels).join(', ')}`, { cause: error });

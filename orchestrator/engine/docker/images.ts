@@ -23,6 +23,20 @@ export class Images {
     );
   }
 
+  /** The images that carry `label`, with their tags and labels. */
+  async labelled(label: string): Promise<Array<{ id: string; tags: string[]; labels: Record<string, string> }>> {
+    return this.context.call(
+      `a list of images labelled ${label}`,
+      async (abortSignal) => {
+        const found = await this.context.api.listImages({ filters: { label: [label] }, abortSignal });
+        return found.map((image) => ({ id: image.Id, tags: image.RepoTags ?? [], labels: image.Labels ?? {} }));
+      },
+      (error) => {
+        throw new EngineError(`listing images labelled ${label}`, { cause: error });
+      },
+    );
+  }
+
   /** Pulls an image from its registry (no credentials); the registry's or the daemon's refusal is the failure. */
   async pull(reference: string, interrupt?: AbortSignal): Promise<void> {
     return this.context.call(
