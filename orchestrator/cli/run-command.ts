@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import type { ContainerObservation } from '../observe/observation.ts';
 import type { RunResult } from '../report/result-schema.ts';
-import { runScenario, type ExpectedProgress } from '../run-scenario.ts';
+import { runScenario } from '../run-scenario.ts';
 import { userCwd } from '../scenario/load-scenario.ts';
 import { cleanupCommand, killRuns, removeLeftovers } from './cleanup-command.ts';
 import { backendFor } from './backends.ts';
@@ -13,6 +12,7 @@ import { connectEngine } from './connect-engine.ts';
 import { exitCodeFor } from './exit-codes.ts';
 import { abortOnSignals } from './interrupt.ts';
 import { formatTable } from './format-table.ts';
+import { progressPrinter } from './progress-line.ts';
 import type { CliOptions } from './parse-args.ts';
 import { formatCount, showCount } from '../predict/count-range.ts';
 import { aboutDuration } from '../predict/fill-time.ts';
@@ -69,55 +69,8 @@ export async function runCommand(options: CliOptions): Promise<number> {
   );
 }
 
-/**
- * One container on the live line: its count against its prediction ("14,000 of 28,231, 50%"), and for a client
- * still filling the time its estimate leaves ("about 20 s left"), or how it ended. Pure.
- */
-export function progressPart(observation: ContainerObservation, expected: ExpectedProgress[string] | undefined, elapsedMs: number): string {
-  const count = formatCount(observation.count);
-  const predicted = expected?.predicted;
-  const share =
-    predicted === undefined
-      ? count
-      : `${count} of ${showCount(predicted)}${predicted.max ? `, ${Math.min(100, Math.floor((100 * observation.count) / predicted.max))}%` : ''}`;
-  if (observation.name === 'server') return `server ${share} accepted`;
-  if (observation.finished) return `${observation.name} ${share} done ${observation.error ?? ''}`.trim();
-  const fill = expected?.fillSeconds;
-  const left =
-    fill === undefined
-      ? ''
-      : fill * 1000 > elapsedMs
-        ? `, ${aboutDuration((fill * 1000 - elapsedMs) / 1000)} left`
-        : `, past its estimate (${aboutDuration(fill)})`;
-  return `${observation.name} ${share}${left} connecting`;
-}
-
 /** A run's id: in its containers' labels and its files' names. */
 export const newRunId = () => randomBytes(3).toString('hex');
-
-/** Live counts on stderr: one rewritten line on a terminal, a line every ~10 s otherwise. */
-export function progressPrinter(scenario: string) {
-  const tty = process.stderr.isTTY === true;
-  let lastPrinted = -Infinity;
-  let printedOnLine = false;
-  return {
-    update(observations: Record<string, ContainerObservation>, elapsedMs: number, expected: ExpectedProgress = {}) {
-      if (!tty && elapsedMs - lastPrinted < 10_000) return;
-      lastPrinted = elapsedMs;
-      const parts = Object.values(observations).map((observation) => progressPart(observation, expected[observation.name], elapsedMs));
-      const line = `${scenario} ${Math.round(elapsedMs / 1000)}s  ${parts.join('  ')}`;
-      if (tty) {
-        process.stderr.write(`\r\x1b[K${line}`);
-        printedOnLine = true;
-      } else {
-        process.stderr.write(`${line}\n`);
-      }
-    },
-    end() {
-      if (printedOnLine) process.stderr.write('\n');
-    },
-  };
-}
 
 export function formatSummary(result: RunResult, resultFile: string, reportFile: string): string {
   const rows = [...result.clients, result.server].map((entry) => [
@@ -155,3 +108,5 @@ export function formatSummary(result: RunResult, resultFile: string, reportFile:
     `report: ${path.relative(userCwd(), reportFile)}`,
   ].join('\n');
 }
+
+export { progressPrinter };

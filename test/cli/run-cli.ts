@@ -9,6 +9,21 @@ const bundle = (name: string) => path.join(PROJECT_ROOT, 'dist', `${name}.mjs`);
 
 /** One process (node on the bundle, as `npm run scenario` starts it), so a signal sent to it reaches portlab itself. */
 export const CLI_COMMAND = [process.execPath, [bundle('main')]] as const;
+/** The installed `portlab` command (its bin). */
+export const PORTLAB_COMMAND = [process.execPath, [bundle('portlab')]] as const;
+
+/** `portlab <args>` as a real process, with results going to a fresh directory. */
+export async function runPortlab(args: string[], options: Options & { resultsDir?: string } = {}): Promise<CliResult> {
+  const resultsDir = options.resultsDir ?? (await mkdtemp(path.join(os.tmpdir(), 'portlab-results-')));
+  const result = await execa(PORTLAB_COMMAND[0], [...PORTLAB_COMMAND[1], ...args], {
+    reject: false,
+    cwd: PROJECT_ROOT,
+    ...options,
+    env: { PORTLAB_RESULTS_DIR: resultsDir, INIT_CWD: '', ...options.env },
+  });
+  return { exitCode: result.exitCode, stdout: String(result.stdout), stderr: String(result.stderr), resultsDir };
+}
+
 /** `npm run sweep`'s command. */
 export const SWEEP_COMMAND = [process.execPath, [bundle('sweep-command')]] as const;
 

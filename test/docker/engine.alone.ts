@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { DockerEngine } from '../../orchestrator/engine/docker/engine.ts';
 import { hostTables, measureEngine } from '../../orchestrator/engine/local/preflight.ts';
 import { ensureProbeImage } from '../../orchestrator/engine/probe-image.ts';
-import { CLI_COMMAND, runCli } from '../cli/run-cli.ts';
+import { CLI_COMMAND, runCli, runPortlab } from '../cli/run-cli.ts';
 import { containersLabelled, docker, eventually, networksLabelled, OWN, ownContainers, readResults } from './docker-helpers.ts';
 
 const engine = new DockerEngine();
@@ -166,13 +166,27 @@ describe('a run on the engine', () => {
     expect(await ownContainers('io.portlab.scenario=slow-hold')).toEqual([]);
   });
 
-  it('--keep leaves the run in place, recognisable by docker compose labels, until --cleanup', async () => {
+  it('--keep leaves the run in place, recognisable by docker compose labels; portlab ls lists it, portlab rm removes it', async () => {
     const result = await runCli(['test/fixtures/small-range.yml', '--keep']);
     expect(result.exitCode).toBe(0);
     const [run] = await readResults(result.resultsDir);
     const kept = await containersLabelled(`com.docker.compose.project=${run?.run.project}`);
     expect(kept.sort()).toEqual([`/${run?.run.project}-client-1-1`, `/${run?.run.project}-client-2-1`, `/${run?.run.project}-server-1`]);
-    expect((await runCli(['--cleanup'])).exitCode).toBe(0);
+    // portlab ls lists it (its owner, the run's process, is gone; it was kept); portlab rm <id> removes it.
+    const ls = await runPortlab(['ls', '--format', 'json']);
+    expect(ls.exitCode).toBe(0);
+    const { runs } = JSON.parse(ls.stdout) as { runs: Array<Record<string, unknown>> };
+    expect(runs.find((each) => each.id === run?.run.id)).toMatchObject({
+      scenario: 'small-range',
+      owner: 'gone',
+      kept: true,
+      byHand: false,
+      containers: 3,
+      networks: 1,
+    });
+    const rm = await runPortlab(['rm', run!.run.id]);
+    expect([rm.exitCode, rm.stdout.trim()]).toEqual([0, `removed ${run?.run.id} (3 containers, 1 network)`]);
     expect(await containersLabelled(`io.portlab.run-id=${run?.run.id}`)).toEqual([]);
+    expect(JSON.parse((await runPortlab(['ls', '--format', 'json'])).stdout).runs).toEqual([]);
   });
 });

@@ -1,0 +1,70 @@
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { PROJECT_ROOT } from '../../orchestrator/common/project-root.ts';
+import { withNpmFlags } from '../../orchestrator/cli/main.ts';
+import { runPortlab } from './run-cli.ts';
+
+const version = async () => (JSON.parse(await readFile(path.join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+
+describe('the portlab command', () => {
+  it('--version prints the version, --help the commands', async () => {
+    expect((await runPortlab(['--version'])).stdout.trim()).toBe(await version());
+    const help = await runPortlab(['--help']);
+    expect(help.exitCode).toBe(0);
+    for (const command of ['run', 'sweep', 'report', 'ls', 'rm', 'lab', 'images', 'schema'])
+      expect(help.stdout).toMatch(new RegExp(`^  ${command} `, 'm'));
+  });
+
+  // No engine is asked, nothing is built or written: a usage on stdout, exit 0.
+  it.each([['run'], ['sweep'], ['report'], ['ls'], ['rm'], ['lab'], ['images'], ['schema'], ['run', 'default-range'], ['lab', 'up']])(
+    'portlab %s --help prints its usage and does nothing else',
+    async (...args) => {
+      const result = await runPortlab([...args, '--help']);
+      expect([result.exitCode, result.stderr]).toEqual([0, '']);
+      expect(result.stdout).toMatch(/^usage: /);
+      expect(await readdir(result.resultsDir)).toEqual([]);
+    },
+  );
+
+  it('an unknown command, or rm without what to remove: one line, the usage, exit 2', async () => {
+    const unknown = await runPortlab(['start', 'default-range']);
+    expect(unknown.exitCode).toBe(2);
+    expect(unknown.stderr.split('\n')[0]).toBe('portlab: unknown command "start"');
+    const rm = await runPortlab(['rm']);
+    expect([rm.exitCode, rm.stderr.split('\n')[0]]).toEqual([2, 'portlab: rm takes run ids, --gone or --all (one of them)']);
+  });
+
+  it('portlab schema scenario prints the published editor schema', async () => {
+    const result = await runPortlab(['schema', 'scenario']);
+    expect(JSON.parse(result.stdout)).toEqual(
+      JSON.parse(await readFile(path.join(PROJECT_ROOT, 'schemas', 'scenario.schema.json'), 'utf8')),
+    );
+  });
+
+  it('run --results-dir puts the files there', async () => {
+    const result = await runPortlab(['run', 'extra-listen-ports', '--dry-run', '--results-dir', 'results-elsewhere'], {
+      env: { INIT_CWD: path.join(PROJECT_ROOT, 'test-artifacts') },
+    });
+    expect(result.exitCode).toBe(0);
+    expect(await readdir(path.join(PROJECT_ROOT, 'test-artifacts', 'results-elsewhere'))).toContain(
+      'extra-listen-ports-dry-run.compose.yml',
+    );
+  });
+
+  it('a flag npm took for itself (npm run scenario x --dry-run) is honoured and said: never a silent real run', async () => {
+    expect(withNpmFlags(['x'], { npm_lifecycle_event: 'scenario', npm_config_dry_run: 'true' })).toEqual({
+      argv: ['x', '--dry-run'],
+      notes: ['portlab: npm took --dry-run for itself (put it after --, as in npm run scenario -- <name> --dry-run); doing it anyway'],
+    });
+    // Outside npm, or given after --, nothing is added.
+    expect(withNpmFlags(['x'], { npm_config_dry_run: 'true' }).argv).toEqual(['x']);
+    expect(withNpmFlags(['x', '--json'], { npm_lifecycle_event: 'scenario', npm_config_json: 'true' }).argv).toEqual(['x', '--json']);
+    const result = await runPortlab(['run', 'extra-listen-ports'], {
+      env: { npm_lifecycle_event: 'scenario', npm_config_dry_run: 'true' },
+    });
+    expect(result.exitCode).toBe(0);
+    expect(result.stderr).toContain('portlab: npm took --dry-run for itself');
+    expect(await readdir(result.resultsDir)).toEqual(['extra-listen-ports-dry-run.compose.yml']);
+  });
+});
