@@ -78,7 +78,7 @@ function toStackYaml(project: ComposeProject, input: CompileInput): string {
   const adjusted = engineNotes(input.prediction).map(([container, note]) => `${container}: ${note}`);
   doc.commentBefore = [
     ` portlab scenario "${input.scenario.name}", compiled for a Docker Swarm (portlab --engine swarm deploys the same):`,
-    `   npm run build-probe    # builds ${input.image} from images/probe; every node needs it (see the README)`,
+    `   npm run build-probe    # builds ${input.image} from images/probe; every node needs it (see docs/machines.md)`,
     `   docker stack deploy -c <this file> ${name}`,
     `   docker stack ps ${name}; docker service logs --raw ${name}_${SERVER_NAME}; docker stack rm ${name}`,
     ...(adjusted.length > 0

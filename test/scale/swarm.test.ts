@@ -303,7 +303,7 @@ describe('on a swarm of three engines (the lab)', () => {
         .split('\n')
         .filter((line) => line.startsWith('portlab:')),
     ).toEqual([
-      `portlab: the Docker engine at unix://${labSocket(3)} is not part of a swarm: \`docker swarm init --advertise-addr <this host's address>\` makes it one (see the README, "More than one machine")`,
+      `portlab: the Docker engine at unix://${labSocket(3)} is not part of a swarm: \`docker swarm init --advertise-addr <this host's address>\` makes it one (see docs/machines.md)`,
     ]);
     // Refused before anything was pushed for it.
     expect(result.stderr).not.toContain('pushing');

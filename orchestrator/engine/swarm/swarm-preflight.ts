@@ -27,7 +27,7 @@ export async function managesSwarm(engine: DockerEngine): Promise<SwarmState> {
   const state = await engine.swarm.state();
   if (!state.active) {
     throw new SwarmNotReadyError(
-      `${engine.describe()} is not part of a swarm: \`docker swarm init --advertise-addr <this host's address>\` makes it one (see the README, "More than one machine")`,
+      `${engine.describe()} is not part of a swarm: \`docker swarm init --advertise-addr <this host's address>\` makes it one (see docs/machines.md)`,
     );
   }
   if (!state.manager)
