@@ -19,6 +19,16 @@ import { chartData } from '../orchestrator/report/chart-data.ts';
 const medianOrNull = (values: number[]) => (values.length === 0 ? null : median(values));
 
 const args = process.argv.slice(2);
+if (args.includes('--help') || args.includes('-h')) {
+  process.stdout.write(`usage: npm run bench [-- <scenario> ...]      connection rates per client (default: default-range)
+       npm run bench -- --floor <scenario> [--reps N]   a run against the kernel's own time in bare namespaces
+       npm run bench -- --observer [--reps N]           what observing an application costs
+       npm run bench -- --million [<scenario>]          a million connections (raises nf_conntrack_max, journaled; root)
+       npm run bench -- --faults                        kill -9, Ctrl-C twice, two runs at once, a full results directory,
+                                                        the engine restarted: what each leaves (restarts the engine; root)
+`);
+  process.exit(0);
+}
 const floorAt = args.indexOf('--floor');
 if (floorAt >= 0) {
   const repsAt = args.indexOf('--reps');

@@ -180,6 +180,9 @@ down() {
 }
 
 case "${1:-}" in
+--help | -h | help)
+  echo "usage: npm run lab -- up [N] | down | stop <i> | start <i> | env | status"
+  ;;
 up) up "${2:-3}" ;;
 down) down ;;
 env) env_lines ;;

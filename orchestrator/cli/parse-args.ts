@@ -40,7 +40,8 @@ export const USAGE = `usage: npm run scenario -- <name or path> [...more] [--dry
   --cleanup    remove the runs whose portlab process is gone (a crash, kill -9); runs still going are left alone
                --cleanup <run-id>: that run only; --cleanup --all: every run, live ones too (asks first; --yes does not)
 
-exit codes: 0 all verdicts pass, 1 a verdict failed, 2 bad input, 3 engine unavailable or run error`;
+exit codes: 0 all verdicts pass, 1 a verdict failed or a run was cut short, 2 bad input, 3 engine unavailable or run
+error, 130 interrupted (Ctrl-C)`;
 
 export function engineKind(value: string | undefined): 'local' | 'swarm' {
   if (value === undefined || value === 'local' || value === 'swarm') return value ?? 'local';
@@ -110,6 +111,7 @@ export function parseCliArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
     throw new UsageError('--cleanup takes one run id, or --all');
   }
   if (!cleanup && (options.all || options.yes)) throw new UsageError('--all and --yes go with --cleanup');
+  if (cleanup && (options.dryRun || options.keep || options.json)) throw new UsageError('--cleanup takes no --dry-run, --keep or --json');
   if (options.cleanupRun !== undefined && !/^[a-z0-9-]+$/.test(options.cleanupRun)) {
     throw new UsageError(
       `--cleanup takes a run id such as 3f9a1c (the one in a result's name), found ${JSON.stringify(options.cleanupRun)}`,

@@ -8,7 +8,8 @@ import { reportError } from './report-error.ts';
 
 export const REPORT_USAGE = `usage: npm run report -- <result.json> [...more]
 
-  Writes results/<name>-<stamp>.html beside each result file, from the result alone, and prints its path.
+  Writes <name>-<stamp>-<run id>.html beside each result file (<name>-<stamp>-<run id>.json), from the result
+  alone, and prints its path.
 
 exit codes: 0 every report written, 2 a file is missing or is not a portlab result, 3 writing failed`;
 

@@ -102,6 +102,8 @@ describe('portlab CLI', () => {
   it('--help exits 0 and documents the exit codes', async () => {
     const result = await runCli(['--help']);
     expect(result.exitCode).toBe(0);
-    expect(result.stdout).toContain('exit codes: 0 all verdicts pass, 1 a verdict failed, 2 bad input, 3 engine unavailable or run error');
+    expect(result.stdout).toContain(
+      'exit codes: 0 all verdicts pass, 1 a verdict failed or a run was cut short, 2 bad input, 3 engine unavailable or run\nerror, 130 interrupted (Ctrl-C)',
+    );
   });
 });
