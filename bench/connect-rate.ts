@@ -83,11 +83,22 @@ if (millionAt >= 0) {
 const scenarios = args.filter((arg) => !arg.startsWith('-'));
 const engine = new DockerEngine();
 const rows: string[][] = [];
+/** Where each run's time went (run.phasesMs), so the next regression in portlab's own overhead is seen. */
+const phases: string[][] = [];
+const PHASES = ['preflight', 'serverStart', 'serverReady', 'clientsStart', 'fill', 'stop', 'remove'] as const;
 for (const name of scenarios.length > 0 ? scenarios : ['default-range']) {
   const started = Date.now();
   const result = await quietRun(name, engine);
   const wallSeconds = (Date.now() - started) / 1000;
   const { rate } = chartData(result);
+  const spent = PHASES.map((phase) => result.run.phasesMs[phase]);
+  const known = spent.reduce<number>((sum, ms) => sum + (ms ?? 0), 0);
+  phases.push([
+    name,
+    ...spent.map((ms) => (ms === null ? '-' : (ms / 1000).toFixed(2))),
+    ((wallSeconds * 1000 - known) / 1000).toFixed(2),
+    wallSeconds.toFixed(2),
+  ]);
   for (const client of result.clients) {
     const seconds = (client.stoppedAfterMs ?? 0) / 1000;
     // Before and past half the range: once one parity is used, each connect() walks it (docs/model.md, "Time to fill").
@@ -112,4 +123,7 @@ for (const name of scenarios.length > 0 ? scenarios : ['default-range']) {
 }
 process.stdout.write(
   `${formatTable(['scenario', 'client', 'connections', 'seconds', 'per second', '/s before half', '/s past half', 'slower', 'workers', 'run wall s', 'verdict'], rows)}\n`,
+);
+process.stdout.write(
+  `\n${formatTable(['scenario', ...PHASES.map((phase) => `${phase} s`), 'rest s (result, report)', 'wall s'], phases)}\n`,
 );
