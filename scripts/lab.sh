@@ -46,6 +46,25 @@ nodes() {
   seq 1 "$count"
 }
 
+# The pid in pidfile $1 if that process is still the lab's (its command line holds $2), else nothing: after a reboot
+# that kept /run, a pid may be anyone's.
+lab_pid() {
+  local pid
+  pid=$(cat "$1" 2>/dev/null) || return 0
+  [ -r "/proc/$pid/cmdline" ] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "$2" && echo "$pid"
+  return 0
+}
+engine_pid() { lab_pid "$LAB_RUN/node-$1/docker.pid" "--pidfile $LAB_RUN/node-$1/docker.pid"; }
+registry_pid() { lab_pid "$LAB_RUN/registry.pid" "$LAB_RUN/registry.yml"; }
+
+# Whether any process of the lab lives: an engine or the registry.
+alive() {
+  local node
+  [ -n "$(registry_pid)" ] && return 0
+  for node in $(seq 1 9); do [ -n "$(engine_pid "$node")" ] && return 0; done
+  return 1
+}
+
 need_root() { [ "$(id -u)" = 0 ] || die "the lab starts engines and namespaces: run it as root"; }
 
 # The dockerd of node $1, started in its namespace with its hostname; returns once it answers.
@@ -66,22 +85,35 @@ start_engine() {
 
 # Kills node $1 as a crash would: its containers, its engine and containerd, at once (SIGKILL).
 kill_engine() {
-  local node=$1 dir="$LAB_RUN/node-$1" pids=""
+  local node=$1 dir="$LAB_RUN/node-$1" pids="" pid
   if engine "$node" info >/dev/null 2>&1; then
     pids=$(engine "$node" ps -q | xargs -r docker -H "unix://$(socket "$node")" inspect -f '{{.State.Pid}}' 2>/dev/null || true)
   fi
   # Each container's first process: killing it ends its PID namespace, every process in it.
   for pid in $pids; do [ "$pid" -gt 0 ] && kill -9 "$pid" 2>/dev/null || true; done
-  [ -f "$dir/docker.pid" ] && kill -9 "$(cat "$dir/docker.pid")" 2>/dev/null || true
+  pid=$(engine_pid "$node")
+  [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null || true
   pkill -9 -f "$dir/exec/" 2>/dev/null || true
-  rm -f "$dir/docker.pid"
+  # Its containerd dies with it, but may linger a moment (unreaped): an engine started meanwhile would find its
+  # pidfile, take it for running, and wait for it in vain.
+  for _ in $(seq 1 20); do
+    pgrep -f "$dir/exec/" >/dev/null || break
+    sleep 0.25
+  done
+  rm -f "$dir/docker.pid" "$dir/exec/containerd/containerd.pid"
 }
 
 up() {
   local count=${1:-3}
   [[ "$count" =~ ^[0-9]+$ ]] && [ "$count" -ge 2 ] && [ "$count" -le 9 ] || die "up takes a number of engines from 2 to 9, found $count"
   need_root
-  [ -f "$LAB_RUN/nodes" ] && die "lab $LAB_NAME is up already ($(cat "$LAB_RUN/nodes") engines): npm run lab -- down first"
+  if [ -f "$LAB_RUN/nodes" ]; then
+    alive && die "lab $LAB_NAME is up already ($(cat "$LAB_RUN/nodes") engines): npm run lab -- down first"
+    # Its directory says up, but none of its processes lives (a reboot that kept /run, a crash): what is left of it
+    # is this lab's own, and nothing else could be using it.
+    say "lab $LAB_NAME was left behind (none of its engines or its registry is running): removing what is left first"
+    down
+  fi
   command -v dockerd >/dev/null || die "no dockerd here: run scripts/start-engine.sh first"
   local registry_root
   registry_root=$(bash "$(dirname "$0")/unpack-debian.sh" docker-registry)
@@ -147,11 +179,11 @@ env_lines() {
 
 down() {
   need_root
+  local pid
   for node in $(seq 1 9); do
     local dir="$LAB_RUN/node-$node"
     [ -d "$dir" ] || continue
-    local pid
-    pid=$(cat "$dir/docker.pid" 2>/dev/null || true)
+    pid=$(engine_pid "$node")
     if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
       # Its containers first (a stopping engine would wait for their grace), then the engine.
       engine "$node" ps -q 2>/dev/null | xargs -r docker -H "unix://$(socket "$node")" rm -f >/dev/null 2>&1 || true
@@ -163,7 +195,8 @@ down() {
     fi
     kill_engine "$node"
   done
-  [ -f "$LAB_RUN/registry.pid" ] && kill "$(cat "$LAB_RUN/registry.pid")" 2>/dev/null || true
+  pid=$(registry_pid)
+  [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
   pkill -f "docker-registry serve $LAB_RUN/registry.yml" 2>/dev/null || true
   # Every mount under the lab's directories (each exec root's netns/default, the containers' layers), deepest first.
   awk -v run="$LAB_RUN" -v data="$LAB_DATA" 'index($2, run) == 1 || index($2, data) == 1 { print $2 }' /proc/mounts | sort -r |
