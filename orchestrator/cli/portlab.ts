@@ -14,7 +14,8 @@ export const PORTLAB_USAGE = `usage: portlab <command> [options]
 commands:
   run <scenario...>          predict, run on Docker, judge and report each scenario (a shipped name or a path);
                              --dry-run, --json, --keep, --junit FILE, --engine local|swarm, --push REGISTRY
-  sweep <sweep>              every point of a sweep file (a shipped name or a path); --dry-run, --json, --junit FILE
+  sweep <sweep>              every point of a sweep file (a shipped name or a path); --dry-run, --json, --keep,
+                             --junit FILE, --engine local|swarm, --push REGISTRY
   report <result.json...>    write the HTML report of each result again, from the file alone
   ls [--format table|json]   the runs on the engine: id, scenario, state, started, owner alive or gone, kept
   rm <run-id...>             remove those runs; --gone: the runs whose portlab process is gone; --all [--yes]: every run

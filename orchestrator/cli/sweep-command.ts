@@ -25,13 +25,18 @@ import { showStop } from '../predict/prediction-schema.ts';
 import { writeJunit } from './write-junit.ts';
 import { sweepSuites } from './sweep-junit.ts';
 
-export const SWEEP_USAGE = `usage: npm run sweep -- <name or path> [--dry-run] [--json] [--junit FILE] [--engine local|swarm]
+export const SWEEP_USAGE = `usage: npm run sweep -- <name or path> [--dry-run] [--json] [--keep] [--junit FILE]
+                     [--engine local|swarm [--push REGISTRY]]
 
   <name>       a file in sweeps/ (range-width means sweeps/range-width.yml); a path is used as given
   --dry-run    validate every point and print one table of their predictions; create nothing in Docker
   --json       print the plan (dry run) or the sweep's summary as JSON on stdout
+  --keep       leave every point's containers and network in place after it (portlab ls lists them, portlab rm
+               removes them)
   --junit      also write every point's checks as JUnit XML to FILE (one test suite per point)
   --engine     local (default), or swarm: every point runs as services on the swarm this engine manages
+  --push       with --engine swarm: push the probe image to this registry (host[:port][/path]) for every node to
+               pull (default: PORTLAB_REGISTRY)
 
   A run executes the points one after another and writes results/<sweep>-<stamp>/: each point's result, compose
   file and report, sweep.csv, sweep.json and sweep.html.
@@ -97,6 +102,7 @@ type SweepOptions = {
   sweep: string;
   dryRun: boolean;
   json: boolean;
+  keep: boolean;
   engine: 'local' | 'swarm';
   push: string | undefined;
   junit: string | undefined;
@@ -111,6 +117,8 @@ function parseSweepArgs(argv: string[]): SweepOptions | 'help' {
     options: {
       'dry-run': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
+      keep: { type: 'boolean', default: false },
+      push: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
       engine: { type: 'string', default: 'local' },
       junit: { type: 'string' },
@@ -119,18 +127,22 @@ function parseSweepArgs(argv: string[]): SweepOptions | 'help' {
   if (parsed.values.help) return 'help';
   if (parsed.positionals.length !== 1) throw new Error(parsed.positionals.length === 0 ? 'name a sweep' : 'name one sweep at a time');
   if (parsed.values.junit !== undefined && parsed.values['dry-run']) throw new Error('--junit goes with a run (not --dry-run)');
+  if (parsed.values.keep && parsed.values['dry-run']) throw new Error('--keep goes with a run (not --dry-run)');
+  const engine = engineKind(parsed.values.engine);
+  if (parsed.values.push !== undefined && engine !== 'swarm') throw new Error('--push goes with --engine swarm');
   return {
     sweep: parsed.positionals[0]!,
     dryRun: parsed.values['dry-run'] ?? false,
     json: parsed.values.json ?? false,
-    engine: engineKind(parsed.values.engine),
-    // On a swarm, the probe image goes to PORTLAB_REGISTRY when set (as for `npm run scenario`).
-    push: engineKind(parsed.values.engine) === 'swarm' ? pushRegistry(undefined, process.env) : undefined,
+    keep: parsed.values.keep ?? false,
+    engine,
+    // On a swarm, the probe image goes to --push, else PORTLAB_REGISTRY when set (as for `npm run scenario`).
+    push: engine === 'swarm' ? pushRegistry(parsed.values.push, process.env) : undefined,
     junit: parsed.values.junit,
   };
 }
 
-/** `npm run sweep -- <name or path> [--dry-run] [--json] [--junit FILE]` */
+/** `npm run sweep -- <name or path> [--dry-run] [--json] [--keep] [--junit FILE] [--engine local|swarm [--push REGISTRY]]` */
 export async function sweepCommand(argv: string[]): Promise<number> {
   let options: SweepOptions;
   try {
@@ -163,7 +175,7 @@ export async function sweepCommand(argv: string[]): Promise<number> {
       const run = await runSweep(sweep, {
         engine,
         newRunId: () => (runId = newRunId()),
-        keep: false,
+        keep: options.keep,
         backend: backendFor(options.engine, engine, { pushTo: options.push }),
         signal: abort.signal,
         now: () => new Date(),

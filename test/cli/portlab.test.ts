@@ -35,6 +35,26 @@ describe('the portlab command', () => {
     expect([rm.exitCode, rm.stderr.split('\n')[0]]).toEqual([2, 'portlab: rm takes run ids, --gone or --all (one of them)']);
   });
 
+  it('sweep takes --keep and --push as run does, and refuses them where they mean nothing: one line, exit 2', async () => {
+    const help = await runPortlab(['sweep', '--help']);
+    expect(help.stdout).toMatch(/^  --keep /m);
+    expect(help.stdout).toMatch(/^  --push /m);
+    for (const [args, line] of [
+      [['sweep', 'range-width', '--keep', '--dry-run'], 'portlab: --keep goes with a run (not --dry-run)'],
+      [['sweep', 'range-width', '--push', 'registry.example:5000'], 'portlab: --push goes with --engine swarm'],
+    ] as const) {
+      const result = await runPortlab([...args]);
+      expect([result.exitCode, result.stderr.split('\n')[0]]).toEqual([2, line]);
+      expect(await readdir(result.resultsDir)).toEqual([]);
+    }
+    // On a swarm, --push is checked as run checks it.
+    const bad = await runPortlab(['sweep', 'range-width', '--engine', 'swarm', '--push', 'not a registry']);
+    expect([bad.exitCode, bad.stderr.split('\n')[0]]).toEqual([
+      2,
+      'portlab: --push takes a registry such as registry.example.com:5000 or host/path, found "not a registry"',
+    ]);
+  });
+
   it('portlab schema scenario prints the published editor schema', async () => {
     const result = await runPortlab(['schema', 'scenario']);
     expect(JSON.parse(result.stdout)).toEqual(

@@ -2,15 +2,17 @@ import { mkdtemp, readdir, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import type { RunResult } from '../../orchestrator/report/result-schema.ts';
 import { SweepSummary } from '../../orchestrator/report/sweep-schema.ts';
+import { runPortlab } from '../cli/run-cli.ts';
 import { inspectReport } from '../browser/inspect-report.ts';
 import { parseJunit } from '../report/parse-junit.ts';
 import { eventually, networksLabelled, ownContainers, startSweep, sweepDir } from './docker-helpers.ts';
 
 describe('a sweep on the real engine', () => {
-  it('runs every point in turn, goes on past a point that fails, and writes CSV, JSON and a chart', async () => {
+  it('runs every point in turn, goes on past a point that fails, and writes CSV, JSON and a chart; --keep keeps each point', async () => {
     const junitFile = path.join(await mkdtemp(path.join(os.tmpdir(), 'portlab-junit-')), 'sweep.xml');
-    const { cli, resultsDir } = await startSweep(['test/fixtures/sweep-small.yml', '--junit', junitFile]);
+    const { cli, resultsDir } = await startSweep(['test/fixtures/sweep-small.yml', '--junit', junitFile, '--keep']);
     const ended = await cli;
     // Two points whose clients cannot start end as errors: exit 3, but the other points ran and passed.
     expect(ended.exitCode).toBe(3);
@@ -61,7 +63,18 @@ describe('a sweep on the real engine', () => {
     expect(seen.charts.sweep?.points).toBe(4);
     expect(seen.consoleErrors).toEqual([]);
     expect(seen.requests).toEqual([]);
-    expect(await ownContainers('io.portlab.scenario=sweep-small-1')).toEqual([]);
+
+    // --keep: each point that ran is still on the engine, as `portlab ls` shows; `portlab rm` removes them all.
+    const runIds = await Promise.all(
+      summary.points.map(async (point) => (JSON.parse(await readFile(path.join(dir, point.resultFile!), 'utf8')) as RunResult).run.id),
+    );
+    const { runs } = JSON.parse((await runPortlab(['ls', '--format', 'json'])).stdout) as { runs: Array<Record<string, unknown>> };
+    for (const [index, point] of summary.points.entries())
+      if (point.verdict === 'pass')
+        expect(runs.find((run) => run.id === runIds[index])).toMatchObject({ scenario: point.name, kept: true, containers: 2 });
+    const listed = runIds.filter((id) => runs.some((run) => run.id === id));
+    expect((await runPortlab(['rm', ...listed])).exitCode).toBe(0);
+    for (const point of summary.points) expect(await ownContainers(`io.portlab.scenario=${point.name}`)).toEqual([]);
   });
 
   it('Ctrl-C stops at once, removes the running point, keeps what finished and writes the summary as aborted (exit 130)', async () => {
