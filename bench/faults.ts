@@ -15,6 +15,7 @@ import path from 'node:path';
 import Docker from 'dockerode';
 import { formatTable } from '../orchestrator/cli/format-table.ts';
 import { PROJECT_ROOT } from '../orchestrator/common/project-root.ts';
+import { PORTLAB_LABEL } from '../orchestrator/compile/compile-compose.ts';
 
 const CLI = [path.join(PROJECT_ROOT, 'dist', 'main.mjs')];
 /** A hold that fills 5,000 ports a client and holds them for minutes: long enough to break it mid-fill. */
@@ -40,14 +41,14 @@ const labelled = (label: string) => ({ filters: { label: [label] } });
 
 /** The run ids of this benchmark's runs that have containers on the engine. */
 async function runIds(): Promise<string[]> {
-  const found = await docker.listContainers({ all: true, ...labelled(`io.portlab.session=${session}`) });
-  return [...new Set(found.map((container) => container.Labels['io.portlab.run-id'] ?? ''))];
+  const found = await docker.listContainers({ all: true, ...labelled(`${PORTLAB_LABEL.session}=${session}`) });
+  return [...new Set(found.map((container) => container.Labels[PORTLAB_LABEL.runId] ?? ''))];
 }
 
 /** Waits until `count` containers of the benchmark's runs are running (its clients are filling). */
 async function running(count: number): Promise<void> {
   for (let waited = 0; waited < 120_000; waited += 250) {
-    const found = await docker.listContainers(labelled(`io.portlab.session=${session}`));
+    const found = await docker.listContainers(labelled(`${PORTLAB_LABEL.session}=${session}`));
     if (found.length >= count) return;
     await sleep(250);
   }
@@ -59,8 +60,8 @@ async function leftOf(ids: string[]): Promise<string> {
   let containers = 0;
   let networks = 0;
   for (const id of ids) {
-    containers += (await docker.listContainers({ all: true, ...labelled(`io.portlab.run-id=${id}`) })).length;
-    networks += (await docker.listNetworks(labelled(`io.portlab.run-id=${id}`))).length;
+    containers += (await docker.listContainers({ all: true, ...labelled(`${PORTLAB_LABEL.runId}=${id}`) })).length;
+    networks += (await docker.listNetworks(labelled(`${PORTLAB_LABEL.runId}=${id}`))).length;
   }
   return `${containers} containers, ${networks} networks`;
 }

@@ -21,6 +21,7 @@ import { RunResult } from '../orchestrator/report/result-schema.ts';
 import { environmentOf } from '../orchestrator/run-environment.ts';
 import { loadScenario } from '../orchestrator/scenario/load-scenario.ts';
 import { PROJECT_ROOT } from '../orchestrator/common/project-root.ts';
+import { PORTLAB_LABEL } from '../orchestrator/compile/compile-compose.ts';
 
 const BRIDGE = 'plfloor0';
 const SUBNET = '10.231.0';
@@ -162,7 +163,7 @@ export async function floorBench(scenarioName: string, reps: number): Promise<vo
     ),
     {
       prefix: `portlab-floor-${loaded.scenario.name}`,
-      labels: { 'io.portlab.managed': 'true' },
+      labels: { [PORTLAB_LABEL.managed]: 'true' },
     },
   );
   const plan = await new LocalBackend(engine).plan(

@@ -1,5 +1,6 @@
 import { connectingAtOnce, fillHostOf, portFill } from './engine-lessons.ts';
 import { ehashChain, firstParity, type FillCosts } from './predict/fill-time.ts';
+import { NETWORK_OF_ENGINE } from './predict/environment.ts';
 import type { ContainerSeries } from './observe/series.ts';
 import type { RunResult } from './report/result-schema.ts';
 import type { Scenario } from './scenario/scenario-schema.ts';
@@ -36,8 +37,7 @@ const MIN_STRETCH_MS = 200;
 
 export function fillCostsOf(scenario: Scenario, result: RunResult): FillCosts {
   const none: FillCosts = { connectSeconds: [], checks: [] };
-  // A swarm's services meet on an overlay network; the local engine's containers on a bridge.
-  const host = fillHostOf(result.environment.host, result.run.engine === 'swarm' ? 'overlay' : 'bridge');
+  const host = fillHostOf(result.environment.host, NETWORK_OF_ENGINE[result.run.engine ?? 'local']);
   if (!host) return none;
   const fillers = result.prediction.measured.clients.flatMap((client): Filler[] => {
     const fill = portFill(scenario, client);

@@ -4,6 +4,7 @@ import type { Environment } from './predict/environment.ts';
 import { loadScenario, shownPath } from './scenario/load-scenario.ts';
 import { SHIPPED_SYSCTLS } from './scenario/shipped-sysctls.ts';
 import { checkSysctlNames } from './scenario/sysctl-names.ts';
+import { runProjectName } from './compile/compile-compose.ts';
 
 /** A plan of either backend, as a dry run prints it. */
 export type Plan = BackendPlan;
@@ -24,5 +25,5 @@ export async function planScenario(
   const loaded = await loadScenario(nameOrPath);
   backend.checkRuns(loaded);
   if (names === 'shipped-list') checkSysctlNames(loaded.text, shownPath(loaded.file), SHIPPED_SYSCTLS);
-  return backend.plan(loaded, env, `portlab-${loaded.scenario.name}`, await probeImageTag());
+  return backend.plan(loaded, env, runProjectName(loaded.scenario.name), await probeImageTag());
 }

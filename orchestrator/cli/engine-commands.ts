@@ -5,6 +5,7 @@ import { connectEngine } from './connect-engine.ts';
 import { EXIT } from './exit-codes.ts';
 import { reportError } from './report-error.ts';
 import { lsCommand, rmCommand } from './runs-command.ts';
+import { PORTLAB_LABEL } from '../compile/compile-compose.ts';
 
 /** `portlab ls`, `portlab rm`, `portlab images`: the commands that ask the engine about what portlab left there. */
 
@@ -84,8 +85,8 @@ async function imagesCommand(args: string[]): Promise<number> {
     return EXIT.badInput;
   }
   const engine = await connectEngine();
-  const images = await engine.images.labelled('io.portlab.app');
-  const rows = images.map((image) => [image.tags.join(', ') || image.id.slice(7, 19), image.labels['io.portlab.app.package'] ?? '-']);
+  const images = await engine.images.labelled(PORTLAB_LABEL.app);
+  const rows = images.map((image) => [image.tags.join(', ') || image.id.slice(7, 19), image.labels[PORTLAB_LABEL.appPackage] ?? '-']);
   const { formatTable } = await import('./format-table.ts');
   process.stdout.write(
     rows.length > 0

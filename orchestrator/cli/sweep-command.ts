@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { ASSUMED_ENVIRONMENT, ASSUMED_SWARM_ENVIRONMENT } from '../predict/environment.ts';
+import type { Environment } from '../predict/environment.ts';
 import { formatCount, showCount } from '../predict/count-range.ts';
 import { observationKey } from '../predict/prediction-schema.ts';
 import { predict } from '../predict/predict.ts';
@@ -47,8 +47,7 @@ const valuesText = (sweep: Pick<LoadedSweep, 'axes'>, values: Record<string, unk
   sweep.axes.map((axis) => `${axis.key} = ${showAxisValue(values[axis.key])}`).join('; ');
 
 /** Every point's prediction from documented defaults, in one table (or as JSON). */
-function dryRun(sweep: LoadedSweep, json: boolean, engine: 'local' | 'swarm'): number {
-  const env = engine === 'swarm' ? ASSUMED_SWARM_ENVIRONMENT : ASSUMED_ENVIRONMENT;
+function dryRun(sweep: LoadedSweep, json: boolean, env: Environment): number {
   const plans = sweep.points.map((point) => ({ point, prediction: predict(point.scenario, env) }));
   if (json) {
     const out = plans.map(({ point, prediction }) => ({ index: point.index, name: point.scenario.name, values: point.values, prediction }));
@@ -158,9 +157,12 @@ export async function sweepCommand(argv: string[]): Promise<number> {
   }
   try {
     const [sweep] = await Promise.all([loadSweep(options.sweep), restoreLeftSettings()]);
+    // Every point is one the chosen engine can run, checked before any point runs (as a run checks its scenarios).
+    const planner = backendFor(options.engine);
+    for (const point of sweep.points) planner.checkRuns({ scenario: point.scenario, file: sweep.file, text: sweep.text });
     if (options.dryRun) {
       checkSysctlNames(sweep.text, shownPath(sweep.file), SHIPPED_SYSCTLS);
-      return dryRun(sweep, options.json, options.engine);
+      return dryRun(sweep, options.json, planner.assumed);
     }
 
     const engine = await connectEngine();

@@ -25,7 +25,15 @@ export const PORTLAB_LABEL = {
    * cleans up and removes only that session's runs, never a person's own.
    */
   session: 'io.portlab.session',
+  /** On an image of third-party software the shipped scenarios run (scripts/build-app-images.sh): its name. */
+  app: 'io.portlab.app',
+  /** ... and the Debian package and version it was unpacked from. */
+  appPackage: 'io.portlab.app.package',
 } as const;
+
+/** A run's compose project (or a dry run's, without a run id): portlab-<scenario>[-<run id>]. */
+export const runProjectName = (scenarioName: string, runId?: string): string =>
+  runId === undefined ? `portlab-${scenarioName}` : `portlab-${scenarioName}-${runId}`;
 
 export type CompileInput = {
   scenario: Scenario;

@@ -9,6 +9,7 @@ import type { LoadedSweep, SweepPoint } from '../scenario/sweep-file.ts';
 import { sweepCsv } from './sweep-csv.ts';
 import { writeSweepReport } from '../report/write-sweep-report.ts';
 import { SWEEP_SCHEMA_VERSION, SweepSummary, type PointVerdict, type SweepPointSummary } from '../report/sweep-schema.ts';
+import { runProjectName } from '../compile/compile-compose.ts';
 
 export type SweepDeps = Omit<RunDeps, 'runId' | 'resultsDir'> & {
   /** A fresh run id for each point. */
@@ -82,7 +83,7 @@ export async function runSweep(sweep: LoadedSweep, deps: SweepDeps): Promise<Swe
   const image = await ensureProbeImage(deps.engine, (tag) => deps.onStatus(`building the probe image ${tag}`), deps.signal);
   const runId = deps.newRunId();
   await checkSysctlsOnEngine(sweep, deps.engine, image, {
-    prefix: `portlab-${sweep.name}-${runId}`,
+    prefix: runProjectName(sweep.name, runId),
     labels: runLabels({ runId, owner: deps.owner ?? currentOwner(), keep: false }),
     signal: deps.signal,
   });

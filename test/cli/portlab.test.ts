@@ -1,4 +1,5 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../orchestrator/common/project-root.ts';
@@ -53,6 +54,26 @@ describe('the portlab command', () => {
       2,
       'portlab: --push takes a registry such as registry.example.com:5000 or host/path, found "not a registry"',
     ]);
+  });
+
+  it('a sweep checks every point against the engine it is for before anything runs, its dry run too', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'portlab-sweep-'));
+    const file = path.join(dir, 'app-sweep.yml');
+    await writeFile(
+      file,
+      'name: app-sweep\nserver:\n  image: portlab-app/redis:7.0\n  ports: [6379]\nclients: { count: 2 }\n' +
+        'sweep:\n  clients.sysctls.net.ipv4.ip_local_port_range: ["40000 40099", "40000 40199"]\n',
+    );
+    const line =
+      'portlab: app-sweep-1: the server runs an image of your own, whose observer shares its network and PID namespaces (network_mode and pid service:), which swarm services cannot; run it on the local engine';
+    for (const args of [['--dry-run'], []]) {
+      // No engine is asked: the refusal comes first (an engine that is not there would be a different line).
+      const result = await runPortlab(['sweep', file, '--engine', 'swarm', ...args], { env: { DOCKER_HOST: 'unix:///nonexistent/docker.sock' } });
+      expect([result.exitCode, result.stderr.trim()]).toEqual([2, line]);
+      expect(await readdir(result.resultsDir)).toEqual([]);
+    }
+    // The same sweep plans on the local engine.
+    expect((await runPortlab(['sweep', file, '--dry-run'])).exitCode).toBe(0);
   });
 
   it('portlab schema scenario prints the published editor schema', async () => {

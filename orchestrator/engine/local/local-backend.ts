@@ -1,4 +1,4 @@
-import { compileCompose, type CompiledProject } from '../../compile/compile-compose.ts';
+import { compileCompose, runProjectName, type CompiledProject } from '../../compile/compile-compose.ts';
 import { ASSUMED_ENVIRONMENT, type Environment } from '../../predict/environment.ts';
 import { predict } from '../../predict/predict.ts';
 import type { LoadedScenario } from '../../scenario/load-scenario.ts';
@@ -24,7 +24,7 @@ export class LocalBackend implements Backend<LocalPlan> {
   checkRuns(): void {}
 
   projectName(loaded: LoadedScenario, runId: string): string {
-    return `portlab-${loaded.scenario.name}-${runId}`;
+    return runProjectName(loaded.scenario.name, runId);
   }
 
   async plan(loaded: LoadedScenario, env: Environment, projectName: string, image: string): Promise<LocalPlan> {

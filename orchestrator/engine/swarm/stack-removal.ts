@@ -2,6 +2,7 @@ import createDebug from 'debug';
 import type { DockerEngine } from '../docker/engine.ts';
 import { EngineError } from '../errors.ts';
 import { retryUntil } from '../poll.ts';
+import { PORTLAB_LABEL } from '../../compile/compile-compose.ts';
 
 const debug = createDebug('portlab:swarm');
 
@@ -25,7 +26,7 @@ export async function removeStackRemains(
 ): Promise<void> {
   const lost = stack.lostNodes ?? new Set<string>();
   const by = Date.now() + REMOVAL_TIMEOUT_MS;
-  const runContainers = { 'io.portlab.run-id': stack.runId };
+  const runContainers = { [PORTLAB_LABEL.runId]: stack.runId };
   let seen = { containers: 0, tasks: 0 };
   const tasksGone = await retryUntil(
     async () => {
@@ -64,7 +65,7 @@ export async function removeStackRemains(
   // A removed overlay network can stay listed on this node for a moment after the swarm has let it go (its node-local
   // copy goes when the node's agent gets to it): it is gone once the engine no longer lists it.
   const listed = async (id: string) =>
-    (await engine.networks.list({ 'io.portlab.run-id': stack.runId })).some((network) => network.id === id);
+    (await engine.networks.list({ [PORTLAB_LABEL.runId]: stack.runId })).some((network) => network.id === id);
   for (const network of stack.networks) {
     const stillListed = new EngineError(`network ${network.name} was still listed ${REMOVAL_TIMEOUT_MS / 1000} s after its removal`);
     let failure: unknown = stillListed;

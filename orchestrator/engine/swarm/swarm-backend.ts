@@ -9,6 +9,7 @@ import type { DockerEngine } from '../docker/engine.ts';
 import { GrantCache } from '../grant-cache.ts';
 import { runStack } from './run-stack.ts';
 import { managesSwarm, swarmFacts } from './swarm-preflight.ts';
+import { runProjectName } from '../../compile/compile-compose.ts';
 
 export type SwarmPlan = BackendPlan<CompiledStack>;
 
@@ -48,7 +49,7 @@ export class SwarmBackend implements Backend<SwarmPlan> {
 
   /** A stack's services are named <namespace>_<service>, at most 63 characters. */
   projectName(loaded: LoadedScenario, runId: string): string {
-    const project = `portlab-${loaded.scenario.name}-${runId}`;
+    const project = runProjectName(loaded.scenario.name, runId);
     return stackNamespace(project, runId, [SERVER_NAME, ...loaded.scenario.clients.map((group) => group.name)]);
   }
 

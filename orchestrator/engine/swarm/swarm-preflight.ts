@@ -7,6 +7,7 @@ import { GrantCache } from '../grant-cache.ts';
 import { conntrackOf, RLIMIT_REFUSED, type EngineFacts } from '../engine-facts.ts';
 import { removeStackRemains } from './stack-removal.ts';
 import { retryUntil } from '../poll.ts';
+import { PORTLAB_LABEL } from '../../compile/compile-compose.ts';
 
 /** How long a preflight probe may take on every node before portlab gives up on it. */
 const JOB_TIMEOUT_MS = 60_000;
@@ -177,7 +178,7 @@ async function limitsEverywhere(
     // The run stops here: nothing of it may stay. (On success its containers go while the run goes on, and the
     // run's own removal waits for them.)
     await engine.services.remove(id, name).catch(() => undefined);
-    await removeStackRemains(engine, { runId: naming.labels['io.portlab.run-id'] ?? '', services: [{ id }], networks: [] }).catch(
+    await removeStackRemains(engine, { runId: naming.labels[PORTLAB_LABEL.runId] ?? '', services: [{ id }], networks: [] }).catch(
       () => undefined,
     );
     throw error;
