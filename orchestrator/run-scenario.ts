@@ -7,7 +7,6 @@ import { ensureApplicationImages } from './engine/application-images.ts';
 import { stopIfInterrupted } from './engine/errors.ts';
 import { FillCalibration, fillCostsIn } from './engine/fill-calibration.ts';
 import { engineSysctls } from './engine/netns-sysctls.ts';
-import { RLIMIT_REFUSED } from './engine/engine-facts.ts';
 import { ensureProbeImage } from './engine/probe-image.ts';
 import { probeImageTag } from './engine/probe-source.ts';
 import type { RunRecord } from './engine/run-record.ts';
@@ -176,7 +175,8 @@ async function judgeAndReport(
 ): Promise<ScenarioRun> {
   const { scenario } = loaded;
   const engineFacts = await engine.complete.catch(() => engine.facts);
-  if (engine.remembered && observed.failure && RLIMIT_REFUSED.test(observed.failure)) await engine.forgetGrants();
+  // Grants remembered from an earlier preflight that the engine no longer gives (its daemon's nofile was lowered).
+  if (engine.remembered && observed.failedBecause?.kind === 'nofile-refused') await engine.forgetGrants();
   // What earlier runs taught (the churn speed) shapes only the prediction made before this run; the measured
   // prediction, which the verdict judges against, rests on this run's own facts.
   const env = environmentOf(engineFacts, deps.backend.assumed.network);

@@ -50,5 +50,3 @@ export const conntrackOf = (ready: ReadyEvent): ConntrackTable | null =>
       }
     : null;
 
-/** runc cannot raise a container's hard nofile above the daemon's own without CAP_SYS_RESOURCE. */
-export const RLIMIT_REFUSED = /setting rlimit|rlimit type 7|operation not permitted/i;

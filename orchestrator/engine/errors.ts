@@ -3,7 +3,7 @@
  * knows about exit codes, and nobody matches message text.
  */
 
-function causeText(cause: unknown): string {
+export function causeText(cause: unknown): string {
   const error = cause as { json?: { message?: string }; message?: string };
   return (error?.json?.message ?? error?.message ?? String(cause)).trim();
 }
@@ -15,6 +15,18 @@ export class EngineError extends Error {
     this.name = 'EngineError';
   }
 }
+
+/**
+ * runc refused a container's nofile: a hard limit above the daemon's own, which only CAP_SYS_RESOURCE may raise.
+ * Docker says so in words only ("setting rlimit type 7: operation not permitted"): nofileRefusal reads them, here
+ * and nowhere else, where an engine call or a task's error enters portlab.
+ */
+export class NofileRefusedError extends EngineError {
+  override name = 'NofileRefusedError';
+}
+
+/** Whether Docker's words for a container that did not start are runc's nofile refusal. */
+export const nofileRefusal = (dockerText: string): boolean => /setting rlimit|rlimit type 7|operation not permitted/i.test(dockerText);
 
 /** The daemon cannot be reached at all, or stopped answering. */
 export class EngineUnavailableError extends EngineError {

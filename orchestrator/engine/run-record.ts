@@ -52,7 +52,7 @@ export type EndReason = 'clients-done' | 'duration' | 'stalled' | 'failed' | 'in
  * early, one not ready in time, the engine lost, an engine call that failed, or the user's interrupt.
  */
 export type RunFailure = {
-  kind: 'probe-failed' | 'exited' | 'stopped-outside' | 'not-ready' | 'lost-engine' | 'engine-call' | 'interrupted';
+  kind: 'probe-failed' | 'exited' | 'nofile-refused' | 'stopped-outside' | 'not-ready' | 'lost-engine' | 'engine-call' | 'interrupted';
   /** The container it concerns, when one does. */
   container: string | null;
   /** What happened, in words: the record's `failure` text. */

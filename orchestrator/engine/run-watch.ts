@@ -2,7 +2,7 @@ import { describeEnd } from '../observe/application-end.ts';
 import type { ContainerObservation } from '../observe/observation.ts';
 import { ProbeLog } from '../observe/probe-log.ts';
 import type { ContainerSeries } from '../observe/series.ts';
-import { EngineError, InterruptedError, stopIfInterrupted } from './errors.ts';
+import { EngineError, InterruptedError, NofileRefusedError, nofileRefusal, stopIfInterrupted } from './errors.ts';
 import type { ContainerSink, Deployment, RunFailure } from './run-record.ts';
 
 /** How long the server may take to listen, and the clients to say they wait for their go. */
@@ -107,7 +107,9 @@ export class RunWatch {
   }
 
   exitedEarly(container: string, when: string): RunFailed {
-    return new RunFailed({ kind: 'exited', container, cause: `container ${container} exited ${when}${this.ending(container)}` });
+    // A swarm's task that runc would not start ends with Docker's words for it.
+    const kind = nofileRefusal(this.exited.get(container) ?? '') ? 'nofile-refused' : 'exited';
+    return new RunFailed({ kind, container, cause: `container ${container} exited ${when}${this.ending(container)}` });
   }
 
   /** A client that stopped on a signal portlab did not send (it sends none before the run ends). */
@@ -160,7 +162,9 @@ export async function classifyFailure(
 ): Promise<RunFailure> {
   if (error instanceof InterruptedError || signal.aborted) return { kind: 'interrupted', container: null, cause: 'interrupted' };
   const seen: RunFailure =
-    error instanceof RunFailed ? error.failure : { kind: 'engine-call', container: null, cause: (error as Error).message };
+    error instanceof RunFailed
+      ? error.failure
+      : { kind: error instanceof NofileRefusedError ? 'nofile-refused' : 'engine-call', container: null, cause: (error as Error).message };
   if (seen.kind !== 'lost-engine' && error instanceof EngineError && !(await deployment.ping())) {
     return { kind: 'lost-engine', container: seen.container, cause: `lost ${deployment.describe()}: ${seen.cause}` };
   }

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { EngineError } from '../../orchestrator/engine/errors.ts';
+import { EngineError, NofileRefusedError, nofileRefusal } from '../../orchestrator/engine/errors.ts';
 import { runExperiment } from '../../orchestrator/engine/run-loop.ts';
 import type { ContainerSink, Deployment, RunOptions } from '../../orchestrator/engine/run-record.ts';
 import { readyEvent } from '../probe-fixtures.ts';
@@ -193,6 +193,29 @@ describe('the run loop, driven by a deployment with no engine', () => {
       container: null,
       cause: 'lost the fake engine: signalling container client-1: socket hang up',
     });
+  });
+
+  // runc's words, as Docker 20.10 passes them on (the daemon's hard nofile is below what the container asked for).
+  const RUNC_REFUSAL =
+    'OCI runtime create failed: container_linux.go:380: starting container process caused: process_linux.go:545: container init caused: error setting rlimit type 7: operation not permitted: unknown';
+
+  it("runc's nofile refusal is typed where it enters: a container the engine would not start, or a swarm task that ended with it", async () => {
+    const refusedStart = new FakeDeployment();
+    refusedStart.startClients = async () => {
+      throw new NofileRefusedError('starting container client-1', { cause: { json: { message: RUNC_REFUSAL } } });
+    };
+    const started = await runExperiment(refusedStart, options());
+    expect(started.record.failedBecause).toEqual({
+      kind: 'nofile-refused',
+      container: null,
+      cause: `starting container client-1: ${RUNC_REFUSAL}`,
+    });
+
+    const refusedTask = new FakeDeployment({ client: (sink) => sink.exited('client-1', RUNC_REFUSAL) });
+    const ended = await runExperiment(refusedTask, options());
+    expect(ended.record.failedBecause).toMatchObject({ kind: 'nofile-refused', container: 'client-1' });
+    // Any other end stays an exit.
+    expect(nofileRefusal('exit code 137')).toBe(false);
   });
 
   it('Ctrl-C: interrupted, whatever step the run was at, and still removed', async () => {

@@ -1,4 +1,4 @@
-import { EngineError } from '../errors.ts';
+import { causeText, EngineError, NofileRefusedError, nofileRefusal } from '../errors.ts';
 import { debug, labelFilters, removal, statusOf, type ClientContext, type LabelFilter, type Labelled } from './call.ts';
 import { demuxBuffer } from './logs.ts';
 
@@ -58,7 +58,7 @@ export class Containers {
         await this.context.api.getContainer(id).start({ abortSignal });
       },
       (error) => {
-        throw new EngineError(`starting container ${name}`, { cause: error });
+        throw new (nofileRefusal(causeText(error)) ? NofileRefusedError : EngineError)(`starting container ${name}`, { cause: error });
       },
       { interrupt },
     );

@@ -1,7 +1,7 @@
 import { parseProbeLine, type ReadyEvent } from '../../observe/probe-events.ts';
 import type { DockerEngine } from '../docker/engine.ts';
-import { conntrackOf, hostLimitsOf, RLIMIT_REFUSED, type EngineFacts, type HostLimits } from '../engine-facts.ts';
-import { EngineError } from '../errors.ts';
+import { conntrackOf, hostLimitsOf, type EngineFacts, type HostLimits } from '../engine-facts.ts';
+import { EngineError, NofileRefusedError } from '../errors.ts';
 import { GrantCache } from '../grant-cache.ts';
 
 async function limitsProbe(
@@ -59,7 +59,7 @@ export async function engineGrants(
       const granted = await limitsProbe(engine, image, `${naming.prefix}-preflight-nofile`, naming.labels, wantedNofile, naming.signal);
       nofileCeiling = granted.nofile.hard >= wantedNofile ? null : granted.nofile.hard;
     } catch (error) {
-      if (!(error instanceof EngineError) || !RLIMIT_REFUSED.test(error.message)) throw error;
+      if (!(error instanceof NofileRefusedError)) throw error;
       nofileCeiling = defaults.nofile.hard;
     }
   }

@@ -2,9 +2,9 @@ import { parseProbeLine, type ReadyEvent } from '../../observe/probe-events.ts';
 import { TASK_ENDED_STATES, type SwarmTask } from '../docker/services.ts';
 import { type DockerEngine } from '../docker/engine.ts';
 import { type SwarmNode, type SwarmState } from '../docker/swarm.ts';
-import { EngineError, SwarmNotReadyError } from '../errors.ts';
+import { EngineError, NofileRefusedError, nofileRefusal, SwarmNotReadyError } from '../errors.ts';
 import { GrantCache } from '../grant-cache.ts';
-import { conntrackOf, RLIMIT_REFUSED, type EngineFacts } from '../engine-facts.ts';
+import { conntrackOf, type EngineFacts } from '../engine-facts.ts';
 import { removeStackRemains } from './stack-removal.ts';
 import { retryUntil } from '../poll.ts';
 import { PORTLAB_LABEL } from '../../compile/compile-compose.ts';
@@ -84,7 +84,7 @@ export async function swarmFacts(
       const least = Math.min(...[...granted.values()].map((ready) => ready.nofile.hard));
       nofileCeiling = least >= wantedNofile ? null : least;
     } catch (error) {
-      if (!(error instanceof EngineError) || !RLIMIT_REFUSED.test(error.message)) throw error;
+      if (!(error instanceof NofileRefusedError)) throw error;
       nofileCeiling = defaultNofile.hard;
     }
     await cache.set(key, { nofileCeiling, defaultNofile });
@@ -155,7 +155,7 @@ async function limitsEverywhere(
     }
     const failed = tasks.find((task) => task.state !== 'complete');
     if (failed)
-      throw new EngineError(
+      throw new (failed.error && nofileRefusal(failed.error) ? NofileRefusedError : EngineError)(
         `the preflight probe ${name} failed on node ${nodes.find((node) => node.id === failed.nodeId)?.hostname ?? failed.nodeId}: ${failed.error ?? failed.state}`,
       );
     const output = await engine.logs.serviceOutput(id, name);
