@@ -17,7 +17,6 @@ import { aboutDuration, median, type FillEstimate } from './predict/fill-time.ts
 import { churnRates, fillEstimates, fillHostOf } from './engine-lessons.ts';
 import { fillCostsOf } from './fill-lessons.ts';
 import { environmentOf, withContainerFacts } from './run-environment.ts';
-import { nodePlan } from './predict/node-plan.ts';
 import { engineNotes, predict } from './predict/predict.ts';
 import { buildResult } from './report/build-result.ts';
 import { preloadRenderer } from './report/render-chart.ts';
@@ -202,7 +201,13 @@ async function judgeAndReport(
       fillEstimates: estimates,
       // On a swarm, the prediction per node, with the nodes each placement admits.
       ...(engineFacts.nodes
-        ? { nodePlan: nodePlan(scenario, measured, withContainerFacts(env, observed.observations), engineFacts.nodes) }
+        ? {
+            nodePlan: deps.backend.nodeLoads(
+              { scenario, prediction: measured },
+              withContainerFacts(env, observed.observations),
+              engineFacts.nodes,
+            ),
+          }
         : {}),
     });
   // The charts need only what was observed: they render while the engine removes the containers. Should that

@@ -1,6 +1,5 @@
 import path from 'node:path';
 import { planScenario } from '../pipeline.ts';
-import { nodePlan } from '../predict/node-plan.ts';
 import { writeFileAtomic } from '../common/atomic-write.ts';
 import { RESULTS_DIR } from '../report/results-dir.ts';
 import { userCwd } from '../scenario/load-scenario.ts';
@@ -15,11 +14,10 @@ export async function dryRun(options: CliOptions): Promise<number> {
   // A dry run asks no engine: the backend only predicts and compiles.
   const backend = backendFor(options.engine);
   const env = backend.assumed;
-  const swarm = backend.kind === 'swarm';
   for (const name of options.scenarios) {
     const plan = await planScenario(name, backend);
-    const composeFile = path.join(RESULTS_DIR, `${plan.scenario.name}-dry-run${swarm ? '.stack' : ''}.compose.yml`);
-    const nodes = swarm ? nodePlan(plan.scenario, plan.prediction, env) : undefined;
+    const composeFile = path.join(RESULTS_DIR, `${plan.scenario.name}-dry-run${backend.dryRunSuffix}.compose.yml`);
+    const nodes = backend.nodeLoads(plan, env);
     await writeFileAtomic(composeFile, plan.compiled.yaml);
     const shownFile = path.relative(userCwd(), composeFile);
     if (options.json) {

@@ -1,5 +1,7 @@
 import type { CompiledProject } from '../compile/compile-compose.ts';
 import type { Environment } from '../predict/environment.ts';
+import type { NodeLoad } from '../predict/node-plan.ts';
+import type { PlacementNode } from '../predict/placement.ts';
 import type { Prediction } from '../predict/prediction-schema.ts';
 import type { LoadedScenario } from '../scenario/load-scenario.ts';
 import type { EngineFacts } from './engine-facts.ts';
@@ -43,6 +45,10 @@ export interface Backend<Plan extends BackendPlan = BackendPlan> {
   readonly assumed: Environment;
   /** Refuses what this backend cannot run, as bad input, before anything is created. */
   checkRuns(loaded: LoadedScenario): void;
+  /** How a dry run's compose file is named after the scenario: `.stack` for a file `docker stack deploy` takes. */
+  readonly dryRunSuffix: string;
+  /** The prediction per node where a run spreads over nodes (a swarm), with the nodes when they are known. */
+  nodeLoads(plan: Pick<BackendPlan, 'scenario' | 'prediction'>, env: Environment, known?: PlacementNode[]): NodeLoad[] | undefined;
   /** The compose project's (or stack's) name for a run. */
   projectName(loaded: LoadedScenario, runId: string): string;
   /** Predicts and compiles for this backend with what is known of the environment. */

@@ -49,4 +49,3 @@ export const conntrackOf = (ready: ReadyEvent): ConntrackTable | null =>
         ...(ready.conntrack.established === undefined ? {} : { established: ready.conntrack.established }),
       }
     : null;
-

@@ -38,8 +38,8 @@ describe('the portlab command', () => {
 
   it('sweep takes --keep and --push as run does, and refuses them where they mean nothing: one line, exit 2', async () => {
     const help = await runPortlab(['sweep', '--help']);
-    expect(help.stdout).toMatch(/^  --keep /m);
-    expect(help.stdout).toMatch(/^  --push /m);
+    expect(help.stdout).toMatch(/^ {2}--keep /m);
+    expect(help.stdout).toMatch(/^ {2}--push /m);
     for (const [args, line] of [
       [['sweep', 'range-width', '--keep', '--dry-run'], 'portlab: --keep goes with a run (not --dry-run)'],
       [['sweep', 'range-width', '--push', 'registry.example:5000'], 'portlab: --push goes with --engine swarm'],
@@ -68,7 +68,9 @@ describe('the portlab command', () => {
       'portlab: app-sweep-1: the server runs an image of your own, whose observer shares its network and PID namespaces (network_mode and pid service:), which swarm services cannot; run it on the local engine';
     for (const args of [['--dry-run'], []]) {
       // No engine is asked: the refusal comes first (an engine that is not there would be a different line).
-      const result = await runPortlab(['sweep', file, '--engine', 'swarm', ...args], { env: { DOCKER_HOST: 'unix:///nonexistent/docker.sock' } });
+      const result = await runPortlab(['sweep', file, '--engine', 'swarm', ...args], {
+        env: { DOCKER_HOST: 'unix:///nonexistent/docker.sock' },
+      });
       expect([result.exitCode, result.stderr.trim()]).toEqual([2, line]);
       expect(await readdir(result.resultsDir)).toEqual([]);
     }

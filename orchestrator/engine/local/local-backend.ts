@@ -21,7 +21,14 @@ export class LocalBackend implements Backend<LocalPlan> {
     private readonly grantCache = new GrantCache(),
   ) {}
 
+  readonly dryRunSuffix = '';
+
   checkRuns(): void {}
+
+  /** One host: no per-node view. */
+  nodeLoads(): undefined {
+    return undefined;
+  }
 
   projectName(loaded: LoadedScenario, runId: string): string {
     return runProjectName(loaded.scenario.name, runId);

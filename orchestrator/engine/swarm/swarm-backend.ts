@@ -10,6 +10,8 @@ import { GrantCache } from '../grant-cache.ts';
 import { runStack } from './run-stack.ts';
 import { managesSwarm, swarmFacts } from './swarm-preflight.ts';
 import { runProjectName } from '../../compile/compile-compose.ts';
+import { nodePlan, type NodeLoad } from '../../predict/node-plan.ts';
+import type { PlacementNode } from '../../predict/placement.ts';
 
 export type SwarmPlan = BackendPlan<CompiledStack>;
 
@@ -45,6 +47,12 @@ export class SwarmBackend implements Backend<SwarmPlan> {
         `${loaded.scenario.name}: client group ${group.name} connects from ${group.sourceAddresses} source addresses, which a swarm's overlay network does not route (it answers only each task's own address); run it on the local engine`,
       );
     }
+  }
+
+  readonly dryRunSuffix = '.stack';
+
+  nodeLoads(plan: Pick<SwarmPlan, 'scenario' | 'prediction'>, env: Environment, known?: PlacementNode[]): NodeLoad[] {
+    return nodePlan(plan.scenario, plan.prediction, env, known);
   }
 
   /** A stack's services are named <namespace>_<service>, at most 63 characters. */
