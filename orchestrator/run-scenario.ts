@@ -52,6 +52,8 @@ export type RunDeps = {
   owner?: RunOwner;
   /** Where earlier fills are remembered (default: the user's cache directory). */
   fillCalibration?: FillCalibration;
+  /** The sysctl names were checked against this engine already (a sweep checks its file once, before its first point). */
+  sysctlNamesChecked?: boolean;
 };
 
 export type ScenarioRun = { result: RunResult; resultFile: string; reportFile: string; composeFile: string };
@@ -140,8 +142,7 @@ async function prepareRun(loaded: LoadedScenario, deps: RunDeps, files: RunFiles
     await rm(files.compose, { force: true });
     throw error;
   };
-  // A sweep's points are checked once, from the sweep file, before the first point.
-  if (loaded.text) await checkSysctlsOnEngine(loaded, deps.engine, built, preflight).catch(refused);
+  if (!deps.sysctlNamesChecked) await checkSysctlsOnEngine(loaded, deps.engine, built, preflight).catch(refused);
   await ensureApplicationImages(deps.engine, scenario, deps.signal, deps.onStatus).catch(refused);
   const image = await backend.publish(built, deps.signal, deps.onStatus);
   const engine = await backend.measure(image, mostNofileAsked(scenario), preflight, deps.onStatus);

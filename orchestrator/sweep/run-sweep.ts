@@ -98,8 +98,8 @@ export async function runSweep(sweep: LoadedSweep, deps: SweepDeps): Promise<Swe
     let pointFailure: string | null = null;
     try {
       run = await runLoadedScenario(
-        { scenario: point.scenario, file: sweep.file, text: '' },
-        { ...deps, runId: deps.newRunId(), resultsDir: dir },
+        { scenario: point.scenario, file: sweep.file, text: sweep.text },
+        { ...deps, runId: deps.newRunId(), resultsDir: dir, sysctlNamesChecked: true },
       );
     } catch (error) {
       pointFailure = (error as Error).message;
