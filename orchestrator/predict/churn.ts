@@ -51,8 +51,9 @@ const CHURN_CASES: Array<{ applies: (churn: Churn) => boolean; outcome: (churn: 
     }),
   },
   {
-    // Past net.ipv4.tcp_max_tw_buckets the kernel keeps no TIME_WAIT at all (inet_twsk_alloc fails: "time wait
-    // bucket table overflow"), so a namespace allowed fewer than its usable ports can never fill them.
+    // Past net.ipv4.tcp_max_tw_buckets the kernel keeps no TIME_WAIT at all (inet_twsk_alloc returns NULL and
+    // tcp_time_wait counts TcpExtTCPTimeWaitOverflow; it logs nothing), so a namespace allowed fewer than its usable
+    // ports can never fill them.
     applies: (churn) => churn.buckets < churn.usable.min,
     outcome: ({ rate, paced, usable, buckets }) => ({
       connections: rate ? paced.count : { min: usable.min + 1, max: null },

@@ -77,7 +77,8 @@ export function predictSharedLimits(scenario: Scenario, env: Environment, load: 
   // The smallest of the server's descriptors (with its accept queues), the host's free files and the free conntrack
   // entries binds first. Held by the server's descriptors, the host has fds accepted and fds + queue connected.
   if (!churning && load.min > fds && fds + acceptQueue <= conntrackFree && (!files || 2 * fds + acceptQueue <= files.free)) {
-    // accept() takes the descriptor first, so on EMFILE the connection stays queued (inet_csk_accept).
+    // accept() takes the descriptor before the connection (net/socket.c __sys_accept4_file: get_unused_fd_flags,
+    // then do_accept), so on EMFILE the connection stays queued.
     const stalled = fds + acceptQueue;
     const total =
       load.min >= stalled ? exactCount(stalled) : { min: Math.min(load.min, stalled), max: Math.min(load.max ?? stalled, stalled) };
