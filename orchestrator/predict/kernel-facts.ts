@@ -15,7 +15,8 @@ export const TIME_WAIT_SECONDS = 60;
 /**
  * Sysctls of a new namespace the churn model reads, as /proc/sys gives them: tcp_tw_reuse 2 (loopback only),
  * timestamps on, RFC 1337 off (an RST kills a TIME_WAIT), and tcp_tw_reuse_delay 1000 ms (Linux 6.14+, commit
- * ca6a6f93867a; before it the delay is one second all the same).
+ * ca6a6f93867a; before it a TIME_WAIT is reusable at the next whole second after its last timestamp, within (0, 1] s,
+ * of which the model takes the longest).
  */
 export const NAMESPACE_SYSCTL_DEFAULTS = {
   'net.ipv4.tcp_tw_reuse': '2',
