@@ -1,7 +1,7 @@
 import createDebug from 'debug';
 import type { DockerEngine } from '../docker/engine.ts';
 import { EngineError } from '../errors.ts';
-import { retryUntil } from '../poll.ts';
+import { retryUntil, SYSTEM_CLOCK } from '../poll.ts';
 import { PORTLAB_LABEL } from '../../compile/compile-compose.ts';
 
 const debug = createDebug('portlab:swarm');
@@ -25,7 +25,8 @@ export async function removeStackRemains(
   },
 ): Promise<void> {
   const lost = stack.lostNodes ?? new Set<string>();
-  const by = Date.now() + REMOVAL_TIMEOUT_MS;
+  // One deadline for the tasks and the networks after them.
+  const by = SYSTEM_CLOCK.now() + REMOVAL_TIMEOUT_MS;
   const runContainers = { [PORTLAB_LABEL.runId]: stack.runId };
   let seen = { containers: 0, tasks: 0 };
   const tasksGone = await retryUntil(
@@ -55,7 +56,7 @@ export async function removeStackRemains(
       );
       return undefined;
     },
-    { timeoutMs: REMOVAL_TIMEOUT_MS, intervalMs: 200 },
+    { by, intervalMs: 200 },
   );
   if (!tasksGone) {
     throw new EngineError(
@@ -80,7 +81,7 @@ export async function removeStackRemains(
           return undefined;
         }
       },
-      { timeoutMs: Math.max(0, by - Date.now()), intervalMs: 250 },
+      { by, intervalMs: 250 },
     );
     if (!gone) throw failure;
   }
