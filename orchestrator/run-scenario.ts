@@ -9,6 +9,7 @@ import { FillCalibration, fillCostsIn } from './engine/fill-calibration.ts';
 import { engineSysctls } from './engine/netns-sysctls.ts';
 import { ensureProbeImage } from './engine/probe-image.ts';
 import { probeImageTag } from './engine/probe-source.ts';
+import type { EngineFacts } from './engine/engine-facts.ts';
 import type { RunRecord } from './engine/run-record.ts';
 import { currentOwner, runLabels, type RunOwner } from './engine/run-owner.ts';
 import type { ContainerObservation } from './observe/observation.ts';
@@ -69,11 +70,13 @@ type RunFiles = { dir: string; compose: string; result: string };
 /** A run measured and planned, ready to deploy. */
 type Prepared = {
   engine: MeasuredEngine<BackendPlan>;
+  /** Its prediction, made with what earlier runs on this engine taught (the churn speed), is the result's `before`. */
   plan: BackendPlan;
-  /** What earlier runs on this engine taught (the churn speed), as the predictor takes it. */
-  learnt: Partial<Environment>;
   estimates: Record<string, FillEstimate>;
   calibration: FillCalibration;
+  /** What the engine and its host were found to be (grants, tables), and the environment the plan predicted in. */
+  facts: EngineFacts;
+  env: Environment;
 };
 
 /** The same, for a scenario already loaded and validated (a point of a sweep). */
@@ -154,35 +157,35 @@ async function prepareRun(loaded: LoadedScenario, deps: RunDeps, files: RunFiles
   // The host's tables (conntrack, files, memory, cores) are read beside the grants: the plan and the fill's estimate
   // need them. The clients start only after the run awaits the same reading.
   const facts = await engine.complete.catch(() => engine.facts);
-  const plan = await backend.plan(loaded, { ...environmentOf(facts, backend.assumed.network), ...learnt }, project, image);
+  const env = environmentOf(facts, backend.assumed.network);
+  const plan = await backend.plan(loaded, { ...env, ...learnt }, project, image);
   const fillHost = fillHostOf(facts.host, backend.assumed.network);
   const estimates = fillEstimates(scenario, plan.prediction, fillCostsIn(learned), fillHost);
   for (const [container, estimate] of Object.entries(estimates))
     deps.onStatus(`${container}: ${aboutDuration(estimate.seconds)} to fill its ports (${estimate.basis})`);
   await writeFileAtomic(files.compose, plan.compiled.yaml);
   for (const [container, note] of engineNotes(plan.prediction)) deps.onStatus(`${container}: ${note}`);
-  return { engine, plan, learnt, estimates, calibration };
+  return { engine, plan, estimates, calibration, facts, env };
 }
 
 /** predict with what the probes reported -> judge -> result file and report (charts render while the engine removes). */
 async function judgeAndReport(
   loaded: LoadedScenario,
   deps: RunDeps,
-  { engine, plan, learnt, estimates, calibration }: Prepared,
+  { engine, plan, estimates, calibration, facts: engineFacts, env }: Prepared,
   { record: observed, removed }: Awaited<ReturnType<MeasuredEngine<BackendPlan>['run']>>,
   files: RunFiles,
   preparedAt: Date,
 ): Promise<ScenarioRun> {
   const { scenario } = loaded;
-  const engineFacts = await engine.complete.catch(() => engine.facts);
   // Grants remembered from an earlier preflight that the engine no longer gives (its daemon's nofile was lowered).
   if (engine.remembered && observed.failedBecause?.kind === 'nofile-refused') await engine.forgetGrants();
-  // What earlier runs taught (the churn speed) shapes only the prediction made before this run; the measured
-  // prediction, which the verdict judges against, rests on this run's own facts.
-  const env = environmentOf(engineFacts, deps.backend.assumed.network);
-  const measured = predict(scenario, withContainerFacts(env, observed.observations));
+  // What earlier runs taught (the churn speed) shapes only the prediction made before this run (the plan's); the
+  // measured prediction, which the verdict judges against, rests on this run's own facts.
+  const observedEnv = withContainerFacts(env, observed.observations);
+  const measured = predict(scenario, observedEnv);
   const judgement = judge(measured, observed.observations, scenario.expect.tolerance);
-  const before = predict(scenario, { ...env, ...learnt });
+  const before = plan.prediction;
   const resultOf = (record: RunRecord) =>
     buildResult({
       scenario,
@@ -203,11 +206,7 @@ async function judgeAndReport(
       // On a swarm, the prediction per node, with the nodes each placement admits.
       ...(engineFacts.nodes
         ? {
-            nodePlan: deps.backend.nodeLoads(
-              { scenario, prediction: measured },
-              withContainerFacts(env, observed.observations),
-              engineFacts.nodes,
-            ),
+            nodePlan: deps.backend.nodeLoads({ scenario, prediction: measured }, observedEnv, engineFacts.nodes),
           }
         : {}),
     });
