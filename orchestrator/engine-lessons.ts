@@ -22,7 +22,9 @@ export function portFill(
     client.mode !== 'hold' ||
     client.phase !== null ||
     client.limit !== 'port-range' ||
-    group.bind !== 'none'
+    group.bind !== 'none' ||
+    // A socket's own range is searched port by port in one pass, not by parity: another search than the model's.
+    group.socketPortRange !== undefined
   )
     return null;
   const destinations = client.targets.length * group.sourceAddresses;

@@ -48,6 +48,16 @@ export const SHIPPED_EXPECTATIONS: Record<string, ShippedExpectation> = {
     server: 3000,
     limit: 'port-range',
   },
+  // IP_LOCAL_PORT_RANGE (Linux 6.3+): the socket's range, whole (odd or not), a bound outside the namespace's ignored.
+  'socket-port-range': {
+    clients: [
+      ['narrow-odd-1', 201, 'port-range', 'EADDRNOTAVAIL'],
+      ['low-outside-1', 200, 'port-range', 'EADDRNOTAVAIL'],
+      ['whole-odd-1', 201, 'port-range', 'EADDRNOTAVAIL'],
+    ],
+    server: 602,
+    limit: 'port-range',
+  },
   'nofile-limit': { clients: [['client-1', 10237, 'nofile', 'EMFILE']], server: 10237, limit: 'nofile' },
   'server-beyond-65535': {
     clients: [

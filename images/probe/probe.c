@@ -8,7 +8,7 @@
  *   probe client --server HOST --ports 5000[,5001] --mode hold|churn --processes K --fd-budget B
  *                [--close client|server] [--rate PER_SECOND]
  *                --connect-timeout-ms T [--duration-ms D] [--handoff]
- *                [--bind zero | zero-noport | port:N | port:N:reuseaddr] [--sources N]
+ *                [--bind zero | zero-noport | port:N | port:N:reuseaddr] [--sources N] [--socket-port-range LOW:HIGH]
  *
  * It writes one JSON object per line on stdout (the README, "How a run works"): `ready` with what it found in its
  * container, `progress` per worker, `limit` when a server worker runs out of descriptors, `done` per worker
@@ -49,6 +49,9 @@
 
 #ifndef IP_BIND_ADDRESS_NO_PORT
 #define IP_BIND_ADDRESS_NO_PORT 24 /* linux/in.h, since 4.2 */
+#endif
+#ifndef IP_LOCAL_PORT_RANGE
+#define IP_LOCAL_PORT_RANGE 51 /* linux/in.h, since 6.3 */
 #endif
 
 #define MAX_PORTS 16
@@ -386,6 +389,7 @@ struct options {
   int bind_port;
   int bind_reuseaddr;
   int sources;
+  uint32_t socket_port_range; /* IP_LOCAL_PORT_RANGE for every client socket: high << 16 | low; 0 = none */
   const char *close; /* server: never | on-eof | first; client (churn): client | server */
   int rate;          /* churn: connections per second per container, 0 = as fast as possible */
   struct step *phases;
@@ -405,6 +409,14 @@ static void parse_bind(const char *text, struct options *o) {
     if (!strcmp(rest, ":reuseaddr")) o->bind_reuseaddr = 1;
     else if (*rest) fatal("--bind port:N takes only :reuseaddr after the port", EINVAL);
   } else fatal("--bind takes zero, zero-noport or port:N[:reuseaddr]", EINVAL);
+}
+
+/* --socket-port-range LOW:HIGH, as IP_LOCAL_PORT_RANGE takes it: high << 16 | low. */
+static uint32_t parse_socket_port_range(const char *text) {
+  char *rest;
+  long low = strtol(text, &rest, 10), high = *rest == ':' ? strtol(rest + 1, &rest, 10) : -1;
+  if (*rest || low < 1 || high < low || high > 65535) fatal("--socket-port-range takes LOW:HIGH, 1 <= LOW <= HIGH <= 65535", EINVAL);
+  return (uint32_t)high << 16 | (uint32_t)low;
 }
 
 static int parse_port_list(const char *text, char separator, int *ports) {
@@ -452,6 +464,7 @@ static struct options parse_options(int argc, char **argv) {
     else if (!strcmp(key, "--mode")) o.mode = value;
     else if (!strcmp(key, "--bind")) parse_bind(value, &o);
     else if (!strcmp(key, "--sources")) o.sources = atoi(value);
+    else if (!strcmp(key, "--socket-port-range")) o.socket_port_range = parse_socket_port_range(value);
     else if (!strcmp(key, "--close")) o.close = value;
     else if (!strcmp(key, "--rate")) o.rate = atoi(value);
     else if (!strcmp(key, "--phase")) parse_phase(argv[i + 1], &o);
@@ -873,6 +886,12 @@ static int connect_once(const struct sockaddr_in *target, const struct in_addr *
   int timeout_ms = o->connect_timeout_ms;
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return errno;
+  if (o->socket_port_range &&
+      setsockopt(fd, IPPROTO_IP, IP_LOCAL_PORT_RANGE, &o->socket_port_range, sizeof o->socket_port_range) != 0) {
+    int err = errno;
+    close(fd);
+    return err;
+  }
   int bind_error = bind_before_connect(fd, o, source);
   if (bind_error) {
     close(fd);
@@ -1066,6 +1085,14 @@ static int run_client(struct options *o) {
     ctx.targets[i] = (struct sockaddr_in){.sin_family = AF_INET, .sin_port = htons(o->ports[i]), .sin_addr = server};
   }
   ctx.server = server;
+  if (o->socket_port_range) {
+    /* A kernel without the option (before 6.3) refuses it: say so once, before any connect(). */
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) fatal("socket() failed", errno);
+    if (setsockopt(fd, IPPROTO_IP, IP_LOCAL_PORT_RANGE, &o->socket_port_range, sizeof o->socket_port_range) != 0)
+      fatal("this kernel refuses IP_LOCAL_PORT_RANGE (Linux 6.3 and later have it)", errno);
+    close(fd);
+  }
   if (o->sources > 0) {
     if (o->sources > MAX_SOURCES) fatal("--sources takes at most 8", EINVAL);
     int found = local_ipv4_addresses(ctx.sources, MAX_SOURCES);

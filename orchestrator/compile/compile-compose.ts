@@ -178,6 +178,7 @@ function clientCommand(scenario: Scenario, group: ClientGroup, client: ClientPre
     String(durationMs(group.connectTimeout)),
     ...(group.bind === 'none' ? [] : ['--bind', probeBindArgument(group.bind)]),
     ...(group.sourceAddresses > 1 ? ['--sources', String(group.sourceAddresses)] : []),
+    ...(group.socketPortRange === undefined ? [] : ['--socket-port-range', group.socketPortRange.trim().split(/\s+/).join(':')]),
     ...churnArgs,
     ...phaseArgs,
     // auto: the workers take turns, so the container behaves as the one process the scenario describes.

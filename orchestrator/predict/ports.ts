@@ -2,7 +2,7 @@
 
 import { requestedPortRange } from '../scenario/scenario-steps.ts';
 import { type ClientGroup, type Scenario } from '../scenario/scenario-schema.ts';
-import { formatPortRange, portCount, type PortRange } from '../scenario/port-range.ts';
+import { formatPortRange, parsePortRange, portCount, type PortRange } from '../scenario/port-range.ts';
 import type { ContainerFacts, Environment } from './environment.ts';
 import { KERNEL_DEFAULT_PORT_RANGE } from './kernel-facts.ts';
 import { exactCount, formatCount, showCount } from './count-range.ts';
@@ -11,14 +11,35 @@ import type { CountRange, Limit } from './prediction-schema.ts';
 
 export type PortCapacity = { range: PortRange; reserved: CountRange; perTarget: { min: number; max: number }; reasoning: string[] };
 
+/**
+ * The ports connect() searches for a socket with IP_LOCAL_PORT_RANGE (inet_sk_get_local_port_range,
+ * net/ipv4/inet_connection_sock.c): each of the socket's bounds that lies inside the namespace's range replaces the
+ * namespace's bound; one outside it is ignored.
+ */
+export function socketPortRange(namespace: PortRange, socket: PortRange): PortRange {
+  const low = namespace.low <= socket.low && socket.low <= namespace.high ? socket.low : namespace.low;
+  const high = low <= socket.high && socket.high <= namespace.high ? socket.high : namespace.high;
+  return { low, high };
+}
+
 /** connect() without bind() picks a free local port per destination (__inet_hash_connect), skipping bound and reserved ports. */
 export function portCapacity(group: ClientGroup, env: Environment, facts: ContainerFacts | undefined): PortCapacity {
   const requested = requestedPortRange(group.sysctls);
-  const range = facts?.portRange ?? requested ?? KERNEL_DEFAULT_PORT_RANGE;
-  const size = portCount(range);
+  const namespaceRange = facts?.portRange ?? requested ?? KERNEL_DEFAULT_PORT_RANGE;
   const reasoning = [
-    `ip_local_port_range ${formatPortRange(range)} = ${formatCount(size)} ports (${facts ? 'read back in the container' : requested ? 'set by the scenario' : "a new network namespace's default"})`,
+    `ip_local_port_range ${formatPortRange(namespaceRange)} = ${formatCount(portCount(namespaceRange))} ports (${facts ? 'read back in the container' : requested ? 'set by the scenario' : "a new network namespace's default"})`,
   ];
+  const socket = group.socketPortRange === undefined ? undefined : parsePortRange(group.socketPortRange);
+  const range = socket ? socketPortRange(namespaceRange, socket) : namespaceRange;
+  const size = portCount(range);
+  if (socket) {
+    const ignored = [socket.low !== range.low ? `low ${socket.low}` : '', socket.high !== range.high ? `high ${socket.high}` : '']
+      .filter(Boolean)
+      .join(' and ');
+    reasoning.push(
+      `IP_LOCAL_PORT_RANGE ${formatPortRange(socket)} on each socket: connect() searches ${formatPortRange(range)} = ${formatCount(size)} ports${ignored ? ` (its ${ignored}: outside the namespace's range, so the namespace's bound stands; inet_sk_get_local_port_range)` : ''}, one port after another in one pass (__inet_hash_connect steps by 1 and keeps an odd count whole)`,
+    );
+  }
   const reservedText = facts?.reservedPorts ?? group.sysctls['net.ipv4.ip_local_reserved_ports'] ?? '';
   const reservedList = expandPortList(reservedText).filter((port) => port >= range.low && port <= range.high);
 
@@ -45,7 +66,8 @@ export function portCapacity(group: ClientGroup, env: Environment, facts: Contai
     );
   }
   if (reservedList.length > 0) reasoning.push(`- ${reservedList.length} in net.ipv4.ip_local_reserved_ports`);
-  const scan = scanLoss(range, skipped);
+  // A socket's own range is scanned whole, port by port: no parity pass leaves an end out.
+  const scan = socket ? { min: 0, max: 0, why: null } : scanLoss(range, skipped);
   if (scan.why) reasoning.push(scan.why);
   const perTarget = { min: size - (reserved.max ?? 0) - scan.max, max: size - reserved.min - scan.min };
   return { range, reserved, perTarget, reasoning };

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { BOUNDS } from './bounds.ts';
 import { parseDuration } from './duration.ts';
+import { portRangeProblem } from './port-range.ts';
 import { sysctlProblem } from './namespaced-sysctls.ts';
 
 /* The value schemas a scenario file's fields are made of: ports, counts, ulimits, sysctls, durations, placement. */
@@ -217,3 +218,28 @@ export function applicationFieldWithoutImage(fields: Partial<Record<keyof typeof
     (key) => key !== 'image' && fields[key] !== undefined,
   );
 }
+
+/**
+ * What a client does before connect(): nothing (the kernel picks a port per destination), bind(0) (a port of its
+ * own, exclusively), bind(0) with IP_BIND_ADDRESS_NO_PORT (the port is picked at connect(), per destination), or
+ * bind() to a fixed port, with or without SO_REUSEADDR.
+ */
+const BIND_EXPECTED = 'expected none, port-zero, port-zero-no-reserve, or { port, reuseAddr }';
+export const bind = z.union(
+  [
+    z.enum(['none', 'port-zero', 'port-zero-no-reserve'], { error: BIND_EXPECTED }),
+    strictObject({ port, reuseAddr: z.boolean({ error: 'expected true or false' }).default(false) }),
+  ],
+  { error: BIND_EXPECTED },
+);
+export type Bind = z.infer<typeof bind>;
+
+/**
+ * IP_LOCAL_PORT_RANGE (Linux 6.3+) on every socket a client connects from: "low high", which narrows the
+ * namespace's ip_local_port_range for that socket (a bound outside the namespace's range is ignored).
+ */
+const SOCKET_PORT_RANGE_EXPECTED = 'expected two port numbers such as "40100 40300"';
+export const socketPortRange = z.string({ error: SOCKET_PORT_RANGE_EXPECTED }).superRefine((text, ctx) => {
+  const problem = portRangeProblem(text);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});

@@ -4,6 +4,7 @@ import { SCENARIO_DEFAULTS } from './scenario-defaults.ts';
 import {
   applicationFieldWithoutImage,
   applicationFields,
+  bind,
   ClientPlacementSchema,
   connectTimeout,
   duration,
@@ -11,6 +12,7 @@ import {
   positiveInt,
   processes,
   ServerPlacementSchema,
+  socketPortRange,
   strictObject,
   sysctls,
   tolerance,
@@ -42,21 +44,6 @@ const ServerSchema = strictObject({
   /** An application of the user's own instead of the probe server, listening on `ports`. */
   ...applicationFields,
 });
-
-/**
- * What a client does before connect(): nothing (the kernel picks a port per destination), bind(0) (a port of its
- * own, exclusively), bind(0) with IP_BIND_ADDRESS_NO_PORT (the port is picked at connect(), per destination), or
- * bind() to a fixed port, with or without SO_REUSEADDR.
- */
-const BIND_EXPECTED = 'expected none, port-zero, port-zero-no-reserve, or { port, reuseAddr }';
-const bind = z.union(
-  [
-    z.enum(['none', 'port-zero', 'port-zero-no-reserve'], { error: BIND_EXPECTED }),
-    strictObject({ port, reuseAddr: z.boolean({ error: 'expected true or false' }).default(false) }),
-  ],
-  { error: BIND_EXPECTED },
-);
-export type Bind = z.infer<typeof bind>;
 
 const targetPorts = z
   .array(port, { error: 'expected a list of server ports' })
@@ -96,6 +83,8 @@ const ClientGroupSchema = strictObject({
   sourceAddresses: positiveInt(`a whole number from 1 to ${BOUNDS.sourceAddresses}`)
     .max(BOUNDS.sourceAddresses, { error: `expected a whole number from 1 to ${BOUNDS.sourceAddresses}` })
     .default(1),
+  /** IP_LOCAL_PORT_RANGE on each of its sockets (Linux 6.3+): the ports connect() may pick from, within the namespace's. */
+  socketPortRange: socketPortRange.optional(),
   /** churn: which side closes first and so keeps the TIME_WAIT (client by default). */
   close: z.enum(['client', 'server'], { error: 'expected "client" or "server"' }).default('client'),
   /** churn: connections per second per container; unset means as fast as the client can. */
@@ -119,6 +108,7 @@ export type Phase = {
   rate: number | undefined;
   close: 'client' | 'server';
 };
+export type { Bind } from './field-schemas.ts';
 export type ClientGroup = Omit<ClientGroupInput, 'name' | 'phases'> & { name: string; phases: Phase[] | undefined };
 
 /** One group of identical clients (a map), or several named groups (a list). */
@@ -158,6 +148,13 @@ function checkGroup(group: ClientGroupInput, server: ScenarioFields['server'], a
       code: 'custom',
       message: 'several source addresses need bind: none (the client binds each address itself, leaving the port to connect())',
       path: at('sourceAddresses'),
+    });
+  }
+  if (group.socketPortRange !== undefined && group.bind !== 'none') {
+    ctx.addIssue({
+      code: 'custom',
+      message: 'socketPortRange narrows the ports connect() picks from: it goes with bind: none',
+      path: at('socketPortRange'),
     });
   }
   if (!group.phases && group.mode === 'hold' && (group.rate !== undefined || group.close !== 'client')) {
@@ -200,6 +197,7 @@ const PROBE_CLIENT_ONLY: Array<[string, (group: ClientGroupInput) => boolean]> =
   ['phases', (group) => group.phases !== undefined],
   ['bind', (group) => group.bind !== 'none'],
   ['sourceAddresses', (group) => group.sourceAddresses !== 1],
+  ['socketPortRange', (group) => group.socketPortRange !== undefined],
   ['rate', (group) => group.rate !== undefined],
   ['duration', (group) => group.duration !== undefined],
   ['processes', (group) => group.processes !== 'auto'],

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ASSUMED_ENVIRONMENT, type ContainerFacts, type Environment } from '../../orchestrator/predict/environment.ts';
 import { predict } from '../../orchestrator/predict/predict.ts';
 import { scanLoss } from '../../orchestrator/predict/port-scan.ts';
+import { socketPortRange } from '../../orchestrator/predict/ports.ts';
 import { parseScenario } from '../../orchestrator/scenario/load-scenario.ts';
 
 const scenario = (yaml: string) => parseScenario(yaml, 'test.yml', 'test');
@@ -129,5 +130,44 @@ describe('predict: odd ranges', () => {
   it("before measuring, an odd range inside the DNS listener's range loses up to one port to each", () => {
     const prediction = predict(scenario('clients: { sysctls: { net.ipv4.ip_local_port_range: "40000 40998" } }'), ASSUMED_ENVIRONMENT);
     expect(prediction.clients[0]!.connections).toEqual({ min: 997, max: 999 });
+  });
+});
+
+// IP_LOCAL_PORT_RANGE (Linux 6.3+): what a bare namespace gave (40000-40999, one client filling one destination): a
+// socket range of 40100-40300 held 201, one of 30000-40199 held 200; an odd namespace range of 201 ports, 201.
+describe('predict: a socket port range (IP_LOCAL_PORT_RANGE)', () => {
+  const client = (sysctlRange: string, socketRange: string, env: Environment = ASSUMED_ENVIRONMENT) =>
+    predict(scenario(`clients: { socketPortRange: "${socketRange}", sysctls: { net.ipv4.ip_local_port_range: "${sysctlRange}" } }`), env)
+      .clients[0]!;
+
+  it("searches the socket's range whole, odd or not: no parity scan leaves an end out", () => {
+    expect(client('61000 61999', '61100 61300').connections).toEqual({ min: 201, max: 201 });
+    // The namespace's odd range alone gives an interval; named on each socket, it is used whole.
+    expect(
+      predict(scenario('clients: { sysctls: { net.ipv4.ip_local_port_range: "61000 61200" } }'), ASSUMED_ENVIRONMENT).clients[0]!
+        .connections,
+    ).toEqual({ min: 200, max: 201 });
+    expect(client('61000 61200', '61000 61200').connections).toEqual({ min: 201, max: 201 });
+    expect(client('61000 61999', '61100 61300').portRange).toEqual(range(61100, 61300));
+  });
+
+  it("ignores a bound that lies outside the namespace's range, each bound on its own (inet_sk_get_local_port_range)", () => {
+    expect(socketPortRange(range(61000, 61999), range(50000, 61199))).toEqual(range(61000, 61199));
+    expect(socketPortRange(range(61000, 61999), range(61900, 65000))).toEqual(range(61900, 61999));
+    expect(socketPortRange(range(61000, 61999), range(1, 65535))).toEqual(range(61000, 61999));
+    const low = client('61000 61999', '50000 61199');
+    expect(low.connections).toEqual({ min: 200, max: 200 });
+    expect(low.reasoning.join('\n')).toMatch(/its low 50000: outside the namespace's range, so the namespace's bound stands/);
+  });
+
+  it("skips Docker's DNS listener and reserved ports inside the socket's range, as inside the namespace's", () => {
+    const env: Environment = {
+      ...ASSUMED_ENVIRONMENT,
+      containers: {
+        server: facts(range(32768, 60999)),
+        'client-1': facts(range(40000, 40999), { boundPorts: [40150], reservedPorts: '40101' }),
+      },
+    };
+    expect(client('40000 40999', '40100 40300', env).connections).toEqual({ min: 199, max: 199 });
   });
 });
