@@ -6,7 +6,6 @@ import { runScenario } from '../orchestrator/run-scenario.ts';
 /** Runs a scenario on the local engine as `npm run scenario` does, printing nothing: a benchmark prints its figures. */
 export async function quietRun(scenario: string, engine: DockerEngine) {
   const { result } = await runScenario(scenario, {
-    engine,
     backend: new LocalBackend(engine),
     runId: randomBytes(3).toString('hex'),
     keep: false,

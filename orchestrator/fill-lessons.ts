@@ -1,6 +1,5 @@
 import { connectingAtOnce, fillHostOf, portFill } from './engine-lessons.ts';
 import { ehashChain, firstParity, type FillCosts } from './predict/fill-time.ts';
-import { NETWORK_OF_ENGINE } from './predict/environment.ts';
 import type { ContainerSeries } from './observe/series.ts';
 import type { RunResult } from './report/result-schema.ts';
 import type { Scenario } from './scenario/scenario-schema.ts';
@@ -37,7 +36,7 @@ const MIN_STRETCH_MS = 200;
 
 export function fillCostsOf(scenario: Scenario, result: RunResult): FillCosts {
   const none: FillCosts = { connectSeconds: [], checks: [] };
-  const host = fillHostOf(result.environment.host, NETWORK_OF_ENGINE[result.run.engine ?? 'local']);
+  const host = fillHostOf(result.environment.host, result.environment.network ?? 'bridge');
   if (!host) return none;
   const fillers = result.prediction.measured.clients.flatMap((client): Filler[] => {
     const fill = portFill(scenario, client);

@@ -1,16 +1,13 @@
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { writeFileAtomic } from './common/atomic-write.ts';
-import type { Backend, BackendPlan, MeasuredEngine } from './engine/backend.ts';
-import { type DockerEngine } from './engine/docker/engine.ts';
-import { ensureApplicationImages } from './engine/application-images.ts';
+import type { BackendPlan, MeasuredEngine } from './engine/backend.ts';
 import { stopIfInterrupted } from './engine/errors.ts';
 import { FillCalibration, fillCostsIn } from './engine/fill-calibration.ts';
-import { engineSysctls } from './engine/netns-sysctls.ts';
-import { ensureProbeImage } from './engine/probe-image.ts';
 import { probeImageTag } from './engine/probe-source.ts';
 import type { EngineFacts } from './engine/engine-facts.ts';
 import type { RunRecord } from './engine/run-record.ts';
+import type { RegisteredBackend } from './engine/registry.ts';
 import { currentOwner, runLabels, type RunOwner } from './engine/run-owner.ts';
 import type { ContainerObservation } from './observe/observation.ts';
 import type { Environment } from './predict/environment.ts';
@@ -26,20 +23,18 @@ import { RunResult } from './report/result-schema.ts';
 import { ensureWritable, fileStamp, RESULTS_DIR, writeResultFile } from './report/results-dir.ts';
 import { renderReportCharts, writeReport } from './report/write-report.ts';
 import { durationMs } from './scenario/duration.ts';
-import { loadScenario, shownPath, type LoadedScenario } from './scenario/load-scenario.ts';
+import { loadScenario, type LoadedScenario } from './scenario/load-scenario.ts';
 import { SCENARIO_DEFAULTS } from './scenario/scenario-defaults.ts';
 import { type Scenario } from './scenario/scenario-schema.ts';
 import { SERVER_NAME } from './scenario/names.ts';
 import type { CountRange, Prediction } from './predict/prediction-schema.ts';
-import { checkSysctlNames } from './scenario/sysctl-names.ts';
 import { judge } from './verdict/judge.ts';
 
 const CHURN_GRACE_MS = 30_000;
 
 export type RunDeps = {
-  engine: DockerEngine;
   /** Where it runs: the local engine or its swarm, chosen once by the command (cli/backends.ts). */
-  backend: Backend<BackendPlan>;
+  backend: RegisteredBackend;
   runId: string;
   keep: boolean;
   signal: AbortSignal;
@@ -137,7 +132,7 @@ async function prepareRun(loaded: LoadedScenario, deps: RunDeps, files: RunFiles
   const draft = await backend.plan(loaded, backend.assumed, project, await probeImageTag());
   await writeFileAtomic(files.compose, draft.compiled.yaml);
   stopIfInterrupted(deps.signal, 'preparing the run');
-  const built = await ensureProbeImage(deps.engine, (tag) => deps.onStatus(`building the probe image ${tag}`), deps.signal);
+  const built = await backend.buildProbe(deps.signal, deps.onStatus);
   stopIfInterrupted(deps.signal, 'building the probe image');
   const preflight = { prefix: project, labels: runLabels({ runId: deps.runId, owner, keep: false }), signal: deps.signal };
   // A run refused before anything of it exists leaves no compose file either.
@@ -145,8 +140,8 @@ async function prepareRun(loaded: LoadedScenario, deps: RunDeps, files: RunFiles
     await rm(files.compose, { force: true });
     throw error;
   };
-  if (!deps.sysctlNamesChecked) await checkSysctlsOnEngine(loaded, deps.engine, built, preflight).catch(refused);
-  await ensureApplicationImages(deps.engine, scenario, deps.signal, deps.onStatus).catch(refused);
+  if (!deps.sysctlNamesChecked) await backend.checkSysctlNames(loaded, built, preflight).catch(refused);
+  await backend.ensureApplications(scenario, deps.signal, deps.onStatus).catch(refused);
   const image = await backend.publish(built, deps.signal, deps.onStatus);
   const engine = await backend.measure(image, mostNofileAsked(scenario), preflight, deps.onStatus);
   stopIfInterrupted(deps.signal, 'measuring the engine');
@@ -196,6 +191,7 @@ async function judgeAndReport(
       engine: engineFacts,
       grantsRemembered: engine.remembered,
       engineKind: deps.backend.kind,
+      network: env.network,
       before,
       measured,
       judgement,
@@ -236,19 +232,6 @@ export function runLimits(scenario: Scenario): { limitMs: number; stallLimitMs?:
   return open
     ? { limitMs: Number.POSITIVE_INFINITY, stallLimitMs: durationMs(SCENARIO_DEFAULTS.clients.holdDuration) }
     : { limitMs: Math.max(...explicit) };
-}
-
-/**
- * The sysctls a scenario or sweep file names, checked against what a new network namespace on this engine's kernel
- * has (measured once per engine): a misspelt name is bad input before anything runs, not a container runc refuses.
- */
-export async function checkSysctlsOnEngine(
-  loaded: Pick<LoadedScenario, 'text' | 'file'>,
-  engine: DockerEngine,
-  image: string,
-  naming: { prefix: string; labels: Record<string, string>; signal?: AbortSignal },
-): Promise<void> {
-  checkSysctlNames(loaded.text, shownPath(loaded.file), await engineSysctls(engine, image, naming));
 }
 
 const mostNofileAsked = (scenario: Scenario) =>

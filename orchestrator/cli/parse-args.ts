@@ -1,3 +1,4 @@
+import { ENGINE_KINDS, type EngineKind } from '../engine/registry.ts';
 import { parseArgs } from 'node:util';
 
 export type CliOptions = {
@@ -14,7 +15,7 @@ export type CliOptions = {
   yes: boolean;
   help: boolean;
   /** Where runs go: the local engine, or the swarm it manages. */
-  engine: 'local' | 'swarm';
+  engine: EngineKind;
   /** With --engine swarm: a registry to push the probe image to, for nodes that do not have it. */
   push: string | undefined;
   /** Where to write the runs' checks as JUnit XML, for CI systems. */
@@ -43,9 +44,10 @@ export const USAGE = `usage: npm run scenario -- <name or path> [...more] [--dry
 exit codes: 0 all verdicts pass, 1 a verdict failed or a run was cut short, 2 bad input, 3 engine unavailable or run
 error, 130 interrupted (Ctrl-C)`;
 
-export function engineKind(value: string | undefined): 'local' | 'swarm' {
-  if (value === undefined || value === 'local' || value === 'swarm') return value ?? 'local';
-  throw new UsageError(`--engine takes local or swarm, found ${JSON.stringify(value)}`);
+export function engineKind(value: string | undefined): EngineKind {
+  if (value === undefined) return 'local';
+  if ((ENGINE_KINDS as string[]).includes(value)) return value as EngineKind;
+  throw new UsageError(`--engine takes ${ENGINE_KINDS.join(' or ')}, found ${JSON.stringify(value)}`);
 }
 
 /**

@@ -40,7 +40,6 @@ export async function runCommand(options: CliOptions): Promise<number> {
       const progress = progressPrinter(name);
       runId = newRunId();
       const run = await runScenario(name, {
-        engine,
         runId,
         keep: options.keep,
         signal: abort.signal,

@@ -1,3 +1,4 @@
+import type { EngineKind } from '../engine/registry.ts';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Environment } from '../predict/environment.ts';
@@ -102,7 +103,7 @@ type SweepOptions = {
   dryRun: boolean;
   json: boolean;
   keep: boolean;
-  engine: 'local' | 'swarm';
+  engine: EngineKind;
   push: string | undefined;
   junit: string | undefined;
 };
@@ -175,7 +176,6 @@ export async function sweepCommand(argv: string[]): Promise<number> {
     try {
       let progress: ReturnType<typeof progressPrinter> | undefined;
       const run = await runSweep(sweep, {
-        engine,
         newRunId: () => (runId = newRunId()),
         keep: options.keep,
         backend: backendFor(options.engine, engine, { pushTo: options.push }),

@@ -4,6 +4,7 @@ import type { NodeLoad } from '../predict/node-plan.ts';
 import type { PlacementNode } from '../predict/placement.ts';
 import type { Prediction } from '../predict/prediction-schema.ts';
 import type { LoadedScenario } from '../scenario/load-scenario.ts';
+import type { Scenario } from '../scenario/scenario-schema.ts';
 import type { EngineFacts } from './engine-facts.ts';
 import type { RunOptions, RunRecord } from './run-record.ts';
 
@@ -39,8 +40,8 @@ export interface MeasuredEngine<Plan extends BackendPlan> {
  * it has.
  */
 export interface Backend<Plan extends BackendPlan = BackendPlan> {
-  /** What the result says it ran on. */
-  readonly kind: 'local' | 'swarm';
+  /** Its name in the registry (engine/registry.ts): what `--engine` takes and the result says it ran on. */
+  readonly kind: string;
   /** The environment documented defaults give this backend before anything is measured. */
   readonly assumed: Environment;
   /** Refuses what this backend cannot run, as bad input, before anything is created. */
@@ -53,6 +54,12 @@ export interface Backend<Plan extends BackendPlan = BackendPlan> {
   projectName(loaded: LoadedScenario, runId: string): string;
   /** Predicts and compiles for this backend with what is known of the environment. */
   plan(loaded: LoadedScenario, env: Environment, projectName: string, image: string): Promise<Plan>;
+  /** The probe image on the engine this backend talks to, built when it lacks it: the local tag. */
+  buildProbe(signal: AbortSignal, onStatus: (message: string) => void): Promise<string>;
+  /** Refuses, as bad input, a sysctl the file names that a new namespace on this engine's kernel lacks. */
+  checkSysctlNames(file: Pick<LoadedScenario, 'text' | 'file'>, image: string, naming: PreflightNaming): Promise<void>;
+  /** Finds or pulls every image of the user's own that the scenario runs, before anything of the run exists. */
+  ensureApplications(scenario: Scenario, signal: AbortSignal, onStatus: (message: string) => void): Promise<void>;
   /** The probe image as this backend's containers can pull it (a swarm pushes it to a registry when asked). */
   publish(built: string, signal: AbortSignal, onStatus: (message: string) => void): Promise<string>;
   /** Measures the engine for a run that asks for `wantedNofile` at most. */

@@ -1,28 +1,10 @@
 import { PORTLAB_LABEL } from '../compile/compile-compose.ts';
 import type { DockerEngine } from './docker/engine.ts';
 import { currentSession, ownerState, parseOwner } from './run-owner.ts';
-import { EngineError } from './errors.ts';
-import { removeAll } from './local/remove-all.ts';
-import { removeStackRemains } from './swarm/stack-removal.ts';
+import { RUN_TARGETS } from './registry.ts';
+import type { LabelledThing, RunOnEngine } from './run-target.ts';
 
-type Thing = { id: string; name: string };
-type Container = Thing & { state: string; created: number };
-
-/** One run as the engine holds it: its containers and networks, and whether the process that made it is alive. */
-export type RunOnEngine = {
-  runId: string;
-  owner: ReturnType<typeof ownerState>;
-  /** Left in place on purpose (--keep). */
-  kept: boolean;
-  /** Started without a portlab process (no owner label): a saved compose file run by hand. */
-  byHand: boolean;
-  /** The scenario it runs (its label), when its things carry one. */
-  scenario: string | null;
-  containers: Container[];
-  networks: Thing[];
-  /** A swarm run's services (empty on the local engine). */
-  services: Thing[];
-};
+export type { RunOnEngine } from './run-target.ts';
 
 /**
  * Every portlab run on the engine, by run id (things without one count as a run of their own, with no owner); in a
@@ -30,13 +12,7 @@ export type RunOnEngine = {
  */
 export async function listRuns(engine: DockerEngine, session = currentSession()): Promise<RunOnEngine[]> {
   const managed = { [PORTLAB_LABEL.managed]: 'true', ...(session ? { [PORTLAB_LABEL.session]: session } : {}) };
-  const swarm = await engine.swarm.state();
-  const [containers, networks, services] = await Promise.all([
-    engine.containers.list(managed),
-    engine.networks.list(managed),
-    // Services can be listed through a swarm manager only.
-    swarm.active && swarm.manager ? engine.services.list(managed) : Promise.resolve([]),
-  ]);
+  const held = await Promise.all(RUN_TARGETS.map((target) => target.list(engine, managed)));
   const runs = new Map<string, RunOnEngine>();
   const runOf = (labels: Record<string, string>) => {
     const runId = labels[PORTLAB_LABEL.runId] ?? '(no run id)';
@@ -57,15 +33,17 @@ export async function listRuns(engine: DockerEngine, session = currentSession())
     }
     return run;
   };
-  for (const container of containers)
-    runOf(container.labels).containers.push({
-      id: container.id,
-      name: container.name,
-      state: container.state ?? 'unknown',
-      created: container.created ?? 0,
-    });
-  for (const network of networks) runOf(network.labels).networks.push({ id: network.id, name: network.name });
-  for (const service of services) runOf(service.labels).services.push({ id: service.id, name: service.name });
+  const thing = ({ id, name }: LabelledThing) => ({ id, name });
+  for (const things of held) {
+    for (const container of things.containers ?? [])
+      runOf(container.labels).containers.push({
+        ...thing(container),
+        state: container.state ?? 'unknown',
+        created: container.created ?? 0,
+      });
+    for (const network of things.networks ?? []) runOf(network.labels).networks.push(thing(network));
+    for (const service of things.services ?? []) runOf(service.labels).services.push(thing(service));
+  }
   return [...runs.values()].sort((a, b) => a.runId.localeCompare(b.runId));
 }
 
@@ -77,25 +55,12 @@ export const describeRun = (run: RunOnEngine) => {
 };
 
 /**
- * Removes the runs' services (a swarm's: their tasks go down on every node), then their containers, then their
- * networks; tries everything and reports what failed together.
+ * Removes the runs: each kind of engine its own things, in the registry's order (a swarm's services first, their
+ * tasks going down on every node, then containers and networks). A target that leaves something stops the removal
+ * there, naming what it left.
  */
 export async function removeRuns(engine: DockerEngine, runs: RunOnEngine[]): Promise<void> {
-  const failures: string[] = [];
-  for (const run of runs.filter((candidate) => candidate.services.length > 0)) {
-    await Promise.all(
-      run.services.map((service) => engine.services.remove(service.id, service.name).catch((error: Error) => failures.push(error.message))),
-    );
-    await removeStackRemains(engine, { runId: run.runId, services: run.services, networks: [] }).catch((error: Error) =>
-      failures.push(error.message),
-    );
-  }
-  if (failures.length > 0) throw new EngineError(`cleanup left something behind: ${failures.join('; ')}`);
-  await removeAll(
-    engine,
-    runs.flatMap((run) => run.containers),
-    runs.flatMap((run) => run.networks),
-  );
+  for (const target of RUN_TARGETS) await target.remove(engine, runs);
 }
 
 /**

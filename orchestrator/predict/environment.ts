@@ -80,8 +80,5 @@ export const ASSUMED_ENVIRONMENT: Environment = {
   containers: {},
 };
 
-/** How each kind of engine joins a run's containers: the local engine by a bridge, a swarm by an overlay network. */
-export const NETWORK_OF_ENGINE = { local: 'bridge', swarm: 'overlay' } as const satisfies Record<string, Environment['network']>;
-
 /** The same for a swarm run: the containers are joined by an overlay network. */
-export const ASSUMED_SWARM_ENVIRONMENT: Environment = { ...ASSUMED_ENVIRONMENT, network: NETWORK_OF_ENGINE.swarm };
+export const ASSUMED_SWARM_ENVIRONMENT: Environment = { ...ASSUMED_ENVIRONMENT, network: 'overlay' };

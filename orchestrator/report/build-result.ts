@@ -1,7 +1,9 @@
 import type { NodeLoad } from '../predict/node-plan.ts';
+import type { Environment } from '../predict/environment.ts';
 import type { ComposeProject } from '../compile/compose-schema.ts';
 import type { EngineFacts } from '../engine/engine-facts.ts';
 import type { RunRecord } from '../engine/run-record.ts';
+import type { EngineKind } from '../engine/registry.ts';
 import type { ContainerObservation } from '../observe/observation.ts';
 import { formatCount, showCount } from '../predict/count-range.ts';
 import { engineNotes } from '../predict/predict.ts';
@@ -27,8 +29,10 @@ export type ResultInput = {
   kept: boolean;
   /** When the command began this run (before its preflight). */
   preparedAt: Date;
+  /** How the run's containers were joined (the backend's network). */
+  network: Environment['network'];
   /** Where it ran (default: the local engine). */
-  engineKind?: 'local' | 'swarm';
+  engineKind?: EngineKind;
   /** Each filling client's expected time to fill its ports, from earlier fills on the engine. */
   fillEstimates?: Record<string, { seconds: number; basis: string }>;
   /** On a swarm: the measured prediction per node. */
@@ -203,6 +207,7 @@ export function buildResult(input: ResultInput): RunResult {
     environment: {
       docker: { version: input.engine.version.dockerVersion, apiVersion: input.engine.version.apiVersion },
       kernel: input.engine.version.kernelVersion,
+      network: input.network,
       engineNofileCeiling: input.engine.nofileCeiling,
       engineDefaultNofile: input.engine.defaultNofile,
       engineGrantsRemembered: input.grantsRemembered,

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { ENGINE_KINDS } from '../engine/registry.ts';
+import { Environment } from '../predict/environment.ts';
 import { ApplicationEnd } from '../observe/application-end.ts';
 import { KernelView } from '../observe/kernel-view.ts';
 import { NodeLoad } from '../predict/node-plan.ts';
@@ -81,7 +83,7 @@ export const RunResult = z.strictObject({
     }),
     kept: z.boolean(),
     /** Where it ran: the local engine (containers on one host), or a swarm (services across its nodes). */
-    engine: z.enum(['local', 'swarm']).optional(),
+    engine: z.enum(ENGINE_KINDS).optional(),
     /**
      * Per client that fills its port range: the time predicted from earlier fills on the engine (and how), and the
      * time its probe took to its last worker's stop. Empty before the engine has filled ports once.
@@ -93,6 +95,8 @@ export const RunResult = z.strictObject({
   environment: z.strictObject({
     docker: z.strictObject({ version: z.string(), apiVersion: z.string() }),
     kernel: z.string(),
+    /** How the run's containers were joined: a bridge on one host, or an overlay between nodes (absent before 0.1). */
+    network: Environment.shape.network.optional(),
     engineNofileCeiling: z.number().int().nullable(),
     engineDefaultNofile: NofileLimit,
     /** The two above were remembered from an earlier preflight on the same engine (its id, version, kernel). */

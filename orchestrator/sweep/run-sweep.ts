@@ -2,9 +2,8 @@ import path from 'node:path';
 import { writeFileAtomic } from '../common/atomic-write.ts';
 import { fileStamp } from '../report/results-dir.ts';
 import type { RunResult } from '../report/result-schema.ts';
-import { ensureProbeImage } from '../engine/probe-image.ts';
 import { currentOwner, runLabels } from '../engine/run-owner.ts';
-import { checkSysctlsOnEngine, runLoadedScenario, type RunDeps, type ScenarioRun } from '../run-scenario.ts';
+import { runLoadedScenario, type RunDeps, type ScenarioRun } from '../run-scenario.ts';
 import type { LoadedSweep, SweepPoint } from '../scenario/sweep-file.ts';
 import { sweepCsv } from './sweep-csv.ts';
 import { writeSweepReport } from '../report/write-sweep-report.ts';
@@ -80,9 +79,9 @@ export async function runSweep(sweep: LoadedSweep, deps: SweepDeps): Promise<Swe
   let status: SweepSummary['status'] = 'complete';
   let failure: string | null = null;
   // Every point's sysctls are in the sweep file: checked once, against this engine, before the first point runs.
-  const image = await ensureProbeImage(deps.engine, (tag) => deps.onStatus(`building the probe image ${tag}`), deps.signal);
+  const image = await deps.backend.buildProbe(deps.signal, deps.onStatus);
   const runId = deps.newRunId();
-  await checkSysctlsOnEngine(sweep, deps.engine, image, {
+  await deps.backend.checkSysctlNames(sweep, image, {
     prefix: runProjectName(sweep.name, runId),
     labels: runLabels({ runId, owner: deps.owner ?? currentOwner(), keep: false }),
     signal: deps.signal,

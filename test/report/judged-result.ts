@@ -53,6 +53,7 @@ export function resultOf(clientCount: number, endReason: EndReason = 'clients-do
     runId: 'abc123',
     project: { name: 'portlab-r-abc123', services: {}, networks: {} },
     engine: ENGINE,
+    network: env.network,
     grantsRemembered: false,
     preparedAt: new Date(T0 - 1000),
     before,

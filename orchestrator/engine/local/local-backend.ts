@@ -5,6 +5,7 @@ import type { LoadedScenario } from '../../scenario/load-scenario.ts';
 import type { Backend, BackendPlan, MeasuredEngine, PreflightNaming } from '../backend.ts';
 import { loadComposeBase } from '../compose-base.ts';
 import type { DockerEngine } from '../docker/engine.ts';
+import { DockerBackend } from '../docker-backend.ts';
 import { GrantCache } from '../grant-cache.ts';
 import { engineGrants, hostTables } from './preflight.ts';
 import { runProject } from './run-project.ts';
@@ -12,14 +13,16 @@ import { runProject } from './run-project.ts';
 export type LocalPlan = BackendPlan<CompiledProject>;
 
 /** The local engine: containers on one bridge network of one host, whose conntrack table tracks them. */
-export class LocalBackend implements Backend<LocalPlan> {
+export class LocalBackend extends DockerBackend implements Backend<LocalPlan> {
   readonly kind = 'local';
   readonly assumed = ASSUMED_ENVIRONMENT;
 
   constructor(
-    private readonly engine: DockerEngine,
+    engine: DockerEngine,
     private readonly grantCache = new GrantCache(),
-  ) {}
+  ) {
+    super(engine);
+  }
 
   readonly dryRunSuffix = '';
 

@@ -1,9 +1,11 @@
 import createDebug from 'debug';
 import { PORTLAB_LABEL } from '../../compile/compile-compose.ts';
 import type { Containers } from '../docker/containers.ts';
+import type { DockerEngine } from '../docker/engine.ts';
 import type { Networks } from '../docker/networks.ts';
 import { EngineError } from '../errors.ts';
 import { retryUntil } from '../poll.ts';
+import type { RunTarget } from '../run-target.ts';
 
 const debug = createDebug('portlab:engine');
 
@@ -82,3 +84,20 @@ export async function removeAll(
       listed.map((thing) => failures.get(thing.id) ?? `${thing.name} was still listed ${checkMs / 1000} s after its removal`),
     );
 }
+
+/** The local engine's runs: containers and networks. */
+export const localRuns: RunTarget = {
+  async list(engine: DockerEngine, labels: Record<string, string>) {
+    const [containers, networks] = await Promise.all([engine.containers.list(labels), engine.networks.list(labels)]);
+    return {
+      containers: containers.map((container) => ({ ...container, state: container.state ?? 'unknown', created: container.created ?? 0 })),
+      networks,
+    };
+  },
+  remove: (engine, runs) =>
+    removeAll(
+      engine,
+      runs.flatMap((run) => run.containers),
+      runs.flatMap((run) => run.networks),
+    ),
+};

@@ -3,6 +3,7 @@ import type { DockerEngine } from '../docker/engine.ts';
 import { EngineError } from '../errors.ts';
 import { retryUntil, SYSTEM_CLOCK } from '../poll.ts';
 import { PORTLAB_LABEL } from '../../compile/compile-compose.ts';
+import type { RunTarget } from '../run-target.ts';
 
 const debug = createDebug('portlab:swarm');
 
@@ -86,3 +87,28 @@ export async function removeStackRemains(
     if (!gone) throw failure;
   }
 }
+
+/**
+ * A swarm's runs: their services, listed through a swarm manager only. Removing them takes their tasks down on
+ * every node; what a node still runs of them and the run's networks go after (the local target's part).
+ */
+export const swarmRuns: RunTarget = {
+  async list(engine, labels) {
+    const swarm = await engine.swarm.state();
+    return { services: swarm.active && swarm.manager ? await engine.services.list(labels) : [] };
+  },
+  async remove(engine, runs) {
+    const failures: string[] = [];
+    for (const run of runs.filter((candidate) => candidate.services.length > 0)) {
+      await Promise.all(
+        run.services.map((service) =>
+          engine.services.remove(service.id, service.name).catch((error: Error) => failures.push(error.message)),
+        ),
+      );
+      await removeStackRemains(engine, { runId: run.runId, services: run.services, networks: [] }).catch((error: Error) =>
+        failures.push(error.message),
+      );
+    }
+    if (failures.length > 0) throw new EngineError(`cleanup left something behind: ${failures.join('; ')}`);
+  },
+};

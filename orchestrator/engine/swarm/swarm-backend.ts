@@ -6,6 +6,7 @@ import { SERVER_NAME } from '../../scenario/names.ts';
 import type { Backend, BackendPlan, MeasuredEngine, PreflightNaming } from '../backend.ts';
 import { loadComposeBase } from '../compose-base.ts';
 import type { DockerEngine } from '../docker/engine.ts';
+import { DockerBackend } from '../docker-backend.ts';
 import { GrantCache } from '../grant-cache.ts';
 import { runStack } from './run-stack.ts';
 import { managesSwarm, swarmFacts } from './swarm-preflight.ts';
@@ -21,14 +22,16 @@ export class EngineMismatchError extends Error {
 }
 
 /** The swarm the engine manages: each client group a service, the server a service, one overlay network. */
-export class SwarmBackend implements Backend<SwarmPlan> {
+export class SwarmBackend extends DockerBackend implements Backend<SwarmPlan> {
   readonly kind = 'swarm';
   readonly assumed = ASSUMED_SWARM_ENVIRONMENT;
 
   constructor(
-    private readonly engine: DockerEngine,
+    engine: DockerEngine,
     private readonly options: { pushTo?: string; grantCache?: GrantCache } = {},
-  ) {}
+  ) {
+    super(engine);
+  }
 
   /**
    * On a swarm's overlay network a container's extra source addresses get no answer: the overlay resolves and
