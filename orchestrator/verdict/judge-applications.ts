@@ -18,6 +18,17 @@ function descriptors(view: KernelView): { fds: number; nofile: number | null; fr
 }
 
 /**
+ * The listeners whose accept queue filled and was still full at the last look: there the application stopped
+ * accepting. A queue that filled and drained again was a pause, not a stop (nginx stops accepting for a while when
+ * few of its worker_connections are left, then takes the queue): the clients' retried SYNs got through.
+ */
+function stoppedListeners(view: KernelView): KernelView['listeners'] {
+  const full = view.listeners.filter((listener) => listener.backlog > 0 && listener.peakQueue >= listener.backlog);
+  const queuedAtEnd = view.series.queued.at(-1) ?? 0;
+  return full.length > 0 && queuedAtEnd >= full.reduce((sum, listener) => sum + listener.backlog, 0) ? full : [];
+}
+
+/**
  * What bound an application server, from the kernel's view of it: its descriptors (nofile, a kernel limit), a full
  * accept queue while descriptors were free (it stopped accepting), connections it closed itself, or none of these
  * (it took every connection the clients made: their limits bound).
@@ -32,7 +43,7 @@ export function serverBound(view: KernelView, clientLimit: string, probeClientsH
       evidence: `the application held ${formatCount(fds)} descriptors, all its nofile ${formatCount(nofile)}: accept() fails with EMFILE past it, and the kernel queues what comes after`,
     };
   }
-  const full = view.listeners.filter((listener) => listener.peakQueue >= listener.backlog && listener.backlog > 0);
+  const full = stoppedListeners(view);
   if (full.length > 0) {
     const queued = full.reduce((sum, listener) => sum + listener.peakQueue, 0);
     const backlogs = full.map((listener) => `${listener.port}: ${formatCount(listener.backlog)}`).join(', ');
@@ -217,7 +228,7 @@ export function exactTotalBehindFullQueue(
 ): { total: number; accepted: number; queued: number } | null {
   const view = observations[SERVER_NAME]?.kernel;
   if (!view || clients.some((client) => observesApplication(observations[client.name]))) return null;
-  const full = view.listeners.filter((listener) => listener.backlog > 0 && listener.peakQueue >= listener.backlog);
+  const full = stoppedListeners(view);
   if (full.length === 0 || full.length !== view.listeners.length) return null;
   // The settled view, its last look: what the application holds and what waits in its queue then.
   const last = view.series.t.length - 1;

@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { KernelView } from '../../orchestrator/observe/kernel-view.ts';
+import type { ContainerObservation } from '../../orchestrator/observe/observation.ts';
 import { ASSUMED_ENVIRONMENT } from '../../orchestrator/predict/environment.ts';
 import { predict } from '../../orchestrator/predict/predict.ts';
 import { parseScenario } from '../../orchestrator/scenario/load-scenario.ts';
-import { clientBound, serverBound } from '../../orchestrator/verdict/judge-applications.ts';
+import { clientBound, exactTotalBehindFullQueue, serverBound } from '../../orchestrator/verdict/judge-applications.ts';
 import { judge } from '../../orchestrator/verdict/judge.ts';
 import { ProbeLog } from '../../orchestrator/observe/probe-log.ts';
 import type { ReadyEvent } from '../../orchestrator/observe/probe-events.ts';
@@ -30,12 +31,24 @@ describe('what bound an application server, from the kernel', () => {
     expect(bound.evidence).toContain('1,024 descriptors, all its nofile 1,024');
   });
 
-  it('a full accept queue with descriptors free: it stopped accepting (its own limit), the kernel queued the rest', () => {
+  /** A series whose last look has `queued` in the accept queue. */
+  const endingWith = (queued: number) => ({
+    t: [1, 2],
+    established: [0, 0],
+    held: [0, 0],
+    queued: [0, queued],
+    closing: [0, 0],
+    timeWait: [0, 0],
+    fds: [0, 0],
+  });
+
+  it('an accept queue full to the end with descriptors free: it stopped accepting (its own limit), the kernel queued the rest', () => {
     const bound = serverBound(
       view({
         peakAccepted: 512,
         listeners: [{ port: 80, backlog: 511, peakQueue: 512 }],
         app: { processes: 2, peakFds: 520, nofile: 20000 },
+        series: endingWith(512),
       }),
       'port-range',
     );
@@ -45,6 +58,22 @@ describe('what bound an application server, from the kernel', () => {
       evidence:
         "the server accepted 512 and then stopped accepting while 19,480 descriptors were free (nofile 20000); the kernel queued 512 more (backlog 80: 511, the listening socket's own) and then dropped SYNs: clients timed out",
     });
+  });
+
+  it('a queue that filled and drained again was a pause, not a stop: the connections it closed name its limit', () => {
+    // nginx at worker_connections 512 (measured): it stopped accepting for a moment, the queue reached 512, then it
+    // took the queue and closed what it had no room for; the probe client got every one of its ports.
+    const paused = view({
+      peakAccepted: 485,
+      listeners: [{ port: 80, backlog: 511, peakQueue: 512 }],
+      peakStates: { ESTABLISHED: 485, 'FIN-WAIT-2': 1536 },
+      app: { processes: 2, peakFds: 471, nofile: 20000 },
+      series: endingWith(0),
+    });
+    const bound = serverBound(paused, 'port-range', 2000);
+    expect(bound).toMatchObject({ limit: 'application', by: 'application' });
+    expect(bound.evidence).toContain('closed 1,536 it had accepted');
+    expect(exactTotalBehindFullQueue({ server: { kernel: paused } as unknown as ContainerObservation }, [])).toBeNull();
   });
 
   it('connections it closed itself with descriptors free: its own connection limit', () => {
