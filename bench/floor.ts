@@ -18,7 +18,7 @@ import { ProbeLog } from '../orchestrator/observe/probe-log.ts';
 import { LocalBackend } from '../orchestrator/engine/local/local-backend.ts';
 import { SERVER_NAME } from '../orchestrator/scenario/names.ts';
 import { RunResult } from '../orchestrator/report/result-schema.ts';
-import { environmentOf } from '../orchestrator/run-environment.ts';
+import { environmentOf } from '../orchestrator/run/run-environment.ts';
 import { loadScenario } from '../orchestrator/scenario/load-scenario.ts';
 import { PROJECT_ROOT } from '../orchestrator/common/project-root.ts';
 import { PORTLAB_LABEL } from '../orchestrator/compile/compile-compose.ts';

@@ -5,8 +5,9 @@ import { describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../orchestrator/common/project-root.ts';
 
 /**
- * The stages in the order they may depend on each other: a module imports only its own stage or lower ones. The
- * top level (pipeline.ts, run-scenario.ts) and sweep/ run the stages; cli/ alone talks to the user.
+ * The stages in the order they may depend on each other: a module imports only its own stage or lower ones. learn/
+ * keeps what passed runs teach (fill times, churn speed); run/ runs the stages for a scenario, sweep/ for every point
+ * of a sweep; cli/ alone talks to the user. Nothing lives at the top of orchestrator/.
  */
 const LEVELS: Record<string, number> = {
   common: 0,
@@ -17,9 +18,10 @@ const LEVELS: Record<string, number> = {
   engine: 5,
   verdict: 6,
   report: 7,
-  '': 8,
-  sweep: 8,
-  cli: 9,
+  learn: 8,
+  run: 9,
+  sweep: 10,
+  cli: 11,
 };
 /** Pure stages: data in, data out. */
 const PURE = new Set(['predict', 'observe', 'compile', 'verdict']);
@@ -45,7 +47,7 @@ describe('the layout: one folder per stage, arrows only downwards', () => {
         if (!target.module) return [];
         const from = stageOf(module);
         const to = stageOf(target.module);
-        const wrong = LEVELS[to]! > LEVELS[from]! || (PURE.has(from) && ['engine', 'report', 'cli', 'sweep', ''].includes(to));
+        const wrong = LEVELS[to]! > LEVELS[from]! || (PURE.has(from) && ['engine', 'report', 'learn', 'run', 'cli', 'sweep'].includes(to));
         return wrong ? [`${module} -> ${target.module}`] : [];
       }),
     );

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { runLimits } from '../orchestrator/run-scenario.ts';
+import { runLimits } from '../orchestrator/run/run-limits.ts';
 import { parseScenario } from '../orchestrator/scenario/load-scenario.ts';
 
 const scenario = (clients: string) =>

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { planScenario } from '../pipeline.ts';
+import { planScenario } from '../run/plan-scenario.ts';
 import { writeFileAtomic } from '../common/atomic-write.ts';
 import { RESULTS_DIR } from '../report/results-dir.ts';
 import { userCwd } from '../scenario/load-scenario.ts';

@@ -1,4 +1,4 @@
-import type { Plan } from '../pipeline.ts';
+import type { Plan } from '../run/plan-scenario.ts';
 import { showCount } from '../predict/count-range.ts';
 import { isSharedLimit, observationKey } from '../predict/prediction-schema.ts';
 import type { NodeLoad } from '../predict/node-plan.ts';

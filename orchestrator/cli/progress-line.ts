@@ -1,7 +1,7 @@
 import type { ContainerObservation } from '../observe/observation.ts';
 import { formatCount, showCount } from '../predict/count-range.ts';
 import { aboutDuration } from '../predict/fill-time.ts';
-import type { ExpectedProgress } from '../run-scenario.ts';
+import type { ExpectedProgress } from '../run/run-limits.ts';
 
 /**
  * One container on the live line: its count against its prediction ("14,000 of 28,231, 50%"), and for a client

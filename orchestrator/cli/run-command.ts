@@ -1,11 +1,12 @@
+import { KEEP_RUN, REMOVE_RUN } from '../engine/run-owner.ts';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { RunResult } from '../report/result-schema.ts';
-import { runScenario } from '../run-scenario.ts';
+import { runScenario } from '../run/run-scenario.ts';
 import { userCwd } from '../scenario/load-scenario.ts';
 import { cleanupCommand, killRuns, removeLeftovers } from './cleanup-command.ts';
 import { backendFor } from './backends.ts';
-import { planScenario } from '../pipeline.ts';
+import { planScenario } from '../run/plan-scenario.ts';
 import { junitSuite } from '../report/junit.ts';
 import { writeJunit } from './write-junit.ts';
 import { connectEngine } from './connect-engine.ts';
@@ -23,7 +24,7 @@ export async function runCommand(options: CliOptions): Promise<number> {
   // a bad second file is refused before the first has filled a port. Sysctl names are checked by each run against
   // the engine's own kernel, which may have names portlab's shipped list lacks.
   if (!options.cleanup)
-    for (const name of options.scenarios) await planScenario(name, backendFor(options.engine), undefined, 'on-the-engine');
+    for (const name of options.scenarios) await planScenario(name, backendFor(options.engine), { names: 'on-the-engine' });
   const engine = await connectEngine(); // one line and exit 3 when there is none and none can be started
   if (options.cleanup) return cleanupCommand(engine, options);
   await removeLeftovers(engine);
@@ -41,7 +42,7 @@ export async function runCommand(options: CliOptions): Promise<number> {
       runId = newRunId();
       const run = await runScenario(name, {
         runId,
-        keep: options.keep,
+        afterRun: options.keep ? KEEP_RUN : REMOVE_RUN,
         signal: abort.signal,
         now: () => new Date(),
         onStatus: (message) => process.stderr.write(`${name}: ${message}\n`),

@@ -1,14 +1,12 @@
+import { KEEP_RUN, REMOVE_RUN } from '../engine/run-owner.ts';
 import type { EngineKind } from '../engine/registry.ts';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import type { Environment } from '../predict/environment.ts';
 import { formatCount, showCount } from '../predict/count-range.ts';
-import { observationKey } from '../predict/prediction-schema.ts';
-import { predict } from '../predict/predict.ts';
+import { observationKey, type Prediction } from '../predict/prediction-schema.ts';
+import { planLoaded } from '../run/plan-scenario.ts';
 import { RESULTS_DIR } from '../report/results-dir.ts';
-import { shownPath, userCwd } from '../scenario/load-scenario.ts';
-import { SHIPPED_SYSCTLS } from '../scenario/shipped-sysctls.ts';
-import { checkSysctlNames } from '../scenario/sysctl-names.ts';
+import { userCwd } from '../scenario/load-scenario.ts';
 import { loadSweep, showAxisValue, type LoadedSweep, type SweepPoint } from '../scenario/sweep-file.ts';
 import { runSweep } from '../sweep/run-sweep.ts';
 import type { SweepPointSummary, SweepSummary } from '../report/sweep-schema.ts';
@@ -47,9 +45,8 @@ exit codes: 0 every point passes, 1 a point failed, 2 bad input, 3 engine unavai
 const valuesText = (sweep: Pick<LoadedSweep, 'axes'>, values: Record<string, unknown>) =>
   sweep.axes.map((axis) => `${axis.key} = ${showAxisValue(values[axis.key])}`).join('; ');
 
-/** Every point's prediction from documented defaults, in one table (or as JSON). */
-function dryRun(sweep: LoadedSweep, json: boolean, env: Environment): number {
-  const plans = sweep.points.map((point) => ({ point, prediction: predict(point.scenario, env) }));
+/** Every point's prediction from documented defaults (as planned for the backend), in one table (or as JSON). */
+function dryRun(sweep: LoadedSweep, json: boolean, plans: Array<{ point: SweepPoint; prediction: Prediction }>): number {
   if (json) {
     const out = plans.map(({ point, prediction }) => ({ index: point.index, name: point.scenario.name, values: point.values, prediction }));
     process.stdout.write(
@@ -158,13 +155,18 @@ export async function sweepCommand(argv: string[]): Promise<number> {
   }
   try {
     const [sweep] = await Promise.all([loadSweep(options.sweep), restoreLeftSettings()]);
-    // Every point is one the chosen engine can run, checked before any point runs (as a run checks its scenarios).
+    // Every point is planned as a dry run plans a scenario before any point runs: what the chosen engine cannot run,
+    // or a sysctl name portlab does not know, is refused before the first point (a run checks the names on the
+    // engine's own kernel).
     const planner = backendFor(options.engine);
-    for (const point of sweep.points) planner.checkRuns({ scenario: point.scenario, file: sweep.file, text: sweep.text });
-    if (options.dryRun) {
-      checkSysctlNames(sweep.text, shownPath(sweep.file), SHIPPED_SYSCTLS);
-      return dryRun(sweep, options.json, planner.assumed);
+    const plans = [];
+    for (const point of sweep.points) {
+      const loaded = { scenario: point.scenario, file: sweep.file, text: sweep.text };
+      // The names are the file's, the same for every point: a dry run checks them once, with its first point.
+      const names = options.dryRun && point === sweep.points[0] ? 'shipped-list' : 'on-the-engine';
+      plans.push({ point, prediction: (await planLoaded(loaded, planner, { names })).prediction });
     }
+    if (options.dryRun) return dryRun(sweep, options.json, plans);
 
     const engine = await connectEngine();
     await removeLeftovers(engine);
@@ -177,7 +179,7 @@ export async function sweepCommand(argv: string[]): Promise<number> {
       let progress: ReturnType<typeof progressPrinter> | undefined;
       const run = await runSweep(sweep, {
         newRunId: () => (runId = newRunId()),
-        keep: options.keep,
+        afterRun: options.keep ? KEEP_RUN : REMOVE_RUN,
         backend: backendFor(options.engine, engine, { pushTo: options.push }),
         signal: abort.signal,
         now: () => new Date(),

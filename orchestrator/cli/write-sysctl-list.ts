@@ -21,7 +21,7 @@ const cache = new SysctlNameCache(path.join(await mkdtemp(path.join(os.tmpdir(),
 const catalog = await engineSysctls(
   engine,
   image,
-  { prefix: `portlab-sysctls-${runId}`, labels: runLabels({ runId, owner: currentOwner(), keep: false }) },
+  { prefix: `portlab-sysctls-${runId}`, labels: runLabels({ runId, owner: currentOwner() }) },
   cache,
 );
 const { kernelVersion } = await engine.version();

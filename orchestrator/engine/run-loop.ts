@@ -53,7 +53,7 @@ export async function runExperiment(
   }
   // What was measured is kept whatever removal does: its errors are recorded with the run, never thrown over it.
   // Removal goes on while the caller works on the record (the engine tears down, the report renders).
-  const removal = (options.keep ? Promise.resolve() : deployment.remove()).then(
+  const removal = options.afterRun.end(deployment).then(
     () => ({ cleanupErrors: [], removedAt: now() }),
     (error: Error) => ({ cleanupErrors: [error.message], removedAt: now() }),
   );
@@ -177,7 +177,8 @@ async function stopInOrder(deployment: Deployment, watch: RunWatch, options: Run
   await deployment.signalServer();
   const finalLinesBy = options.now() + LOG_DRAIN_TIMEOUT_MS;
   while (!serverLog?.allDone() && !watch.exited.has(server) && options.now() < finalLinesBy) await watch.wakeup.wait(TICK_MS);
-  if (options.keep || endReason === 'duration' || endReason === 'stalled') await deployment.stopAll(LOG_DRAIN_TIMEOUT_MS);
+  if (options.afterRun.stopsContainers || endReason === 'duration' || endReason === 'stalled')
+    await deployment.stopAll(LOG_DRAIN_TIMEOUT_MS);
 }
 
 /** Waits for `work`, or `timeoutMs`, whichever is first. */

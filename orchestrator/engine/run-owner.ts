@@ -57,13 +57,41 @@ export function currentSession(env: NodeJS.ProcessEnv = process.env): string | u
 }
 
 /** The labels that tie a container or network to its run and its owner (and session): cleanup is by these. */
-export function runLabels(run: { runId: string; owner: RunOwner; keep: boolean }): Record<string, string> {
+export function runLabels(run: { runId: string; owner: RunOwner; afterRun?: AfterRun }): Record<string, string> {
   const session = currentSession();
   return {
     [PORTLAB_LABEL.managed]: 'true',
     [PORTLAB_LABEL.runId]: run.runId,
     [PORTLAB_LABEL.owner]: formatOwner(run.owner),
-    ...(run.keep ? { [PORTLAB_LABEL.kept]: 'true' } : {}),
+    ...run.afterRun?.labels,
     ...(session ? { [PORTLAB_LABEL.session]: session } : {}),
   };
 }
+
+/** What becomes of a run's containers and network once it ends: REMOVE_RUN or KEEP_RUN, chosen by the command. */
+export type AfterRun = {
+  /** The result says whether the run was left in place. */
+  readonly kept: boolean;
+  /** What its containers and network carry besides the run's labels (a kept run's survive the next run's cleanup). */
+  readonly labels: Record<string, string>;
+  /** Its containers are stopped once their last lines are read, whatever ended the run (they go on being listed). */
+  readonly stopsContainers: boolean;
+  /** Takes the deployment away, or leaves it. */
+  end(deployment: { remove(): Promise<void> }): Promise<void>;
+};
+
+/** The default: everything of the run is removed once what it measured is read. */
+export const REMOVE_RUN: AfterRun = {
+  kept: false,
+  labels: {},
+  stopsContainers: false,
+  end: (deployment) => deployment.remove(),
+};
+
+/** --keep: the run's containers (stopped) and network stay for inspection, until `portlab rm` or --cleanup. */
+export const KEEP_RUN: AfterRun = {
+  kept: true,
+  labels: { [PORTLAB_LABEL.kept]: 'true' },
+  stopsContainers: true,
+  end: async () => {},
+};

@@ -1,7 +1,7 @@
 import type { ApplicationEnd } from '../observe/application-end.ts';
 import type { ContainerObservation } from '../observe/observation.ts';
 import type { ContainerSeries } from '../observe/series.ts';
-import type { RunOwner } from './run-owner.ts';
+import type { AfterRun, RunOwner } from './run-owner.ts';
 
 /* What a run on the engine is given and what it gives back, and what a deployment must do for it: the types the
    run loop (run-loop.ts), its watch (run-watch.ts) and the two deployments (run-project.ts, run-stack.ts) share. */
@@ -17,8 +17,8 @@ export type RunOptions = {
    * no duration of their own, so a fill that makes progress is never cut, however slow the machine.
    */
   stallLimitMs?: number;
-  /** Leave containers and network in place. */
-  keep: boolean;
+  /** What becomes of the containers and network once the run ends: removed, or left in place (--keep). */
+  afterRun: AfterRun;
   /** Aborted on Ctrl-C / SIGTERM. */
   signal: AbortSignal;
   /** Called about every PROGRESS_EVERY_MS with every container's observation so far. */

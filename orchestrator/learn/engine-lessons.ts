@@ -1,10 +1,10 @@
-import type { Prediction } from './predict/prediction-schema.ts';
-import { estimateFills, type FillCosts, type FillEstimate, type FillHost, type FillLoad } from './predict/fill-time.ts';
-import type { HostLimits } from './engine/engine-facts.ts';
-import type { Environment } from './predict/environment.ts';
-import type { RunResult } from './report/result-schema.ts';
-import { containerNames } from './scenario/names.ts';
-import { type Scenario } from './scenario/scenario-schema.ts';
+import type { Prediction } from '../predict/prediction-schema.ts';
+import { estimateFills, type FillCosts, type FillEstimate, type FillHost, type FillLoad } from '../predict/fill-time.ts';
+import type { HostLimits } from '../engine/engine-facts.ts';
+import type { Environment } from '../predict/environment.ts';
+import type { RunResult } from '../report/result-schema.ts';
+import { containerNames } from '../scenario/names.ts';
+import { type Scenario } from '../scenario/scenario-schema.ts';
 
 /* What passed runs teach about an engine, and what it is used for: how long a client takes to fill its ports, and
  * how fast an unpaced churn goes. Learnt and used the same way on every backend. */

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { CheckSample, type FillCosts } from '../predict/fill-time.ts';
-import { cacheDir, KeyedCache } from './grant-cache.ts';
+import { cacheDir, KeyedCache } from '../engine/grant-cache.ts';
 
 const EngineRecord = z.object({
   /** Seconds of one core per connect while a client's first parity had free ports. */

@@ -1,8 +1,8 @@
 import { connectingAtOnce, fillHostOf, portFill } from './engine-lessons.ts';
-import { ehashChain, firstParity, type FillCosts } from './predict/fill-time.ts';
-import type { ContainerSeries } from './observe/series.ts';
-import type { RunResult } from './report/result-schema.ts';
-import type { Scenario } from './scenario/scenario-schema.ts';
+import { ehashChain, firstParity, type FillCosts } from '../predict/fill-time.ts';
+import type { ContainerSeries } from '../observe/series.ts';
+import type { RunResult } from '../report/result-schema.ts';
+import type { Scenario } from '../scenario/scenario-schema.ts';
 
 /* What a passed run's counts over time teach about this engine's port search (docs/model.md, "Time"): the
  * seconds of one core a connect costs while the first parity has free ports, and a check costs once it has none,

@@ -1,7 +1,7 @@
-import type { EngineFacts } from './engine/engine-facts.ts';
-import type { ContainerObservation } from './observe/observation.ts';
-import { ASSUMED_ENVIRONMENT, type Environment } from './predict/environment.ts';
-import { isPhaseKey } from './scenario/names.ts';
+import type { EngineFacts } from '../engine/engine-facts.ts';
+import type { ContainerObservation } from '../observe/observation.ts';
+import { ASSUMED_ENVIRONMENT, type Environment } from '../predict/environment.ts';
+import { isPhaseKey } from '../scenario/names.ts';
 
 /** The environment the predictor sees: the engine's measured facts over the documented defaults. */
 export function environmentOf(engine: EngineFacts, network: Environment['network'] = 'bridge'): Environment {

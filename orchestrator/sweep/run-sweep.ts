@@ -3,7 +3,7 @@ import { writeFileAtomic } from '../common/atomic-write.ts';
 import { fileStamp } from '../report/results-dir.ts';
 import type { RunResult } from '../report/result-schema.ts';
 import { currentOwner, runLabels } from '../engine/run-owner.ts';
-import { runLoadedScenario, type RunDeps, type ScenarioRun } from '../run-scenario.ts';
+import { runLoadedScenario, type RunDeps, type ScenarioRun } from '../run/run-scenario.ts';
 import type { LoadedSweep, SweepPoint } from '../scenario/sweep-file.ts';
 import { sweepCsv } from './sweep-csv.ts';
 import { writeSweepReport } from '../report/write-sweep-report.ts';
@@ -83,7 +83,7 @@ export async function runSweep(sweep: LoadedSweep, deps: SweepDeps): Promise<Swe
   const runId = deps.newRunId();
   await deps.backend.checkSysctlNames(sweep, image, {
     prefix: runProjectName(sweep.name, runId),
-    labels: runLabels({ runId, owner: deps.owner ?? currentOwner(), keep: false }),
+    labels: runLabels({ runId, owner: deps.owner ?? currentOwner() }),
     signal: deps.signal,
   });
   for (const point of sweep.points) {

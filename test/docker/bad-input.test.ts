@@ -27,7 +27,7 @@ describe('the sysctls of a new network namespace on this engine', () => {
     const engine = new DockerEngine();
     const image = await ensureProbeImage(engine);
     const cache = new SysctlNameCache(path.join(await mkdtemp(path.join(os.tmpdir(), 'portlab-sysctls-')), 'names.json'));
-    const naming = { prefix: 'portlab-sysctl-names-test', labels: runLabels({ runId: 'sysctls', owner: currentOwner(), keep: false }) };
+    const naming = { prefix: 'portlab-sysctl-names-test', labels: runLabels({ runId: 'sysctls', owner: currentOwner() }) };
     const measured = await engineSysctls(engine, image, naming, cache);
     expect(measured.names.has('net.ipv4.ip_local_port_range')).toBe(true);
     expect(measured.names.has('net.ipv4.tcp_tw_reuse')).toBe(true);

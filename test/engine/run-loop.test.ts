@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { EngineError, NofileRefusedError, nofileRefusal } from '../../orchestrator/engine/errors.ts';
 import { runExperiment } from '../../orchestrator/engine/run-loop.ts';
 import type { ContainerSink, Deployment, RunOptions } from '../../orchestrator/engine/run-record.ts';
+import { REMOVE_RUN } from '../../orchestrator/engine/run-owner.ts';
 import { readyEvent } from '../probe-fixtures.ts';
 
 const line = (event: Record<string, unknown>) => JSON.stringify(event);
@@ -95,7 +96,7 @@ const options = (overrides: Partial<RunOptions> = {}): RunOptions => ({
   runId: 'test',
   owner: { host: 'test', pid: 1, started: '1' },
   limitMs: 60_000,
-  keep: false,
+  afterRun: REMOVE_RUN,
   signal: new AbortController().signal,
   onProgress: () => {},
   now: () => Date.now(),

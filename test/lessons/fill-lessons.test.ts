@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fillCostsOf } from '../../orchestrator/fill-lessons.ts';
+import { fillCostsOf } from '../../orchestrator/learn/fill-lessons.ts';
 import { estimateFills, firstParity, fitCheckCost } from '../../orchestrator/predict/fill-time.ts';
 import { loadScenario } from '../../orchestrator/scenario/load-scenario.ts';
 import type { RunResult } from '../../orchestrator/report/result-schema.ts';

@@ -1,7 +1,7 @@
 import { ContainerLog } from '../../orchestrator/observe/observation.ts';
 import { predict } from '../../orchestrator/predict/predict.ts';
 import { buildResult } from '../../orchestrator/report/build-result.ts';
-import { environmentOf, withContainerFacts } from '../../orchestrator/run-environment.ts';
+import { environmentOf, withContainerFacts } from '../../orchestrator/run/run-environment.ts';
 import { parseScenario } from '../../orchestrator/scenario/load-scenario.ts';
 import { judge } from '../../orchestrator/verdict/judge.ts';
 import { readyEvent } from '../probe-fixtures.ts';

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
-import { planScenario } from '../../orchestrator/pipeline.ts';
+import { planScenario } from '../../orchestrator/run/plan-scenario.ts';
 import { backendFor } from '../../orchestrator/cli/backends.ts';
 import { loadScenario, ScenarioError } from '../../orchestrator/scenario/load-scenario.ts';
 import { PROJECT_ROOT } from '../../orchestrator/common/project-root.ts';

@@ -68,7 +68,7 @@ class ContainerDeployment implements Deployment {
       server: SERVER_NAME,
       clients: Object.keys(project.services).filter((service) => service !== SERVER_NAME && !application(service)),
     };
-    this.labels = runLabels({ runId: options.runId, owner: options.owner, keep: options.keep });
+    this.labels = runLabels({ runId: options.runId, owner: options.owner, afterRun: options.afterRun });
     this.networkName = `${project.name}_portlab`;
   }
 

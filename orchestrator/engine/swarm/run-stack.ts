@@ -72,7 +72,7 @@ class StackDeployment implements Deployment {
     this.containers = { server: SERVER_NAME, clients };
     this.labels = {
       [STACK_NAMESPACE_LABEL]: options.namespace,
-      ...runLabels({ runId: options.runId, owner: options.owner, keep: options.keep }),
+      ...runLabels({ runId: options.runId, owner: options.owner, afterRun: options.afterRun }),
     };
     this.networkName = `${options.namespace}_${STACK_NETWORK}`;
   }
