@@ -28,6 +28,23 @@ export class NofileRefusedError extends EngineError {
 /** Whether Docker's words for a container that did not start are runc's nofile refusal. */
 export const nofileRefusal = (dockerText: string): boolean => /setting rlimit|rlimit type 7|operation not permitted/i.test(dockerText);
 
+/**
+ * A container the engine killed but saw no exit of yet ("did not receive an exit event": dockerd gave up waiting
+ * while the kernel still closes the processes' sockets, tens of thousands of them). It goes once they are closed.
+ */
+export class ContainerStillExitingError extends EngineError {
+  override name = 'ContainerStillExitingError';
+}
+
+/** The removal failure Docker's words describe: a container still exiting, or any other. */
+export const removalFailure = (message: string, cause: unknown): EngineError =>
+  /did not receive an exit event/.test(causeText(cause))
+    ? new ContainerStillExitingError(message, { cause })
+    : new EngineError(message, { cause });
+
+/** Whether Docker's words for a task that did not start say its node lacks the image ("No such image: <ref>"). */
+export const noSuchImage = (dockerText: string): boolean => /no such image/i.test(dockerText);
+
 /** The daemon cannot be reached at all, or stopped answering. */
 export class EngineUnavailableError extends EngineError {
   override name = 'EngineUnavailableError';

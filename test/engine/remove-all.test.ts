@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { ContainerStillExitingError, EngineError, removalFailure } from '../../orchestrator/engine/errors.ts';
 import { removeAll } from '../../orchestrator/engine/local/remove-all.ts';
 
 type Thing = { id: string; name: string; labels: Record<string, string> };
@@ -58,5 +59,30 @@ describe('removing a run verifies it is gone', () => {
     await expect(removeAll(engine, [container], [network], 300)).rejects.toThrow(
       'cleanup left something behind: removing container portlab-x-client-1: socket hang up',
     );
+  });
+
+  it('waits past its usual check for a container Docker says is still exiting, and removes it then', async () => {
+    // dockerd's words when it gave up waiting for a killed container's exit (the kernel still closing its sockets).
+    const exiting = removalFailure('removing container portlab-x-client-1', {
+      json: { message: 'cannot remove container: tried to kill container, but did not receive an exit event' },
+    });
+    expect(exiting).toBeInstanceOf(ContainerStillExitingError);
+    expect(removalFailure('removing container x', new Error('socket hang up'))).not.toBeInstanceOf(ContainerStillExitingError);
+    const present = new Map([[container.id, container]]);
+    let refusals = 8;
+    const engine = {
+      containers: {
+        remove: async (id: string) => {
+          if (refusals-- > 0) throw exiting;
+          present.delete(id);
+        },
+        list: async () => [...present.values()],
+      },
+      networks: { remove: async () => {}, list: async () => [] },
+    };
+    // Eight refusals 250 ms apart outlast the 300 ms check: only a still-exiting container is waited for.
+    await removeAll(engine, [container], [], 300);
+    expect(present.size).toBe(0);
+    expect(exiting).toBeInstanceOf(EngineError);
   });
 });

@@ -1,6 +1,6 @@
 import createDebug from 'debug';
 import type Docker from 'dockerode';
-import { EngineError, EngineHungError, InterruptedError } from '../errors.ts';
+import { EngineHungError, InterruptedError, removalFailure } from '../errors.ts';
 
 export const debug = createDebug('portlab:engine');
 
@@ -139,7 +139,7 @@ export async function removal(
     },
     (error) => {
       if (statusOf(error) === 404) return;
-      throw new EngineError(`removing ${kind} ${name}`, { cause: error });
+      throw removalFailure(`removing ${kind} ${name}`, error);
     },
   );
 }

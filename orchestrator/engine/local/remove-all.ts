@@ -3,7 +3,7 @@ import { PORTLAB_LABEL } from '../../compile/compile-compose.ts';
 import type { Containers } from '../docker/containers.ts';
 import type { DockerEngine } from '../docker/engine.ts';
 import type { Networks } from '../docker/networks.ts';
-import { EngineError } from '../errors.ts';
+import { ContainerStillExitingError, EngineError } from '../errors.ts';
 import { retryUntil } from '../poll.ts';
 import type { RunTarget } from '../run-target.ts';
 
@@ -18,7 +18,6 @@ export const REMOVAL_CHECK_MS = 10_000;
  * connections took 187 s here.
  */
 export const EXITING_PATIENCE_MS = 600_000;
-const STILL_EXITING = /did not receive an exit event/;
 
 /**
  * Removes containers and networks; tries every one even if some fail. Then lists them again: an engine can answer
@@ -31,20 +30,20 @@ export async function removeAll(
   networks: Array<{ id: string; name: string }>,
   checkMs = REMOVAL_CHECK_MS,
 ) {
-  const failures = new Map<string, string>();
+  const failures = new Map<string, Error>();
   const removeEach = async (leftContainers: typeof containers, leftNetworks: typeof networks) => {
     await Promise.all(
       leftContainers.map((container) =>
         engine.containers.remove(container.id, container.name).then(
           () => failures.delete(container.id),
-          (error: Error) => failures.set(container.id, error.message),
+          (error: Error) => failures.set(container.id, error),
         ),
       ),
     );
     for (const network of leftNetworks) {
       await engine.networks.remove(network.id, network.name).then(
         () => failures.delete(network.id),
-        (error: Error) => failures.set(network.id, error.message),
+        (error: Error) => failures.set(network.id, error),
       );
     }
   };
@@ -62,7 +61,7 @@ export async function removeAll(
   };
   // An engine that cannot list (it went away) cannot confirm anything: what failed is what is reported.
   let left = await stillListed().catch((error: Error) => {
-    throw leftBehind(failures.size > 0 ? [...failures.values()] : [error.message]);
+    throw leftBehind(failures.size > 0 ? [...failures.values()].map((failure) => failure.message) : [error.message]);
   });
   const gone = await retryUntil(
     async () => {
@@ -73,7 +72,7 @@ export async function removeAll(
       return left.containers.length + left.networks.length === 0 ? true : undefined;
     },
     {
-      timeoutMs: [...failures.values()].some((failure) => STILL_EXITING.test(failure)) ? EXITING_PATIENCE_MS : checkMs,
+      timeoutMs: [...failures.values()].some((failure) => failure instanceof ContainerStillExitingError) ? EXITING_PATIENCE_MS : checkMs,
       intervalMs: Math.min(250, checkMs),
     },
   );
@@ -81,7 +80,7 @@ export async function removeAll(
   const listed = gone ? [] : [...left.containers, ...left.networks];
   if (listed.length > 0)
     throw leftBehind(
-      listed.map((thing) => failures.get(thing.id) ?? `${thing.name} was still listed ${checkMs / 1000} s after its removal`),
+      listed.map((thing) => failures.get(thing.id)?.message ?? `${thing.name} was still listed ${checkMs / 1000} s after its removal`),
     );
 }
 

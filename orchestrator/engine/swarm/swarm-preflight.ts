@@ -2,7 +2,7 @@ import { parseProbeLine, type ReadyEvent } from '../../observe/probe-events.ts';
 import { TASK_ENDED_STATES, type SwarmTask } from '../docker/services.ts';
 import { type DockerEngine } from '../docker/engine.ts';
 import { type SwarmNode, type SwarmState } from '../docker/swarm.ts';
-import { EngineError, NofileRefusedError, nofileRefusal, SwarmNotReadyError } from '../errors.ts';
+import { EngineError, NofileRefusedError, nofileRefusal, noSuchImage, SwarmNotReadyError } from '../errors.ts';
 import { GrantCache } from '../grant-cache.ts';
 import { conntrackOf, type EngineFacts } from '../engine-facts.ts';
 import { removeStackRemains } from './stack-removal.ts';
@@ -11,8 +11,6 @@ import { PORTLAB_LABEL } from '../../compile/compile-compose.ts';
 
 /** How long a preflight probe may take on every node before portlab gives up on it. */
 const JOB_TIMEOUT_MS = 60_000;
-/** A node that does not have an image rejects its task with this (the daemon's "No such image: <ref>"). */
-const NO_SUCH_IMAGE = /no such image/i;
 
 export type SwarmFacts = EngineFacts & {
   /** This engine's own node: its tasks' containers can be signalled directly. */
@@ -146,7 +144,7 @@ async function limitsEverywhere(
   );
   try {
     const tasks = await tasksOnEveryNode(engine, id, name, nodes.length, naming.signal);
-    const missing = tasks.filter((task) => task.error && NO_SUCH_IMAGE.test(task.error));
+    const missing = tasks.filter((task) => task.error && noSuchImage(task.error));
     if (missing.length > 0) {
       const where = missing.map((task) => nodes.find((node) => node.id === task.nodeId)?.hostname ?? task.nodeId).join(', ');
       throw new SwarmNotReadyError(
