@@ -33,6 +33,7 @@ export async function judgeAndReport(
   const measured = predict(scenario, observedEnv);
   const judgement = judge(measured, observed.observations, scenario.expect.tolerance);
   const before = plan.prediction;
+  const nodePlan = deps.backend.nodeLoads({ scenario, prediction: measured }, observedEnv, engineFacts.nodes);
   const resultOf = (record: RunRecord) =>
     buildResult({
       scenario,
@@ -51,12 +52,8 @@ export async function judgeAndReport(
       kept: deps.afterRun.kept,
       preparedAt,
       fillEstimates: estimates,
-      // On a swarm, the prediction per node, with the nodes each placement admits.
-      ...(engineFacts.nodes
-        ? {
-            nodePlan: deps.backend.nodeLoads({ scenario, prediction: measured }, observedEnv, engineFacts.nodes),
-          }
-        : {}),
+      // Where the backend spreads a run over nodes, the prediction per node, with the nodes each placement admits.
+      ...(nodePlan ? { nodePlan } : {}),
     });
   // The charts need only what was observed: they render while the engine removes the containers. Should that
   // fail, the result is still written first, and the report tries again after it.
