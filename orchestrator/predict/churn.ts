@@ -4,7 +4,7 @@ import { type ClientGroup, type Scenario } from '../scenario/scenario-schema.ts'
 import { durationMs } from '../scenario/duration.ts';
 import type { Environment } from './environment.ts';
 import { NAMESPACE_SYSCTL_DEFAULTS, TIME_WAIT_SECONDS } from './kernel-facts.ts';
-import { exactCount, formatCount, showCount } from './count-range.ts';
+import { eitherCount, exactCount, formatCount, showCount } from './count-range.ts';
 import { planWorkers } from './plan-workers.ts';
 import { clientPrediction } from './client-prediction.ts';
 import { localPortLimit, portCapacity, targetsOf } from './ports.ts';
@@ -27,12 +27,19 @@ type Churn = {
   serverCloses: boolean;
   buckets: number;
   twReuse: string;
-  /** tcp_tw_reuse=1 with timestamps: a TIME_WAIT port can be taken again once reuseAgeSeconds old. */
+  /** tcp_tw_reuse=1 with timestamps: a TIME_WAIT port can be taken again once reuseAge old. */
   reuse: boolean;
-  reuseAgeSeconds: number;
+  reuseAge: ReuseAge;
   /** How long a TIME_WAIT keeps its port within the run: the duration, at most TIME_WAIT's 60 s. */
   window: number;
 };
+
+/**
+ * How old a TIME_WAIT must be before tcp_twsk_unique lets connect() take its port: `net.ipv4.tcp_tw_reuse_delay`
+ * (Linux 6.14+), or, on a kernel without it, anywhere in (0, 1] s: the next whole second after the connection's last
+ * timestamp (`time_after32(ktime_get_seconds(), tw_ts_recent_stamp)`). min is exclusive when it is 0.
+ */
+type ReuseAge = { min: number; max: number; text: string };
 
 type ChurnOutcome = { connections: CountRange; limit: Limit; error: PredictedStop; why: string };
 
@@ -64,8 +71,8 @@ const CHURN_CASES: Array<{ applies: (churn: Churn) => boolean; outcome: (churn: 
   },
   {
     applies: (churn) => churn.speed === undefined,
-    outcome: ({ reuse, usable, reuseAgeSeconds, window, runsOut, early }) => {
-      const threshold = reuse ? usable.max / reuseAgeSeconds : usable.min / window;
+    outcome: ({ reuse, usable, reuseAge, window, runsOut, early }) => {
+      const threshold = reuse ? usable.max / reuseAge.max : usable.min / window;
       return {
         connections: { min: 1, max: runsOut.max },
         limit: 'time-wait',
@@ -75,21 +82,32 @@ const CHURN_CASES: Array<{ applies: (churn: Churn) => boolean; outcome: (churn: 
     },
   },
   {
-    applies: (churn) => churn.reuse && churn.speed! <= churn.usable.max / churn.reuseAgeSeconds,
-    outcome: ({ rate, paced, usable, reuseAgeSeconds, speedText }) => ({
+    applies: (churn) => churn.reuse && churn.speed! <= churn.usable.max / churn.reuseAge.max,
+    outcome: ({ rate, paced, usable, reuseAge, speedText }) => ({
       connections: rate ? paced.count : { min: usable.max + 1, max: null },
       limit: 'none',
       error: NO_STOP,
-      why: `net.ipv4.tcp_tw_reuse=1 with timestamps: connect() takes a TIME_WAIT port once it is ${reuseAgeSeconds} s old (tcp_twsk_unique, net.ipv4.tcp_tw_reuse_delay); ${speedText} cycles the ${formatCount(usable.max)} ports more slowly than that, so no failure: ${paced.text}`,
+      why: `net.ipv4.tcp_tw_reuse=1 with timestamps: connect() takes a TIME_WAIT port once it is ${reuseAge.text} old (tcp_twsk_unique); ${speedText} cycles the ${formatCount(usable.max)} ports more slowly than that, so no failure: ${paced.text}`,
+    }),
+  },
+  {
+    // Faster than the longest wait, slower than the shortest (a kernel without tcp_tw_reuse_delay): whether the
+    // ports come back in time depends on where in its second each connection's last timestamp fell.
+    applies: (churn) => churn.reuse && churn.speed! <= churn.usable.max / Math.max(churn.reuseAge.min, Number.MIN_VALUE),
+    outcome: ({ rate, speed, paced, usable, reuseAge, speedText, runsOut, early }) => ({
+      connections: eitherCount(runsOut, rate ? paced.count : { min: usable.max + 1, max: null }),
+      limit: 'time-wait',
+      error: { errnos: ['EADDRNOTAVAIL'], orNone: true },
+      why: `net.ipv4.tcp_tw_reuse=1 with timestamps, and connect() takes a TIME_WAIT port once it is ${reuseAge.text} old (tcp_twsk_unique): at ${speedText} the ${formatCount(usable.max)} ports last ${(usable.max / speed!).toFixed(2)} s, inside that interval, so it runs out (EADDRNOTAVAIL after ${showCount(usable)} ${early.why}) if its ports come back late in it, and churns its whole duration if early`,
     }),
   },
   {
     applies: (churn) => churn.reuse,
-    outcome: ({ runsOut, usable, reuseAgeSeconds, speedText, early }) => ({
+    outcome: ({ runsOut, usable, reuseAge, speedText, early }) => ({
       connections: runsOut,
       limit: 'time-wait',
       error: stopsWith('EADDRNOTAVAIL'),
-      why: `net.ipv4.tcp_tw_reuse=1, but at ${speedText} the ${formatCount(usable.max)} ports are used up within ${reuseAgeSeconds} s (net.ipv4.tcp_tw_reuse_delay), before any TIME_WAIT is old enough to reuse: EADDRNOTAVAIL after ${showCount(usable)} ${early.why} = ${showCount(runsOut)}`,
+      why: `net.ipv4.tcp_tw_reuse=1, but at ${speedText} the ${formatCount(usable.max)} ports are used up within ${reuseAge.text}, before any TIME_WAIT is old enough to reuse (tcp_twsk_unique): EADDRNOTAVAIL after ${showCount(usable)} ${early.why} = ${showCount(runsOut)}`,
     }),
   },
   {
@@ -184,7 +202,7 @@ function churnOf(group: ClientGroup, env: Environment, name: string, key: string
     twReuse,
     // With tcp_tw_reuse=1 a TIME_WAIT port may be taken again once it is this old (tcp_twsk_unique).
     reuse: twReuse === '1' && sysctl('net.ipv4.tcp_timestamps') !== '0',
-    reuseAgeSeconds: Number(sysctl('net.ipv4.tcp_tw_reuse_delay')) / 1000,
+    reuseAge: reuseAgeOf(applied?.sysctls, sysctl('net.ipv4.tcp_tw_reuse_delay')),
     window: Math.min(seconds, TIME_WAIT_SECONDS),
   };
 }
@@ -243,4 +261,19 @@ function killedTimeWaits(env: Environment, key: string, seconds: number, rfc1337
     killed: null,
     why: '+ one for each TIME_WAIT an RST kills before it expires (RFC 1337 assassination, net.ipv4.tcp_rfc1337=0; the probe counts them)',
   };
+}
+
+/**
+ * The reuse age: the delay the namespace has; on a kernel whose probe read no tcp_tw_reuse_delay (before Linux 6.14),
+ * the (0, 1] s of the whole-second check. Before a run the kernel is not known: this machine's kernel has the sysctl.
+ */
+function reuseAgeOf(measured: Record<string, string> | undefined, delayMs: string): ReuseAge {
+  if (measured && measured['net.ipv4.tcp_tw_reuse_delay'] === undefined)
+    return {
+      min: 0,
+      max: 1,
+      text: 'a moment to 1 s (the next whole second after its last timestamp: this kernel has no net.ipv4.tcp_tw_reuse_delay, before Linux 6.14)',
+    };
+  const seconds = Number(delayMs) / 1000;
+  return { min: seconds, max: seconds, text: `${seconds} s (net.ipv4.tcp_tw_reuse_delay)` };
 }

@@ -383,6 +383,46 @@ describe('predict: churn and TIME_WAIT', () => {
     expect(predict(scenario(yaml), env).clients[0]?.limit).toBe('none');
   });
 
+  describe('tcp_tw_reuse=1: how old a TIME_WAIT must be, as the kernel the probe ran on has it', () => {
+    /** A client of 1,000 ports measured churning at `speed`/s unpaced, with these sysctls read back. */
+    const measured = (speed: number, sysctls: Record<string, string>): Environment => ({
+      ...ASSUMED_ENVIRONMENT,
+      churnSpeeds: { 'client-1': speed },
+      containers: {
+        'client-1': facts({ portRange: { low: 61000, high: 61999 }, sysctls: { 'net.ipv4.tcp_timestamps': '1', ...sysctls } }),
+        server: facts({ fdsOpen: 4 }),
+      },
+    });
+    const yaml = `clients: { mode: churn, duration: 10s, sysctls: { ${SMALL}, net.ipv4.tcp_tw_reuse: 1 } }`;
+    const client = (env: Environment) => predict(scenario(yaml), env).clients[0]!;
+
+    it('with tcp_tw_reuse_delay (6.14+): at 2,000/s the 1,000 ports last 0.5 s, less than its 1,000 ms, so it runs out', () => {
+      const withDelay = client(measured(2000, { 'net.ipv4.tcp_tw_reuse': '1', 'net.ipv4.tcp_tw_reuse_delay': '1000' }));
+      expect(withDelay).toMatchObject({ connections: { min: 1000, max: null }, limit: 'time-wait', error: stopsWith('EADDRNOTAVAIL') });
+    });
+
+    it('a shorter tcp_tw_reuse_delay (250 ms) lets 2,000/s cycle the same ports: no failure', () => {
+      const short = client(measured(2000, { 'net.ipv4.tcp_tw_reuse': '1', 'net.ipv4.tcp_tw_reuse_delay': '250' }));
+      expect(short).toMatchObject({ limit: 'none', error: NO_STOP });
+    });
+
+    it('a kernel without it (before 6.14): a port comes back anywhere in (0, 1] s, so 2,000/s may run out or not', () => {
+      const older = client(measured(2000, { 'net.ipv4.tcp_tw_reuse': '1' }));
+      expect(older).toMatchObject({
+        connections: { min: 1000, max: null },
+        limit: 'time-wait',
+        error: { errnos: ['EADDRNOTAVAIL'], orNone: true },
+      });
+      expect(older.reasoning.at(-1)).toContain('a moment to 1 s');
+      expect(older.reasoning.at(-1)).toContain('before Linux 6.14');
+    });
+
+    it('slower than the longest wait, such a kernel never runs out: 500/s over 1,000 ports', () => {
+      const slow = client(measured(500, { 'net.ipv4.tcp_tw_reuse': '1' }));
+      expect(slow).toMatchObject({ limit: 'none', error: NO_STOP });
+    });
+  });
+
   it('the server accepts what the clients churn, and is not limited by its descriptors', () => {
     const prediction = predict(
       scenario(`server: { ulimits: { nofile: 100 } }\nclients: { mode: churn, duration: 10s, rate: 500, close: server }`),
