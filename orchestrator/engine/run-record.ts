@@ -52,7 +52,16 @@ export type EndReason = 'clients-done' | 'duration' | 'stalled' | 'failed' | 'in
  * early, one not ready in time, the engine lost, an engine call that failed, or the user's interrupt.
  */
 export type RunFailure = {
-  kind: 'probe-failed' | 'exited' | 'nofile-refused' | 'stopped-outside' | 'not-ready' | 'lost-engine' | 'engine-call' | 'interrupted';
+  kind:
+    | 'probe-failed'
+    | 'exited'
+    | 'nofile-refused'
+    | 'lost-node'
+    | 'stopped-outside'
+    | 'not-ready'
+    | 'lost-engine'
+    | 'engine-call'
+    | 'interrupted';
   /** The container it concerns, when one does. */
   container: string | null;
   /** What happened, in words: the record's `failure` text. */
@@ -89,10 +98,16 @@ export type ContainerSink = {
   line(container: string, line: string): void;
   /**
    * The container's probe (or its application of the user's own) has ended and every line it printed was passed to
-   * `line`; `why` when the engine said, `application` when an application's end was the container's.
+   * `line`; `end` when the engine said how, `application` when an application's end was the container's.
    */
-  exited(container: string, why?: string, application?: ApplicationEnd): void;
+  exited(container: string, end?: ContainerEnd, application?: ApplicationEnd): void;
 };
+
+/**
+ * How a container ended, typed where the backend saw it: it exited, runc refused its nofile (a swarm task's error
+ * says so in Docker's words, read by nofileRefusal), or the node it ran on was lost; `why` in words.
+ */
+export type ContainerEnd = { kind: 'exited' | 'nofile-refused' | 'lost-node'; why: string };
 
 /**
  * How a compiled project gets onto an engine: containers on the local engine, services on a swarm. The run itself

@@ -2,8 +2,8 @@ import { describeEnd } from '../observe/application-end.ts';
 import type { ContainerObservation } from '../observe/observation.ts';
 import { ProbeLog } from '../observe/probe-log.ts';
 import type { ContainerSeries } from '../observe/series.ts';
-import { EngineError, InterruptedError, NofileRefusedError, nofileRefusal, stopIfInterrupted } from './errors.ts';
-import type { ContainerSink, Deployment, RunFailure } from './run-record.ts';
+import { EngineError, InterruptedError, NofileRefusedError, stopIfInterrupted } from './errors.ts';
+import type { ContainerEnd, ContainerSink, Deployment, RunFailure } from './run-record.ts';
 
 /** How long the server may take to listen, and the clients to say they wait for their go. */
 const READY_TIMEOUT_MS = 30_000;
@@ -45,7 +45,7 @@ export class RunFailed extends EngineError {
 export class RunWatch {
   readonly logs = new Map<string, ProbeLog>();
   /** Containers that ended, with what the engine said of it ('' when nothing). */
-  readonly exited = new Map<string, string>();
+  readonly exited = new Map<string, ContainerEnd>();
   readonly wakeup = new Wakeup();
   readonly sink: ContainerSink;
 
@@ -63,12 +63,12 @@ export class RunWatch {
         this.logOf(container).addLine(line);
         this.wakeup.notify();
       },
-      exited: (container, why, application) => {
+      exited: (container, end, application) => {
         // An application client that exits has done what it does (its observer ended with it); anything else that
         // ends during a run is a failure.
         if (this.deployment.runsApplication(container) && container !== this.deployment.containers.server)
           this.logOf(container).applicationExited(application);
-        else this.exited.set(container, why ?? (application ? describeEnd(application) : ''));
+        else this.exited.set(container, end ?? { kind: 'exited', why: application ? describeEnd(application) : '' });
         this.wakeup.notify();
       },
     };
@@ -90,7 +90,7 @@ export class RunWatch {
 
   /** What the engine said of a container's end, as a parenthesis ('' when it said nothing). */
   private ending(container: string): string {
-    const why = this.exited.get(container);
+    const why = this.exited.get(container)?.why;
     return why ? ` (${why})` : '';
   }
 
@@ -107,8 +107,7 @@ export class RunWatch {
   }
 
   exitedEarly(container: string, when: string): RunFailed {
-    // A swarm's task that runc would not start ends with Docker's words for it.
-    const kind = nofileRefusal(this.exited.get(container) ?? '') ? 'nofile-refused' : 'exited';
+    const kind = this.exited.get(container)?.kind ?? 'exited';
     return new RunFailed({ kind, container, cause: `container ${container} exited ${when}${this.ending(container)}` });
   }
 

@@ -122,7 +122,7 @@ describe('the run loop, driven by a deployment with no engine', () => {
       client: (sink) => {
         sink.line('client-1', clientReady);
         sink.line('client-1', progress('client', 400, 10));
-        sink.exited('client-1', 'exit code 137');
+        sink.exited('client-1', { kind: 'exited', why: 'exit code 137' });
       },
     });
     const { record } = await runExperiment(deployment, options());
@@ -212,11 +212,21 @@ describe('the run loop, driven by a deployment with no engine', () => {
       cause: `starting container client-1: ${RUNC_REFUSAL}`,
     });
 
-    const refusedTask = new FakeDeployment({ client: (sink) => sink.exited('client-1', RUNC_REFUSAL) });
+    // A swarm's task ends with Docker's words, which the backend reads (nofileRefusal) and passes on typed.
+    expect(nofileRefusal(RUNC_REFUSAL)).toBe(true);
+    expect(nofileRefusal('task failed, exit code 137')).toBe(false);
+    const refusedTask = new FakeDeployment({ client: (sink) => sink.exited('client-1', { kind: 'nofile-refused', why: RUNC_REFUSAL }) });
     const ended = await runExperiment(refusedTask, options());
     expect(ended.record.failedBecause).toMatchObject({ kind: 'nofile-refused', container: 'client-1' });
-    // Any other end stays an exit.
-    expect(nofileRefusal('exit code 137')).toBe(false);
+    expect(ended.record.failure).toContain(RUNC_REFUSAL);
+  });
+
+  it('a container whose node was lost ends the run as a lost node, naming it', async () => {
+    const why = "its node lab-2 (abc) is down: the swarm's manager lost its engine";
+    const lost = new FakeDeployment({ client: (sink) => sink.exited('client-1', { kind: 'lost-node', why }) });
+    const { record } = await runExperiment(lost, options());
+    expect(record.failedBecause).toMatchObject({ kind: 'lost-node', container: 'client-1' });
+    expect(record.failure).toContain(why);
   });
 
   it('Ctrl-C: interrupted, whatever step the run was at, and still removed', async () => {

@@ -10,7 +10,7 @@ import type { ContainerSink, Deployment, NodeName, RunOptions } from '../run-rec
 import { stopSettingsOf } from '../compose-base.ts';
 import { runLabels } from '../run-owner.ts';
 import { retryUntil } from '../poll.ts';
-import { NODE_POLL_MS, tasksOnDownNodes } from './lost-nodes.ts';
+import { lostNodeEnd, NODE_POLL_MS, taskEnd, tasksOnDownNodes } from './lost-nodes.ts';
 import { removeStackRemains } from './stack-removal.ts';
 
 const debug = createDebug('portlab:swarm');
@@ -150,8 +150,7 @@ class StackDeployment implements Deployment {
       if (task.nodeId) this.nodeOf.set(container, { id: task.nodeId, hostname: this.options.hostnames.get(task.nodeId) ?? task.nodeId });
       if (TASK_ENDED_STATES.has(task.state) && !this.ended.has(container)) {
         this.ended.add(container);
-        const why = task.error ?? (task.exitCode !== null ? `task ${task.state}, exit code ${task.exitCode}` : `task ${task.state}`);
-        setTimeout(() => this.sink?.exited(container, why), LAST_LINES_MS);
+        setTimeout(() => this.sink?.exited(container, taskEnd(task)), LAST_LINES_MS);
       }
     }
     await this.readNodes();
@@ -167,7 +166,7 @@ class StackDeployment implements Deployment {
       if (!container || this.ended.has(container)) continue;
       this.lostNodes.add(node.id);
       this.ended.add(container);
-      this.sink?.exited(container, `its node ${node.hostname} (${node.id.slice(0, 12)}) is down: the swarm's manager lost its engine`);
+      this.sink?.exited(container, lostNodeEnd(node));
     }
   }
 
