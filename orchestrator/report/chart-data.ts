@@ -4,6 +4,7 @@ import { formatCount } from '../predict/count-range.ts';
 import { observationKey, type ClientPrediction } from '../predict/prediction-schema.ts';
 import { SERVER_NAME } from '../scenario/names.ts';
 import { portCount } from '../scenario/port-range.ts';
+import { stoppedListeners } from '../verdict/judge-applications.ts';
 import type { ResultWithSeries, RunResult, StoredResult } from './result-schema.ts';
 
 /**
@@ -43,8 +44,8 @@ export type ChartData = {
   /** An application's kernel view over time: one line per quantity per application container. */
   kernel: Array<{ seconds: number; value: number; line: string }>;
   bindingLimit: string;
-  /** An application of the user's own bound, not a kernel limit: the rate fell where it stopped taking connections. */
-  applicationBound: boolean;
+  /** An application of the user's own shaped the connect rate (rateShapedByApplication), not the kernel's port search. */
+  rateByApplication: boolean;
 };
 
 /** The server's line in the charts, kept apart from the clients' colours. */
@@ -255,6 +256,15 @@ function intervalRows(result: ResultWithSeries): ChartData['intervals'] {
   return intervals;
 }
 
+/**
+ * Whether an application of the user's own shaped the clients' connect rate: a client bound by one, or a server that
+ * stopped accepting (its queue full to the end: later connects wait or time out). A server that accepts and closes
+ * what it has no room for leaves the rate to the kernel's port search.
+ */
+const rateShapedByApplication = (result: StoredResult) =>
+  result.clients.some((entry) => 'bound' in entry && entry.bound?.by === 'application') ||
+  (result.server.kernel !== undefined && stoppedListeners(result.server.kernel).length > 0);
+
 /** Whether an application of the user's own bound a container (its own limit, below the kernel's). */
 const applicationBoundIn = (result: StoredResult) =>
   [result.server, ...result.clients].some((entry) => 'bound' in entry && entry.bound?.by === 'application');
@@ -291,6 +301,6 @@ export function chartData(result: ResultWithSeries): ChartData {
     intervals: intervalRows(result),
     kernel: kernelRows(timeline),
     bindingLimit: boundLimitOf(result),
-    applicationBound: applicationBoundIn(result),
+    rateByApplication: rateShapedByApplication(result),
   };
 }

@@ -91,7 +91,7 @@ export function rateChart(data: ChartData): Chart | null {
   if (data.rate.length === 0) return null;
   return {
     id: 'rate',
-    caption: data.applicationBound
+    caption: data.rateByApplication
       ? "Here an application of your own bound, not the kernel's port search: the rate fell where it stopped taking connections (later ones waited in its accept queue, or for connect()'s timeout once the queue was full)."
       : 'connect() tries ports of one parity first (__inet_hash_connect); once those are used, every connect() walks them before it finds a free one. In a range of tens of thousands of ports the rate falls by orders of magnitude past the dashed rule; a small range is scanned too fast to show it.',
     spec: {

@@ -22,7 +22,7 @@ function descriptors(view: KernelView): { fds: number; nofile: number | null; fr
  * accepting. A queue that filled and drained again was a pause, not a stop (nginx stops accepting for a while when
  * few of its worker_connections are left, then takes the queue): the clients' retried SYNs got through.
  */
-function stoppedListeners(view: KernelView): KernelView['listeners'] {
+export function stoppedListeners(view: KernelView): KernelView['listeners'] {
   const full = view.listeners.filter((listener) => listener.backlog > 0 && listener.peakQueue >= listener.backlog);
   const queuedAtEnd = view.series.queued.at(-1) ?? 0;
   return full.length > 0 && queuedAtEnd >= full.reduce((sum, listener) => sum + listener.backlog, 0) ? full : [];

@@ -72,6 +72,10 @@ describe('software of its own under test, with the kernel beside it', () => {
     const html = await readFile(report, 'utf8');
     expect(html).toContain("The kernel's view of your software");
     expect(html).toContain('application (bound, application)');
+    // nginx took every connection and closed what it had no room for: the client's connect rate is the kernel's
+    // port search, and the rate plot says so (not that the application held connects back).
+    expect(chartData(stored).rateByApplication).toBe(false);
+    expect(html).toContain('connect() tries ports of one parity first');
   });
 
   it("redis-server's maxclients: settled, exactly 100 held, the other 900 closed by the server", async () => {
@@ -121,6 +125,8 @@ describe('software of its own under test, with the kernel beside it', () => {
     const charts = chartData(stored);
     expect(charts.bindingLimit).toBe("application (its own limit, the kernel's view shows)");
     expect(charts.halfway).toEqual([]);
+    // haproxy stopped accepting with its queue full: what the client's connects did was its doing.
+    expect(charts.rateByApplication).toBe(true);
   });
 
   it('wrk asked for 2,000 connections from 1,000 ports: the port range binds it, exactly, as the kernel shows', async () => {
