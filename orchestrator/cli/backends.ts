@@ -1,7 +1,7 @@
 import { DockerEngine } from '../engine/docker/engine.ts';
-import { backendOf, type BackendOptions, type EngineKind, type RegisteredBackend } from '../engine/registry.ts';
+import { BACKENDS, type BackendOptions, type EngineKind, type RegisteredBackend } from '../engine/registry.ts';
 
 /** `--engine <kind>`, chosen here once: everything that runs a scenario or a sweep point gets the backend. */
 export function backendFor(kind: EngineKind, engine: DockerEngine = new DockerEngine(), options: BackendOptions = {}): RegisteredBackend {
-  return backendOf(kind, engine, options);
+  return BACKENDS[kind].make(engine, options);
 }

@@ -25,9 +25,13 @@ export const ENGINE_KINDS = Object.keys(BACKENDS) as [EngineKind, ...EngineKind[
 /** A backend made by the registry: its kind is one the registry names. */
 export type RegisteredBackend = Backend<BackendPlan> & { readonly kind: EngineKind };
 
-/** The backend of a kind, chosen once by the command: everything that runs a scenario or a sweep point gets it. */
-export const backendOf = (kind: EngineKind, engine: DockerEngine, options: BackendOptions = {}): RegisteredBackend =>
-  BACKENDS[kind].make(engine, options);
-
-/** How each kind's runs are removed, in the order they go (a swarm's services first: their tasks are containers). */
-export const RUN_TARGETS: RunTarget[] = [BACKENDS.swarm.runs, BACKENDS.local.runs];
+/**
+ * How each kind's runs are found and removed. The local engine's target goes last: it removes the containers and
+ * networks every kind leaves on this engine (a swarm's tasks are containers once their services are gone).
+ */
+export const RUN_TARGETS: RunTarget[] = [
+  ...Object.values(BACKENDS)
+    .map((backend) => backend.runs)
+    .filter((target) => target !== BACKENDS.local.runs),
+  BACKENDS.local.runs,
+];

@@ -44,7 +44,7 @@ export class RunFailed extends EngineError {
  */
 export class RunWatch {
   readonly logs = new Map<string, ProbeLog>();
-  /** Containers that ended, with what the engine said of it ('' when nothing). */
+  /** Containers that ended, with how (typed by the backend) and what the engine said of it ('' when nothing). */
   readonly exited = new Map<string, ContainerEnd>();
   readonly wakeup = new Wakeup();
   readonly sink: ContainerSink;

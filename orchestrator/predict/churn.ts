@@ -93,7 +93,7 @@ const CHURN_CASES: Array<{ applies: (churn: Churn) => boolean; outcome: (churn: 
   {
     // Faster than the longest wait, slower than the shortest (a kernel without tcp_tw_reuse_delay): whether the
     // ports come back in time depends on where in its second each connection's last timestamp fell.
-    applies: (churn) => churn.reuse && churn.speed! <= churn.usable.max / Math.max(churn.reuseAge.min, Number.MIN_VALUE),
+    applies: (churn) => churn.reuse && churn.speed! * churn.reuseAge.min <= churn.usable.max,
     outcome: ({ rate, speed, paced, usable, reuseAge, speedText, runsOut, early }) => ({
       connections: eitherCount(runsOut, rate ? paced.count : { min: usable.max + 1, max: null }),
       limit: 'time-wait',

@@ -19,13 +19,13 @@ export const widened = (range: CountRange, slack: number): CountRange => ({
   max: range.max === null ? null : range.max + slack,
 });
 
-/** Up to a range's max from 0: what the kernel allows an application that decides for itself how much it asks for. */
 /** A count that is one of two: the least of their mins up to the most of their maxes (null: no bound). */
 export const eitherCount = (a: CountRange, b: CountRange): CountRange => ({
   min: Math.min(a.min, b.min),
   max: a.max === null || b.max === null ? null : Math.max(a.max, b.max),
 });
 
+/** Up to a range's max from 0: what the kernel allows an application that decides for itself how much it asks for. */
 export const upTo = (range: CountRange): CountRange => ({ min: 0, max: range.max });
 
 /** "28,231", "1,000-1,055" or "at least 28,232": one spelling for reasoning, tables and verdicts. */

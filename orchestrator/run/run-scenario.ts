@@ -60,5 +60,3 @@ async function deployAndObserve(loaded: LoadedScenario, deps: RunDeps, prepared:
     },
   });
 }
-
-export type { RunDeps, ScenarioRun } from './run-deps.ts';
