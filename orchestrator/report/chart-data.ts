@@ -4,8 +4,8 @@ import { formatCount } from '../predict/count-range.ts';
 import { observationKey, type ClientPrediction } from '../predict/prediction-schema.ts';
 import { SERVER_NAME } from '../scenario/names.ts';
 import { portCount } from '../scenario/port-range.ts';
-import { stoppedListeners } from '../verdict/judge-applications.ts';
-import type { ResultWithSeries, RunResult, StoredResult } from './result-schema.ts';
+import { boundLimitOf, rateShapedByApplication } from './bound-by.ts';
+import type { ResultWithSeries, RunResult } from './result-schema.ts';
 
 /**
  * The rows the report's charts draw, taken from a result alone. Pure. Times are seconds since the first client's
@@ -254,27 +254,6 @@ function intervalRows(result: ResultWithSeries): ChartData['intervals'] {
     });
   }
   return intervals;
-}
-
-/**
- * Whether an application of the user's own shaped the clients' connect rate: a client bound by one, or a server that
- * stopped accepting (its queue full to the end: later connects wait or time out). A server that accepts and closes
- * what it has no room for leaves the rate to the kernel's port search.
- */
-const rateShapedByApplication = (result: StoredResult) =>
-  result.clients.some((entry) => 'bound' in entry && entry.bound?.by === 'application') ||
-  (result.server.kernel !== undefined && stoppedListeners(result.server.kernel).length > 0);
-
-/** Whether an application of the user's own bound a container (its own limit, below the kernel's). */
-const applicationBoundIn = (result: StoredResult) =>
-  [result.server, ...result.clients].some((entry) => 'bound' in entry && entry.bound?.by === 'application');
-
-/**
- * The limit that bound the run: an application's own where the kernel's view named one (the kernel's limits were
- * then only ceilings), else the measured prediction's.
- */
-export function boundLimitOf(result: StoredResult): string {
-  return applicationBoundIn(result) ? "application (its own limit, the kernel's view shows)" : result.prediction.measured.limit;
 }
 
 const boundByApplication = (result: ResultWithSeries, name: string) =>

@@ -1,7 +1,7 @@
 import { formatCount, showCount } from '../predict/count-range.ts';
 import { observationKey } from '../predict/prediction-schema.ts';
 import { SERVER_NAME } from '../scenario/names.ts';
-import { boundLimitOf } from './chart-data.ts';
+import { boundLimitOf } from './bound-by.ts';
 import type { Chart } from './chart-specs.ts';
 import { escape, pageHead, verdictClass } from './html.ts';
 import type { StoredResult } from './result-schema.ts';
