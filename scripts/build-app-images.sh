@@ -4,21 +4,25 @@
 # a root of its own. Nothing is pulled from an image registry, and nothing is installed on this host: the packages
 # are unpacked into portlab's cache (scripts/unpack-debian.sh). Safe to run again: an image already built is kept.
 #
-#   bash scripts/build-app-images.sh [nginx] [redis] [wrk] [haproxy]     (default: all four)
+#   bash scripts/build-app-images.sh [nginx] [redis] [wrk] [haproxy] [redis-benchmark] [memcached]     (default: all six)
 #
-# Images: portlab-app/nginx:1.22, portlab-app/redis:7.0, portlab-app/wrk:4.1, portlab-app/haproxy:2.6 (Debian 12's).
+# Images: portlab-app/nginx:1.22, portlab-app/redis:7.0, portlab-app/wrk:4.1, portlab-app/haproxy:2.6,
+# portlab-app/redis-benchmark:7.0, portlab-app/memcached:1.6 (Debian 12's).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # The packages each image is made from (the first is the one named in its label), and the program in them.
-declare -A PACKAGES=([nginx]="nginx nginx-common" [redis]="redis-server redis-tools" [wrk]=wrk [haproxy]=haproxy)
-declare -A BINARY=([nginx]=/usr/sbin/nginx [redis]=/usr/bin/redis-server [wrk]=/usr/bin/wrk [haproxy]=/usr/sbin/haproxy)
-declare -A TAG=([nginx]=portlab-app/nginx:1.22 [redis]=portlab-app/redis:7.0 [wrk]=portlab-app/wrk:4.1 [haproxy]=portlab-app/haproxy:2.6)
+declare -A PACKAGES=([nginx]="nginx nginx-common" [redis]="redis-server redis-tools" [wrk]=wrk [haproxy]=haproxy
+  [redis-benchmark]=redis-tools [memcached]=memcached)
+declare -A BINARY=([nginx]=/usr/sbin/nginx [redis]=/usr/bin/redis-server [wrk]=/usr/bin/wrk [haproxy]=/usr/sbin/haproxy
+  [redis-benchmark]=/usr/bin/redis-benchmark [memcached]=/usr/bin/memcached)
+declare -A TAG=([nginx]=portlab-app/nginx:1.22 [redis]=portlab-app/redis:7.0 [wrk]=portlab-app/wrk:4.1 [haproxy]=portlab-app/haproxy:2.6
+  [redis-benchmark]=portlab-app/redis-benchmark:7.0 [memcached]=portlab-app/memcached:1.6)
 
 wanted=("$@")
-[ ${#wanted[@]} -gt 0 ] || wanted=(nginx redis wrk haproxy)
+[ ${#wanted[@]} -gt 0 ] || wanted=(nginx redis wrk haproxy redis-benchmark memcached)
 for app in "${wanted[@]}"; do
-  [ -n "${PACKAGES[$app]:-}" ] || { echo "build-app-images.sh: unknown image $app (known: nginx redis wrk haproxy)" >&2; exit 2; }
+  [ -n "${PACKAGES[$app]:-}" ] || { echo "build-app-images.sh: unknown image $app (known: ${!PACKAGES[*]})" >&2; exit 2; }
 done
 
 # Copies a program (its content, where the package names it by a link) and every shared library it links (and the
@@ -72,6 +76,13 @@ for app in "${wanted[@]}"; do
       ;;
     haproxy)
       entrypoint='["/usr/sbin/haproxy", "-db", "-f", "/etc/haproxy/haproxy.cfg"]'
+      ;;
+    redis-benchmark)
+      entrypoint='["/usr/bin/redis-benchmark"]'
+      ;;
+    memcached)
+      # Runs as root in the container: memcached refuses root without -u.
+      entrypoint='["/usr/bin/memcached", "-u", "root"]'
       ;;
   esac
   version=$(awk -v package="${packages[0]}" '$1 == package { print $2 }' "$unpacked/.packages")

@@ -109,6 +109,8 @@ export const SHIPPED_EXPECTATIONS: Record<string, ShippedExpectation> = {
   'haproxy-maxconn': { clients: [['client-1', 2000, 'port-range', 'EADDRNOTAVAIL']], server: 2000, limit: 'port-range' },
   'redis-maxclients': { clients: [['client-1', 1000, 'port-range', 'EADDRNOTAVAIL']], server: 1000, limit: 'port-range' },
   'wrk-port-range': { clients: [['wrk-1', 1000, 'port-range', 'EADDRNOTAVAIL']], server: 1000, limit: 'port-range' },
+  'redis-benchmark-time-wait': { clients: [['bench-1', 1000, 'port-range', 'EADDRNOTAVAIL']], server: 1000, limit: 'port-range' },
+  'memcached-maxconns': { clients: [['client-1', 1000, 'port-range', 'EADDRNOTAVAIL']], server: 1000, limit: 'port-range' },
   'server-closes-first': { clients: [['client-1', 5000, 'none', null]], server: 5000, limit: 'none' },
 };
 
@@ -125,4 +127,11 @@ export const expectedRange = (count: number | [number, number | null]) =>
 export const SCALE_SCENARIOS = ['default-range', 'wide-range', 'server-beyond-65535', 'four-wide-range', 'one-million'];
 
 /** The shipped scenarios that run software portlab did not write (their images: scripts/build-app-images.sh). */
-export const APPLICATION_SCENARIOS = ['nginx-worker-connections', 'redis-maxclients', 'haproxy-maxconn', 'wrk-port-range'];
+export const APPLICATION_SCENARIOS = [
+  'nginx-worker-connections',
+  'redis-maxclients',
+  'haproxy-maxconn',
+  'wrk-port-range',
+  'redis-benchmark-time-wait',
+  'memcached-maxconns',
+];

@@ -34,3 +34,28 @@ export function describeEnd(end: ApplicationEnd): string {
   const said = end.lastLines.length > 0 ? `; its last lines: ${end.lastLines.join(' | ')}` : '; it printed nothing';
   return `its application ${end.image} ${code}${said}`;
 }
+
+/**
+ * What glibc's strerror() says for each errno a kernel limit stops a connection with: how a program of the user's
+ * own usually reports it (perror, strerror, "%m").
+ */
+export const ERRNO_MESSAGES: Record<string, string> = {
+  EADDRNOTAVAIL: 'Cannot assign requested address',
+  EADDRINUSE: 'Address already in use',
+  EMFILE: 'Too many open files',
+  ENFILE: 'Too many open files in system',
+  ETIMEDOUT: 'Connection timed out',
+};
+
+/**
+ * The first of `errnos` whose name or strerror() text the application printed in its last lines, with that line:
+ * its own word that the kernel refused it that way. null when it printed none of them (or did not end).
+ */
+export function errnoItPrinted(end: ApplicationEnd | undefined, errnos: string[]): { errno: string; line: string } | null {
+  for (const errno of errnos) {
+    const message = ERRNO_MESSAGES[errno];
+    const line = end?.lastLines.find((text) => text.includes(errno) || (message !== undefined && text.includes(message)));
+    if (line !== undefined) return { errno, line };
+  }
+  return null;
+}

@@ -1,3 +1,4 @@
+import { type ApplicationEnd, errnoItPrinted } from '../observe/application-end.ts';
 import type { KernelView } from '../observe/kernel-view.ts';
 import type { ContainerObservation } from '../observe/observation.ts';
 import { formatCount, inCount, showCount, upTo } from '../predict/count-range.ts';
@@ -28,19 +29,41 @@ export function stoppedListeners(view: KernelView): KernelView['listeners'] {
   return full.length > 0 && queuedAtEnd >= full.reduce((sum, listener) => sum + listener.backlog, 0) ? full : [];
 }
 
+/** Connections the server closed itself (its side in a closing state), and in which states, from its peak counts. */
+function closedByServer(view: KernelView): { closed: number; states: string } {
+  const closed = Math.max(0, ...CLOSED_BY_SERVER.map((state) => view.peakStates[state] ?? 0));
+  return { closed, states: CLOSED_BY_SERVER.filter((state) => view.peakStates[state]).join('/') };
+}
+
 /**
- * What bound an application server, from the kernel's view of it: its descriptors (nofile, a kernel limit), a full
- * accept queue while descriptors were free (it stopped accepting), connections it closed itself, or none of these
- * (it took every connection the clients made: their limits bound).
+ * What bound an application server, from the kernel's view of it: connections it closed itself while nothing waited
+ * in its queue (its own limit, whatever its descriptor count: a server that sets its own nofile and closes past it),
+ * its descriptors (nofile, a kernel limit), a full accept queue while descriptors were free (it stopped accepting),
+ * connections it closed itself, or none of these (it took every connection the clients made: their limits bound).
+ * Every claim in the evidence carries the number it rests on.
  */
 export function serverBound(view: KernelView, clientLimit: string, probeClientsHeld?: number): Bound {
   const { fds, nofile, free } = descriptors(view);
   const accepted = formatCount(view.peakAccepted);
+  const { closed, states } = closedByServer(view);
+  const peakQueued = view.listeners.reduce((sum, listener) => sum + listener.peakQueue, 0);
+  const backlog = view.listeners.map((listener) => `${listener.port}: ${formatCount(listener.backlog)}`).join(', ');
   if (nofile !== null && fds >= nofile - 1) {
+    if (closed > 0 && peakQueued === 0) {
+      return {
+        limit: 'application',
+        by: 'application',
+        evidence: `the server held ${accepted} connections at most at once and closed ${formatCount(closed)} it had accepted (its side in ${states}), with its accept queue empty at every look (0 queued, backlog ${backlog}): it accepted each connection and closed what it had no room for, at ${formatCount(fds)} descriptors of its nofile ${formatCount(nofile)} (a limit it may set for itself): its own connection limit`,
+      };
+    }
+    const queue =
+      peakQueued > 0
+        ? `the kernel queued ${formatCount(peakQueued)} more (backlog ${backlog}), completed handshakes waiting for a descriptor`
+        : `nothing waited in its accept queue (0 at every look, backlog ${backlog}): the clients stopped where its descriptors did`;
     return {
       limit: 'server-nofile',
       by: 'kernel',
-      evidence: `the application held ${formatCount(fds)} descriptors, all its nofile ${formatCount(nofile)}: accept() fails with EMFILE past it, and the kernel queues what comes after`,
+      evidence: `the application held ${formatCount(fds)} descriptors, all its nofile ${formatCount(nofile)}: accept() fails with EMFILE past it; ${queue}`,
     };
   }
   const full = stoppedListeners(view);
@@ -53,12 +76,11 @@ export function serverBound(view: KernelView, clientLimit: string, probeClientsH
       evidence: `the server accepted ${accepted} and then stopped accepting while ${free} descriptors were free (nofile ${nofile ?? 'unknown'}); the kernel queued ${formatCount(queued)} more (backlog ${backlogs}, the listening socket's own) and then dropped SYNs: clients timed out`,
     };
   }
-  const closed = Math.max(...CLOSED_BY_SERVER.map((state) => view.peakStates[state] ?? 0));
   if (closed > 0) {
     return {
       limit: 'application',
       by: 'application',
-      evidence: `the server held ${accepted} connections at most at once and closed ${formatCount(closed)} it had accepted (its side in ${CLOSED_BY_SERVER.filter((state) => view.peakStates[state]).join('/')}), while ${free} descriptors were free (nofile ${nofile ?? 'unknown'}): its own connection limit`,
+      evidence: `the server held ${accepted} connections at most at once and closed ${formatCount(closed)} it had accepted (its side in ${states}), while ${free} descriptors were free (nofile ${nofile ?? 'unknown'}): its own connection limit`,
     };
   }
   // Probe clients count what they hold exactly; more than the server's side has, with none of them closing there,
@@ -78,26 +100,43 @@ export function serverBound(view: KernelView, clientLimit: string, probeClientsH
 }
 
 /**
- * What bound an application client, from the kernel's view of its namespace: every connection the kernel allows it
- * (its predicted limit, exact), or fewer (the application's own: a load tool's connection count, say).
+ * What bound an application client, from the kernel's view of its namespace and how it ended: every connection the
+ * kernel allows it (its predicted limit, exact); or the application's own last words naming the errno that limit
+ * stops it with (its observer looks now and then, `observeEvery`, and can miss the last ports it took, a churning
+ * load tool's most of all); or fewer (the application's own: a load tool's connection count, say). A TIME-WAIT keeps its local port for
+ * the destination as an ESTABLISHED connection does: a range filled through TIME_WAIT is the port range.
  */
-export function clientBound(view: KernelView, prediction: ClientPrediction, allowedMin: number): Bound {
+export function clientBound(view: KernelView, prediction: ClientPrediction, allowedMin: number, end?: ApplicationEnd): Bound {
   const inUse = formatCount(view.peakInUse);
   const others = Object.entries(view.peakStates)
     .filter(([state]) => state !== 'ESTABLISHED')
     .map(([state, count]) => `${formatCount(count)} ${state}`);
   const detail = `${formatCount(view.peakEstablished)} ESTABLISHED at most${others.length > 0 ? `, ${others.join(', ')}` : ''}`;
+  const throughTimeWait =
+    (view.peakStates['TIME-WAIT'] ?? 0) > 0
+      ? '; a TIME-WAIT is a connection it closed first, keeping its port from this destination as an open one does'
+      : '';
+  const allowed = `the ${showCount(prediction.connections)} the kernel allows (${prediction.limit})`;
   if (view.peakInUse >= allowedMin) {
     return {
       limit: prediction.limit,
       by: 'kernel',
-      evidence: `the kernel's view: ${inUse} sockets to the server at once (${detail}), each holding a local port: the ${showCount(prediction.connections)} the kernel allows (${prediction.limit}); a connect() past them fails with ${prediction.error.errnos.join(' or ') || 'nothing'}`,
+      evidence: `the kernel's view: ${inUse} sockets to the server at once (${detail}), each holding a local port: ${allowed}${throughTimeWait}; a connect() past them fails with ${prediction.error.errnos.join(' or ') || 'nothing'}`,
+    };
+  }
+  const said = errnoItPrinted(end, prediction.error.errnos);
+  if (said) {
+    const code = end?.exitCode === null || end === undefined ? 'ended' : `exited with code ${end.exitCode}`;
+    return {
+      limit: prediction.limit,
+      by: 'kernel',
+      evidence: `it ${code} saying "${said.line}" (${said.errno}: what connect() returns past ${allowed}); the kernel's view, read now and then, saw at most ${inUse} sockets to the server at once (${detail})${throughTimeWait}: it took the rest between looks`,
     };
   }
   return {
     limit: 'application',
     by: 'application',
-    evidence: `the application held ${inUse} sockets to the server at most at once (${detail}), below the ${showCount(prediction.connections)} the kernel allows (${prediction.limit}): its own limit (a load tool's connection count, say)`,
+    evidence: `the application held ${inUse} sockets to the server at most at once (${detail}), below ${allowed}: its own limit (a load tool's connection count, say)`,
   };
 }
 
@@ -179,7 +218,7 @@ function judgeApplicationClient(
       why: `${verdict.name} ended without one connection to the server${code}${said ? `; it printed: ${said}` : ''}`,
     };
   }
-  const bound = clientBound(view, prediction, verdict.allowed.min);
+  const bound = clientBound(view, prediction, verdict.allowed.min, observation.applicationEnd);
   // What it holds is counted as the kernel limits it: local ports in use for the server's ports.
   const observed = view.peakInUse;
   const ok = inCount(observed, upTo(verdict.allowed));

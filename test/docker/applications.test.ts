@@ -151,6 +151,47 @@ describe('software of its own under test, with the kernel beside it', () => {
     expect(stored.server.observed).toBeLessThanOrEqual(1000);
   });
 
+  it('redis-benchmark without keep-alive runs out of ports through TIME_WAIT: the port range bound, from its exit and the kernel', async () => {
+    const { result, stored } = await run('redis-benchmark-time-wait');
+    expect(result.exitCode).toBe(0);
+    expect(stored.verdict).toBe('pass');
+    const ports = await clientPorts('redis-benchmark-time-wait');
+    expect(ports).toBe(1000);
+    const [bench] = stored.clients;
+    // Its own account: it ended on connect()'s EADDRNOTAVAIL, in glibc's words, before the requests it was asked for.
+    expect(bench!.applicationEnd).toMatchObject({ exitCode: 1 });
+    expect(bench!.applicationEnd!.lastLines.join('\n')).toContain('Cannot assign requested address');
+    // The kernel's: its ports in TIME-WAIT (it closed each connection first), up to the range and never past it.
+    const kernel = bench!.kernel!;
+    expect(kernel.peakStates['TIME-WAIT']).toBeGreaterThan(ports / 2);
+    expect(kernel.peakInUse).toBeLessThanOrEqual(ports);
+    // What portlab names: the port range, through TIME_WAIT, by the kernel; not the application's own count.
+    expect(bench).toMatchObject({ limit: 'port-range', observedError: 'EADDRNOTAVAIL', bound: { limit: 'port-range', by: 'kernel' } });
+    expect(bench!.bound!.evidence).toContain('Cannot assign requested address" (EADDRNOTAVAIL');
+    expect(bench!.bound!.evidence).toContain('a TIME-WAIT is a connection it closed first');
+  });
+
+  it('memcached closes what it accepts past its -c, its queue empty: its own limit, whatever its descriptors', async () => {
+    const { result, stored } = await run('memcached-maxconns');
+    expect(result.exitCode).toBe(0);
+    expect(stored.verdict).toBe('pass');
+    const ports = await clientPorts('memcached-maxconns');
+    // The probe client got every port: memcached accepted each connection before it closed it.
+    expect(stored.clients[0]).toMatchObject({ observed: ports, limit: 'port-range', observedError: 'EADDRNOTAVAIL' });
+    const command = (await shippedScenario('memcached-maxconns')).server.command!;
+    const maxconns = Number(command[command.indexOf('-c') + 1]);
+    expect(maxconns).toBe(100);
+    const kernel = stored.server.kernel!;
+    // memcached sets its own nofile from -c, and its descriptors reach it; yet nothing waited in its queue: it took
+    // every connection and closed the ones past its room (its side in FIN-WAIT-2), so the kernel's EMFILE never came.
+    expect(kernel.app.nofile).toBe(maxconns);
+    expect(kernel.peakAccepted).toBeLessThan(maxconns);
+    expect(kernel.listeners.every((listener) => listener.peakQueue === 0)).toBe(true);
+    expect((kernel.states.ESTABLISHED ?? 0) + (kernel.states['FIN-WAIT-2'] ?? 0)).toBe(ports);
+    expect(stored.server.bound).toMatchObject({ limit: 'application', by: 'application' });
+    expect(stored.server.bound?.evidence).toContain('with its accept queue empty at every look (0 queued');
+  });
+
   it('an application client that fails at once: an error naming it and what it printed, exit 3, nothing left', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'portlab-app-'));
     const file = path.join(dir, 'bad-wrk.yml');

@@ -85,6 +85,35 @@ describe('what bound an application server, from the kernel', () => {
     expect(bound.evidence).toContain('closed 900 it had accepted');
   });
 
+  it('a server that closes past a descriptor limit it set itself, its queue empty: its own limit, not server-nofile', () => {
+    // memcached 1.6 with -c 100 (measured): it sets its nofile to 100, accepts every connection and closes each past
+    // its room; its queue stayed empty.
+    const memcached = view({
+      peakAccepted: 75,
+      peakStates: { ESTABLISHED: 75, 'FIN-WAIT-2': 925 },
+      listeners: [{ port: 11211, backlog: 1024, peakQueue: 0 }],
+      app: { processes: 1, peakFds: 99, nofile: 100 },
+    });
+    const bound = serverBound(memcached, 'port-range', 1000);
+    expect(bound).toMatchObject({ limit: 'application', by: 'application' });
+    expect(bound.evidence).toContain(
+      'closed 925 it had accepted (its side in FIN-WAIT-2), with its accept queue empty at every look (0 queued',
+    );
+    expect(bound.evidence).toContain('99 descriptors of its nofile 100');
+  });
+
+  it("all of its nofile in use: a claim about the queue carries the queue's numbers", () => {
+    const queued = view({
+      peakAccepted: 996,
+      listeners: [{ port: 80, backlog: 4096, peakQueue: 4097 }],
+      app: { processes: 1, peakFds: 1000, nofile: 1000 },
+    });
+    expect(serverBound(queued, 'port-range').evidence).toContain('the kernel queued 4,097 more (backlog 80: 4,096)');
+    const empty = view({ peakAccepted: 996, app: { processes: 1, peakFds: 1000, nofile: 1000 } });
+    expect(serverBound(empty, 'port-range')).toMatchObject({ limit: 'server-nofile', by: 'kernel' });
+    expect(serverBound(empty, 'port-range').evidence).toContain('nothing waited in its accept queue (0 at every look');
+  });
+
   it('clients holding more than the server has, none closing there: it reset them (its own limit)', () => {
     const bound = serverBound(view({ peakAccepted: 50, peakEstablished: 50, peakStates: { ESTABLISHED: 50 } }), 'port-range', 1000);
     expect(bound).toMatchObject({ limit: 'application', by: 'application' });
@@ -120,6 +149,27 @@ describe('what bound an application client, from the kernel', () => {
     );
     expect(bound).toMatchObject({ limit: 'port-range', by: 'kernel' });
     expect(bound.evidence).toContain('1,000 sockets to the server at once (999 ESTABLISHED at most, 1 TIME-WAIT)');
+  });
+
+  it('fewer seen, but it exited saying the errno the port range stops it with: the port range bound, through TIME_WAIT', () => {
+    // redis-benchmark -k 0 from 1,000 ports (measured): a new connection per request, closed by the benchmark first;
+    // the looks saw 998 ports in TIME-WAIT at most, and it exited 1 with EADDRNOTAVAIL's words.
+    const churned = view({ role: 'client', peakInUse: 998, peakEstablished: 10, peakStates: { ESTABLISHED: 10, 'TIME-WAIT': 998 } });
+    const end = {
+      image: 'portlab-app/redis-benchmark:7.0',
+      exitCode: 1,
+      lastLines: ['Could not connect to Redis at server:6379: Cannot assign requested address'],
+    };
+    const bound = clientBound(churned, prediction!, 1000, end);
+    expect(bound).toMatchObject({ limit: 'port-range', by: 'kernel' });
+    expect(bound.evidence).toContain(
+      'exited with code 1 saying "Could not connect to Redis at server:6379: Cannot assign requested address" (EADDRNOTAVAIL',
+    );
+    expect(bound.evidence).toContain('998 TIME-WAIT');
+    expect(bound.evidence).toContain('a TIME-WAIT is a connection it closed first');
+    // The same count with an exit that names no errno of the limit is the application's own.
+    const quiet = clientBound(churned, prediction!, 1000, { ...end, lastLines: ['done: 5000 requests'] });
+    expect(quiet).toMatchObject({ limit: 'application', by: 'application' });
   });
 
   it('fewer: the application held back (a load tool asked for fewer connections)', () => {
