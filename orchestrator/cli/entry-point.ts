@@ -14,3 +14,15 @@ export function isEntryPoint(moduleUrl: string): boolean {
     return false;
   }
 }
+
+/**
+ * Output whose reader went away (`portlab ... | head`) is dropped instead of ending the program with a stack trace:
+ * a run goes on to remove what it made, and exits as it would have.
+ */
+export function ignoreClosedOutput(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPIPE') throw error;
+    });
+  }
+}

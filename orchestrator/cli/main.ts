@@ -1,4 +1,4 @@
-import { isEntryPoint } from './entry-point.ts';
+import { ignoreClosedOutput, isEntryPoint } from './entry-point.ts';
 import { EXIT } from './exit-codes.ts';
 import { parseCliArgs, USAGE, UsageError, type CliOptions } from './parse-args.ts';
 
@@ -56,5 +56,6 @@ export async function main(args: string[]): Promise<number> {
 }
 
 if (isEntryPoint(import.meta.url)) {
+  ignoreClosedOutput();
   process.exitCode = await main(process.argv.slice(2));
 }

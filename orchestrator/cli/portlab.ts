@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../common/project-root.ts';
-import { isEntryPoint } from './entry-point.ts';
+import { ignoreClosedOutput, isEntryPoint } from './entry-point.ts';
 import { EXIT } from './exit-codes.ts';
 
 /*
@@ -90,5 +90,6 @@ export async function portlab(argv: string[]): Promise<number> {
 }
 
 if (isEntryPoint(import.meta.url)) {
+  ignoreClosedOutput();
   process.exitCode = await portlab(process.argv.slice(2));
 }

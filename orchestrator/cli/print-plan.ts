@@ -2,6 +2,8 @@ import type { Plan } from '../run/plan-scenario.ts';
 import { showCount } from '../predict/count-range.ts';
 import { isSharedLimit, observationKey } from '../predict/prediction-schema.ts';
 import type { NodeLoad } from '../predict/node-plan.ts';
+import type { DryRunEnvironment } from '../engine/backend.ts';
+import { formatCount } from '../predict/count-range.ts';
 import { formatTable } from './format-table.ts';
 import { showStop } from '../predict/prediction-schema.ts';
 
@@ -59,4 +61,28 @@ function formatNodes(nodes: NodeLoad[]): string[] {
     ...nodes.flatMap((node) => [`  ${node.role}:`, ...node.lines.map((line) => `    ${line}`)]),
     ...(known ? [`  ${nodes.reduce((sum, node) => sum + (node.nodes ?? 0), 0)} nodes in all`] : []),
   ];
+}
+
+/** The host's limits a dry run predicted with, as `--json` gives them: read or assumed, where, and the values. */
+export function hostLimitsOf({ env, hostLimits, where }: DryRunEnvironment) {
+  return {
+    source: hostLimits,
+    where,
+    conntrack: { max: env.conntrackMax, inUse: env.conntrackInUse },
+    files: env.hostFiles ?? null,
+    memoryAvailableKb: env.hostMemory?.availableKb ?? null,
+  };
+}
+
+/** "host limits, read from ...: nf_conntrack_max N (M in use), fs.file-max ..., MemAvailable ...", or what was assumed. */
+export function describeHostLimits(dry: DryRunEnvironment): string {
+  const { conntrack, files, memoryAvailableKb } = hostLimitsOf(dry);
+  const table = `nf_conntrack_max ${formatCount(conntrack.max)} (${formatCount(conntrack.inUse)} in use)`;
+  if (dry.hostLimits === 'assumed') {
+    return `host limits assumed (${dry.where}): ${table}; fs.file-max and memory not known, so not predicted`;
+  }
+  const open = files ? `fs.file-max ${formatCount(files.max)} (${formatCount(files.allocated)} allocated)` : 'fs.file-max unreadable';
+  const memory = memoryAvailableKb === null ? 'MemAvailable unreadable' : `MemAvailable ${formatCount(Math.round(memoryAvailableKb / 1024))} MiB`;
+  const slab = dry.env.hostMemory ? '' : ' (slab sizes unreadable without root: memory not predicted)';
+  return `host limits read from ${dry.where}: ${table}, ${open}, ${memory}${slab}`;
 }

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { readResultFile, writeReport } from '../report/write-report.ts';
 import { userCwd } from '../scenario/load-scenario.ts';
-import { isEntryPoint } from './entry-point.ts';
+import { ignoreClosedOutput, isEntryPoint } from './entry-point.ts';
 import { EXIT } from './exit-codes.ts';
 import { reportError } from './report-error.ts';
 
@@ -44,5 +44,6 @@ export async function reportCommand(argv: string[]): Promise<number> {
 }
 
 if (isEntryPoint(import.meta.url)) {
+  ignoreClosedOutput();
   process.exitCode = await reportCommand(process.argv.slice(2));
 }

@@ -10,7 +10,7 @@ import { userCwd } from '../scenario/load-scenario.ts';
 import { loadSweep, showAxisValue, type LoadedSweep, type SweepPoint } from '../scenario/sweep-file.ts';
 import { runSweep } from '../sweep/run-sweep.ts';
 import type { SweepPointSummary, SweepSummary } from '../report/sweep-schema.ts';
-import { isEntryPoint } from './entry-point.ts';
+import { ignoreClosedOutput, isEntryPoint } from './entry-point.ts';
 import { backendFor } from './backends.ts';
 import { connectEngine } from './connect-engine.ts';
 import { EXIT, exitCodeFor } from './exit-codes.ts';
@@ -212,5 +212,6 @@ export async function sweepCommand(argv: string[]): Promise<number> {
 }
 
 if (isEntryPoint(import.meta.url)) {
+  ignoreClosedOutput();
   process.exitCode = await sweepCommand(process.argv.slice(2));
 }

@@ -15,6 +15,9 @@ export type BackendPlan<Compiled extends CompiledProject = CompiledProject> = Lo
   image: string;
 };
 
+/** A dry run's environment, and whether the host's limits in it were read or assumed (and where, or why not). */
+export type DryRunEnvironment = { env: Environment; hostLimits: 'read' | 'assumed'; where: string };
+
 /** What preflight names its containers and labels them with. */
 export type PreflightNaming = { prefix: string; labels: Record<string, string>; signal?: AbortSignal };
 
@@ -44,6 +47,11 @@ export interface Backend<Plan extends BackendPlan = BackendPlan> {
   readonly kind: string;
   /** The environment documented defaults give this backend before anything is measured. */
   readonly assumed: Environment;
+  /**
+   * What a dry run predicts with: the host's limits read where that asks no engine (the local engine on this
+   * machine: its /proc), else the documented defaults, and which of the two it is, in words.
+   */
+  dryRunEnvironment(): Promise<DryRunEnvironment>;
   /** Refuses what this backend cannot run, as bad input, before anything is created. */
   checkRuns(loaded: LoadedScenario): void;
   /** How a dry run's compose file is named after the scenario: `.stack` for a file `docker stack deploy` takes. */

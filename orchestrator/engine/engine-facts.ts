@@ -1,4 +1,5 @@
 import type { ReadyEvent } from '../observe/probe-events.ts';
+import type { Environment } from '../predict/environment.ts';
 import type { EngineVersion } from './docker/engine.ts';
 
 /** A host's conntrack table: established are TCP entries in state ESTABLISHED; the others in use are closing (or UDP) and expire. */
@@ -49,3 +50,15 @@ export const conntrackOf = (ready: ReadyEvent): ConntrackTable | null =>
         ...(ready.conntrack.established === undefined ? {} : { established: ready.conntrack.established }),
       }
     : null;
+
+/** An environment with a host's conntrack table and kernel-wide limits as read (what was not read stays as it was). */
+export function withHostFacts(env: Environment, conntrack: ConntrackTable | null, host: HostLimits | undefined): Environment {
+  return {
+    ...env,
+    conntrackMax: conntrack?.max ?? env.conntrackMax,
+    conntrackInUse: conntrack?.inUse ?? env.conntrackInUse,
+    ...(conntrack?.established === undefined ? {} : { conntrackEstablished: conntrack.established }),
+    ...(host?.files ? { hostFiles: host.files } : {}),
+    ...(host?.memoryAvailableKb && host.slabBytes ? { hostMemory: { availableKb: host.memoryAvailableKb, slabBytes: host.slabBytes } } : {}),
+  };
+}

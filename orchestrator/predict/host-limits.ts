@@ -49,6 +49,13 @@ export function filesLine(room: FileRoom | null, load: CountRange): string | nul
   return load.max !== null && load.max <= room.held.min ? `${room.line}: does not bind` : null;
 }
 
+/** The open-files line beside a limit that binds before them (conntrack): whether fs.file-max would bind next. */
+export function filesNextLine(room: FileRoom | null, load: CountRange): string | null {
+  if (!room) return null;
+  const binds = load.max === null || load.max > room.held.min;
+  return `${room.line}: ${binds ? 'binds next, with the table raised (ENFILE)' : 'does not bind'}`;
+}
+
 /** What binds when the files run out first: ENFILE, at the count the room allows. */
 export function filesBindLines(room: FileRoom): string[] {
   return [

@@ -62,7 +62,7 @@ export function predict(scenario: Scenario, env: Environment): Prediction {
         ...(measured
           ? []
           : [
-              "Environment not yet measured: documented defaults stand in (a new namespace's port range, Docker's DNS listener, an engine that grants the nofile asked for); a run replaces them with what the probes report.",
+              `Environment not yet measured: documented defaults stand in (a new namespace's port range, Docker's DNS listener, an engine that grants the nofile asked for${env.hostFiles ? '' : ", the host's conntrack table as on these hosts"})${env.hostFiles ? "; the host's limits are as read on the engine's host" : ''}; a run replaces them with what the probes report.`,
             ]),
         ...shared.reasoning,
         ...[memoryLine(env, load)].filter((line) => line !== null),

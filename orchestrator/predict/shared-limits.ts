@@ -7,7 +7,7 @@ import type { Environment } from './environment.ts';
 import { exactCount, formatCount, showCount } from './count-range.ts';
 import { HEADROOM, planWorkers, totalBudget } from './plan-workers.ts';
 import { targetsOf } from './ports.ts';
-import { fileRoom, filesBindLines, filesLine } from './host-limits.ts';
+import { fileRoom, filesBindLines, filesLine, filesNextLine } from './host-limits.ts';
 import {
   eitherStop,
   NO_STOP,
@@ -106,6 +106,7 @@ export function predictSharedLimits(scenario: Scenario, env: Environment, load: 
         ? `conntrack binds on the server's node: on an overlay network the hosts' tables see only the VXLAN tunnel, and each container's own namespace tracks its connections against its node's nf_conntrack_max (${formatCount(env.conntrackMax)}); the server's namespace holds every connection, so once it is full new SYNs are dropped and connect() times out`
         : `conntrack binds: bridged traffic is tracked in the host's table, ${formatCount(env.conntrackMax)} entries with ${formatCount(env.conntrackInUse)} in use; once full, new SYNs are dropped and connect() times out`,
       conntrackLift(env, load, clientCountOf(scenario)),
+      ...[filesNextLine(files, load)].filter((line) => line !== null),
     );
     if (expiring > 0) {
       verdictLines.push(

@@ -1,23 +1,17 @@
-import type { EngineFacts } from '../engine/engine-facts.ts';
+import { type EngineFacts, withHostFacts } from '../engine/engine-facts.ts';
 import type { ContainerObservation } from '../observe/observation.ts';
 import { ASSUMED_ENVIRONMENT, type Environment } from '../predict/environment.ts';
 import { isPhaseKey } from '../scenario/names.ts';
 
 /** The environment the predictor sees: the engine's measured facts over the documented defaults. */
 export function environmentOf(engine: EngineFacts, network: Environment['network'] = 'bridge'): Environment {
-  return {
+  const granted = {
     ...ASSUMED_ENVIRONMENT,
     network,
     engineNofileCeiling: engine.nofileCeiling,
     engineDefaultNofile: engine.defaultNofile,
-    conntrackMax: engine.conntrack?.max ?? ASSUMED_ENVIRONMENT.conntrackMax,
-    conntrackInUse: engine.conntrack?.inUse ?? ASSUMED_ENVIRONMENT.conntrackInUse,
-    ...(engine.conntrack?.established === undefined ? {} : { conntrackEstablished: engine.conntrack.established }),
-    ...(engine.host?.files ? { hostFiles: engine.host.files } : {}),
-    ...(engine.host?.memoryAvailableKb && engine.host.slabBytes
-      ? { hostMemory: { availableKb: engine.host.memoryAvailableKb, slabBytes: engine.host.slabBytes } }
-      : {}),
   };
+  return withHostFacts(granted, engine.conntrack, engine.host);
 }
 
 /**

@@ -2,11 +2,13 @@ import { compileCompose, runProjectName, type CompiledProject } from '../../comp
 import { ASSUMED_ENVIRONMENT, type Environment } from '../../predict/environment.ts';
 import { predict } from '../../predict/predict.ts';
 import type { LoadedScenario } from '../../scenario/load-scenario.ts';
-import type { Backend, BackendPlan, MeasuredEngine, PreflightNaming } from '../backend.ts';
+import type { Backend, BackendPlan, DryRunEnvironment, MeasuredEngine, PreflightNaming } from '../backend.ts';
+import { withHostFacts } from '../engine-facts.ts';
 import { loadComposeBase } from '../compose-base.ts';
 import type { DockerEngine } from '../docker/engine.ts';
 import { DockerBackend } from '../docker-backend.ts';
 import { GrantCache } from '../grant-cache.ts';
+import { engineOnThisMachine, readHostProc } from './host-proc.ts';
 import { engineGrants, hostTables } from './preflight.ts';
 import { runProject } from './run-project.ts';
 
@@ -25,6 +27,14 @@ export class LocalBackend extends DockerBackend implements Backend<LocalPlan> {
   }
 
   readonly dryRunSuffix = '';
+
+  async dryRunEnvironment(): Promise<DryRunEnvironment> {
+    if (!engineOnThisMachine()) {
+      return { env: this.assumed, hostLimits: 'assumed', where: `${this.engine.describe()} is not on this machine; its host is read when a run starts` };
+    }
+    const read = await readHostProc();
+    return { env: withHostFacts(this.assumed, read.conntrack, read.host), hostLimits: 'read', where: "this machine's /proc, where the engine runs" };
+  }
 
   checkRuns(): void {}
 

@@ -3,7 +3,7 @@ import { ASSUMED_SWARM_ENVIRONMENT, type Environment } from '../../predict/envir
 import { predict } from '../../predict/predict.ts';
 import type { LoadedScenario } from '../../scenario/load-scenario.ts';
 import { SERVER_NAME } from '../../scenario/names.ts';
-import type { Backend, BackendPlan, MeasuredEngine, PreflightNaming } from '../backend.ts';
+import type { Backend, BackendPlan, DryRunEnvironment, MeasuredEngine, PreflightNaming } from '../backend.ts';
 import { loadComposeBase } from '../compose-base.ts';
 import type { DockerEngine } from '../docker/engine.ts';
 import { DockerBackend } from '../docker-backend.ts';
@@ -31,6 +31,11 @@ export class SwarmBackend extends DockerBackend implements Backend<SwarmPlan> {
     private readonly options: { pushTo?: string; grantCache?: GrantCache } = {},
   ) {
     super(engine);
+  }
+
+  /** A swarm's nodes are other machines, each with its own table and limits: read on every node when a run starts. */
+  async dryRunEnvironment(): Promise<DryRunEnvironment> {
+    return { env: this.assumed, hostLimits: 'assumed', where: "a swarm's nodes are read on each node when a run starts" };
   }
 
   /**
