@@ -82,7 +82,8 @@ export function describeHostLimits(dry: DryRunEnvironment): string {
     return `host limits assumed (${dry.where}): ${table}; fs.file-max and memory not known, so not predicted`;
   }
   const open = files ? `fs.file-max ${formatCount(files.max)} (${formatCount(files.allocated)} allocated)` : 'fs.file-max unreadable';
-  const memory = memoryAvailableKb === null ? 'MemAvailable unreadable' : `MemAvailable ${formatCount(Math.round(memoryAvailableKb / 1024))} MiB`;
+  const memory =
+    memoryAvailableKb === null ? 'MemAvailable unreadable' : `MemAvailable ${formatCount(Math.round(memoryAvailableKb / 1024))} MiB`;
   const slab = dry.env.hostMemory ? '' : ' (slab sizes unreadable without root: memory not predicted)';
   return `host limits read from ${dry.where}: ${table}, ${open}, ${memory}${slab}`;
 }

@@ -4,7 +4,7 @@ import { type Bind, type ClientGroup, type Phase, type Scenario } from '../scena
 import { applicationOf, SERVER_NAME } from '../scenario/names.ts';
 import { durationMs } from '../scenario/duration.ts';
 import { SCENARIO_DEFAULTS } from '../scenario/scenario-defaults.ts';
-import { totalBudget } from '../predict/plan-workers.ts';
+import { totalBudget, workersTakeTurns } from '../predict/plan-workers.ts';
 import { engineNotes } from '../predict/predict.ts';
 import type { ClientPrediction, Prediction, WorkerPlan } from '../predict/prediction-schema.ts';
 import type { ComposeBase, ComposeProject, ComposeService } from './compose-schema.ts';
@@ -182,7 +182,7 @@ function clientCommand(scenario: Scenario, group: ClientGroup, client: ClientPre
     ...churnArgs,
     ...phaseArgs,
     // auto: the workers take turns, so the container behaves as the one process the scenario describes.
-    ...(group.processes === 'auto' && !group.phases ? ['--handoff'] : []),
+    ...(workersTakeTurns(group) ? ['--handoff'] : []),
   ];
 }
 

@@ -59,6 +59,8 @@ export function withHostFacts(env: Environment, conntrack: ConntrackTable | null
     conntrackInUse: conntrack?.inUse ?? env.conntrackInUse,
     ...(conntrack?.established === undefined ? {} : { conntrackEstablished: conntrack.established }),
     ...(host?.files ? { hostFiles: host.files } : {}),
-    ...(host?.memoryAvailableKb && host.slabBytes ? { hostMemory: { availableKb: host.memoryAvailableKb, slabBytes: host.slabBytes } } : {}),
+    ...(host?.memoryAvailableKb && host.slabBytes
+      ? { hostMemory: { availableKb: host.memoryAvailableKb, slabBytes: host.slabBytes } }
+      : {}),
   };
 }

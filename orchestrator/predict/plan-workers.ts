@@ -1,5 +1,6 @@
 import { BOUNDS } from '../scenario/bounds.ts';
 import type { Nofile } from '../scenario/field-schemas.ts';
+import type { ClientGroup } from '../scenario/scenario-schema.ts';
 import type { Environment } from './environment.ts';
 import type { WorkerPlan } from './prediction-schema.ts';
 
@@ -71,3 +72,9 @@ export function splitBudget(total: number, perWorker: number, processes: number)
 }
 
 export const totalBudget = (plan: WorkerPlan) => plan.workerBudgets.reduce((sum, budget) => sum + budget, 0);
+
+/**
+ * Whether a client group's workers take turns (`processes: auto` without phases: the probe's --handoff), so the
+ * container connects one connection at a time as the one process the scenario describes; else they connect at once.
+ */
+export const workersTakeTurns = (group: Pick<ClientGroup, 'processes' | 'phases'>): boolean => group.processes === 'auto' && !group.phases;

@@ -46,7 +46,7 @@ export function predict(scenario: Scenario, env: Environment): Prediction {
   const clients = predictClientsAlone(scenario, env);
   const measured = clients.every(({ name }) => env.containers[name]) && env.containers[SERVER_NAME] !== undefined;
   const load = clients.map((client) => client.connections).reduce(addCounts, exactCount(0));
-  const shared = predictSharedLimits(scenario, env, load);
+  const shared = predictSharedLimits(scenario, env, load, clients);
 
   const final = shared.total ? withSharedLimit(clients, shared.total, shared.limit, shared.error, shared.certain) : clients;
   const total = shared.total ?? load;

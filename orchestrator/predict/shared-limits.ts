@@ -5,7 +5,7 @@ import { serverClosesFirst } from '../scenario/scenario-steps.ts';
 import { type Scenario } from '../scenario/scenario-schema.ts';
 import type { Environment } from './environment.ts';
 import { exactCount, formatCount, showCount } from './count-range.ts';
-import { HEADROOM, planWorkers, totalBudget } from './plan-workers.ts';
+import { HEADROOM, planWorkers, totalBudget, workersTakeTurns } from './plan-workers.ts';
 import { targetsOf } from './ports.ts';
 import { fileRoom, filesBindLines, filesLine, filesNextLine } from './host-limits.ts';
 import {
@@ -57,13 +57,38 @@ function serverSide(scenario: Scenario, env: Environment, load: CountRange, chur
     `server: ${workers.processes} worker${workers.processes > 1 ? 's' : ''} accept on ${listenPorts.length} listening port${listenPorts.length > 1 ? 's' : ''} with a budget of ${formatCount(fds)} descriptors; each targeted listening socket queues min(backlog ${scenario.server.backlog}, somaxconn ${somaxconn}) + 1 = ${formatCount(queuePerSocket)} completed connections`,
     ...(workers.note ? [`server note: ${workers.note}`] : []),
   ];
-  return { fds, acceptQueue, server: { workers, listenPorts, acceptQueue, reasoning } };
+  return { fds, acceptQueue, targeted, server: { workers, listenPorts, acceptQueue, reasoning } };
+}
+
+/**
+ * Connections clients may count beyond what a server accepted and queued once a full accept queue stops it: a client
+ * whose SYN found room gets its SYN-ACK and counts the connection, but if the queue filled before its final ACK
+ * arrived, `tcp_v4_syn_recv_sock` finds `sk_acceptq_is_full` and `tcp_check_req` drops the ACK (with
+ * net.ipv4.tcp_abort_on_overflow 0, no reset): the server keeps only a SYN-RECV request. At most one per connecting
+ * worker other than the one whose connection filled the queue, on each listening socket that fills.
+ */
+export const handshakesPastFullQueue = (connectingAtOnce: number, listeningSockets: number): number =>
+  Math.max(0, connectingAtOnce - 1) * listeningSockets;
+
+/**
+ * How many probe workers connect at the same moment across the client containers: one per container whose workers
+ * take turns, each worker otherwise (an application's own concurrency is not known: not counted).
+ */
+export function connectingAtOnce(scenario: Scenario, clients: ClientPrediction[]): number {
+  const perContainer = new Map<string, number>();
+  for (const client of clients) {
+    const group = scenario.clients.find((candidate) => candidate.name === client.group);
+    if (!group || group.image) continue;
+    const workers = workersTakeTurns(group) ? 1 : client.workers.processes;
+    perContainer.set(client.name, Math.max(perContainer.get(client.name) ?? 0, workers));
+  }
+  return [...perContainer.values()].reduce((sum, count) => sum + count, 0);
 }
 
 /** Limits all clients share: the server's descriptors and accept queues, and the host's conntrack table. */
-export function predictSharedLimits(scenario: Scenario, env: Environment, load: CountRange): SharedLimits {
+export function predictSharedLimits(scenario: Scenario, env: Environment, load: CountRange, clients: ClientPrediction[]): SharedLimits {
   const churning = scenario.clients.every((group) => group.mode === 'churn');
-  const { fds, acceptQueue, server } = serverSide(scenario, env, load, churning);
+  const { fds, acceptQueue, targeted, server } = serverSide(scenario, env, load, churning);
   const verdictLines: string[] = [];
   // On an overlay network the server's own namespace counts its connections, and it starts empty. On a bridge the
   // host's table does: what is in use now is taken, except the entries of connections already closing (or UDP),
@@ -80,10 +105,17 @@ export function predictSharedLimits(scenario: Scenario, env: Environment, load: 
     // accept() takes the descriptor before the connection (net/socket.c __sys_accept4_file: get_unused_fd_flags,
     // then do_accept), so on EMFILE the connection stays queued.
     const stalled = fds + acceptQueue;
-    const total =
-      load.min >= stalled ? exactCount(stalled) : { min: Math.min(load.min, stalled), max: Math.min(load.max ?? stalled, stalled) };
+    const connecting = connectingAtOnce(scenario, clients);
+    const past = handshakesPastFullQueue(connecting, targeted);
+    const most = Math.min(load.max ?? stalled + past, stalled + past);
+    const total = { min: Math.min(load.min, stalled), max: most };
     verdictLines.push(
       `the server's descriptors bind: it accepts ${formatCount(fds)}, the kernel completes ${formatCount(acceptQueue)} more into the accept queue, then drops SYNs: clients stall at ${showCount(total)} and connect() times out (ETIMEDOUT)`,
+      ...(past > 0
+        ? [
+            `up to ${formatCount(past)} of those may be handshakes the server never queued: ${formatCount(connecting)} workers connect at once, and one whose SYN found room but whose final ACK came after the queue filled counts a connection the server drops (tcp_v4_syn_recv_sock: the accept queue is full; tcp_abort_on_overflow 0 sends no reset), at most one per other connecting worker on each of ${formatCount(targeted)} listening socket${targeted > 1 ? 's' : ''}`,
+          ]
+        : []),
     );
     return {
       server,

@@ -3,6 +3,7 @@ import type { KernelView } from '../observe/kernel-view.ts';
 import type { ContainerObservation } from '../observe/observation.ts';
 import { formatCount, inCount, showCount, upTo } from '../predict/count-range.ts';
 import type { ClientPrediction, Prediction } from '../predict/prediction-schema.ts';
+import { handshakesPastFullQueue } from '../predict/shared-limits.ts';
 import { SERVER_NAME } from '../scenario/names.ts';
 import type { Bound, ContainerVerdict } from './verdict-schema.ts';
 
@@ -257,14 +258,15 @@ function judgeProbeAgainstApplication(verdict: ContainerVerdict, server: Contain
 }
 
 /**
- * When an application server stopped accepting with its accept queue full, the probe clients hold exactly what it
- * accepted plus what the kernel queued (every further SYN is dropped): the kernel's view makes their total exact.
- * null when it does not (the server did not stop that way, or a client is an application of its own).
+ * When an application server stopped accepting with its accept queue full, the probe clients hold what it accepted
+ * plus what the kernel queued (every further SYN is dropped), and at most one more per other worker connecting at
+ * once on each full listener (a handshake whose final ACK came after the queue filled: `handshakesPastFullQueue`).
+ * null when the kernel's view does not bound it so (the server did not stop that way, or a client is an application).
  */
-export function exactTotalBehindFullQueue(
+export function totalBehindFullQueue(
   observations: Record<string, ContainerObservation>,
   clients: ContainerVerdict[],
-): { total: number; accepted: number; queued: number } | null {
+): { accepted: number; queued: number; unqueued: number } | null {
   const view = observations[SERVER_NAME]?.kernel;
   if (!view || clients.some((client) => observesApplication(observations[client.name]))) return null;
   const full = stoppedListeners(view);
@@ -273,5 +275,10 @@ export function exactTotalBehindFullQueue(
   const last = view.series.t.length - 1;
   const queued = view.series.queued[last] ?? 0;
   const accepted = view.series.held[last] ?? 0;
-  return { total: accepted + queued, accepted, queued };
+  // The workers that connected at once, as each client's probe ran them (taking turns: one per container).
+  const connecting = clients.reduce((sum, client) => {
+    const ready = observations[client.name]?.ready;
+    return sum + (ready ? (ready.handoff ? 1 : ready.processes) : 0);
+  }, 0);
+  return { accepted, queued, unqueued: handshakesPastFullQueue(connecting, full.length) };
 }

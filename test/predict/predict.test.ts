@@ -248,13 +248,18 @@ describe('predict: limits all clients share', () => {
     expect(prediction.total).toEqual({ min: 996 + 513, max: 996 + 513 });
   });
 
-  it('server nofile with two clients: the total is exact, each share depends on timing', () => {
+  it('server nofile with two clients: accepted + queued, and one more handshake the full queue may drop; each share depends on timing', () => {
     const prediction = predict(
       scenario(`server: { ulimits: { nofile: 1000 } }\nclients: { count: 2, ulimits: { nofile: 100000 } }`),
       ASSUMED_ENVIRONMENT,
     );
-    expect(prediction.total).toEqual({ min: 5093, max: 5093 });
-    expect(prediction.clients[0]?.connections).toEqual({ min: 0, max: 5093 });
+    // Two clients connect at once (each one worker at a time): when the queue fills, the other's handshake may be
+    // complete on its side and dropped at the server's side (its final ACK found the queue full).
+    expect(prediction.total).toEqual({ min: 5093, max: 5094 });
+    expect(prediction.reasoning.join('\n')).toContain(
+      'up to 1 of those may be handshakes the server never queued: 2 workers connect at once',
+    );
+    expect(prediction.clients[0]?.connections).toEqual({ min: 0, max: 5094 });
   });
 
   it('conntrack: three wide-range clients (193,533) overflow a 150,000-entry table', () => {

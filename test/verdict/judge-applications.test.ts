@@ -4,7 +4,7 @@ import type { ContainerObservation } from '../../orchestrator/observe/observatio
 import { ASSUMED_ENVIRONMENT } from '../../orchestrator/predict/environment.ts';
 import { predict } from '../../orchestrator/predict/predict.ts';
 import { parseScenario } from '../../orchestrator/scenario/load-scenario.ts';
-import { clientBound, exactTotalBehindFullQueue, serverBound } from '../../orchestrator/verdict/judge-applications.ts';
+import { clientBound, totalBehindFullQueue, serverBound } from '../../orchestrator/verdict/judge-applications.ts';
 import { judge } from '../../orchestrator/verdict/judge.ts';
 import { ProbeLog } from '../../orchestrator/observe/probe-log.ts';
 import type { ReadyEvent } from '../../orchestrator/observe/probe-events.ts';
@@ -73,7 +73,7 @@ describe('what bound an application server, from the kernel', () => {
     const bound = serverBound(paused, 'port-range', 2000);
     expect(bound).toMatchObject({ limit: 'application', by: 'application' });
     expect(bound.evidence).toContain('closed 1,536 it had accepted');
-    expect(exactTotalBehindFullQueue({ server: { kernel: paused } as unknown as ContainerObservation }, [])).toBeNull();
+    expect(totalBehindFullQueue({ server: { kernel: paused } as unknown as ContainerObservation }, [])).toBeNull();
   });
 
   it('connections it closed itself with descriptors free: its own connection limit', () => {

@@ -103,8 +103,10 @@ describe('judge: the total of clients that share a limit', () => {
     };
   };
 
-  it('the prediction: each client 4,093 to 10,000 (its share depends on timing), all together exactly 24,093', () => {
-    expect(prediction.total).toEqual({ min: 24093, max: 24093 });
+  it('the prediction: each client 4,093 to 10,000 (its share depends on timing), all together 24,093 and up to 2 more', () => {
+    // 19,996 accepted + 4,097 queued, and at most one handshake per other client whose final ACK the full queue
+    // dropped (a swarm run measured 24,094).
+    expect(prediction.total).toEqual({ min: 24093, max: 24095 });
     expect(prediction.clients.map((client) => client.connections)).toEqual([
       { min: 4093, max: 10000 },
       { min: 4093, max: 10000 },
@@ -117,10 +119,13 @@ describe('judge: the total of clients that share a limit', () => {
     expect(judgement.total).toMatchObject({
       observed: 24093,
       verdict: 'pass',
-      why: '24,093 is within the predicted total 24,093, capped by server-nofile',
+      why: '24,093 is within the predicted total 24,093-24,095, capped by server-nofile',
     });
     expect(judgement.verdict).toBe('pass');
-    expect(judgement.why.at(-1)).toBe('all clients: pass: 24,093 is within the predicted total 24,093, capped by server-nofile');
+    expect(judgement.why.at(-1)).toBe('all clients: pass: 24,093 is within the predicted total 24,093-24,095, capped by server-nofile');
+    // One client counting a handshake the server never queued, as on the swarm: still the kernel's doing.
+    expect(judge(prediction, three(10000, 10000, 4094), 0).total).toMatchObject({ observed: 24094, verdict: 'pass' });
+    expect(judge(prediction, three(10000, 10000, 4096), 0).total).toMatchObject({ observed: 24096, verdict: 'fail' });
   });
 
   it('fails when every client is within its own interval but the total is not the predicted one', () => {

@@ -37,8 +37,7 @@ export function parseSlabBytes(text: string): Record<string, number> | undefined
 }
 
 /** Whether the engine portlab talks to runs on this machine: its unix socket (DOCKER_HOST unset or unix://). */
-export const engineOnThisMachine = (dockerHost = process.env.DOCKER_HOST): boolean =>
-  !dockerHost || dockerHost.startsWith('unix://');
+export const engineOnThisMachine = (dockerHost = process.env.DOCKER_HOST): boolean => !dockerHost || dockerHost.startsWith('unix://');
 
 const readText = (file: string) => readFile(file, 'utf8').catch(() => null);
 

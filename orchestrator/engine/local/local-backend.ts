@@ -30,10 +30,18 @@ export class LocalBackend extends DockerBackend implements Backend<LocalPlan> {
 
   async dryRunEnvironment(): Promise<DryRunEnvironment> {
     if (!engineOnThisMachine()) {
-      return { env: this.assumed, hostLimits: 'assumed', where: `${this.engine.describe()} is not on this machine; its host is read when a run starts` };
+      return {
+        env: this.assumed,
+        hostLimits: 'assumed',
+        where: `${this.engine.describe()} is not on this machine; its host is read when a run starts`,
+      };
     }
     const read = await readHostProc();
-    return { env: withHostFacts(this.assumed, read.conntrack, read.host), hostLimits: 'read', where: "this machine's /proc, where the engine runs" };
+    return {
+      env: withHostFacts(this.assumed, read.conntrack, read.host),
+      hostLimits: 'read',
+      where: "this machine's /proc, where the engine runs",
+    };
   }
 
   checkRuns(): void {}
