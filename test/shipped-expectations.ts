@@ -112,6 +112,15 @@ export const SHIPPED_EXPECTATIONS: Record<string, ShippedExpectation> = {
   'redis-benchmark-time-wait': { clients: [['bench-1', 1000, 'port-range', 'EADDRNOTAVAIL']], server: 1000, limit: 'port-range' },
   'memcached-maxconns': { clients: [['client-1', 1000, 'port-range', 'EADDRNOTAVAIL']], server: 1000, limit: 'port-range' },
   'server-closes-first': { clients: [['client-1', 5000, 'none', null]], server: 5000, limit: 'none' },
+  'dual-stack': {
+    clients: [
+      ['ipv4-1', 1000, 'port-range', 'EADDRNOTAVAIL'],
+      ['ipv6-1', 1000, 'port-range', 'EADDRNOTAVAIL'],
+      ['dual-1', 2000, 'port-range', 'EADDRNOTAVAIL'],
+    ],
+    server: 4000,
+    limit: 'port-range',
+  },
 };
 
 /** An expectation's count as an interval. */

@@ -3,12 +3,13 @@
  *
  *   probe limits
  *   probe sysctls
- *   probe server --ports 5000[,5001] --backlog N --processes K --fd-budget B [--close never|on-eof|first]
+ *   probe server --ports 5000[,5001] --backlog N --processes K --fd-budget B [--close never|on-eof|first] [--family dual]
  *   probe observe --role server|client --ports 80[,443] [--interval-ms 250]   (images/probe/observer.c)
  *   probe client --server HOST --ports 5000[,5001] --mode hold|churn --processes K --fd-budget B
  *                [--close client|server] [--rate PER_SECOND]
  *                --connect-timeout-ms T [--duration-ms D] [--handoff]
  *                [--bind zero | zero-noport | port:N | port:N:reuseaddr] [--sources N] [--socket-port-range LOW:HIGH]
+ *                [--family 4|6|dual]
  *
  * It writes one JSON object per line on stdout (the README, "How a run works"): `ready` with what it found in its
  * container, `progress` per worker, `limit` when a server worker runs out of descriptors, `done` per worker
@@ -389,6 +390,7 @@ struct options {
   int bind_port;
   int bind_reuseaddr;
   int sources;
+  int families;      /* client: FAMILY_V4 | FAMILY_V6, each server port a destination in each; server: listens on both when it has FAMILY_V6 */
   uint32_t socket_port_range; /* IP_LOCAL_PORT_RANGE for every client socket: high << 16 | low; 0 = none */
   const char *close; /* server: never | on-eof | first; client (churn): client | server */
   int rate;          /* churn: connections per second per container, 0 = as fast as possible */
@@ -397,6 +399,18 @@ struct options {
   const char *observe_role; /* observe: server | client */
   int interval_ms;          /* observe: between observations */
 };
+
+#define FAMILY_V4 1
+#define FAMILY_V6 2
+
+/* --family 4 | 6 | dual: which of the server's addresses a client connects to (dual: both, each port twice). */
+static int parse_family(const char *text) {
+  if (!strcmp(text, "4")) return FAMILY_V4;
+  if (!strcmp(text, "6")) return FAMILY_V6;
+  if (!strcmp(text, "dual")) return FAMILY_V4 | FAMILY_V6;
+  fatal("--family takes 4, 6 or dual", EINVAL);
+  return 0;
+}
 
 static void parse_bind(const char *text, struct options *o) {
   if (!strcmp(text, "zero")) o->bind_mode = BIND_ZERO;
@@ -449,7 +463,7 @@ static void parse_phase(char *text, struct options *o) {
 static struct options parse_options(int argc, char **argv) {
   struct options o = {.role = argc > 1 ? argv[1] : "", .server = "server", .nports = 0, .backlog = 4096, .processes = 1,
                       .fd_budget = -1, .connect_timeout_ms = 5000, .duration_ms = 0, .mode = "hold", .close = NULL,
-                      .observe_role = "server", .interval_ms = 250};
+                      .observe_role = "server", .interval_ms = 250, .families = FAMILY_V4};
   for (int i = 2; i < argc; i++) {
     const char *key = argv[i], *value = i + 1 < argc ? argv[i + 1] : NULL;
     if (!strcmp(key, "--handoff")) { o.handoff = 1; continue; }
@@ -464,6 +478,7 @@ static struct options parse_options(int argc, char **argv) {
     else if (!strcmp(key, "--mode")) o.mode = value;
     else if (!strcmp(key, "--bind")) parse_bind(value, &o);
     else if (!strcmp(key, "--sources")) o.sources = atoi(value);
+    else if (!strcmp(key, "--family")) o.families = parse_family(value);
     else if (!strcmp(key, "--socket-port-range")) o.socket_port_range = parse_socket_port_range(value);
     else if (!strcmp(key, "--close")) o.close = value;
     else if (!strcmp(key, "--rate")) o.rate = atoi(value);
@@ -729,13 +744,19 @@ static void server_worker(int index, void *arg) {
 static int run_server(struct options *o) {
   if (o->nports == 0) fatal("server needs --ports", EINVAL);
   struct server_ctx ctx = {.o = o};
+  /* --family dual: one socket per port for both families (AF_INET6 with IPV6_V6ONLY off; an IPv4 client is seen as
+     ::ffff:a.b.c.d), so one listener and one accept queue per port, as with IPv4 alone. */
+  int dual = o->families & FAMILY_V6;
   for (int i = 0; i < o->nports; i++) {
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    int fd = socket(dual ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
     if (fd < 0) fatal("socket failed", errno);
-    int one = 1;
+    int one = 1, zero = 0;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (dual && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero) != 0) fatal("IPV6_V6ONLY failed", errno);
     struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons(o->ports[i]), .sin_addr.s_addr = htonl(INADDR_ANY)};
-    if (bind(fd, (struct sockaddr *)&addr, sizeof addr) != 0) fatal("bind failed", errno);
+    struct sockaddr_in6 addr6 = {.sin6_family = AF_INET6, .sin6_port = htons(o->ports[i]), .sin6_addr = in6addr_any};
+    int bound = dual ? bind(fd, (struct sockaddr *)&addr6, sizeof addr6) : bind(fd, (struct sockaddr *)&addr, sizeof addr);
+    if (bound != 0) fatal("bind failed", errno);
     if (listen(fd, o->backlog) != 0) fatal("listen failed", errno);
     ctx.listeners[i] = fd;
   }
@@ -749,9 +770,11 @@ static int run_server(struct options *o) {
 
 /* ---- client --------------------------------------------------------------------------------------- */
 
-/* A minimal A-record lookup against the nameserver in /etc/resolv.conf (Docker's embedded DNS). */
-static int resolve_ipv4(const char *host, struct in_addr *out) {
-  if (inet_pton(AF_INET, host, out) == 1) return 0;
+/* A minimal lookup of one A (family AF_INET) or AAAA (AF_INET6) record against the nameserver in /etc/resolv.conf
+   (Docker's embedded DNS, which answers both on a network with IPv6). `out` is an in_addr or an in6_addr. */
+static int resolve_address(const char *host, int family, void *out) {
+  if (inet_pton(family, host, out) == 1) return 0;
+  int qtype = family == AF_INET6 ? 28 : 1, rdsize = family == AF_INET6 ? 16 : 4;
   char conf[2048] = "", nameserver[64] = "127.0.0.11";
   if (read_text("/etc/resolv.conf", conf, sizeof conf) == 0) {
     char *line = strstr(conf, "nameserver");
@@ -773,7 +796,7 @@ static int resolve_ipv4(const char *host, struct in_addr *out) {
     label += n + (dot ? 1 : 0);
   }
   query[len++] = 0;
-  query[len++] = 0; query[len++] = 1; /* type A */
+  query[len++] = 0; query[len++] = (unsigned char)qtype; /* type A or AAAA */
   query[len++] = 0; query[len++] = 1; /* class IN */
 
   int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -793,7 +816,7 @@ static int resolve_ipv4(const char *host, struct in_addr *out) {
         if (at + 10 > n) break;
         int type = answer[at] << 8 | answer[at + 1], rdlen = answer[at + 8] << 8 | answer[at + 9];
         at += 10;
-        if (type == 1 && rdlen == 4 && at + 4 <= n) { memcpy(out, answer + at, 4); result = 0; break; }
+        if (type == qtype && rdlen == rdsize && at + rdsize <= n) { memcpy(out, answer + at, rdsize); result = 0; break; }
         at += rdlen;
       }
     }
@@ -802,14 +825,23 @@ static int resolve_ipv4(const char *host, struct in_addr *out) {
   return result;
 }
 
+/* A server address and port to connect to, IPv4 or IPv6. */
+struct endpoint {
+  struct sockaddr_storage address;
+  socklen_t length;
+};
+
+/* Each server port in each family asked for. */
+#define MAX_DESTINATIONS (MAX_PORTS * 2)
+
 struct client_ctx {
   struct options *o;
-  struct sockaddr_in targets[MAX_PORTS];
   /* Source addresses to bind (IP_BIND_ADDRESS_NO_PORT) in turn; none means the kernel picks by route. */
   struct in_addr sources[MAX_SOURCES];
   int nsources;
   int fds_open;
   struct in_addr server;
+  struct in6_addr server6;
 };
 
 /*
@@ -882,9 +914,9 @@ static int bind_before_connect(int fd, const struct options *o, const struct in_
 }
 
 /* One connect() with a deadline: 0 on success, else the errno that stopped it (ETIMEDOUT on the deadline). */
-static int connect_once(const struct sockaddr_in *target, const struct in_addr *source, const struct options *o, int *out_fd) {
+static int connect_once(const struct endpoint *target, const struct in_addr *source, const struct options *o, int *out_fd) {
   int timeout_ms = o->connect_timeout_ms;
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  int fd = socket(target->address.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return errno;
   if (o->socket_port_range &&
       setsockopt(fd, IPPROTO_IP, IP_LOCAL_PORT_RANGE, &o->socket_port_range, sizeof o->socket_port_range) != 0) {
@@ -897,7 +929,7 @@ static int connect_once(const struct sockaddr_in *target, const struct in_addr *
     close(fd);
     return bind_error;
   }
-  if (connect(fd, (const struct sockaddr *)target, sizeof *target) == 0) { *out_fd = fd; return 0; }
+  if (connect(fd, (const struct sockaddr *)&target->address, target->length) == 0) { *out_fd = fd; return 0; }
   int err = errno;
   if (err == EINPROGRESS) {
     struct pollfd p = {.fd = fd, .events = POLLOUT};
@@ -915,6 +947,15 @@ static int connect_once(const struct sockaddr_in *target, const struct in_addr *
   return err;
 }
 
+/* ",\"ipv6\":N", how many of a worker's connections went to the server's IPv6 address, for a client that connects
+   over IPv6; "" otherwise. */
+static const char *ipv6_field(const struct options *o, long long count) {
+  static char field[32];
+  if (!(o->families & FAMILY_V6)) return "";
+  snprintf(field, sizeof field, ",\"ipv6\":%lld", count);
+  return field;
+}
+
 /* ",\"phase\":N" for events of a phased client, "" otherwise. */
 static const char *phase_field(const struct step *step) {
   static char field[24];
@@ -923,28 +964,44 @@ static const char *phase_field(const struct step *step) {
   return field;
 }
 
-static void step_targets(const struct client_ctx *ctx, const struct step *step, struct sockaddr_in *targets) {
+/* The step's destinations: each of its ports at each of the server's addresses asked for (IPv4, then IPv6). */
+static int step_targets(const struct client_ctx *ctx, const struct step *step, struct endpoint *targets) {
+  int count = 0;
   for (int i = 0; i < step->nports; i++) {
-    targets[i] = (struct sockaddr_in){.sin_family = AF_INET, .sin_port = htons(step->ports[i]), .sin_addr = ctx->server};
+    if (ctx->o->families & FAMILY_V4) {
+      struct sockaddr_in *v4 = (struct sockaddr_in *)&targets[count].address;
+      memset(&targets[count], 0, sizeof targets[count]);
+      *v4 = (struct sockaddr_in){.sin_family = AF_INET, .sin_port = htons(step->ports[i]), .sin_addr = ctx->server};
+      targets[count++].length = sizeof *v4;
+    }
+    if (ctx->o->families & FAMILY_V6) {
+      struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&targets[count].address;
+      memset(&targets[count], 0, sizeof targets[count]);
+      *v6 = (struct sockaddr_in6){.sin6_family = AF_INET6, .sin6_port = htons(step->ports[i]), .sin6_addr = ctx->server6};
+      targets[count++].length = sizeof *v6;
+    }
   }
+  return count;
 }
 
 /* Hold: connect and keep every connection until no destination has a free local port (or descriptors run out). */
 static void hold_step(int index, struct client_ctx *ctx, const struct step *step) {
   struct options *o = ctx->o;
-  struct sockaddr_in targets[MAX_PORTS];
-  step_targets(ctx, step, targets);
-  long long held = 0, last_report = elapsed_ms();
-  /* Destinations are (source, target port) pairs, taken round-robin; each runs out of local ports on its own. */
-  int sources = ctx->nsources > 0 ? ctx->nsources : 1, pairs = sources * step->nports;
-  int exhausted[MAX_PORTS * MAX_SOURCES] = {0}, remaining = pairs, stopped_by = 0, next = index % pairs, refused = 0;
+  struct endpoint targets[MAX_DESTINATIONS];
+  int ntargets = step_targets(ctx, step, targets);
+  long long held = 0, held6 = 0, last_report = elapsed_ms();
+  /* Destinations are (source, server address and port) pairs, taken round-robin; each runs out of local ports on
+     its own. */
+  int sources = ctx->nsources > 0 ? ctx->nsources : 1, pairs = sources * ntargets;
+  int exhausted[MAX_DESTINATIONS * MAX_SOURCES] = {0}, remaining = pairs, stopped_by = 0, next = index % pairs, refused = 0;
   int hands_off = o->handoff && index < o->processes - 1;
   while (!stop_requested && remaining > 0) {
     while (exhausted[next]) next = (next + 1) % pairs;
-    const struct in_addr *source = ctx->nsources > 0 ? &ctx->sources[next / step->nports] : NULL;
-    int fd, err = connect_once(&targets[next % step->nports], source, o, &fd);
+    const struct in_addr *source = ctx->nsources > 0 ? &ctx->sources[next / ntargets] : NULL;
+    int fd, err = connect_once(&targets[next % ntargets], source, o, &fd);
     if (err == 0) {
       held++;
+      if (targets[next % ntargets].address.ss_family == AF_INET6) held6++;
     } else if (err == ECONNREFUSED && held == 0 && refused++ < 150) {
       /* The server may still be starting (compose's depends_on does not wait for it). Retrying costs nothing:
          a refused connect leaves no socket behind, unlike a test connection, whose close would leave TIME_WAIT. */
@@ -970,9 +1027,9 @@ static void hold_step(int index, struct client_ctx *ctx, const struct step *step
   }
   /* Its share of the budget used up, a worker that is not the last passes the turn on. */
   int handing_off = hands_off && stopped_by == EMFILE;
-  emit("{\"event\":\"done\",\"role\":\"client\",\"worker\":%d,\"count\":%lld,\"errno\":\"%s\",\"reason\":\"%s\",\"timeWait\":%d,\"t\":%lld%s}", index,
+  emit("{\"event\":\"done\",\"role\":\"client\",\"worker\":%d,\"count\":%lld,\"errno\":\"%s\",\"reason\":\"%s\",\"timeWait\":%d,\"t\":%lld%s%s}", index,
        held, errno_name(stopped_by), handing_off ? "handoff" : stopped_by == 0 ? "signal" : "error", count_time_wait(), elapsed_ms(),
-       phase_field(step));
+       phase_field(step), ipv6_field(o, held6));
   if (handing_off) kill(getppid(), SIGUSR1);
 }
 
@@ -984,12 +1041,12 @@ static void hold_step(int index, struct client_ctx *ctx, const struct step *step
  */
 static void churn_step(int index, struct client_ctx *ctx, const struct step *step) {
   struct options *o = ctx->o;
-  struct sockaddr_in targets[MAX_PORTS];
-  step_targets(ctx, step, targets);
+  struct endpoint targets[MAX_DESTINATIONS];
+  int ntargets = step_targets(ctx, step, targets);
   int server_closes = step->close && !strcmp(step->close, "server");
-  long long churned = 0, started_at = elapsed_ms(), last_report = started_at;
+  long long churned = 0, churned6 = 0, started_at = elapsed_ms(), last_report = started_at;
   long long entered_before = time_wait_entered();
-  int stopped_by = 0, refused = 0, next = index % step->nports;
+  int stopped_by = 0, refused = 0, next = index % ntargets;
   double interval_ms = step->rate > 0 ? 1000.0 * o->processes / step->rate : 0;
   while (!stop_requested) {
     long long now = elapsed_ms();
@@ -1011,7 +1068,8 @@ static void churn_step(int index, struct client_ctx *ctx, const struct step *ste
     }
     close(fd);
     churned++;
-    next = (next + 1) % step->nports;
+    if (targets[next].address.ss_family == AF_INET6) churned6++;
+    next = (next + 1) % ntargets;
     if (progress_due(now, last_report)) {
       emit("{\"event\":\"progress\",\"role\":\"client\",\"worker\":%d,\"count\":%lld,\"timeWait\":%d,\"t\":%lld%s}", index, churned,
            time_wait_now(), now, phase_field(step));
@@ -1033,9 +1091,9 @@ static void churn_step(int index, struct client_ctx *ctx, const struct step *ste
     behind = scheduled > churned ? scheduled - churned : 0;
   }
   emit("{\"event\":\"done\",\"role\":\"client\",\"worker\":%d,\"count\":%lld,\"errno\":\"%s\",\"reason\":\"%s\",\"timeWait\":%d,"
-       "\"timeWaitEntered\":%lld,\"paceBehind\":%lld,\"t\":%lld%s}",
+       "\"timeWaitEntered\":%lld,\"paceBehind\":%lld,\"t\":%lld%s%s}",
        index, churned, errno_name(stopped_by), stopped_by ? "error" : stop_requested ? "signal" : "duration", time_wait_at_end, entered,
-       behind, elapsed_ms(), phase_field(step));
+       behind, elapsed_ms(), phase_field(step), ipv6_field(o, churned6));
 }
 
 static void run_step(int index, struct client_ctx *ctx, const struct step *step) {
@@ -1074,17 +1132,14 @@ static int run_client(struct options *o) {
   if (gate && *gate) wait_for_go();
   if (stop_requested) return 0;
   struct client_ctx ctx = {.o = o};
-  struct in_addr server;
   int resolved = -1;
   for (int attempt = 0; attempt < 50 && resolved != 0 && !stop_requested; attempt++) {
-    resolved = resolve_ipv4(o->server, &server);
+    resolved = 0;
+    if (o->families & FAMILY_V4) resolved |= resolve_address(o->server, AF_INET, &ctx.server);
+    if (o->families & FAMILY_V6) resolved |= resolve_address(o->server, AF_INET6, &ctx.server6);
     if (resolved != 0) usleep(200000);
   }
-  if (resolved != 0) fatal("cannot resolve the server's name", EHOSTUNREACH);
-  for (int i = 0; i < o->nports; i++) {
-    ctx.targets[i] = (struct sockaddr_in){.sin_family = AF_INET, .sin_port = htons(o->ports[i]), .sin_addr = server};
-  }
-  ctx.server = server;
+  if (resolved != 0) fatal(o->families & FAMILY_V6 ? "cannot resolve the server's name to an IPv6 address (AAAA)" : "cannot resolve the server's name", EHOSTUNREACH);
   if (o->socket_port_range) {
     /* A kernel without the option (before 6.3) refuses it: say so once, before any connect(). */
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -1121,11 +1176,18 @@ static int run_client(struct options *o) {
     inet_ntop(AF_INET, &ctx.sources[i], text, sizeof text);
     off += snprintf(sources + off, sizeof sources - off, "%s\"%s\"", i ? "," : "", text);
   }
-  char server_text[INET_ADDRSTRLEN];
-  inet_ntop(AF_INET, &server, server_text, sizeof server_text);
-  char extra[320];
-  snprintf(extra, sizeof extra, ",\"server\":\"%s\",\"targets\":%d,\"handoff\":%s,\"sources\":[%s],\"phases\":%d", server_text, o->nports,
-           o->handoff ? "true" : "false", sources, o->nphases);
+  /* The server's addresses it connects to: "server" (IPv4, or IPv6 alone) and "server6" when both. */
+  char server_text[INET6_ADDRSTRLEN] = "", server6_text[INET6_ADDRSTRLEN + 16] = "";
+  if (o->families & FAMILY_V4) inet_ntop(AF_INET, &ctx.server, server_text, sizeof server_text);
+  if (o->families & FAMILY_V6) {
+    char text[INET6_ADDRSTRLEN];
+    inet_ntop(AF_INET6, &ctx.server6, text, sizeof text);
+    if (o->families & FAMILY_V4) snprintf(server6_text, sizeof server6_text, ",\"server6\":\"%s\"", text);
+    else snprintf(server_text, sizeof server_text, "%s", text);
+  }
+  char extra[400];
+  snprintf(extra, sizeof extra, ",\"server\":\"%s\"%s,\"targets\":%d,\"handoff\":%s,\"sources\":[%s],\"phases\":%d", server_text,
+           server6_text, o->nports, o->handoff ? "true" : "false", sources, o->nphases);
   emit_ready("client", o->processes, o->fd_budget, extra);
 
   if (o->handoff && !churn) spawn_in_turn(o->processes, client_worker, &ctx);

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Document } from 'yaml';
 import { clientSteps, serverClosesFirst } from '../scenario/scenario-steps.ts';
 import { type Bind, type ClientGroup, type Phase, type Scenario } from '../scenario/scenario-schema.ts';
@@ -126,8 +127,25 @@ export function compileCompose(input: CompileInput): CompiledProject {
       depends_on: [SERVER_NAME],
     };
   }
-  const project: ComposeProject = { name: input.projectName, services, networks: structuredClone(base.networks) };
+  const project: ComposeProject = { name: input.projectName, services, networks: projectNetworks(base, scenario, input.projectName) };
   return { project, yaml: toYaml(project, input) };
+}
+
+/** The networks of compose.base.yml; with `ipv6`, its one network dual stack, IPv6 from the run's own /64. */
+function projectNetworks(base: ComposeBase, scenario: Scenario, projectName: string): ComposeProject['networks'] {
+  const networks = structuredClone(base.networks);
+  if (!scenario.ipv6 || !networks.portlab) return networks;
+  return { ...networks, portlab: { ...networks.portlab, enable_ipv6: true, ipam: { config: [{ subnet: ulaSubnet(projectName) }] } } };
+}
+
+/**
+ * A unique-local IPv6 /64 for a run's network (RFC 4193: fd00::/8 and a 40-bit global ID, here with the subnet ID
+ * from the project name's hash), so that two runs' networks do not overlap.
+ */
+export function ulaSubnet(projectName: string): string {
+  const digest = createHash('sha256').update(projectName).digest('hex');
+  const groups = [`fd${digest.slice(0, 2)}`, digest.slice(2, 6), digest.slice(6, 10), digest.slice(10, 14)];
+  return `${groups.map((group) => group.replace(/^0+(?=.)/, '')).join(':')}::/64`;
 }
 
 /** What an observer needs of the group or server it observes. */
@@ -151,8 +169,13 @@ function serverCommand(scenario: Scenario, workers: WorkerPlan): string[] {
     '--fd-budget',
     String(totalBudget(workers)),
     ...serverCloseArgs(scenario),
+    // ipv6: one listening socket per port for both families.
+    ...(scenario.ipv6 ? ['--family', 'dual'] : []),
   ];
 }
+
+/** The probe's spelling of a client group's family. */
+const PROBE_FAMILY = { ipv4: '4', ipv6: '6', dual: 'dual' } as const;
 
 /** A probe client's arguments: where it connects, how (hold, churn, phases, bind, sources), its workers. */
 function clientCommand(scenario: Scenario, group: ClientGroup, client: ClientPrediction): string[] {
@@ -179,6 +202,7 @@ function clientCommand(scenario: Scenario, group: ClientGroup, client: ClientPre
     ...(group.bind === 'none' ? [] : ['--bind', probeBindArgument(group.bind)]),
     ...(group.sourceAddresses > 1 ? ['--sources', String(group.sourceAddresses)] : []),
     ...(group.socketPortRange === undefined ? [] : ['--socket-port-range', group.socketPortRange.trim().split(/\s+/).join(':')]),
+    ...(group.family === 'ipv4' ? [] : ['--family', PROBE_FAMILY[group.family]]),
     ...churnArgs,
     ...phaseArgs,
     // auto: the workers take turns, so the container behaves as the one process the scenario describes.

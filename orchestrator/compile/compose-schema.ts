@@ -45,7 +45,15 @@ export const ComposeProject = z.object({
   services: z.record(z.string(), ComposeService),
   networks: z.record(
     z.string(),
-    z.object({ driver: z.string(), internal: z.boolean().optional(), attachable: z.boolean().optional(), labels: Labels.optional() }),
+    z.object({
+      driver: z.string(),
+      internal: z.boolean().optional(),
+      attachable: z.boolean().optional(),
+      labels: Labels.optional(),
+      /** A dual-stack network: IPv6 beside IPv4, from the subnet its IPAM config names. */
+      enable_ipv6: z.boolean().optional(),
+      ipam: z.object({ config: z.array(z.object({ subnet: z.string() })) }).optional(),
+    }),
   ),
 });
 export type ComposeProject = z.infer<typeof ComposeProject>;

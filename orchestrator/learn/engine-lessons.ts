@@ -1,4 +1,5 @@
 import type { Prediction } from '../predict/prediction-schema.ts';
+import { destinationsOf } from '../predict/ports.ts';
 import { estimateFills, type FillCosts, type FillEstimate, type FillHost, type FillLoad } from '../predict/fill-time.ts';
 import type { HostLimits } from '../engine/engine-facts.ts';
 import type { Environment } from '../predict/environment.ts';
@@ -27,7 +28,7 @@ export function portFill(
     group.socketPortRange !== undefined
   )
     return null;
-  const destinations = client.targets.length * group.sourceAddresses;
+  const destinations = destinationsOf(group, client.targets.length);
   // The most it may fill (an odd range, or the DNS listener not yet placed, gives an interval of a port or two).
   const max = client.connections.max;
   return max === null ? null : { portsPerDestination: Math.round(max / destinations), destinations };

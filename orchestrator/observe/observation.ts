@@ -37,6 +37,8 @@ export const ContainerObservation = z.strictObject({
   timeWaitEntered: z.number().int().nullable().optional(),
   /** Paced churn: connections its workers were behind their schedule at the end, together (absent if not paced). */
   paceBehind: z.number().int().optional(),
+  /** A client connecting over IPv6: its count by the family of the server's address (absent for IPv4 alone). */
+  byFamily: z.strictObject({ ipv4: z.number().int(), ipv6: z.number().int() }).optional(),
   /** An application portlab did not write: what the kernel showed of its namespace (its observer's lines). */
   kernel: KernelView.optional(),
   /** An application client that ended: its exit code and last lines. */
@@ -62,6 +64,8 @@ export class ContainerLog {
   private timeWait: number | null = null;
   private timeWaitEntered: number | null = null;
   private readonly paceBehind = new Map<number, number>();
+  /** Per worker, how many of its connections went to the server's IPv6 address (workers that connect over IPv6). */
+  private readonly ipv6 = new Map<number, number>();
   /** The container's count (and TIME_WAIT, where reported) after each event that moved it. */
   private readonly points: SeriesPoint[] = [];
   /** Workers that printed their `done` line. */
@@ -123,6 +127,7 @@ export class ContainerLog {
         if (event.timeWaitEntered !== undefined && event.timeWaitEntered >= 0)
           this.timeWaitEntered = Math.max(this.timeWaitEntered ?? 0, event.timeWaitEntered);
         if (event.paceBehind !== undefined && event.paceBehind >= 0) this.paceBehind.set(event.worker, event.paceBehind);
+        if (event.ipv6 !== undefined) this.ipv6.set(event.worker, event.ipv6);
         const worker = this.worker(event.worker);
         // An observer's `done` has no count of its own (-1): the kernel's view is the count.
         if (event.count >= 0) worker.count = event.count;
@@ -199,6 +204,14 @@ export class ContainerLog {
     return state;
   }
 
+  /** The count by the server's address family, once a worker connecting over IPv6 has said how many went there. */
+  private byFamily(workers: Array<{ count: number }>): { byFamily?: { ipv4: number; ipv6: number } } {
+    if (this.ipv6.size === 0) return {};
+    const ipv6 = [...this.ipv6.values()].reduce((sum, count) => sum + count, 0);
+    const count = workers.reduce((sum, worker) => sum + worker.count, 0);
+    return { byFamily: { ipv4: count - ipv6, ipv6 } };
+  }
+
   snapshot(): ContainerObservation {
     const workers = [...this.workers.entries()]
       .sort(([a], [b]) => a - b)
@@ -227,6 +240,7 @@ export class ContainerLog {
       timeWait: this.timeWait,
       ...(this.timeWaitEntered === null ? {} : { timeWaitEntered: this.timeWaitEntered }),
       ...(this.paceBehind.size === 0 ? {} : { paceBehind: [...this.paceBehind.values()].reduce((sum, behind) => sum + behind, 0) }),
+      ...this.byFamily(workers),
       ...(kernel ? { kernel } : {}),
       ...(this.appEnd ? { applicationEnd: this.appEnd } : {}),
       fatal: [...this.fatal],

@@ -41,6 +41,8 @@ export const ReadyEvent = z.object({
   /** Wall-clock time of the probe's start, ms since the epoch (the host's clock, shared by every container). */
   epochMs: z.number().int().optional(),
   server: z.string().optional(),
+  /** A dual-stack client: the server's IPv6 address beside `server`, its IPv4 one. */
+  server6: z.string().optional(),
   targets: z.number().int().optional(),
   /** Client workers take turns (each starts when the previous one used its share of the budget). */
   handoff: z.boolean().optional(),
@@ -98,6 +100,8 @@ export const ProbeEvent = z.discriminatedUnion('event', [
     timeWaitEntered: z.number().int().optional(),
     /** Paced churn run to its duration: how many connections the worker was behind its schedule at the end; -1 otherwise. */
     paceBehind: z.number().int().optional(),
+    /** A client connecting over IPv6 (family ipv6 or dual): how many of its count went to the server's IPv6 address. */
+    ipv6: z.number().int().optional(),
     phase: z.number().int().optional(),
     t: ms,
   }),

@@ -3,6 +3,7 @@
 import { requestedPortRange } from '../scenario/scenario-steps.ts';
 import { type ClientGroup, type Scenario } from '../scenario/scenario-schema.ts';
 import { formatPortRange, parsePortRange, portCount, type PortRange } from '../scenario/port-range.ts';
+import { FAMILIES } from '../scenario/ip-family.ts';
 import type { ContainerFacts, Environment } from './environment.ts';
 import { KERNEL_DEFAULT_PORT_RANGE } from './kernel-facts.ts';
 import { exactCount, formatCount, showCount } from './count-range.ts';
@@ -98,6 +99,13 @@ export function expandPortList(text: string): number[] {
 
 export const targetsOf = (scenario: Scenario, group: ClientGroup) => group.targets ?? scenario.server.ports;
 
+/**
+ * How many destinations a group's connections spread over, each with the whole port range to itself: its target
+ * ports, at each of the server's addresses it connects to (one per family), from each of its source addresses.
+ */
+export const destinationsOf = (group: Pick<ClientGroup, 'family' | 'sourceAddresses'>, targets: number): number =>
+  targets * FAMILIES[group.family].length * group.sourceAddresses;
+
 export type LocalPortLimit = {
   connections: { min: number; max: number };
   limit: Limit;
@@ -144,7 +152,14 @@ export function localPortLimit(group: ClientGroup, ports: PortCapacity, targets:
   }
   const noPort = bind === 'port-zero-no-reserve' ? ' (bind(0) with IP_BIND_ADDRESS_NO_PORT leaves the choice to connect())' : '';
   const sources = group.sourceAddresses;
-  const pairs = targets.length * sources;
+  const pairs = destinationsOf(group, targets.length);
+  const families = FAMILIES[group.family];
+  const atAddresses =
+    families.length > 1
+      ? " at both of the server's addresses, IPv4 and IPv6 (another destination address, another 4-tuple; net.ipv4.ip_local_port_range governs IPv6 connects too, and a port held in one family is held in both)"
+      : families[0] === 'ipv6'
+        ? " at the server's IPv6 address (net.ipv4.ip_local_port_range governs IPv6 connects too)"
+        : '';
   const connections = { min: perTarget.min * pairs, max: perTarget.max * pairs };
   const fromSources =
     sources > 1
@@ -157,7 +172,7 @@ export function localPortLimit(group: ClientGroup, ports: PortCapacity, targets:
     conclusion: `the port range binds: connect() fails with EADDRNOTAVAIL after ${showCount(connections)}`,
     reasoning: [
       ...ports.reasoning,
-      `= ${showCount(ports.perTarget)} local ports per destination${noPort}, x ${destinations}${fromSources}: the 4-tuple, not the local port, names a connection = ${showCount(connections)}`,
+      `= ${showCount(ports.perTarget)} local ports per destination${noPort}, x ${destinations}${atAddresses}${families.length > 1 ? ' x 2' : ''}${fromSources}: the 4-tuple, not the local port, names a connection = ${showCount(connections)}`,
     ],
   };
 }

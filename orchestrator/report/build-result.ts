@@ -154,6 +154,12 @@ function containerResult(record: RunRecord, verdict: ContainerVerdict): RunResul
     timeWait: observation?.timeWait ?? null,
     timeWaitEntered: observation?.timeWaitEntered ?? null,
     paceBehind: observation?.paceBehind ?? null,
+    ...(observation?.byFamily
+      ? {
+          byFamily: observation.byFamily,
+          why: `${judged.why}; over IPv4 ${formatCount(observation.byFamily.ipv4)}, over IPv6 ${formatCount(observation.byFamily.ipv6)}`,
+        }
+      : {}),
     workers: observation?.workers ?? [],
     errors: observation?.errors ?? {},
     stoppedAfterMs: stops.length > 0 && stops.every((ms) => ms !== null) ? Math.max(...(stops as number[])) : null,

@@ -44,6 +44,8 @@ export const ContainerResult = ContainerVerdict.extend({
   timeWaitEntered: z.number().int().nullable().optional(),
   /** Paced churn: connections its workers were behind their schedule at the end (its prediction subtracts them). */
   paceBehind: z.number().int().nullable().optional(),
+  /** A client connecting over IPv6 (family ipv6 or dual): its count by the family of the server's address. */
+  byFamily: z.strictObject({ ipv4: z.number().int(), ipv6: z.number().int() }).optional(),
   /** An application of the user's own: what the kernel showed of its namespace (its observer's view). */
   kernel: KernelView.optional(),
   /** An application client of the user's own that ended: its exit code and last lines. */

@@ -18,6 +18,7 @@ import {
   tolerance,
   ulimits,
 } from './field-schemas.ts';
+import { familyIssue, ipFamily } from './ip-family.ts';
 
 export const SCENARIO_NAME_PATTERN = /^[a-z0-9-]+$/;
 
@@ -83,6 +84,8 @@ const ClientGroupSchema = strictObject({
   sourceAddresses: positiveInt(`a whole number from 1 to ${BOUNDS.sourceAddresses}`)
     .max(BOUNDS.sourceAddresses, { error: `expected a whole number from 1 to ${BOUNDS.sourceAddresses}` })
     .default(1),
+  /** Which of the server's addresses it connects to: ipv4, ipv6 or dual (both; needs the scenario's ipv6: true). */
+  family: ipFamily,
   /** IP_LOCAL_PORT_RANGE on each of its sockets (Linux 6.3+): the ports connect() may pick from, within the namespace's. */
   socketPortRange: socketPortRange.optional(),
   /** churn: which side closes first and so keeps the TIME_WAIT (client by default). */
@@ -129,6 +132,8 @@ const scenarioFields = strictObject({
   // Without a name of its own the scenario takes the file's basename, checked like any name (superRefine).
   name: scenarioName.optional(),
   description: z.string({ error: 'expected text' }).default(''),
+  /** A dual-stack network (a ULA /64 beside IPv4) with the probe server listening on both families. */
+  ipv6: z.boolean({ error: 'expected true or false' }).default(false),
   server: ServerSchema.default(ServerSchema.parse({})),
   clients: ClientsSchema.default(ClientGroupSchema.parse({})),
   expect: ExpectSchema.default(ExpectSchema.parse({})),
@@ -198,6 +203,7 @@ const PROBE_CLIENT_ONLY: Array<[string, (group: ClientGroupInput) => boolean]> =
   ['bind', (group) => group.bind !== 'none'],
   ['sourceAddresses', (group) => group.sourceAddresses !== 1],
   ['socketPortRange', (group) => group.socketPortRange !== undefined],
+  ['family', (group) => group.family !== 'ipv4'],
   ['rate', (group) => group.rate !== undefined],
   ['duration', (group) => group.duration !== undefined],
   ['processes', (group) => group.processes !== 'auto'],
@@ -266,6 +272,8 @@ export function scenarioSchema(defaultName: string) {
         }
         if (group.name !== undefined) seen.add(group.name);
         checkGroup(group, scenario.server, at, ctx);
+        const family = familyIssue(group, scenario.ipv6);
+        if (family) ctx.addIssue({ code: 'custom', message: family.message, path: at(family.key) });
       });
       checkServerCloses(groups, listed, ctx);
       checkServer(scenario.server, ctx);

@@ -8,6 +8,8 @@ import { APPLICATION_SCENARIOS, SCALE_SCENARIOS, SHIPPED_EXPECTATIONS } from '..
 import { chartData } from '../../orchestrator/report/chart-data.ts';
 import { inspectReport } from '../browser/inspect-report.ts';
 import { portCount } from '../../orchestrator/scenario/port-range.ts';
+import { FAMILIES } from '../../orchestrator/scenario/ip-family.ts';
+import { loadScenario } from '../../orchestrator/scenario/load-scenario.ts';
 import { expectAsShipped, readResults, reportIn } from './docker-helpers.ts';
 
 /**
@@ -43,6 +45,23 @@ describe.concurrent("the seeds' claims, each as a shipped scenario on the real e
     // The same checks as CI systems read them: one case per container and one for all clients, none failed.
     const junit = parseJunit(await readFile(path.join(result.resultsDir, 'junit.xml'), 'utf8'));
     expect([junit['@_tests'], junit['@_failures'], junit['@_errors']]).toEqual([String(run!.clients.length + 2), '0', '0']);
+  });
+
+  // Dual stack: the server's IPv4 and IPv6 addresses are two destinations for the same local ports (the 4-tuple), and
+  // the probe counts each connection by the family of the address it reached: every family its whole range.
+  it("dual-stack: each family of the server's addresses takes the whole port range, as the probe counts them", async () => {
+    const result = await runOnce('dual-stack');
+    const [run] = await readResults(result.resultsDir);
+    const { scenario } = await loadScenario('dual-stack');
+    const perFamily = (name: string) => {
+      const predicted = run!.prediction.measured.clients.find((client) => client.name === name)!;
+      return predicted.connections.max! / FAMILIES[scenario.clients.find((group) => group.name === predicted.group)!.family].length;
+    };
+    const byName = Object.fromEntries(run!.clients.map((client) => [client.name, client]));
+    expect(byName['ipv4-1']?.byFamily).toBeUndefined();
+    expect(byName['ipv6-1']?.byFamily).toEqual({ ipv4: 0, ipv6: perFamily('ipv6-1') });
+    expect(byName['dual-1']?.byFamily).toEqual({ ipv4: perFamily('dual-1'), ipv6: perFamily('dual-1') });
+    expect(perFamily('dual-1')).toBe(perFamily('ipv4-1'));
   });
 
   // TIME_WAIT sits on the side that closed first, one entry per 4-tuple (docs/model.md, "TIME_WAIT"): at most one

@@ -34,6 +34,7 @@ describe('scenario defaults', () => {
     expect(scenario).toEqual({
       name: 'empty',
       description: '',
+      ipv6: false,
       server: { ports: [5000], ulimits: {}, backlog: 4096, sysctls: {}, processes: 'auto', placement: { constraints: [] } },
       clients: [
         {
@@ -46,6 +47,7 @@ describe('scenario defaults', () => {
           processes: 'auto',
           bind: 'none',
           sourceAddresses: 1,
+          family: 'ipv4',
           close: 'client',
           placement: { constraints: [] },
         },
@@ -124,7 +126,7 @@ describe('validation rules: each names file, line, column, path, expectation and
         line: 2,
         column: 1,
         path: 'expects',
-        message: 'unknown key "expects"; expected one of: name, description, server, clients, expect',
+        message: 'unknown key "expects"; expected one of: name, description, ipv6, server, clients, expect',
       },
     },
     {

@@ -5,7 +5,14 @@ import { labelFilters, removal, type ClientContext, type LabelFilter, type Label
 export class Networks {
   constructor(private readonly context: ClientContext) {}
 
-  async create(name: string, labels: Record<string, string>, driver: 'bridge' | 'overlay' = 'bridge', internal = false): Promise<string> {
+  /** `ipv6Subnet`: a dual-stack network, IPv6 from that subnet beside the engine's own IPv4 pool. */
+  async create(
+    name: string,
+    labels: Record<string, string>,
+    driver: 'bridge' | 'overlay' = 'bridge',
+    internal = false,
+    ipv6Subnet?: string,
+  ): Promise<string> {
     return this.context.call(
       `the creation of network ${name}`,
       async (abortSignal) =>
@@ -17,6 +24,7 @@ export class Networks {
             Attachable: driver === 'overlay',
             Labels: labels,
             CheckDuplicate: true,
+            ...(ipv6Subnet ? { EnableIPv6: true, IPAM: { Driver: 'default', Config: [{ Subnet: ipv6Subnet }] } } : {}),
             abortSignal,
           })
         ).id,

@@ -83,6 +83,7 @@ class ContainerDeployment implements Deployment {
         { 'com.docker.compose.project': this.project.name, 'com.docker.compose.network': 'portlab', ...this.labels },
         'bridge',
         this.project.networks.portlab?.internal ?? false,
+        this.project.networks.portlab?.ipam?.config[0]?.subnet,
       )
       .then((id) => {
         this.networkId = id;

@@ -49,6 +49,11 @@ export class SwarmBackend extends DockerBackend implements Backend<SwarmPlan> {
         `${loaded.scenario.name}: ${app} runs an image of your own, whose observer shares its network and PID namespaces (network_mode and pid service:), which swarm services cannot; run it on the local engine`,
       );
     }
+    if (loaded.scenario.ipv6) {
+      throw new EngineMismatchError(
+        `${loaded.scenario.name}: ipv6 needs a dual-stack network, which portlab makes on the local engine only (a swarm's overlay would need the daemons' IPv6 settings); run it on the local engine`,
+      );
+    }
     const group = loaded.scenario.clients.find((candidate) => candidate.sourceAddresses > 1);
     if (group) {
       throw new EngineMismatchError(
