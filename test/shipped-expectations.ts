@@ -121,6 +121,14 @@ export const SHIPPED_EXPECTATIONS: Record<string, ShippedExpectation> = {
     server: 4000,
     limit: 'port-range',
   },
+  'ipv6-source-addresses': {
+    clients: [
+      ['four-addresses-1', 4000, 'port-range', 'EADDRNOTAVAIL'],
+      ['one-address-1', 1000, 'port-range', 'EADDRNOTAVAIL'],
+    ],
+    server: 5000,
+    limit: 'port-range',
+  },
 };
 
 /** An expectation's count as an interval. */

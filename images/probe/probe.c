@@ -838,6 +838,8 @@ struct client_ctx {
   struct options *o;
   /* Source addresses to bind (IP_BIND_ADDRESS_NO_PORT) in turn; none means the kernel picks by route. */
   struct in_addr sources[MAX_SOURCES];
+  /* With --family 6: IPv6 source addresses instead (the container's own, then the ones added to its interface). */
+  struct in6_addr sources6[MAX_SOURCES];
   int nsources;
   int fds_open;
   struct in_addr server;
@@ -869,6 +871,64 @@ static int add_alias_addresses(const char *ifname, struct in_addr primary, struc
   return err;
 }
 
+/* The container's global IPv6 addresses (not loopback, not link-local), in the order the kernel lists them. */
+static int local_ipv6_addresses(struct in6_addr *out, char (*names)[IFNAMSIZ_PLAIN], int max) {
+  struct ifaddrs *list;
+  if (getifaddrs(&list) != 0) return -1;
+  int count = 0;
+  for (struct ifaddrs *entry = list; entry && count < max; entry = entry->ifa_next) {
+    if (!entry->ifa_addr || entry->ifa_addr->sa_family != AF_INET6 || !strcmp(entry->ifa_name, "lo")) continue;
+    struct in6_addr address = ((struct sockaddr_in6 *)entry->ifa_addr)->sin6_addr;
+    if (IN6_IS_ADDR_LINKLOCAL(&address) || IN6_IS_ADDR_LOOPBACK(&address)) continue;
+    if (names) snprintf(names[count], IFNAMSIZ_PLAIN, "%s", entry->ifa_name);
+    out[count++] = address;
+  }
+  freeifaddrs(list);
+  return count;
+}
+
+/*
+ * Gives interface `ifname` `count` more IPv6 addresses in the /64 of its own `primary` (SIOCSIFADDR on an AF_INET6
+ * socket: addrconf_add_ifaddr), each the primary with fe:k in the top of its interface ID, so that no other
+ * container's (Docker numbers them from the bottom, ::2, ::3, ...) or another client's aliases collide. Then waits
+ * for duplicate address detection: a tentative address refuses bind() with EADDRNOTAVAIL for a second or two.
+ * Needs CAP_NET_ADMIN. Returns 0, or the errno that failed.
+ */
+static int add_ipv6_aliases(const char *ifname, struct in6_addr primary, int count) {
+  struct {
+    struct in6_addr addr;
+    uint32_t prefixlen;
+    int ifindex;
+  } request = {.prefixlen = 64, .ifindex = (int)if_nametoindex(ifname)};
+  if (request.ifindex == 0) return errno;
+  int fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return errno;
+  int err = 0;
+  for (int k = 1; k <= count && !err; k++) {
+    request.addr = primary;
+    request.addr.s6_addr[8] = 0xfe;
+    request.addr.s6_addr[9] = (uint8_t)k;
+    if (ioctl(fd, SIOCSIFADDR, &request) != 0) err = errno;
+  }
+  close(fd);
+  for (int k = 1; k <= count && !err; k++) {
+    struct sockaddr_in6 local = {.sin6_family = AF_INET6, .sin6_addr = primary};
+    local.sin6_addr.s6_addr[8] = 0xfe;
+    local.sin6_addr.s6_addr[9] = (uint8_t)k;
+    for (int attempt = 0;; attempt++) {
+      int probe = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+      if (probe < 0) return errno;
+      setsockopt(probe, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
+      int bound = bind(probe, (struct sockaddr *)&local, sizeof local) == 0 ? 0 : errno;
+      close(probe);
+      if (bound == 0) break;
+      if (bound != EADDRNOTAVAIL || attempt >= 100) return bound;
+      usleep(50000);
+    }
+  }
+  return err;
+}
+
 /* The container's IPv4 addresses other than loopback, in interface order (eth0, eth0:1, ..., eth1, ...). */
 static int local_ipv4_addresses(struct in_addr *out, int max) {
   struct ifaddrs *list;
@@ -897,11 +957,17 @@ static int local_ipv4_addresses(struct in_addr *out, int max) {
  * IP_BIND_ADDRESS_NO_PORT the port is chosen by connect(), per destination; a fixed port may be shared between
  * sockets only with SO_REUSEADDR. Returns 0, or the errno bind() failed with.
  */
-static int bind_before_connect(int fd, const struct options *o, const struct in_addr *source) {
+static int bind_before_connect(int fd, const struct options *o, const void *source) {
   int one = 1;
+  if (source && o->families == FAMILY_V6) {
+    /* An IPv6 source address, its port picked by connect() (inet6_bind honours IP_BIND_ADDRESS_NO_PORT too). */
+    struct sockaddr_in6 local = {.sin6_family = AF_INET6, .sin6_addr = *(const struct in6_addr *)source, .sin6_port = 0};
+    if (setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one) != 0) return errno;
+    return bind(fd, (struct sockaddr *)&local, sizeof local) == 0 ? 0 : errno;
+  }
   if (source) {
     /* A chosen source address, its port still picked by connect() per destination. */
-    struct sockaddr_in local = {.sin_family = AF_INET, .sin_addr = *source, .sin_port = 0};
+    struct sockaddr_in local = {.sin_family = AF_INET, .sin_addr = *(const struct in_addr *)source, .sin_port = 0};
     if (setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one) != 0) return errno;
     return bind(fd, (struct sockaddr *)&local, sizeof local) == 0 ? 0 : errno;
   }
@@ -914,7 +980,7 @@ static int bind_before_connect(int fd, const struct options *o, const struct in_
 }
 
 /* One connect() with a deadline: 0 on success, else the errno that stopped it (ETIMEDOUT on the deadline). */
-static int connect_once(const struct endpoint *target, const struct in_addr *source, const struct options *o, int *out_fd) {
+static int connect_once(const struct endpoint *target, const void *source, const struct options *o, int *out_fd) {
   int timeout_ms = o->connect_timeout_ms;
   int fd = socket(target->address.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return errno;
@@ -997,7 +1063,8 @@ static void hold_step(int index, struct client_ctx *ctx, const struct step *step
   int hands_off = o->handoff && index < o->processes - 1;
   while (!stop_requested && remaining > 0) {
     while (exhausted[next]) next = (next + 1) % pairs;
-    const struct in_addr *source = ctx->nsources > 0 ? &ctx->sources[next / ntargets] : NULL;
+    int at = next / ntargets;
+    const void *source = ctx->nsources == 0 ? NULL : o->families == FAMILY_V6 ? (const void *)&ctx->sources6[at] : (const void *)&ctx->sources[at];
     int fd, err = connect_once(&targets[next % ntargets], source, o, &fd);
     if (err == 0) {
       held++;
@@ -1148,7 +1215,19 @@ static int run_client(struct options *o) {
       fatal("this kernel refuses IP_LOCAL_PORT_RANGE (Linux 6.3 and later have it)", errno);
     close(fd);
   }
-  if (o->sources > 0) {
+  if (o->sources > 0 && o->families == FAMILY_V6) {
+    if (o->sources > MAX_SOURCES) fatal("--sources takes at most 8", EINVAL);
+    char names[MAX_SOURCES][IFNAMSIZ_PLAIN];
+    int found = local_ipv6_addresses(ctx.sources6, names, MAX_SOURCES);
+    if (found < 1) fatal("the container has no IPv6 address to add source addresses beside (ipv6: true makes one)", EADDRNOTAVAIL);
+    if (found < o->sources) {
+      int err = add_ipv6_aliases(names[0], ctx.sources6[0], o->sources - found);
+      if (err) fatal("adding IPv6 source addresses failed (the container needs cap_add: NET_ADMIN)", err);
+      found = local_ipv6_addresses(ctx.sources6, NULL, MAX_SOURCES);
+    }
+    if (found < o->sources) fatal("the container has fewer IPv6 addresses than --sources asks for", EADDRNOTAVAIL);
+    ctx.nsources = o->sources;
+  } else if (o->sources > 0) {
     if (o->sources > MAX_SOURCES) fatal("--sources takes at most 8", EINVAL);
     int found = local_ipv4_addresses(ctx.sources, MAX_SOURCES);
     if (found >= 1 && found < o->sources) {
@@ -1170,10 +1249,11 @@ static int run_client(struct options *o) {
     ctx.nsources = o->sources;
   }
   ctx.fds_open = count_open_fds();
-  char sources[MAX_SOURCES * 18 + 2] = "";
+  char sources[MAX_SOURCES * (INET6_ADDRSTRLEN + 3) + 2] = "";
   for (int i = 0, off = 0; i < ctx.nsources; i++) {
-    char text[INET_ADDRSTRLEN];
-    inet_ntop(AF_INET, &ctx.sources[i], text, sizeof text);
+    char text[INET6_ADDRSTRLEN];
+    if (o->families == FAMILY_V6) inet_ntop(AF_INET6, &ctx.sources6[i], text, sizeof text);
+    else inet_ntop(AF_INET, &ctx.sources[i], text, sizeof text);
     off += snprintf(sources + off, sizeof sources - off, "%s\"%s\"", i ? "," : "", text);
   }
   /* The server's addresses it connects to: "server" (IPv4, or IPv6 alone) and "server6" when both. */
@@ -1185,7 +1265,7 @@ static int run_client(struct options *o) {
     if (o->families & FAMILY_V4) snprintf(server6_text, sizeof server6_text, ",\"server6\":\"%s\"", text);
     else snprintf(server_text, sizeof server_text, "%s", text);
   }
-  char extra[400];
+  char extra[800];
   snprintf(extra, sizeof extra, ",\"server\":\"%s\"%s,\"targets\":%d,\"handoff\":%s,\"sources\":[%s],\"phases\":%d", server_text,
            server6_text, o->nports, o->handoff ? "true" : "false", sources, o->nphases);
   emit_ready("client", o->processes, o->fd_budget, extra);

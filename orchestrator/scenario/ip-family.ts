@@ -18,8 +18,8 @@ export function familyIssue(
 ): { key: string; message: string } | null {
   if (group.family === 'ipv4') return null;
   if (!ipv6) return { key: 'family', message: `family ${group.family} needs ipv6: true on the scenario (a dual-stack network)` };
-  if (group.sourceAddresses !== 1)
-    return { key: 'sourceAddresses', message: 'several source addresses are IPv4 only for now: use family: ipv4' };
+  if (group.family === 'dual' && group.sourceAddresses !== 1)
+    return { key: 'sourceAddresses', message: 'several source addresses take one family (ipv4 or ipv6), not dual' };
   if (group.bind !== 'none') return { key: 'bind', message: 'bind before connect is IPv4 only for now: use family: ipv4' };
   if (group.socketPortRange !== undefined)
     return { key: 'socketPortRange', message: 'socketPortRange is IPv4 only for now: use family: ipv4' };

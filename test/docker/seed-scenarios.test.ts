@@ -64,6 +64,18 @@ describe.concurrent("the seeds' claims, each as a shipped scenario on the real e
     expect(perFamily('dual-1')).toBe(perFamily('ipv4-1'));
   });
 
+  // IPv6 source addresses added to the client's interface from the network's /64: each a destination's whole range.
+  it('ipv6-source-addresses: every connection over IPv6, one port range per source address', async () => {
+    const result = await runOnce('ipv6-source-addresses');
+    const [run] = await readResults(result.resultsDir);
+    const { scenario } = await loadScenario('ipv6-source-addresses');
+    const ports = portCount(run!.prediction.measured.clients[0]!.portRange);
+    for (const client of run!.clients) {
+      const group = scenario.clients.find((candidate) => client.name.startsWith(`${candidate.name}-`))!;
+      expect(client.byFamily).toEqual({ ipv4: 0, ipv6: ports * group.sourceAddresses });
+    }
+  });
+
   // TIME_WAIT sits on the side that closed first, one entry per 4-tuple (docs/model.md, "TIME_WAIT"): at most one
   // per local port the client has for this destination (its 1,000 usable ports). Closing first, the client holds
   // all of them when connect() fails, less any an RST killed after that; it entered one for every connection it

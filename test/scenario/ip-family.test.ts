@@ -22,8 +22,12 @@ describe('IPv6 and dual stack: a scenario names the family each client group con
     expect(problems('clients: { family: dual }\n')).toEqual([
       'clients.family: family dual needs ipv6: true on the scenario (a dual-stack network)',
     ]);
-    expect(problems('ipv6: true\nclients: { family: ipv6, sourceAddresses: 2 }\n')).toEqual([
-      'clients.sourceAddresses: several source addresses are IPv4 only for now: use family: ipv4',
+    expect(problems('ipv6: true\nclients: { family: dual, sourceAddresses: 2 }\n')).toEqual([
+      'clients.sourceAddresses: several source addresses take one family (ipv4 or ipv6), not dual',
+    ]);
+    expect(problems('ipv6: true\nclients: { family: ipv6, sourceAddresses: 2 }\n')).toEqual([]);
+    expect(problems('ipv6: true\nclients: { family: ipv6, bind: port-zero }\n')).toEqual([
+      'clients.bind: bind before connect is IPv4 only for now: use family: ipv4',
     ]);
     expect(problems('ipv6: true\nclients: { family: ipv4, sourceAddresses: 2 }\n')).toEqual([]);
     expect(problems('ipv6: true\nclients: { family: ipv5 }\n')).toEqual([
