@@ -2,6 +2,7 @@ import { ApplicationImageError } from '../engine/application-images.ts';
 import { EngineError, InterruptedError, SwarmNotReadyError } from '../engine/errors.ts';
 import { ProbeBuildError } from '../engine/probe-image.ts';
 import { EngineMismatchError } from '../engine/swarm/swarm-backend.ts';
+import { KernelTooOldError } from '../predict/kernel-facts.ts';
 import { ResultsDirError } from '../report/results-dir.ts';
 import { ResultFileError } from '../report/write-report.ts';
 import { ScenarioError } from '../scenario/load-scenario.ts';
@@ -9,7 +10,13 @@ import { EXIT, EXIT_INTERRUPTED } from './exit-codes.ts';
 
 /** Each kind of error a person can act on, and the exit code it gives; the one place that maps them. */
 export function exitCodeOf(error: unknown): number | undefined {
-  if (error instanceof ScenarioError || error instanceof EngineMismatchError || error instanceof ResultFileError) return EXIT.badInput;
+  if (
+    error instanceof ScenarioError ||
+    error instanceof EngineMismatchError ||
+    error instanceof KernelTooOldError ||
+    error instanceof ResultFileError
+  )
+    return EXIT.badInput;
   if (error instanceof InterruptedError) return EXIT_INTERRUPTED;
   if (
     error instanceof EngineError ||

@@ -3,7 +3,7 @@
 import { type ClientGroup, type Scenario } from '../scenario/scenario-schema.ts';
 import { durationMs } from '../scenario/duration.ts';
 import type { Environment } from './environment.ts';
-import { NAMESPACE_SYSCTL_DEFAULTS, TIME_WAIT_SECONDS } from './kernel-facts.ts';
+import { kernelBefore, KERNEL_FEATURES, NAMESPACE_SYSCTL_DEFAULTS, TIME_WAIT_SECONDS } from './kernel-facts.ts';
 import { eitherCount, exactCount, formatCount, showCount } from './count-range.ts';
 import { planWorkers } from './plan-workers.ts';
 import { clientPrediction } from './client-prediction.ts';
@@ -202,7 +202,7 @@ function churnOf(group: ClientGroup, env: Environment, name: string, key: string
     twReuse,
     // With tcp_tw_reuse=1 a TIME_WAIT port may be taken again once it is this old (tcp_twsk_unique).
     reuse: twReuse === '1' && sysctl('net.ipv4.tcp_timestamps') !== '0',
-    reuseAge: reuseAgeOf(applied?.sysctls, sysctl('net.ipv4.tcp_tw_reuse_delay')),
+    reuseAge: reuseAgeOf(applied?.sysctls, sysctl('net.ipv4.tcp_tw_reuse_delay'), env.kernel),
     window: Math.min(seconds, TIME_WAIT_SECONDS),
   };
 }
@@ -265,10 +265,14 @@ function killedTimeWaits(env: Environment, key: string, seconds: number, rfc1337
 
 /**
  * The reuse age: the delay the namespace has; on a kernel whose probe read no tcp_tw_reuse_delay (before Linux 6.14),
- * the (0, 1] s of the whole-second check. Before a run the kernel is not known: this machine's kernel has the sysctl.
+ * the (0, 1] s of the whole-second check; before the probes report, the engine's kernel release says which (unknown:
+ * a kernel with the sysctl, as this machine's).
  */
-function reuseAgeOf(measured: Record<string, string> | undefined, delayMs: string): ReuseAge {
-  if (measured && measured['net.ipv4.tcp_tw_reuse_delay'] === undefined)
+function reuseAgeOf(measured: Record<string, string> | undefined, delayMs: string, kernel: string | undefined): ReuseAge {
+  const lacksDelay = measured
+    ? measured['net.ipv4.tcp_tw_reuse_delay'] === undefined
+    : kernelBefore(kernel, KERNEL_FEATURES.twReuseDelay.since);
+  if (lacksDelay)
     return {
       min: 0,
       max: 1,

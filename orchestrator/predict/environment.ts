@@ -20,6 +20,8 @@ export type ContainerFacts = z.infer<typeof ContainerFacts>;
 
 /** Facts about the engine and the containers that the predictor needs, measured or assumed. */
 export const Environment = z.strictObject({
+  /** The engine's kernel release (Linux "6.18.0"), where it is known: what the kernel has decides some predictions. */
+  kernel: z.string().optional(),
   /** Highest nofile the engine can give a container; null when it grants whatever is asked. */
   engineNofileCeiling: z.number().int().nullable(),
   /** nofile a container gets when the scenario sets none. */

@@ -24,3 +24,27 @@ export const NAMESPACE_SYSCTL_DEFAULTS = {
   'net.ipv4.tcp_rfc1337': '0',
   'net.ipv4.tcp_tw_reuse_delay': '1000',
 } as const;
+
+/** The kernel releases where a feature the model uses arrived. */
+export const KERNEL_FEATURES = {
+  /** IP_LOCAL_PORT_RANGE, a socket's own port range (commit 91d0b78c5177). */
+  socketPortRange: { since: [6, 3], what: 'IP_LOCAL_PORT_RANGE' },
+  /** net.ipv4.tcp_tw_reuse_delay (commit ca6a6f93867a); before it the whole-second check. */
+  twReuseDelay: { since: [6, 14], what: 'net.ipv4.tcp_tw_reuse_delay' },
+} as const;
+
+/**
+ * Whether a kernel release ("6.1.0-28-amd64", "6.18.0") is older than major.minor; false when it is not known or
+ * does not read as a Linux release.
+ */
+export function kernelBefore(release: string | undefined, [major, minor]: readonly [number, number]): boolean {
+  const match = /^(\d+)\.(\d+)/.exec(release ?? '');
+  if (!match) return false;
+  const [have, haveMinor] = [Number(match[1]), Number(match[2])];
+  return have < major || (have === major && haveMinor < minor);
+}
+
+/** A scenario asks for what the engine's kernel lacks: refused as bad input, in one line, before anything runs. */
+export class KernelTooOldError extends Error {
+  override name = 'KernelTooOldError';
+}

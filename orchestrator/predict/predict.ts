@@ -1,6 +1,7 @@
 import { containerNames, phaseKey, SERVER_NAME } from '../scenario/names.ts';
 import { withApplicationNotes } from './applications.ts';
 import { memoryLine } from './host-limits.ts';
+import { kernelBefore, KERNEL_FEATURES, KernelTooOldError } from './kernel-facts.ts';
 import { type ClientGroup, type Phase, type Scenario } from '../scenario/scenario-schema.ts';
 import type { Environment } from './environment.ts';
 import { addCounts, exactCount, showCount } from './count-range.ts';
@@ -20,6 +21,17 @@ export function engineNotes(prediction: Prediction): Array<[string, string]> {
   const notes = new Map<string, string | null>([[SERVER_NAME, prediction.server.workers.note]]);
   for (const client of prediction.clients) notes.set(client.name, client.workers.note);
   return [...notes].flatMap(([name, note]) => (note ? [[name, note] as [string, string]] : []));
+}
+
+/** A socket's own port range on a kernel without IP_LOCAL_PORT_RANGE (before 6.3): refused, not predicted. */
+function refuseWhatTheKernelLacks(scenario: Scenario, env: Environment): void {
+  const { since, what } = KERNEL_FEATURES.socketPortRange;
+  const group = scenario.clients.find((candidate) => candidate.socketPortRange !== undefined);
+  if (group && kernelBefore(env.kernel, since)) {
+    throw new KernelTooOldError(
+      `${scenario.name}: client group ${group.name} sets socketPortRange, which needs ${what} (Linux ${since.join('.')} and later); the engine's kernel is Linux ${env.kernel}`,
+    );
+  }
 }
 
 /**
@@ -43,6 +55,7 @@ export function predictClientsAlone(scenario: Scenario, env: Environment): Clien
 
 /** Predicts what each client and the server end up with, and why, from the scenario and what is known of the environment. */
 export function predict(scenario: Scenario, env: Environment): Prediction {
+  refuseWhatTheKernelLacks(scenario, env);
   const clients = predictClientsAlone(scenario, env);
   const measured = clients.every(({ name }) => env.containers[name]) && env.containers[SERVER_NAME] !== undefined;
   const load = clients.map((client) => client.connections).reduce(addCounts, exactCount(0));

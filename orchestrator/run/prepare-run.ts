@@ -66,7 +66,8 @@ export async function prepareRun(loaded: LoadedScenario, deps: RunDeps, files: R
   // need them. The clients start only after the run awaits the same reading.
   const facts = await engine.complete.catch(() => engine.facts);
   const env = environmentOf(facts, backend.assumed.network);
-  const plan = await planLoaded(loaded, backend, { env: { ...env, ...learnt }, names: 'on-the-engine', project, image });
+  // What the engine's kernel lacks (a socket's own port range before 6.3) is refused here, with nothing of the run made.
+  const plan = await planLoaded(loaded, backend, { env: { ...env, ...learnt }, names: 'on-the-engine', project, image }).catch(refused);
   const fillHost = fillHostOf(facts.host, backend.assumed.network);
   const estimates = fillEstimates(scenario, plan.prediction, fillCostsIn(learned), fillHost);
   for (const [container, estimate] of Object.entries(estimates))

@@ -10,6 +10,7 @@ export function environmentOf(engine: EngineFacts, network: Environment['network
     network,
     engineNofileCeiling: engine.nofileCeiling,
     engineDefaultNofile: engine.defaultNofile,
+    kernel: engine.version.kernelVersion,
   };
   return withHostFacts(granted, engine.conntrack, engine.host);
 }

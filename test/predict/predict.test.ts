@@ -4,6 +4,7 @@ import { expandPortList, predict } from '../../orchestrator/predict/predict.ts';
 import { planWorkers, splitBudget } from '../../orchestrator/predict/plan-workers.ts';
 import { parseScenario } from '../../orchestrator/scenario/load-scenario.ts';
 import { NO_STOP, stopsWith, type PredictedStop } from '../../orchestrator/predict/prediction-schema.ts';
+import { kernelBefore, KernelTooOldError } from '../../orchestrator/predict/kernel-facts.ts';
 
 const scenario = (yaml: string) => parseScenario(yaml, 'test.yml', 'test');
 
@@ -422,6 +423,13 @@ describe('predict: churn and TIME_WAIT', () => {
       expect(older.reasoning.at(-1)).toContain('before Linux 6.14');
     });
 
+    it("given only the engine's kernel, 6.1 (before any probe reported): the (0, 1] s interval; 6.18: its 1 s delay", () => {
+      const onKernel = (kernel: string) => predict(scenario(yaml), { ...ASSUMED_ENVIRONMENT, kernel, churnRate: 2000 }).clients[0]!;
+      expect(onKernel('6.1.0-28-amd64')).toMatchObject({ limit: 'time-wait', error: { errnos: ['EADDRNOTAVAIL'], orNone: true } });
+      expect(onKernel('6.1.0-28-amd64').reasoning.at(-1)).toContain('before Linux 6.14');
+      expect(onKernel('6.18.0')).toMatchObject({ limit: 'time-wait', error: stopsWith('EADDRNOTAVAIL') });
+    });
+
     it('slower than the longest wait, such a kernel never runs out: 500/s over 1,000 ports', () => {
       const slow = client(measured(500, { 'net.ipv4.tcp_tw_reuse': '1' }));
       expect(slow).toMatchObject({ limit: 'none', error: NO_STOP });
@@ -495,6 +503,27 @@ describe('expandPortList', () => {
   it('reads the kernel list format', () => {
     expect(expandPortList('1,2-4, 10')).toEqual([1, 2, 3, 4, 10]);
     expect(expandPortList('')).toEqual([]);
+  });
+});
+
+describe("what the engine's kernel lacks", () => {
+  const yaml = 'clients: { sysctls: { net.ipv4.ip_local_port_range: "61000 61999" }, socketPortRange: "61100 61300" }';
+
+  it('a socket port range on Linux 6.1 (IP_LOCAL_PORT_RANGE came in 6.3): refused in one line, not predicted', () => {
+    expect(() => predict(scenario(yaml), { ...ASSUMED_ENVIRONMENT, kernel: '6.1.0-28-amd64' })).toThrow(KernelTooOldError);
+    expect(() => predict(scenario(yaml), { ...ASSUMED_ENVIRONMENT, kernel: '6.1.0-28-amd64' })).toThrow(
+      "test: client group client sets socketPortRange, which needs IP_LOCAL_PORT_RANGE (Linux 6.3 and later); the engine's kernel is Linux 6.1.0-28-amd64",
+    );
+    expect(predict(scenario(yaml), { ...ASSUMED_ENVIRONMENT, kernel: '6.3.0' }).clients[0]?.connections).toEqual({ min: 201, max: 201 });
+    expect(predict(scenario(yaml), ASSUMED_ENVIRONMENT).clients[0]?.connections).toEqual({ min: 201, max: 201 });
+  });
+
+  it('reads a release as Linux writes it', () => {
+    expect(kernelBefore('6.1.0-28-amd64', [6, 3])).toBe(true);
+    expect(kernelBefore('6.18.0', [6, 14])).toBe(false);
+    expect(kernelBefore('5.15.0', [6, 3])).toBe(true);
+    expect(kernelBefore('7.0.1', [6, 14])).toBe(false);
+    expect(kernelBefore(undefined, [6, 3])).toBe(false);
   });
 });
 

@@ -7,7 +7,7 @@ import type { ConntrackTable, HostLimits } from '../engine-facts.ts';
  * engine runs on this machine: the same files the `limits` probe reads in the host's namespace before a run
  * (images/probe/probe.c), so a dry run and a run predict from the same facts. Nothing is written.
  */
-export type HostProcFacts = { conntrack: ConntrackTable | null; host: HostLimits };
+export type HostProcFacts = { conntrack: ConntrackTable | null; host: HostLimits; kernel: string };
 
 /** The slab caches a connection's kernel memory is made of, as the probe reads them from /proc/slabinfo. */
 const CONNECTION_SLABS = ['TCP', 'sock_inode_cache', 'filp', 'dentry', 'eventpoll_epi', 'nf_conntrack', 'tw_sock_TCP'];
@@ -60,6 +60,7 @@ export async function readHostProc(proc = '/proc'): Promise<HostProcFacts> {
   const ehashEntries = ehash === null ? NaN : Math.abs(Number(ehash));
   return {
     conntrack,
+    kernel: os.release(),
     host: {
       files: fileNr === null ? null : parseFileNr(fileNr),
       memoryAvailableKb: meminfo === null ? null : parseMemAvailableKb(meminfo),

@@ -38,7 +38,7 @@ export class LocalBackend extends DockerBackend implements Backend<LocalPlan> {
     }
     const read = await readHostProc();
     return {
-      env: withHostFacts(this.assumed, read.conntrack, read.host),
+      env: { ...withHostFacts(this.assumed, read.conntrack, read.host), kernel: read.kernel },
       hostLimits: 'read',
       where: "this machine's /proc, where the engine runs",
     };
