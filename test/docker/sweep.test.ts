@@ -77,6 +77,15 @@ describe('a sweep on the real engine', () => {
     for (const point of summary.points) expect(await ownContainers(`io.portlab.scenario=${point.name}`)).toEqual([]);
   });
 
+  it('odd-socket-ranges: every odd width named on each socket is used whole, exactly as predicted (tolerance 0)', async () => {
+    const { cli, resultsDir } = await startSweep(['odd-socket-ranges']);
+    expect((await cli).exitCode).toBe(0);
+    const summary = SweepSummary.parse(JSON.parse(await readFile(path.join(await sweepDir(resultsDir), 'sweep.json'), 'utf8')));
+    expect(summary.points.map((point) => point.verdict)).toEqual(['pass', 'pass', 'pass', 'pass']);
+    // Two clients, each its socket range's whole width: 3, 5, 777 and 1,501 ports.
+    expect(summary.points.map((point) => point.total?.observed)).toEqual([6, 10, 1554, 3002]);
+  });
+
   it('Ctrl-C stops at once, removes the running point, keeps what finished and writes the summary as aborted (exit 130)', async () => {
     const { cli, resultsDir } = await startSweep(['test/fixtures/sweep-slow.yml']);
     await eventually(

@@ -50,6 +50,13 @@ const SHIPPED_SWEEPS: Record<string, Array<[string, string]>> = {
     ['3,000-3,002', 'port-range'],
     ['1,998-2,002', 'port-range'],
   ],
+  // The same odd widths on each socket (IP_LOCAL_PORT_RANGE): one pass by 1, no rounding to even, so each is exact.
+  'odd-socket-ranges': [
+    ['6', 'port-range'],
+    ['10', 'port-range'],
+    ['1,554', 'port-range'],
+    ['3,002', 'port-range'],
+  ],
 };
 
 describe('shipped sweeps', () => {
