@@ -5,6 +5,7 @@
  *   probe sysctls
  *   probe server --ports 5000[,5001] --backlog N --processes K --fd-budget B [--close never|on-eof|first] [--family dual]
  *   probe observe --role server|client --ports 80[,443] [--interval-ms 250]   (images/probe/observer.c)
+ *   probe inspect   (images/probe/inspect.c: one look at the namespaces it was started in)
  *   probe client --server HOST --ports 5000[,5001] --mode hold|churn --processes K --fd-budget B
  *                [--close client|server] [--rate PER_SECOND]
  *                --connect-timeout-ms T [--duration-ms D] [--handoff]
@@ -1328,6 +1329,7 @@ static int run_sysctls(void) {
 }
 
 #include "observer.c"
+#include "inspect.c"
 
 /* ---- main ----------------------------------------------------------------------------------------- */
 
@@ -1418,6 +1420,7 @@ int main(int argc, char **argv) {
   if (!strcmp(o.role, "server")) return run_server(&o);
   if (!strcmp(o.role, "client")) return run_client(&o);
   if (!strcmp(o.role, "observe")) return run_observer(&o);
-  fatal("usage: probe limits | sysctls | server --ports P [...] | client --server HOST --ports P [...] | observe --role R --ports P", EINVAL);
+  if (!strcmp(o.role, "inspect")) return run_inspect();
+  fatal("usage: probe limits | sysctls | inspect | server --ports P [...] | client --server HOST --ports P [...] | observe --role R --ports P", EINVAL);
   return 2;
 }

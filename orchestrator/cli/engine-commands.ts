@@ -20,7 +20,7 @@ export const RM_USAGE = `usage: portlab rm <run-id...> | --gone | --all [--yes]
   --gone       remove the runs whose portlab process is gone (a crash, kill -9), kept and hand-run ones included
   --all        remove every run, live ones too, after asking (--yes answers, as scripts need)`;
 
-export const IMAGES_USAGE = `usage: portlab images [build [nginx|redis|wrk|haproxy...]]
+export const IMAGES_USAGE = `usage: portlab images [build [nginx|redis|wrk|haproxy|redis-benchmark|memcached...]]
 
   Lists the images of third-party software the shipped scenarios run (portlab-app/...) on the engine; build makes
   the missing ones from Debian's packages, unpacked into portlab's cache (nothing is installed on the host).`;

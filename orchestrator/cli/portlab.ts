@@ -17,11 +17,13 @@ commands:
   sweep <sweep>              every point of a sweep file (a shipped name or a path); --dry-run, --json, --keep,
                              --junit FILE, --engine local|swarm, --push REGISTRY
   report <result.json...>    write the HTML report of each result again, from the file alone
+  inspect <container>        how close a running container is to each limit, per destination and listener (read-only);
+                             --json, --watch SECONDS
   ls [--format table|json]   the runs on the engine: id, scenario, state, started, owner alive or gone, kept
   rm <run-id...>             remove those runs; --gone: the runs whose portlab process is gone; --all [--yes]: every run
   lab up [N]|down|stop <i>|start <i>|env|status
                              a swarm of N Docker engines on this host, to try several machines (root)
-  images [build [nginx|redis|wrk|haproxy...]]
+  images [build [nginx|redis|wrk|haproxy|redis-benchmark|memcached...]]
                              the images of third-party software the shipped scenarios run (from Debian's packages)
   schema <scenario|sweep|result|sweep-summary>
                              print a published JSON Schema (the scenario and sweep ones are for editors)
@@ -77,6 +79,8 @@ export async function portlab(argv: string[]): Promise<number> {
     }
     case 'report':
       return (await import('./report-command.ts')).reportCommand(rest);
+    case 'inspect':
+      return (await import('./inspect-command.ts')).inspectCommand(rest);
     case 'ls':
     case 'rm':
     case 'images':

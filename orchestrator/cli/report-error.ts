@@ -3,6 +3,7 @@ import { EngineError, InterruptedError, SwarmNotReadyError } from '../engine/err
 import { ProbeBuildError } from '../engine/probe-image.ts';
 import { EngineMismatchError } from '../engine/swarm/swarm-backend.ts';
 import { KernelTooOldError } from '../predict/kernel-facts.ts';
+import { NotInspectableError } from '../engine/local/inspect-container.ts';
 import { ResultsDirError } from '../report/results-dir.ts';
 import { ResultFileError } from '../report/write-report.ts';
 import { ScenarioError } from '../scenario/load-scenario.ts';
@@ -14,6 +15,7 @@ export function exitCodeOf(error: unknown): number | undefined {
     error instanceof ScenarioError ||
     error instanceof EngineMismatchError ||
     error instanceof KernelTooOldError ||
+    error instanceof NotInspectableError ||
     error instanceof ResultFileError
   )
     return EXIT.badInput;

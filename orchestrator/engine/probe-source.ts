@@ -4,8 +4,8 @@ import path from 'node:path';
 import { PROJECT_ROOT } from '../common/project-root.ts';
 
 export const PROBE_DIR = path.join(PROJECT_ROOT, 'images', 'probe');
-/** Every file the image is built from: observer.c is part of probe.c's one translation unit. */
-export const PROBE_SOURCES = ['probe.c', 'observer.c', 'Dockerfile'] as const;
+/** Every file the image is built from: observer.c and inspect.c are part of probe.c's one translation unit. */
+export const PROBE_SOURCES = ['probe.c', 'observer.c', 'inspect.c', 'Dockerfile'] as const;
 export const PROBE_REPOSITORY = 'portlab-probe';
 
 /** The probe image is tagged by a hash of its sources, so it is rebuilt only when they change. */

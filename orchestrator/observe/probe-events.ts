@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-const Role = z.enum(['server', 'client', 'limits']);
+const Role = z.enum(['server', 'client', 'limits', 'inspect']);
 const ms = z.number().int();
 
 /** The probe's protocol (images/probe/probe.c): one JSON object per stdout line. */

@@ -44,6 +44,7 @@ export interface SignalledDocker {
     logs(opts: ServiceLogOptions & { follow: false }): Promise<Buffer>;
   };
   getContainer(id: string): {
+    inspect(opts: Signalled): Promise<Docker.ContainerInspectInfo>;
     start(opts: Signalled): Promise<unknown>;
     kill(opts: { signal: string } & Signalled): Promise<unknown>;
     stop(opts: { t: number } & Signalled): Promise<unknown>;

@@ -120,6 +120,21 @@ export class Containers {
     );
   }
 
+  /** A container by name or id: its id, name and whether it runs; null when the engine has none of that name. */
+  async find(nameOrId: string): Promise<{ id: string; name: string; running: boolean; status: string } | null> {
+    return this.context.call(
+      `the container ${nameOrId}`,
+      async (abortSignal) => {
+        const found = await this.context.api.getContainer(nameOrId).inspect({ abortSignal });
+        return { id: found.Id, name: found.Name.replace(/^\//, ''), running: found.State.Running, status: found.State.Status };
+      },
+      (error) => {
+        if (statusOf(error) === 404) return null;
+        throw new EngineError(`looking up container ${nameOrId}`, { cause: error });
+      },
+    );
+  }
+
   /** Runs a container to completion and returns its stdout; the container is removed either way. */
   async runToCompletion(spec: ContainerSpec, interrupt?: AbortSignal): Promise<string> {
     const id = await this.create(spec, interrupt);

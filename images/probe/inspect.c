@@ -1,0 +1,186 @@
+/*
+ * `probe inspect`: what the kernel holds in the network and PID namespaces of a container that is already running
+ * (portlab inspect starts the probe there for a moment: docker's --network and --pid container:<id>). Read-only: it
+ * opens no socket but its netlink one, writes nothing, and exits after one look.
+ *
+ * It prints a `ready` line (role "inspect": the namespace's port range, reserved and listening ports, the sysctls
+ * the model reads, somaxconn) and one `inspect` line:
+ *   - destinations: the TCP sockets that connect out (their local port is no listening port of the namespace),
+ *     grouped by remote address and port, counted by state, and how many of them hold a local port of the range;
+ *   - listeners: each listening socket's port, backlog and accept queue (tcp_diag_get_info for TCP_LISTEN), and
+ *     the sockets accepted on its port by state;
+ *   - processes: every process of the PID namespace but the probe, with its descriptors and soft nofile.
+ * It is part of probe.c (after observer.c: it shares dump_tcp's netlink walk, app_processes() and emit()).
+ */
+
+#define MAX_DESTINATIONS_SEEN 128
+
+struct destination_seen {
+  char address[INET6_ADDRSTRLEN];
+  int port;
+  long long states[TCP_STATES];
+  long long in_range; /* sockets whose local port lies in the namespace's ip_local_port_range */
+};
+
+struct listener_seen {
+  char address[INET6_ADDRSTRLEN]; /* its local address (0.0.0.0 or :: for every address) */
+  int port;
+  unsigned backlog;
+  unsigned queue;
+  long long states[TCP_STATES]; /* the sockets accepted on its port (local port = its port) */
+};
+
+struct inspection {
+  struct destination_seen destinations[MAX_DESTINATIONS_SEEN];
+  int ndestinations;
+  long long more_destinations; /* sockets to destinations past MAX_DESTINATIONS_SEEN */
+  struct listener_seen listeners[MAX_PORTS * 4];
+  int nlisteners;
+  long low, high; /* the namespace's ip_local_port_range */
+};
+
+/* A socket's remote (or, with `local`, its local) address as text (an IPv4-mapped IPv6 address as IPv4). */
+static void socket_address(const struct inet_diag_msg *msg, int local, char *out, size_t size) {
+  const uint32_t *words = local ? msg->id.idiag_src : msg->id.idiag_dst;
+  if (msg->idiag_family == AF_INET) {
+    inet_ntop(AF_INET, words, out, size);
+  } else if (words[0] == 0 && words[1] == 0 && words[2] == htonl(0xffff)) {
+    inet_ntop(AF_INET, &words[3], out, size);
+  } else {
+    inet_ntop(AF_INET6, words, out, size);
+  }
+}
+
+static struct listener_seen *listener_on(struct inspection *seen, int port) {
+  for (int i = 0; i < seen->nlisteners; i++)
+    if (seen->listeners[i].port == port) return &seen->listeners[i];
+  return NULL;
+}
+
+/* First pass: the listening sockets (a port may have one per family). */
+static void take_listener(const struct inet_diag_msg *msg, struct inspection *seen) {
+  if (msg->idiag_state != TCP_LISTEN) return;
+  int port = ntohs(msg->id.idiag_sport);
+  struct listener_seen *known = listener_on(seen, port);
+  if (known) {
+    known->backlog += msg->idiag_wqueue;
+    known->queue += msg->idiag_rqueue;
+    return;
+  }
+  if (seen->nlisteners < (int)(sizeof seen->listeners / sizeof *seen->listeners)) {
+    struct listener_seen *added = &seen->listeners[seen->nlisteners++];
+    *added = (struct listener_seen){.port = port, .backlog = msg->idiag_wqueue, .queue = msg->idiag_rqueue};
+    socket_address(msg, 1, added->address, sizeof added->address);
+  }
+}
+
+/* Second pass: every other socket, accepted on a listening port or connecting out to a destination. */
+static void take_socket(const struct inet_diag_msg *msg, struct inspection *seen) {
+  int state = msg->idiag_state < TCP_STATES ? msg->idiag_state : 0;
+  if (state == TCP_LISTEN) return;
+  int sport = ntohs(msg->id.idiag_sport), dport = ntohs(msg->id.idiag_dport);
+  struct listener_seen *accepted = listener_on(seen, sport);
+  if (accepted) {
+    accepted->states[state]++;
+    return;
+  }
+  char address[INET6_ADDRSTRLEN];
+  socket_address(msg, 0, address, sizeof address);
+  struct destination_seen *destination = NULL;
+  for (int i = 0; i < seen->ndestinations && !destination; i++)
+    if (seen->destinations[i].port == dport && !strcmp(seen->destinations[i].address, address)) destination = &seen->destinations[i];
+  if (!destination) {
+    if (seen->ndestinations >= MAX_DESTINATIONS_SEEN) {
+      seen->more_destinations++;
+      return;
+    }
+    destination = &seen->destinations[seen->ndestinations++];
+    snprintf(destination->address, sizeof destination->address, "%s", address);
+    destination->port = dport;
+  }
+  destination->states[state]++;
+  if (sport >= seen->low && sport <= seen->high) destination->in_range++;
+}
+
+/* One sock_diag dump of a family, each socket handed to `take`. 0, or the errno that stopped it. */
+static int dump_each(int family, void (*take)(const struct inet_diag_msg *, struct inspection *), struct inspection *seen) {
+  int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+  if (fd < 0) return errno;
+  struct {
+    struct nlmsghdr header;
+    struct inet_diag_req_v2 request;
+  } ask = {.header = {.nlmsg_len = sizeof ask, .nlmsg_type = SOCK_DIAG_BY_FAMILY, .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP},
+           .request = {.sdiag_family = family, .sdiag_protocol = IPPROTO_TCP, .idiag_states = ~0u}};
+  if (send(fd, &ask, sizeof ask, 0) < 0) {
+    int err = errno;
+    close(fd);
+    return err;
+  }
+  static char buffer[1 << 16];
+  for (;;) {
+    ssize_t length = recv(fd, buffer, sizeof buffer, 0);
+    if (length < 0 && errno == EINTR) continue;
+    if (length <= 0) break;
+    for (struct nlmsghdr *header = (struct nlmsghdr *)buffer; NLMSG_OK(header, (size_t)length); header = NLMSG_NEXT(header, length)) {
+      if (header->nlmsg_type == NLMSG_DONE) {
+        close(fd);
+        return 0;
+      }
+      if (header->nlmsg_type == NLMSG_ERROR) {
+        int err = -((struct nlmsgerr *)NLMSG_DATA(header))->error;
+        close(fd);
+        return err;
+      }
+      take((const struct inet_diag_msg *)NLMSG_DATA(header), seen);
+    }
+  }
+  close(fd);
+  return EIO;
+}
+
+/* {"ESTABLISHED":N,...}: the states with a count. */
+static int states_json(const long long *states, char *out, size_t size) {
+  int at = snprintf(out, size, "{");
+  for (int state = 1, first = 1; state < TCP_STATES; state++) {
+    if (states[state] == 0) continue;
+    at += snprintf(out + at, size - at, "%s\"%s\":%lld", first ? "" : ",", TCP_STATE_NAMES[state], states[state]);
+    first = 0;
+  }
+  return at + snprintf(out + at, size - at, "}");
+}
+
+static int run_inspect(void) {
+  static struct inspection seen;
+  char range[64] = "0 0";
+  read_text("/proc/sys/net/ipv4/ip_local_port_range", range, sizeof range);
+  sscanf(range, "%ld %ld", &seen.low, &seen.high);
+  int err = dump_each(AF_INET, take_listener, &seen);
+  if (err) fatal("reading the namespace's sockets (sock_diag)", err);
+  dump_each(AF_INET6, take_listener, &seen);
+  dump_each(AF_INET, take_socket, &seen);
+  dump_each(AF_INET6, take_socket, &seen);
+  /* The namespace's own facts first, as every probe reports them (only listening sockets count as bound). */
+  listeners_only = 1;
+  emit_ready("inspect", 1, -1, NULL);
+  static char destinations[MAX_DESTINATIONS_SEEN * 420], listeners[MAX_PORTS * 4 * 400], processes[MAX_APP_PROCESSES * 96];
+  char states[400];
+  for (int i = 0, at = 0; i < seen.ndestinations; i++) {
+    struct destination_seen *d = &seen.destinations[i];
+    states_json(d->states, states, sizeof states);
+    at += snprintf(destinations + at, sizeof destinations - at, "%s{\"address\":\"%s\",\"port\":%d,\"states\":%s,\"inRange\":%lld}", i ? "," : "",
+                   d->address, d->port, states, d->in_range);
+  }
+  for (int i = 0, at = 0; i < seen.nlisteners; i++) {
+    struct listener_seen *l = &seen.listeners[i];
+    states_json(l->states, states, sizeof states);
+    at += snprintf(listeners + at, sizeof listeners - at, "%s{\"address\":\"%s\",\"port\":%d,\"backlog\":%u,\"queue\":%u,\"states\":%s}",
+                   i ? "," : "", l->address, l->port, l->backlog, l->queue, states);
+  }
+  app_processes(processes, sizeof processes);
+  /* One line may be long (a namespace with many destinations): written as one write() all the same. */
+  static char line[MAX_DESTINATIONS_SEEN * 420 + MAX_PORTS * 4 * 400 + MAX_APP_PROCESSES * 96 + 256];
+  int length = snprintf(line, sizeof line, "{\"event\":\"inspect\",\"t\":%lld,\"destinations\":[%s],\"moreDestinations\":%lld,\"listeners\":[%s],\"processes\":%s}\n",
+                        elapsed_ms(), destinations, seen.more_destinations, listeners, processes);
+  if (length > 0) (void)!write(STDOUT_FILENO, line, (size_t)length < sizeof line ? (size_t)length : sizeof line - 1);
+  return 0;
+}

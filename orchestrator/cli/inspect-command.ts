@@ -1,0 +1,121 @@
+import { parseArgs } from 'node:util';
+import { inspectContainer, type Inspected } from '../engine/local/inspect-container.ts';
+import { headroom, type Headroom } from '../predict/headroom.ts';
+import { formatCount } from '../predict/count-range.ts';
+import { backendFor } from './backends.ts';
+import { connectEngine } from './connect-engine.ts';
+import { EXIT } from './exit-codes.ts';
+import { formatTable } from './format-table.ts';
+import { reportError } from './report-error.ts';
+
+export const INSPECT_USAGE = `usage: portlab inspect <container> [--json] [--watch SECONDS]
+
+  The model pointed at a container that is already running (a name or id on the local engine, portlab's or not):
+  for each destination it connects to, how many more connections it can make and the limit that stops it first
+  (free ports of the range, its process's free descriptors, the host's conntrack and open files); for each port it
+  listens on, the accept queue's and the descriptors' room. Read-only: portlab's probe joins the container's network
+  and PID namespaces for a moment, reads what the kernel holds there, and is removed at once.
+
+  --json          the same as JSON on stdout
+  --watch SECONDS look again every SECONDS (2 to 3600) until Ctrl-C`;
+
+/** What `portlab inspect` shows a person: the container, its destinations and listeners, each with its limit. */
+export function formatHeadroom(inspected: Inspected, room: Headroom): string {
+  const destinations = room.destinations.map((destination) => [
+    `${destination.address}:${destination.port}`,
+    Object.entries(destination.states)
+      .map(([state, count]) => `${formatCount(count)} ${state}`)
+      .join(', '),
+    formatCount(destination.portsUsed),
+    formatCount(destination.portsFree),
+    formatCount(destination.left),
+    destination.limit,
+  ]);
+  const listeners = room.listeners.map((listener) => [
+    `${listener.address}:${listener.port}${listener.dockerDns ? " (Docker's DNS)" : ''}`,
+    formatCount(listener.backlog),
+    formatCount(listener.queued),
+    formatCount(listener.queueRoom),
+    formatCount(listener.accepted),
+    listener.descriptorsFree === null ? '-' : formatCount(listener.descriptorsFree),
+  ]);
+  const descriptors = room.descriptors
+    ? `descriptors: ${room.descriptors.process} holds ${formatCount(room.descriptors.fds)} of its nofile ${formatCount(room.descriptors.nofile)}`
+    : 'descriptors: no process of it could be read';
+  return [
+    `${inspected.container.name} (${inspected.container.id.slice(0, 12)})`,
+    ...room.lines,
+    descriptors,
+    '',
+    destinations.length > 0
+      ? formatTable(['destination', 'sockets', 'ports used', 'ports free', 'left', 'binds first'], destinations)
+      : 'no connections out',
+    '',
+    listeners.length > 0
+      ? formatTable(['listening port', 'backlog', 'queued', 'queue room', 'accepted', 'descriptors free'], listeners)
+      : 'no listening socket',
+    ...room.destinations.flatMap((destination) => [
+      '',
+      `${destination.address}:${destination.port}:`,
+      ...destination.lines.map((line) => `  ${line}`),
+    ]),
+  ].join('\n');
+}
+
+/** Waits `ms`, or less when `signal` aborts. */
+const sleep = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+  });
+
+export async function inspectCommand(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        help: { type: 'boolean', short: 'h', default: false },
+        json: { type: 'boolean', default: false },
+        watch: { type: 'string' },
+      },
+    });
+    if (!parsed.values.help && parsed.positionals.length !== 1) throw new Error('inspect takes one container (a name or id)');
+    const watch = parsed.values.watch;
+    if (watch !== undefined && !(/^\d+$/.test(watch) && Number(watch) >= 2 && Number(watch) <= 3600))
+      throw new Error(`--watch takes a whole number of seconds from 2 to 3600, found ${JSON.stringify(watch)}`);
+  } catch (error) {
+    process.stderr.write(`portlab: ${(error as Error).message}\n${INSPECT_USAGE}\n`);
+    return EXIT.badInput;
+  }
+  if (parsed.values.help) {
+    process.stdout.write(`${INSPECT_USAGE}\n`);
+    return EXIT.pass;
+  }
+  const target = parsed.positionals[0]!;
+  const everyMs = parsed.values.watch === undefined ? null : Number(parsed.values.watch) * 1000;
+  const stop = new AbortController();
+  const onInterrupt = () => stop.abort();
+  process.once('SIGINT', onInterrupt);
+  try {
+    const engine = await connectEngine();
+    const image = await backendFor('local', engine).buildProbe(stop.signal, (message) => process.stderr.write(`${message}\n`));
+    do {
+      const inspected = await inspectContainer(engine, image, target, stop.signal);
+      const room = headroom(inspected.look, inspected.host);
+      const shown = parsed.values.json
+        ? JSON.stringify({ container: inspected.container, namespace: inspected.look, host: inspected.host, headroom: room }, null, 2)
+        : formatHeadroom(inspected, room);
+      process.stdout.write(`${everyMs !== null && !parsed.values.json ? `\n${new Date().toISOString()}\n` : ''}${shown}\n`);
+      if (everyMs !== null) await sleep(everyMs, stop.signal);
+    } while (everyMs !== null && !stop.signal.aborted);
+    return EXIT.pass;
+  } catch (error) {
+    if (stop.signal.aborted && everyMs !== null) return EXIT.pass;
+    return reportError(error);
+  } finally {
+    process.off('SIGINT', onInterrupt);
+  }
+}

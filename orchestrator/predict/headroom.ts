@@ -1,0 +1,187 @@
+/**
+ * Headroom: the model pointed at a namespace that is already running (`portlab inspect`). From one look at what the
+ * kernel holds there (its port range and sysctls, its sockets by destination and state, its listeners, its
+ * processes' descriptors) and the host's tables, how many more connections each destination and listener can take,
+ * and the limit that stops them first, with the arithmetic (docs/model.md: the same limits a scenario is predicted by).
+ */
+import { formatPortRange, portCount, type PortRange } from '../scenario/port-range.ts';
+import { formatCount } from './count-range.ts';
+import { expandPortList } from './ports.ts';
+import { TIME_WAIT_SECONDS } from './kernel-facts.ts';
+
+/** What `probe inspect` read in the namespace. */
+export type NamespaceLook = {
+  portRange: PortRange;
+  /** Listening ports of the namespace (Docker's DNS listener among them): skipped by every connect(). */
+  boundPorts: number[];
+  reservedPorts: string;
+  somaxconn: number;
+  sysctls: Record<string, string>;
+  destinations: Array<{ address: string; port: number; states: Record<string, number>; inRange: number }>;
+  /** Sockets to destinations past the ones listed (the probe lists 128 at most). */
+  moreDestinations: number;
+  /** Listening sockets: their local address (0.0.0.0 or :: for all), port, backlog, accept queue, accepted sockets. */
+  listeners: Array<{ address: string; port: number; backlog: number; queue: number; states: Record<string, number> }>;
+  processes: Array<{ pid: number; name: string; fds: number; nofile: number }>;
+};
+
+/** The host's shared tables, where they could be read (the engine on this machine); null where not. */
+export type HostRoom = { conntrack: { max: number; inUse: number } | null; files: { allocated: number; max: number } | null };
+
+export type Headroom = {
+  /** The connections one more connect() to it may still make, and the limit that stops it first. */
+  destinations: Array<{
+    address: string;
+    port: number;
+    states: Record<string, number>;
+    portsUsed: number;
+    portsFree: number;
+    left: number;
+    limit: string;
+    /** The churn view: TIME_WAITs now, and the rate (connections/s) at which closing first uses the range up. */
+    timeWait: { count: number; runsOutAbovePerSecond: number; reuse: string };
+    lines: string[];
+  }>;
+  listeners: Array<{
+    address: string;
+    port: number;
+    /** Docker's embedded DNS listener (127.0.0.11), not the application's. */
+    dockerDns: boolean;
+    backlog: number;
+    queued: number;
+    queueRoom: number;
+    accepted: number;
+    descriptorsFree: number | null;
+    lines: string[];
+  }>;
+  descriptors: { process: string; fds: number; nofile: number; free: number } | null;
+  lines: string[];
+};
+
+/** Where Docker's embedded DNS listens in every container of a user-defined network. */
+const DOCKER_DNS_ADDRESS = '127.0.0.11';
+
+/** The process that holds the most descriptors: whose nofile a new connection counts against. */
+function busiest(look: NamespaceLook): NamespaceLook['processes'][number] | null {
+  const known = look.processes.filter((process) => process.fds >= 0 && process.nofile > 0);
+  return known.reduce<NamespaceLook['processes'][number] | null>(
+    (most, process) => (most === null || process.fds > most.fds ? process : most),
+    null,
+  );
+}
+
+/** How long a TIME_WAIT keeps its port from one destination, as the namespace's sysctls say. */
+function reuseOf(sysctls: Record<string, string>): { seconds: number; text: string } {
+  const reuse = sysctls['net.ipv4.tcp_tw_reuse'];
+  if (reuse === '1' && sysctls['net.ipv4.tcp_timestamps'] !== '0') {
+    const delay = sysctls['net.ipv4.tcp_tw_reuse_delay'];
+    return delay === undefined
+      ? { seconds: 1, text: 'tcp_tw_reuse 1: a TIME_WAIT port is taken again within 1 s (before Linux 6.14)' }
+      : {
+          seconds: Number(delay) / 1000,
+          text: `tcp_tw_reuse 1: a TIME_WAIT port is taken again after ${Number(delay) / 1000} s (tcp_tw_reuse_delay)`,
+        };
+  }
+  return {
+    seconds: TIME_WAIT_SECONDS,
+    text: `tcp_tw_reuse ${reuse ?? '2'}${reuse === '1' ? ' without timestamps' : reuse === '0' ? '' : ' (loopback only)'}: a TIME_WAIT keeps its port ${TIME_WAIT_SECONDS} s`,
+  };
+}
+
+/** What the namespace has room for, shared by its destinations: ports per destination, descriptors, host tables. */
+type Room = {
+  usable: number;
+  owner: NamespaceLook['processes'][number] | null;
+  fdsFree: number | null;
+  conntrackRoom: number | null;
+  filesRoom: number | null;
+  reuse: { seconds: number; text: string };
+};
+
+/** One destination's headroom: the least of its free ports, the free descriptors and the host's room. */
+function destinationRoom(destination: NamespaceLook['destinations'][number], room: Room): Headroom['destinations'][number] {
+  const { usable, owner, fdsFree, conntrackRoom, filesRoom, reuse } = room;
+  const portsFree = Math.max(0, usable - destination.inRange);
+  const limits: Array<[string, number | null]> = [
+    ['port-range', portsFree],
+    ['nofile', fdsFree],
+    ['conntrack', conntrackRoom],
+    ['file-max', filesRoom],
+  ];
+  const [limit, left] = limits
+    .filter((entry): entry is [string, number] => entry[1] !== null)
+    .reduce((least, entry) => (entry[1] < least[1] ? entry : least));
+  const timeWaits = destination.states['TIME-WAIT'] ?? 0;
+  return {
+    address: destination.address,
+    port: destination.port,
+    states: destination.states,
+    portsUsed: destination.inRange,
+    portsFree,
+    left,
+    limit,
+    timeWait: { count: timeWaits, runsOutAbovePerSecond: Math.floor(usable / reuse.seconds), reuse: reuse.text },
+    lines: [
+      `${formatCount(destination.inRange)} of its sockets hold a port of the range (any state: a TIME-WAIT keeps its port as an open connection does): ${formatCount(portsFree)} ports free for this destination`,
+      ...(owner
+        ? [
+            `${owner.name} (pid ${owner.pid}) holds ${formatCount(owner.fds)} descriptors of its nofile ${formatCount(owner.nofile)}: ${formatCount(fdsFree ?? 0)} free`,
+          ]
+        : []),
+      ...(conntrackRoom === null ? [] : [`conntrack: ${formatCount(conntrackRoom)} entries free on the host (shared by every container)`]),
+      ...(filesRoom === null
+        ? []
+        : [`fs.file-max: room for ${formatCount(filesRoom)} more connections at two files each (shared by the host)`]),
+      `${limit} binds first: ${formatCount(left)} more connection${left === 1 ? '' : 's'} to ${destination.address}:${destination.port}`,
+      `churn: ${formatCount(timeWaits)} in TIME-WAIT now; ${reuse.text}, so closing first faster than ${formatCount(Math.floor(usable / reuse.seconds))}/s uses the range up (EADDRNOTAVAIL)`,
+    ],
+  };
+}
+
+/** The headroom of every destination and listener of the namespace. Pure. */
+export function headroom(look: NamespaceLook, host: HostRoom): Headroom {
+  const range = look.portRange;
+  const width = portCount(range);
+  const skipped = new Set(
+    [...expandPortList(look.reservedPorts), ...look.boundPorts].filter((port) => port >= range.low && port <= range.high),
+  );
+  const usable = width - skipped.size;
+  const odd = width % 2 === 1 && skipped.size === 0;
+  const owner = busiest(look);
+  const fdsFree = owner ? Math.max(0, owner.nofile - owner.fds) : null;
+  const conntrackRoom = host.conntrack ? Math.max(0, host.conntrack.max - host.conntrack.inUse) : null;
+  const filesRoom = host.files ? Math.floor(Math.max(0, host.files.max - host.files.allocated) / 2) : null;
+  const reuse = reuseOf(look.sysctls);
+  const rangeLine = `ip_local_port_range ${formatPortRange(range)} = ${formatCount(width)} ports${skipped.size > 0 ? `, ${skipped.size} skipped (bound or reserved: ${[...skipped].join(', ')})` : ''} = ${formatCount(usable)} per destination${odd ? ' (odd: connect() may leave one end unused)' : ''}`;
+  const room = { usable, owner, fdsFree, conntrackRoom, filesRoom, reuse };
+  const destinations = look.destinations.map((destination) => destinationRoom(destination, room));
+  const listeners = look.listeners.map((listener) => {
+    // The queue is full once it holds more than the backlog (sk_acceptq_is_full).
+    const queueRoom = Math.max(0, listener.backlog + 1 - listener.queue);
+    const accepted = Math.max(0, (listener.states.ESTABLISHED ?? 0) - listener.queue);
+    return {
+      address: listener.address,
+      port: listener.port,
+      dockerDns: listener.address === DOCKER_DNS_ADDRESS,
+      backlog: listener.backlog,
+      queued: listener.queue,
+      queueRoom,
+      accepted,
+      descriptorsFree: fdsFree,
+      lines: [
+        `backlog ${formatCount(listener.backlog)} (as listen() asked, capped by somaxconn ${formatCount(look.somaxconn)}), ${formatCount(listener.queue)} waiting for accept(): room for ${formatCount(queueRoom)} more completed handshakes`,
+        `${formatCount(accepted)} accepted connections on port ${listener.port}${fdsFree === null ? '' : `; ${formatCount(fdsFree)} descriptors free for accept()`}`,
+      ],
+    };
+  });
+  return {
+    destinations,
+    listeners,
+    descriptors: owner ? { process: owner.name, fds: owner.fds, nofile: owner.nofile, free: fdsFree ?? 0 } : null,
+    lines: [
+      rangeLine,
+      ...(look.moreDestinations > 0 ? [`${formatCount(look.moreDestinations)} sockets to further destinations not listed`] : []),
+      ...(host.conntrack ? [] : ["the host's conntrack and open files were not read (the engine is not on this machine)"]),
+    ],
+  };
+}

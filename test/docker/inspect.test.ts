@@ -1,0 +1,185 @@
+import { randomBytes } from 'node:crypto';
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PROJECT_ROOT } from '../../orchestrator/common/project-root.ts';
+import { DockerEngine } from '../../orchestrator/engine/docker/engine.ts';
+import { backendFor } from '../../orchestrator/cli/backends.ts';
+import { runPortlab } from '../cli/run-cli.ts';
+import { eventually } from './docker-helpers.ts';
+
+/**
+ * `portlab inspect` on containers portlab did not start: a probe server and client and a redis, started by hand
+ * with `docker run` as a user would, then inspected. The headroom must match what the kernel holds (read here from
+ * the host's /proc, not through portlab), and the inspected containers must be as they were.
+ */
+const tag = randomBytes(3).toString('hex');
+const names = {
+  network: `insp-net-${tag}`,
+  server: `insp-server-${tag}`,
+  client: `insp-client-${tag}`,
+  redis: `insp-redis-${tag}`,
+  idle: `insp-idle-${tag}`,
+};
+const dockerCli = (...args: string[]) => execa('docker', args);
+let image = '';
+
+/** The host's view of a container's processes: each one's descriptors and soft nofile, from /proc. */
+async function processesOf(container: string): Promise<Array<{ pid: number; fds: number; nofile: number }>> {
+  const top = await dockerCli('top', container, '-o', 'pid');
+  const pids = top.stdout
+    .split('\n')
+    .slice(1)
+    .map(Number)
+    .filter((pid) => pid > 0);
+  return Promise.all(
+    pids.map(async (pid) => ({
+      pid,
+      fds: (await readdir(`/proc/${pid}/fd`)).length,
+      nofile: Number(/^Max open files\s+(\d+)/m.exec(await readFile(`/proc/${pid}/limits`, 'utf8'))?.[1]),
+    })),
+  );
+}
+
+/** What must not change in an inspected container: its processes and its files. */
+const stateOf = async (container: string) => ({
+  processes: (await dockerCli('top', container, '-o', 'pid,args')).stdout,
+  files: (await dockerCli('diff', container)).stdout,
+});
+
+const inspectJson = async (container: string) => {
+  const result = await runPortlab(['inspect', container, '--json']);
+  expect(result.exitCode, result.stderr).toBe(0);
+  return JSON.parse(result.stdout);
+};
+
+beforeAll(async () => {
+  await execa('bash', [path.join(PROJECT_ROOT, 'scripts', 'build-app-images.sh'), 'redis'], { stdio: 'inherit' });
+  image = await backendFor('local', new DockerEngine()).buildProbe(new AbortController().signal, () => undefined);
+  await dockerCli('network', 'create', names.network);
+  await dockerCli(
+    'run',
+    '-d',
+    '--name',
+    names.server,
+    '--network',
+    names.network,
+    '--ulimit',
+    'nofile=20000:20000',
+    image,
+    'server',
+    '--ports',
+    '5000',
+    '--fd-budget',
+    '19000',
+  );
+  await dockerCli(
+    'run',
+    '-d',
+    '--name',
+    names.client,
+    '--network',
+    names.network,
+    '--sysctl',
+    'net.ipv4.ip_local_port_range=61000 61999',
+    '--ulimit',
+    'nofile=20000:20000',
+    image,
+    'client',
+    '--server',
+    names.server,
+    '--ports',
+    '5000',
+    '--fd-budget',
+    '19000',
+  );
+  await dockerCli(
+    'run',
+    '-d',
+    '--name',
+    names.redis,
+    '--network',
+    names.network,
+    'portlab-app/redis:7.0',
+    '--port',
+    '6379',
+    '--save',
+    '',
+    '--protected-mode',
+    'no',
+  );
+  await dockerCli('create', '--name', names.idle, '--network', names.network, image, 'limits');
+  // The client has filled its range once its probe says so: a `done` line (EADDRNOTAVAIL).
+  await eventually(
+    async () => ((await dockerCli('logs', names.client)).stdout.includes('"event":"done"') ? true : undefined),
+    60_000,
+    'the client filling its range',
+  );
+}, 15 * 60_000);
+
+afterAll(async () => {
+  await execa('docker', ['rm', '-f', names.server, names.client, names.redis, names.idle], { reject: false });
+  await execa('docker', ['network', 'rm', names.network], { reject: false });
+});
+
+describe("portlab inspect: the model pointed at running containers that are not portlab's", () => {
+  it('a client that filled its range: 0 more connections to the server, the port range binds, as the kernel holds it', async () => {
+    const before = await stateOf(names.client);
+    const json = await inspectJson(names.client);
+    const [destination] = json.headroom.destinations;
+    expect(json.headroom.destinations).toHaveLength(1);
+    expect(destination).toMatchObject({
+      port: 5000,
+      portsUsed: 1000,
+      portsFree: 0,
+      left: 0,
+      limit: 'port-range',
+      states: { ESTABLISHED: 1000 },
+    });
+    // Its descriptors, right to the unit, as the host's /proc counts them for its busiest process.
+    const busiest = (await processesOf(names.client)).reduce((most, process) => (process.fds > most.fds ? process : most));
+    expect(json.headroom.descriptors).toMatchObject({ fds: busiest.fds, nofile: busiest.nofile, free: busiest.nofile - busiest.fds });
+    // Read-only: the same processes and files after as before, and no inspecting container left behind.
+    expect(await stateOf(names.client)).toEqual(before);
+    expect((await dockerCli('ps', '-aq', '--filter', 'label=io.portlab.inspects')).stdout).toBe('');
+    // A person's table says the same.
+    const table = await runPortlab(['inspect', names.client]);
+    expect(table.stdout).toMatch(/:5000\s+1,000 ESTABLISHED\s+1,000\s+0\s+0\s+port-range/);
+  });
+
+  it("the server: its listener's queue room and the descriptors accept() has left, right to the unit", async () => {
+    const before = await stateOf(names.server);
+    const json = await inspectJson(names.server);
+    const listener = json.headroom.listeners.find((entry: { port: number }) => entry.port === 5000);
+    // backlog 4096 (the probe's listen(), capped by somaxconn 4096): the queue holds one more than that.
+    expect(listener).toMatchObject({ dockerDns: false, backlog: 4096, queued: 0, queueRoom: 4097, accepted: 1000 });
+    const busiest = (await processesOf(names.server)).reduce((most, process) => (process.fds > most.fds ? process : most));
+    expect(listener.descriptorsFree).toBe(busiest.nofile - busiest.fds);
+    // Docker's DNS listener is named as such, not taken for the application's.
+    expect(json.headroom.listeners.filter((entry: { dockerDns: boolean }) => entry.dockerDns)).toHaveLength(1);
+    expect(await stateOf(names.server)).toEqual(before);
+  });
+
+  it('a redis started by hand: its listener and its own nofile, as its process has them', async () => {
+    await eventually(
+      async () => ((await dockerCli('logs', names.redis)).stdout.includes('Ready to accept connections') ? true : undefined),
+      30_000,
+      'redis starting',
+    );
+    const json = await inspectJson(names.redis);
+    expect(json.headroom.listeners.map((entry: { port: number }) => entry.port)).toContain(6379);
+    const [redis] = await processesOf(names.redis);
+    expect(json.headroom.descriptors).toMatchObject({ process: 'redis-server', fds: redis!.fds, nofile: redis!.nofile });
+    expect(json.headroom.destinations).toEqual([]);
+  });
+
+  it('a container that is not running, or not there: one line, exit 2, nothing created', async () => {
+    const idle = await runPortlab(['inspect', names.idle]);
+    expect(idle.exitCode).toBe(2);
+    expect(idle.stderr.trim()).toBe(`portlab: container ${names.idle} is created, not running: there is nothing of it to inspect`);
+    const none = await runPortlab(['inspect', `no-such-${tag}`]);
+    expect(none.exitCode).toBe(2);
+    expect(none.stderr.trim()).toBe(`portlab: the Docker engine at /var/run/docker.sock has no container named no-such-${tag}`);
+  });
+});
