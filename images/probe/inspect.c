@@ -10,7 +10,7 @@
  *   - listeners: each listening socket's port, backlog and accept queue (tcp_diag_get_info for TCP_LISTEN), and
  *     the sockets accepted on its port by state;
  *   - processes: every process of the PID namespace but the probe, with its descriptors and soft nofile.
- * It is part of probe.c (after observer.c: it shares dump_tcp's netlink walk, app_processes() and emit()).
+ * It is part of probe.c (after observer.c: it shares diag_dump()'s netlink walk, app_processes() and emit()).
  */
 
 #define MAX_DESTINATIONS_SEEN 128
@@ -58,7 +58,8 @@ static struct listener_seen *listener_on(struct inspection *seen, int port) {
 }
 
 /* First pass: the listening sockets (a port may have one per family). */
-static void take_listener(const struct inet_diag_msg *msg, struct inspection *seen) {
+static void take_listener(const struct inet_diag_msg *msg, void *arg) {
+  struct inspection *seen = arg;
   if (msg->idiag_state != TCP_LISTEN) return;
   int port = ntohs(msg->id.idiag_sport);
   struct listener_seen *known = listener_on(seen, port);
@@ -75,7 +76,8 @@ static void take_listener(const struct inet_diag_msg *msg, struct inspection *se
 }
 
 /* Second pass: every other socket, accepted on a listening port or connecting out to a destination. */
-static void take_socket(const struct inet_diag_msg *msg, struct inspection *seen) {
+static void take_socket(const struct inet_diag_msg *msg, void *arg) {
+  struct inspection *seen = arg;
   int state = msg->idiag_state < TCP_STATES ? msg->idiag_state : 0;
   if (state == TCP_LISTEN) return;
   int sport = ntohs(msg->id.idiag_sport), dport = ntohs(msg->id.idiag_dport);
@@ -102,42 +104,6 @@ static void take_socket(const struct inet_diag_msg *msg, struct inspection *seen
   if (sport >= seen->low && sport <= seen->high) destination->in_range++;
 }
 
-/* One sock_diag dump of a family, each socket handed to `take`. 0, or the errno that stopped it. */
-static int dump_each(int family, void (*take)(const struct inet_diag_msg *, struct inspection *), struct inspection *seen) {
-  int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
-  if (fd < 0) return errno;
-  struct {
-    struct nlmsghdr header;
-    struct inet_diag_req_v2 request;
-  } ask = {.header = {.nlmsg_len = sizeof ask, .nlmsg_type = SOCK_DIAG_BY_FAMILY, .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP},
-           .request = {.sdiag_family = family, .sdiag_protocol = IPPROTO_TCP, .idiag_states = ~0u}};
-  if (send(fd, &ask, sizeof ask, 0) < 0) {
-    int err = errno;
-    close(fd);
-    return err;
-  }
-  static char buffer[1 << 16];
-  for (;;) {
-    ssize_t length = recv(fd, buffer, sizeof buffer, 0);
-    if (length < 0 && errno == EINTR) continue;
-    if (length <= 0) break;
-    for (struct nlmsghdr *header = (struct nlmsghdr *)buffer; NLMSG_OK(header, (size_t)length); header = NLMSG_NEXT(header, length)) {
-      if (header->nlmsg_type == NLMSG_DONE) {
-        close(fd);
-        return 0;
-      }
-      if (header->nlmsg_type == NLMSG_ERROR) {
-        int err = -((struct nlmsgerr *)NLMSG_DATA(header))->error;
-        close(fd);
-        return err;
-      }
-      take((const struct inet_diag_msg *)NLMSG_DATA(header), seen);
-    }
-  }
-  close(fd);
-  return EIO;
-}
-
 /* {"ESTABLISHED":N,...}: the states with a count. */
 static int states_json(const long long *states, char *out, size_t size) {
   int at = snprintf(out, size, "{");
@@ -154,11 +120,11 @@ static int run_inspect(void) {
   char range[64] = "0 0";
   read_text("/proc/sys/net/ipv4/ip_local_port_range", range, sizeof range);
   sscanf(range, "%ld %ld", &seen.low, &seen.high);
-  int err = dump_each(AF_INET, take_listener, &seen);
+  int err = diag_dump(AF_INET, take_listener, &seen);
   if (err) fatal("reading the namespace's sockets (sock_diag)", err);
-  dump_each(AF_INET6, take_listener, &seen);
-  dump_each(AF_INET, take_socket, &seen);
-  dump_each(AF_INET6, take_socket, &seen);
+  diag_dump(AF_INET6, take_listener, &seen);
+  diag_dump(AF_INET, take_socket, &seen);
+  diag_dump(AF_INET6, take_socket, &seen);
   /* The namespace's own facts first, as every probe reports them (only listening sockets count as bound). */
   listeners_only = 1;
   emit_ready("inspect", 1, -1, NULL);

@@ -68,8 +68,8 @@ static void count_socket(const struct inet_diag_msg *msg, struct kernel_view *vi
   if (msg->idiag_inode != 0) view->held++;
 }
 
-/* One sock_diag dump of a family's TCP sockets in every state. 0, or the errno that stopped it. */
-static int dump_tcp(int family, struct kernel_view *view) {
+/* One sock_diag dump of a family's TCP sockets in every state, each handed to `take`. 0, or the errno that stopped it. */
+static int diag_dump(int family, void (*take)(const struct inet_diag_msg *, void *), void *arg) {
   int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
   if (fd < 0) return errno;
   struct {
@@ -97,12 +97,17 @@ static int dump_tcp(int family, struct kernel_view *view) {
         close(fd);
         return err;
       }
-      count_socket((const struct inet_diag_msg *)NLMSG_DATA(header), view);
+      take((const struct inet_diag_msg *)NLMSG_DATA(header), arg);
     }
   }
   close(fd);
   return EIO;
 }
+
+static void count_into_view(const struct inet_diag_msg *msg, void *view) { count_socket(msg, view); }
+
+/* The kernel view of one family's sockets. */
+static int dump_tcp(int family, struct kernel_view *view) { return diag_dump(family, count_into_view, view); }
 
 /* The application's processes: every process of the PID namespace but this one, with its descriptors and nofile. */
 static int app_processes(char *out, size_t size) {
@@ -226,6 +231,12 @@ static int run_observer(struct options *o) {
     while (waitpid(-1, NULL, WNOHANG) > 0) continue;
     long long before = elapsed_ms();
     emit_observation(o, server, &unreadable);
+    /* A kept run has read what it needs (SIGUSR2): the observer says it is done, and goes on looking until stopped. */
+    if (go_received) {
+      go_received = 0;
+      emit("{\"event\":\"done\",\"role\":\"%s\",\"worker\":0,\"count\":-1,\"errno\":\"none\",\"reason\":\"kept\",\"t\":%lld}",
+           server ? "server" : "client", elapsed_ms());
+    }
     /* Observing must not slow what it observes: with tens of thousands of sockets a dump takes tens of ms (about
        2 us a socket here), so the observer waits at least 4 times as long as its last look took (at most a fifth
        of one core). */

@@ -82,6 +82,8 @@ static void on_handoff_signal(int sig) {
 }
 
 static volatile sig_atomic_t go_received = 0;
+/* A server's PID 1 passes SIGUSR2 on to its workers (report and keep holding); a client's uses it as its go. */
+static int forward_report = 0;
 
 static void on_go_signal(int sig) {
   (void)sig;
@@ -522,6 +524,11 @@ static int supervise(void) {
       for (int i = 0; i < nworkers; i++) kill(workers[i], SIGTERM);
       forwarded = 1;
     }
+    /* A server asked to report and keep what it holds (a kept run): its workers each print their final counts. */
+    if (forward_report && go_received && !stop_requested) {
+      go_received = 0;
+      for (int i = 0; i < nworkers; i++) kill(workers[i], SIGUSR2);
+    }
     int status;
     pid_t pid = waitpid(-1, &status, 0);
     if (pid < 0) {
@@ -610,6 +617,23 @@ static void wait_for_stop(void) {
 }
 
 /*
+ * A server worker waits for the end of the run (SIGTERM) or, in a kept run, for the word to print its final counts
+ * and go on holding (SIGUSR2: the run has read what it measured, and the containers stay up to be looked at). It
+ * naps rather than pause()s: a signal that lands between the check and the pause would otherwise be slept through.
+ * Returns whether it was asked to report and keep.
+ */
+static int wait_for_stop_or_report(void) {
+  while (!stop_requested && !go_received) {
+    struct timespec nap = {0, 50 * 1000000L};
+    nanosleep(&nap, NULL);
+  }
+  return !stop_requested;
+}
+
+/* The `done` reason of a server worker: the run ended (signal), or it reported and holds on (kept). */
+static const char *server_end(int kept) { return kept ? "kept" : "signal"; }
+
+/*
  * Once its final counts are out, a worker lets go of what it holds with a reset instead of a FIN (SO_LINGER 0):
  * one packet per connection rather than a FIN exchange and a TIME_WAIT on the side that closed, so the kernel tears
  * tens of thousands of connections down sooner (measured: default-range's containers went in 2.2-2.4 s instead of
@@ -655,7 +679,7 @@ static void server_churn_worker(int index, struct server_ctx *ctx, int close_fir
   }
   emit("{\"event\":\"worker\",\"role\":\"server\",\"worker\":%d,\"pid\":%d,\"budget\":%lld,\"t\":%lld}", index, getpid(), budget, elapsed_ms());
   struct epoll_event events[256];
-  while (!stop_requested) {
+  while (!stop_requested && !go_received) {
     int n = epoll_wait(ep, events, 256, server_wait_ms(accepted, reported, last_report));
     if (n < 0 && errno != EINTR) fatal("epoll_wait failed", errno);
     for (int e = 0; e < n; e++) {
@@ -692,8 +716,10 @@ static void server_churn_worker(int index, struct server_ctx *ctx, int close_fir
       last_report = now;
     }
   }
-  emit("{\"event\":\"done\",\"role\":\"server\",\"worker\":%d,\"count\":%lld,\"errno\":\"%s\",\"timeWait\":%d,\"t\":%lld}", index,
-       accepted, errno_name(stopped_by), count_time_wait(), elapsed_ms());
+  int kept = !stop_requested;
+  emit("{\"event\":\"done\",\"role\":\"server\",\"worker\":%d,\"count\":%lld,\"errno\":\"%s\",\"reason\":\"%s\",\"timeWait\":%d,\"t\":%lld}", index,
+       accepted, errno_name(stopped_by), server_end(kept), count_time_wait(), elapsed_ms());
+  if (kept) wait_for_stop();
   reset_on_exit();
 }
 
@@ -710,7 +736,7 @@ static void server_worker(int index, void *arg) {
   for (int i = 0; i < ctx->o->nports; i++) fds[i] = (struct pollfd){.fd = ctx->listeners[i], .events = POLLIN};
   emit("{\"event\":\"worker\",\"role\":\"server\",\"worker\":%d,\"pid\":%d,\"budget\":%lld,\"t\":%lld}", index, getpid(), budget, elapsed_ms());
 
-  while (!stop_requested && !stopped_by) {
+  while (!stop_requested && !stopped_by && !go_received) {
     int ready = poll(fds, ctx->o->nports, server_wait_ms(accepted, reported, last_report));
     if (ready < 0 && errno != EINTR) fatal("poll failed", errno);
     for (int i = 0; ready > 0 && i < ctx->o->nports && !stopped_by; i++) {
@@ -734,11 +760,12 @@ static void server_worker(int index, void *arg) {
     }
   }
   if (accepted != reported) emit("{\"event\":\"progress\",\"role\":\"server\",\"worker\":%d,\"count\":%lld,\"t\":%lld}", index, accepted, elapsed_ms());
-  wait_for_stop();
+  int kept = wait_for_stop_or_report();
   /* A holding server closes nothing: its TIME_WAIT count is the namespace's `tw` (one short read), not a walk of
      /proc/net/tcp's tens of thousands of lines by every worker while the run waits for this line. */
-  emit("{\"event\":\"done\",\"role\":\"server\",\"worker\":%d,\"count\":%lld,\"errno\":\"%s\",\"timeWait\":%d,\"t\":%lld}", index,
-       accepted, errno_name(stopped_by), time_wait_now(), elapsed_ms());
+  emit("{\"event\":\"done\",\"role\":\"server\",\"worker\":%d,\"count\":%lld,\"errno\":\"%s\",\"reason\":\"%s\",\"timeWait\":%d,\"t\":%lld}", index,
+       accepted, errno_name(stopped_by), server_end(kept), time_wait_now(), elapsed_ms());
+  if (kept) wait_for_stop();
   reset_on_exit();
 }
 
@@ -765,6 +792,8 @@ static int run_server(struct options *o) {
   char extra[128];
   snprintf(extra, sizeof extra, ",\"backlog\":%d,\"listenPorts\":%d", o->backlog, o->nports);
   emit_ready("server", o->processes, o->fd_budget, extra);
+  forward_report = 1;
+  go_received = 0;
   spawn(o->processes, server_worker, &ctx);
   return supervise();
 }

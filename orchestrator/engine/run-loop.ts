@@ -174,11 +174,13 @@ function heldBy(clients: string[], watch: RunWatch): number {
 async function stopInOrder(deployment: Deployment, watch: RunWatch, options: RunOptions, endReason: EndReason): Promise<void> {
   const { server } = deployment.containers;
   const serverLog = watch.logs.get(server);
-  await deployment.signalServer();
+  const cut = endReason === 'duration' || endReason === 'stalled';
+  // A kept run whose clients all finished stays up: the server prints its counts and goes on holding.
+  const staysUp = options.afterRun.kept && deployment.staysUp && !cut;
+  await deployment.signalServer(staysUp);
   const finalLinesBy = options.now() + LOG_DRAIN_TIMEOUT_MS;
   while (!serverLog?.allDone() && !watch.exited.has(server) && options.now() < finalLinesBy) await watch.wakeup.wait(TICK_MS);
-  if (options.afterRun.stopsContainers || endReason === 'duration' || endReason === 'stalled')
-    await deployment.stopAll(LOG_DRAIN_TIMEOUT_MS);
+  if (!staysUp && (options.afterRun.kept || cut)) await deployment.stopAll(LOG_DRAIN_TIMEOUT_MS);
 }
 
 /** Waits for `work`, or `timeoutMs`, whichever is first. */

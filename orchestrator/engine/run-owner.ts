@@ -74,24 +74,24 @@ export type AfterRun = {
   readonly kept: boolean;
   /** What its containers and network carry besides the run's labels (a kept run's survive the next run's cleanup). */
   readonly labels: Record<string, string>;
-  /** Its containers are stopped once their last lines are read, whatever ended the run (they go on being listed). */
-  readonly stopsContainers: boolean;
-  /** Takes the deployment away, or leaves it. */
-  end(deployment: { remove(): Promise<void> }): Promise<void>;
+  /** Takes the deployment away, or leaves it (no longer followed: its containers go on without portlab). */
+  end(deployment: { remove(): Promise<void>; detach(): void }): Promise<void>;
 };
 
 /** The default: everything of the run is removed once what it measured is read. */
 export const REMOVE_RUN: AfterRun = {
   kept: false,
   labels: {},
-  stopsContainers: false,
   end: (deployment) => deployment.remove(),
 };
 
-/** --keep: the run's containers (stopped) and network stay for inspection, until `portlab rm` or --cleanup. */
+/**
+ * --keep: the run's containers and network stay until `portlab rm` or --cleanup; on the local engine its containers
+ * go on running, each holding what it held at the end (`portlab inspect`, `docker exec`, `ss` see the experiment as
+ * it stood); a swarm's are stopped.
+ */
 export const KEEP_RUN: AfterRun = {
   kept: true,
   labels: { [PORTLAB_LABEL.kept]: 'true' },
-  stopsContainers: true,
-  end: async () => {},
+  end: async (deployment) => deployment.detach(),
 };

@@ -129,8 +129,15 @@ export interface Deployment {
   runsApplication(container: string): boolean;
   /** Every client, started (or, when they wait for it, given its go). */
   startClients(sink: ContainerSink): Promise<void>;
-  /** Asks the server's probe to print its final counts and end (SIGTERM). */
-  signalServer(): Promise<void>;
+  /**
+   * Asks the server's probe to print its final counts and end (SIGTERM), or, `keep`, to print them and go on holding
+   * (SIGUSR2; an application's observer says it is done and goes on looking). Only where `staysUp`.
+   */
+  signalServer(keep?: boolean): Promise<void>;
+  /** Whether a kept run's containers can go on running after the run (the local engine's; a swarm's are stopped). */
+  readonly staysUp: boolean;
+  /** Stops following the containers' output and leaves them as they are (a kept run). */
+  detach(): void;
   /** Stops everything gracefully; resolves once every last line was read, or after `timeoutMs`. */
   stopAll(timeoutMs: number): Promise<void>;
   /** Removes all it created; throws an EngineError naming what it could not remove. */

@@ -91,9 +91,10 @@ export const ProbeEvent = z.discriminatedUnion('event', [
     errno: z.string(),
     /**
      * error: a syscall stopped it; signal: the run ended first; handoff: it used its share and the next worker
-     * takes over; duration: a churning worker churned for its whole duration.
+     * takes over; duration: a churning worker churned for its whole duration; kept: a server (or observer) of a
+     * kept run printed its final counts and goes on holding.
      */
-    reason: z.enum(['error', 'signal', 'handoff', 'duration']).optional(),
+    reason: z.enum(['error', 'signal', 'handoff', 'duration', 'kept']).optional(),
     /** Sockets of the container's namespace in TIME_WAIT when the worker stopped. */
     timeWait: z.number().int().optional(),
     /** Churn: sockets the namespace put in TIME_WAIT while the worker churned (TcpExt TW); -1 where unknown. */

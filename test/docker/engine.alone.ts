@@ -166,12 +166,32 @@ describe('a run on the engine', () => {
     expect(await ownContainers('io.portlab.scenario=slow-hold')).toEqual([]);
   });
 
-  it('--keep leaves the run in place, recognisable by docker compose labels; portlab ls lists it, portlab rm removes it', async () => {
+  it('--keep leaves the run up, each container holding what it held; portlab inspect reads it as the result says; portlab rm removes it', async () => {
     const result = await runCli(['test/fixtures/small-range.yml', '--keep']);
     expect(result.exitCode).toBe(0);
     const [run] = await readResults(result.resultsDir);
     const kept = await containersLabelled(`com.docker.compose.project=${run?.run.project}`);
     expect(kept.sort()).toEqual([`/${run?.run.project}-client-1-1`, `/${run?.run.project}-client-2-1`, `/${run?.run.project}-server-1`]);
+    // Still running after portlab exited, each as the run left it: inspecting a client and the server gives back the
+    // result's counts, every destination of the client used up (the port range, 0 left).
+    const states = await Promise.all(kept.map(async (name) => (await docker.getContainer(name.slice(1)).inspect()).State.Status));
+    expect(states).toEqual(['running', 'running', 'running']);
+    const inspect = async (name: string) => JSON.parse((await runPortlab(['inspect', name, '--json'])).stdout).headroom;
+    const client = await inspect(`${run?.run.project}-client-1-1`);
+    const clientResult = run!.clients.find((entry) => entry.name === 'client-1')!;
+    expect(client.destinations.map((destination: { port: number }) => destination.port).sort()).toEqual([5000, 5001]);
+    expect(client.destinations.reduce((sum: number, destination: { portsUsed: number }) => sum + destination.portsUsed, 0)).toBe(
+      clientResult.observed,
+    );
+    expect(client.destinations.map((destination: { left: number; limit: string }) => [destination.left, destination.limit])).toEqual([
+      [0, 'port-range'],
+      [0, 'port-range'],
+    ]);
+    const server = await inspect(`${run?.run.project}-server-1`);
+    const accepted = server.listeners
+      .filter((listener: { dockerDns: boolean }) => !listener.dockerDns)
+      .reduce((sum: number, listener: { accepted: number }) => sum + listener.accepted, 0);
+    expect(accepted).toBe(run!.server.observed);
     // portlab ls lists it (its owner, the run's process, is gone; it was kept); portlab rm <id> removes it.
     const ls = await runPortlab(['ls', '--format', 'json']);
     expect(ls.exitCode).toBe(0);

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { EngineError, NofileRefusedError, nofileRefusal } from '../../orchestrator/engine/errors.ts';
 import { runExperiment } from '../../orchestrator/engine/run-loop.ts';
 import type { ContainerSink, Deployment, RunOptions } from '../../orchestrator/engine/run-record.ts';
-import { REMOVE_RUN } from '../../orchestrator/engine/run-owner.ts';
+import { KEEP_RUN, REMOVE_RUN } from '../../orchestrator/engine/run-owner.ts';
 import { readyEvent } from '../probe-fixtures.ts';
 
 const line = (event: Record<string, unknown>) => JSON.stringify(event);
@@ -63,8 +63,14 @@ class FakeDeployment implements Deployment {
     sink.line('client-1', done('client', count, 'EADDRNOTAVAIL', 30));
   }
 
-  async signalServer() {
-    this.calls.push('signalServer');
+  readonly staysUp = true;
+
+  detach() {
+    this.calls.push('detach');
+  }
+
+  async signalServer(keep = false) {
+    this.calls.push(keep ? 'signalServer(keep)' : 'signalServer');
     setTimeout(() => this.sink?.line('server', done('server', this.accepted, 'none', 40)), 5);
   }
 
@@ -115,6 +121,15 @@ describe('the run loop, driven by a deployment with no engine', () => {
     expect(deployment.calls).toEqual(['prepareClients', 'startServer', 'startClients', 'signalServer', 'remove']);
     const { timeline } = await removed;
     expect(Object.values(timeline).every((at) => at !== null)).toBe(true);
+  });
+
+  it('--keep: the server prints its counts and holds on (SIGUSR2), nothing is stopped or removed, the containers are let go', async () => {
+    const deployment = new FakeDeployment();
+    const { record, removed } = await runExperiment(deployment, options({ afterRun: KEEP_RUN }));
+    expect(record.endReason).toBe('clients-done');
+    expect(record.observations.server?.count).toBe(1000);
+    await removed;
+    expect(deployment.calls).toEqual(['prepareClients', 'startServer', 'startClients', 'signalServer(keep)', 'detach']);
   });
 
   it('a container that dies mid-run: failed, typed as exited, naming it; what was counted is kept', async () => {

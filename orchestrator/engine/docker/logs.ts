@@ -15,6 +15,7 @@ export class Logs {
     name: string,
     onLine: (line: string) => void,
     onStderr: (line: string) => void = () => {},
+    detach?: AbortSignal,
   ): Promise<void> {
     let stream: NodeJS.ReadableStream;
     try {
@@ -30,6 +31,13 @@ export class Logs {
     await new Promise<void>((resolve, reject) => {
       stream.on('end', resolve);
       stream.on('close', resolve);
+      // Detached (a kept run goes on without portlab): the stream is let go of, the container is left running.
+      const letGo = () => {
+        (stream as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.();
+        resolve();
+      };
+      if (detach?.aborted) letGo();
+      detach?.addEventListener('abort', letGo, { once: true });
       stream.on('error', (error) => reject(new EngineError(`reading the logs of ${name}`, { cause: error })));
     });
   }

@@ -48,6 +48,8 @@ class ContainerDeployment implements Deployment {
   private readonly created: Created[] = [];
   /** Per container id: resolves once its log stream has ended (the container exited and every line was read). */
   private readonly following = new Map<string, Promise<void>>();
+  /** Aborted when a kept run lets its containers go on without it. */
+  private readonly detached = new AbortController();
   private readonly labels: Record<string, string>;
   private readonly networkName: string;
   private networkId: string | undefined;
@@ -159,9 +161,10 @@ class ContainerDeployment implements Deployment {
     this.following.set(
       id,
       this.engine.logs
-        .followContainer(id, name, line, (text) => (last ? line(text) : debug('%s stderr: %s', service, text)))
+        .followContainer(id, name, line, (text) => (last ? line(text) : debug('%s stderr: %s', service, text)), this.detached.signal)
         .catch((error) => debug('log stream of %s: %s', name, error))
         .then(async () => {
+          if (this.detached.signal.aborted) return debug('left %s running (a kept run)', name);
           if (!endsContainer) return debug('observer %s ended', name);
           if (!last) return sink.exited(linesOf);
           const exitCode = await this.engine.containers.wait(id, name).catch(() => null);
@@ -199,10 +202,17 @@ class ContainerDeployment implements Deployment {
     ]);
   }
 
-  /** The probe server prints its final counts on SIGTERM; an application's observer prints its last view. */
-  async signalServer(): Promise<void> {
+  /** The probe server prints its final counts on SIGTERM (SIGUSR2: and goes on holding); an observer its last view. */
+  async signalServer(keep = false): Promise<void> {
     const server = this.created.find((entry) => entry.service === SERVER_NAME);
-    if (server) await this.engine.containers.signal(server.id, server.name, 'SIGTERM');
+    if (server) await this.engine.containers.signal(server.id, server.name, keep ? 'SIGUSR2' : 'SIGTERM');
+  }
+
+  readonly staysUp = true;
+
+  /** A kept run's containers go on running: their output is no longer read, and their ends are not the run's. */
+  detach(): void {
+    this.detached.abort();
   }
 
   async stopAll(timeoutMs: number): Promise<void> {

@@ -220,6 +220,13 @@ class StackDeployment implements Deployment {
     await this.watch();
   }
 
+  /** A swarm's kept run is stopped: its tasks may be on other nodes, which portlab cannot signal but by scaling. */
+  readonly staysUp = false;
+
+  detach(): void {
+    for (const stop of this.stopFollowing) stop();
+  }
+
   async signalServer(): Promise<void> {
     const server = this.services.find((service) => service.key === SERVER_NAME);
     if (!server) return;
