@@ -1,4 +1,10 @@
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { writeFileAtomic } from '../common/atomic-write.ts';
+import { liftScenario, liftsFor, type Lift } from '../predict/lifts.ts';
+import { RESULTS_DIR } from '../report/results-dir.ts';
+import { userCwd } from '../scenario/load-scenario.ts';
 import { inspectContainer, type Inspected } from '../engine/local/inspect-container.ts';
 import { headroom, type Headroom } from '../predict/headroom.ts';
 import { formatCount } from '../predict/count-range.ts';
@@ -62,6 +68,36 @@ export function formatHeadroom(inspected: Inspected, room: Headroom): string {
   ].join('\n');
 }
 
+/**
+ * For the destination that runs out first, what would lift its limit, and a scenario file that tries each change
+ * (results/inspect-<container>.yml, written again at each look). Nothing when no destination is bound by a limit a
+ * change of its own lifts.
+ */
+async function writeLifts(inspected: Inspected, room: Headroom): Promise<{ lifts?: Lift[]; scenarioFile?: string }> {
+  const first = room.destinations.reduce<Headroom['destinations'][number] | undefined>(
+    (least, entry) => (least === undefined || entry.left < least.left ? entry : least),
+    undefined,
+  );
+  if (!first) return {};
+  const lifts = liftsFor(first, inspected.look, room.descriptors);
+  if (lifts.length === 0) return {};
+  const { name, text } = liftScenario(inspected.container.name, first, inspected.look, room.descriptors, lifts);
+  const file = path.join(RESULTS_DIR, `${name}.yml`);
+  await mkdir(RESULTS_DIR, { recursive: true });
+  await writeFileAtomic(file, text);
+  return { lifts, scenarioFile: path.relative(userCwd(), file) };
+}
+
+function formatLifts({ lifts, scenarioFile }: { lifts?: Lift[]; scenarioFile?: string }): string[] {
+  if (!lifts || !scenarioFile) return [];
+  return [
+    '',
+    'what would lift it:',
+    ...lifts.map((lift) => `  ${lift.change}: ${formatCount(lift.connections)} to that destination`),
+    `try them: portlab run ${scenarioFile}`,
+  ];
+}
+
 /** Waits `ms`, or less when `signal` aborts. */
 const sleep = (ms: number, signal: AbortSignal) =>
   new Promise<void>((resolve) => {
@@ -105,9 +141,14 @@ export async function inspectCommand(argv: string[]): Promise<number> {
     do {
       const inspected = await inspectContainer(engine, image, target, stop.signal);
       const room = headroom(inspected.look, inspected.host);
+      const lifted = await writeLifts(inspected, room);
       const shown = parsed.values.json
-        ? JSON.stringify({ container: inspected.container, namespace: inspected.look, host: inspected.host, headroom: room }, null, 2)
-        : formatHeadroom(inspected, room);
+        ? JSON.stringify(
+            { container: inspected.container, namespace: inspected.look, host: inspected.host, headroom: room, ...lifted },
+            null,
+            2,
+          )
+        : [formatHeadroom(inspected, room), ...formatLifts(lifted)].join('\n');
       process.stdout.write(`${everyMs !== null && !parsed.values.json ? `\n${new Date().toISOString()}\n` : ''}${shown}\n`);
       if (everyMs !== null) await sleep(everyMs, stop.signal);
     } while (everyMs !== null && !stop.signal.aborted);

@@ -7,6 +7,9 @@ import { PROJECT_ROOT } from '../../orchestrator/common/project-root.ts';
 import { DockerEngine } from '../../orchestrator/engine/docker/engine.ts';
 import { backendFor } from '../../orchestrator/cli/backends.ts';
 import { runPortlab } from '../cli/run-cli.ts';
+import { ASSUMED_ENVIRONMENT } from '../../orchestrator/predict/environment.ts';
+import { predict } from '../../orchestrator/predict/predict.ts';
+import { loadScenario } from '../../orchestrator/scenario/load-scenario.ts';
 import { eventually } from './docker-helpers.ts';
 
 /**
@@ -143,6 +146,11 @@ describe("portlab inspect: the model pointed at running containers that are not 
     // Read-only: the same processes and files after as before, and no inspecting container left behind.
     expect(await stateOf(names.client)).toEqual(before);
     expect((await dockerCli('ps', '-aq', '--filter', 'label=io.portlab.inspects')).stdout).toBe('');
+    // What would lift it, as a scenario to try: the client as it is, predicted by portlab at what it holds now.
+    expect(json.lifts.map((lift: { name: string }) => lift.name)).toEqual(['widest-range', 'two-server-ports', 'two-source-addresses']);
+    const tryIt = await loadScenario(path.resolve(PROJECT_ROOT, json.scenarioFile));
+    const [asIs] = predict(tryIt.scenario, ASSUMED_ENVIRONMENT).clients;
+    expect([asIs?.group, asIs?.connections.max, asIs?.limit]).toEqual(['as-is', destination.portsUsed, 'port-range']);
     // A person's table says the same.
     const table = await runPortlab(['inspect', names.client]);
     expect(table.stdout).toMatch(/:5000\s+1,000 ESTABLISHED\s+1,000\s+0\s+0\s+port-range/);

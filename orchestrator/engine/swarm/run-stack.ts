@@ -6,7 +6,8 @@ import { TASK_ENDED_STATES, type SwarmTask } from '../docker/services.ts';
 import { type DockerEngine } from '../docker/engine.ts';
 import { EngineError } from '../errors.ts';
 import { runExperiment } from '../run-loop.ts';
-import type { ContainerSink, Deployment, NodeName, RunOptions } from '../run-record.ts';
+import type { ContainerSink, Deployment, NodeName } from '../run-record.ts';
+import { STACK_NAMESPACE_LABEL, type StackRunOptions } from './stack-options.ts';
 import { stopSettingsOf } from '../compose-base.ts';
 import { runLabels } from '../run-owner.ts';
 import { retryUntil } from '../poll.ts';
@@ -15,8 +16,6 @@ import { removeStackRemains } from './stack-removal.ts';
 
 const debug = createDebug('portlab:swarm');
 
-/** The label `docker stack ps|services|rm <namespace>` finds a stack's services, networks and containers by. */
-export const STACK_NAMESPACE_LABEL = 'com.docker.stack.namespace';
 /** How often the swarm's task states are read while a run goes on (they tell when a task ended, and where it ran). */
 const TASK_POLL_MS = 500;
 /**
@@ -24,15 +23,6 @@ const TASK_POLL_MS = 500;
  * says it ended: a task counts as exited (every line read) this long after its state said so.
  */
 const LAST_LINES_MS = 1_000;
-
-export type StackRunOptions = RunOptions & {
-  /** The stack's namespace: services are `<namespace>_<service>`. */
-  namespace: string;
-  /** The swarm node id of the engine portlab talks to: its tasks' containers can be signalled directly. */
-  localNodeId: string;
-  /** Node id -> hostname, for the result. */
-  hostnames: Map<string, string>;
-};
 
 /** Runs a compiled stack on a swarm: the server and the client groups as services on an attachable overlay network. */
 export function runStack(engine: DockerEngine, stack: CompiledStack, options: StackRunOptions) {
@@ -192,7 +182,7 @@ class StackDeployment implements Deployment {
       debug('creating network %s', this.networkName);
       this.networkId = await this.engine.networks.create(
         this.networkName,
-        { ...this.labels, 'com.docker.stack.namespace': this.options.namespace },
+        { ...this.labels, [STACK_NAMESPACE_LABEL]: this.options.namespace },
         'overlay',
       );
       await this.deploy(SERVER_NAME, sink);
@@ -224,6 +214,7 @@ class StackDeployment implements Deployment {
   readonly staysUp = false;
 
   detach(): void {
+    this.stopWatching();
     for (const stop of this.stopFollowing) stop();
   }
 
@@ -278,8 +269,7 @@ class StackDeployment implements Deployment {
   }
 
   async remove(): Promise<void> {
-    this.stopWatching();
-    for (const stop of this.stopFollowing) stop();
+    this.detach();
     const failures: string[] = [];
     // The swarm stops a removed service's tasks gracefully, one step after another (seconds); on this engine's own
     // node their containers are removed at once instead, as the local engine's are. Other nodes' go the swarm's way.

@@ -1,0 +1,108 @@
+/**
+ * What would lift the limit that binds a running destination first (`portlab inspect`), each change with the
+ * connections the model then allows to that destination, and a scenario file to try them: the container's own range
+ * and nofile as one client group, each change as another. Pure: the file's text, not the file.
+ */
+import { stringify } from 'yaml';
+import { formatCount } from './count-range.ts';
+import { KERNEL_DEFAULT_PORT_RANGE } from './kernel-facts.ts';
+import type { Headroom, NamespaceLook } from './headroom.ts';
+
+/** The widest range a namespace can have: every port above the well-known ones. */
+const WIDEST_RANGE = { low: 1024, high: 65535 } as const;
+
+export type Lift = {
+  /** A name for the change, also its client group's in the scenario file. */
+  name: string;
+  change: string;
+  /** Connections to this destination with the change (the model's count, before the host's shared limits). */
+  connections: number;
+  /** The client group that tries it: what it changes on top of the container's own settings. */
+  group: Record<string, unknown>;
+};
+
+type Destination = Headroom['destinations'][number];
+
+/** The changes that lift a destination's binding limit, each with the count it allows. */
+export function liftsFor(destination: Destination, look: NamespaceLook, descriptors: Headroom['descriptors']): Lift[] {
+  const usable = destination.portsUsed + destination.portsFree;
+  // Docker's DNS listener binds its port in the default range, which the widest range covers: one port less.
+  // Descriptors for `connections` on top of those the process holds now.
+  const nofileFor = (connections: number) => (descriptors?.fds ?? 0) + connections;
+  const widest = WIDEST_RANGE.high - WIDEST_RANGE.low + 1 - (look.boundPorts.some((port) => port >= KERNEL_DEFAULT_PORT_RANGE.low) ? 1 : 0);
+  if (destination.limit === 'port-range') {
+    return [
+      {
+        name: 'widest-range',
+        change: `net.ipv4.ip_local_port_range ${WIDEST_RANGE.low} ${WIDEST_RANGE.high} (a namespaced sysctl: compose's sysctls), with nofile ${formatCount(nofileFor(widest))} to hold them`,
+        connections: widest,
+        group: {
+          sysctls: { 'net.ipv4.ip_local_port_range': `${WIDEST_RANGE.low} ${WIDEST_RANGE.high}` },
+          ulimits: { nofile: Math.max(descriptors?.nofile ?? 0, nofileFor(widest)) },
+        },
+      },
+      {
+        name: 'two-server-ports',
+        change: `a second port on the server (or a second server address): another destination, another ${formatCount(usable)}`,
+        connections: 2 * usable,
+        group: { targets: [destination.port, destination.port + 1] },
+      },
+      {
+        name: 'two-source-addresses',
+        change: `a second source address on the client's interface: another ${formatCount(usable)} to the same server port`,
+        connections: 2 * usable,
+        group: { sourceAddresses: 2 },
+      },
+    ];
+  }
+  if (destination.limit === 'nofile' && descriptors) {
+    const nofile = descriptors.fds + destination.portsFree;
+    return [
+      {
+        name: 'more-descriptors',
+        change: `nofile ${formatCount(nofile)} (ulimits: its descriptors now and one for each free port), up from ${formatCount(descriptors.nofile)}`,
+        connections: usable,
+        group: { ulimits: { nofile } },
+      },
+    ];
+  }
+  return [];
+}
+
+/** A scenario file that tries the lifts beside the container as it is (its range and nofile), to run with `portlab run`. */
+export function liftScenario(
+  container: string,
+  destination: Destination,
+  look: NamespaceLook,
+  descriptors: Headroom['descriptors'],
+  lifts: Lift[],
+): { name: string; text: string } {
+  const name = `inspect-${container
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, '-')
+    .replace(/^-+|-+$/g, '')}`
+    .slice(0, 48)
+    .replace(/-+$/, '');
+  const range = `${look.portRange.low} ${look.portRange.high}`;
+  const asIs = {
+    name: 'as-is',
+    sysctls: { 'net.ipv4.ip_local_port_range': range },
+    ...(descriptors ? { ulimits: { nofile: descriptors.nofile } } : {}),
+  };
+  const ports = [...new Set([destination.port, ...lifts.flatMap((lift) => (lift.group.targets as number[] | undefined) ?? [])])];
+  const scenario = {
+    name,
+    description: `What portlab inspect found for ${container} to ${destination.address}:${destination.port}: ${destination.limit} binds first (${formatCount(destination.left)} more). The client as it is, and each change that lifts it: ${lifts.map((lift) => `${lift.name} ${formatCount(lift.connections)}`).join(', ')}.`,
+    server: { ports, ulimits: { nofile: 1_000_000 } },
+    clients: [
+      asIs,
+      ...lifts.map((lift) => ({
+        ...asIs,
+        name: lift.name,
+        ...lift.group,
+        sysctls: { ...asIs.sysctls, ...(lift.group.sysctls as object) },
+      })),
+    ].map((group) => ({ ...group, targets: (group as { targets?: number[] }).targets ?? [destination.port] })),
+  };
+  return { name, text: `# Written by portlab inspect; run it with: portlab run <this file>\n${stringify(scenario)}` };
+}

@@ -1,0 +1,63 @@
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { ASSUMED_ENVIRONMENT } from '../../orchestrator/predict/environment.ts';
+import { headroom, type NamespaceLook } from '../../orchestrator/predict/headroom.ts';
+import { liftScenario, liftsFor } from '../../orchestrator/predict/lifts.ts';
+import { predict } from '../../orchestrator/predict/predict.ts';
+import { parseScenario } from '../../orchestrator/scenario/load-scenario.ts';
+
+/** A client that used all 1,000 ports of its range to one server port (Docker's DNS listener outside the range). */
+const filled: NamespaceLook = {
+  portRange: { low: 61000, high: 61999 },
+  boundPorts: [36365],
+  reservedPorts: '',
+  somaxconn: 4096,
+  sysctls: { 'net.ipv4.tcp_tw_reuse': '2', 'net.ipv4.tcp_timestamps': '1' },
+  destinations: [{ address: '172.18.0.2', port: 5000, states: { ESTABLISHED: 1000 }, inRange: 1000 }],
+  moreDestinations: 0,
+  listeners: [],
+  processes: [{ pid: 1, name: 'loadgen', fds: 1003, nofile: 20000 }],
+};
+const HOST = { conntrack: { max: 262144, inUse: 0 }, files: null };
+
+describe('what would lift the limit that binds a running destination, as a scenario to try', () => {
+  const room = headroom(filled, HOST);
+  const [destination] = room.destinations;
+  const lifts = liftsFor(destination!, filled, room.descriptors);
+
+  it('the port range: the widest range, a second server port, a second source address, each with its count', () => {
+    expect(lifts.map((lift) => [lift.name, lift.connections])).toEqual([
+      ['widest-range', 64511],
+      ['two-server-ports', 2000],
+      ['two-source-addresses', 2000],
+    ]);
+  });
+
+  it("the scenario file: the client as it is and each change, and portlab's own prediction of it says the same counts", () => {
+    const { text } = liftScenario('my api/1', destination!, filled, room.descriptors, lifts);
+    const scenario = parseScenario(text, 'inspect.yml', 'inspect');
+    expect(scenario.name).toBe('inspect-my-api-1');
+    expect(scenario.server.ports).toEqual([5000, 5001]);
+    const predicted = predict(scenario, ASSUMED_ENVIRONMENT).clients.map((client) => [client.group, client.connections.max, client.limit]);
+    expect(predicted).toEqual([
+      ['as-is', 1000, 'port-range'],
+      ['widest-range', 64511, 'port-range'],
+      ['two-server-ports', 2000, 'port-range'],
+      ['two-source-addresses', 2000, 'port-range'],
+    ]);
+    expect(parse(text).clients[0].ulimits).toEqual({ nofile: 20000 });
+  });
+
+  it('descriptors: a nofile that covers every free port', () => {
+    const tight = {
+      ...filled,
+      destinations: [{ ...filled.destinations[0]!, states: { ESTABLISHED: 10 }, inRange: 10 }],
+      processes: [{ pid: 1, name: 'loadgen', fds: 100, nofile: 128 }],
+    };
+    const tightRoom = headroom(tight, HOST);
+    expect(tightRoom.destinations[0]).toMatchObject({ limit: 'nofile', left: 28 });
+    expect(liftsFor(tightRoom.destinations[0]!, tight, tightRoom.descriptors)).toEqual([
+      expect.objectContaining({ name: 'more-descriptors', connections: 1000, group: { ulimits: { nofile: 1090 } } }),
+    ]);
+  });
+});
