@@ -2,7 +2,8 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { writeFileAtomic } from '../common/atomic-write.ts';
-import { liftScenario, liftsFor, type Lift } from '../predict/lifts.ts';
+import { inspectionName, liftScenario, liftsFor, type Lift } from '../predict/lifts.ts';
+import { inspectPage } from '../report/inspect-page.ts';
 import { RESULTS_DIR } from '../report/results-dir.ts';
 import { userCwd } from '../scenario/load-scenario.ts';
 import { inspectContainer, type Inspected } from '../engine/local/inspect-container.ts';
@@ -88,6 +89,21 @@ async function writeLifts(inspected: Inspected, room: Headroom): Promise<{ lifts
   return { lifts, scenarioFile: path.relative(userCwd(), file) };
 }
 
+/** The inspection as a page (results/inspect-<container>.html, written again at each look); its path as shown. */
+async function writePage(inspected: Inspected, room: Headroom, lifted: { lifts?: Lift[]; scenarioFile?: string }): Promise<string> {
+  const file = path.join(RESULTS_DIR, `${inspectionName(inspected.container.name)}.html`);
+  await mkdir(RESULTS_DIR, { recursive: true });
+  const html = inspectPage({
+    container: inspected.container,
+    readAt: new Date().toISOString(),
+    host: inspected.host,
+    headroom: room,
+    ...lifted,
+  });
+  await writeFileAtomic(file, html);
+  return path.relative(userCwd(), file);
+}
+
 function formatLifts({ lifts, scenarioFile }: { lifts?: Lift[]; scenarioFile?: string }): string[] {
   if (!lifts || !scenarioFile) return [];
   return [
@@ -142,13 +158,14 @@ export async function inspectCommand(argv: string[]): Promise<number> {
       const inspected = await inspectContainer(engine, image, target, stop.signal);
       const room = headroom(inspected.look, inspected.host);
       const lifted = await writeLifts(inspected, room);
+      const page = await writePage(inspected, room, lifted);
       const shown = parsed.values.json
         ? JSON.stringify(
-            { container: inspected.container, namespace: inspected.look, host: inspected.host, headroom: room, ...lifted },
+            { container: inspected.container, namespace: inspected.look, host: inspected.host, headroom: room, ...lifted, page },
             null,
             2,
           )
-        : [formatHeadroom(inspected, room), ...formatLifts(lifted)].join('\n');
+        : [formatHeadroom(inspected, room), ...formatLifts(lifted), `page: ${page}`].join('\n');
       process.stdout.write(`${everyMs !== null && !parsed.values.json ? `\n${new Date().toISOString()}\n` : ''}${shown}\n`);
       if (everyMs !== null) await sleep(everyMs, stop.signal);
     } while (everyMs !== null && !stop.signal.aborted);

@@ -69,6 +69,15 @@ export function liftsFor(destination: Destination, look: NamespaceLook, descript
   return [];
 }
 
+/** The name of what `portlab inspect` writes for a container: inspect-<container>, as a scenario name may be spelt. */
+export const inspectionName = (container: string): string =>
+  `inspect-${container
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, '-')
+    .replace(/^-+|-+$/g, '')}`
+    .slice(0, 48)
+    .replace(/-+$/, '');
+
 /** A scenario file that tries the lifts beside the container as it is (its range and nofile), to run with `portlab run`. */
 export function liftScenario(
   container: string,
@@ -77,12 +86,7 @@ export function liftScenario(
   descriptors: Headroom['descriptors'],
   lifts: Lift[],
 ): { name: string; text: string } {
-  const name = `inspect-${container
-    .toLowerCase()
-    .replace(/[^a-z0-9-]+/g, '-')
-    .replace(/^-+|-+$/g, '')}`
-    .slice(0, 48)
-    .replace(/-+$/, '');
+  const name = inspectionName(container);
   const range = `${look.portRange.low} ${look.portRange.high}`;
   const asIs = {
     name: 'as-is',

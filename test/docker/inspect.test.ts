@@ -151,6 +151,11 @@ describe("portlab inspect: the model pointed at running containers that are not 
     const tryIt = await loadScenario(path.resolve(PROJECT_ROOT, json.scenarioFile));
     const [asIs] = predict(tryIt.scenario, ASSUMED_ENVIRONMENT).clients;
     expect([asIs?.group, asIs?.connections.max, asIs?.limit]).toEqual(['as-is', destination.portsUsed, 'port-range']);
+    // And as a page, like a run's report: the destination, what binds it, what would lift it.
+    const page = await readFile(path.resolve(PROJECT_ROOT, json.page), 'utf8');
+    expect(page).toContain(`<h1>${names.client}</h1>`);
+    expect(page).toMatch(/first to run out: [\d.]+:5000, port-range, 0 more/);
+    expect(page).toContain(`portlab run ${json.scenarioFile}`);
     // A person's table says the same.
     const table = await runPortlab(['inspect', names.client]);
     expect(table.stdout).toMatch(/:5000\s+1,000 ESTABLISHED\s+1,000\s+0\s+0\s+port-range/);

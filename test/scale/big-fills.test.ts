@@ -1,7 +1,8 @@
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
+import { execa } from 'execa';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runCli } from '../cli/run-cli.ts';
+import { runCli, runPortlab } from '../cli/run-cli.ts';
 import { chartData, SERVER_LINE } from '../../orchestrator/report/chart-data.ts';
 import { inspectReport } from '../browser/inspect-report.ts';
 import { containersLabelled, expectAsShipped, readResults, reportIn } from '../docker/docker-helpers.ts';
@@ -93,5 +94,50 @@ describe('shipped scenarios on the real engine', () => {
     const seen = await inspectReport(await reportIn(result.resultsDir), 'run-wide-range');
     expect(seen.charts.rate).toMatchObject({ svg: true, lines: 2, rules: 1 });
     expect(seen.consoleErrors).toEqual([]);
+  });
+  it('default-range --keep stays up: portlab inspect reads its client and server as the result says, to the unit', async () => {
+    const result = await runCli(['default-range', '--keep']);
+    expect(result.exitCode).toBe(0);
+    const [run] = await readResults(result.resultsDir);
+    const project = run!.run.project;
+    try {
+      const inspect = async (container: string) => {
+        const shown = await runPortlab(['inspect', `${project}-${container}`, '--json']);
+        expect(shown.exitCode, shown.stderr).toBe(0);
+        return JSON.parse(shown.stdout).headroom;
+      };
+      // A client that filled its range: every port of it held to the server's one port, none left.
+      const client = await inspect('client-1-1');
+      expect(client.destinations).toHaveLength(1);
+      expect(client.destinations[0]).toMatchObject({
+        port: 5000,
+        portsUsed: run!.clients[0]!.observed,
+        portsFree: 0,
+        left: 0,
+        limit: 'port-range',
+      });
+      // The server: what it accepted, its queue's room (backlog 4,096 + 1, nothing waiting), its descriptors as the
+      // host counts them for its busiest process.
+      const server = await inspect('server-1');
+      const listener = server.listeners.find((entry: { port: number }) => entry.port === 5000);
+      expect(listener).toMatchObject({ accepted: run!.server.observed, queued: 0, queueRoom: 4097 });
+      const top = await execa('docker', ['top', `${project}-server-1`, '-o', 'pid']);
+      const pids = top.stdout
+        .split('\n')
+        .slice(1)
+        .map(Number)
+        .filter((pid) => pid > 0);
+      const counted = await Promise.all(
+        pids.map(async (pid) => ({
+          fds: (await readdir(`/proc/${pid}/fd`)).length,
+          nofile: Number(/^Max open files\s+(\d+)/m.exec(await readFile(`/proc/${pid}/limits`, 'utf8'))?.[1]),
+        })),
+      );
+      const busiest = counted.reduce((most, process) => (process.fds > most.fds ? process : most));
+      expect(listener.descriptorsFree).toBe(busiest.nofile - busiest.fds);
+    } finally {
+      await runPortlab(['rm', run!.run.id]);
+    }
+    expect(await containersLabelled(`io.portlab.run-id=${run?.run.id}`)).toEqual([]);
   });
 });
