@@ -118,16 +118,17 @@ export function clientBound(view: KernelView, prediction: ClientPrediction, allo
       ? '; a TIME-WAIT is a connection it closed first, keeping its port from this destination as an open one does'
       : '';
   const allowed = `the ${showCount(prediction.connections)} the kernel allows (${prediction.limit})`;
+  // The application's own word, where it ended saying the errno this limit stops connect() with.
+  const said = errnoItPrinted(end, prediction.error.errnos);
+  const code = end?.exitCode === null || end === undefined ? 'ended' : `exited with code ${end.exitCode}`;
   if (view.peakInUse >= allowedMin) {
     return {
       limit: prediction.limit,
       by: 'kernel',
-      evidence: `the kernel's view: ${inUse} sockets to the server at once (${detail}), each holding a local port: ${allowed}${throughTimeWait}; a connect() past them fails with ${prediction.error.errnos.join(' or ') || 'nothing'}`,
+      evidence: `the kernel's view: ${inUse} sockets to the server at once (${detail}), each holding a local port: ${allowed}${throughTimeWait}; a connect() past them fails with ${prediction.error.errnos.join(' or ') || 'nothing'}${said ? `, and it ${code} saying "${said.line}" (${said.errno})` : ''}`,
     };
   }
-  const said = errnoItPrinted(end, prediction.error.errnos);
   if (said) {
-    const code = end?.exitCode === null || end === undefined ? 'ended' : `exited with code ${end.exitCode}`;
     return {
       limit: prediction.limit,
       by: 'kernel',

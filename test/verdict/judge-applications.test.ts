@@ -167,6 +167,13 @@ describe('what bound an application client, from the kernel', () => {
     );
     expect(bound.evidence).toContain('998 TIME-WAIT');
     expect(bound.evidence).toContain('a TIME-WAIT is a connection it closed first');
+    // A look that caught every port: the kernel's view says it, and the exit's words stand beside it.
+    const caught = clientBound({ ...churned, peakInUse: 1000, peakStates: { ESTABLISHED: 11, 'TIME-WAIT': 1000 } }, prediction!, 1000, end);
+    expect(caught).toMatchObject({ limit: 'port-range', by: 'kernel' });
+    expect(caught.evidence).toContain("the kernel's view: 1,000 sockets to the server at once");
+    expect(caught.evidence).toContain(
+      'and it exited with code 1 saying "Could not connect to Redis at server:6379: Cannot assign requested address" (EADDRNOTAVAIL)',
+    );
     // The same count with an exit that names no errno of the limit is the application's own.
     const quiet = clientBound(churned, prediction!, 1000, { ...end, lastLines: ['done: 5000 requests'] });
     expect(quiet).toMatchObject({ limit: 'application', by: 'application' });
