@@ -2,12 +2,13 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { writeFileAtomic } from '../common/atomic-write.ts';
-import { inspectionName, liftScenario, liftsFor, type Lift } from '../predict/lifts.ts';
+import { inspectionName, liftScenario, liftsFor } from '../predict/lifts.ts';
+import { Inspection, type Headroom, type Lift } from '../predict/inspection-schema.ts';
 import { inspectPage } from '../report/inspect-page.ts';
 import { RESULTS_DIR } from '../report/results-dir.ts';
 import { userCwd } from '../scenario/load-scenario.ts';
 import { inspectContainer, type Inspected } from '../engine/local/inspect-container.ts';
-import { headroom, type Headroom } from '../predict/headroom.ts';
+import { headroom } from '../predict/headroom.ts';
 import { formatCount } from '../predict/count-range.ts';
 import { backendFor } from './backends.ts';
 import { connectEngine } from './connect-engine.ts';
@@ -161,7 +162,14 @@ export async function inspectCommand(argv: string[]): Promise<number> {
       const page = await writePage(inspected, room, lifted);
       const shown = parsed.values.json
         ? JSON.stringify(
-            { container: inspected.container, namespace: inspected.look, host: inspected.host, headroom: room, ...lifted, page },
+            Inspection.parse({
+              container: inspected.container,
+              namespace: inspected.look,
+              host: inspected.host,
+              headroom: room,
+              ...lifted,
+              page,
+            }),
             null,
             2,
           )

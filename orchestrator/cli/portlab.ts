@@ -25,7 +25,7 @@ commands:
                              a swarm of N Docker engines on this host, to try several machines (root)
   images [build [nginx|redis|wrk|haproxy|redis-benchmark|memcached...]]
                              the images of third-party software the shipped scenarios run (from Debian's packages)
-  schema <scenario|sweep|result|sweep-summary>
+  schema <scenario|sweep|result|sweep-summary|inspection>
                              print a published JSON Schema (the scenario and sweep ones are for editors)
 
   --results-dir DIR          (run, sweep) where results go; default ./results (or $PORTLAB_RESULTS_DIR)

@@ -10,10 +10,11 @@ export const LAB_USAGE = `usage: portlab lab up [N] | down | stop <i> | start <i
   across machines before there is a cluster (root). up prints DOCKER_HOST and PORTLAB_REGISTRY to eval; down removes
   every engine, namespace, link, rule, mount and directory it made. PORTLAB_LAB_NAME names a lab of its own.`;
 
-export const SCHEMA_USAGE = `usage: portlab schema <scenario|sweep|result|sweep-summary>
+export const SCHEMA_USAGE = `usage: portlab schema <scenario|sweep|result|sweep-summary|inspection>
 
   Prints a published JSON Schema: scenario and sweep are the files you write (for an editor, name it on a file's
-  first line: # yaml-language-server: $schema=<path>), result and sweep-summary the files portlab writes.`;
+  first line: # yaml-language-server: $schema=<path>), result and sweep-summary the files portlab writes, inspection
+  what portlab inspect --json prints.`;
 
 export async function toolCommand(command: 'lab' | 'schema', argv: string[]): Promise<number> {
   const usage = command === 'lab' ? LAB_USAGE : SCHEMA_USAGE;
@@ -25,7 +26,7 @@ export async function toolCommand(command: 'lab' | 'schema', argv: string[]): Pr
     const { SCHEMA_FILES } = await import('./schemas.ts');
     const file = `${argv[0]}.schema.json`;
     if (argv.length !== 1 || !(file in SCHEMA_FILES)) {
-      process.stderr.write(`portlab: schema takes one of scenario, sweep, result, sweep-summary\n${SCHEMA_USAGE}\n`);
+      process.stderr.write(`portlab: schema takes one of scenario, sweep, result, sweep-summary, inspection\n${SCHEMA_USAGE}\n`);
       return EXIT.badInput;
     }
     process.stdout.write(`${JSON.stringify(SCHEMA_FILES[file as keyof typeof SCHEMA_FILES](), null, 2)}\n`);

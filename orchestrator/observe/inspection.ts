@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { NamespaceLook } from '../predict/headroom.ts';
+import type { NamespaceLook } from '../predict/inspection-schema.ts';
 import { parseProbeLine } from './probe-events.ts';
 
 const States = z.record(z.string(), z.number().int());

@@ -4,59 +4,11 @@
  * processes' descriptors) and the host's tables, how many more connections each destination and listener can take,
  * and the limit that stops them first, with the arithmetic (docs/model.md: the same limits a scenario is predicted by).
  */
-import { formatPortRange, portCount, type PortRange } from '../scenario/port-range.ts';
+import { formatPortRange, portCount } from '../scenario/port-range.ts';
+import type { Headroom, HostRoom, NamespaceLook } from './inspection-schema.ts';
 import { formatCount } from './count-range.ts';
 import { expandPortList } from './ports.ts';
 import { TIME_WAIT_SECONDS } from './kernel-facts.ts';
-
-/** What `probe inspect` read in the namespace. */
-export type NamespaceLook = {
-  portRange: PortRange;
-  /** Listening ports of the namespace (Docker's DNS listener among them): skipped by every connect(). */
-  boundPorts: number[];
-  reservedPorts: string;
-  somaxconn: number;
-  sysctls: Record<string, string>;
-  destinations: Array<{ address: string; port: number; states: Record<string, number>; inRange: number }>;
-  /** Sockets to destinations past the ones listed (the probe lists 128 at most). */
-  moreDestinations: number;
-  /** Listening sockets: their local address (0.0.0.0 or :: for all), port, backlog, accept queue, accepted sockets. */
-  listeners: Array<{ address: string; port: number; backlog: number; queue: number; states: Record<string, number> }>;
-  processes: Array<{ pid: number; name: string; fds: number; nofile: number }>;
-};
-
-/** The host's shared tables, where they could be read (the engine on this machine); null where not. */
-export type HostRoom = { conntrack: { max: number; inUse: number } | null; files: { allocated: number; max: number } | null };
-
-export type Headroom = {
-  /** The connections one more connect() to it may still make, and the limit that stops it first. */
-  destinations: Array<{
-    address: string;
-    port: number;
-    states: Record<string, number>;
-    portsUsed: number;
-    portsFree: number;
-    left: number;
-    limit: string;
-    /** The churn view: TIME_WAITs now, and the rate (connections/s) at which closing first uses the range up. */
-    timeWait: { count: number; runsOutAbovePerSecond: number; reuse: string };
-    lines: string[];
-  }>;
-  listeners: Array<{
-    address: string;
-    port: number;
-    /** Docker's embedded DNS listener (127.0.0.11), not the application's. */
-    dockerDns: boolean;
-    backlog: number;
-    queued: number;
-    queueRoom: number;
-    accepted: number;
-    descriptorsFree: number | null;
-    lines: string[];
-  }>;
-  descriptors: { process: string; fds: number; nofile: number; free: number } | null;
-  lines: string[];
-};
 
 /** Where Docker's embedded DNS listens in every container of a user-defined network. */
 const DOCKER_DNS_ADDRESS = '127.0.0.11';

@@ -6,20 +6,10 @@
 import { stringify } from 'yaml';
 import { formatCount } from './count-range.ts';
 import { KERNEL_DEFAULT_PORT_RANGE } from './kernel-facts.ts';
-import type { Headroom, NamespaceLook } from './headroom.ts';
+import type { Headroom, Lift, NamespaceLook } from './inspection-schema.ts';
 
 /** The widest range a namespace can have: every port above the well-known ones. */
 const WIDEST_RANGE = { low: 1024, high: 65535 } as const;
-
-export type Lift = {
-  /** A name for the change, also its client group's in the scenario file. */
-  name: string;
-  change: string;
-  /** Connections to this destination with the change (the model's count, before the host's shared limits). */
-  connections: number;
-  /** The client group that tries it: what it changes on top of the container's own settings. */
-  group: Record<string, unknown>;
-};
 
 type Destination = Headroom['destinations'][number];
 

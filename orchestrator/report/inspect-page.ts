@@ -1,5 +1,4 @@
-import type { Headroom, HostRoom } from '../predict/headroom.ts';
-import type { Lift } from '../predict/lifts.ts';
+import type { Headroom, HostRoom, Lift } from '../predict/inspection-schema.ts';
 import { formatCount } from '../predict/count-range.ts';
 import { escape, pageHead } from './html.ts';
 

@@ -5,7 +5,7 @@ import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../orchestrator/common/project-root.ts';
 import { chartData } from '../../orchestrator/report/chart-data.ts';
-import { runCli } from '../cli/run-cli.ts';
+import { runCli, runPortlab } from '../cli/run-cli.ts';
 import { loadScenario } from '../../orchestrator/scenario/load-scenario.ts';
 import { inspectReport } from '../browser/inspect-report.ts';
 import { containersLabelled, networksLabelled, ownContainers, readResults, reportIn } from './docker-helpers.ts';
@@ -76,6 +76,34 @@ describe('software of its own under test, with the kernel beside it', () => {
     // port search, and the rate plot says so (not that the application held connects back).
     expect(chartData(stored).rateByApplication).toBe(false);
     expect(html).toContain('connect() tries ports of one parity first');
+  });
+
+  it('nginx-worker-connections --keep stays up: portlab inspect reads nginx and the client as the result says', async () => {
+    const result = await runCli(['nginx-worker-connections', '--keep']);
+    expect(result.exitCode).toBe(0);
+    const [stored] = await readResults(result.resultsDir);
+    const project = stored!.run.project;
+    try {
+      const inspect = async (container: string) => {
+        const shown = await runPortlab(['inspect', `${project}-${container}`, '--json']);
+        expect(shown.exitCode, shown.stderr).toBe(0);
+        return JSON.parse(shown.stdout).headroom;
+      };
+      // The server's container is nginx's observer: the same network and PID namespaces, so nginx's listener and
+      // processes. What it holds now is what the run's last look saw it hold.
+      const server = await inspect('server-1');
+      const listener = server.listeners.find((entry: { port: number; dockerDns: boolean }) => entry.port === 80 && !entry.dockerDns);
+      const kernel = stored!.server.kernel!;
+      expect(listener).toMatchObject({ accepted: kernel.series.held.at(-1), queued: 0 });
+      expect(server.descriptors.process).toBe('nginx');
+      // The probe client used its whole range to nginx's port: none left, the port range binds.
+      const client = await inspect('client-1-1');
+      expect(client.destinations).toHaveLength(1);
+      expect(client.destinations[0]).toMatchObject({ port: 80, portsUsed: stored!.clients[0]!.observed, left: 0, limit: 'port-range' });
+    } finally {
+      await runPortlab(['rm', stored!.run.id]);
+    }
+    expect(await containersLabelled(`io.portlab.run-id=${stored!.run.id}`)).toEqual([]);
   });
 
   it("redis-server's maxclients: settled, exactly 100 held, the other 900 closed by the server", async () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { headroom, type NamespaceLook } from '../../orchestrator/predict/headroom.ts';
+import { headroom } from '../../orchestrator/predict/headroom.ts';
+import type { NamespaceLook } from '../../orchestrator/predict/inspection-schema.ts';
 
 /** A namespace as `probe inspect` reads it: a client with 1,000 ports, Docker's DNS listener outside its range. */
 const look = (overrides: Partial<NamespaceLook> = {}): NamespaceLook => ({

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { ASSUMED_ENVIRONMENT } from '../../orchestrator/predict/environment.ts';
-import { headroom, type NamespaceLook } from '../../orchestrator/predict/headroom.ts';
+import { headroom } from '../../orchestrator/predict/headroom.ts';
+import type { NamespaceLook } from '../../orchestrator/predict/inspection-schema.ts';
 import { liftScenario, liftsFor } from '../../orchestrator/predict/lifts.ts';
 import { predict } from '../../orchestrator/predict/predict.ts';
 import { parseScenario } from '../../orchestrator/scenario/load-scenario.ts';

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { parseInspection } from '../../observe/inspection.ts';
-import type { HostRoom, NamespaceLook } from '../../predict/headroom.ts';
+import type { HostRoom, NamespaceLook } from '../../predict/inspection-schema.ts';
 import type { DockerEngine } from '../docker/engine.ts';
 import { EngineError } from '../errors.ts';
 import { engineOnThisMachine, readHostProc } from './host-proc.ts';
