@@ -1,4 +1,4 @@
-import { KEEP_RUN, REMOVE_RUN } from '../engine/run-owner.ts';
+import { KEEP_STOPPED, REMOVE_RUN } from '../engine/run-owner.ts';
 import type { EngineKind } from '../engine/registry.ts';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -179,7 +179,7 @@ export async function sweepCommand(argv: string[]): Promise<number> {
       let progress: ReturnType<typeof progressPrinter> | undefined;
       const run = await runSweep(sweep, {
         newRunId: () => (runId = newRunId()),
-        afterRun: options.keep ? KEEP_RUN : REMOVE_RUN,
+        afterRun: options.keep ? KEEP_STOPPED : REMOVE_RUN,
         backend: backendFor(options.engine, engine, { pushTo: options.push }),
         signal: abort.signal,
         now: () => new Date(),

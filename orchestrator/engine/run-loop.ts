@@ -176,7 +176,7 @@ async function stopInOrder(deployment: Deployment, watch: RunWatch, options: Run
   const serverLog = watch.logs.get(server);
   const cut = endReason === 'duration' || endReason === 'stalled';
   // A kept run whose clients all finished stays up: the server prints its counts and goes on holding.
-  const staysUp = options.afterRun.kept && deployment.staysUp && !cut;
+  const staysUp = options.afterRun.staysUp && deployment.staysUp && !cut;
   await deployment.signalServer(staysUp);
   const finalLinesBy = options.now() + LOG_DRAIN_TIMEOUT_MS;
   while (!serverLog?.allDone() && !watch.exited.has(server) && options.now() < finalLinesBy) await watch.wakeup.wait(TICK_MS);

@@ -74,6 +74,8 @@ export type AfterRun = {
   readonly kept: boolean;
   /** What its containers and network carry besides the run's labels (a kept run's survive the next run's cleanup). */
   readonly labels: Record<string, string>;
+  /** Its containers go on running after the run, holding what they held (where the backend can leave them so). */
+  readonly staysUp: boolean;
   /** Takes the deployment away, or leaves it (no longer followed: its containers go on without portlab). */
   end(deployment: { remove(): Promise<void>; detach(): void }): Promise<void>;
 };
@@ -82,6 +84,7 @@ export type AfterRun = {
 export const REMOVE_RUN: AfterRun = {
   kept: false,
   labels: {},
+  staysUp: false,
   end: (deployment) => deployment.remove(),
 };
 
@@ -93,5 +96,12 @@ export const REMOVE_RUN: AfterRun = {
 export const KEEP_RUN: AfterRun = {
   kept: true,
   labels: { [PORTLAB_LABEL.kept]: 'true' },
+  staysUp: true,
   end: async (deployment) => deployment.detach(),
 };
+
+/**
+ * A sweep's --keep: every point's containers and network stay, stopped (points left running would hold their
+ * connections while the next points run, and crowd the host's tables those measure).
+ */
+export const KEEP_STOPPED: AfterRun = { ...KEEP_RUN, staysUp: false };

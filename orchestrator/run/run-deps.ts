@@ -10,7 +10,7 @@ export type RunDeps = {
   /** Where it runs: the local engine or its swarm, chosen once by the command (cli/backends.ts). */
   backend: RegisteredBackend;
   runId: string;
-  /** What becomes of the run's containers once it ends (REMOVE_RUN, or KEEP_RUN for --keep). */
+  /** What becomes of the run's containers once it ends (REMOVE_RUN, or KEEP_RUN / a sweep's KEEP_STOPPED for --keep). */
   afterRun: AfterRun;
   signal: AbortSignal;
   now: () => Date;

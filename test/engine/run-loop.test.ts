@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { EngineError, NofileRefusedError, nofileRefusal } from '../../orchestrator/engine/errors.ts';
 import { runExperiment } from '../../orchestrator/engine/run-loop.ts';
 import type { ContainerSink, Deployment, RunOptions } from '../../orchestrator/engine/run-record.ts';
-import { KEEP_RUN, REMOVE_RUN } from '../../orchestrator/engine/run-owner.ts';
+import { KEEP_RUN, KEEP_STOPPED, REMOVE_RUN } from '../../orchestrator/engine/run-owner.ts';
 import { readyEvent } from '../probe-fixtures.ts';
 
 const line = (event: Record<string, unknown>) => JSON.stringify(event);
@@ -130,6 +130,13 @@ describe('the run loop, driven by a deployment with no engine', () => {
     expect(record.observations.server?.count).toBe(1000);
     await removed;
     expect(deployment.calls).toEqual(['prepareClients', 'startServer', 'startClients', 'signalServer(keep)', 'detach']);
+  });
+
+  it("a sweep's --keep: the server ends as in any run, every container is stopped and kept, none removed", async () => {
+    const deployment = new FakeDeployment();
+    const { removed } = await runExperiment(deployment, options({ afterRun: KEEP_STOPPED }));
+    await removed;
+    expect(deployment.calls).toEqual(['prepareClients', 'startServer', 'startClients', 'signalServer', 'stopAll', 'detach']);
   });
 
   it('a container that dies mid-run: failed, typed as exited, naming it; what was counted is kept', async () => {
