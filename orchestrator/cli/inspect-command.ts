@@ -22,7 +22,9 @@ export const INSPECT_USAGE = `usage: portlab inspect <container> [--json] [--wat
   for each destination it connects to, how many more connections it can make and the limit that stops it first
   (free ports of the range, its process's free descriptors, the host's conntrack and open files); for each port it
   listens on, the accept queue's and the descriptors' room. Read-only: portlab's probe joins the container's network
-  and PID namespaces for a moment, reads what the kernel holds there, and is removed at once.
+  and PID namespaces for a moment, reads what the kernel holds there, and is removed at once. Each look is also
+  written as results/inspect-<container>.html, with what would lift the first limit as a scenario to try
+  (results/inspect-<container>.yml, for portlab run; --results-dir DIR writes them there).
 
   --json          the same as JSON on stdout
   --watch SECONDS look again every SECONDS (2 to 3600) until Ctrl-C`;

@@ -28,7 +28,7 @@ commands:
   schema <scenario|sweep|result|sweep-summary|inspection>
                              print a published JSON Schema (the scenario and sweep ones are for editors)
 
-  --results-dir DIR          (run, sweep) where results go; default ./results (or $PORTLAB_RESULTS_DIR)
+  --results-dir DIR          (run, sweep, inspect) where results go; default ./results (or $PORTLAB_RESULTS_DIR)
   portlab <command> --help   that command's options;  portlab --version   the version
 
 exit codes: 0 all verdicts pass, 1 a verdict failed, 2 bad input, 3 engine unavailable or run error, 130 interrupted`;
@@ -79,8 +79,15 @@ export async function portlab(argv: string[]): Promise<number> {
     }
     case 'report':
       return (await import('./report-command.ts')).reportCommand(rest);
-    case 'inspect':
-      return (await import('./inspect-command.ts')).inspectCommand(rest);
+    case 'inspect': {
+      let args: string[];
+      try {
+        args = takeResultsDir(rest);
+      } catch (error) {
+        return badInput((error as Error).message, PORTLAB_USAGE);
+      }
+      return (await import('./inspect-command.ts')).inspectCommand(args);
+    }
     case 'ls':
     case 'rm':
     case 'images':
