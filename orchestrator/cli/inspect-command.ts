@@ -8,7 +8,7 @@ import { inspectPage } from '../report/inspect-page.ts';
 import { RESULTS_DIR } from '../report/results-dir.ts';
 import { userCwd } from '../scenario/load-scenario.ts';
 import { inspectContainer, type Inspected } from '../engine/local/inspect-container.ts';
-import { headroom } from '../predict/headroom.ts';
+import { firstToRunOut, headroom } from '../predict/headroom.ts';
 import { formatCount } from '../predict/count-range.ts';
 import { backendFor } from './backends.ts';
 import { connectEngine } from './connect-engine.ts';
@@ -78,24 +78,24 @@ export function formatHeadroom(inspected: Inspected, room: Headroom): string {
  * change of its own lifts.
  */
 async function writeLifts(inspected: Inspected, room: Headroom): Promise<{ lifts?: Lift[]; scenarioFile?: string }> {
-  const first = room.destinations.reduce<Headroom['destinations'][number] | undefined>(
-    (least, entry) => (least === undefined || entry.left < least.left ? entry : least),
-    undefined,
-  );
+  const first = firstToRunOut(room);
   if (!first) return {};
   const lifts = liftsFor(first, inspected.look, room.descriptors);
   if (lifts.length === 0) return {};
   const { name, text } = liftScenario(inspected.container.name, first, inspected.look, room.descriptors, lifts);
-  const file = path.join(RESULTS_DIR, `${name}.yml`);
+  return { lifts, scenarioFile: await writeResultsFile(`${name}.yml`, text) };
+}
+
+/** Writes one of inspect's files into the results directory; its path as shown to the person. */
+async function writeResultsFile(name: string, text: string): Promise<string> {
+  const file = path.join(RESULTS_DIR, name);
   await mkdir(RESULTS_DIR, { recursive: true });
   await writeFileAtomic(file, text);
-  return { lifts, scenarioFile: path.relative(userCwd(), file) };
+  return path.relative(userCwd(), file);
 }
 
 /** The inspection as a page (results/inspect-<container>.html, written again at each look); its path as shown. */
 async function writePage(inspected: Inspected, room: Headroom, lifted: { lifts?: Lift[]; scenarioFile?: string }): Promise<string> {
-  const file = path.join(RESULTS_DIR, `${inspectionName(inspected.container.name)}.html`);
-  await mkdir(RESULTS_DIR, { recursive: true });
   const html = inspectPage({
     container: inspected.container,
     readAt: new Date().toISOString(),
@@ -103,8 +103,7 @@ async function writePage(inspected: Inspected, room: Headroom, lifted: { lifts?:
     headroom: room,
     ...lifted,
   });
-  await writeFileAtomic(file, html);
-  return path.relative(userCwd(), file);
+  return writeResultsFile(`${inspectionName(inspected.container.name)}.html`, html);
 }
 
 function formatLifts({ lifts, scenarioFile }: { lifts?: Lift[]; scenarioFile?: string }): string[] {

@@ -67,18 +67,7 @@ export async function portlab(argv: string[]): Promise<number> {
   if (command === '--version' || command === '-v') return usage(portlabVersion());
   switch (command) {
     case 'run':
-    case 'sweep': {
-      let args: string[];
-      try {
-        args = takeResultsDir(rest);
-      } catch (error) {
-        return badInput((error as Error).message, PORTLAB_USAGE);
-      }
-      if (command === 'run') return (await import('./main.ts')).main(args);
-      return (await import('./sweep-command.ts')).sweepCommand(args);
-    }
-    case 'report':
-      return (await import('./report-command.ts')).reportCommand(rest);
+    case 'sweep':
     case 'inspect': {
       let args: string[];
       try {
@@ -86,8 +75,12 @@ export async function portlab(argv: string[]): Promise<number> {
       } catch (error) {
         return badInput((error as Error).message, PORTLAB_USAGE);
       }
+      if (command === 'run') return (await import('./main.ts')).main(args);
+      if (command === 'sweep') return (await import('./sweep-command.ts')).sweepCommand(args);
       return (await import('./inspect-command.ts')).inspectCommand(args);
     }
+    case 'report':
+      return (await import('./report-command.ts')).reportCommand(rest);
     case 'ls':
     case 'rm':
     case 'images':

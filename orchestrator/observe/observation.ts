@@ -141,6 +141,7 @@ export class ContainerLog {
       }
       case 'waiting':
       case 'sysctls': // preflight's, never a run container's
+      case 'inspect': // portlab inspect's, never a run container's
         return;
       case 'fatal':
         this.fatal.push(`${event.message} (${event.errno})`);

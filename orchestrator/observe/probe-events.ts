@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { NamespaceLook } from '../predict/inspection-schema.ts';
 
 const Role = z.enum(['server', 'client', 'limits', 'inspect']);
 const ms = z.number().int();
@@ -109,6 +110,12 @@ export const ProbeEvent = z.discriminatedUnion('event', [
   z.object({ event: z.literal('fatal'), message: z.string(), errno: z.string(), t: ms }),
   /** `probe sysctls`: every sysctl under /proc/sys/net of the probe's network namespace, dotted. */
   z.object({ event: z.literal('sysctls'), names: z.array(z.string()), t: ms }),
+  /** `probe inspect` (images/probe/inspect.c), after its ready line: one look at the namespaces it was started in. */
+  z.object({
+    event: z.literal('inspect'),
+    t: ms,
+    ...NamespaceLook.pick({ destinations: true, moreDestinations: true, listeners: true, processes: true }).shape,
+  }),
 ]);
 export type ProbeEvent = z.infer<typeof ProbeEvent>;
 

@@ -34,6 +34,10 @@ type Churn = {
   window: number;
 };
 
+/** tcp_tw_reuse=1 with timestamps on: connect() may take a TIME_WAIT's port again once it is old enough (tcp_twsk_unique). */
+export const twReuseApplies = (twReuse: string | undefined, timestamps: string | undefined): boolean =>
+  twReuse === '1' && timestamps !== '0';
+
 /**
  * How old a TIME_WAIT must be before tcp_twsk_unique lets connect() take its port: `net.ipv4.tcp_tw_reuse_delay`
  * (Linux 6.14+), or, on a kernel without it, anywhere in (0, 1] s: the next whole second after the connection's last
@@ -201,7 +205,7 @@ function churnOf(group: ClientGroup, env: Environment, name: string, key: string
     ),
     twReuse,
     // With tcp_tw_reuse=1 a TIME_WAIT port may be taken again once it is this old (tcp_twsk_unique).
-    reuse: twReuse === '1' && sysctl('net.ipv4.tcp_timestamps') !== '0',
+    reuse: twReuseApplies(twReuse, sysctl('net.ipv4.tcp_timestamps')),
     reuseAge: reuseAgeOf(applied?.sysctls, sysctl('net.ipv4.tcp_tw_reuse_delay'), env.kernel),
     window: Math.min(seconds, TIME_WAIT_SECONDS),
   };
@@ -268,7 +272,7 @@ function killedTimeWaits(env: Environment, key: string, seconds: number, rfc1337
  * the (0, 1] s of the whole-second check; before the probes report, the engine's kernel release says which (unknown:
  * a kernel with the sysctl, as this machine's).
  */
-function reuseAgeOf(measured: Record<string, string> | undefined, delayMs: string, kernel: string | undefined): ReuseAge {
+export function reuseAgeOf(measured: Record<string, string> | undefined, delayMs: string, kernel: string | undefined): ReuseAge {
   const lacksDelay = measured
     ? measured['net.ipv4.tcp_tw_reuse_delay'] === undefined
     : kernelBefore(kernel, KERNEL_FEATURES.twReuseDelay.since);

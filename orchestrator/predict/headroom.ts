@@ -9,6 +9,7 @@ import type { Headroom, HostRoom, NamespaceLook } from './inspection-schema.ts';
 import { formatCount } from './count-range.ts';
 import { expandPortList } from './ports.ts';
 import { TIME_WAIT_SECONDS } from './kernel-facts.ts';
+import { reuseAgeOf, twReuseApplies } from './churn.ts';
 
 /** Where Docker's embedded DNS listens in every container of a user-defined network. */
 const DOCKER_DNS_ADDRESS = '127.0.0.11';
@@ -25,14 +26,10 @@ function busiest(look: NamespaceLook): NamespaceLook['processes'][number] | null
 /** How long a TIME_WAIT keeps its port from one destination, as the namespace's sysctls say. */
 function reuseOf(sysctls: Record<string, string>): { seconds: number; text: string } {
   const reuse = sysctls['net.ipv4.tcp_tw_reuse'];
-  if (reuse === '1' && sysctls['net.ipv4.tcp_timestamps'] !== '0') {
-    const delay = sysctls['net.ipv4.tcp_tw_reuse_delay'];
-    return delay === undefined
-      ? { seconds: 1, text: 'tcp_tw_reuse 1: a TIME_WAIT port is taken again within 1 s (before Linux 6.14)' }
-      : {
-          seconds: Number(delay) / 1000,
-          text: `tcp_tw_reuse 1: a TIME_WAIT port is taken again after ${Number(delay) / 1000} s (tcp_tw_reuse_delay)`,
-        };
+  if (twReuseApplies(reuse, sysctls['net.ipv4.tcp_timestamps'])) {
+    // As a churn's prediction has it: the namespace's delay, or (0, 1] s where the kernel has no such sysctl.
+    const age = reuseAgeOf(sysctls, sysctls['net.ipv4.tcp_tw_reuse_delay'] ?? '', undefined);
+    return { seconds: age.max, text: `tcp_tw_reuse 1: a TIME_WAIT port is taken again after ${age.text}` };
   }
   return {
     seconds: TIME_WAIT_SECONDS,
@@ -89,6 +86,13 @@ function destinationRoom(destination: NamespaceLook['destinations'][number], roo
     ],
   };
 }
+
+/** The destination that runs out first: the one with the fewest connections left; undefined without one. */
+export const firstToRunOut = (room: Headroom): Headroom['destinations'][number] | undefined =>
+  room.destinations.reduce<Headroom['destinations'][number] | undefined>(
+    (least, entry) => (least === undefined || entry.left < least.left ? entry : least),
+    undefined,
+  );
 
 /** The headroom of every destination and listener of the namespace. Pure. */
 export function headroom(look: NamespaceLook, host: HostRoom): Headroom {

@@ -1,5 +1,6 @@
 import type { Headroom, HostRoom, Lift } from '../predict/inspection-schema.ts';
 import { formatCount } from '../predict/count-range.ts';
+import { firstToRunOut } from '../predict/headroom.ts';
 import { escape, pageHead } from './html.ts';
 
 /** What `portlab inspect` found, as its page shows it. */
@@ -43,10 +44,7 @@ function listenersTable(headroom: Headroom): string {
 /** The page for one inspection of a running container. Pure. */
 export function inspectPage(shown: InspectionShown): string {
   const { container, headroom } = shown;
-  const first = headroom.destinations.reduce<Headroom['destinations'][number] | undefined>(
-    (least, entry) => (least === undefined || entry.left < least.left ? entry : least),
-    undefined,
-  );
+  const first = firstToRunOut(headroom);
   const lifts =
     shown.lifts && shown.scenarioFile
       ? `<section id="lifts"><h2>What would lift it</h2><ul>${shown.lifts.map((lift) => `<li>${escape(lift.change)}: ${formatCount(lift.connections)} to that destination</li>`).join('')}</ul>
