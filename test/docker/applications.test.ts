@@ -8,7 +8,7 @@ import { chartData } from '../../orchestrator/report/chart-data.ts';
 import { runCli, runPortlab } from '../cli/run-cli.ts';
 import { loadScenario } from '../../orchestrator/scenario/load-scenario.ts';
 import { inspectReport } from '../browser/inspect-report.ts';
-import { containersLabelled, networksLabelled, ownContainers, readResults, reportIn } from './docker-helpers.ts';
+import { containersLabelled, inspectHeadroom, networksLabelled, ownContainers, readResults, reportIn } from './docker-helpers.ts';
 
 /**
  * Real software portlab did not write, from Debian's packages in images FROM scratch, run through portlab on the
@@ -84,11 +84,7 @@ describe('software of its own under test, with the kernel beside it', () => {
     const [stored] = await readResults(result.resultsDir);
     const project = stored!.run.project;
     try {
-      const inspect = async (container: string) => {
-        const shown = await runPortlab(['inspect', `${project}-${container}`, '--json']);
-        expect(shown.exitCode, shown.stderr).toBe(0);
-        return JSON.parse(shown.stdout).headroom;
-      };
+      const inspect = (container: string) => inspectHeadroom(`${project}-${container}`);
       // The server's container is nginx's observer: the same network and PID namespaces, so nginx's listener and
       // processes. What it holds now is what the run's last look saw it hold.
       const server = await inspect('server-1');

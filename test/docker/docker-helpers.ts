@@ -6,7 +6,8 @@ import { execa } from 'execa';
 import { expect } from 'vitest';
 import { RunResult } from '../../orchestrator/report/result-schema.ts';
 import { PROJECT_ROOT } from '../../orchestrator/common/project-root.ts';
-import { SWEEP_COMMAND } from '../cli/run-cli.ts';
+import { runPortlab, SWEEP_COMMAND } from '../cli/run-cli.ts';
+import { Inspection, type Headroom } from '../../orchestrator/predict/inspection-schema.ts';
 import { expectedRange, SHIPPED_EXPECTATIONS } from '../shipped-expectations.ts';
 
 /** A second, independent view of the engine for assertions: what really exists, not what portlab believes. */
@@ -91,4 +92,32 @@ export async function startSweep(args: string[]) {
 export async function sweepDir(resultsDir: string): Promise<string> {
   const [dir] = await readdir(resultsDir);
   return path.join(resultsDir, dir ?? '');
+}
+
+/** The host's view of a container's processes: each one's descriptors and soft nofile, from /proc (not portlab's). */
+export async function processesOf(container: string): Promise<Array<{ pid: number; fds: number; nofile: number }>> {
+  const top = await execa('docker', ['top', container, '-o', 'pid']);
+  const pids = top.stdout
+    .split('\n')
+    .slice(1)
+    .map(Number)
+    .filter((pid) => pid > 0);
+  return Promise.all(
+    pids.map(async (pid) => ({
+      pid,
+      fds: (await readdir(`/proc/${pid}/fd`)).length,
+      nofile: Number(/^Max open files\s+(\d+)/m.exec(await readFile(`/proc/${pid}/limits`, 'utf8'))?.[1]),
+    })),
+  );
+}
+
+/** Of a container's processes, the one holding the most descriptors, as the host's /proc counts them. */
+export const busiestProcessOf = async (container: string) =>
+  (await processesOf(container)).reduce((most, process) => (process.fds > most.fds ? process : most));
+
+/** `portlab inspect <container> --json` as a person runs it: exit 0, and the headroom it printed, as its schema says. */
+export async function inspectHeadroom(container: string): Promise<Headroom> {
+  const shown = await runPortlab(['inspect', container, '--json']);
+  expect(shown.exitCode, shown.stderr).toBe(0);
+  return Inspection.parse(JSON.parse(shown.stdout)).headroom;
 }

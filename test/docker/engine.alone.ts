@@ -7,7 +7,16 @@ import { DockerEngine } from '../../orchestrator/engine/docker/engine.ts';
 import { hostTables, measureEngine } from '../../orchestrator/engine/local/preflight.ts';
 import { ensureProbeImage } from '../../orchestrator/engine/probe-image.ts';
 import { CLI_COMMAND, runCli, runPortlab } from '../cli/run-cli.ts';
-import { containersLabelled, docker, eventually, networksLabelled, OWN, ownContainers, readResults } from './docker-helpers.ts';
+import {
+  containersLabelled,
+  docker,
+  eventually,
+  inspectHeadroom,
+  networksLabelled,
+  OWN,
+  ownContainers,
+  readResults,
+} from './docker-helpers.ts';
 
 const engine = new DockerEngine();
 
@@ -176,8 +185,7 @@ describe('a run on the engine', () => {
     // result's counts, every destination of the client used up (the port range, 0 left).
     const states = await Promise.all(kept.map(async (name) => (await docker.getContainer(name.slice(1)).inspect()).State.Status));
     expect(states).toEqual(['running', 'running', 'running']);
-    const inspect = async (name: string) => JSON.parse((await runPortlab(['inspect', name, '--json'])).stdout).headroom;
-    const client = await inspect(`${run?.run.project}-client-1-1`);
+    const client = await inspectHeadroom(`${run?.run.project}-client-1-1`);
     const clientResult = run!.clients.find((entry) => entry.name === 'client-1')!;
     expect(client.destinations.map((destination: { port: number }) => destination.port).sort()).toEqual([5000, 5001]);
     expect(client.destinations.reduce((sum: number, destination: { portsUsed: number }) => sum + destination.portsUsed, 0)).toBe(
@@ -187,7 +195,7 @@ describe('a run on the engine', () => {
       [0, 'port-range'],
       [0, 'port-range'],
     ]);
-    const server = await inspect(`${run?.run.project}-server-1`);
+    const server = await inspectHeadroom(`${run?.run.project}-server-1`);
     const accepted = server.listeners
       .filter((listener: { dockerDns: boolean }) => !listener.dockerDns)
       .reduce((sum: number, listener: { accepted: number }) => sum + listener.accepted, 0);

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { readdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,7 +10,7 @@ import { runPortlab } from '../cli/run-cli.ts';
 import { ASSUMED_ENVIRONMENT } from '../../orchestrator/predict/environment.ts';
 import { predict } from '../../orchestrator/predict/predict.ts';
 import { loadScenario } from '../../orchestrator/scenario/load-scenario.ts';
-import { eventually } from './docker-helpers.ts';
+import { busiestProcessOf, eventually, processesOf } from './docker-helpers.ts';
 
 /**
  * `portlab inspect` on containers portlab did not start: a probe server and client and a redis, started by hand
@@ -27,23 +27,6 @@ const names = {
 };
 const dockerCli = (...args: string[]) => execa('docker', args);
 let image = '';
-
-/** The host's view of a container's processes: each one's descriptors and soft nofile, from /proc. */
-async function processesOf(container: string): Promise<Array<{ pid: number; fds: number; nofile: number }>> {
-  const top = await dockerCli('top', container, '-o', 'pid');
-  const pids = top.stdout
-    .split('\n')
-    .slice(1)
-    .map(Number)
-    .filter((pid) => pid > 0);
-  return Promise.all(
-    pids.map(async (pid) => ({
-      pid,
-      fds: (await readdir(`/proc/${pid}/fd`)).length,
-      nofile: Number(/^Max open files\s+(\d+)/m.exec(await readFile(`/proc/${pid}/limits`, 'utf8'))?.[1]),
-    })),
-  );
-}
 
 /** What must not change in an inspected container: its processes and its files. */
 const stateOf = async (container: string) => ({
@@ -141,7 +124,7 @@ describe("portlab inspect: the model pointed at running containers that are not 
       states: { ESTABLISHED: 1000 },
     });
     // Its descriptors, right to the unit, as the host's /proc counts them for its busiest process.
-    const busiest = (await processesOf(names.client)).reduce((most, process) => (process.fds > most.fds ? process : most));
+    const busiest = await busiestProcessOf(names.client);
     expect(json.headroom.descriptors).toMatchObject({ fds: busiest.fds, nofile: busiest.nofile, free: busiest.nofile - busiest.fds });
     // Read-only: the same processes and files after as before, and no inspecting container left behind.
     expect(await stateOf(names.client)).toEqual(before);
@@ -167,7 +150,7 @@ describe("portlab inspect: the model pointed at running containers that are not 
     const listener = json.headroom.listeners.find((entry: { port: number }) => entry.port === 5000);
     // backlog 4096 (the probe's listen(), capped by somaxconn 4096): the queue holds one more than that.
     expect(listener).toMatchObject({ dockerDns: false, backlog: 4096, queued: 0, queueRoom: 4097, accepted: 1000 });
-    const busiest = (await processesOf(names.server)).reduce((most, process) => (process.fds > most.fds ? process : most));
+    const busiest = await busiestProcessOf(names.server);
     expect(listener.descriptorsFree).toBe(busiest.nofile - busiest.fds);
     // Docker's DNS listener is named as such, not taken for the application's.
     expect(json.headroom.listeners.filter((entry: { dockerDns: boolean }) => entry.dockerDns)).toHaveLength(1);

@@ -1,11 +1,10 @@
-import { readdir, readFile } from 'node:fs/promises';
-import { execa } from 'execa';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli, runPortlab } from '../cli/run-cli.ts';
 import { chartData, SERVER_LINE } from '../../orchestrator/report/chart-data.ts';
 import { inspectReport } from '../browser/inspect-report.ts';
-import { containersLabelled, expectAsShipped, readResults, reportIn } from '../docker/docker-helpers.ts';
+import { busiestProcessOf, containersLabelled, inspectHeadroom, expectAsShipped, readResults, reportIn } from '../docker/docker-helpers.ts';
 
 /**
  * The shipped scenarios that fill tens of thousands of ports, run as a user runs them, judged by what the kernel
@@ -101,11 +100,7 @@ describe('shipped scenarios on the real engine', () => {
     const [run] = await readResults(result.resultsDir);
     const project = run!.run.project;
     try {
-      const inspect = async (container: string) => {
-        const shown = await runPortlab(['inspect', `${project}-${container}`, '--json']);
-        expect(shown.exitCode, shown.stderr).toBe(0);
-        return JSON.parse(shown.stdout).headroom;
-      };
+      const inspect = (container: string) => inspectHeadroom(`${project}-${container}`);
       // A client that filled its range: every port of it held to the server's one port, none left.
       const client = await inspect('client-1-1');
       expect(client.destinations).toHaveLength(1);
@@ -121,19 +116,7 @@ describe('shipped scenarios on the real engine', () => {
       const server = await inspect('server-1');
       const listener = server.listeners.find((entry: { port: number }) => entry.port === 5000);
       expect(listener).toMatchObject({ accepted: run!.server.observed, queued: 0, queueRoom: 4097 });
-      const top = await execa('docker', ['top', `${project}-server-1`, '-o', 'pid']);
-      const pids = top.stdout
-        .split('\n')
-        .slice(1)
-        .map(Number)
-        .filter((pid) => pid > 0);
-      const counted = await Promise.all(
-        pids.map(async (pid) => ({
-          fds: (await readdir(`/proc/${pid}/fd`)).length,
-          nofile: Number(/^Max open files\s+(\d+)/m.exec(await readFile(`/proc/${pid}/limits`, 'utf8'))?.[1]),
-        })),
-      );
-      const busiest = counted.reduce((most, process) => (process.fds > most.fds ? process : most));
+      const busiest = await busiestProcessOf(`${project}-server-1`);
       expect(listener.descriptorsFree).toBe(busiest.nofile - busiest.fds);
     } finally {
       await runPortlab(['rm', run!.run.id]);
