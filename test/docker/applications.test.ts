@@ -91,7 +91,7 @@ describe('software of its own under test, with the kernel beside it', () => {
       const listener = server.listeners.find((entry: { port: number; dockerDns: boolean }) => entry.port === 80 && !entry.dockerDns);
       const kernel = stored!.server.kernel!;
       expect(listener).toMatchObject({ accepted: kernel.series.held.at(-1), queued: 0 });
-      expect(server.descriptors.process).toBe('nginx');
+      expect(server.descriptors?.process).toBe('nginx');
       // The probe client used its whole range to nginx's port: none left, the port range binds.
       const client = await inspect('client-1-1');
       expect(client.destinations).toHaveLength(1);

@@ -117,7 +117,7 @@ describe('shipped scenarios on the real engine', () => {
       const listener = server.listeners.find((entry: { port: number }) => entry.port === 5000);
       expect(listener).toMatchObject({ accepted: run!.server.observed, queued: 0, queueRoom: 4097 });
       const busiest = await busiestProcessOf(`${project}-server-1`);
-      expect(listener.descriptorsFree).toBe(busiest.nofile - busiest.fds);
+      expect(listener?.descriptorsFree).toBe(busiest.nofile - busiest.fds);
     } finally {
       await runPortlab(['rm', run!.run.id]);
     }
