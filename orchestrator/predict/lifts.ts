@@ -5,13 +5,46 @@
  */
 import { stringify } from 'yaml';
 import { formatCount } from './count-range.ts';
-import { KERNEL_DEFAULT_PORT_RANGE } from './kernel-facts.ts';
+import { KERNEL_DEFAULT_PORT_RANGE, TIME_WAIT_SECONDS } from './kernel-facts.ts';
 import type { Headroom, Lift, NamespaceLook } from './inspection-schema.ts';
+import { reuseAgeOf, twReuseApplies } from './churn.ts';
 
 /** The widest range a namespace can have: every port above the well-known ones. */
 const WIDEST_RANGE = { low: 1024, high: 65535 } as const;
 
 type Destination = Headroom['destinations'][number];
+
+/** How long the lift scenario churns: long enough that the container as it is runs out halfway through. */
+const CHURN_SECONDS = 30;
+
+/**
+ * tcp_tw_reuse 1 (a namespaced sysctl) where the destination's ports are held by TIME-WAITs and reuse does not apply
+ * yet: connect() takes a TIME_WAIT's port again once it is old enough (tcp_twsk_unique), so every usable port comes
+ * back and closing first runs out at a rate the reuse age allows rather than the 60 s TIME_WAIT. Its group churns
+ * (as the container did) at twice the rate the range lasts without reuse, so the container as it is runs out halfway.
+ */
+function twReuseLift(destination: Destination, look: NamespaceLook, usable: number): Lift[] {
+  const timeWaits = destination.timeWait.count;
+  if (timeWaits === 0 || twReuseApplies(look.sysctls['net.ipv4.tcp_tw_reuse'], look.sysctls['net.ipv4.tcp_timestamps'])) return [];
+  const age = reuseAgeOf(look.sysctls, look.sysctls['net.ipv4.tcp_tw_reuse_delay'] ?? '', undefined);
+  if (age.max >= TIME_WAIT_SECONDS) return [];
+  const timestampsOff = look.sysctls['net.ipv4.tcp_timestamps'] === '0';
+  const rate = Math.ceil((2 * usable) / CHURN_SECONDS);
+  return [
+    {
+      name: 'tw-reuse',
+      change: `net.ipv4.tcp_tw_reuse 1${timestampsOff ? ' and tcp_timestamps 1' : ''} (namespaced sysctls): the ${formatCount(timeWaits)} ports in TIME-WAIT are taken again once ${age.text} old, so closing first runs out above ${formatCount(Math.floor(usable / age.max))}/s instead of ${formatCount(destination.timeWait.runsOutAbovePerSecond)}/s`,
+      connections: usable,
+      group: {
+        mode: 'churn',
+        close: 'client',
+        duration: `${CHURN_SECONDS}s`,
+        rate,
+        sysctls: { 'net.ipv4.tcp_tw_reuse': '1', ...(timestampsOff ? { 'net.ipv4.tcp_timestamps': '1' } : {}) },
+      },
+    },
+  ];
+}
 
 /** The changes that lift a destination's binding limit, each with the count it allows. */
 export function liftsFor(destination: Destination, look: NamespaceLook, descriptors: Headroom['descriptors']): Lift[] {
@@ -43,6 +76,7 @@ export function liftsFor(destination: Destination, look: NamespaceLook, descript
         connections: 2 * usable,
         group: { sourceAddresses: 2 },
       },
+      ...twReuseLift(destination, look, usable),
     ];
   }
   if (destination.limit === 'nofile' && descriptors) {
@@ -83,6 +117,19 @@ export function liftScenario(
     sysctls: { 'net.ipv4.ip_local_port_range': range },
     ...(descriptors ? { ulimits: { nofile: descriptors.nofile } } : {}),
   };
+  // A lift that churns is tried beside the container as it is, churning the same way with its own tcp_tw_reuse.
+  const churning = lifts.find((lift) => lift.group.mode === 'churn');
+  const twReuse = look.sysctls['net.ipv4.tcp_tw_reuse'];
+  const asIsChurning = churning
+    ? [
+        {
+          ...asIs,
+          ...churning.group,
+          name: 'as-is-churning',
+          sysctls: { ...asIs.sysctls, ...(twReuse === undefined ? {} : { 'net.ipv4.tcp_tw_reuse': twReuse }) },
+        },
+      ]
+    : [];
   const ports = [...new Set([destination.port, ...lifts.flatMap((lift) => (lift.group.targets as number[] | undefined) ?? [])])];
   const scenario = {
     name,
@@ -90,6 +137,7 @@ export function liftScenario(
     server: { ports, ulimits: { nofile: 1_000_000 } },
     clients: [
       asIs,
+      ...asIsChurning,
       ...lifts.map((lift) => ({
         ...asIs,
         name: lift.name,

@@ -121,3 +121,22 @@ export async function inspectHeadroom(container: string): Promise<Headroom> {
   expect(shown.exitCode, shown.stderr).toBe(0);
   return Inspection.parse(JSON.parse(shown.stdout)).headroom;
 }
+
+/**
+ * The host's conntrack entries of connections a container opened (its address as the original source), counted by
+ * TCP state, as /proc/net/nf_conntrack lists them (the host's table: bridged container traffic is tracked there).
+ */
+export async function conntrackStatesFrom(address: string): Promise<Record<string, number>> {
+  const states: Record<string, number> = {};
+  for (const line of (await readFile('/proc/net/nf_conntrack', 'utf8')).split('\n')) {
+    const match = / tcp +\d+ \d+ (\S+) src=(\S+) /.exec(line);
+    if (match?.[2] === address) states[match[1]!] = (states[match[1]!] ?? 0) + 1;
+  }
+  return states;
+}
+
+/** A container's address on its (one) network. */
+export async function addressOf(container: string): Promise<string> {
+  const networks = (await docker.getContainer(container).inspect()).NetworkSettings.Networks;
+  return Object.values(networks)[0]!.IPAddress;
+}

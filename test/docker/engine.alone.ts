@@ -8,6 +8,8 @@ import { hostTables, measureEngine } from '../../orchestrator/engine/local/prefl
 import { ensureProbeImage } from '../../orchestrator/engine/probe-image.ts';
 import { CLI_COMMAND, runCli, runPortlab } from '../cli/run-cli.ts';
 import {
+  addressOf,
+  conntrackStatesFrom,
   containersLabelled,
   docker,
   eventually,
@@ -212,8 +214,14 @@ describe('a run on the engine', () => {
       containers: 3,
       networks: 1,
     });
+    // The host's conntrack table tracks each held connection; once portlab rm has removed the run, none of them is
+    // left there (not even in TIME_WAIT: the engine drops a removed container's entries with its endpoint).
+    const clientAddress = await addressOf(`${run?.run.project}-client-1-1`);
+    expect((await conntrackStatesFrom(clientAddress)).ESTABLISHED).toBe(clientResult.observed);
     const rm = await runPortlab(['rm', run!.run.id]);
     expect([rm.exitCode, rm.stdout.trim()]).toEqual([0, `removed ${run?.run.id} (3 containers, 1 network)`]);
+    const after = await conntrackStatesFrom(clientAddress);
+    expect([after.ESTABLISHED ?? 0, after.TIME_WAIT ?? 0, after.FIN_WAIT ?? 0]).toEqual([0, 0, 0]);
     expect(await containersLabelled(`io.portlab.run-id=${run?.run.id}`)).toEqual([]);
     expect(JSON.parse((await runPortlab(['ls', '--format', 'json'])).stdout).runs).toEqual([]);
   });

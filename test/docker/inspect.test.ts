@@ -24,6 +24,8 @@ const names = {
   client: `insp-client-${tag}`,
   redis: `insp-redis-${tag}`,
   idle: `insp-idle-${tag}`,
+  churner: `insp-churner-${tag}`,
+  closer: `insp-closer-${tag}`,
 };
 const dockerCli = (...args: string[]) => execa('docker', args);
 let image = '';
@@ -105,7 +107,7 @@ beforeAll(async () => {
 }, 15 * 60_000);
 
 afterAll(async () => {
-  await execa('docker', ['rm', '-f', names.server, names.client, names.redis, names.idle], { reject: false });
+  await execa('docker', ['rm', '-f', names.server, names.client, names.redis, names.idle, names.churner, names.closer], { reject: false });
   await execa('docker', ['network', 'rm', names.network], { reject: false });
 });
 
@@ -168,6 +170,39 @@ describe("portlab inspect: the model pointed at running containers that are not 
     const [redis] = await processesOf(names.redis);
     expect(json.headroom.descriptors).toMatchObject({ process: 'redis-server', fds: redis!.fds, nofile: redis!.nofile });
     expect(json.headroom.destinations).toEqual([]);
+  });
+
+  it('a client that closes first with tcp_tw_reuse 0: TIME-WAITs hold its range, and tcp_tw_reuse 1 is what lifts it', async () => {
+    // 100 ports, churned as fast as it can to a server that closes its end on the client's FIN: its connect() fails
+    // once every port is in TIME_WAIT (60 s each), and the probe then waits, so the namespace holds them while it is
+    // inspected.
+    await dockerCli(
+      ...['run', '-d', '--name', names.closer, '--network', names.network],
+      ...[image, 'server', '--ports', '5000', '--close', 'on-eof', '--fd-budget', '1000'],
+    );
+    await dockerCli(
+      ...['run', '-d', '--name', names.churner, '--network', names.network],
+      ...['--sysctl', 'net.ipv4.ip_local_port_range=61000 61099', '--sysctl', 'net.ipv4.tcp_tw_reuse=0'],
+      ...[image, 'client', '--server', names.closer, '--ports', '5000', '--mode', 'churn', '--close', 'client'],
+      ...['--duration-ms', '600000', '--fd-budget', '100'],
+    );
+    const done = await eventually(
+      async () => (await dockerCli('logs', names.churner)).stdout.split('\n').find((line) => line.includes('"event":"done"')),
+      60_000,
+      'the churner running out of ports',
+    );
+    expect(JSON.parse(done)).toMatchObject({ errno: 'EADDRNOTAVAIL', timeWait: 100 });
+    const json = await inspectJson(names.churner);
+    const [destination] = json.headroom.destinations;
+    expect(destination).toMatchObject({ port: 5000, states: { 'TIME-WAIT': 100 }, portsUsed: 100, left: 0, limit: 'port-range' });
+    expect(destination.timeWait).toMatchObject({ count: 100, runsOutAbovePerSecond: 1 });
+    const reuse = json.lifts.find((lift: { name: string }) => lift.name === 'tw-reuse');
+    expect(reuse).toMatchObject({ connections: 100, group: { mode: 'churn', sysctls: { 'net.ipv4.tcp_tw_reuse': '1' } } });
+    // The file to try it: the container churning as it is runs out of its 100 ports; with tcp_tw_reuse 1 it does not.
+    const tryIt = await loadScenario(path.resolve(PROJECT_ROOT, json.scenarioFile));
+    const byGroup = Object.fromEntries(predict(tryIt.scenario, ASSUMED_ENVIRONMENT).clients.map((client) => [client.group, client]));
+    expect(byGroup['as-is-churning']).toMatchObject({ limit: 'time-wait', connections: { min: 100 } });
+    expect(byGroup['tw-reuse']).toMatchObject({ limit: 'none' });
   });
 
   it('a container that is not running, or not there: one line, exit 2, nothing created', async () => {

@@ -61,4 +61,33 @@ describe('what would lift the limit that binds a running destination, as a scena
       expect.objectContaining({ name: 'more-descriptors', connections: 1000, group: { ulimits: { nofile: 1090 } } }),
     ]);
   });
+
+  it('TIME-WAITs holding the range: tcp_tw_reuse 1, tried churning beside the container churning as it is', () => {
+    const closing: NamespaceLook = {
+      ...filled,
+      sysctls: { 'net.ipv4.tcp_tw_reuse': '0', 'net.ipv4.tcp_timestamps': '1', 'net.ipv4.tcp_tw_reuse_delay': '1000' },
+      destinations: [{ ...filled.destinations[0]!, states: { 'TIME-WAIT': 1000 } }],
+    };
+    const closingRoom = headroom(closing, HOST);
+    const churned = liftsFor(closingRoom.destinations[0]!, closing, closingRoom.descriptors);
+    const reuse = churned.find((lift) => lift.name === 'tw-reuse');
+    expect(reuse).toMatchObject({ connections: 1000, group: { mode: 'churn', rate: 67, sysctls: { 'net.ipv4.tcp_tw_reuse': '1' } } });
+    expect(reuse?.change).toContain('runs out above 1,000/s instead of 16/s');
+    const { text } = liftScenario('churner', closingRoom.destinations[0]!, closing, closingRoom.descriptors, churned);
+    const predicted = predict(parseScenario(text, 'inspect.yml', 'inspect'), ASSUMED_ENVIRONMENT).clients;
+    const byGroup = Object.fromEntries(predicted.map((client) => [client.group, client]));
+    // As it is, 67/s for 30 s puts its 1,000 ports in TIME_WAIT before any is 60 s old; with reuse, none runs out.
+    expect(byGroup['as-is-churning']).toMatchObject({
+      limit: 'time-wait',
+      connections: { min: 1000 },
+      error: { errnos: ['EADDRNOTAVAIL'] },
+    });
+    expect(byGroup['tw-reuse']).toMatchObject({ limit: 'none', error: { errnos: [], orNone: true } });
+    // Already reusing (or no TIME-WAIT): no such lift.
+    const reusing = { ...closing, sysctls: { ...closing.sysctls, 'net.ipv4.tcp_tw_reuse': '1' } };
+    expect(liftsFor(headroom(reusing, HOST).destinations[0]!, reusing, closingRoom.descriptors).map((lift) => lift.name)).not.toContain(
+      'tw-reuse',
+    );
+    expect(lifts.map((lift) => lift.name)).not.toContain('tw-reuse');
+  });
 });
