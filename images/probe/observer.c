@@ -10,6 +10,11 @@
  *     already capped by somaxconn) and the completed connections waiting in its accept queue (idiag_rqueue,
  *     sk_ack_backlog), as tcp_diag_get_info reports them for TCP_LISTEN;
  *   - the application's processes: their descriptors (/proc/PID/fd) and soft nofile (/proc/PID/limits).
+ * With `-- COMMAND...` it starts the application itself, as its child in its own namespaces (a swarm service's task
+ * is one container: there is no second one to share namespaces with): the command's output is the container's, mixed
+ * with the observer's JSON lines; the application's end is an `exit` line (its code, or the signal that ended it);
+ * a stop signal takes the last observation first and is then passed on to the application, which has until
+ * APP_STOP_MS to end before it is killed.
  * A look at 18,000 sockets took 40 ms here: it waits four times its last look's time at least, so it takes at most a
  * fifth of one core.
  * It is part of probe.c (one translation unit: it shares emit(), elapsed_ms() and read_text()).
@@ -173,6 +178,55 @@ static void emit_observation(struct options *o, int server, int *unreadable) {
        server ? "server" : "client", elapsed_ms(), ports, view.held, listeners, view.sockets, processes);
 }
 
+/* The application this observer started (`--`), while it runs; 0 when there is none. */
+static pid_t app_pid = 0;
+/* How long the application has to end after the stop signal is passed on (a container's grace is 10 s). */
+#define APP_STOP_MS 8000
+
+/* Starts the application as a child that has the signal handling a fresh process has; exit 127 if it cannot run. */
+static void start_application(char **argv) {
+  app_pid = fork();
+  if (app_pid < 0) fatal("fork() for the application failed", errno);
+  if (app_pid > 0) return;
+  struct sigaction plain = {.sa_handler = SIG_DFL};
+  sigemptyset(&plain.sa_mask);
+  for (int sig = 1; sig < NSIG; sig++) sigaction(sig, &plain, NULL);
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL);
+  execvp(argv[0], argv);
+  char message[300];
+  snprintf(message, sizeof message, "the application's command %.200s could not be started", argv[0]);
+  fatal(message, errno);
+}
+
+/* Reaps what ended; the application's end is an `exit` line. Returns whether the application is still running. */
+static int reap(const char *role) {
+  int status;
+  pid_t pid;
+  while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+    if (pid != app_pid) continue;
+    app_pid = 0;
+    if (WIFSIGNALED(status))
+      emit("{\"event\":\"exit\",\"role\":\"%s\",\"code\":null,\"signal\":%d,\"t\":%lld}", role, WTERMSIG(status), elapsed_ms());
+    else
+      emit("{\"event\":\"exit\",\"role\":\"%s\",\"code\":%d,\"signal\":null,\"t\":%lld}", role, WEXITSTATUS(status), elapsed_ms());
+  }
+  return app_pid != 0;
+}
+
+/* Passes the stop on to the application and waits for it to end, killing it after APP_STOP_MS. */
+static void stop_application(const char *role) {
+  if (!app_pid) return;
+  kill(app_pid, SIGTERM);
+  long long until = elapsed_ms() + APP_STOP_MS;
+  while (reap(role)) {
+    if (elapsed_ms() > until) kill(app_pid, SIGKILL);
+    struct timespec pause = {0, 10 * 1000000L};
+    nanosleep(&pause, NULL);
+  }
+}
+
 /* How long a server's observer waits for the application to listen on every port before it says it does not. */
 #define LISTEN_WAIT_MS 20000
 
@@ -186,7 +240,7 @@ static void no_listener(const struct options *o) {
   int ports[MAX_BOUND];
   struct port_set set = {.ports = ports, .count = 0, .max = MAX_BOUND};
   for_each_tcp_socket(add_listening_port, &set);
-  char wanted[MAX_PORTS * 7] = "", found[MAX_BOUND * 7] = "", message[512];
+  char wanted[MAX_PORTS * 7] = "", found[MAX_BOUND * 7] = "", message[1024];
   for (int i = 0, at = 0; i < o->nports; i++) at += snprintf(wanted + at, sizeof wanted - at, "%s%d", i ? ", " : "", o->ports[i]);
   for (int i = 0, at = 0; i < set.count; i++) at += snprintf(found + at, sizeof found - at, "%s%d", i ? ", " : "", ports[i]);
   snprintf(message, sizeof message, "the application did not listen on every one of ports %s within %d s (it listens on: %s, Docker's DNS listener among them); set server.ports to where it listens", wanted,
@@ -201,7 +255,9 @@ static void no_listener(const struct options *o) {
  */
 static int run_observer(struct options *o) {
   int server = !strcmp(o->observe_role, "server");
+  const char *role = server ? "server" : "client";
   if (o->nports == 0) fatal("observe needs --ports", EINVAL);
+  if (o->exec_argv) start_application(o->exec_argv);
   int unreadable = 0;
   for (;;) {
     struct kernel_view view = {.o = o, .server = server};
@@ -216,6 +272,7 @@ static int run_observer(struct options *o) {
           break;
         }
     if (!server || listening == o->nports || stop_requested) break;
+    if (o->exec_argv && !reap(role)) fatal("the application ended before it listened on every one of --ports (its exit line says how)", ECHILD);
     if (elapsed_ms() > LISTEN_WAIT_MS) no_listener(o);
     struct timespec pause = {0, 20 * 1000000L};
     nanosleep(&pause, NULL);
@@ -228,7 +285,7 @@ static int run_observer(struct options *o) {
   emit_ready(server ? "server" : "client", 1, -1, extra);
   while (!stop_requested) {
     /* The observer is the namespace's first process: it reaps what the application leaves behind. */
-    while (waitpid(-1, NULL, WNOHANG) > 0) continue;
+    reap(role);
     long long before = elapsed_ms();
     emit_observation(o, server, &unreadable);
     /* A kept run has read what it needs (SIGUSR2): the observer says it is done, and goes on looking until stopped. */
@@ -245,6 +302,7 @@ static int run_observer(struct options *o) {
     nanosleep(&pause, NULL);
   }
   emit_observation(o, server, &unreadable);
+  stop_application(role);
   /* The observer's end, as a worker's: what it saw is in the observations, not in a count of its own (-1). */
   emit("{\"event\":\"done\",\"role\":\"%s\",\"worker\":0,\"count\":-1,\"errno\":\"none\",\"reason\":\"signal\",\"t\":%lld}",
        server ? "server" : "client", elapsed_ms());

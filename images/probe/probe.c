@@ -145,6 +145,9 @@ static const char *errno_name(int err) {
   switch (err) {
     case 0: return "none";
     case EADDRNOTAVAIL: return "EADDRNOTAVAIL";
+    case ECHILD: return "ECHILD";
+    case ENOENT: return "ENOENT";
+    case EACCES: return "EACCES";
     case EADDRINUSE: return "EADDRINUSE";
     case EMFILE: return "EMFILE";
     case ENFILE: return "ENFILE";
@@ -159,7 +162,6 @@ static const char *errno_name(int err) {
     case EINTR: return "EINTR";
     case EAGAIN: return "EAGAIN";
     case EPERM: return "EPERM";
-    case EACCES: return "EACCES";
     case EINVAL: return "EINVAL";
     default: {
       static char unknown[16];
@@ -401,6 +403,7 @@ struct options {
   int nphases;
   const char *observe_role; /* observe: server | client */
   int interval_ms;          /* observe: between observations */
+  char **exec_argv;         /* observe: the application to start as its child (after `--`), or NULL */
 };
 
 #define FAMILY_V4 1
@@ -470,6 +473,11 @@ static struct options parse_options(int argc, char **argv) {
   for (int i = 2; i < argc; i++) {
     const char *key = argv[i], *value = i + 1 < argc ? argv[i + 1] : NULL;
     if (!strcmp(key, "--handoff")) { o.handoff = 1; continue; }
+    if (!strcmp(key, "--")) {
+      if (i + 1 >= argc) fatal("-- takes the application's command after it", EINVAL);
+      o.exec_argv = argv + i + 1;
+      break;
+    }
     if (!value) fatal("an option lacks its value", EINVAL);
     if (!strcmp(key, "--ports")) parse_ports(value, &o);
     else if (!strcmp(key, "--server")) o.server = value;
@@ -1450,6 +1458,6 @@ int main(int argc, char **argv) {
   if (!strcmp(o.role, "client")) return run_client(&o);
   if (!strcmp(o.role, "observe")) return run_observer(&o);
   if (!strcmp(o.role, "inspect")) return run_inspect();
-  fatal("usage: probe limits | sysctls | inspect | server --ports P [...] | client --server HOST --ports P [...] | observe --role R --ports P", EINVAL);
+  fatal("usage: probe limits | sysctls | inspect | server --ports P [...] | client --server HOST --ports P [...] | observe --role R --ports P [-- COMMAND...]", EINVAL);
   return 2;
 }

@@ -1,8 +1,10 @@
-import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { access, copyFile, mkdir, mkdtemp, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { PORTLAB_LABEL } from '../compile/compile-compose.ts';
 import { DockerEngine } from './docker/engine.ts';
 import { PROBE_DIR, probeImageTag } from './probe-source.ts';
+import { PROJECT_ROOT } from '../common/project-root.ts';
+import { cacheDir } from './grant-cache.ts';
 
 const BUILD_DIR = path.join(PROBE_DIR, 'build');
 
@@ -52,4 +54,45 @@ export async function ensureProbeImage(
     await rm(context, { recursive: true, force: true });
   }
   return tag;
+}
+
+/** The most a swarm config may hold (swarmkit's MaxConfigSize): the observer travels as one. */
+export const SWARM_CONFIG_MAX_BYTES = 500 * 1024;
+
+/**
+ * The probe built against musl (scripts/build-observer.sh: Debian's musl unpacked into the cache, never installed),
+ * for the current sources, as a file in portlab's cache: about 100 kB, small enough to travel as a swarm config and
+ * run as `/portlab-observer observe ... -- COMMAND` in an application's own image. Built once per source hash; two
+ * builds at once each write their own file and rename it into place.
+ */
+export async function ensureObserverBinary(onBuild: () => void = () => {}): Promise<string> {
+  const tag = (await probeImageTag()).split(':')[1]!;
+  const file = path.join(cacheDir(), 'observer', `observer-${tag}`);
+  if (
+    await access(file).then(
+      () => true,
+      () => false,
+    )
+  )
+    return file;
+  onBuild();
+  await mkdir(path.dirname(file), { recursive: true });
+  const building = `${file}.${process.pid}`;
+  try {
+    const { execa } = await import('execa');
+    await execa('bash', [path.join(PROJECT_ROOT, 'scripts', 'build-observer.sh'), building]);
+  } catch (error) {
+    await rm(building, { force: true });
+    const detail = (error as { stderr?: string }).stderr || (error as Error).message;
+    throw new ProbeBuildError(`building the observer against musl failed (scripts/build-observer.sh):\n${detail}`);
+  }
+  const { size } = await stat(building);
+  if (size > SWARM_CONFIG_MAX_BYTES) {
+    await rm(building, { force: true });
+    throw new ProbeBuildError(
+      `the observer built against musl is ${size} bytes, more than a swarm config holds (${SWARM_CONFIG_MAX_BYTES})`,
+    );
+  }
+  await rename(building, file);
+  return file;
 }

@@ -142,6 +142,7 @@ export class ContainerLog {
       case 'waiting':
       case 'sysctls': // preflight's, never a run container's
       case 'inspect': // portlab inspect's, never a run container's
+      case 'exit': // an observer that started the application itself (`observe -- COMMAND`): no run compiles one yet
         return;
       case 'fatal':
         this.fatal.push(`${event.message} (${event.errno})`);

@@ -108,6 +108,11 @@ export const ProbeEvent = z.discriminatedUnion('event', [
     t: ms,
   }),
   z.object({ event: z.literal('fatal'), message: z.string(), errno: z.string(), t: ms }),
+  /**
+   * An observer that started the application itself (`observe ... -- COMMAND`, a swarm task): the application ended,
+   * with its exit code, or the signal that ended it (code null).
+   */
+  z.object({ event: z.literal('exit'), role: Role, code: z.number().int().nullable(), signal: z.number().int().nullable(), t: ms }),
   /** `probe sysctls`: every sysctl under /proc/sys/net of the probe's network namespace, dotted. */
   z.object({ event: z.literal('sysctls'), names: z.array(z.string()), t: ms }),
   /** `probe inspect` (images/probe/inspect.c), after its ready line: one look at the namespaces it was started in. */
