@@ -1,5 +1,5 @@
 import { Document } from 'yaml';
-import { containerNames, SERVER_NAME } from '../scenario/names.ts';
+import { applicationOf, containerNames, SERVER_NAME } from '../scenario/names.ts';
 import { engineNotes } from '../predict/predict.ts';
 import { compileCompose, type CompileInput } from './compile-compose.ts';
 import type { ComposeProject, ComposeService } from './compose-schema.ts';
@@ -16,19 +16,38 @@ const SERVICE_NAME_MAX = 63;
  */
 export type CompiledStack = { project: ComposeProject; yaml: string; containers: Record<string, string[]> };
 
+/** Where an application's task finds its observer (a config): the entrypoint that starts the image's own command. */
+export const OBSERVER_PATH = '/portlab-observer';
+/** The stack's config that holds the observer (scripts/build-observer.sh's static binary). */
+export const OBSERVER_CONFIG = 'observer';
+
+/**
+ * What a swarm needs to run the user's own images: each image's reference on the nodes (pushed to the registry, or
+ * as named) and the command it starts (its entrypoint, then its default command), as the engine read them, and the
+ * observer's file on this host.
+ */
+export type StackApplications = {
+  images: Record<string, { reference: string; entrypoint: string[]; cmd: string[] }>;
+  observerFile: string;
+};
+
 /** Scenario + prediction -> a compose file for `docker stack deploy` (swarm services), as portlab deploys it. */
-export function compileStack(input: CompileInput): CompiledStack {
+export function compileStack(input: CompileInput & { applications?: StackApplications }): CompiledStack {
   // The commands, ulimits, sysctls and labels are the local engine's; only how they are deployed differs.
   const local = compileCompose(input).project;
   const { scenario } = input;
-  const server = local.services[SERVER_NAME]!;
+  const configs: Record<string, { file: string }> = {};
+  const taskOf = (key: string, container: string) =>
+    local.services[applicationOf(container)]
+      ? applicationTask(key, local.services[container]!, local.services[applicationOf(container)]!, input.applications, configs)
+      : local.services[container];
   const services: Record<string, ComposeService> = {
-    [SERVER_NAME]: stackService(server, 1, scenario.server.placement.constraints, undefined),
+    [SERVER_NAME]: stackService(taskOf(SERVER_NAME, SERVER_NAME)!, 1, scenario.server.placement.constraints, undefined),
   };
   const containers: Record<string, string[]> = { [SERVER_NAME]: [SERVER_NAME] };
   for (const group of scenario.clients) {
     const names = containerNames(group);
-    const first = local.services[names[0]!];
+    const first = taskOf(group.name, names[0]!);
     if (!first) throw new Error(`no compiled service for client ${names[0]} of group ${group.name}`);
     services[group.name] = stackService(first, group.count, group.placement.constraints, group.placement.perNode);
     containers[group.name] = names;
@@ -36,9 +55,46 @@ export function compileStack(input: CompileInput): CompiledStack {
   const project: ComposeProject = {
     name: input.projectName,
     services,
+    ...(Object.keys(configs).length > 0 ? { configs } : {}),
     networks: { [STACK_NETWORK]: { driver: 'overlay', attachable: true, labels: local.networks[STACK_NETWORK]?.labels } },
   };
   return { project, yaml: toStackYaml(project, input), containers };
+}
+
+/**
+ * An application of the user's own as one swarm task: a service's task is one container, so there is no observer
+ * beside it to share namespaces with. Its image runs unchanged with the observer as its entrypoint (a config, mounted
+ * read-only), which starts the image's own entrypoint and command (or the scenario's command) as its child in the
+ * same namespaces and reports on it as the local observer does. Its read-only files travel as configs too, so every
+ * node has them. Adds the configs it uses to `configs`.
+ */
+function applicationTask(
+  key: string,
+  observer: ComposeService,
+  app: ComposeService,
+  applications: StackApplications | undefined,
+  configs: Record<string, { file: string }>,
+): ComposeService {
+  if (!applications) throw new Error(`no observer for ${app.image}: the swarm backend names it before compiling`);
+  // Before the engine has been asked (a dry run, a run's first draft): the image as named, and its own command unknown.
+  const unknown = `<the entrypoint and command of ${app.image}, read from the engine when the run starts>`;
+  const image = applications.images[app.image] ?? { reference: app.image, entrypoint: [unknown], cmd: [] };
+  configs[OBSERVER_CONFIG] = { file: applications.observerFile };
+  const files = (app.volumes ?? []).map((volume, index) => {
+    const [source, target] = volume.split(':');
+    const name = `${key}-file-${index + 1}`;
+    configs[name] = { file: source! };
+    return { source: name, target: target!, mode: 0o444 };
+  });
+  return {
+    ...observer,
+    image: image.reference,
+    entrypoint: [OBSERVER_PATH],
+    command: [...(observer.command ?? []), '--', ...image.entrypoint, ...(app.command ?? image.cmd)],
+    ...(app.environment ? { environment: [...app.environment] } : {}),
+    ...(app.ulimits ? { ulimits: app.ulimits } : {}),
+    configs: [{ source: OBSERVER_CONFIG, target: OBSERVER_PATH, mode: 0o555 }, ...files],
+  };
 }
 
 function stackService(local: ComposeService, replicas: number, constraints: string[], perNode: number | undefined): ComposeService {
@@ -81,6 +137,12 @@ function toStackYaml(project: ComposeProject, input: CompileInput): string {
     `   npm run build-probe    # builds ${input.image} from images/probe; every node needs it (see docs/machines.md)`,
     `   docker stack deploy -c <this file> ${name}`,
     `   docker stack ps ${name}; docker service logs --raw ${name}_${SERVER_NAME}; docker stack rm ${name}`,
+    ...(project.configs
+      ? [
+          ` your own images run unchanged under portlab's observer (config ${OBSERVER_CONFIG}: scripts/build-observer.sh), which`,
+          '   starts their own command (after "--") and reports the kernel\'s view; their read-only files are configs too',
+        ]
+      : []),
     ...(adjusted.length > 0
       ? [' ulimits are what the engine grants; the scenario asked for more:', ...adjusted.map((line) => `   ${line}`)]
       : []),

@@ -20,6 +20,10 @@ export const ComposeService = z.object({
   image: z.string(),
   /** Absent: the image's own command (an application of the user's that sets none). */
   command: z.array(z.string()).optional(),
+  /** A swarm's application task: its observer, which starts the image's own entrypoint and command after `--`. */
+  entrypoint: z.array(z.string()).optional(),
+  /** A swarm's application task: files from the stack's configs (its observer, its read-only files). */
+  configs: z.array(z.object({ source: z.string(), target: z.string(), mode: z.number().int() })).optional(),
   environment: z.array(z.string()).optional(),
   /** Read-only files, in compose's short syntax (HOST:CONTAINER:ro). */
   volumes: z.array(z.string()).optional(),
@@ -43,6 +47,8 @@ export type ComposeService = z.infer<typeof ComposeService>;
 export const ComposeProject = z.object({
   name: z.string(),
   services: z.record(z.string(), ComposeService),
+  /** A swarm stack's configs: each a file of this host, handed to the tasks that name it on any node. */
+  configs: z.record(z.string(), z.object({ file: z.string() })).optional(),
   networks: z.record(
     z.string(),
     z.object({

@@ -28,6 +28,7 @@ export async function listRuns(engine: DockerEngine, session = currentSession())
         containers: [],
         networks: [],
         services: [],
+        configs: [],
       };
       runs.set(runId, run);
     }
@@ -43,6 +44,7 @@ export async function listRuns(engine: DockerEngine, session = currentSession())
       });
     for (const network of things.networks ?? []) runOf(network.labels).networks.push(thing(network));
     for (const service of things.services ?? []) runOf(service.labels).services.push(thing(service));
+    for (const config of things.configs ?? []) runOf(config.labels).configs.push(thing(config));
   }
   return [...runs.values()].sort((a, b) => a.runId.localeCompare(b.runId));
 }

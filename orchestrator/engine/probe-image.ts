@@ -59,6 +59,11 @@ export async function ensureProbeImage(
 /** The most a swarm config may hold (swarmkit's MaxConfigSize): the observer travels as one. */
 export const SWARM_CONFIG_MAX_BYTES = 500 * 1024;
 
+/** Where the observer for the current sources is (or will be, once built) in portlab's cache. */
+export async function observerBinaryPath(): Promise<string> {
+  return path.join(cacheDir(), 'observer', `observer-${(await probeImageTag()).split(':')[1]!}`);
+}
+
 /**
  * The probe built against musl (scripts/build-observer.sh: Debian's musl unpacked into the cache, never installed),
  * for the current sources, as a file in portlab's cache: about 100 kB, small enough to travel as a swarm config and
@@ -66,8 +71,7 @@ export const SWARM_CONFIG_MAX_BYTES = 500 * 1024;
  * builds at once each write their own file and rename it into place.
  */
 export async function ensureObserverBinary(onBuild: () => void = () => {}): Promise<string> {
-  const tag = (await probeImageTag()).split(':')[1]!;
-  const file = path.join(cacheDir(), 'observer', `observer-${tag}`);
+  const file = await observerBinaryPath();
   if (
     await access(file).then(
       () => true,

@@ -18,13 +18,15 @@ export type RunOnEngine = {
   networks: Thing[];
   /** A swarm run's services (empty on the local engine). */
   services: Thing[];
+  /** A swarm run's configs: the observer and read-only files of its applications (empty on the local engine). */
+  configs: Thing[];
 };
 
 /** A thing of a run as the engine lists it, with the labels that say whose it is. */
 export type LabelledThing = Thing & { labels: Record<string, string>; state?: string; created?: number };
 
 /** What one kind of engine holds of portlab's runs, by the kind of thing. */
-export type RunThings = Partial<Record<'containers' | 'networks' | 'services', LabelledThing[]>>;
+export type RunThings = Partial<Record<'containers' | 'networks' | 'services' | 'configs', LabelledThing[]>>;
 
 /** How one kind of engine's runs are found on an engine and removed (registered in engine/registry.ts). */
 export interface RunTarget {

@@ -65,8 +65,9 @@ export class RunWatch {
       },
       exited: (container, end, application) => {
         // An application client that exits has done what it does (its observer ended with it); anything else that
-        // ends during a run is a failure.
-        if (this.deployment.runsApplication(container) && container !== this.deployment.containers.server)
+        // ends during a run is a failure, and so is an application client whose node was lost or whose task never ran.
+        const applicationEnded = end === undefined || end.kind === 'exited';
+        if (applicationEnded && this.deployment.runsApplication(container) && container !== this.deployment.containers.server)
           this.logOf(container).applicationExited(application);
         else this.exited.set(container, end ?? { kind: 'exited', why: application ? describeEnd(application) : '' });
         this.wakeup.notify();

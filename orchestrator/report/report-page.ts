@@ -17,6 +17,12 @@ export const NO_SERIES_NOTE =
 const limitShown = (entry: { limit: string; bound?: { limit: string; by: string } }) =>
   entry.bound ? `${entry.bound.limit} (bound, ${entry.bound.by})` : entry.limit;
 
+/** A container's name, and on a swarm the node it ran on (its verdict and its kernel's view are that node's). */
+const containerCell = (result: StoredResult, name: string) => {
+  const node = result.environment.containers[name]?.node;
+  return `${escape(name)}${node ? `<br><span class="muted">on ${escape(node)}</span>` : ''}`;
+};
+
 /** For each application of the user's own: what the kernel showed of it at most, its listeners and descriptors. */
 function kernelTable(result: StoredResult): string {
   const rows = [...result.clients, result.server].flatMap((entry) => {
@@ -30,7 +36,7 @@ function kernelTable(result: StoredResult): string {
       .join('; ');
     const nofile = kernel.app.nofile === null ? 'unknown' : formatCount(kernel.app.nofile);
     return [
-      `<tr><td>${escape(entry.name)}</td><td>${escape(states || '-')}</td><td>${escape(listeners || '-')}</td>
+      `<tr><td>${containerCell(result, entry.name)}</td><td>${escape(states || '-')}</td><td>${escape(listeners || '-')}</td>
       <td class="number">${escape(formatCount(kernel.app.peakFds))} of ${escape(nofile)}</td><td>${escape(entry.bound?.evidence ?? '')}</td></tr>`,
     ];
   });
@@ -43,7 +49,7 @@ function kernelTable(result: StoredResult): string {
 function resultTable(result: StoredResult): string {
   const rows = [...result.clients, result.server].map(
     (entry) => `<tr>
-      <td>${escape(entry.name)}</td><td class="number">${escape(showCount(entry.predicted))}</td><td class="number">${escape(showCount(entry.allowed))}</td>
+      <td>${containerCell(result, entry.name)}</td><td class="number">${escape(showCount(entry.predicted))}</td><td class="number">${escape(showCount(entry.allowed))}</td>
       <td class="number">${escape(formatCount(entry.observed))}</td><td>${escape(limitShown(entry))}</td>
       <td>${escape(showStop(entry.predictedError))}</td><td>${escape(entry.observedError ?? '-')}</td>
       <td class="${verdictClass(entry.verdict)}">${entry.verdict}</td><td>${escape(entry.why)}</td></tr>`,

@@ -58,14 +58,14 @@ describe('the portlab command', () => {
 
   it('a sweep checks every point against the engine it is for before anything runs, its dry run too', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'portlab-sweep-'));
-    const file = path.join(dir, 'app-sweep.yml');
+    const file = path.join(dir, 'v6-sweep.yml');
     await writeFile(
       file,
-      'name: app-sweep\nserver:\n  image: portlab-app/redis:7.0\n  ports: [6379]\nclients: { count: 2 }\n' +
+      'name: v6-sweep\nipv6: true\nserver:\n  ports: [5000]\nclients: { count: 2 }\n' +
         'sweep:\n  clients.sysctls.net.ipv4.ip_local_port_range: ["40000 40099", "40000 40199"]\n',
     );
     const line =
-      'portlab: app-sweep-1: the server runs an image of your own, whose observer shares its network and PID namespaces (network_mode and pid service:), which swarm services cannot; run it on the local engine';
+      "portlab: v6-sweep-1: ipv6 needs a dual-stack network, which portlab makes on the local engine only (a swarm's overlay would need the daemons' IPv6 settings); run it on the local engine";
     for (const args of [['--dry-run'], []]) {
       // No engine is asked: the refusal comes first (an engine that is not there would be a different line).
       const result = await runPortlab(['sweep', file, '--engine', 'swarm', ...args], {

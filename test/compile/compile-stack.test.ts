@@ -159,4 +159,64 @@ describe('the model on an overlay network', () => {
     const [client] = predict(wide, env).clients;
     expect(client).toMatchObject({ limit: 'conntrack', error: stopsWith('ETIMEDOUT'), connections: { min: 99_999, max: 100_000 } });
   });
+
+  it("an application of the user's own is one task: its image unchanged, the observer (a config) starting its own command", async () => {
+    const { scenario } = await loadScenario('scenarios/swarm/lab-nginx-wrk.yml');
+    const input = {
+      scenario,
+      prediction: predict(scenario, ASSUMED_SWARM_ENVIRONMENT),
+      base: await loadComposeBase(),
+      image: IMAGE,
+      projectName: 'p',
+    };
+    const images = {
+      'portlab-app/nginx:1.22': {
+        reference: 'registry.example:5000/portlab-app/nginx:1.22',
+        entrypoint: ['/usr/sbin/nginx', '-g', 'daemon off;'],
+        cmd: [],
+      },
+      'portlab-app/wrk:4.1': { reference: 'registry.example:5000/portlab-app/wrk:4.1', entrypoint: ['/usr/bin/wrk'], cmd: ['--help'] },
+    };
+    const { project, containers } = compileStack({ ...input, applications: { images, observerFile: '/cache/observer-x' } });
+    expect(containers).toEqual({ server: ['server'], wrk: ['wrk-1', 'wrk-2'] });
+    expect(project.services.server).toMatchObject({
+      image: 'registry.example:5000/portlab-app/nginx:1.22',
+      entrypoint: ['/portlab-observer'],
+      command: ['observe', '--role', 'server', '--ports', '80', '--interval-ms', '250', '--', '/usr/sbin/nginx', '-g', 'daemon off;'],
+      cap_add: ['SYS_PTRACE'],
+      configs: [
+        { source: 'observer', target: '/portlab-observer', mode: 0o555 },
+        { source: 'server-file-1', target: '/etc/nginx/nginx.conf', mode: 0o444 },
+      ],
+    });
+    // The scenario's command replaces the image's default command, after its entrypoint (as compose has it).
+    expect(project.services.wrk?.command?.slice(-5)).toEqual(['/usr/bin/wrk', '-t1', '-c2000', '-d3s', 'http://server/']);
+    expect(project.services.wrk?.sysctls).toEqual({ 'net.ipv4.ip_local_port_range': '10000 10999' });
+    expect(project.configs).toEqual({
+      observer: { file: '/cache/observer-x' },
+      'server-file-1': { file: expect.stringMatching(/scenarios\/files\/nginx-4096\.conf$/) },
+    });
+    // Before the engine is asked (a dry run), the command it will start is named, not guessed.
+    const draft = compileStack({ ...input, applications: { images: {}, observerFile: '/cache/observer-x' } });
+    expect(draft.project.services.server?.command?.at(-1)).toBe(
+      '<the entrypoint and command of portlab-app/nginx:1.22, read from the engine when the run starts>',
+    );
+    // As the Engine API takes it: the observer as the entrypoint, the configs as files.
+    const body = serviceSpecBody({
+      name: 'p_server',
+      image: 'i',
+      command: ['observe'],
+      entrypoint: ['/portlab-observer'],
+      configs: [{ id: 'c1', name: 'p_observer', target: '/portlab-observer', mode: 0o555 }],
+      labels: {},
+      containerLabels: {},
+      network: { id: 'n', alias: 'server' },
+      mode: { replicas: 1 },
+    }) as { TaskTemplate: { ContainerSpec: Record<string, unknown> } };
+    expect(body.TaskTemplate.ContainerSpec).toMatchObject({
+      Command: ['/portlab-observer'],
+      Args: ['observe'],
+      Configs: [{ ConfigID: 'c1', ConfigName: 'p_observer', File: { Name: '/portlab-observer', UID: '0', GID: '0', Mode: 0o555 } }],
+    });
+  });
 });

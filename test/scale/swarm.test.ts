@@ -50,8 +50,9 @@ const startOnLab = (args: string[], resultsDir: string) =>
  */
 async function leftovers(scenario?: string) {
   const labels = ['io.portlab.managed=true', ...(scenario ? [`io.portlab.scenario=${scenario}`] : [])];
-  const [services, perNode] = await Promise.all([
+  const [services, configs, perNode] = await Promise.all([
     labEngine(1).listServices({ filters: { label: labels } }),
+    labEngine(1).listConfigs({ filters: { label: labels } }),
     Promise.all(
       nodes().map(async (node) => {
         const engine = labEngine(node);
@@ -65,11 +66,21 @@ async function leftovers(scenario?: string) {
   ]);
   return {
     services: services.map((service) => service.Spec?.Name),
+    configs: configs.map((config) => config.Spec?.Name),
     containers: perNode.flatMap((node) => node.containers),
     networks: perNode.flatMap((node) => node.networks),
   };
 }
-const NOTHING = { services: [], containers: [], networks: [] };
+/**
+ * The user's images on the lab's manager engine, as `npm run app-images` makes them there (kept when already built);
+ * portlab pushes them to the lab's registry for the other nodes.
+ */
+const appImagesOnLab = () =>
+  execa('bash', [path.join(PROJECT_ROOT, 'scripts', 'build-app-images.sh'), 'nginx', 'wrk', 'haproxy'], {
+    env: { ...process.env, ...lab },
+    stdio: 'inherit',
+  });
+const NOTHING = { services: [], configs: [], containers: [], networks: [] };
 /** Workers take a removed service's containers down on their own, a moment after the manager: what is left then. */
 async function nothingLeft(scenario?: string) {
   const clean = async () => (JSON.stringify(await leftovers(scenario)) === JSON.stringify(NOTHING) ? true : undefined);
@@ -78,6 +89,55 @@ async function nothingLeft(scenario?: string) {
 }
 
 describe('on a swarm of three engines (the lab)', () => {
+  it("your own images across nodes: nginx and wrk, haproxy's maxconn, each observed on its node, as on the local engine", async () => {
+    await appImagesOnLab();
+    const byNumber = await labNodes();
+    const observed = (run: Awaited<ReturnType<typeof readResults>>[number] | undefined) =>
+      [...(run?.clients ?? []), run!.server].map((entry) => [entry.name, entry.observed, entry.bound?.limit ?? entry.limit, entry.verdict]);
+    const onEach = async (file: string) => {
+      const dry = await onLab([file, '--engine', 'swarm', '--dry-run']);
+      expect(dry.exitCode, dry.stderr).toBe(0);
+      const swarm = await onLab([file, '--engine', 'swarm']);
+      expect(swarm.exitCode, swarm.stderr).toBe(0);
+      const local = await runCli([file]);
+      expect(local.exitCode, local.stderr).toBe(0);
+      const [onSwarm] = await readResults(swarm.resultsDir);
+      const [onLocal] = await readResults(local.resultsDir);
+      return { onSwarm, onLocal, report: await readFile(await reportIn(swarm.resultsDir), 'utf8') };
+    };
+    // Each wrk bound by its own node's port range, exactly, on a node of its own; nginx on lab-1 sees both.
+    const wrk = await onEach('scenarios/swarm/lab-nginx-wrk.yml');
+    expect(observed(wrk.onSwarm).slice(0, 2)).toEqual([
+      ['wrk-1', 1000, 'port-range', 'pass'],
+      ['wrk-2', 1000, 'port-range', 'pass'],
+    ]);
+    expect(observed(wrk.onSwarm).slice(0, 2)).toEqual(observed(wrk.onLocal).slice(0, 2));
+    expect([wrk.onSwarm?.verdict, wrk.onLocal?.verdict]).toEqual(['pass', 'pass']);
+    const containers = wrk.onSwarm?.environment.containers ?? {};
+    expect(containers.server?.nodeId).toBe(byNumber.get(1)?.id);
+    expect(new Set([containers['wrk-1']?.nodeId, containers['wrk-2']?.nodeId])).toEqual(
+      new Set([byNumber.get(2)?.id, byNumber.get(3)?.id]),
+    );
+    // Each task's kernel view is its node's: wrk's namespace held its 1,000 ports, nginx's listener is its own.
+    expect(wrk.onSwarm?.clients.map((client) => client.kernel?.peakInUse)).toEqual([1000, 1000]);
+    expect(wrk.onSwarm?.server.kernel?.listeners.map((listener) => listener.port)).toEqual([80]);
+    // haproxy's maxconn binds the clients on two nodes together: 100 accepted and 101 queued, as on one engine.
+    const haproxy = await onEach('scenarios/swarm/lab-haproxy-maxconn.yml');
+    for (const run of [haproxy.onSwarm, haproxy.onLocal]) {
+      expect([run?.verdict, run?.server.observed, run?.server.bound?.limit]).toEqual(['pass', 100, 'application']);
+      // 100 + 101 queued, and up to one more: the other client's handshake whose final ACK the full queue dropped.
+      expect(run?.total.observed).toBeGreaterThanOrEqual(201);
+      expect(run?.total.observed).toBeLessThanOrEqual(202);
+      expect(run?.clients.map((client) => client.bound?.limit)).toEqual(['application', 'application']);
+    }
+    // The report gives each container's node beside its verdict and its kernel view.
+    const serverNode = `server<br><span class="muted">on ${LAB_NAME}-1</span>`;
+    expect(haproxy.report.split(serverNode).length - 1).toBe(2);
+    expect(wrk.report).toContain(`wrk-1<br><span class="muted">on ${containers['wrk-1']?.node}</span>`);
+    expect(await nothingLeft('lab-nginx-wrk')).toEqual(NOTHING);
+    expect(await nothingLeft('lab-haproxy-maxconn')).toEqual(NOTHING);
+  });
+
   it("across nodes: the server on lab-1, a client on each other node, 28,231 each as on one engine; each container's node by id and hostname", async () => {
     const result = await onLab(['scenarios/swarm/lab-across-nodes.yml', '--engine', 'swarm']);
     expect(result.stderr).toContain(`pushing portlab-probe:`);
@@ -258,39 +318,43 @@ describe('on a swarm of three engines (the lab)', () => {
     expect(await labEngine(1).listServices({ filters: { label: ['io.portlab.run-id=imgchk'] } })).toEqual([]);
   });
 
-  it('a node lost mid-run: the run ends naming it, keeps what it measured (error there, nothing passes), leaves nothing elsewhere; --cleanup once it is back', async () => {
-    const resultsDir = await mkdtemp(path.join(os.tmpdir(), 'portlab-results-'));
-    const cli = startOnLab(['test/fixtures/lab-lost-node.yml', '--engine', 'swarm'], resultsDir);
-    // Both clients churning (one on lab-2, one on lab-3), then lab-3's engine and containers killed.
-    await eventually(
-      async () => ((await leftovers('lab-lost-node')).containers.length === 3 ? true : undefined),
-      60_000,
-      'the run to start',
-    );
-    await sleep(5_000);
-    await labStop(3);
-    const ended = await cli;
-    expect(ended.exitCode).toBe(3);
-    const [run] = await readResults(resultsDir);
-    const lost = (await labNodes()).get(3)!;
-    expect(run?.run.failure).toMatch(
-      new RegExp(`^container client-\\d exited while the run was going on \\(its node ${LAB_NAME}-3 \\(${lost.id.slice(0, 12)}\\) is down`),
-    );
-    const onLost = run?.clients.find((client) => run.environment.containers[client.name]?.nodeId === lost.id);
-    expect(onLost?.verdict).toBe('error');
-    expect(onLost?.observed).toBeGreaterThan(0);
-    expect([...(run?.clients ?? []), run?.server].every((container) => container?.verdict !== 'pass')).toBe(true);
-    // Nothing of it on the nodes that stayed; lab-3's containers died with it.
-    const stayed = async () => {
-      const left = await leftovers('lab-lost-node');
-      return left.services.length === 0 && left.containers.every((name) => name.startsWith('lab-3/')) ? true : undefined;
-    };
-    expect(await eventually(stayed, 30_000, 'the other nodes to be clean')).toBe(true);
-    await labStart(3);
-    const cleanup = await onLab(['--cleanup']);
-    expect(cleanup.exitCode).toBe(0);
-    expect(await nothingLeft('lab-lost-node')).toEqual(NOTHING);
-  });
+  for (const [fixture, clientName, what] of [
+    ['lab-lost-node', 'client', 'probes'],
+    ['lab-lost-node-app', 'wrk', 'your own images (nginx and wrk under their observers)'],
+  ] as const) {
+    it(`a node lost mid-run (${what}): the run ends naming it, keeps what it measured (error there, nothing passes), leaves nothing elsewhere; --cleanup once it is back`, async () => {
+      const resultsDir = await mkdtemp(path.join(os.tmpdir(), 'portlab-results-'));
+      if (fixture === 'lab-lost-node-app') await appImagesOnLab();
+      const cli = startOnLab([`test/fixtures/${fixture}.yml`, '--engine', 'swarm'], resultsDir);
+      // Both clients churning (one on lab-2, one on lab-3), then lab-3's engine and containers killed.
+      await eventually(async () => ((await leftovers(fixture)).containers.length === 3 ? true : undefined), 60_000, 'the run to start');
+      await sleep(5_000);
+      await labStop(3);
+      const ended = await cli;
+      expect(ended.exitCode).toBe(3);
+      const [run] = await readResults(resultsDir);
+      const lost = (await labNodes()).get(3)!;
+      expect(run?.run.failure).toMatch(
+        new RegExp(
+          `^container ${clientName}-\\d exited while the run was going on \\(its node ${LAB_NAME}-3 \\(${lost.id.slice(0, 12)}\\) is down`,
+        ),
+      );
+      const onLost = run?.clients.find((client) => run.environment.containers[client.name]?.nodeId === lost.id);
+      expect(onLost?.verdict).toBe('error');
+      expect(onLost?.observed).toBeGreaterThan(0);
+      expect([...(run?.clients ?? []), run?.server].every((container) => container?.verdict !== 'pass')).toBe(true);
+      // Nothing of it on the nodes that stayed; lab-3's containers died with it.
+      const stayed = async () => {
+        const left = await leftovers(fixture);
+        return left.services.length === 0 && left.containers.every((name) => name.startsWith('lab-3/')) ? true : undefined;
+      };
+      expect(await eventually(stayed, 30_000, 'the other nodes to be clean')).toBe(true);
+      await labStart(3);
+      const cleanup = await onLab(['--cleanup']);
+      expect(cleanup.exitCode).toBe(0);
+      expect(await nothingLeft(fixture)).toEqual(NOTHING);
+    });
+  }
 
   it('an engine that is not part of a swarm: one line saying how to make one, exit 3, nothing created', async () => {
     // The lab is the suite's own: its third node leaves its swarm for this.

@@ -33,6 +33,9 @@ export interface SignalledDocker {
   };
   getNetwork(id: string): { remove(opts: Signalled): Promise<unknown> };
   listNodes(opts: Signalled): Promise<RawNode[]>;
+  createConfig(opts: { Name: string; Labels: Record<string, string>; Data: string } & Signalled): Promise<{ id: string }>;
+  listConfigs(opts: { filters: Record<string, string[]> } & Signalled): Promise<RawConfig[]>;
+  getConfig(id: string): { remove(opts: Signalled): Promise<unknown> };
   listServices(opts: { filters: Record<string, string[]> } & Signalled): Promise<RawService[]>;
   listTasks(opts: { filters: Record<string, string[]> } & Signalled): Promise<RawTask[]>;
   createService(opts: Record<string, unknown> & Signalled): Promise<{ id: string }>;
@@ -69,6 +72,7 @@ export type RawNode = {
   Spec?: { Role?: string; Availability?: string; Labels?: Record<string, string> };
   Status?: { State?: string };
 };
+export type RawConfig = { ID: string; Spec?: { Name?: string; Labels?: Record<string, string> } };
 export type RawService = { ID: string; Spec?: { Name?: string; Labels?: Record<string, string> } };
 export type RawTask = {
   ID: string;

@@ -1,6 +1,7 @@
 import Docker from 'dockerode';
 import { EngineUnavailableError } from '../errors.ts';
 import { ENGINE_CALL_TIMEOUT_MS, engineCall, signalled, type ClientContext } from './call.ts';
+import { Configs } from './configs.ts';
 import { Containers } from './containers.ts';
 import { Images } from './images.ts';
 import { Logs } from './logs.ts';
@@ -11,7 +12,7 @@ import { Swarm } from './swarm.ts';
 export type EngineVersion = { dockerVersion: string; apiVersion: string; kernelVersion: string; os: string };
 
 /**
- * One Docker engine, as the narrow clients portlab uses (containers, images, networks, services and tasks, the
+ * One Docker engine, as the narrow clients portlab uses (containers, images, networks, services and tasks, configs, the
  * swarm, log streams), sharing one call wrapper with a deadline and abort. Each failure is an EngineError that names
  * the operation and its target. The one place that imports dockerode.
  */
@@ -20,6 +21,7 @@ export class DockerEngine {
   readonly images: Images;
   readonly networks: Networks;
   readonly services: Services;
+  readonly configs: Configs;
   readonly swarm: Swarm;
   readonly logs: Logs;
   private readonly context: ClientContext;
@@ -32,6 +34,7 @@ export class DockerEngine {
     this.images = new Images(this.context);
     this.networks = new Networks(this.context);
     this.services = new Services(this.context);
+    this.configs = new Configs(this.context);
     this.swarm = new Swarm(this.context, () => this.describe());
     this.logs = new Logs(this.context);
   }

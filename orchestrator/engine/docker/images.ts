@@ -23,6 +23,23 @@ export class Images {
     );
   }
 
+  /** What an image starts: its entrypoint and its default command (each empty where the image sets none); null: no such image. */
+  async startsWith(tag: string, interrupt?: AbortSignal): Promise<{ entrypoint: string[]; cmd: string[] } | null> {
+    return this.context.call(
+      `an inspection of image ${tag}`,
+      async (abortSignal) => {
+        const { Config } = await this.context.api.getImage(tag).inspect({ abortSignal });
+        const list = (value: unknown) => (Array.isArray(value) ? value.map(String) : []);
+        return { entrypoint: list(Config?.Entrypoint), cmd: list(Config?.Cmd) };
+      },
+      (error) => {
+        if (statusOf(error) === 404) return null;
+        throw new EngineError(`inspecting image ${tag}`, { cause: error });
+      },
+      { interrupt },
+    );
+  }
+
   /** The images that carry `label`, with their tags and labels. */
   async labelled(label: string): Promise<Array<{ id: string; tags: string[]; labels: Record<string, string> }>> {
     return this.context.call(

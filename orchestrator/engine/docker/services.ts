@@ -7,6 +7,11 @@ export type ServiceSpec = {
   name: string;
   image: string;
   command: string[];
+  /** Replaces the image's entrypoint (an application's task starts under its observer); absent: the image's own. */
+  entrypoint?: string[];
+  environment?: string[];
+  /** Swarm configs mounted as files into each task (the observer, an application's read-only files). */
+  configs?: Array<{ id: string; name: string; target: string; mode: number }>;
   /** On the service (what `docker service ls` and cleanup filter by). */
   labels: Record<string, string>;
   /** On its containers. */
@@ -151,7 +156,18 @@ export function serviceSpecBody(spec: ServiceSpec): Record<string, unknown> {
     TaskTemplate: {
       ContainerSpec: {
         Image: spec.image,
+        ...(spec.entrypoint ? { Command: spec.entrypoint } : {}),
         Args: spec.command,
+        ...(spec.environment?.length ? { Env: spec.environment } : {}),
+        ...(spec.configs?.length
+          ? {
+              Configs: spec.configs.map((config) => ({
+                ConfigID: config.id,
+                ConfigName: config.name,
+                File: { Name: config.target, UID: '0', GID: '0', Mode: config.mode },
+              })),
+            }
+          : {}),
         Labels: spec.containerLabels,
         ...(spec.stop ? { StopSignal: spec.stop.signal, StopGracePeriod: spec.stop.graceSeconds * 1_000_000_000 } : {}),
         ...(spec.nofile ? { Ulimits: [{ Name: 'nofile', Soft: spec.nofile.soft, Hard: spec.nofile.hard }] } : {}),

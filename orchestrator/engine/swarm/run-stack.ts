@@ -12,7 +12,8 @@ import { stopSettingsOf } from '../compose-base.ts';
 import { runLabels } from '../run-owner.ts';
 import { retryUntil } from '../poll.ts';
 import { lostNodeEnd, NODE_POLL_MS, taskEnd, tasksOnDownNodes } from './lost-nodes.ts';
-import { removeStackRemains } from './stack-removal.ts';
+import { removeStack } from './stack-removal.ts';
+import { ApplicationOutput, applicationContainers, configMounts, createStackConfigs, type CreatedConfigs } from './application-tasks.ts';
 
 const debug = createDebug('portlab:swarm');
 
@@ -52,6 +53,8 @@ class StackDeployment implements Deployment {
   /** Nodes the manager marked down while the run went on: their tasks will not say they ended. */
   private readonly lostNodes = new Set<string>();
   private nodesReadAt = 0;
+  private configs: CreatedConfigs = new Map();
+  private readonly output: ApplicationOutput;
 
   constructor(
     private readonly engine: DockerEngine,
@@ -65,6 +68,7 @@ class StackDeployment implements Deployment {
       ...runLabels({ runId: options.runId, owner: options.owner, afterRun: options.afterRun }),
     };
     this.networkName = `${options.namespace}_${STACK_NETWORK}`;
+    this.output = new ApplicationOutput(applicationContainers(stack));
   }
 
   describe = () => `the swarm managed by ${this.engine.describe()}`;
@@ -82,6 +86,9 @@ class StackDeployment implements Deployment {
         name,
         image: definition.image,
         command: definition.command ?? [],
+        entrypoint: definition.entrypoint,
+        environment: definition.environment,
+        configs: configMounts(definition, this.configs),
         labels: { ...definition.deploy.labels, ...labels, 'com.docker.stack.image': definition.image },
         containerLabels: labels,
         network: { id: this.networkId!, alias: key },
@@ -105,11 +112,18 @@ class StackDeployment implements Deployment {
     const container = this.taskContainers.get(task);
     const waiting = this.early.get(task);
     if (container && !waiting) {
-      this.sink?.line(container, line);
+      this.forward(container, line);
       return;
     }
     this.early.set(task, [...(waiting ?? []), line]);
     void this.watch();
+  }
+
+  /** A line to its container; an application's end (its observer's exit line) is said as the container's end. */
+  private forward(container: string, line: string): void {
+    const end = this.output.take(container, line);
+    this.sink?.line(container, line);
+    if (end) this.sink?.exited(container, undefined, end);
   }
 
   /** Reads the task states (one read at a time): which container each task is, where it runs, which have ended. */
@@ -136,7 +150,7 @@ class StackDeployment implements Deployment {
       // Lines that came before the task was known go first, in their order.
       const early = this.early.get(task.id);
       this.early.delete(task.id);
-      for (const line of early ?? []) this.sink?.line(container, line);
+      for (const line of early ?? []) this.forward(container, line);
       if (task.nodeId) this.nodeOf.set(container, { id: task.nodeId, hostname: this.options.hostnames.get(task.nodeId) ?? task.nodeId });
       if (TASK_ENDED_STATES.has(task.state) && !this.ended.has(container)) {
         this.ended.add(container);
@@ -185,6 +199,7 @@ class StackDeployment implements Deployment {
         { ...this.labels, [STACK_NAMESPACE_LABEL]: this.options.namespace },
         'overlay',
       );
+      this.configs = await createStackConfigs(this.engine, this.stack, this.options.namespace, this.labels);
       await this.deploy(SERVER_NAME, sink);
     })();
     this.pending = creating.catch(() => undefined);
@@ -196,8 +211,8 @@ class StackDeployment implements Deployment {
 
   /** A service's tasks cannot be signalled from here (they may run on other nodes): clients are deployed once the server listens. */
   waitsForGo = (): boolean => false;
-  /** A swarm runs no applications of the user's own (swarm-backend refuses them). */
-  runsApplication = (): boolean => false;
+  /** An application's task: its observer started the user's image's own command (compile-stack's applicationTask). */
+  runsApplication = (container: string): boolean => this.output.runsApplication(container);
 
   /** Services start as soon as they are created: nothing to prepare before the server listens. */
   async prepareClients(): Promise<void> {}
@@ -270,26 +285,14 @@ class StackDeployment implements Deployment {
 
   async remove(): Promise<void> {
     this.detach();
-    const failures: string[] = [];
-    // The swarm stops a removed service's tasks gracefully, one step after another (seconds); on this engine's own
-    // node their containers are removed at once instead, as the local engine's are. Other nodes' go the swarm's way.
     await this.watch();
-    const here = this.tasks.filter((task) => task.nodeId === this.options.localNodeId && task.containerId);
-    await Promise.all(
-      here.map((task) => this.engine.containers.remove(task.containerId!, task.id).catch((error: Error) => failures.push(error.message))),
-    );
-    await Promise.all(
-      this.services.map((service) =>
-        this.engine.services.remove(service.id, service.name).catch((error: Error) => failures.push(error.message)),
-      ),
-    );
     const networks = this.networkId === undefined ? [] : [{ id: this.networkId, name: this.networkName }];
-    await removeStackRemains(this.engine, {
+    await removeStack(this.engine, {
       runId: this.options.runId,
       services: this.services,
       networks,
       lostNodes: this.lostNodes,
-    }).catch((error: Error) => failures.push(error.message));
-    if (failures.length > 0) throw new EngineError(`cleanup left something behind: ${failures.join('; ')}`);
+      localTasks: this.tasks.filter((task) => task.nodeId === this.options.localNodeId && task.containerId),
+    });
   }
 }

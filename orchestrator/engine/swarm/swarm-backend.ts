@@ -1,4 +1,7 @@
-import { compileStack, stackNamespace, type CompiledStack } from '../../compile/compile-stack.ts';
+import { compileStack, stackNamespace, type CompiledStack, type StackApplications } from '../../compile/compile-stack.ts';
+import { applicationImages, ensureApplicationImages } from '../application-images.ts';
+import { ensureObserverBinary, observerBinaryPath } from '../probe-image.ts';
+import type { Scenario } from '../../scenario/scenario-schema.ts';
 import { ASSUMED_SWARM_ENVIRONMENT, type Environment } from '../../predict/environment.ts';
 import { predict } from '../../predict/predict.ts';
 import type { LoadedScenario } from '../../scenario/load-scenario.ts';
@@ -43,12 +46,6 @@ export class SwarmBackend extends DockerBackend implements Backend<SwarmPlan> {
    * forwards only each task's own address (measured: every connection from the second address timed out).
    */
   checkRuns(loaded: LoadedScenario): void {
-    const app = loaded.scenario.server.image ? 'the server' : loaded.scenario.clients.find((candidate) => candidate.image)?.name;
-    if (app) {
-      throw new EngineMismatchError(
-        `${loaded.scenario.name}: ${app} runs an image of your own, whose observer shares its network and PID namespaces (network_mode and pid service:), which swarm services cannot; run it on the local engine`,
-      );
-    }
     if (loaded.scenario.ipv6) {
       throw new EngineMismatchError(
         `${loaded.scenario.name}: ipv6 needs a dual-stack network, which portlab makes on the local engine only (a swarm's overlay would need the daemons' IPv6 settings); run it on the local engine`,
@@ -74,10 +71,43 @@ export class SwarmBackend extends DockerBackend implements Backend<SwarmPlan> {
     return stackNamespace(project, runId, [SERVER_NAME, ...loaded.scenario.clients.map((group) => group.name)]);
   }
 
+  /** The user's images as the nodes pull them and what each starts, once ensureApplications has read them. */
+  private readonly applicationImages: StackApplications['images'] = {};
+
   async plan(loaded: LoadedScenario, env: Environment, projectName: string, image: string): Promise<SwarmPlan> {
     const prediction = predict(loaded.scenario, env);
-    const compiled = compileStack({ scenario: loaded.scenario, prediction, base: await loadComposeBase(), image, projectName });
+    const applications =
+      applicationImages(loaded.scenario).size > 0
+        ? { images: this.applicationImages, observerFile: await observerBinaryPath() }
+        : undefined;
+    const compiled = compileStack({
+      scenario: loaded.scenario,
+      prediction,
+      base: await loadComposeBase(),
+      image,
+      projectName,
+      applications,
+    });
     return { ...loaded, prediction, compiled, image };
+  }
+
+  /**
+   * The user's images, on the manager's engine (found or pulled) and, with a registry to push to, pushed there for
+   * every node; what each starts (its entrypoint and command) read from it; and the observer their tasks start under,
+   * built once for these sources.
+   */
+  override async ensureApplications(scenario: Scenario, signal: AbortSignal, onStatus: (message: string) => void): Promise<void> {
+    const images = applicationImages(scenario);
+    if (images.size === 0) return;
+    await ensureApplicationImages(this.engine, scenario, signal, onStatus);
+    for (const image of images.keys()) {
+      const starts = await this.engine.images.startsWith(image, signal);
+      if (!starts) throw new EngineMismatchError(`image ${image} is not on ${this.engine.describe()}`);
+      if (this.options.pushTo) onStatus(`pushing ${image} to ${this.options.pushTo}`);
+      const reference = this.options.pushTo ? await this.engine.images.push(image, this.options.pushTo, signal) : image;
+      this.applicationImages[image] = { reference, ...starts };
+    }
+    await ensureObserverBinary(() => onStatus('building the observer for your images (scripts/build-observer.sh, once)'));
   }
 
   async publish(built: string, signal: AbortSignal, onStatus: (message: string) => void): Promise<string> {
