@@ -196,6 +196,19 @@ describe('the model on an overlay network', () => {
       observer: { file: '/cache/observer-x' },
       'server-file-1': { file: expect.stringMatching(/scenarios\/files\/nginx-4096\.conf$/) },
     });
+    // Its environment goes with it, as compose's list and as the Engine API's Env.
+    const withEnv = parseScenario(
+      'name: env\nserver:\n  image: my/api:1\n  ports: [8080]\n  environment: { MODE: fast }\nclients: { count: 1 }\n',
+      'env.yml',
+      'env',
+    );
+    const envStack = compileStack({
+      ...input,
+      scenario: withEnv,
+      prediction: predict(withEnv, ASSUMED_SWARM_ENVIRONMENT),
+      applications: { images: { 'my/api:1': { reference: 'my/api:1', entrypoint: ['/api'], cmd: [] } }, observerFile: '/o' },
+    });
+    expect(envStack.project.services.server).toMatchObject({ environment: ['MODE=fast'], command: expect.arrayContaining(['--', '/api']) });
     // Before the engine is asked (a dry run), the command it will start is named, not guessed.
     const draft = compileStack({ ...input, applications: { images: {}, observerFile: '/cache/observer-x' } });
     expect(draft.project.services.server?.command?.at(-1)).toBe(
@@ -208,6 +221,7 @@ describe('the model on an overlay network', () => {
       command: ['observe'],
       entrypoint: ['/portlab-observer'],
       configs: [{ id: 'c1', name: 'p_observer', target: '/portlab-observer', mode: 0o555 }],
+      environment: ['MODE=fast'],
       labels: {},
       containerLabels: {},
       network: { id: 'n', alias: 'server' },
@@ -216,6 +230,7 @@ describe('the model on an overlay network', () => {
     expect(body.TaskTemplate.ContainerSpec).toMatchObject({
       Command: ['/portlab-observer'],
       Args: ['observe'],
+      Env: ['MODE=fast'],
       Configs: [{ ConfigID: 'c1', ConfigName: 'p_observer', File: { Name: '/portlab-observer', UID: '0', GID: '0', Mode: 0o555 } }],
     });
   });
