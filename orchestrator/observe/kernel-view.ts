@@ -46,6 +46,28 @@ export const KernelView = z.strictObject({
 });
 export type KernelView = z.infer<typeof KernelView>;
 
+/**
+ * A view's listening sockets as a person reads them, one entry per port: a dual-stack application listens on one
+ * port twice (an IPv4 and an IPv6 socket, each with its own backlog and queue), "6379: 511 (2 sockets)".
+ */
+export function listenersByPort(
+  listeners: KernelView['listeners'],
+): Array<{ port: number; sockets: number; backlogs: number[]; peakQueue: number }> {
+  const byPort = new Map<number, { port: number; sockets: number; backlogs: number[]; peakQueue: number }>();
+  for (const listener of listeners) {
+    const entry = byPort.get(listener.port) ?? { port: listener.port, sockets: 0, backlogs: [], peakQueue: 0 };
+    entry.sockets += 1;
+    if (!entry.backlogs.includes(listener.backlog)) entry.backlogs.push(listener.backlog);
+    entry.peakQueue += listener.peakQueue;
+    byPort.set(listener.port, entry);
+  }
+  return [...byPort.values()];
+}
+
+/** "511", "511 (2 sockets)": a port's backlog, and how many listening sockets have it. */
+export const backlogText = (entry: { sockets: number; backlogs: number[] }, format: (count: number) => string): string =>
+  `${entry.backlogs.map(format).join(' and ')}${entry.sockets > 1 ? ` (${entry.sockets} sockets)` : ''}`;
+
 /** The counts one `observe` line gives: established on or to the ports, held by the application, still queued. */
 export function observedCounts(event: ObserveEvent): { established: number; held: number; queued: number } {
   const established = Object.values(event.ports).reduce((sum, states) => sum + (states.ESTABLISHED ?? 0), 0);

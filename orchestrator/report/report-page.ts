@@ -1,4 +1,5 @@
 import { formatCount, showCount } from '../predict/count-range.ts';
+import { backlogText, listenersByPort } from '../observe/kernel-view.ts';
 import { observationKey } from '../predict/prediction-schema.ts';
 import { SERVER_NAME } from '../scenario/names.ts';
 import { boundLimitOf } from './bound-by.ts';
@@ -31,8 +32,8 @@ function kernelTable(result: StoredResult): string {
     const states = Object.entries(kernel.peakStates)
       .map(([state, count]) => `${state} ${formatCount(count)}`)
       .join(', ');
-    const listeners = kernel.listeners
-      .map((listener) => `${listener.port}: backlog ${formatCount(listener.backlog)}, at most ${formatCount(listener.peakQueue)} queued`)
+    const listeners = listenersByPort(kernel.listeners)
+      .map((entry) => `${entry.port}: backlog ${backlogText(entry, formatCount)}, at most ${formatCount(entry.peakQueue)} queued`)
       .join('; ');
     const nofile = kernel.app.nofile === null ? 'unknown' : formatCount(kernel.app.nofile);
     return [

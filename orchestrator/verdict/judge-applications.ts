@@ -1,5 +1,5 @@
 import { type ApplicationEnd, errnoItPrinted } from '../observe/application-end.ts';
-import type { KernelView } from '../observe/kernel-view.ts';
+import { backlogText, listenersByPort, type KernelView } from '../observe/kernel-view.ts';
 import type { ContainerObservation } from '../observe/observation.ts';
 import { formatCount, inCount, showCount, upTo } from '../predict/count-range.ts';
 import type { ClientPrediction, Prediction } from '../predict/prediction-schema.ts';
@@ -48,7 +48,9 @@ export function serverBound(view: KernelView, clientLimit: string, probeClientsH
   const accepted = formatCount(view.peakAccepted);
   const { closed, states } = closedByServer(view);
   const peakQueued = view.listeners.reduce((sum, listener) => sum + listener.peakQueue, 0);
-  const backlog = view.listeners.map((listener) => `${listener.port}: ${formatCount(listener.backlog)}`).join(', ');
+  const backlog = listenersByPort(view.listeners)
+    .map((entry) => `${entry.port}: ${backlogText(entry, formatCount)}`)
+    .join(', ');
   if (nofile !== null && fds >= nofile - 1) {
     if (closed > 0 && peakQueued === 0) {
       return {

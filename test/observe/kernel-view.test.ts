@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ProbeLog } from '../../orchestrator/observe/probe-log.ts';
+import { backlogText, listenersByPort } from '../../orchestrator/observe/kernel-view.ts';
 import { readyEvent } from '../probe-fixtures.ts';
 
 const ready = (role: 'server' | 'client') =>
@@ -79,5 +80,20 @@ describe('an application client that exits before its observer is heard', () => 
     expect(log.finished()).toBe(false);
     log.addLine(ready('client'));
     expect(log.finished()).toBe(true);
+  });
+});
+
+describe('listening sockets by port, as a person reads them', () => {
+  it("a dual-stack application's two sockets on one port are one entry: its backlog, two sockets, their queues together", () => {
+    const entries = listenersByPort([
+      { port: 6379, backlog: 511, peakQueue: 3 },
+      { port: 6379, backlog: 511, peakQueue: 2 },
+      { port: 8080, backlog: 100, peakQueue: 101 },
+    ]);
+    expect(entries).toEqual([
+      { port: 6379, sockets: 2, backlogs: [511], peakQueue: 5 },
+      { port: 8080, sockets: 1, backlogs: [100], peakQueue: 101 },
+    ]);
+    expect(entries.map((entry) => backlogText(entry, String))).toEqual(['511 (2 sockets)', '100']);
   });
 });
