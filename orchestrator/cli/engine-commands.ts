@@ -2,7 +2,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { PROJECT_ROOT } from '../common/project-root.ts';
 import { connectEngine } from './connect-engine.ts';
-import { EXIT } from './exit-codes.ts';
+import { badUsage, EXIT, showUsage } from './exit-codes.ts';
 import { reportError } from './report-error.ts';
 import { lsCommand, rmCommand } from './runs-command.ts';
 import { PORTLAB_LABEL } from '../compile/compile-compose.ts';
@@ -50,13 +50,9 @@ export async function engineCommand(command: keyof typeof USAGES, argv: string[]
       if (parsed.values.yes && !parsed.values.all) throw new Error('--yes goes with --all');
     }
   } catch (error) {
-    process.stderr.write(`portlab: ${(error as Error).message}\n${USAGES[command]}\n`);
-    return EXIT.badInput;
+    return badUsage((error as Error).message, USAGES[command]);
   }
-  if (parsed.values.help) {
-    process.stdout.write(`${USAGES[command]}\n`);
-    return EXIT.pass;
-  }
+  if (parsed.values.help) return showUsage(USAGES[command]);
   try {
     if (command === 'images') return await imagesCommand(parsed.positionals);
     const engine = await connectEngine();
@@ -80,10 +76,7 @@ async function imagesCommand(args: string[]): Promise<number> {
     });
     return built.exitCode === 0 ? EXIT.pass : built.exitCode === 2 ? EXIT.badInput : EXIT.runError;
   }
-  if (args.length > 0) {
-    process.stderr.write(`portlab: images takes build, or nothing\n${IMAGES_USAGE}\n`);
-    return EXIT.badInput;
-  }
+  if (args.length > 0) return badUsage('images takes build, or nothing', IMAGES_USAGE);
   const engine = await connectEngine();
   const images = await engine.images.labelled(PORTLAB_LABEL.app);
   const rows = images.map((image) => [image.tags.join(', ') || image.id.slice(7, 19), image.labels[PORTLAB_LABEL.appPackage] ?? '-']);

@@ -19,3 +19,15 @@ export function exitCodeFor(verdicts: ReadonlyArray<'pass' | 'fail' | 'error' | 
   if (cleanupFailed || verdicts.includes('error')) return EXIT.runError;
   return verdicts.every((verdict) => verdict === 'pass') ? EXIT.pass : EXIT.verdictFailed;
 }
+
+/** --help: the command's usage on stdout, exit 0. */
+export function showUsage(usage: string): number {
+  process.stdout.write(`${usage}\n`);
+  return EXIT.pass;
+}
+
+/** A command line that is wrong: one line saying why, then the command's usage, on stderr; exit 2. */
+export function badUsage(message: string, usage: string): number {
+  process.stderr.write(`portlab: ${message}\n${usage}\n`);
+  return EXIT.badInput;
+}

@@ -12,7 +12,7 @@ import { firstToRunOut, headroom } from '../predict/headroom.ts';
 import { formatCount } from '../predict/count-range.ts';
 import { backendFor } from './backends.ts';
 import { connectEngine } from './connect-engine.ts';
-import { EXIT } from './exit-codes.ts';
+import { badUsage, EXIT, showUsage } from './exit-codes.ts';
 import { formatTable } from './format-table.ts';
 import { reportError } from './report-error.ts';
 
@@ -141,13 +141,9 @@ export async function inspectCommand(argv: string[]): Promise<number> {
     if (watch !== undefined && !(/^\d+$/.test(watch) && Number(watch) >= 2 && Number(watch) <= 3600))
       throw new Error(`--watch takes a whole number of seconds from 2 to 3600, found ${JSON.stringify(watch)}`);
   } catch (error) {
-    process.stderr.write(`portlab: ${(error as Error).message}\n${INSPECT_USAGE}\n`);
-    return EXIT.badInput;
+    return badUsage((error as Error).message, INSPECT_USAGE);
   }
-  if (parsed.values.help) {
-    process.stdout.write(`${INSPECT_USAGE}\n`);
-    return EXIT.pass;
-  }
+  if (parsed.values.help) return showUsage(INSPECT_USAGE);
   const target = parsed.positionals[0]!;
   const everyMs = parsed.values.watch === undefined ? null : Number(parsed.values.watch) * 1000;
   const stop = new AbortController();

@@ -1,5 +1,5 @@
 import { ignoreClosedOutput, isEntryPoint } from './entry-point.ts';
-import { EXIT } from './exit-codes.ts';
+import { badUsage, EXIT, showUsage } from './exit-codes.ts';
 import { parseCliArgs, USAGE, UsageError, type CliOptions } from './parse-args.ts';
 
 /*
@@ -37,13 +37,9 @@ export async function main(args: string[]): Promise<number> {
     options = parseCliArgs(argv);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
-    process.stderr.write(`portlab: ${error.message}\n${USAGE}\n`);
-    return EXIT.badInput;
+    return badUsage(error.message, USAGE);
   }
-  if (options.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return EXIT.pass;
-  }
+  if (options.help) return showUsage(USAGE);
   for (const note of notes) process.stderr.write(`${note}\n`);
   try {
     await (await import('./cleanup-command.ts')).restoreLeftSettings();

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../common/project-root.ts';
 import { ignoreClosedOutput, isEntryPoint } from './entry-point.ts';
-import { EXIT } from './exit-codes.ts';
+import { badUsage, showUsage } from './exit-codes.ts';
 
 /*
  * `portlab <command>`: the installed command. Each command is loaded when it is named, so `--help` and `--version`
@@ -52,19 +52,10 @@ function takeResultsDir(argv: string[]): string[] {
   return rest;
 }
 
-const usage = (text: string) => {
-  process.stdout.write(`${text}\n`);
-  return EXIT.pass;
-};
-const badInput = (message: string, text: string) => {
-  process.stderr.write(`portlab: ${message}\n${text}\n`);
-  return EXIT.badInput;
-};
-
 export async function portlab(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
-  if (command === undefined || command === '--help' || command === '-h' || command === 'help') return usage(PORTLAB_USAGE);
-  if (command === '--version' || command === '-v') return usage(portlabVersion());
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') return showUsage(PORTLAB_USAGE);
+  if (command === '--version' || command === '-v') return showUsage(portlabVersion());
   switch (command) {
     case 'run':
     case 'sweep':
@@ -73,7 +64,7 @@ export async function portlab(argv: string[]): Promise<number> {
       try {
         args = takeResultsDir(rest);
       } catch (error) {
-        return badInput((error as Error).message, PORTLAB_USAGE);
+        return badUsage((error as Error).message, PORTLAB_USAGE);
       }
       if (command === 'run') return (await import('./main.ts')).main(args);
       if (command === 'sweep') return (await import('./sweep-command.ts')).sweepCommand(args);
@@ -89,7 +80,7 @@ export async function portlab(argv: string[]): Promise<number> {
     case 'schema':
       return (await import('./tool-commands.ts')).toolCommand(command, rest);
     default:
-      return badInput(`unknown command ${JSON.stringify(command)}`, PORTLAB_USAGE);
+      return badUsage(`unknown command ${JSON.stringify(command)}`, PORTLAB_USAGE);
   }
 }
 

@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { readResultFile, writeReport } from '../report/write-report.ts';
 import { userCwd } from '../scenario/load-scenario.ts';
 import { ignoreClosedOutput, isEntryPoint } from './entry-point.ts';
-import { EXIT } from './exit-codes.ts';
+import { badUsage, EXIT, showUsage } from './exit-codes.ts';
 import { reportError } from './report-error.ts';
 
 export const REPORT_USAGE = `usage: npm run report -- <result.json> [...more]
@@ -18,19 +18,12 @@ export async function reportCommand(argv: string[]): Promise<number> {
   let files: string[];
   try {
     const parsed = parseArgs({ args: argv, allowPositionals: true, strict: true, options: { help: { type: 'boolean', short: 'h' } } });
-    if (parsed.values.help) {
-      process.stdout.write(`${REPORT_USAGE}\n`);
-      return EXIT.pass;
-    }
+    if (parsed.values.help) return showUsage(REPORT_USAGE);
     files = parsed.positionals;
   } catch (error) {
-    process.stderr.write(`portlab: ${(error as Error).message}\n${REPORT_USAGE}\n`);
-    return EXIT.badInput;
+    return badUsage((error as Error).message, REPORT_USAGE);
   }
-  if (files.length === 0) {
-    process.stderr.write(`portlab: name at least one result file\n${REPORT_USAGE}\n`);
-    return EXIT.badInput;
-  }
+  if (files.length === 0) return badUsage('name at least one result file', REPORT_USAGE);
   try {
     for (const file of files) {
       const resolved = path.resolve(userCwd(), file);

@@ -13,7 +13,7 @@ import type { SweepPointSummary, SweepSummary } from '../report/sweep-schema.ts'
 import { ignoreClosedOutput, isEntryPoint } from './entry-point.ts';
 import { backendFor } from './backends.ts';
 import { connectEngine } from './connect-engine.ts';
-import { EXIT, exitCodeFor } from './exit-codes.ts';
+import { badUsage, EXIT, exitCodeFor, showUsage } from './exit-codes.ts';
 import { formatTable } from './format-table.ts';
 import { abortOnSignals } from './interrupt.ts';
 import { reportError } from './report-error.ts';
@@ -144,14 +144,10 @@ export async function sweepCommand(argv: string[]): Promise<number> {
   let options: SweepOptions;
   try {
     const parsed = parseSweepArgs(argv);
-    if (parsed === 'help') {
-      process.stdout.write(`${SWEEP_USAGE}\n`);
-      return EXIT.pass;
-    }
+    if (parsed === 'help') return showUsage(SWEEP_USAGE);
     options = parsed;
   } catch (error) {
-    process.stderr.write(`portlab: ${(error as Error).message}\n${SWEEP_USAGE}\n`);
-    return EXIT.badInput;
+    return badUsage((error as Error).message, SWEEP_USAGE);
   }
   try {
     const [sweep] = await Promise.all([loadSweep(options.sweep), restoreLeftSettings()]);
