@@ -140,3 +140,15 @@ export async function addressOf(container: string): Promise<string> {
   const networks = (await docker.getContainer(container).inspect()).NetworkSettings.Networks;
   return Object.values(networks)[0]!.IPAddress;
 }
+
+/** A container started by hand on a network, as a user would: `docker run -d --name NAME --network NETWORK ARGS...`. */
+export const runOnNetwork = (name: string, network: string, ...args: string[]) =>
+  execa('docker', ['run', '-d', '--name', name, '--network', network, ...args]);
+
+/** Waits for a probe started by hand to print its `done` line (a client that stopped: its range filled, say); returns it. */
+export const probeDone = (container: string, what: string, timeoutMs = 60_000) =>
+  eventually(
+    async () => (await execa('docker', ['logs', container])).stdout.split('\n').find((line) => line.includes('"event":"done"')),
+    timeoutMs,
+    what,
+  );

@@ -10,7 +10,7 @@ import { runPortlab } from '../cli/run-cli.ts';
 import { ASSUMED_ENVIRONMENT } from '../../orchestrator/predict/environment.ts';
 import { predict } from '../../orchestrator/predict/predict.ts';
 import { loadScenario } from '../../orchestrator/scenario/load-scenario.ts';
-import { busiestProcessOf, eventually, processesOf } from './docker-helpers.ts';
+import { busiestProcessOf, eventually, probeDone, processesOf, runOnNetwork } from './docker-helpers.ts';
 
 /**
  * `portlab inspect` on containers portlab did not start: a probe server and client and a redis, started by hand
@@ -46,12 +46,8 @@ beforeAll(async () => {
   await execa('bash', [path.join(PROJECT_ROOT, 'scripts', 'build-app-images.sh'), 'redis'], { stdio: 'inherit' });
   image = await backendFor('local', new DockerEngine()).buildProbe(new AbortController().signal, () => undefined);
   await dockerCli('network', 'create', names.network);
-  await dockerCli(
-    'run',
-    '-d',
-    '--name',
+  await runOnNetwork(
     names.server,
-    '--network',
     names.network,
     '--ulimit',
     'nofile=20000:20000',
@@ -62,48 +58,14 @@ beforeAll(async () => {
     '--fd-budget',
     '19000',
   );
-  await dockerCli(
-    'run',
-    '-d',
-    '--name',
-    names.client,
-    '--network',
-    names.network,
-    '--sysctl',
-    'net.ipv4.ip_local_port_range=61000 61999',
-    '--ulimit',
-    'nofile=20000:20000',
-    image,
-    'client',
-    '--server',
-    names.server,
-    '--ports',
-    '5000',
-    '--fd-budget',
-    '19000',
+  await runOnNetwork(
+    ...[names.client, names.network, '--sysctl', 'net.ipv4.ip_local_port_range=61000 61999', '--ulimit', 'nofile=20000:20000'],
+    ...[image, 'client', '--server', names.server, '--ports', '5000', '--fd-budget', '19000'],
   );
-  await dockerCli(
-    'run',
-    '-d',
-    '--name',
-    names.redis,
-    '--network',
-    names.network,
-    'portlab-app/redis:7.0',
-    '--port',
-    '6379',
-    '--save',
-    '',
-    '--protected-mode',
-    'no',
-  );
+  await runOnNetwork(names.redis, names.network, 'portlab-app/redis:7.0', '--port', '6379', '--save', '', '--protected-mode', 'no');
   await dockerCli('create', '--name', names.idle, '--network', names.network, image, 'limits');
   // The client has filled its range once its probe says so: a `done` line (EADDRNOTAVAIL).
-  await eventually(
-    async () => ((await dockerCli('logs', names.client)).stdout.includes('"event":"done"') ? true : undefined),
-    60_000,
-    'the client filling its range',
-  );
+  await probeDone(names.client, 'the client filling its range');
 }, 15 * 60_000);
 
 afterAll(async () => {
@@ -176,21 +138,13 @@ describe("portlab inspect: the model pointed at running containers that are not 
     // 100 ports, churned as fast as it can to a server that closes its end on the client's FIN: its connect() fails
     // once every port is in TIME_WAIT (60 s each), and the probe then waits, so the namespace holds them while it is
     // inspected.
-    await dockerCli(
-      ...['run', '-d', '--name', names.closer, '--network', names.network],
-      ...[image, 'server', '--ports', '5000', '--close', 'on-eof', '--fd-budget', '1000'],
-    );
-    await dockerCli(
-      ...['run', '-d', '--name', names.churner, '--network', names.network],
-      ...['--sysctl', 'net.ipv4.ip_local_port_range=61000 61099', '--sysctl', 'net.ipv4.tcp_tw_reuse=0'],
+    await runOnNetwork(names.closer, names.network, image, 'server', '--ports', '5000', '--close', 'on-eof', '--fd-budget', '1000');
+    await runOnNetwork(
+      ...[names.churner, names.network, '--sysctl', 'net.ipv4.ip_local_port_range=61000 61099', '--sysctl', 'net.ipv4.tcp_tw_reuse=0'],
       ...[image, 'client', '--server', names.closer, '--ports', '5000', '--mode', 'churn', '--close', 'client'],
       ...['--duration-ms', '600000', '--fd-budget', '100'],
     );
-    const done = await eventually(
-      async () => (await dockerCli('logs', names.churner)).stdout.split('\n').find((line) => line.includes('"event":"done"')),
-      60_000,
-      'the churner running out of ports',
-    );
+    const done = await probeDone(names.churner, 'the churner running out of ports');
     expect(JSON.parse(done)).toMatchObject({ errno: 'EADDRNOTAVAIL', timeWait: 100 });
     const json = await inspectJson(names.churner);
     const [destination] = json.headroom.destinations;

@@ -10,7 +10,7 @@ import { ensureObserverBinary, SWARM_CONFIG_MAX_BYTES } from '../../orchestrator
 import { ContainerLog } from '../../orchestrator/observe/observation.ts';
 import { parseProbeLine } from '../../orchestrator/observe/probe-events.ts';
 import { SHIPPED_EXPECTATIONS } from '../shipped-expectations.ts';
-import { eventually, inspectHeadroom } from './docker-helpers.ts';
+import { inspectHeadroom, probeDone, runOnNetwork } from './docker-helpers.ts';
 
 /**
  * The observer that starts the application itself (`observe ... -- COMMAND`), built against musl to travel as a swarm
@@ -40,8 +40,8 @@ beforeAll(async () => {
   };
   const command = [...(config.Entrypoint ?? []), ...(config.Cmd ?? [])];
   await dockerCli('network', 'create', names.network);
-  await dockerCli(
-    ...['run', '-d', '--name', names.server, '--network', names.network, '--ulimit', 'nofile=20000:20000'],
+  await runOnNetwork(
+    ...[names.server, names.network, '--ulimit', 'nofile=20000:20000'],
     ...[
       '-v',
       `${observer}:/portlab-observer:ro`,
@@ -51,16 +51,12 @@ beforeAll(async () => {
     ...['--entrypoint', '/portlab-observer', NGINX, 'observe', '--role', 'server', '--ports', '80', '--'],
     ...command,
   );
-  await dockerCli(
-    ...['run', '-d', '--name', names.client, '--network', names.network, '--ulimit', 'nofile=20000:20000'],
+  await runOnNetwork(
+    ...[names.client, names.network, '--ulimit', 'nofile=20000:20000'],
     ...['--sysctl', 'net.ipv4.ip_local_port_range=10000 11999', probe, 'client', '--server', names.server, '--ports', '80'],
     ...['--connect-timeout-ms', '2000', '--fd-budget', '19000'],
   );
-  await eventually(
-    async () => ((await dockerCli('logs', names.client)).stdout.includes('"event":"done"') ? true : undefined),
-    120_000,
-    'the client filling its range',
-  );
+  await probeDone(names.client, 'the client filling its range', 120_000);
 }, 15 * 60_000);
 
 afterAll(async () => {
