@@ -183,7 +183,7 @@ static pid_t app_pid = 0;
 /* How long the application has to end after the stop signal is passed on (a container's grace is 10 s). */
 #define APP_STOP_MS 8000
 
-/* Starts the application as a child that has the signal handling a fresh process has; exit 127 if it cannot run. */
+/* Starts the application as a child with the signal handling a fresh process has; one it cannot start is a fatal line. */
 static void start_application(char **argv) {
   app_pid = fork();
   if (app_pid < 0) fatal("fork() for the application failed", errno);
@@ -282,7 +282,7 @@ static int run_observer(struct options *o) {
   app_processes(processes, sizeof processes);
   snprintf(extra, sizeof extra, ",\"observed\":%s", processes);
   listeners_only = 1;
-  emit_ready(server ? "server" : "client", 1, -1, extra);
+  emit_ready(role, 1, -1, extra);
   while (!stop_requested) {
     /* The observer is the namespace's first process: it reaps what the application leaves behind. */
     reap(role);
@@ -292,7 +292,7 @@ static int run_observer(struct options *o) {
     if (go_received) {
       go_received = 0;
       emit("{\"event\":\"done\",\"role\":\"%s\",\"worker\":0,\"count\":-1,\"errno\":\"none\",\"reason\":\"kept\",\"t\":%lld}",
-           server ? "server" : "client", elapsed_ms());
+           role, elapsed_ms());
     }
     /* Observing must not slow what it observes: with tens of thousands of sockets a dump takes tens of ms (about
        2 us a socket here), so the observer waits at least 4 times as long as its last look took (at most a fifth
@@ -305,6 +305,6 @@ static int run_observer(struct options *o) {
   stop_application(role);
   /* The observer's end, as a worker's: what it saw is in the observations, not in a count of its own (-1). */
   emit("{\"event\":\"done\",\"role\":\"%s\",\"worker\":0,\"count\":-1,\"errno\":\"none\",\"reason\":\"signal\",\"t\":%lld}",
-       server ? "server" : "client", elapsed_ms());
+       role, elapsed_ms());
   return 0;
 }
