@@ -10,7 +10,7 @@ import { ensureObserverBinary, SWARM_CONFIG_MAX_BYTES } from '../../orchestrator
 import { ContainerLog } from '../../orchestrator/observe/observation.ts';
 import { parseProbeLine } from '../../orchestrator/observe/probe-events.ts';
 import { SHIPPED_EXPECTATIONS } from '../shipped-expectations.ts';
-import { inspectHeadroom, probeDone, runOnNetwork } from './docker-helpers.ts';
+import { eventually, inspectHeadroom, probeDone, runOnNetwork } from './docker-helpers.ts';
 
 /**
  * The observer that starts the application itself (`observe ... -- COMMAND`), built against musl to travel as a swarm
@@ -57,6 +57,10 @@ beforeAll(async () => {
     ...['--connect-timeout-ms', '2000', '--fd-budget', '19000'],
   );
   await probeDone(names.client, 'the client filling its range', 120_000);
+  // The observer looks every 250 ms: two more looks, and one of them came after the client's last connection.
+  const looks = async () => (await linesOf(names.server)).filter((line) => line.includes('"event":"observe"')).length;
+  const seen = await looks();
+  await eventually(async () => ((await looks()) >= seen + 2 ? true : undefined), 30_000, "the observer's next looks");
 }, 15 * 60_000);
 
 afterAll(async () => {
