@@ -1,5 +1,5 @@
 import { ignoreClosedOutput, isEntryPoint } from './entry-point.ts';
-import { badUsage, EXIT, showUsage } from './exit-codes.ts';
+import { badUsage, showUsage } from './exit-codes.ts';
 import { parseCliArgs, USAGE, UsageError, type CliOptions } from './parse-args.ts';
 
 /*
