@@ -214,14 +214,11 @@ describe('a run on the engine', () => {
       containers: 3,
       networks: 1,
     });
-    // The host's conntrack table tracks each held connection; once portlab rm has removed the run, none of them is
-    // left there (not even in TIME_WAIT: the engine drops a removed container's entries with its endpoint).
+    // Still held, as the host's conntrack table counts them: one ESTABLISHED entry per connection of the client's.
     const clientAddress = await addressOf(`${run?.run.project}-client-1-1`);
     expect((await conntrackStatesFrom(clientAddress)).ESTABLISHED).toBe(clientResult.observed);
     const rm = await runPortlab(['rm', run!.run.id]);
     expect([rm.exitCode, rm.stdout.trim()]).toEqual([0, `removed ${run?.run.id} (3 containers, 1 network)`]);
-    const after = await conntrackStatesFrom(clientAddress);
-    expect([after.ESTABLISHED ?? 0, after.TIME_WAIT ?? 0, after.FIN_WAIT ?? 0]).toEqual([0, 0, 0]);
     expect(await containersLabelled(`io.portlab.run-id=${run?.run.id}`)).toEqual([]);
     expect(JSON.parse((await runPortlab(['ls', '--format', 'json'])).stdout).runs).toEqual([]);
   });
