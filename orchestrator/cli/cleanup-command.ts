@@ -1,7 +1,6 @@
 import { createInterface } from 'node:readline/promises';
 import { describeRun, listRuns, removeOrphanedRuns, removeRuns, type RunOnEngine } from '../engine/cleanup.ts';
 import type { DockerEngine } from '../engine/docker/engine.ts';
-import { restoreHostSettings } from '../engine/host-settings.ts';
 import { EXIT } from './exit-codes.ts';
 import type { CliOptions } from './parse-args.ts';
 
@@ -79,12 +78,4 @@ export async function killRuns(engine: DockerEngine, runIds: Iterable<string>): 
     engine,
     (await listRuns(engine)).filter((run) => wanted.has(run.runId)),
   );
-}
-
-/**
- * What every command but --help starts with: host-wide settings a crashed test or benchmark left changed are put
- * back from the journal, one line each.
- */
-export async function restoreLeftSettings(): Promise<void> {
-  for (const line of await restoreHostSettings()) process.stderr.write(`portlab: ${line}\n`);
 }

@@ -1,4 +1,4 @@
-import { ignoreClosedOutput, isEntryPoint } from './entry-point.ts';
+import { isEntryPoint, runEntryPoint } from './entry-point.ts';
 import { badUsage, showUsage } from './exit-codes.ts';
 import { parseCliArgs, USAGE, UsageError, type CliOptions } from './parse-args.ts';
 
@@ -42,7 +42,6 @@ export async function main(args: string[]): Promise<number> {
   if (options.help) return showUsage(USAGE);
   for (const note of notes) process.stderr.write(`${note}\n`);
   try {
-    await (await import('./cleanup-command.ts')).restoreLeftSettings();
     if (options.dryRun) return await (await import('./dry-run-command.ts')).dryRun(options);
     const { runCommand } = await import('./run-command.ts');
     return await runCommand(options);
@@ -51,7 +50,4 @@ export async function main(args: string[]): Promise<number> {
   }
 }
 
-if (isEntryPoint(import.meta.url)) {
-  ignoreClosedOutput();
-  process.exitCode = await main(process.argv.slice(2));
-}
+if (isEntryPoint(import.meta.url)) process.exitCode = await runEntryPoint(process.argv.slice(2), main);

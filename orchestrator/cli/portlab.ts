@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../common/project-root.ts';
-import { ignoreClosedOutput, isEntryPoint } from './entry-point.ts';
+import { isEntryPoint, runEntryPoint } from './entry-point.ts';
 import { badUsage, showUsage } from './exit-codes.ts';
 
 /*
@@ -84,7 +84,4 @@ export async function portlab(argv: string[]): Promise<number> {
   }
 }
 
-if (isEntryPoint(import.meta.url)) {
-  ignoreClosedOutput();
-  process.exitCode = await portlab(process.argv.slice(2));
-}
+if (isEntryPoint(import.meta.url)) process.exitCode = await runEntryPoint(process.argv.slice(2), portlab);

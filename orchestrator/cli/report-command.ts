@@ -2,7 +2,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { readResultFile, writeReport } from '../report/write-report.ts';
 import { userCwd } from '../scenario/load-scenario.ts';
-import { ignoreClosedOutput, isEntryPoint } from './entry-point.ts';
+import { isEntryPoint, runEntryPoint } from './entry-point.ts';
 import { badUsage, EXIT, showUsage } from './exit-codes.ts';
 import { reportError } from './report-error.ts';
 
@@ -36,7 +36,4 @@ export async function reportCommand(argv: string[]): Promise<number> {
   }
 }
 
-if (isEntryPoint(import.meta.url)) {
-  ignoreClosedOutput();
-  process.exitCode = await reportCommand(process.argv.slice(2));
-}
+if (isEntryPoint(import.meta.url)) process.exitCode = await runEntryPoint(process.argv.slice(2), reportCommand);

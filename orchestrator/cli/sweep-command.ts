@@ -10,7 +10,7 @@ import { userCwd } from '../scenario/load-scenario.ts';
 import { loadSweep, showAxisValue, type LoadedSweep, type SweepPoint } from '../scenario/sweep-file.ts';
 import { runSweep } from '../sweep/run-sweep.ts';
 import type { SweepPointSummary, SweepSummary } from '../report/sweep-schema.ts';
-import { ignoreClosedOutput, isEntryPoint } from './entry-point.ts';
+import { isEntryPoint, runEntryPoint } from './entry-point.ts';
 import { backendFor } from './backends.ts';
 import { connectEngine } from './connect-engine.ts';
 import { badUsage, EXIT, exitCodeFor, showUsage } from './exit-codes.ts';
@@ -18,7 +18,7 @@ import { formatTable } from './format-table.ts';
 import { abortOnSignals } from './interrupt.ts';
 import { reportError } from './report-error.ts';
 import { newRunId, progressPrinter } from './run-command.ts';
-import { killRuns, removeLeftovers, restoreLeftSettings } from './cleanup-command.ts';
+import { killRuns, removeLeftovers } from './cleanup-command.ts';
 import { engineKind, pushRegistry } from './parse-args.ts';
 import { showStop } from '../predict/prediction-schema.ts';
 import { writeJunit } from './write-junit.ts';
@@ -150,7 +150,7 @@ export async function sweepCommand(argv: string[]): Promise<number> {
     return badUsage((error as Error).message, SWEEP_USAGE);
   }
   try {
-    const [sweep] = await Promise.all([loadSweep(options.sweep), restoreLeftSettings()]);
+    const sweep = await loadSweep(options.sweep);
     // Every point is planned as a dry run plans a scenario before any point runs: what the chosen engine cannot run,
     // or a sysctl name portlab does not know, is refused before the first point (a run checks the names on the
     // engine's own kernel).
@@ -207,7 +207,4 @@ export async function sweepCommand(argv: string[]): Promise<number> {
   }
 }
 
-if (isEntryPoint(import.meta.url)) {
-  ignoreClosedOutput();
-  process.exitCode = await sweepCommand(process.argv.slice(2));
-}
+if (isEntryPoint(import.meta.url)) process.exitCode = await runEntryPoint(process.argv.slice(2), sweepCommand);

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../orchestrator/common/project-root.ts';
 import { withNpmFlags } from '../../orchestrator/cli/main.ts';
-import { runPortlab } from './run-cli.ts';
+import { runCli, runPortlab } from './run-cli.ts';
 
 const version = async () => (JSON.parse(await readFile(path.join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
@@ -76,6 +76,18 @@ describe('the portlab command', () => {
     }
     // The same sweep plans on the local engine.
     expect((await runPortlab(['sweep', file, '--dry-run'])).exitCode).toBe(0);
+  });
+
+  it('an empty PORTLAB_SESSION is bad input, never "every run": one line, exit 2, for every command and entry', async () => {
+    const line = 'portlab: PORTLAB_SESSION is set but empty: unset it to work with every run, or give it a name';
+    for (const session of ['', '  ']) {
+      for (const args of [['ls'], ['rm', '--all', '--yes'], ['run', 'extra-listen-ports', '--dry-run']]) {
+        const result = await runPortlab(args, { env: { PORTLAB_SESSION: session } });
+        expect([result.exitCode, result.stderr.trim(), result.stdout]).toEqual([2, line, '']);
+      }
+      const run = await runCli(['--cleanup', '--all', '--yes'], { env: { PORTLAB_SESSION: session } });
+      expect([run.exitCode, run.stderr.trim()]).toEqual([2, line]);
+    }
   });
 
   it('portlab schema scenario prints the published editor schema', async () => {

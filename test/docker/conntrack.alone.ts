@@ -12,7 +12,7 @@ import { HOST_SETTINGS_ALLOWED, hostSettingsNote } from './host-settings.ts';
  */
 const SETTING = 'net.netfilter.nf_conntrack_max';
 
-describe.runIf(HOST_SETTINGS_ALLOWED)(`conntrack in the model${hostSettingsNote(SETTING)}`, () => {
+describe.runIf(HOST_SETTINGS_ALLOWED)(`conntrack in the model${hostSettingsNote(`changes ${SETTING}`)}`, () => {
   let change: HostSettingChange | undefined;
   // Room for 3,000 more entries than the table holds now: what else this host tracks (a kept run still holding its
   // connections, a lab) is not the test's, and stays.

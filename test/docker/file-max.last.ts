@@ -12,7 +12,7 @@ import { HOST_SETTINGS_ALLOWED, hostSettingsNote } from './host-settings.ts';
  */
 const SETTING = 'fs.file-max';
 
-describe.runIf(HOST_SETTINGS_ALLOWED)(`fs.file-max in the model${hostSettingsNote(SETTING)}`, () => {
+describe.runIf(HOST_SETTINGS_ALLOWED)(`fs.file-max in the model${hostSettingsNote(`changes ${SETTING}`)}`, () => {
   let change: HostSettingChange | undefined;
   beforeAll(async () => {
     const allocated = Number((await readFile('/proc/sys/fs/file-nr', 'utf8')).split(/\s+/)[0]);
