@@ -20,7 +20,7 @@ function scenarioText(observeEvery: string): string {
   return [
     'name: observer-cost',
     'server:',
-    '  image: portlab-app/nginx:1.22',
+    '  image: portlab.invalid/nginx:1.22',
     `  volumes: ["${config}:/etc/nginx/nginx.conf:ro"]`,
     '  ports: [80]',
     `  observeEvery: ${observeEvery}`,

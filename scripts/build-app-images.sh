@@ -6,8 +6,8 @@
 #
 #   bash scripts/build-app-images.sh [nginx] [redis] [wrk] [haproxy] [redis-benchmark] [memcached]     (default: all six)
 #
-# Images: portlab-app/nginx:1.22, portlab-app/redis:7.0, portlab-app/wrk:4.1, portlab-app/haproxy:2.6,
-# portlab-app/redis-benchmark:7.0, portlab-app/memcached:1.6 (Debian 12's).
+# Images: portlab.invalid/nginx:1.22, portlab.invalid/redis:7.0, portlab.invalid/wrk:4.1, portlab.invalid/haproxy:2.6,
+# portlab.invalid/redis-benchmark:7.0, portlab.invalid/memcached:1.6 (Debian 12's).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,8 +16,8 @@ declare -A PACKAGES=([nginx]="nginx nginx-common" [redis]="redis-server redis-to
   [redis-benchmark]=redis-tools [memcached]=memcached)
 declare -A BINARY=([nginx]=/usr/sbin/nginx [redis]=/usr/bin/redis-server [wrk]=/usr/bin/wrk [haproxy]=/usr/sbin/haproxy
   [redis-benchmark]=/usr/bin/redis-benchmark [memcached]=/usr/bin/memcached)
-declare -A TAG=([nginx]=portlab-app/nginx:1.22 [redis]=portlab-app/redis:7.0 [wrk]=portlab-app/wrk:4.1 [haproxy]=portlab-app/haproxy:2.6
-  [redis-benchmark]=portlab-app/redis-benchmark:7.0 [memcached]=portlab-app/memcached:1.6)
+declare -A TAG=([nginx]=portlab.invalid/nginx:1.22 [redis]=portlab.invalid/redis:7.0 [wrk]=portlab.invalid/wrk:4.1 [haproxy]=portlab.invalid/haproxy:2.6
+  [redis-benchmark]=portlab.invalid/redis-benchmark:7.0 [memcached]=portlab.invalid/memcached:1.6)
 
 wanted=("$@")
 [ ${#wanted[@]} -gt 0 ] || wanted=(nginx redis wrk haproxy redis-benchmark memcached)

@@ -22,7 +22,7 @@ export const RM_USAGE = `usage: portlab rm <run-id...> | --gone | --all [--yes]
 
 export const IMAGES_USAGE = `usage: portlab images [build [nginx|redis|wrk|haproxy|redis-benchmark|memcached...]]
 
-  Lists the images of third-party software the shipped scenarios run (portlab-app/...) on the engine; build makes
+  Lists the images of third-party software the shipped scenarios run (portlab.invalid/...) on the engine; build makes
   the missing ones from Debian's packages, unpacked into portlab's cache (nothing is installed on the host).`;
 
 const USAGES = { ls: LS_USAGE, rm: RM_USAGE, images: IMAGES_USAGE } as const;

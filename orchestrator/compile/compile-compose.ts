@@ -40,7 +40,7 @@ export type CompileInput = {
   scenario: Scenario;
   prediction: Prediction;
   base: ComposeBase;
-  /** The probe image reference, e.g. portlab-probe:3f2a9c1d0b7e. */
+  /** The probe image reference, e.g. portlab.invalid/probe:3f2a9c1d0b7e. */
   image: string;
   /** Compose project name, e.g. portlab-default-range-1a2b3c. */
   projectName: string;

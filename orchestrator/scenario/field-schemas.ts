@@ -150,8 +150,8 @@ export type Nofile = z.infer<typeof ulimitValue>;
 
 /* ---- an application of the user's own, in compose's vocabulary ---------------------------------------------- */
 
-const IMAGE_EXPECTED = 'expected an image reference such as "portlab-app/nginx:1.22"';
-/** An image on the engine (portlab never pulls one: build or load it there first). */
+const IMAGE_EXPECTED = 'expected an image reference such as "portlab.invalid/nginx:1.22"';
+/** An image on the engine, or pulled as compose would (never one in .invalid, as portlab's own builds are). */
 export const image = z
   .string({ error: IMAGE_EXPECTED })
   .regex(/^[a-z0-9][a-z0-9._/:@-]*$/, { error: IMAGE_EXPECTED })

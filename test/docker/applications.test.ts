@@ -8,6 +8,7 @@ import { chartData } from '../../orchestrator/report/chart-data.ts';
 import { runCli, runPortlab } from '../cli/run-cli.ts';
 import { loadScenario } from '../../orchestrator/scenario/load-scenario.ts';
 import { inspectReport } from '../browser/inspect-report.ts';
+import { engineProxy } from './engine-proxy.ts';
 import { containersLabelled, inspectHeadroom, networksLabelled, ownContainers, readResults, reportIn } from './docker-helpers.ts';
 
 /**
@@ -221,7 +222,7 @@ describe('software of its own under test, with the kernel beside it', () => {
     const file = path.join(dir, 'bad-wrk.yml');
     await writeFile(
       file,
-      'server:\n  image: portlab-app/redis:7.0\n  command: ["--port", "6379", "--save", "", "--protected-mode", "no"]\n  ports: [6379]\nclients:\n  name: wrk\n  image: portlab-app/wrk:4.1\n  command: ["--no-such-option"]\n',
+      'server:\n  image: portlab.invalid/redis:7.0\n  command: ["--port", "6379", "--save", "", "--protected-mode", "no"]\n  ports: [6379]\nclients:\n  name: wrk\n  image: portlab.invalid/wrk:4.1\n  command: ["--no-such-option"]\n',
     );
     const { result, stored } = await run(file);
     expect(result.exitCode).toBe(3);
@@ -231,48 +232,71 @@ describe('software of its own under test, with the kernel beside it', () => {
     expect(stored.clients[0]?.why).toMatch(
       /^wrk-1 ended without one connection to the server \(exit code 1\); it printed: .*(unrecognized option|Usage: wrk)/,
     );
-    expect(stored.clients[0]?.applicationEnd).toMatchObject({ image: 'portlab-app/wrk:4.1', exitCode: 1 });
+    expect(stored.clients[0]?.applicationEnd).toMatchObject({ image: 'portlab.invalid/wrk:4.1', exitCode: 1 });
   });
 
   it('a server application that exits at once: its exit code and last lines, exit 3, nothing left', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'portlab-app-'));
     const file = path.join(dir, 'nginx-exits.yml');
-    await writeFile(file, 'server:\n  image: portlab-app/nginx:1.22\n  command: ["-c", "/no-such.conf"]\n  ports: [8080]\n');
+    await writeFile(file, 'server:\n  image: portlab.invalid/nginx:1.22\n  command: ["-c", "/no-such.conf"]\n  ports: [8080]\n');
     const { result, stored } = await run(file);
     expect(result.exitCode).toBe(3);
     expect(stored.verdict).toBe('error');
     // nginx's own words for a configuration file it cannot open.
     expect(stored.run.failure).toMatch(
-      /^container server exited before it was ready \(its application portlab-app\/nginx:1\.22 exited with code 1; its last lines: .*\[emerg\].*"\/no-such\.conf" failed/,
+      /^container server exited before it was ready \(its application portlab\.invalid\/nginx:1\.22 exited with code 1; its last lines: .*\[emerg\].*"\/no-such\.conf" failed/,
     );
   });
 
-  it('an image that is not on the engine and cannot be pulled: one line naming it and what to do, exit 3, nothing created', async () => {
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'portlab-app-'));
-    const file = path.join(dir, 'no-image.yml');
-    // A registry host that cannot exist (RFC 2606's .invalid): no one can publish this image, so it is never pulled.
-    await writeFile(file, 'server:\n  image: registry.invalid/portlab-test/no-such-image:1\n  ports: [8080]\nclients:\n  count: 2\n');
-    const result = await runCli([file]);
-    expect(result.exitCode).toBe(3);
-    expect(result.stderr).toMatch(
-      /^portlab: image registry\.invalid\/portlab-test\/no-such-image:1 \(server\) is not on this engine and could not be pulled \(.+\): build or load it there/m,
-    );
-    expect(
-      result.stderr
-        .trim()
-        .split('\n')
-        .filter((line) => line.startsWith('portlab:')),
-    ).toHaveLength(1);
-    // Refused before anything of the run existed: no result, no compose file, no container.
-    expect(await readdir(result.resultsDir)).toEqual([]);
-    expect(await ownContainers('io.portlab.scenario=no-image')).toEqual([]);
-  });
+  it.each([
+    [
+      "portlab's own name, a build it has not made here",
+      'portlab.invalid/nginx:0.0-not-built',
+      /^portlab: image portlab\.invalid\/nginx:0\.0-not-built \(server\) is portlab's build of Debian's nginx and is not on this engine: make it with `portlab images build nginx` and run again \(it is never pulled\)$/m,
+    ],
+    [
+      'a name in .invalid of any other registry',
+      'registry.invalid/portlab-test/no-such-image:1',
+      /^portlab: image registry\.invalid\/portlab-test\/no-such-image:1 \(server\) is not on this engine, and its registry \(\.invalid\) cannot exist, so it is never pulled: build or load it there/m,
+    ],
+  ])(
+    'an image missing from the engine, %s: never pulled, one line saying what makes it, exit 3, nothing created',
+    async (_, image, line) => {
+      const dir = await mkdtemp(path.join(os.tmpdir(), 'portlab-app-'));
+      const file = path.join(dir, 'no-image.yml');
+      await writeFile(file, `server:\n  image: ${image}\n  ports: [8080]\nclients:\n  count: 2\n`);
+      // The engine behind a proxy that logs every API call: a pull is POST /images/create.
+      const proxy = await engineProxy();
+      try {
+        const result = await runCli([file], { env: { DOCKER_HOST: proxy.dockerHost } });
+        // The proxy saw portlab look for the image (GET /images/<name>/json), and never ask for it.
+        expect(proxy.requests.some((request) => /^GET \S*\/images\/.+\/json$/.test(request))).toBe(true);
+        expect(proxy.requests.filter((request) => request.includes('/images/create'))).toEqual([]);
+        expect(result.exitCode).toBe(3);
+        expect(result.stderr).toMatch(line);
+        expect(
+          result.stderr
+            .trim()
+            .split('\n')
+            .filter((each) => each.startsWith('portlab:')),
+        ).toHaveLength(1);
+        // Refused before anything of the run existed: no result, no compose file, no container.
+        expect(await readdir(result.resultsDir)).toEqual([]);
+        expect(await ownContainers('io.portlab.scenario=no-image')).toEqual([]);
+      } finally {
+        await proxy.cut();
+      }
+    },
+  );
 
   it('a server that does not listen where the scenario says: one line saying where it does listen, exit 3', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'portlab-app-'));
     const file = path.join(dir, 'wrong-port.yml');
     const config = path.join(PROJECT_ROOT, 'scenarios', 'files', 'nginx-4096.conf');
-    await writeFile(file, `server:\n  image: portlab-app/nginx:1.22\n  volumes: ["${config}:/etc/nginx/nginx.conf:ro"]\n  ports: [8080]\n`);
+    await writeFile(
+      file,
+      `server:\n  image: portlab.invalid/nginx:1.22\n  volumes: ["${config}:/etc/nginx/nginx.conf:ro"]\n  ports: [8080]\n`,
+    );
     const { result, stored } = await run(file);
     expect(result.exitCode).toBe(3);
     expect(stored.run.failure).toMatch(

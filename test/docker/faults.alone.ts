@@ -1,10 +1,10 @@
 import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { CLI_COMMAND, runCli } from '../cli/run-cli.ts';
+import { engineProxy } from './engine-proxy.ts';
 import { docker, eventually, networksLabelled, OWN, ownContainers, readResults } from './docker-helpers.ts';
 
 /** Starts the CLI on `args` with results in a fresh directory. */
@@ -20,36 +20,6 @@ async function startCli(args: string[], env: Record<string, string> = {}) {
 const containersOf = (scenario: string) => ownContainers(`io.portlab.scenario=${scenario}`);
 const runningOf = async (scenario: string) =>
   (await docker.listContainers({ filters: { label: [`io.portlab.scenario=${scenario}`, OWN], status: ['running'] } })).length;
-
-/**
- * A Unix socket in front of the Docker socket. `cut()` closes it and every connection through it, as if the engine
- * went away; with `blackHole` it accepts connections and never answers, as a hung daemon does.
- */
-async function engineProxy(options: { blackHole?: boolean } = {}) {
-  const socketPath = path.join(await mkdtemp(path.join(os.tmpdir(), 'portlab-proxy-')), 'docker.sock');
-  const open = new Set<net.Socket>();
-  const server = net.createServer((client) => {
-    open.add(client);
-    client.on('close', () => open.delete(client));
-    client.on('error', () => client.destroy());
-    if (options.blackHole) return;
-    const upstream = net.connect('/var/run/docker.sock');
-    open.add(upstream);
-    upstream.on('close', () => open.delete(upstream));
-    upstream.on('error', () => client.destroy());
-    client.pipe(upstream).pipe(client);
-  });
-  await new Promise<void>((resolve) => server.listen(socketPath, resolve));
-  return {
-    dockerHost: `unix://${socketPath}`,
-    cut: async () => {
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        for (const socket of open) socket.destroy();
-      });
-    },
-  };
-}
 
 describe('faults on the real engine', () => {
   it('a probe container killed mid-run: verdict error (not pass), exit 3, nothing left', async () => {

@@ -62,7 +62,7 @@ beforeAll(async () => {
     ...[names.client, names.network, '--sysctl', 'net.ipv4.ip_local_port_range=61000 61999', '--ulimit', 'nofile=20000:20000'],
     ...[image, 'client', '--server', names.server, '--ports', '5000', '--fd-budget', '19000'],
   );
-  await runOnNetwork(names.redis, names.network, 'portlab-app/redis:7.0', '--port', '6379', '--save', '', '--protected-mode', 'no');
+  await runOnNetwork(names.redis, names.network, 'portlab.invalid/redis:7.0', '--port', '6379', '--save', '', '--protected-mode', 'no');
   await dockerCli('create', '--name', names.idle, '--network', names.network, image, 'limits');
   // The client has filled its range once its probe says so: a `done` line (EADDRNOTAVAIL).
   await probeDone(names.client, 'the client filling its range');

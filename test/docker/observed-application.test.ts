@@ -21,7 +21,7 @@ import { eventually, inspectHeadroom, probeDone, runOnNetwork } from './docker-h
 const tag = randomBytes(3).toString('hex');
 const names = { network: `obsapp-net-${tag}`, server: `obsapp-server-${tag}`, client: `obsapp-client-${tag}` };
 const dockerCli = (...args: string[]) => execa('docker', args);
-const NGINX = 'portlab-app/nginx:1.22';
+const NGINX = 'portlab.invalid/nginx:1.22';
 let observer = '';
 
 const linesOf = async (container: string) => {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ApplicationOutput } from '../../orchestrator/engine/swarm/application-tasks.ts';
 
 describe("an application's task: its output and its observer's lines in one log", () => {
-  const output = new ApplicationOutput(new Map([['wrk-1', 'registry:5000/portlab-app/wrk:4.1']]));
+  const output = new ApplicationOutput(new Map([['wrk-1', 'registry:5000/portlab.invalid/wrk:4.1']]));
 
   it("keeps the application's own lines as its last lines and says its end when the observer's exit line comes", () => {
     expect(output.take('wrk-1', 'Running 3s test @ http://server/')).toBeUndefined();
@@ -11,7 +11,7 @@ describe("an application's task: its output and its observer's lines in one log"
     ).toBeUndefined();
     expect(output.take('wrk-1', '  Socket errors: connect 1000, read 0, write 0, timeout 0')).toBeUndefined();
     expect(output.take('wrk-1', '{"event":"exit","role":"client","code":0,"signal":null,"t":3100}')).toEqual({
-      image: 'registry:5000/portlab-app/wrk:4.1',
+      image: 'registry:5000/portlab.invalid/wrk:4.1',
       exitCode: 0,
       lastLines: ['Running 3s test @ http://server/', 'Socket errors: connect 1000, read 0, write 0, timeout 0'],
     });

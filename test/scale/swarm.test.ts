@@ -140,7 +140,7 @@ describe('on a swarm of three engines (the lab)', () => {
 
   it("across nodes: the server on lab-1, a client on each other node, 28,231 each as on one engine; each container's node by id and hostname", async () => {
     const result = await onLab(['scenarios/swarm/lab-across-nodes.yml', '--engine', 'swarm']);
-    expect(result.stderr).toContain(`pushing portlab-probe:`);
+    expect(result.stderr).toContain(`pushing portlab.invalid/probe:`);
     expect(result.exitCode).toBe(0);
     const [run] = await readResults(result.resultsDir);
     expect(run?.verdict).toBe('pass');
@@ -160,9 +160,11 @@ describe('on a swarm of three engines (the lab)', () => {
     expect(run?.environment.nodes?.every((node) => node.conntrack !== null)).toBe(true);
     // The probe image reached the workers through the lab's registry.
     const stackFile = await readFile(path.join(result.resultsDir, run!.composeFile), 'utf8');
-    expect(/image: (\S+)/.exec(stackFile)?.[1]).toMatch(new RegExp(`^${lab.PORTLAB_REGISTRY.replaceAll('.', '\\.')}/portlab-probe:`));
-    const tags = (await (await fetch(`http://${lab.PORTLAB_REGISTRY}/v2/portlab-probe/tags/list`)).json()) as { tags: string[] };
-    expect(tags.tags).toContain(/portlab-probe:(\w+)/.exec(stackFile)?.[1]);
+    expect(/image: (\S+)/.exec(stackFile)?.[1]).toMatch(
+      new RegExp(`^${lab.PORTLAB_REGISTRY.replaceAll('.', '\\.')}/portlab\\.invalid/probe:`),
+    );
+    const tags = (await (await fetch(`http://${lab.PORTLAB_REGISTRY}/v2/portlab.invalid/probe/tags/list`)).json()) as { tags: string[] };
+    expect(tags.tags).toContain(/portlab\.invalid\/probe:(\w+)/.exec(stackFile)?.[1]);
     // The report names each node by hostname and id, with what ran there.
     const html = await readFile(await reportIn(result.resultsDir), 'utf8');
     const nodeList = /<dd id="nodes">(.*?)<\/dd>/s.exec(html)?.[1] ?? '';
@@ -308,11 +310,11 @@ describe('on a swarm of three engines (the lab)', () => {
       prefix: `portlab-image-check-${process.pid}`,
       labels: { 'io.portlab.managed': 'true', 'io.portlab.run-id': 'imgchk' },
     };
-    const error = await swarmFacts(engine, 'portlab-probe:nosuchimage0', 0, naming).catch((thrown: unknown) => thrown);
+    const error = await swarmFacts(engine, 'portlab.invalid/probe:nosuchimage0', 0, naming).catch((thrown: unknown) => thrown);
     expect(error).toBeInstanceOf(SwarmNotReadyError);
     const message = (error as Error).message;
     expect(message).toMatch(
-      /^the probe image portlab-probe:nosuchimage0 is not on nodes tlab-\d, tlab-\d, tlab-\d: load it there \(`docker save portlab-probe:nosuchimage0 \| ssh <node> docker load`\) or pass --push <registry>/,
+      /^the probe image portlab\.invalid\/probe:nosuchimage0 is not on nodes tlab-\d, tlab-\d, tlab-\d: load it there \(`docker save portlab\.invalid\/probe:nosuchimage0 \| ssh <node> docker load`\) or pass --push <registry>/,
     );
     for (const node of nodes()) expect(message).toContain(`${LAB_NAME}-${node}`);
     expect(await labEngine(1).listServices({ filters: { label: ['io.portlab.run-id=imgchk'] } })).toEqual([]);

@@ -59,7 +59,7 @@ describe('IPv6 and dual stack: a scenario names the family each client group con
       scenario: parsed,
       prediction,
       base: await loadComposeBase(),
-      image: 'portlab-probe:x',
+      image: 'portlab.invalid/probe:x',
       projectName: 'portlab-test-ab12cd',
     });
     const project = parse(yaml);
@@ -74,7 +74,7 @@ describe('IPv6 and dual stack: a scenario names the family each client group con
       scenario: plain,
       prediction: predict(plain, ASSUMED_ENVIRONMENT),
       base: await loadComposeBase(),
-      image: 'portlab-probe:x',
+      image: 'portlab.invalid/probe:x',
       projectName: 'p',
     });
     expect(before.yaml).not.toMatch(/ipv6|--family/);

@@ -130,7 +130,7 @@ describe('what bound an application server, from the kernel', () => {
 
 describe('what bound an application client, from the kernel', () => {
   const scenario = parseScenario(
-    'server: { image: portlab-app/nginx:1.22, ports: [80] }\nclients: { name: wrk, image: portlab-app/wrk:4.1, sysctls: { net.ipv4.ip_local_port_range: "10000 10999" } }\n',
+    'server: { image: portlab.invalid/nginx:1.22, ports: [80] }\nclients: { name: wrk, image: portlab.invalid/wrk:4.1, sysctls: { net.ipv4.ip_local_port_range: "10000 10999" } }\n',
     't.yml',
     't',
   );
@@ -138,7 +138,7 @@ describe('what bound an application client, from the kernel', () => {
 
   it('is predicted from the kernel alone: the port range, 1,000 ports for the one destination', () => {
     expect(prediction).toMatchObject({ connections: { min: 1000, max: 1000 }, limit: 'port-range', error: { errnos: ['EADDRNOTAVAIL'] } });
-    expect(prediction!.reasoning[0]).toContain('wrk-1 runs portlab-app/wrk:4.1');
+    expect(prediction!.reasoning[0]).toContain('wrk-1 runs portlab.invalid/wrk:4.1');
   });
 
   it('every port in use (ESTABLISHED or TIME_WAIT alike): the port range bound, exactly', () => {
@@ -156,7 +156,7 @@ describe('what bound an application client, from the kernel', () => {
     // the looks saw 998 ports in TIME-WAIT at most, and it exited 1 with EADDRNOTAVAIL's words.
     const churned = view({ role: 'client', peakInUse: 998, peakEstablished: 10, peakStates: { ESTABLISHED: 10, 'TIME-WAIT': 998 } });
     const end = {
-      image: 'portlab-app/redis-benchmark:7.0',
+      image: 'portlab.invalid/redis-benchmark:7.0',
       exitCode: 1,
       lastLines: ['Could not connect to Redis at server:6379: Cannot assign requested address'],
     };
