@@ -1,15 +1,18 @@
 /**
- * `npm run bench -- --faults`: what portlab leaves when things go wrong around it, tried for real on this machine's
- * engine. Each trial starts portlab as a user does (node on the bundle), breaks something, then runs the next command
+ * `npm run bench -- --faults`: what portlab leaves when things go wrong around it, tried for real on an
+ * engine of its own on this machine. Each trial starts portlab as a user does (node on the bundle), breaks something, then runs the next command
  * a user would (a small run, which starts by removing what runs whose process is gone left) and counts what is left
  * of the broken run on the engine. Prints one row per trial: portlab's exit code, whether its result was kept, and
  * the containers and networks of it left after the next command.
  *
- * It owns the machine while it runs: it restarts the Docker engine once, and mounts a small tmpfs for a results
- * directory that fills up. Root only. Figures, not verdicts: nothing here passes or fails.
+ * Every trial runs on an engine of its own, never the person's: a lab of one manager and one worker named `faults`
+ * (scripts/lab.sh: its own dockerd with its own data root, exec root, pidfile and socket, in a network namespace of
+ * its own), made when the trial starts and removed when it ends, even when a trial fails. The engine it restarts is
+ * that lab's node 1, stopped by the pid in its own pidfile. It also mounts a small tmpfs for a results directory that
+ * fills up. Root only. Figures, not verdicts: nothing here passes or fails.
  */
 import { execa, type ResultPromise } from 'execa';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import Docker from 'dockerode';
@@ -22,8 +25,16 @@ const CLI = [path.join(PROJECT_ROOT, 'dist', 'main.mjs')];
 const SLOW = 'test/fixtures/slow-hold.yml';
 /** What a user runs next: small, seconds. */
 const NEXT = 'test/fixtures/small-range.yml';
-const docker = new Docker();
+/** The trial's own engine: a lab of its own name, addresses and pool, beside any lab a person or the suite made. */
+const LAB = { PORTLAB_LAB_NAME: 'faults', PORTLAB_LAB_SUBNET: '10.81.0', PORTLAB_LAB_POOL: '10.204.0.0/16' };
+const LAB_RUN = `/run/portlab-${LAB.PORTLAB_LAB_NAME}`;
+const NODE = `${LAB_RUN}/node-1`;
+const DOCKER_HOST = `unix://${NODE}/docker.sock`;
+const docker = new Docker({ socketPath: `${NODE}/docker.sock` });
 const session = `faults-${process.pid}`;
+
+const lab = (...args: string[]) =>
+  execa('bash', [path.join(PROJECT_ROOT, 'scripts', 'lab.sh'), ...args], { env: LAB, stdout: 'ignore', stderr: 'inherit' });
 
 type Row = { trial: string; exit: string; kept: string; left: string; note: string };
 
@@ -33,7 +44,7 @@ function start(args: string[], resultsDir: string): ResultPromise {
   return execa(process.execPath, [...CLI, ...args], {
     reject: false,
     cwd: PROJECT_ROOT,
-    env: { PORTLAB_RESULTS_DIR: resultsDir, PORTLAB_SESSION: session, INIT_CWD: '' },
+    env: { PORTLAB_RESULTS_DIR: resultsDir, PORTLAB_SESSION: session, DOCKER_HOST, INIT_CWD: '' },
   });
 }
 
@@ -166,19 +177,21 @@ async function fullResults(): Promise<Row> {
   }
 }
 
-/** Stops dockerd and starts it again as scripts/start-engine.sh does (systemd's unit where there is one). */
+/** The lab engine's pid, from its own pidfile, if that process is still its dockerd (a pid may be reused). */
+async function labEnginePid(): Promise<number | undefined> {
+  const pid = Number((await readFile(`${NODE}/docker.pid`, 'utf8').catch(() => '')).trim());
+  if (!pid) return undefined;
+  const command = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+  return command.includes(`${NODE}/docker.pid`) ? pid : undefined;
+}
+
+/** Stops the trial's own engine as a service stop would (SIGTERM to its pid), then starts it again. */
 async function restartEngine(): Promise<void> {
-  const systemd = await execa('systemctl', ['is-active', '--quiet', 'docker'], { reject: false });
-  if (systemd.exitCode === 0) {
-    await execa('systemctl', ['restart', 'docker']);
-    return;
-  }
-  await execa('pkill', ['-TERM', '-x', 'dockerd'], { reject: false });
-  for (let waited = 0; waited < 60_000; waited += 250) {
-    if ((await execa('pgrep', ['-x', 'dockerd'], { reject: false })).exitCode !== 0) break;
-    await sleep(250);
-  }
-  await execa('bash', [path.join(PROJECT_ROOT, 'scripts', 'start-engine.sh')]);
+  const pid = await labEnginePid();
+  if (pid === undefined) throw new Error(`the trial's engine (${NODE}/docker.pid) is not running`);
+  process.kill(pid, 'SIGTERM');
+  for (let waited = 0; waited < 60_000 && (await labEnginePid()) === pid; waited += 250) await sleep(250);
+  await lab('start', '1');
 }
 
 async function engineRestart(): Promise<Row> {
@@ -198,11 +211,19 @@ async function engineRestart(): Promise<Row> {
 }
 
 export async function faultsBench(): Promise<void> {
-  if (process.getuid?.() !== 0) throw new Error('the fault trial restarts the engine and mounts a tmpfs: run it as root');
+  if (process.getuid?.() !== 0) throw new Error('the fault trial starts an engine of its own and mounts a tmpfs: run it as root');
+  process.stderr.write(`bench: starting an engine of the trial's own (lab ${LAB.PORTLAB_LAB_NAME}, ${DOCKER_HOST})...\n`);
+  // One left by a trial that was killed is the trial's own: taken down first.
+  await lab('down');
   const rows: Row[] = [];
-  for (const trial of [killNine, ctrlCTwice, twoAtOnce, fullResults, engineRestart]) {
-    process.stderr.write(`bench: ${trial.name}...\n`);
-    rows.push(await trial());
+  try {
+    await lab('up', '2');
+    for (const trial of [killNine, ctrlCTwice, twoAtOnce, fullResults, engineRestart]) {
+      process.stderr.write(`bench: ${trial.name}...\n`);
+      rows.push(await trial());
+    }
+  } finally {
+    await lab('down');
   }
   process.stdout.write(
     `${formatTable(
