@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
@@ -15,7 +16,8 @@ describe('the compose file saved with a result', () => {
     expect(run.exitCode).toBe(0);
     const [result] = await readResults(run.resultsDir);
     const file = path.join(run.resultsDir, result?.composeFile ?? '');
-    const project = 'portlab-rerun-by-hand';
+    // A name of this run's own: a person's project, or another suite's run of this test, is never touched.
+    const project = `portlab-rerun-by-hand-${randomBytes(4).toString('hex')}`;
 
     const config = await compose(project, file, ['config', '-q']);
     expect(config.stderr).toBe('');
