@@ -1,11 +1,15 @@
 import type { Plan } from '../run/plan-scenario.ts';
 import { showCount } from '../predict/count-range.ts';
-import { isSharedLimit, observationKey } from '../predict/prediction-schema.ts';
+import { isSharedLimit, observationKey, type CountRange, type Expected } from '../predict/prediction-schema.ts';
 import type { NodeLoad } from '../predict/node-plan.ts';
 import type { DryRunEnvironment } from '../engine/backend.ts';
 import { formatCount } from '../predict/count-range.ts';
 import { formatTable } from './format-table.ts';
 import { showStop } from '../predict/prediction-schema.ts';
+
+/** A container's predicted count as a plan shows it: what the scenario expects of an application, else the model's. */
+export const plannedCount = (predicted: CountRange, expected: Expected | undefined) =>
+  expected ? `${showCount(expected.holds)} (expected)` : showCount(predicted);
 
 /** The dry-run plan: one row per client and the server, then the arithmetic behind each (and, on a swarm, per node). */
 export function formatPlan(plan: Plan, composeFile: string, nodes?: NodeLoad[]): string {
@@ -13,20 +17,21 @@ export function formatPlan(plan: Plan, composeFile: string, nodes?: NodeLoad[]):
   const prediction = plan.prediction;
   const rows = prediction.clients.map((client) => [
     observationKey(client),
-    showCount(client.connections),
-    client.limit,
+    plannedCount(client.connections, client.expected),
+    client.expected?.bound ?? client.limit,
     showStop(client.error),
     String(client.workers.processes),
     client.reasoning.at(-1) ?? '',
   ]);
   const serverLimit = isSharedLimit(prediction.limit) ? prediction.limit : '-';
+  const { expected } = prediction.server;
   rows.push([
     'server',
-    showCount(prediction.server.accepted),
-    serverLimit,
+    plannedCount(prediction.server.accepted, expected),
+    expected?.bound ?? serverLimit,
     '-',
     String(prediction.server.workers.processes),
-    'accepted in total',
+    expected ? 'held at once, as the scenario expects (expect:)' : 'accepted in total',
   ]);
   const why = [
     ...prediction.clients.flatMap((client) => [`  ${observationKey(client)}:`, ...client.reasoning.map((line) => `    ${line}`)]),

@@ -1,8 +1,9 @@
+import { LIMIT_NAMES } from '../scenario/field-schemas.ts';
 import { phaseKey } from '../scenario/names.ts';
 import { z } from 'zod';
 
 /** The resource that stops a scenario; docs/model.md explains each. */
-export const Limit = z.enum(['port-range', 'bound-port', 'nofile', 'server-nofile', 'conntrack', 'file-max', 'time-wait', 'none']);
+export const Limit = z.enum([...LIMIT_NAMES, 'none']);
 
 /** A limit all clients share: the server's descriptors, the conntrack table, the host's open files. */
 export const isSharedLimit = (limit: Limit) => limit === 'server-nofile' || limit === 'conntrack' || limit === 'file-max';
@@ -62,6 +63,13 @@ export const WorkerPlan = z.strictObject({
 });
 export type WorkerPlan = z.infer<typeof WorkerPlan>;
 
+/**
+ * What the scenario states an application container holds (its `expect:`), in the model's terms: the connections it
+ * holds at once as a count interval, and the limit it expects to bind (application, or one the model names).
+ */
+export const Expected = z.strictObject({ holds: CountRange, bound: z.string().optional() });
+export type Expected = z.infer<typeof Expected>;
+
 export const ClientPrediction = z.strictObject({
   /** Container (compose service) name, e.g. client-1. */
   name: z.string(),
@@ -79,6 +87,8 @@ export const ClientPrediction = z.strictObject({
   limit: Limit,
   /** What the client's workers should stop with. */
   error: PredictedStop,
+  /** An application client's stated expectation; absent: it is measured, not judged. */
+  expected: Expected.optional(),
   reasoning: z.array(z.string()),
 });
 export type ClientPrediction = z.infer<typeof ClientPrediction>;
@@ -92,6 +102,8 @@ export const ServerPrediction = z.strictObject({
   /** Completed connections the kernel queues on all targeted listening sockets: (min(backlog, somaxconn) + 1) each. */
   acceptQueue: z.number().int(),
   accepted: CountRange,
+  /** An application server's stated expectation; absent: it is measured, not judged. */
+  expected: Expected.optional(),
   reasoning: z.array(z.string()),
 });
 

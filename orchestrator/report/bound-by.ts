@@ -1,4 +1,4 @@
-import { stoppedListeners } from '../verdict/judge-applications.ts';
+import { stoppedListeners } from '../verdict/application-bounds.ts';
 import type { StoredResult } from './result-schema.ts';
 
 /* What bound a run, as its plots and report headline say it: the kernel's limit, or an application's own. */

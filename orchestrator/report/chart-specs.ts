@@ -11,7 +11,10 @@ const WIDTH = 640;
 const HEIGHT = 300;
 const SECONDS = { field: 'seconds', type: 'quantitative', title: 'seconds since the first client started' } as const;
 const RULE_COLOR = '#555';
-const VERDICT_COLORS = { domain: ['pass', 'fail', 'error', 'not judged'], range: ['#1a7f37', '#cf222e', '#9a6700', '#57606a'] };
+const VERDICT_COLORS = {
+  domain: ['pass', 'fail', 'error', 'measured', 'not judged'],
+  range: ['#1a7f37', '#cf222e', '#9a6700', '#0969da', '#57606a'],
+};
 
 const PALETTE = ['#0969da', '#e16f24', '#8250df', '#1a7f37', '#bf3989', '#9a6700', '#0a3069', '#cf222e'];
 

@@ -13,7 +13,7 @@ export const PAGE_STYLE = `
   dt { font-weight: 600; } dd { margin: 0; }
   table { border-collapse: collapse; width: 100%; font-size: .9rem; } th, td { border: 1px solid #d0d7de; padding: .25rem .5rem; text-align: left; vertical-align: top; }
   th { background: #f6f8fa; } td.number { text-align: right; font-variant-numeric: tabular-nums; } tr.total td { font-weight: 600; }
-  td.pass { color: #1a7f37; font-weight: 600; } td.fail { color: #cf222e; font-weight: 600; } td.error { color: #9a6700; font-weight: 600; } td.aborted, td.not-judged { color: #57606a; font-weight: 600; } td.incomplete { color: #bf8700; font-weight: 600; }
+  td.pass { color: #1a7f37; font-weight: 600; } td.fail { color: #cf222e; font-weight: 600; } td.error { color: #9a6700; font-weight: 600; } td.aborted, td.not-judged { color: #57606a; font-weight: 600; } td.incomplete { color: #bf8700; font-weight: 600; } td.measured { color: #0969da; font-weight: 600; }
   figure { margin: 1.5rem 0; } figcaption { color: #57606a; font-size: .9rem; max-width: 760px; } svg { max-width: 100%; height: auto; }
   ul.reasoning { font-family: ui-monospace, monospace; font-size: .85rem; } .note { background: #fff8c5; padding: .5rem .75rem; border-radius: 4px; }
 `;

@@ -5,11 +5,11 @@ import type { RunResult } from './result-schema.ts';
 /*
  * Results as JUnit XML, the format CI systems (GitHub, GitLab, Jenkins) show as test results: one test suite per run
  * (a scenario, or a point of a sweep), one test case per container check and one for all clients together. A failing
- * verdict is a <failure>; a run that ended in an error, was cut short or interrupted makes its checks <error>s.
- * Pure: text in, text out.
+ * verdict is a <failure>; a run that ended in an error, was cut short or interrupted makes its checks <error>s; an
+ * application measured, not judged (no expectation stated), is <skipped>, with what it did. Pure: text in, text out.
  */
 
-type TestCase = { classname: string; name: string; seconds: number; failure?: string; error?: string; detail: string };
+type TestCase = { classname: string; name: string; seconds: number; failure?: string; error?: string; skipped?: string; detail: string };
 export type TestSuite = { name: string; seconds: number; timestamp: string; cases: TestCase[] };
 
 const escape = (text: string) =>
@@ -44,7 +44,9 @@ export function junitSuite(result: RunResult, name = String(result.scenario.name
         ? { error: runError ?? container.why }
         : container.verdict === 'fail'
           ? { failure: container.why }
-          : {}),
+          : container.verdict === 'measured'
+            ? { skipped: container.why }
+            : {}),
       detail,
     };
   };
@@ -65,23 +67,26 @@ export function junitSuite(result: RunResult, name = String(result.scenario.name
 
 /** The suites as one JUnit XML document. */
 export function junitXml(suites: TestSuite[], name = 'portlab'): string {
-  const count = (what: 'failure' | 'error') => suites.reduce((sum, suite) => sum + suite.cases.filter((each) => each[what]).length, 0);
+  const count = (what: 'failure' | 'error' | 'skipped') =>
+    suites.reduce((sum, suite) => sum + suite.cases.filter((each) => each[what]).length, 0);
   const tests = suites.reduce((sum, suite) => sum + suite.cases.length, 0);
   const seconds = suites.reduce((sum, suite) => sum + suite.seconds, 0);
   const lines = [
     '<?xml version="1.0" encoding="UTF-8"?>',
-    `<testsuites name="${escape(name)}" tests="${tests}" failures="${count('failure')}" errors="${count('error')}" time="${seconds.toFixed(3)}">`,
+    `<testsuites name="${escape(name)}" tests="${tests}" failures="${count('failure')}" errors="${count('error')}" skipped="${count('skipped')}" time="${seconds.toFixed(3)}">`,
   ];
   for (const suite of suites) {
     const failures = suite.cases.filter((each) => each.failure).length;
     const errors = suite.cases.filter((each) => each.error).length;
+    const skipped = suite.cases.filter((each) => each.skipped).length;
     lines.push(
-      `  <testsuite name="${escape(suite.name)}" tests="${suite.cases.length}" failures="${failures}" errors="${errors}" skipped="0" time="${suite.seconds.toFixed(3)}" timestamp="${escape(suite.timestamp)}">`,
+      `  <testsuite name="${escape(suite.name)}" tests="${suite.cases.length}" failures="${failures}" errors="${errors}" skipped="${skipped}" time="${suite.seconds.toFixed(3)}" timestamp="${escape(suite.timestamp)}">`,
     );
     for (const each of suite.cases) {
       lines.push(`    <testcase classname="${escape(each.classname)}" name="${escape(each.name)}" time="${each.seconds.toFixed(3)}">`);
       if (each.failure) lines.push(`      <failure message="${escape(each.failure)}" type="verdict">${escape(each.detail)}</failure>`);
       if (each.error) lines.push(`      <error message="${escape(each.error)}" type="run">${escape(each.detail)}</error>`);
+      if (each.skipped) lines.push(`      <skipped message="${escape(each.skipped)}"/>`);
       if (!each.failure && !each.error) lines.push(`      <system-out>${escape(each.detail)}</system-out>`);
       lines.push('    </testcase>');
     }

@@ -25,6 +25,8 @@ export const BOUNDS = {
   /** probe.c MIN_OBSERVE_INTERVAL_MS and MAX_OBSERVE_INTERVAL_MS: how often an observer looks, at most and least. */
   observeEveryMinMs: 10,
   observeEveryMaxMs: 60_000,
+  /** Connections an application is expected to hold (expect.holds): more than one host can. */
+  holds: 2_147_483_647,
   /** Tolerance in connections. */
   tolerance: 2_147_483_647,
   /** A scenario's name is part of container, network and file names. */

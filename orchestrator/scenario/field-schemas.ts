@@ -201,6 +201,44 @@ export const volumes = z
   .array(z.string({ error: VOLUME_EXPECTED }).regex(/^[^:]+:\/[^:]*:ro$/, { error: VOLUME_EXPECTED }), { error: VOLUME_EXPECTED })
   .max(16, { error: 'expected at most 16 files' });
 
+/** The limits the model names, that can bind a container (predict/prediction-schema.ts's Limit is these and none). */
+export const LIMIT_NAMES = ['port-range', 'bound-port', 'nofile', 'server-nofile', 'conntrack', 'file-max', 'time-wait'] as const;
+
+const HOLDS_EXPECTED = 'expected a whole number of connections, or { atLeast, atMost } (either or both, whole numbers)';
+const heldCount = z
+  .number({ error: HOLDS_EXPECTED })
+  .int({ error: HOLDS_EXPECTED })
+  .min(0, { error: HOLDS_EXPECTED })
+  .max(BOUNDS.holds, { error: HOLDS_EXPECTED });
+/** How many connections an application holds at once: a count, or an interval for one that varies from run to run. */
+const holds = z.union(
+  [
+    heldCount,
+    strictObject({ atLeast: heldCount.optional(), atMost: heldCount.optional() }).superRefine((interval, ctx) => {
+      if (interval.atLeast === undefined && interval.atMost === undefined)
+        ctx.addIssue({ code: 'custom', message: 'expected atLeast, atMost or both' });
+      else if (interval.atLeast !== undefined && interval.atMost !== undefined && interval.atLeast > interval.atMost)
+        ctx.addIssue({
+          code: 'custom',
+          message: `atLeast (${interval.atLeast}) must be <= atMost (${interval.atMost})`,
+          path: ['atLeast'],
+        });
+    }),
+  ],
+  { error: HOLDS_EXPECTED },
+);
+const BOUND_EXPECTED = `expected application or one of ${LIMIT_NAMES.join(', ')}`;
+/**
+ * What the user believes their software does, judged after the run: the connections each container holds at once (a
+ * server: the peak it had accepted and not closed; a client: the peak of local ports in use to the server), and
+ * optionally which limit binds it.
+ */
+export const applicationExpect = strictObject({
+  holds,
+  bound: z.enum(['application', ...LIMIT_NAMES], { error: BOUND_EXPECTED }).optional(),
+});
+export type ApplicationExpect = z.infer<typeof applicationExpect>;
+
 /** The fields that put an application of the user's own in place of the probe. */
 export const applicationFields = {
   image: image.optional(),
@@ -209,6 +247,8 @@ export const applicationFields = {
   volumes: volumes.optional(),
   /** How often portlab's observer looks at the kernel's view of it (more often than every 4 looks' cost it never does). */
   observeEvery: observeEvery.optional(),
+  /** What the user expects of it; without one, what it does is measured and shown, not judged. */
+  expect: applicationExpect.optional(),
 };
 
 /** The first setting of an application of the user's own (command, environment, ...) given without an image, if any. */

@@ -65,10 +65,16 @@ export function judge(prediction: Prediction, observations: Record<string, Conta
   // With an application of the user's own, the total may be anything up to the kernel's, unless the kernel's view
   // bounds it (the server stopped accepting with its accept queue full).
   const behind = applications ? totalBehindFullQueue(observations, clients) : null;
-  const total = behind ? totalBehindQueue(judgedTotal, behind) : applications ? totalUpTo(judgedTotal) : judgedTotal;
+  const total = behind
+    ? totalBehindQueue(judgedTotal, behind, prediction.server.expected?.holds)
+    : applications
+      ? totalUpTo(judgedTotal)
+      : judgedTotal;
   const all = [...clients, server];
   const errored = all.some((entry) => entry.verdict === 'error');
-  const verdict: Verdict = errored ? 'error' : all.every((entry) => entry.verdict === 'pass') && total.verdict === 'pass' ? 'pass' : 'fail';
+  // What was only measured neither passes nor fails the run: every judged check did.
+  const held = all.every((entry) => entry.verdict === 'pass' || entry.verdict === 'measured');
+  const verdict: Verdict = errored ? 'error' : held && total.verdict === 'pass' ? 'pass' : 'fail';
   const why = all.map((entry) => `${entry.name}: ${entry.verdict}: ${entry.why}`);
   // The total says something the clients' own verdicts do not when a limit they share caps it.
   if (clients.length > 1 || behind || isSharedLimit(prediction.limit)) why.push(`all clients: ${total.verdict}: ${total.why}`);
@@ -76,23 +82,33 @@ export function judge(prediction: Prediction, observations: Record<string, Conta
 }
 
 /**
- * The clients' total against what the server accepted and the kernel queued: that, and at most `unqueued` more
- * (handshakes the clients completed whose final ACK the full queue dropped).
+ * The clients' total against what the server held and the kernel queued: that, and at most `unqueued` more
+ * (handshakes the clients completed whose final ACK the full queue dropped). Where the scenario states what the server
+ * holds (`expected`), the total follows from it and the queues' capacity by the kernel's rule (backlog + 1 each), so a
+ * wrong expectation fails here too; else from what the server's last look saw it hold and queue.
  */
-function totalBehindQueue(total: TotalVerdict, behind: { accepted: number; queued: number; unqueued: number }): TotalVerdict {
-  const least = behind.accepted + behind.queued;
-  const allowed = { min: least, max: least + behind.unqueued };
+function totalBehindQueue(
+  total: TotalVerdict,
+  behind: { accepted: number; queued: number; capacity: number; unqueued: number },
+  expected: CountRange | undefined,
+): TotalVerdict {
+  const least = expected ? expected.min + behind.capacity : behind.accepted + behind.queued;
+  const most = expected ? (expected.max === null ? null : expected.max + behind.capacity) : least;
+  const allowed = { min: least, max: most === null ? null : most + behind.unqueued };
   const ok = inCount(total.observed, allowed);
-  const sum = `${formatCount(behind.accepted)} accepted + ${formatCount(behind.queued)} queued by the kernel`;
+  const sum = expected
+    ? `${showCount(expected)} held (expect.holds) + ${formatCount(behind.capacity)} the kernel queues (backlog + 1 per full listening socket)`
+    : `${formatCount(behind.accepted)} accepted + ${formatCount(behind.queued)} queued by the kernel`;
   const extra =
     behind.unqueued > 0
       ? `, up to ${formatCount(behind.unqueued)} more for handshakes whose final ACK the full queue dropped`
       : ", which the kernel's view makes exact (every further SYN is dropped)";
+  const exact = least === allowed.max;
   return {
     ...total,
     allowed,
     verdict: ok ? 'pass' : 'fail',
-    why: `${formatCount(total.observed)} ${behind.unqueued > 0 ? (ok ? 'is within' : 'is outside') : ok ? '=' : 'is not'} ${sum}${extra}`,
+    why: `${formatCount(total.observed)} ${exact ? (ok ? '=' : 'is not') : ok ? 'is within' : 'is outside'} ${sum}${exact ? '' : ` (${showCount(allowed)})`}${extra}`,
   };
 }
 

@@ -11,8 +11,13 @@ export type Verdict = z.infer<typeof Verdict>;
 export const RunVerdict = z.enum([...Verdict.options, 'aborted', 'incomplete']);
 export type RunVerdict = z.infer<typeof RunVerdict>;
 
-/** A container's verdict; `not judged` when its run did not run to its end (it failed, was interrupted or cut). */
-export const ContainerVerdictValue = z.enum([...Verdict.options, 'not judged']);
+/**
+ * A container's verdict; `measured` for an application of the user's own whose scenario states no expectation of it
+ * (what it did is shown, not judged: no PASS for what was only measured); `not judged` when its run did not run to
+ * its end (it failed, was interrupted or cut).
+ */
+export const ContainerVerdictValue = z.enum([...Verdict.options, 'measured', 'not judged']);
+export type ContainerVerdictValue = z.infer<typeof ContainerVerdictValue>;
 
 /**
  * What bound a container, named from what was observed: a kernel limit (the model's name for it) or the

@@ -124,7 +124,7 @@ describe('chart specs', () => {
     expect(markTypes(chart!.spec)).toEqual(['rule', 'rule', 'tick', 'tick', 'point']);
     expect(layers(chart!.spec)[4]?.encoding.color).toMatchObject({
       field: 'verdict',
-      scale: { domain: ['pass', 'fail', 'error', 'not judged'] },
+      scale: { domain: ['pass', 'fail', 'error', 'measured', 'not judged'] },
     });
   });
 

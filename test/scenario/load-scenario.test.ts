@@ -116,7 +116,7 @@ describe('validation rules: each names file, line, column, path, expectation and
         column: 3,
         path: 'server.colour',
         message:
-          'unknown key "colour"; expected one of: ports, ulimits, backlog, sysctls, processes, placement, image, command, environment, volumes, observeEvery',
+          'unknown key "colour"; expected one of: ports, ulimits, backlog, sysctls, processes, placement, image, command, environment, volumes, observeEvery, expect',
       },
     },
     {
@@ -399,7 +399,7 @@ describe('validation rules: each names file, line, column, path, expectation and
         column: 9,
         path: 'server',
         message:
-          'expected a map with keys such as ports, ulimits, backlog, sysctls, processes, placement, image, command, environment, volumes, observeEvery, found 5000',
+          'expected a map with keys such as ports, ulimits, backlog, sysctls, processes, placement, image, command, environment, volumes, observeEvery, expect, found 5000',
       },
     },
   ];

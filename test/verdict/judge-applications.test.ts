@@ -4,7 +4,8 @@ import type { ContainerObservation } from '../../orchestrator/observe/observatio
 import { ASSUMED_ENVIRONMENT } from '../../orchestrator/predict/environment.ts';
 import { predict } from '../../orchestrator/predict/predict.ts';
 import { parseScenario } from '../../orchestrator/scenario/load-scenario.ts';
-import { clientBound, totalBehindFullQueue, serverBound } from '../../orchestrator/verdict/judge-applications.ts';
+import { clientBound, serverBound } from '../../orchestrator/verdict/application-bounds.ts';
+import { totalBehindFullQueue } from '../../orchestrator/verdict/judge-applications.ts';
 import { judge } from '../../orchestrator/verdict/judge.ts';
 import { ProbeLog } from '../../orchestrator/observe/probe-log.ts';
 import type { ReadyEvent } from '../../orchestrator/observe/probe-events.ts';
@@ -97,9 +98,13 @@ describe('what bound an application server, from the kernel', () => {
     const bound = serverBound(memcached, 'port-range', 1000);
     expect(bound).toMatchObject({ limit: 'application', by: 'application' });
     expect(bound.evidence).toContain(
-      'closed 925 it had accepted (its side in FIN-WAIT-2), with its accept queue empty at every look (0 queued',
+      'closed 925 it had accepted (its side in FIN-WAIT-2), with its accept queue never full (0 queued at most at a look',
     );
     expect(bound.evidence).toContain('99 descriptors of its nofile 100');
+    // A look that caught a handshake waiting a moment (the host busy) says the same: the queue never filled.
+    const caught = serverBound({ ...memcached, listeners: [{ port: 11211, backlog: 1024, peakQueue: 1 }] }, 'port-range', 1000);
+    expect(caught).toMatchObject({ limit: 'application', by: 'application' });
+    expect(caught.evidence).toContain('with its accept queue never full (1 queued at most at a look');
   });
 
   it("all of its nofile in use: a claim about the queue carries the queue's numbers", () => {
@@ -215,8 +220,9 @@ describe('a run against an application server that stopped accepting', () => {
   client.addLine(JSON.stringify({ event: 'done', role: 'client', worker: 0, count: 612, errno: 'ETIMEDOUT', reason: 'error', t: 2500 }));
   const judgement = judge(prediction, { ...server.snapshots(), ...client.snapshots() }, 0);
 
-  it('names the application: it accepted 100, the kernel queued 512 more, clients timed out', () => {
-    expect(judgement.server).toMatchObject({ observed: 100, verdict: 'pass', bound: { limit: 'application', by: 'application' } });
+  it('names the application: it accepted 100, the kernel queued 512 more, clients timed out; with no expect:, measured', () => {
+    expect(judgement.server).toMatchObject({ observed: 100, verdict: 'measured', bound: { limit: 'application', by: 'application' } });
+    expect(judgement.server.why).toMatch(/^measured, not judged \(the scenario states no expect: for it\): 100 accepted at most at once/);
     expect(judgement.server.bound?.evidence).toBe(
       "the server accepted 100 and then stopped accepting while 19,890 descriptors were free (nofile 20000); the kernel queued 512 more (backlog 80: 511, the listening socket's own) and then dropped SYNs: clients timed out",
     );
@@ -253,5 +259,50 @@ describe('a run against an application server that stopped accepting', () => {
       }),
     );
     expect(judge(prediction, { ...past.snapshots(), ...client.snapshots() }, 0).server.verdict).toBe('fail');
+  });
+
+  /** The same run judged against what a scenario of the same software states it holds. */
+  const judgedWith = (expect: string, clients = client) => {
+    const stated = parseScenario(
+      `server: { image: my-server:1, ports: [80], expect: ${expect} }\nclients: { count: 1, connectTimeout: 2s, sysctls: { net.ipv4.ip_local_port_range: "10000 11999" } }\n`,
+      't.yml',
+      't',
+    );
+    return judge(predict(stated, ASSUMED_ENVIRONMENT), { ...server.snapshots(), ...clients.snapshots() }, 0);
+  };
+
+  it('holds as stated: the server passes, and the total follows from it and the queue by the kernel rule (backlog + 1)', () => {
+    const stated = judgedWith('{ holds: 100, bound: application }');
+    expect(stated.server).toMatchObject({ observed: 100, allowed: { min: 100, max: 100 }, verdict: 'pass' });
+    expect(stated.server.why).toMatch(/^100 accepted at most at once, as expected \(expect\.holds 100\); application bound, as expected; /);
+    expect(stated.total).toMatchObject({ allowed: { min: 612, max: 612 }, observed: 612, verdict: 'pass' });
+    expect(stated.total.why).toContain('612 = 100 held (expect.holds) + 512 the kernel queues (backlog + 1 per full listening socket)');
+    expect(stated.verdict).toBe('pass');
+  });
+
+  it('a wrong expectation fails, naming both numbers; the total it implies fails too', () => {
+    const wrong = judgedWith('{ holds: 80 }');
+    expect(wrong.server.verdict).toBe('fail');
+    expect(wrong.server.why).toMatch(/^100 accepted at most at once, but the scenario expects 80 \(expect\.holds\)/);
+    expect(wrong.total).toMatchObject({ allowed: { min: 592, max: 592 }, observed: 612, verdict: 'fail' });
+    expect(wrong.verdict).toBe('fail');
+    // An interval that holds the count passes; the limit it expects to bind is judged too.
+    expect(judgedWith('{ holds: { atLeast: 90, atMost: 110 } }').server.verdict).toBe('pass');
+    const bound = judgedWith('{ holds: 100, bound: port-range }').server;
+    expect([bound.verdict, bound.why]).toEqual([
+      'fail',
+      expect.stringContaining('application bound, but the scenario expects port-range (expect.bound)'),
+    ]);
+  });
+
+  it('a probe client held back by the full queue must time out: any other stop below its own limit fails', () => {
+    const refused = new ProbeLog('client-1');
+    refused.addLine(JSON.stringify(ready('client')));
+    refused.addLine(
+      JSON.stringify({ event: 'done', role: 'client', worker: 0, count: 612, errno: 'ECONNREFUSED', reason: 'error', t: 2500 }),
+    );
+    const judged = judgedWith('{ holds: 100 }', refused).clients[0]!;
+    expect(judged).toMatchObject({ verdict: 'fail', predictedError: { errnos: ['ETIMEDOUT'] } });
+    expect(judged.why).toContain('stopped with ECONNREFUSED; behind a full accept queue its next connect() times out (ETIMEDOUT)');
   });
 });
