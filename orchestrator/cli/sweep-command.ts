@@ -15,6 +15,7 @@ import { backendFor } from './backends.ts';
 import { connectEngine } from './connect-engine.ts';
 import { badUsage, EXIT, exitCodeFor, showUsage } from './exit-codes.ts';
 import { formatTable } from './format-table.ts';
+import { plannedCount } from './print-plan.ts';
 import { abortOnSignals } from './interrupt.ts';
 import { reportError } from './report-error.ts';
 import { newRunId, progressPrinter } from './run-command.ts';
@@ -59,10 +60,22 @@ function dryRun(sweep: LoadedSweep, json: boolean, plans: Array<{ point: SweepPo
       String(point.index),
       ...sweep.axes.map((axis) => showAxisValue(point.values[axis.key])),
       observationKey(client),
-      showCount(client.connections),
-      client.limit,
+      plannedCount(client.connections, client.expected),
+      client.expected?.bound ?? client.limit,
       showStop(client.error),
     ]),
+    ...(prediction.server.expected
+      ? [
+          [
+            String(point.index),
+            ...sweep.axes.map(() => ''),
+            'server',
+            plannedCount(prediction.server.accepted, prediction.server.expected),
+            prediction.server.expected.bound ?? '-',
+            '',
+          ],
+        ]
+      : []),
     [String(point.index), ...sweep.axes.map(() => ''), 'all clients', showCount(prediction.total), prediction.limit, ''],
   ]);
   process.stdout.write(

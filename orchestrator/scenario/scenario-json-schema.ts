@@ -36,7 +36,7 @@ export function sweepFileJsonSchema(): Record<string, unknown> {
     properties: {
       ...scenario.properties,
       sweep: {
-        description: `Axes: each a dotted path into the scenario (clients.sysctls.net.ipv4.ip_local_port_range) and its list of values; at most ${MAX_SWEEP_POINTS} points in all.`,
+        description: `Axes: each a dotted path into the scenario (clients.sysctls.net.ipv4.ip_local_port_range), or several separated by commas that take its one value together (server.environment.MAXCONN, server.expect.holds), and its list of values; at most ${MAX_SWEEP_POINTS} points in all.`,
         type: 'object',
         minProperties: 1,
         additionalProperties: { type: 'array', minItems: 1 },

@@ -18,14 +18,20 @@ export const SWEEPS_DIR = path.join(PROJECT_ROOT, 'sweeps');
 /** Points a sweep may have: each is a real run of seconds to minutes. */
 export const MAX_SWEEP_POINTS = 100;
 
-/** One axis of a sweep: a field of the scenario and the values it takes, in the file's order. */
+/**
+ * One axis of a sweep: a field of the scenario (or several, which take its one value together: an application's
+ * setting and the expectation that follows it) and the values it takes, in the file's order.
+ */
 export type SweepAxis = {
-  /** As written in the file, e.g. `clients.sysctls.net.ipv4.ip_local_port_range`. */
+  /** As written in the file, e.g. `clients.sysctls.net.ipv4.ip_local_port_range`, or `server.environment.MAXCONN, server.expect.holds`. */
   key: string;
-  /** Where it lands in the scenario document, e.g. ['clients', 'sysctls', 'net.ipv4.ip_local_port_range']. */
-  path: PropertyKey[];
+  /** Where each of its fields lands in the scenario document, e.g. [['clients', 'sysctls', 'net.ipv4.ip_local_port_range']]. */
+  paths: PropertyKey[][];
   values: unknown[];
 };
+
+/** The fields an axis key names: dotted paths, separated by commas where several take the axis's one value. */
+export const axisKeys = (key: string) => key.split(',').map((each) => each.trim());
 
 /** One point of the cross product: the scenario it makes, and the value of each axis there. */
 export type SweepPoint = { index: number; scenario: Scenario; values: Record<string, unknown> };
@@ -100,6 +106,25 @@ export function crossProduct(axes: Array<{ values: unknown[] }>): number[][] {
 export const showAxisValue = (value: unknown): string =>
   Array.isArray(value) ? value.map(showAxisValue).join(', ') : isMap(value) ? JSON.stringify(value) : String(value);
 
+/** The `sweep:` map's axes: each key's fields (one, or several separated by commas) and its list of values. */
+function parseAxes(
+  sweep: Record<string, unknown>,
+  base: Record<string, unknown>,
+  fail: (segments: PropertyKey[], message: string, pointAtKey?: boolean) => never,
+): SweepAxis[] {
+  return Object.entries(sweep).map(([key, values]) => {
+    const at = ['sweep', key];
+    const fields = axisKeys(key);
+    const paths = fields.map((field) => {
+      const target = axisPath(field, base);
+      return typeof target === 'string' ? fail(at, fields.length > 1 ? `${field}: ${target}` : target, true) : target;
+    });
+    if (!Array.isArray(values)) return fail(at, `expected a list of values, found ${describeValue(values)}`);
+    if (values.length === 0) return fail(at, 'expected a list of values, found an empty list');
+    return { key, paths, values };
+  });
+}
+
 /**
  * Parses a sweep file: a scenario plus a `sweep:` map of axes, each a dotted path and its list of values. Every
  * point of the cross product is built and validated as a complete scenario before anything runs; a problem is
@@ -134,14 +159,7 @@ export function parseSweep(text: string, file: string, defaultName: string): Loa
     );
   }
 
-  const axes: SweepAxis[] = Object.entries(sweep).map(([key, values]) => {
-    const at = ['sweep', key];
-    const target = axisPath(key, base);
-    if (typeof target === 'string') return fail(at, target, true);
-    if (!Array.isArray(values)) return fail(at, `expected a list of values, found ${describeValue(values)}`);
-    if (values.length === 0) return fail(at, 'expected a list of values, found an empty list');
-    return { key, path: target, values };
-  });
+  const axes = parseAxes(sweep, base, fail);
   const combinations = crossProduct(axes);
   if (combinations.length > MAX_SWEEP_POINTS) {
     fail(['sweep'], `${combinations.length} points; a sweep has at most ${MAX_SWEEP_POINTS} (each is a real run)`, true);
@@ -155,8 +173,10 @@ export function parseSweep(text: string, file: string, defaultName: string): Loa
       const valueIndex = combination[axisIndex]!;
       const value = axis.values[valueIndex];
       values[axis.key] = value;
-      document = typeof document === 'string' ? document : withValue(document, axis.path, value);
-      if (typeof document === 'string') fail(['sweep', axis.key, valueIndex], `value ${showAxisValue(value)}: ${document}`);
+      for (const fieldPath of axis.paths) {
+        document = typeof document === 'string' ? document : withValue(document, fieldPath, value);
+        if (typeof document === 'string') fail(['sweep', axis.key, valueIndex], `value ${showAxisValue(value)}: ${document}`);
+      }
     }
     const described =
       `${String(base.description ?? '').trim()} (${axes.map((axis) => `${axis.key} = ${showAxisValue(values[axis.key])}`).join('; ')})`.trim();
@@ -166,10 +186,11 @@ export function parseSweep(text: string, file: string, defaultName: string): Loa
     // scenario's own) is shown where it is in the file, with the point's values.
     const first = outcome.problems[0]!;
     const where = dottedPath(first.path);
-    const under = (axis: SweepAxis) => {
-      const field = dottedPath(axis.path);
-      return where === field || where.startsWith(`${field}.`) || where.startsWith(`${field}[`);
-    };
+    const under = (axis: SweepAxis) =>
+      axis.paths.some((fieldPath) => {
+        const field = dottedPath(fieldPath);
+        return where === field || where.startsWith(`${field}.`) || where.startsWith(`${field}[`);
+      });
     const axis = axes.find(under);
     if (!axis) {
       const pointValues = axes.map((each) => `${each.key} = ${showAxisValue(values[each.key])}`).join('; ');

@@ -81,6 +81,38 @@ describe('parseSweep', () => {
     expect(fourth.scenario.description).toBe('(clients.sysctls.net.ipv4.ip_local_port_range = 61000 61999; clients.count = 2)');
   });
 
+  it("an axis of several fields sets each to its one value: an application's setting and the expectation that follows it", () => {
+    const text = `server:
+  image: portlab.invalid/haproxy:2.6
+  ports: [8080]
+  environment: { BACKLOG: 100 }
+sweep:
+  server.environment.MAXCONN, server.expect.holds: [100, 200]
+`;
+    const sweep = parseSweep(text, 'sweeps/h.yml', 'h');
+    expect(sweep.axes).toEqual([
+      {
+        key: 'server.environment.MAXCONN, server.expect.holds',
+        paths: [
+          ['server', 'environment', 'MAXCONN'],
+          ['server', 'expect', 'holds'],
+        ],
+        values: [100, 200],
+      },
+    ]);
+    expect(sweep.points.map((point) => [point.scenario.server.environment, point.scenario.server.expect])).toEqual([
+      [['BACKLOG=100', 'MAXCONN=100'], { holds: 100 }],
+      [['BACKLOG=100', 'MAXCONN=200'], { holds: 200 }],
+    ]);
+    // Each field is checked: a value one of them cannot take is that axis's problem, named with the field.
+    expect(errorOf(text.replace('[100, 200]', '[100, -1]'))).toMatch(
+      /^sweeps\/s\.yml:6:\d+ sweep\.server\.environment\.MAXCONN, server\.expect\.holds\[1\]: value -1 makes point 2 invalid: server\.expect\.holds: expected a whole number of connections/,
+    );
+    expect(errorOf(text.replace('server.expect.holds', 'server.expect.hold'))).toBe(
+      'sweeps/s.yml:2:3 server.expect.holds: point 1 (server.environment.MAXCONN, server.expect.hold = 100): expected a whole number of connections, or { atLeast, atMost } (either or both, whole numbers), found nothing',
+    );
+  });
+
   it("sets a named group's field and leaves the other group alone", () => {
     const sweep = parseSweep(GROUPS, 'sweeps/g.yml', 'g');
     expect(sweep.points.map((point) => point.scenario.clients.map((group) => group.targets))).toEqual([
