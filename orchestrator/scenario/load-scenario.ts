@@ -86,10 +86,10 @@ export async function loadScenario(nameOrPath: string, cwd = userCwd()): Promise
 }
 
 /**
- * An application's read-only files, their host paths made absolute from the scenario file's folder: each must be a
- * file there (compose would otherwise make an empty directory of it, and the application fail to read its config).
+ * An application's read-only files, their host paths made absolute from the scenario (or sweep) file's folder: each
+ * must be a file there (compose would otherwise make an empty directory of it, and the application fail to read its config).
  */
-async function withFilesFound(scenario: Scenario, dir: string, parsed: ParsedYaml): Promise<Scenario> {
+export async function withFilesFound(scenario: Scenario, dir: string, parsed: ParsedYaml): Promise<Scenario> {
   const listed = Array.isArray((parsed.input as { clients?: unknown } | null)?.clients);
   const resolve = async (volumes: string[] | undefined, at: PropertyKey[]) => {
     if (!volumes) return undefined;

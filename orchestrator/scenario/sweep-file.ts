@@ -7,6 +7,7 @@ import {
   ScenarioError,
   userCwd,
   validateScenario,
+  withFilesFound,
   type ScenarioProblem,
 } from './load-scenario.ts';
 import { PROJECT_ROOT } from '../common/project-root.ts';
@@ -41,7 +42,13 @@ export type LoadedSweep = { name: string; description: string; file: string; axe
 
 export async function loadSweep(nameOrPath: string, cwd = userCwd()): Promise<LoadedSweep> {
   const { file, shownFile, text, defaultName } = await readNamedFile(nameOrPath, SWEEPS_DIR, cwd);
-  return { ...parseSweep(text, shownFile, defaultName), file };
+  const sweep = parseSweep(text, shownFile, defaultName);
+  // An application's files are relative to the sweep file, as a scenario's are to its own.
+  const parsed = parseYaml(text, shownFile);
+  const points = await Promise.all(
+    sweep.points.map(async (point) => ({ ...point, scenario: await withFilesFound(point.scenario, path.dirname(file), parsed) })),
+  );
+  return { ...sweep, points, file };
 }
 
 const isMap = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
