@@ -107,6 +107,7 @@ export const SHIPPED_EXPECTATIONS: Record<string, ShippedExpectation> = {
   // An application's own limit is named from the kernel's view after the run; before it, the kernel's limits alone.
   'nginx-worker-connections': { clients: [['client-1', 2000, 'port-range', 'EADDRNOTAVAIL']], server: 2000, limit: 'port-range' },
   'haproxy-maxconn': { clients: [['client-1', 2000, 'port-range', 'EADDRNOTAVAIL']], server: 2000, limit: 'port-range' },
+  'haproxy-maxconn-backlog': { clients: [['client-1', 2000, 'port-range', 'EADDRNOTAVAIL']], server: 2000, limit: 'port-range' },
   'redis-maxclients': { clients: [['client-1', 1000, 'port-range', 'EADDRNOTAVAIL']], server: 1000, limit: 'port-range' },
   'wrk-port-range': { clients: [['wrk-1', 1000, 'port-range', 'EADDRNOTAVAIL']], server: 1000, limit: 'port-range' },
   'redis-benchmark-time-wait': { clients: [['bench-1', 1000, 'port-range', 'EADDRNOTAVAIL']], server: 1000, limit: 'port-range' },
@@ -148,6 +149,7 @@ export const APPLICATION_SCENARIOS = [
   'nginx-worker-connections',
   'redis-maxclients',
   'haproxy-maxconn',
+  'haproxy-maxconn-backlog',
   'wrk-port-range',
   'redis-benchmark-time-wait',
   'memcached-maxconns',

@@ -106,6 +106,8 @@ function totalBehindQueue(
   const exact = least === allowed.max;
   return {
     ...total,
+    // From the scenario's expectation the model predicts the total itself; from the kernel's view it is only allowed.
+    ...(expected ? { predicted: allowed } : {}),
     allowed,
     verdict: ok ? 'pass' : 'fail',
     why: `${formatCount(total.observed)} ${exact ? (ok ? '=' : 'is not') : ok ? 'is within' : 'is outside'} ${sum}${exact ? '' : ` (${showCount(allowed)})`}${extra}`,
