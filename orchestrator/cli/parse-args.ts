@@ -41,8 +41,8 @@ export const USAGE = `usage: npm run scenario -- <name or path> [...more] [--dry
   --cleanup    remove the runs whose portlab process is gone (a crash, kill -9); runs still going are left alone
                --cleanup <run-id>: that run only; --cleanup --all: every run, live ones too (asks first; --yes does not)
 
-exit codes: 0 all verdicts pass, 1 a verdict failed or a run was cut short, 2 bad input, 3 engine unavailable or run
-error, 130 interrupted (Ctrl-C)`;
+exit codes: 0 every judged verdict passed (an application without expect: is measured, not judged), 1 a verdict
+failed or a run was cut short, 2 bad input, 3 engine unavailable or run error, 130 interrupted (Ctrl-C)`;
 
 export function engineKind(value: string | undefined): EngineKind {
   if (value === undefined) return 'local';

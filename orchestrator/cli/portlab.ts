@@ -31,7 +31,7 @@ commands:
   --results-dir DIR          (run, sweep, inspect) where results go; default ./results (or $PORTLAB_RESULTS_DIR)
   portlab <command> --help   that command's options;  portlab --version   the version
 
-exit codes: 0 all verdicts pass, 1 a verdict failed, 2 bad input, 3 engine unavailable or run error, 130 interrupted`;
+exit codes: 0 every judged verdict passed, 1 a verdict failed, 2 bad input, 3 engine unavailable or run error, 130 interrupted`;
 
 export const portlabVersion = () =>
   (JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string }).version;

@@ -109,7 +109,7 @@ describe('portlab CLI', () => {
     const result = await runCli(['--help']);
     expect(result.exitCode).toBe(0);
     expect(result.stdout).toContain(
-      'exit codes: 0 all verdicts pass, 1 a verdict failed or a run was cut short, 2 bad input, 3 engine unavailable or run\nerror, 130 interrupted (Ctrl-C)',
+      'exit codes: 0 every judged verdict passed (an application without expect: is measured, not judged), 1 a verdict\nfailed or a run was cut short, 2 bad input, 3 engine unavailable or run error, 130 interrupted (Ctrl-C)',
     );
   });
 });
