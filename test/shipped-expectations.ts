@@ -110,6 +110,7 @@ export const SHIPPED_EXPECTATIONS: Record<string, ShippedExpectation> = {
   'haproxy-maxconn-backlog': { clients: [['client-1', 2000, 'port-range', 'EADDRNOTAVAIL']], server: 2000, limit: 'port-range' },
   'redis-maxclients': { clients: [['client-1', 1000, 'port-range', 'EADDRNOTAVAIL']], server: 1000, limit: 'port-range' },
   'wrk-port-range': { clients: [['wrk-1', 1000, 'port-range', 'EADDRNOTAVAIL']], server: 1000, limit: 'port-range' },
+  'wrk-haproxy-maxconn': { clients: [['wrk-1', 1000, 'port-range', 'EADDRNOTAVAIL']], server: 1000, limit: 'port-range' },
   'redis-benchmark-time-wait': { clients: [['bench-1', 1000, 'port-range', 'EADDRNOTAVAIL']], server: 1000, limit: 'port-range' },
   'memcached-maxconns': { clients: [['client-1', 1000, 'port-range', 'EADDRNOTAVAIL']], server: 1000, limit: 'port-range' },
   'server-closes-first': { clients: [['client-1', 5000, 'none', null]], server: 5000, limit: 'none' },
@@ -151,6 +152,7 @@ export const APPLICATION_SCENARIOS = [
   'haproxy-maxconn',
   'haproxy-maxconn-backlog',
   'wrk-port-range',
+  'wrk-haproxy-maxconn',
   'redis-benchmark-time-wait',
   'memcached-maxconns',
 ];

@@ -19,14 +19,23 @@ function descriptors(view: KernelView): { fds: number; nofile: number | null; fr
 }
 
 /**
- * The listeners whose accept queue filled and was still full at the last look: there the application stopped
- * accepting. A queue that filled and drained again was a pause, not a stop (nginx stops accepting for a while when
- * few of its worker_connections are left, then takes the queue): the clients' retried SYNs got through.
+ * The listeners whose accept queue filled and stayed full until the end of what the server held: there the
+ * application stopped accepting. Read from the whole run, not its last look alone: a queue still full at the last
+ * look; or one whose drain came with its connections going away (ESTABLISHED fell by at least what the queue held:
+ * the clients ended, as a load tool that stops on its own clock does, and the server's own closed), not with the
+ * server taking it (a pause: nginx stops accepting for a while when few of its worker_connections are left, then
+ * takes the queue, and its connections stay).
  */
 export function stoppedListeners(view: KernelView): KernelView['listeners'] {
   const full = view.listeners.filter((listener) => listener.backlog > 0 && listener.peakQueue >= listener.backlog);
-  const queuedAtEnd = view.series.queued.at(-1) ?? 0;
-  return full.length > 0 && queuedAtEnd >= full.reduce((sum, listener) => sum + listener.backlog, 0) ? full : [];
+  if (full.length === 0) return [];
+  const capacity = full.reduce((sum, listener) => sum + listener.backlog, 0);
+  const { queued, established } = view.series;
+  const lastFull = queued.reduce((found, count, index) => (count >= capacity ? index : found), -1);
+  if (lastFull < 0) return [];
+  if (lastFull === queued.length - 1) return full;
+  const wentAway = (established[lastFull] ?? 0) - (established[lastFull + 1] ?? 0);
+  return wentAway >= (queued[lastFull] ?? 0) ? full : [];
 }
 
 /** Connections the server closed itself (its side in a closing state), and in which states, from its peak counts. */
@@ -108,10 +117,17 @@ export function serverBound(view: KernelView, clientLimit: string, probeClientsH
  * What bound an application client, from the kernel's view of its namespace and how it ended: every connection the
  * kernel allows it (its predicted limit, exact); or the application's own last words naming the errno that limit
  * stops it with (its observer looks now and then, `observeEvery`, and can miss the last ports it took, a churning
- * load tool's most of all); or fewer (the application's own: a load tool's connection count, say). A TIME-WAIT keeps its local port for
+ * load tool's most of all); or fewer, with connects waiting in SYN-SENT behind a server that stopped accepting (the
+ * server held it back); or fewer (the application's own: a load tool's connection count, say). A TIME-WAIT keeps its local port for
  * the destination as an ESTABLISHED connection does: a range filled through TIME_WAIT is the port range.
  */
-export function clientBound(view: KernelView, prediction: ClientPrediction, allowedMin: number, end?: ApplicationEnd): Bound {
+export function clientBound(
+  view: KernelView,
+  prediction: ClientPrediction,
+  allowedMin: number,
+  end?: ApplicationEnd,
+  serverStopped = false,
+): Bound {
   const inUse = formatCount(view.peakInUse);
   const others = Object.entries(view.peakStates)
     .filter(([state]) => state !== 'ESTABLISHED')
@@ -137,6 +153,15 @@ export function clientBound(view: KernelView, prediction: ClientPrediction, allo
       limit: prediction.limit,
       by: 'kernel',
       evidence: `it ${code} saying "${said.line}" (${said.errno}: what connect() returns past ${allowed}); the kernel's view, read now and then, saw at most ${inUse} sockets to the server at once (${detail})${throughTimeWait}: it took the rest between looks`,
+    };
+  }
+  const waiting = view.peakStates['SYN-SENT'] ?? 0;
+  if (serverStopped && waiting > 0) {
+    // Its connects that got no answer waited behind the server's full accept queue: the server's limit, not its own.
+    return {
+      limit: 'application',
+      by: 'application',
+      evidence: `it held ${inUse} sockets to the server at most at once (${detail}), below ${allowed}, ${formatCount(waiting)} of them connects waiting in SYN-SENT: the server had stopped accepting with its accept queue full and dropped their SYNs, so the server held it back (see the server)`,
     };
   }
   return {

@@ -32,7 +32,7 @@ export function judgeWithApplications(
   const clients = verdicts.clients.map((verdict, index) => {
     const observation = observations[verdict.name];
     const client = prediction.clients[index]!;
-    if (observation && observesApplication(observation)) return judgeApplicationClient(verdict, observation, client);
+    if (observation && observesApplication(observation)) return judgeApplicationClient(verdict, observation, client, heldBack);
     return heldBack ? judgeProbeHeldBack(verdict, server) : verdict;
   });
   return { clients, server };
@@ -119,6 +119,7 @@ function judgeApplicationClient(
   verdict: ContainerVerdict,
   observation: ContainerObservation,
   prediction: ClientPrediction,
+  serverStopped: boolean,
 ): ContainerVerdict {
   const view = observation.kernel;
   // An application that ended without one socket to the server did not do what the scenario asks of it.
@@ -133,7 +134,7 @@ function judgeApplicationClient(
       why: `${verdict.name} ended without one connection to the server${code}${said ? `; it printed: ${said}` : ''}`,
     };
   }
-  const bound = clientBound(view, prediction, verdict.allowed.min, observation.applicationEnd);
+  const bound = clientBound(view, prediction, verdict.allowed.min, observation.applicationEnd, serverStopped);
   // Observed means observed: an errno only where the application said one on its way out, never the kernel's guess.
   const observedError = errnoItPrinted(observation.applicationEnd, prediction.error.errnos)?.errno ?? null;
   // What it holds is counted as the kernel limits it: local ports in use for the server's ports.

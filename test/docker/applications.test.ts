@@ -379,6 +379,29 @@ describe('a verdict that can fail for your own software', () => {
     expect(wrong.stored.total).toMatchObject({ observed: 401, allowed: { min: 351, max: 351 }, verdict: 'fail' });
   });
 
+  it('wrk -c500 -d3s against haproxy maxconn 100: the queue stayed full until wrk stopped, its other connects in SYN-SENT: the server held it back', async () => {
+    const { result, stored } = await run('wrk-haproxy-maxconn');
+    expect(result.exitCode).toBe(0);
+    expect(stored.verdict).toBe('pass');
+    const server = stored.server.kernel!;
+    // Full while wrk ran; at the end wrk's connections went and the queue with them: read from the whole run.
+    expect(server.listeners).toEqual([{ port: 8080, backlog: 100, peakQueue: 101 }]);
+    expect(server.series.queued.at(-1)).toBe(0);
+    expect(stored.server).toMatchObject({ observed: 100, verdict: 'pass', bound: { limit: 'application', by: 'application' } });
+    // wrk's -c500, every one holding a port: 100 held and 101 queued (ESTABLISHED on its side; a handshake in flight
+    // when the queue filled may be ESTABLISHED for wrk while the full queue dropped its final ACK), the rest waiting in
+    // SYN-SENT.
+    const command = (await shippedScenario('wrk-haproxy-maxconn')).clients[0]!.command!;
+    const asked = Number(/^-c(\d+)$/.exec(command.find((arg) => /^-c\d+$/.test(arg))!)?.[1]);
+    const [wrk] = stored.clients;
+    expect(wrk).toMatchObject({ observed: asked, verdict: 'pass', bound: { limit: 'application', by: 'application' } });
+    expect(wrk!.kernel!.peakStates.ESTABLISHED).toBeGreaterThanOrEqual(100 + 101);
+    const waiting = wrk!.kernel!.peakStates['SYN-SENT'] ?? 0;
+    expect(waiting).toBeGreaterThan(0);
+    expect(waiting).toBeLessThanOrEqual(asked - 201);
+    expect(wrk!.bound!.evidence).toContain(`${waiting} of them connects waiting in SYN-SENT: the server had stopped accepting`);
+  });
+
   it('no expect: for an application: measured, not judged: never pass, exit 0, and skipped in JUnit', async () => {
     const { result, stored } = await runChanged('redis-maxclients', (document) => document.deleteIn(['server', 'expect']), [
       '--junit',

@@ -77,6 +77,47 @@ describe('what bound an application server, from the kernel', () => {
     expect(totalBehindFullQueue({ server: { kernel: paused } as unknown as ContainerObservation }, [])).toBeNull();
   });
 
+  it('read from the whole run: a queue full until the clients themselves ended (the connections went with it) was a stop', () => {
+    // haproxy maxconn 100 against wrk -c500 -d3s (measured): the queue stayed full while wrk ran; when wrk stopped on
+    // its own clock, its connections went and the queue with them. A last look alone would see an empty queue.
+    const series = {
+      t: [1, 2, 3, 4],
+      established: [0, 201, 201, 0],
+      held: [0, 100, 100, 0],
+      queued: [0, 101, 101, 0],
+      closing: [0, 0, 0, 0],
+      timeWait: [0, 0, 0, 0],
+      fds: [0, 0, 0, 0],
+    };
+    const ended = view({ peakAccepted: 100, listeners: [{ port: 8080, backlog: 100, peakQueue: 101 }], series });
+    expect(serverBound(ended, 'port-range')).toMatchObject({ limit: 'application', by: 'application' });
+    expect(serverBound(ended, 'port-range').evidence).toContain('the server accepted 100 and then stopped accepting');
+    // The same queue drained by the server taking it (its connections stayed): a pause, not a stop.
+    const taken = view({
+      peakAccepted: 201,
+      listeners: [{ port: 8080, backlog: 100, peakQueue: 101 }],
+      series: { ...series, established: [0, 201, 201, 201], held: [0, 100, 100, 201] },
+    });
+    expect(serverBound(taken, 'port-range')).toMatchObject({ limit: 'port-range', by: 'kernel' });
+  });
+
+  it('an application client whose connects waited in SYN-SENT behind a server that stopped: the server held it back', () => {
+    const waiting = view({ role: 'client', peakInUse: 500, peakEstablished: 201, peakStates: { ESTABLISHED: 201, 'SYN-SENT': 299 } });
+    const [wrk] = predict(
+      parseScenario(
+        'server: { image: portlab.invalid/haproxy:2.6, ports: [8080] }\nclients: { name: wrk, image: portlab.invalid/wrk:4.1, sysctls: { net.ipv4.ip_local_port_range: "10000 10999" } }\n',
+        't.yml',
+        't',
+      ),
+      ASSUMED_ENVIRONMENT,
+    ).clients;
+    const bound = clientBound(waiting, wrk!, 1000, undefined, true);
+    expect(bound).toMatchObject({ limit: 'application', by: 'application' });
+    expect(bound.evidence).toContain('299 of them connects waiting in SYN-SENT: the server had stopped accepting');
+    // Without a stopped server the same count is its own.
+    expect(clientBound(waiting, wrk!, 1000).evidence).toContain("its own limit (a load tool's connection count, say)");
+  });
+
   it('connections it closed itself with descriptors free: its own connection limit', () => {
     const bound = serverBound(
       view({ peakAccepted: 100, peakStates: { ESTABLISHED: 100, 'FIN-WAIT-2': 900 }, app: { processes: 1, peakFds: 108, nofile: 20000 } }),
