@@ -12,6 +12,7 @@ import { writeJunit } from './write-junit.ts';
 import { connectEngine } from './connect-engine.ts';
 import { exitCodeFor } from './exit-codes.ts';
 import { abortOnSignals } from './interrupt.ts';
+import { measuredNote } from '../report/bound-by.ts';
 import { formatTable } from './format-table.ts';
 import { progressPrinter } from './progress-line.ts';
 import type { CliOptions } from './parse-args.ts';
@@ -95,7 +96,7 @@ export function formatSummary(result: RunResult, resultFile: string, reportFile:
   }
   const seconds = (result.run.durationMs / 1000).toFixed(1);
   return [
-    `${result.scenario.name as string}: ${result.verdict.toUpperCase()} (${seconds}s, ${result.run.endReason})`,
+    `${result.scenario.name as string}: ${result.verdict.toUpperCase()} (${seconds}s, ${result.run.endReason})${measuredNote(result) ? `; ${measuredNote(result)}` : ''}`,
     formatTable(['container', 'predicted', 'observed', 'limit', 'predicted error', 'observed error', 'verdict'], rows),
     ...result.notes.map((note) => `note: ${note}`),
     ...(result.run.failure ? [`failure: ${result.run.failure}`] : []),

@@ -23,3 +23,9 @@ const applicationBoundIn = (result: StoredResult) =>
 export function boundLimitOf(result: StoredResult): string {
   return applicationBoundIn(result) ? "application (its own limit, the kernel's view shows)" : result.prediction.measured.limit;
 }
+
+/** The containers measured, not judged (an application of the user's own with no expectation stated): "" when none. */
+export function measuredNote(result: StoredResult): string {
+  const measured = [...result.clients, result.server].filter((entry) => entry.verdict === 'measured').map((entry) => entry.name);
+  return measured.length > 0 ? `measured, not judged (no expect: for them): ${measured.join(', ')}` : '';
+}

@@ -2,7 +2,7 @@ import { formatCount, showCount } from '../predict/count-range.ts';
 import { backlogText, listenersByPort } from '../observe/kernel-view.ts';
 import { observationKey } from '../predict/prediction-schema.ts';
 import { SERVER_NAME } from '../scenario/names.ts';
-import { boundLimitOf } from './bound-by.ts';
+import { boundLimitOf, measuredNote } from './bound-by.ts';
 import type { Chart } from './chart-specs.ts';
 import { escape, pageHead, verdictClass } from './html.ts';
 import type { StoredResult } from './result-schema.ts';
@@ -166,7 +166,7 @@ export function reportPage(result: StoredResult, charts: RenderedChart[], files:
 <header>
 <h1>${escape(name)} <span class="verdict ${result.verdict}" id="verdict">${result.verdict.toUpperCase()}</span></h1>
 ${description ? `<p>${escape(description)}</p>` : ''}
-<p class="muted">binding limit: ${escape(boundLimitOf(result))}; all clients together: ${escape(showCount(result.total.predicted))} predicted, ${escape(formatCount(result.total.observed))} observed</p>
+<p class="muted">binding limit: ${escape(boundLimitOf(result))}; all clients together: ${escape(showCount(result.total.predicted))} predicted, ${escape(formatCount(result.total.observed))} observed${measuredNote(result) ? `; ${escape(measuredNote(result))}` : ''}</p>
 </header>
 <section id="environment"><h2>When and on what</h2>${environmentList(result)}</section>
 <section id="verdicts"><h2>Predicted against observed</h2>${resultTable(result)}</section>

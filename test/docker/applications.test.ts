@@ -413,6 +413,7 @@ describe('a verdict that can fail for your own software', () => {
     // The probe client is judged as ever: its port range, exactly.
     expect(stored.clients[0]).toMatchObject({ observed: 1000, verdict: 'pass' });
     expect(result.stdout).toMatch(/^server +1,000 +100 +application \(bound\) +- +- +measured$/m);
+    expect(result.stdout).toMatch(/^redis-maxclients-changed: PASS \(.*\); measured, not judged \(no expect: for them\): server$/m);
     // JUnit: a test case skipped with what it did, not a pass and not a failure.
     const [suite] = parseJunit(await readFile(path.join(result.resultsDir, 'junit.xml'), 'utf8')).testsuite;
     expect([suite!['@_failures'], suite!['@_skipped']]).toEqual(['0', '1']);
