@@ -100,6 +100,7 @@ describe('host-wide settings, journaled before they change', () => {
     ['images', ['images']],
     ['report', ['report', 'no-such-result.json']],
     ['schema', ['schema', 'result']],
+    ['lab', ['lab', 'status']],
   ])('portlab %s, engine or none, puts back what a killed process left changed', async (_, args) => {
     const setting = await fakeSetting('262144');
     await changeInAProcessKilledAfter(setting);
