@@ -19,6 +19,13 @@ declare -A BINARY=([nginx]=/usr/sbin/nginx [redis]=/usr/bin/redis-server [wrk]=/
 declare -A TAG=([nginx]=portlab.invalid/nginx:1.22 [redis]=portlab.invalid/redis:7.0 [wrk]=portlab.invalid/wrk:4.1 [haproxy]=portlab.invalid/haproxy:2.6
   [redis-benchmark]=portlab.invalid/redis-benchmark:7.0 [memcached]=portlab.invalid/memcached:1.6)
 
+# One build at a time on this host: two callers at once (two test files, a person beside the suite) would unpack the
+# same packages into the same folder and build the same tag.
+if command -v flock >/dev/null 2>&1; then
+  exec 9>"${TMPDIR:-/tmp}/portlab-build-app-images.lock"
+  flock 9
+fi
+
 wanted=("$@")
 [ ${#wanted[@]} -gt 0 ] || wanted=(nginx redis wrk haproxy redis-benchmark memcached)
 for app in "${wanted[@]}"; do

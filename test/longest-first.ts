@@ -4,7 +4,7 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
  * The engine files that take longest here, longest first (four-wide-range, the first of the scale files, needs the
  * host's conntrack table before any other file has used it).
  */
-const LONGEST = ['four-wide-range.test.ts', 'seed-scenarios.test.ts', 'applications.test.ts', 'sweep.test.ts'];
+const LONGEST = ['four-wide-range.test.ts', 'applications.test.ts', 'expectations.test.ts', 'seed-scenarios.test.ts', 'sweep.test.ts'];
 
 /**
  * vitest's own order (by the last run's durations, else by file size), with the longest engine files started first:

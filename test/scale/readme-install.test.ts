@@ -15,9 +15,13 @@ async function installBlock(): Promise<string[]> {
     .map((line) => line.replace(/\s+#.*$/, '').trim());
 }
 
-/** A person's shell: none of the npm_* variables npm gives the scripts it runs (they would point npm at this checkout). */
+/**
+ * A person's shell: none of the variables npm gives the scripts it runs (npm_*, and INIT_CWD, the folder `npm run` was
+ * typed in, which portlab takes for the user's), nor a results folder of the suite's.
+ */
+const FROM_NPM_OR_SUITE = (name: string) => name.startsWith('npm_') || name === 'INIT_CWD' || name === 'PORTLAB_RESULTS_DIR';
 const personsEnv = (extra: Record<string, string>) => ({
-  ...Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('npm_') && name !== 'PORTLAB_RESULTS_DIR')),
+  ...Object.fromEntries(Object.entries(process.env).filter(([name]) => !FROM_NPM_OR_SUITE(name))),
   ...extra,
 });
 
