@@ -21,21 +21,21 @@ function descriptors(view: KernelView): { fds: number; nofile: number | null; fr
 /**
  * The listeners whose accept queue filled and stayed full until the end of what the server held: there the
  * application stopped accepting. Read from the whole run, not its last look alone: a queue still full at the last
- * look; or one whose drain came with its connections going away (ESTABLISHED fell by at least what the queue held:
- * the clients ended, as a load tool that stops on its own clock does, and the server's own closed), not with the
- * server taking it (a pause: nginx stops accepting for a while when few of its worker_connections are left, then
- * takes the queue, and its connections stay).
+ * look; or one that drained only as the connections the server held fell (the clients ended, as a load tool that
+ * stops on its own clock does: what waited in the queue went with them), not as the server took it (a pause: nginx
+ * stops accepting for a while when few of its worker_connections are left, then takes the queue, and what it holds
+ * rises with what it took). Counted in held connections, not ESTABLISHED ones: a queued connection its client has
+ * closed waits in the queue in CLOSE-WAIT.
  */
 export function stoppedListeners(view: KernelView): KernelView['listeners'] {
   const full = view.listeners.filter((listener) => listener.backlog > 0 && listener.peakQueue >= listener.backlog);
   if (full.length === 0) return [];
   const capacity = full.reduce((sum, listener) => sum + listener.backlog, 0);
-  const { queued, established } = view.series;
+  const { queued, held } = view.series;
   const lastFull = queued.reduce((found, count, index) => (count >= capacity ? index : found), -1);
   if (lastFull < 0) return [];
   if (lastFull === queued.length - 1) return full;
-  const wentAway = (established[lastFull] ?? 0) - (established[lastFull + 1] ?? 0);
-  return wentAway >= (queued[lastFull] ?? 0) ? full : [];
+  return (held[lastFull + 1] ?? 0) < (held[lastFull] ?? 0) ? full : [];
 }
 
 /** Connections the server closed itself (its side in a closing state), and in which states, from its peak counts. */

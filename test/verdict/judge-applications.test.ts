@@ -92,6 +92,23 @@ describe('what bound an application server, from the kernel', () => {
     const ended = view({ peakAccepted: 100, listeners: [{ port: 8080, backlog: 100, peakQueue: 101 }], series });
     expect(serverBound(ended, 'port-range')).toMatchObject({ limit: 'application', by: 'application' });
     expect(serverBound(ended, 'port-range').evidence).toContain('the server accepted 100 and then stopped accepting');
+    // Seen in CI: wrk had begun closing at the last full look (ESTABLISHED 70, the queued ones waiting in CLOSE-WAIT,
+    // 55 still held), and the next look found nothing: the same stop.
+    const closing = view({
+      peakAccepted: 100,
+      listeners: [{ port: 8080, backlog: 100, peakQueue: 101 }],
+      series: {
+        ...series,
+        t: [1, 2, 3, 4, 5],
+        established: [0, 201, 201, 70, 0],
+        held: [0, 100, 100, 55, 0],
+        queued: [0, 101, 101, 101, 0],
+        closing: [0, 0, 0, 0, 0],
+        timeWait: [0, 0, 0, 0, 0],
+        fds: [0, 0, 0, 0, 0],
+      },
+    });
+    expect(serverBound(closing, 'port-range')).toMatchObject({ limit: 'application', by: 'application' });
     // The same queue drained by the server taking it (its connections stayed): a pause, not a stop.
     const taken = view({
       peakAccepted: 201,
