@@ -1,5 +1,6 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { EXIT } from './exit-codes.ts';
 
 /**
  * Whether the module at `moduleUrl` is the program node was asked to run. Compared as real file paths: a URL keeps
@@ -43,7 +44,7 @@ export async function runEntryPoint(argv: string[], command: (argv: string[]) =>
   const session = process.env.PORTLAB_SESSION;
   if (session !== undefined && session.trim() === '') {
     process.stderr.write('portlab: PORTLAB_SESSION is set but empty: unset it to work with every run, or give it a name\n');
-    return 2;
+    return EXIT.badInput;
   }
   const { restoreHostSettings } = await import('../engine/host-settings.ts');
   for (const line of await restoreHostSettings()) process.stderr.write(`portlab: ${line}\n`);
