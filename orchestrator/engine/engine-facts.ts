@@ -30,6 +30,10 @@ export type HostLimits = {
   ehashEntries?: number;
   /** Sizes of the slab objects a connection is made of (TCP, sock_inode_cache, filp, ...), from /proc/slabinfo. */
   slabBytes?: Record<string, number>;
+  /** Whether the kernel takes IP_LOCAL_PORT_RANGE, as the probe found by trying it; absent: not tried. */
+  ipLocalPortRange?: boolean;
+  /** The kernel's build (uname -v), which names the upstream version a distribution's release hides. */
+  kernelBuild?: string;
 };
 
 /** The kernel-wide limits a `limits` probe read (the same from every namespace of the host). */
@@ -39,6 +43,8 @@ export const hostLimitsOf = (ready: ReadyEvent): HostLimits => ({
   ...(ready.cores === undefined ? {} : { cores: ready.cores }),
   ...(ready.ehashEntries === undefined ? {} : { ehashEntries: ready.ehashEntries }),
   ...(ready.slabBytes === undefined ? {} : { slabBytes: ready.slabBytes }),
+  ...(ready.ipLocalPortRange === undefined ? {} : { ipLocalPortRange: ready.ipLocalPortRange }),
+  ...(ready.kernelBuild === undefined ? {} : { kernelBuild: ready.kernelBuild }),
 });
 
 /** The conntrack table a `limits` probe read in its namespace, if it could. */
@@ -59,6 +65,7 @@ export function withHostFacts(env: Environment, conntrack: ConntrackTable | null
     conntrackInUse: conntrack?.inUse ?? env.conntrackInUse,
     ...(conntrack?.established === undefined ? {} : { conntrackEstablished: conntrack.established }),
     ...(host?.files ? { hostFiles: host.files } : {}),
+    ...(host?.ipLocalPortRange === undefined ? {} : { ipLocalPortRange: host.ipLocalPortRange }),
     ...(host?.memoryAvailableKb && host.slabBytes
       ? { hostMemory: { availableKb: host.memoryAvailableKb, slabBytes: host.slabBytes } }
       : {}),

@@ -59,6 +59,9 @@ export const ReadyEvent = z.object({
   cores: z.number().int().positive().optional(),
   ehashEntries: z.number().int().positive().optional(),
   slabBytes: z.record(z.string(), z.number().int().positive()).optional(),
+  /** limits: whether the kernel takes IP_LOCAL_PORT_RANGE (setsockopt tried; false: ENOPROTOOPT), and its build (uname -v). */
+  ipLocalPortRange: z.boolean().optional(),
+  kernelBuild: z.string().optional(),
   /** limits: its network namespace ("net:[inode]") and the kernel's boot id, which together name that namespace. */
   netns: z.string().optional(),
   bootId: z.string().optional(),

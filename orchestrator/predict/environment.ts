@@ -22,6 +22,8 @@ export type ContainerFacts = z.infer<typeof ContainerFacts>;
 export const Environment = z.strictObject({
   /** The engine's kernel release (Linux "6.18.0"), where it is known: what the kernel has decides some predictions. */
   kernel: z.string().optional(),
+  /** Whether that kernel takes IP_LOCAL_PORT_RANGE, as the probe found by trying it (6.3 has it, and 6.1.32 and later 6.1); absent: not tried. */
+  ipLocalPortRange: z.boolean().optional(),
   /** Highest nofile the engine can give a container; null when it grants whatever is asked. */
   engineNofileCeiling: z.number().int().nullable(),
   /** nofile a container gets when the scenario sets none. */

@@ -25,10 +25,21 @@ export const NAMESPACE_SYSCTL_DEFAULTS = {
   'net.ipv4.tcp_tw_reuse_delay': '1000',
 } as const;
 
-/** The kernel releases where a feature the model uses arrived. */
+/** The kernel releases where a feature the model uses arrived (docs/kernels.md: what portlab measured on each). */
 export const KERNEL_FEATURES = {
-  /** IP_LOCAL_PORT_RANGE, a socket's own port range (commit 91d0b78c5177). */
+  /**
+   * IP_LOCAL_PORT_RANGE, a socket's own port range (commit 91d0b78c5177, 6.3; backported to 6.1.32 and later 6.1
+   * kernels, 6728486447ee): a release number cannot say whether a kernel has it, so a run tries it (the limits
+   * probe's setsockopt) and only a refusal (ENOPROTOOPT) refuses the scenario.
+   */
   socketPortRange: { since: [6, 3], what: 'IP_LOCAL_PORT_RANGE' },
+  /**
+   * connect() scans a socket's own range whole, one port after another (207184853dbd, "tcp: Fix port scanning for
+   * local_port_range", with 41db7626b732 making inet_sk_get_local_port_range() say whether the socket's own range
+   * is in force; both 6.8). Before it, a socket's range is scanned as the namespace's is: the count rounded down to
+   * even, two parity passes, so an odd range of N ports gives N - 1 or N.
+   */
+  socketRangeWholeScan: { since: [6, 8], what: "connect()'s whole scan of a socket's own port range" },
   /** net.ipv4.tcp_tw_reuse_delay (commit ca6a6f93867a); before it the whole-second check. */
   twReuseDelay: { since: [6, 14], what: 'net.ipv4.tcp_tw_reuse_delay' },
 } as const;

@@ -5,7 +5,7 @@ import { type ClientGroup, type Scenario } from '../scenario/scenario-schema.ts'
 import { formatPortRange, parsePortRange, portCount, type PortRange } from '../scenario/port-range.ts';
 import { FAMILIES } from '../scenario/ip-family.ts';
 import type { ContainerFacts, Environment } from './environment.ts';
-import { KERNEL_DEFAULT_PORT_RANGE } from './kernel-facts.ts';
+import { KERNEL_DEFAULT_PORT_RANGE, KERNEL_FEATURES, kernelBefore } from './kernel-facts.ts';
 import { exactCount, formatCount, showCount } from './count-range.ts';
 import { scanLoss } from './port-scan.ts';
 import type { CountRange, Limit } from './prediction-schema.ts';
@@ -38,8 +38,13 @@ export function portCapacity(group: ClientGroup, env: Environment, facts: Contai
       .filter(Boolean)
       .join(' and ');
     reasoning.push(
-      `IP_LOCAL_PORT_RANGE ${formatPortRange(socket)} on each socket: connect() searches ${formatPortRange(range)} = ${formatCount(size)} ports${ignored ? ` (its ${ignored}: outside the namespace's range, so the namespace's bound stands; inet_sk_get_local_port_range)` : ''}, one port after another in one pass (__inet_hash_connect steps by 1 and keeps an odd count whole)`,
+      `IP_LOCAL_PORT_RANGE ${formatPortRange(socket)} on each socket: connect() searches ${formatPortRange(range)} = ${formatCount(size)} ports${ignored ? ` (its ${ignored}: outside the namespace's range, so the namespace's bound stands; inet_sk_get_local_port_range)` : ''}, ${socketScanWhole(env) ? 'one port after another in one pass (__inet_hash_connect steps by 1 and keeps an odd count whole, Linux 6.8 and later)' : `as it searches the namespace's range (before Linux 6.8 __inet_hash_connect rounds a socket's range down to even too; the engine's kernel is ${env.kernel})`}`,
     );
+    if (env.ipLocalPortRange === undefined && kernelBefore(env.kernel, KERNEL_FEATURES.socketPortRange.since)) {
+      reasoning.push(
+        `whether Linux ${env.kernel} has IP_LOCAL_PORT_RANGE (6.3 added it; 6.1.32 and later 6.1 kernels have it too) is known once a run's probe tries it`,
+      );
+    }
   }
   const reservedText = facts?.reservedPorts ?? group.sysctls['net.ipv4.ip_local_reserved_ports'] ?? '';
   const reservedList = expandPortList(reservedText).filter((port) => port >= range.low && port <= range.high);
@@ -67,12 +72,15 @@ export function portCapacity(group: ClientGroup, env: Environment, facts: Contai
     );
   }
   if (reservedList.length > 0) reasoning.push(`- ${reservedList.length} in net.ipv4.ip_local_reserved_ports`);
-  // A socket's own range is scanned whole, port by port: no parity pass leaves an end out.
-  const scan = socket ? { min: 0, max: 0, why: null } : scanLoss(range, skipped);
+  // From 6.8 a socket's own range is scanned whole, port by port: no parity pass leaves an end out.
+  const scan = socket && socketScanWhole(env) ? { min: 0, max: 0, why: null } : scanLoss(range, skipped);
   if (scan.why) reasoning.push(scan.why);
   const perTarget = { min: size - (reserved.max ?? 0) - scan.max, max: size - reserved.min - scan.min };
   return { range, reserved, perTarget, reasoning };
 }
+
+/** Whether connect() scans a socket's own range whole on the engine's kernel (6.8 and later; an unknown kernel: as today's). */
+const socketScanWhole = (env: Environment): boolean => !kernelBefore(env.kernel, KERNEL_FEATURES.socketRangeWholeScan.since);
 
 /** How many ports of `range` the embedded DNS listener can hold: its port is random within its own range. */
 function dnsListenerCost(env: Environment, range: PortRange): CountRange {

@@ -1,7 +1,7 @@
 import { containerNames, phaseKey, SERVER_NAME } from '../scenario/names.ts';
 import { withApplicationNotes } from './applications.ts';
 import { memoryLine } from './host-limits.ts';
-import { kernelBefore, KERNEL_FEATURES, KernelTooOldError } from './kernel-facts.ts';
+import { KERNEL_FEATURES, KernelTooOldError } from './kernel-facts.ts';
 import { type ClientGroup, type Phase, type Scenario } from '../scenario/scenario-schema.ts';
 import type { Environment } from './environment.ts';
 import { addCounts, exactCount, showCount } from './count-range.ts';
@@ -23,13 +23,16 @@ export function engineNotes(prediction: Prediction): Array<[string, string]> {
   return [...notes].flatMap(([name, note]) => (note ? [[name, note] as [string, string]] : []));
 }
 
-/** A socket's own port range on a kernel without IP_LOCAL_PORT_RANGE (before 6.3): refused, not predicted. */
+/**
+ * A socket's own port range on a kernel that refused IP_LOCAL_PORT_RANGE when the probe tried it: refused, not
+ * predicted. The release number alone never refuses: 6.1.32 and later 6.1 kernels have the option too.
+ */
 function refuseWhatTheKernelLacks(scenario: Scenario, env: Environment): void {
   const { since, what } = KERNEL_FEATURES.socketPortRange;
   const group = scenario.clients.find((candidate) => candidate.socketPortRange !== undefined);
-  if (group && kernelBefore(env.kernel, since)) {
+  if (group && env.ipLocalPortRange === false) {
     throw new KernelTooOldError(
-      `${scenario.name}: client group ${group.name} sets socketPortRange, which needs ${what} (Linux ${since.join('.')} and later); the engine's kernel is Linux ${env.kernel}`,
+      `${scenario.name}: client group ${group.name} sets socketPortRange, and the engine's kernel (Linux ${env.kernel ?? 'of unknown release'}) refused ${what} when the probe tried it (ENOPROTOOPT; Linux ${since.join('.')} has it, and 6.1.32 and later 6.1 kernels)`,
     );
   }
 }

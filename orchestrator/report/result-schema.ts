@@ -115,6 +115,10 @@ export const RunResult = z.strictObject({
         ehashEntries: z.number().int().positive().optional(),
         /** Sizes of the slab objects a connection's kernel memory is made of, from /proc/slabinfo. */
         slabBytes: z.record(z.string(), z.number().int().positive()).optional(),
+        /** Whether the kernel took IP_LOCAL_PORT_RANGE when the probe tried it (absent: not tried). */
+        ipLocalPortRange: z.boolean().optional(),
+        /** The kernel's build (uname -v: "#1 SMP PREEMPT_DYNAMIC Debian 6.1.192-3 ..."). */
+        kernelBuild: z.string().optional(),
       })
       .optional(),
     /** On a swarm: each node portlab could run on, with its conntrack table at the start (null if unreadable). */

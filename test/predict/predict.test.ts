@@ -509,13 +509,27 @@ describe('expandPortList', () => {
 describe("what the engine's kernel lacks", () => {
   const yaml = 'clients: { sysctls: { net.ipv4.ip_local_port_range: "61000 61999" }, socketPortRange: "61100 61300" }';
 
-  it('a socket port range on Linux 6.1 (IP_LOCAL_PORT_RANGE came in 6.3): refused in one line, not predicted', () => {
-    expect(() => predict(scenario(yaml), { ...ASSUMED_ENVIRONMENT, kernel: '6.1.0-28-amd64' })).toThrow(KernelTooOldError);
-    expect(() => predict(scenario(yaml), { ...ASSUMED_ENVIRONMENT, kernel: '6.1.0-28-amd64' })).toThrow(
-      "test: client group client sets socketPortRange, which needs IP_LOCAL_PORT_RANGE (Linux 6.3 and later); the engine's kernel is Linux 6.1.0-28-amd64",
+  it('a socket port range is refused only where the probe found the kernel refusing IP_LOCAL_PORT_RANGE, never by release', () => {
+    const refusing = { ...ASSUMED_ENVIRONMENT, kernel: '5.15.0-91-generic', ipLocalPortRange: false };
+    expect(() => predict(scenario(yaml), refusing)).toThrow(KernelTooOldError);
+    expect(() => predict(scenario(yaml), refusing)).toThrow(
+      "test: client group client sets socketPortRange, and the engine's kernel (Linux 5.15.0-91-generic) refused IP_LOCAL_PORT_RANGE when the probe tried it (ENOPROTOOPT; Linux 6.3 has it, and 6.1.32 and later 6.1 kernels)",
     );
-    expect(predict(scenario(yaml), { ...ASSUMED_ENVIRONMENT, kernel: '6.3.0' }).clients[0]?.connections).toEqual({ min: 201, max: 201 });
-    expect(predict(scenario(yaml), ASSUMED_ENVIRONMENT).clients[0]?.connections).toEqual({ min: 201, max: 201 });
+    // Debian 12's 6.1 kernels have the option (a stable backport): not refused by their release number.
+    const debian12 = predict(scenario(yaml), { ...ASSUMED_ENVIRONMENT, kernel: '6.1.0-57-cloud-amd64' });
+    expect(debian12.clients[0]?.reasoning.join('\n')).toContain('is known once a run');
+  });
+
+  it('a socket port range of odd size: whole from Linux 6.8, before it the parity scan (N - 1 or N; 3 ports give 2)', () => {
+    const on = (kernel: string | undefined) => ({ ...ASSUMED_ENVIRONMENT, ...(kernel ? { kernel } : {}), ipLocalPortRange: true });
+    expect(predict(scenario(yaml), on('6.12.118+deb12-cloud-amd64')).clients[0]?.connections).toEqual({ min: 201, max: 201 });
+    expect(predict(scenario(yaml), on('6.8.0')).clients[0]?.connections).toEqual({ min: 201, max: 201 });
+    expect(predict(scenario(yaml), on(undefined)).clients[0]?.connections).toEqual({ min: 201, max: 201 });
+    expect(predict(scenario(yaml), on('6.7.12')).clients[0]?.connections).toEqual({ min: 200, max: 201 });
+    expect(predict(scenario(yaml), on('6.1.0-57-cloud-amd64')).clients[0]?.connections).toEqual({ min: 200, max: 201 });
+    const three = 'clients: { sysctls: { net.ipv4.ip_local_port_range: "61000 61999" }, socketPortRange: "61000 61002" }';
+    expect(predict(scenario(three), on('6.1.0-57-cloud-amd64')).clients[0]?.connections).toEqual({ min: 2, max: 2 });
+    expect(predict(scenario(three), on('6.12.118+deb12-cloud-amd64')).clients[0]?.connections).toEqual({ min: 3, max: 3 });
   });
 
   it('reads a release as Linux writes it', () => {

@@ -30,10 +30,16 @@ export class LocalBackend extends DockerBackend implements Backend<LocalPlan> {
 
   async dryRunEnvironment(): Promise<DryRunEnvironment> {
     if (!engineOnThisMachine()) {
+      // Its kernel decides some predictions (a kernel lab's VM is another kernel than this machine's): asked where the
+      // engine answers, never needed.
+      const kernel = await this.engine.version().then(
+        (version) => version.kernelVersion,
+        () => undefined,
+      );
       return {
-        env: this.assumed,
+        env: kernel ? { ...this.assumed, kernel } : this.assumed,
         hostLimits: 'assumed',
-        where: `${this.engine.describe()} is not on this machine; its host is read when a run starts`,
+        where: `${this.engine.describe()} is not on this machine${kernel ? ` (Linux ${kernel})` : ''}; its host is read when a run starts`,
       };
     }
     const read = await readHostProc();
