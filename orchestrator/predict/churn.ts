@@ -32,6 +32,10 @@ type Churn = {
   reuseAge: ReuseAge;
   /** How long a TIME_WAIT keeps its port within the run: the duration, at most TIME_WAIT's 60 s. */
   window: number;
+  /** The churn's duration, in seconds. */
+  seconds: number;
+  /** A paced client: how many connections it fell behind its schedule, as its probe reported; absent until then. */
+  behind: number | undefined;
 };
 
 /** tcp_tw_reuse=1 with timestamps on: connect() may take a TIME_WAIT's port again once it is old enough (tcp_twsk_unique). */
@@ -43,7 +47,7 @@ export const twReuseApplies = (twReuse: string | undefined, timestamps: string |
  * (Linux 6.14+), or, on a kernel without it, anywhere in (0, 1] s: the next whole second after the connection's last
  * timestamp (`time_after32(ktime_get_seconds(), tw_ts_recent_stamp)`). min is exclusive when it is 0.
  */
-type ReuseAge = { min: number; max: number; text: string };
+type ReuseAge = { min: number; max: number; text: string; wholeSecond: boolean };
 
 type ChurnOutcome = { connections: CountRange; limit: Limit; error: PredictedStop; why: string };
 
@@ -93,6 +97,31 @@ const CHURN_CASES: Array<{ applies: (churn: Churn) => boolean; outcome: (churn: 
       error: NO_STOP,
       why: `net.ipv4.tcp_tw_reuse=1 with timestamps: connect() takes a TIME_WAIT port once it is ${reuseAge.text} old (tcp_twsk_unique); ${speedText} cycles the ${formatCount(usable.max)} ports more slowly than that, so no failure: ${paced.text}`,
     }),
+  },
+  {
+    // A kernel without tcp_tw_reuse_delay (before 6.14) frees a TIME_WAIT for reuse at the whole second after its
+    // last timestamp (tcp_twsk_unique: time_after32(ktime_get_seconds(), tw_ts_recent_stamp)), so the ports used in
+    // one second of the clock all come back together when the next one starts: a destination gets at most its U
+    // ports in any second. Faster than U/s, the client runs out within its first partial second (if that second
+    // leaves it U/speed or more) or else after it and U/speed of the next: by 2U/speed at the latest, so a churn
+    // lasting that long runs out for certain, after the first, partial second's n (0 to U - 1) and the next's U.
+    // A paced client that fell behind its schedule (the CPU: a VM under QEMU's TCG churns a few hundred a second) did
+    // not keep that speed, so the rule does not apply to it.
+    applies: (churn) =>
+      churn.reuse &&
+      churn.reuseAge.wholeSecond &&
+      churn.speed! > churn.usable.max &&
+      churn.seconds >= (2 * churn.usable.max) / churn.speed! &&
+      !(churn.behind! > 0),
+    outcome: ({ usable, runsOut, speedText, early }) => {
+      const firstSecond = usable.max - 1;
+      return {
+        connections: { min: runsOut.min, max: runsOut.max === null ? null : runsOut.max + firstSecond },
+        limit: 'time-wait',
+        error: stopsWith('EADDRNOTAVAIL'),
+        why: `net.ipv4.tcp_tw_reuse=1 with timestamps, on a kernel without net.ipv4.tcp_tw_reuse_delay (before Linux 6.14): a TIME_WAIT port is free again at the next whole second after its last timestamp (tcp_twsk_unique), so the ports used in one second come back together when the next begins, and no second gives more than the ${formatCount(usable.max)} ports; at ${speedText} the first whole second runs out: EADDRNOTAVAIL after the first, partial second's 0 to ${formatCount(firstSecond)} and that second's ${showCount(usable)} ${early.why}`,
+      };
+    },
   },
   {
     // Faster than the longest wait, slower than the shortest (a kernel without tcp_tw_reuse_delay): whether the
@@ -208,6 +237,8 @@ function churnOf(group: ClientGroup, env: Environment, name: string, key: string
     reuse: twReuseApplies(twReuse, sysctl('net.ipv4.tcp_timestamps')),
     reuseAge: reuseAgeOf(applied?.sysctls, sysctl('net.ipv4.tcp_tw_reuse_delay'), env.kernel),
     window: Math.min(seconds, TIME_WAIT_SECONDS),
+    seconds,
+    behind: env.paceBehind?.[key],
   };
 }
 
@@ -281,7 +312,8 @@ export function reuseAgeOf(measured: Record<string, string> | undefined, delayMs
       min: 0,
       max: 1,
       text: 'a moment to 1 s (the next whole second after its last timestamp: this kernel has no net.ipv4.tcp_tw_reuse_delay, before Linux 6.14)',
+      wholeSecond: true,
     };
   const seconds = Number(delayMs) / 1000;
-  return { min: seconds, max: seconds, text: `${seconds} s (net.ipv4.tcp_tw_reuse_delay)` };
+  return { min: seconds, max: seconds, text: `${seconds} s (net.ipv4.tcp_tw_reuse_delay)`, wholeSecond: false };
 }

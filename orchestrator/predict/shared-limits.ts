@@ -71,19 +71,26 @@ export const handshakesPastFullQueue = (connectingAtOnce: number, listeningSocke
   Math.max(0, connectingAtOnce - 1) * listeningSockets;
 
 /**
- * How many probe workers connect at the same moment across the client containers: one per container whose workers
- * take turns, each worker otherwise (an application's own concurrency is not known: not counted).
+ * How many connects may be in flight at the same moment across the client containers: a probe's one per container
+ * whose workers take turns, one per worker otherwise; an application client's own concurrency (wrk -c,
+ * redis-benchmark -c) is its own, not portlab's to know, so each of its connections up to its own ceiling (its ports,
+ * its descriptors: what it could hold alone) may be one. Unbounded (null) where such a ceiling is.
  */
-export function connectingAtOnce(scenario: Scenario, clients: ClientPrediction[]): number {
-  const perContainer = new Map<string, number>();
+export function connectingAtOnce(scenario: Scenario, clients: ClientPrediction[]): number | null {
+  const perContainer = new Map<string, number | null>();
   for (const client of clients) {
     const group = scenario.clients.find((candidate) => candidate.name === client.group);
-    if (!group || group.image) continue;
-    const workers = workersTakeTurns(group) ? 1 : client.workers.processes;
-    perContainer.set(client.name, Math.max(perContainer.get(client.name) ?? 0, workers));
+    if (!group) continue;
+    const inFlight = group.image ? client.connections.max : workersTakeTurns(group) ? 1 : client.workers.processes;
+    const before = perContainer.get(client.name);
+    perContainer.set(client.name, before === null || inFlight === null ? null : Math.max(before ?? 0, inFlight));
   }
-  return [...perContainer.values()].reduce((sum, count) => sum + count, 0);
+  const counts = [...perContainer.values()];
+  return counts.includes(null) ? null : (counts as number[]).reduce((sum, count) => sum + count, 0);
 }
+
+/** Whether an application client connects: its in-flight connects are counted by its own ceiling. */
+const applicationConnects = (scenario: Scenario) => scenario.clients.some((group) => group.image !== undefined);
 
 /** Limits all clients share: the server's descriptors and accept queues, and the host's conntrack table. */
 export function predictSharedLimits(scenario: Scenario, env: Environment, load: CountRange, clients: ClientPrediction[]): SharedLimits {
@@ -106,14 +113,14 @@ export function predictSharedLimits(scenario: Scenario, env: Environment, load: 
     // then do_accept), so on EMFILE the connection stays queued.
     const stalled = fds + acceptQueue;
     const connecting = connectingAtOnce(scenario, clients);
-    const past = handshakesPastFullQueue(connecting, targeted);
-    const most = Math.min(load.max ?? stalled + past, stalled + past);
+    const past = connecting === null ? null : handshakesPastFullQueue(connecting, targeted);
+    const most = past === null ? load.max : Math.min(load.max ?? stalled + past, stalled + past);
     const total = { min: Math.min(load.min, stalled), max: most };
     verdictLines.push(
       `the server's descriptors bind: it accepts ${formatCount(fds)}, the kernel completes ${formatCount(acceptQueue)} more into the accept queue, then drops SYNs: clients stall at ${showCount(total)} and connect() times out (ETIMEDOUT)`,
-      ...(past > 0
+      ...(past === null || past > 0
         ? [
-            `up to ${formatCount(past)} of those may be handshakes the server never queued: ${formatCount(connecting)} workers connect at once, and one whose SYN found room but whose final ACK came after the queue filled counts a connection the server drops (tcp_v4_syn_recv_sock: the accept queue is full; tcp_abort_on_overflow 0 sends no reset), at most one per other connecting worker on each of ${formatCount(targeted)} listening socket${targeted > 1 ? 's' : ''}`,
+            `${past === null ? 'any number' : `up to ${formatCount(past)}`} of those may be handshakes the server never queued: ${connecting === null ? 'an application client with no ceiling of its own connects' : `${formatCount(connecting)} ${applicationConnects(scenario) ? "connects may be in flight at once (an application client's up to its own ceiling: its concurrency is its own)" : 'workers connect at once'}`}, and one whose SYN found room but whose final ACK came after the queue filled counts a connection the server drops (tcp_v4_syn_recv_sock: the accept queue is full; tcp_abort_on_overflow 0 sends no reset), at most one per other connect in flight on each of ${formatCount(targeted)} listening socket${targeted > 1 ? 's' : ''}`,
           ]
         : []),
     );
