@@ -1,6 +1,7 @@
 import { defineConfig } from 'vitest/config';
 import LongestFirst from './test/longest-first.ts';
 import { engineAnswers, NO_ENGINE_FILE } from './test/engine-answers.ts';
+import { kernelLabsCanRun, NO_KERNEL_LAB_FILE } from './test/kernel-lab-answers.ts';
 
 /** Tests that need the engine to themselves (orphans on purpose, the host's conntrack table): one file. */
 const ALONE = 'test/docker/alone.test.ts';
@@ -17,6 +18,8 @@ const ENGINE_TIMEOUTS = { testTimeout: 600_000, hookTimeout: 300_000 };
 const engine = (await engineAnswers()) ? 'answers' : 'absent';
 process.env.PORTLAB_TEST_ENGINE = engine;
 const onEngine = (include: string[]) => (engine === 'answers' ? include : [NO_ENGINE_FILE]);
+/** The kernel tests boot VMs with QEMU and build their disks with debootstrap: where either is missing, not run. */
+const onKernelLabs = (include: string[]) => (kernelLabsCanRun() === null ? include : [NO_KERNEL_LAB_FILE]);
 
 export default defineConfig({
   test: {
@@ -29,7 +32,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['test/**/*.test.ts'],
-          exclude: ['test/docker/**', 'test/browser/**', 'test/scale/**'],
+          exclude: ['test/docker/**', 'test/browser/**', 'test/scale/**', 'test/kernels/**'],
           // Some start the real CLI (node on the bundle): a second alone, several beside the engine files and the
           // typecheck. A hang guard, not a time limit.
           testTimeout: 30_000,
@@ -89,6 +92,17 @@ export default defineConfig({
           ...ENGINE_TIMEOUTS,
           testTimeout: 3_600_000,
           sequence: { groupOrder: 3 },
+        },
+      },
+      {
+        test: {
+          // `npm run test:kernels`: the scenarios whose outcome depends on the kernel, on Debian's 6.1 and 6.12 in
+          // kernel labs (QEMU VMs) the file makes and removes. Its own engines: no Docker engine on the host needed.
+          name: 'kernels',
+          include: onKernelLabs(['test/kernels/**/*.test.ts']),
+          testTimeout: 900_000,
+          hookTimeout: 900_000,
+          sequence: { groupOrder: 4 },
         },
       },
     ],

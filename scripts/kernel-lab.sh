@@ -11,7 +11,7 @@
 #
 # What is built is kept: the root filesystem once (rebuilt when this script's list of packages changes), each
 # kernel's modules and initramfs once per package version. QEMU uses KVM where a trial boot with it gives an engine
-# within 30 s (tried once per machine and remembered), else TCG, and says which. A VM's state (pid, port, console) is
+# within 30 s (tried once, remembered in the cache), else TCG, and says which. A VM's state (pid, port, console) is
 # in the cache's run/<series>: `status` lists every VM there, a crashed run's too, and `down` stops it.
 #
 # Exit codes: 0 done, 2 bad input (no such series in Debian's lists, a bad argument), 3 QEMU or debootstrap missing,
@@ -26,7 +26,7 @@ MEMORY_MB=${PORTLAB_KERNEL_LAB_MEMORY_MB:-3072}
 CPUS=${PORTLAB_KERNEL_LAB_CPUS:-2}
 # What the root filesystem holds; its hash names the build, so a change here builds it again.
 ROOT_PACKAGES=docker.io,iptables,iproute2,kmod,procps
-ROOT_RECIPE=$(printf '%s\n' "$ROOT_PACKAGES" "minbase bookworm v1" | sha256sum | cut -c1-12)
+ROOT_RECIPE="minbase bookworm v1"
 ENGINE_WAIT=${PORTLAB_KERNEL_LAB_BOOT_SECONDS:-240}
 KVM_TRIAL_SECONDS=30
 # The modules dockerd and portlab's networks need, loaded at boot (kmod resolves what they depend on).
@@ -65,12 +65,16 @@ vm_pid() {
   return 0
 }
 
-engine_answers() { curl -fsS --max-time 2 "http://127.0.0.1:$1/_ping" >/dev/null 2>&1; }
+# Whether Docker answers its ping on 127.0.0.1:$1 (bash's own /dev/tcp: no curl needed).
+engine_answers() {
+  timeout 3 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1" && printf "GET /_ping HTTP/1.0\r\n\r\n" >&3 && grep -q "^OK" <&3' _ "$1" 2>/dev/null
+}
 
 # The root filesystem, once: debootstrap's minbase with Docker, its docs and apt's lists dropped, and the same as a
 # cpio archive. Printed: its folder.
 root_filesystem() {
-  local root=$LAB/rootfs-$ROOT_RECIPE
+  local root
+  root=$LAB/rootfs-$(printf '%s\n' "$ROOT_PACKAGES" "$ROOT_RECIPE" | sha256sum | cut -c1-12)
   if [ -f "$root.done" ]; then
     echo "$root"
     return
@@ -283,10 +287,15 @@ up() {
   [ -n "$package" ] || fail 2 "Debian's lists have no cloud kernel package of Linux $series (Debian 12 has 6.1 and 6.12)"
   local root kernel initrd accel started=$SECONDS
   mkdir -p "$LAB" "$RUN"
+  # One builder at a time (two labs brought up at once share the root filesystem and the KVM trial).
+  exec 9>"$LAB/build.lock"
+  flock 9
   root=$(root_filesystem)
   kernel=$(kernel_build "$package" "$root")
   initrd=$(initramfs "$kernel" "$root")
   accel=$(accelerator "$series" "$kernel" "$initrd")
+  flock -u 9
+  exec 9>&-
   say "booting Linux $(cat "$kernel/release") ($package) under $([ "$accel" = kvm ] && echo KVM || echo "QEMU's TCG (no KVM here: slower, about a minute)")"
   start_vm "$series" "$kernel" "$initrd" "$accel" || fail 3 "QEMU did not start: $(tail -n 1 "$RUN/$series/qemu.log")"
   if ! wait_engine "$series" "$ENGINE_WAIT"; then
@@ -338,18 +347,24 @@ down() {
   done
 }
 
-case "${1:-}" in
-up) up "${2:-}" ;;
-down) down "${2:-}" ;;
-status) status ;;
-env)
-  check_series "${2:-}"
-  [ -n "$(vm_pid "$2")" ] || fail 3 "no $2 lab runs: portlab lab kernel up $2"
-  print_env "$2"
-  ;;
--h | --help | help) usage ;;
-*)
-  usage >&2
-  exit 2
-  ;;
-esac
+# The whole script is read before it runs (a function, called on the last line), so an edit while a lab boots
+# cannot change what runs.
+main() {
+  case "${1:-}" in
+  up) up "${2:-}" ;;
+  down) down "${2:-}" ;;
+  status) status ;;
+  env)
+    check_series "${2:-}"
+    [ -n "$(vm_pid "$2")" ] || fail 3 "no $2 lab runs: portlab lab kernel up $2"
+    print_env "$2"
+    ;;
+  -h | --help | help) usage ;;
+  *)
+    usage >&2
+    exit 2
+    ;;
+  esac
+}
+
+main "$@"; exit

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
@@ -27,12 +27,24 @@ export default async function setUp(project: TestProject): Promise<(() => Promis
   process.env.PORTLAB_NO_ENGINE_START = '1';
   for (const line of await restoreHostSettings()) process.stderr.write(`portlab test: ${line}\n`);
   const onEngine = project.vitest.projects.some((each) => (ENGINE_PROJECTS as readonly string[]).includes(each.name));
-  if (!onEngine) return undefined;
-  if (process.env.PORTLAB_TEST_ENGINE === 'absent') {
-    process.stderr.write(`portlab test: ${NO_ENGINE_LINE}\n`);
-    return undefined;
-  }
-  return tearDown;
+  const onKernelLabs = project.vitest.projects.some((each) => each.name === 'kernels');
+  const teardowns = onKernelLabs ? [removeKernelLabs] : [];
+  if (onEngine && process.env.PORTLAB_TEST_ENGINE === 'absent') process.stderr.write(`portlab test: ${NO_ENGINE_LINE}\n`);
+  else if (onEngine) teardowns.push(tearDown);
+  if (teardowns.length === 0) return undefined;
+  return async () => {
+    for (const teardown of teardowns) await teardown();
+  };
+}
+
+/**
+ * The kernel tests' labs are the suite's own, in its own cache: any still up (a test that failed before its `down`)
+ * is stopped, and their disks (a root filesystem and an initramfs per kernel, about 1.5 GB) are removed.
+ */
+async function removeKernelLabs(): Promise<void> {
+  const script = path.join(import.meta.dirname, '..', 'scripts', 'kernel-lab.sh');
+  await execa('bash', [script, 'down'], { reject: false });
+  await rm(path.join(process.env.PORTLAB_CACHE_DIR!, 'kernel-lab'), { recursive: true, force: true });
 }
 
 /**

@@ -23,6 +23,8 @@ commands:
   rm <run-id...>             remove those runs; --gone: the runs whose portlab process is gone; --all [--yes]: every run
   lab up [N]|down|stop <i>|start <i>|env|status
                              a swarm of N Docker engines on this host, to try several machines (root)
+  lab kernel up <series>|down [<series>]|status|env <series>
+                             a Docker engine on Debian's Linux 6.1 or 6.12, in a QEMU VM on this host
   images [build [nginx|redis|wrk|haproxy|redis-benchmark|memcached...]]
                              the images of third-party software the shipped scenarios run (from Debian's packages)
   schema <scenario|sweep|result|sweep-summary|inspection>

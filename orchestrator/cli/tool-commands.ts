@@ -5,10 +5,16 @@ import { EXIT } from './exit-codes.ts';
 /** `portlab lab ...` and `portlab schema <name>`: the lab script, and the published JSON Schemas. */
 
 export const LAB_USAGE = `usage: portlab lab up [N] | down | stop <i> | start <i> | env | status
+       portlab lab kernel up <series> | down [<series>] | status | env <series>
 
   A swarm of N Docker engines (default 3) on this host, each in a network namespace of its own, to try portlab
   across machines before there is a cluster (root). up prints DOCKER_HOST and PORTLAB_REGISTRY to eval; down removes
-  every engine, namespace, link, rule, mount and directory it made. PORTLAB_LAB_NAME names a lab of its own.`;
+  every engine, namespace, link, rule, mount and directory it made. PORTLAB_LAB_NAME names a lab of its own.
+
+  lab kernel: a Docker engine on another Linux kernel (6.1, 6.12: Debian's packages of that series), in a QEMU
+  virtual machine on this host; up prints the DOCKER_HOST to eval, so portlab run and sweep use that kernel. Its disk
+  is built once from Debian's packages (root, about two minutes; nothing is installed on the host) and kept in
+  portlab's cache. status lists every kernel lab, one a crash left too; down stops them.`;
 
 export const SCHEMA_USAGE = `usage: portlab schema <scenario|sweep|result|sweep-summary|inspection>
 
@@ -33,6 +39,7 @@ export async function toolCommand(command: 'lab' | 'schema', argv: string[]): Pr
     return EXIT.pass;
   }
   const { execa } = await import('execa');
-  const lab = await execa('bash', [path.join(PROJECT_ROOT, 'scripts', 'lab.sh'), ...argv], { reject: false, stdio: 'inherit' });
+  const [script, args] = argv[0] === 'kernel' ? ['kernel-lab.sh', argv.slice(1)] : ['lab.sh', argv];
+  const lab = await execa('bash', [path.join(PROJECT_ROOT, 'scripts', script), ...args], { reject: false, stdio: 'inherit' });
   return lab.exitCode ?? EXIT.runError;
 }

@@ -9,7 +9,7 @@ import type { Headroom, HostRoom, NamespaceLook } from './inspection-schema.ts';
 import { formatCount } from './count-range.ts';
 import { expandPortList } from './ports.ts';
 import { TIME_WAIT_SECONDS } from './kernel-facts.ts';
-import { reuseAgeOf, twReuseApplies } from './churn.ts';
+import { reuseAgeOf, twReuseApplies } from './time-wait-reuse.ts';
 
 /** Where Docker's embedded DNS listens in every container of a user-defined network. */
 const DOCKER_DNS_ADDRESS = '127.0.0.11';

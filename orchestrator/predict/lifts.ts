@@ -7,7 +7,7 @@ import { stringify } from 'yaml';
 import { formatCount } from './count-range.ts';
 import { KERNEL_DEFAULT_PORT_RANGE, TIME_WAIT_SECONDS } from './kernel-facts.ts';
 import type { Headroom, Lift, NamespaceLook } from './inspection-schema.ts';
-import { reuseAgeOf, twReuseApplies } from './churn.ts';
+import { reuseAgeOf, twReuseApplies } from './time-wait-reuse.ts';
 
 /** The widest range a namespace can have: every port above the well-known ones. */
 const WIDEST_RANGE = { low: 1024, high: 65535 } as const;

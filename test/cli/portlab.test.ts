@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -18,15 +18,43 @@ describe('the portlab command', () => {
   });
 
   // No engine is asked, nothing is built or written: a usage on stdout, exit 0.
-  it.each([['run'], ['sweep'], ['report'], ['ls'], ['rm'], ['lab'], ['images'], ['schema'], ['run', 'default-range'], ['lab', 'up']])(
-    'portlab %s --help prints its usage and does nothing else',
-    async (...args) => {
-      const result = await runPortlab([...args, '--help']);
-      expect([result.exitCode, result.stderr]).toEqual([0, '']);
-      expect(result.stdout).toMatch(/^usage: /);
-      expect(await readdir(result.resultsDir)).toEqual([]);
-    },
-  );
+  it.each([
+    ['run'],
+    ['sweep'],
+    ['report'],
+    ['ls'],
+    ['rm'],
+    ['lab'],
+    ['images'],
+    ['schema'],
+    ['run', 'default-range'],
+    ['lab', 'up'],
+    ['lab', 'kernel', 'up', '6.1'],
+  ])('portlab %s --help prints its usage and does nothing else', async (...args) => {
+    const result = await runPortlab([...args, '--help']);
+    expect([result.exitCode, result.stderr]).toEqual([0, '']);
+    expect(result.stdout).toMatch(/^usage: /);
+    expect(await readdir(result.resultsDir)).toEqual([]);
+  });
+
+  it('lab kernel: a series that is not major.minor is bad input (2); a host without QEMU, one line and exit 3; no lab: said', async () => {
+    const cache = await mkdtemp(path.join(os.tmpdir(), 'portlab-kernel-lab-'));
+    const bad = await runPortlab(['lab', 'kernel', 'up', 'bookworm'], { env: { PORTLAB_CACHE_DIR: cache } });
+    expect([bad.exitCode, bad.stderr.trim()]).toEqual([2, 'kernel lab: a kernel series is major.minor (6.1, 6.12), found bookworm']);
+    // A PATH with bash alone: no QEMU (and nothing built, fetched or started before that is found out).
+    const bin = await mkdtemp(path.join(os.tmpdir(), 'portlab-path-'));
+    await symlink('/bin/bash', path.join(bin, 'bash'));
+    const noQemu = await runPortlab(['lab', 'kernel', 'up', '6.1'], { env: { PATH: bin, PORTLAB_CACHE_DIR: cache } });
+    expect([noQemu.exitCode, noQemu.stderr.trim()]).toEqual([
+      3,
+      'kernel lab: QEMU is not installed: a kernel lab boots a VM with it (Debian: apt-get install qemu-system-x86)',
+    ]);
+    expect(await readdir(cache)).toEqual([]);
+    const status = await runPortlab(['lab', 'kernel', 'status'], { env: { PORTLAB_CACHE_DIR: cache } });
+    expect([status.exitCode, status.stdout.trim()]).toEqual([0, 'no kernel lab']);
+    const down = await runPortlab(['lab', 'kernel', 'down', '6.1'], { env: { PORTLAB_CACHE_DIR: cache } });
+    expect([down.exitCode, down.stderr.trim()]).toEqual([0, 'kernel lab: no 6.1 lab']);
+  });
 
   it('an unknown command, or rm without what to remove: one line, the usage, exit 2', async () => {
     const unknown = await runPortlab(['start', 'default-range']);

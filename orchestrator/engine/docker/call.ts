@@ -100,17 +100,47 @@ export type EngineCall = <T>(
   options?: CallOptions,
 ) => Promise<T>;
 
-export function engineCall(describe: () => string, defaultTimeoutMs: number): EngineCall {
+/**
+ * How an engine has answered so far: its slowest answered call. An engine that is slow but answers (a VM under
+ * QEMU's TCG starts a container in seconds, and in tens of seconds beside another) is waited for in proportion: a
+ * call's deadline is the default or SLOW_ENGINE_FACTOR times that slowest answer, whichever is longer.
+ */
+export type EnginePace = { slowestMs: number; slowestWhat: string };
+
+/** How many times its slowest answer so far a call of a slow engine is waited for, and at most how long. */
+export const SLOW_ENGINE_FACTOR = 10;
+const SLOW_ENGINE_MOST_MS = 600_000;
+
+/** The deadline of a call with no deadline of its own, on an engine that has answered at `pace`. */
+export const paceDeadlineMs = (defaultTimeoutMs: number, pace: EnginePace): number =>
+  Math.max(defaultTimeoutMs, Math.min(SLOW_ENGINE_MOST_MS, SLOW_ENGINE_FACTOR * pace.slowestMs));
+
+export function engineCall(
+  describe: () => string,
+  defaultTimeoutMs: number,
+  pace: EnginePace = { slowestMs: 0, slowestWhat: '' },
+): EngineCall {
   return async (what, run, onError, options = {}) => {
-    const timeoutMs = options.timeoutMs ?? defaultTimeoutMs;
+    const timeoutMs = options.timeoutMs ?? paceDeadlineMs(defaultTimeoutMs, pace);
     const deadline = AbortSignal.timeout(timeoutMs);
     const signal = options.interrupt ? AbortSignal.any([deadline, options.interrupt]) : deadline;
+    const started = Date.now();
     try {
-      return await run(signal);
+      const answered = await run(signal);
+      // Calls with a deadline of their own (a build, a stop's grace) wait on purpose: not the engine's pace.
+      const took = Date.now() - started;
+      if (options.timeoutMs === undefined && took > pace.slowestMs) Object.assign(pace, { slowestMs: took, slowestWhat: what });
+      return answered;
     } catch (error) {
       if (options.interrupt?.aborted) throw new InterruptedError(what);
       if (deadline.aborted) {
-        throw new EngineHungError(`${describe()} did not answer ${what} within ${Math.round(timeoutMs / 1000)} s (is dockerd hung?)`);
+        const slow =
+          timeoutMs > defaultTimeoutMs
+            ? `, ${SLOW_ENGINE_FACTOR} times its slowest answer so far (${pace.slowestWhat}: ${(pace.slowestMs / 1000).toFixed(1)} s)`
+            : '';
+        throw new EngineHungError(
+          `${describe()} did not answer ${what} within ${Math.round(timeoutMs / 1000)} s${slow} (is dockerd hung?)`,
+        );
       }
       return onError(error);
     }

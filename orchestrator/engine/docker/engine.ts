@@ -1,6 +1,6 @@
 import Docker from 'dockerode';
 import { EngineUnavailableError } from '../errors.ts';
-import { ENGINE_CALL_TIMEOUT_MS, engineCall, signalled, type ClientContext } from './call.ts';
+import { ENGINE_CALL_TIMEOUT_MS, engineCall, paceDeadlineMs, signalled, type ClientContext, type EnginePace } from './call.ts';
 import { Configs } from './configs.ts';
 import { Containers } from './containers.ts';
 import { Images } from './images.ts';
@@ -25,11 +25,13 @@ export class DockerEngine {
   readonly swarm: Swarm;
   readonly logs: Logs;
   private readonly context: ClientContext;
+  /** Its slowest answer so far, which a slow engine's deadlines follow (call.ts). */
+  private readonly answered: EnginePace = { slowestMs: 0, slowestWhat: '' };
   private identityAsked: Promise<string> | undefined;
 
   constructor(docker = new Docker(), options: { timeoutMs?: number } = {}) {
     const timeoutMs = options.timeoutMs ?? ENGINE_CALL_TIMEOUT_MS;
-    this.context = { api: signalled(docker), call: engineCall(() => this.describe(), timeoutMs), timeoutMs };
+    this.context = { api: signalled(docker), call: engineCall(() => this.describe(), timeoutMs, this.answered), timeoutMs };
     this.containers = new Containers(this.context);
     this.images = new Images(this.context);
     this.networks = new Networks(this.context);
@@ -37,6 +39,16 @@ export class DockerEngine {
     this.configs = new Configs(this.context);
     this.swarm = new Swarm(this.context, () => this.describe());
     this.logs = new Logs(this.context);
+  }
+
+  /**
+   * Whether this engine answers slowly (its slowest call past a sixth of the default deadline): that call and how long
+   * each call is now waited for; null for an engine of ordinary speed.
+   */
+  slowness(): { what: string; seconds: number; deadlineSeconds: number } | null {
+    if (this.answered.slowestMs * 6 < this.context.timeoutMs) return null;
+    const deadlineSeconds = Math.round(paceDeadlineMs(this.context.timeoutMs, this.answered) / 1000);
+    return { what: this.answered.slowestWhat, seconds: this.answered.slowestMs / 1000, deadlineSeconds };
   }
 
   describe(): string {

@@ -71,11 +71,22 @@ export class LocalBackend extends DockerBackend implements Backend<LocalPlan> {
     return built;
   }
 
-  async measure(image: string, wantedNofile: number, naming: PreflightNaming): Promise<MeasuredEngine<LocalPlan>> {
+  async measure(
+    image: string,
+    wantedNofile: number,
+    naming: PreflightNaming,
+    onStatus: (message: string) => void = () => {},
+  ): Promise<MeasuredEngine<LocalPlan>> {
     // The host's conntrack table is read while the rest is prepared and the server comes up, before any client connects.
     const tables = hostTables(this.engine, image, naming);
     tables.catch(() => undefined);
     const { remembered, identity, ...grants } = await engineGrants(this.engine, image, wantedNofile, naming, this.grantCache);
+    // A slow engine (a VM under QEMU's TCG) is waited for in proportion, and said once, before anything of the run starts.
+    const slow = this.engine.slowness();
+    if (slow)
+      onStatus(
+        `the engine answers slowly (${slow.what} took ${slow.seconds.toFixed(1)} s): portlab waits up to ${slow.deadlineSeconds} s for each of its answers`,
+      );
     const facts = { ...grants, conntrack: null };
     const complete = tables.then((read) => ({ ...facts, ...read }));
     // Awaited before the clients start; a run that fails before then must not leave it rejected and unheard.

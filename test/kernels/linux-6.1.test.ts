@@ -1,0 +1,3 @@
+import { kernelSuite } from './kernel-suite.ts';
+
+kernelSuite('6.1');
