@@ -19,7 +19,8 @@ struct destination_seen {
   char address[INET6_ADDRSTRLEN];
   int port;
   long long states[TCP_STATES];
-  long long in_range; /* sockets whose local port lies in the namespace's ip_local_port_range */
+  long long in_range;           /* sockets whose local port lies in the namespace's ip_local_port_range */
+  long long time_wait_in_range; /* of those, the ones in TIME_WAIT */
 };
 
 struct listener_seen {
@@ -27,6 +28,7 @@ struct listener_seen {
   int port;
   unsigned backlog;
   unsigned queue;
+  int sockets;                  /* listening sockets on the port (one per family, more with SO_REUSEPORT) */
   long long states[TCP_STATES]; /* the sockets accepted on its port (local port = its port) */
 };
 
@@ -37,6 +39,8 @@ struct inspection {
   struct listener_seen listeners[MAX_PORTS * 4];
   int nlisteners;
   long low, high; /* the namespace's ip_local_port_range */
+  unsigned char port_out[65536 / 8]; /* the ports of the range that sockets connecting out hold, any destination */
+  long long ports_out;               /* how many of them */
 };
 
 /* A socket's remote (or, with `local`, its local) address as text (an IPv4-mapped IPv6 address as IPv4). */
@@ -66,11 +70,12 @@ static void take_listener(const struct inet_diag_msg *msg, void *arg) {
   if (known) {
     known->backlog += msg->idiag_wqueue;
     known->queue += msg->idiag_rqueue;
+    known->sockets++;
     return;
   }
   if (seen->nlisteners < (int)(sizeof seen->listeners / sizeof *seen->listeners)) {
     struct listener_seen *added = &seen->listeners[seen->nlisteners++];
-    *added = (struct listener_seen){.port = port, .backlog = msg->idiag_wqueue, .queue = msg->idiag_rqueue};
+    *added = (struct listener_seen){.port = port, .backlog = msg->idiag_wqueue, .queue = msg->idiag_rqueue, .sockets = 1};
     socket_address(msg, 1, added->address, sizeof added->address);
   }
 }
@@ -101,7 +106,14 @@ static void take_socket(const struct inet_diag_msg *msg, void *arg) {
     destination->port = dport;
   }
   destination->states[state]++;
-  if (sport >= seen->low && sport <= seen->high) destination->in_range++;
+  if (sport >= seen->low && sport <= seen->high) {
+    destination->in_range++;
+    if (state == TCP_TIME_WAIT) destination->time_wait_in_range++;
+    if (!(seen->port_out[sport / 8] & (1 << (sport % 8)))) {
+      seen->port_out[sport / 8] |= (unsigned char)(1 << (sport % 8));
+      seen->ports_out++;
+    }
+  }
 }
 
 /* {"ESTABLISHED":N,...}: the states with a count. */
@@ -115,8 +127,39 @@ static int states_json(const long long *states, char *out, size_t size) {
   return at + snprintf(out + at, size - at, "}");
 }
 
-static int run_inspect(void) {
+/*
+ * `--netns-of PID`: the probe runs on the host (portlab inspect --pid, --host) and enters that process's network
+ * namespace (setns, CAP_SYS_ADMIN) before it looks; the processes it counts are the ones in that namespace. An error
+ * is a `fatal` line naming the errno: ESRCH for a process that is not there, EPERM or EACCES for the rights missing.
+ */
+static void enter_netns_of(const char *pid_text) {
+  char *end = NULL;
+  long pid = strtol(pid_text, &end, 10);
+  if (!*pid_text || *end || pid <= 0) fatal("--netns-of takes a process id", EINVAL);
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%ld/ns/net", pid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) fatal("opening the process's network namespace", errno == ENOENT ? ESRCH : errno);
+  struct stat ns;
+  if (fstat(fd, &ns) != 0) fatal("reading the process's network namespace", errno);
+  if (setns(fd, CLONE_NEWNET) != 0) fatal("entering the process's network namespace (setns)", errno);
+  close(fd);
+  processes_netns = (unsigned long long)ns.st_ino;
+  process_asked = (int)pid;
+}
+
+static int run_inspect(int argc, char **argv) {
   static struct inspection seen;
+  if (argc == 2 && !strcmp(argv[0], "--netns-of")) {
+    enter_netns_of(argv[1]);
+  } else if (argc == 1 && !strcmp(argv[0], "--own-netns")) {
+    /* portlab inspect --host: the namespace the probe was started in, its processes only (not the whole PID space). */
+    struct stat ns;
+    if (stat("/proc/self/ns/net", &ns) != 0) fatal("reading the probe's network namespace", errno);
+    processes_netns = (unsigned long long)ns.st_ino;
+  } else if (argc != 0) {
+    fatal("usage: probe inspect [--netns-of PID | --own-netns]", EINVAL);
+  }
   char range[64] = "0 0";
   read_text("/proc/sys/net/ipv4/ip_local_port_range", range, sizeof range);
   sscanf(range, "%ld %ld", &seen.low, &seen.high);
@@ -128,25 +171,25 @@ static int run_inspect(void) {
   /* The namespace's own facts first, as every probe reports them (only listening sockets count as bound). */
   listeners_only = 1;
   emit_ready("inspect", 1, -1, NULL);
-  static char destinations[MAX_DESTINATIONS_SEEN * 420], listeners[MAX_PORTS * 4 * 400], processes[MAX_APP_PROCESSES * 96];
+  static char destinations[MAX_DESTINATIONS_SEEN * 480], listeners[MAX_PORTS * 4 * 440], processes[MAX_APP_PROCESSES * 96];
   char states[400];
   for (int i = 0, at = 0; i < seen.ndestinations; i++) {
     struct destination_seen *d = &seen.destinations[i];
     states_json(d->states, states, sizeof states);
-    at += snprintf(destinations + at, sizeof destinations - at, "%s{\"address\":\"%s\",\"port\":%d,\"states\":%s,\"inRange\":%lld}", i ? "," : "",
-                   d->address, d->port, states, d->in_range);
+    at += snprintf(destinations + at, sizeof destinations - at, "%s{\"address\":\"%s\",\"port\":%d,\"states\":%s,\"inRange\":%lld,\"timeWaitInRange\":%lld}",
+                   i ? "," : "", d->address, d->port, states, d->in_range, d->time_wait_in_range);
   }
   for (int i = 0, at = 0; i < seen.nlisteners; i++) {
     struct listener_seen *l = &seen.listeners[i];
     states_json(l->states, states, sizeof states);
-    at += snprintf(listeners + at, sizeof listeners - at, "%s{\"address\":\"%s\",\"port\":%d,\"backlog\":%u,\"queue\":%u,\"states\":%s}",
-                   i ? "," : "", l->address, l->port, l->backlog, l->queue, states);
+    at += snprintf(listeners + at, sizeof listeners - at, "%s{\"address\":\"%s\",\"port\":%d,\"backlog\":%u,\"queue\":%u,\"sockets\":%d,\"states\":%s}",
+                   i ? "," : "", l->address, l->port, l->backlog, l->queue, l->sockets, states);
   }
   app_processes(processes, sizeof processes);
   /* One line may be long (a namespace with many destinations): written as one write() all the same. */
-  static char line[MAX_DESTINATIONS_SEEN * 420 + MAX_PORTS * 4 * 400 + MAX_APP_PROCESSES * 96 + 256];
-  int length = snprintf(line, sizeof line, "{\"event\":\"inspect\",\"t\":%lld,\"destinations\":[%s],\"moreDestinations\":%lld,\"listeners\":[%s],\"processes\":%s}\n",
-                        elapsed_ms(), destinations, seen.more_destinations, listeners, processes);
+  static char line[MAX_DESTINATIONS_SEEN * 480 + MAX_PORTS * 4 * 440 + MAX_APP_PROCESSES * 96 + 256];
+  int length = snprintf(line, sizeof line, "{\"event\":\"inspect\",\"t\":%lld,\"destinations\":[%s],\"moreDestinations\":%lld,\"portsOut\":%lld,\"listeners\":[%s],\"processes\":%s}\n",
+                        elapsed_ms(), destinations, seen.more_destinations, seen.ports_out, listeners, processes);
   if (length > 0) (void)!write(STDOUT_FILENO, line, (size_t)length < sizeof line ? (size_t)length : sizeof line - 1);
   return 0;
 }

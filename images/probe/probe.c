@@ -43,7 +43,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sched.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -163,6 +165,7 @@ static const char *errno_name(int err) {
     case EINTR: return "EINTR";
     case EAGAIN: return "EAGAIN";
     case EPERM: return "EPERM";
+    case ESRCH: return "ESRCH";
     case EINVAL: return "EINVAL";
     default: {
       static char unknown[16];
@@ -1389,6 +1392,7 @@ int main(int argc, char **argv) {
   signal(SIGPIPE, SIG_IGN);
   sigprocmask(SIG_SETMASK, NULL, &unblocked);
 
+  if (argc >= 2 && !strcmp(argv[1], "inspect")) return run_inspect(argc - 2, argv + 2);
   struct options o = parse_options(argc, argv);
   if (!strcmp(o.role, "limits")) {
     /* In the host's network namespace this also reads the conntrack table that bridged traffic fills, and how many of
@@ -1478,7 +1482,6 @@ int main(int argc, char **argv) {
   if (!strcmp(o.role, "server")) return run_server(&o);
   if (!strcmp(o.role, "client")) return run_client(&o);
   if (!strcmp(o.role, "observe")) return run_observer(&o);
-  if (!strcmp(o.role, "inspect")) return run_inspect();
-  fatal("usage: probe limits | sysctls | inspect | server --ports P [...] | client --server HOST --ports P [...] | observe --role R --ports P [-- COMMAND...]", EINVAL);
+  fatal("usage: probe limits | sysctls | inspect [--netns-of PID | --own-netns] | server --ports P [...] | client --server HOST --ports P [...] | observe --role R --ports P [-- COMMAND...]", EINVAL);
   return 2;
 }

@@ -4,10 +4,11 @@ import { parseArgs } from 'node:util';
 import { writeFileAtomic } from '../common/atomic-write.ts';
 import { inspectionName, liftScenario, liftsFor } from '../predict/lifts.ts';
 import { Inspection, type Headroom, type Lift } from '../predict/inspection-schema.ts';
-import { inspectPage } from '../report/inspect-page.ts';
+import { inspectPage, targetText } from '../report/inspect-page.ts';
 import { RESULTS_DIR } from '../report/results-dir.ts';
 import { userCwd } from '../scenario/load-scenario.ts';
 import { inspectContainer, type Inspected } from '../engine/local/inspect-container.ts';
+import { inspectProcess, type HostTarget } from '../engine/local/inspect-process.ts';
 import { firstToRunOut, headroom } from '../predict/headroom.ts';
 import { formatCount } from '../predict/count-range.ts';
 import { backendFor } from './backends.ts';
@@ -17,15 +18,21 @@ import { formatTable } from './format-table.ts';
 import { reportError } from './report-error.ts';
 
 export const INSPECT_USAGE = `usage: portlab inspect <container> [--json] [--watch SECONDS]
+       portlab inspect --pid PID | --host [--json] [--watch SECONDS]
 
-  The model pointed at a container that is already running (a name or id on the local engine, portlab's or not):
+  The model pointed at a container that is already running (a name or id on the local engine, portlab's or not),
+  at the network namespace of any process on this machine (--pid: a host service, a Kubernetes pod's process, a
+  Podman container's; as root), or at the one portlab runs in (--host: the host's, run from the host):
   for each destination it connects to, how many more connections it can make and the limit that stops it first
   (free ports of the range, its process's free descriptors, the host's conntrack and open files); for each port it
   listens on, the accept queue's and the descriptors' room. Read-only: portlab's probe joins the container's network
-  and PID namespaces for a moment, reads what the kernel holds there, and is removed at once. Each look is also
-  written as results/inspect-<container>.html, with what would lift the first limit as a scenario to try
-  (results/inspect-<container>.yml, for portlab run; --results-dir DIR writes them there).
+  and PID namespaces for a moment (with --pid or --host it runs on this machine, enters the process's network
+  namespace and connects to no engine), reads what the kernel holds there, and is gone at once. Each look is also
+  written as results/inspect-<name>.html, with what would lift the first limit as a scenario to try
+  (results/inspect-<name>.yml, for portlab run; --results-dir DIR writes them there).
 
+  --pid PID       the network namespace of process PID (exit 2 when there is none; exit 3 without the rights)
+  --host          the network namespace portlab runs in, and its processes
   --json          the same as JSON on stdout
   --watch SECONDS look again every SECONDS (2 to 3600) until Ctrl-C`;
 
@@ -43,7 +50,7 @@ export function formatHeadroom(inspected: Inspected, room: Headroom): string {
   ]);
   const listeners = room.listeners.map((listener) => [
     `${listener.address}:${listener.port}${listener.dockerDns ? " (Docker's DNS)" : ''}`,
-    formatCount(listener.backlog),
+    `${formatCount(listener.backlog)}${listener.sockets > 1 ? ` (${listener.sockets} sockets)` : ''}`,
     formatCount(listener.queued),
     formatCount(listener.queueRoom),
     formatCount(listener.accepted),
@@ -53,7 +60,7 @@ export function formatHeadroom(inspected: Inspected, room: Headroom): string {
     ? `descriptors: ${room.descriptors.process} holds ${formatCount(room.descriptors.fds)} of its nofile ${formatCount(room.descriptors.nofile)}`
     : 'descriptors: no process of it could be read';
   return [
-    `${inspected.container.name} (${inspected.container.id.slice(0, 12)})`,
+    inspected.target.kind === 'container' ? `${inspected.target.name} (${targetText(inspected.target)})` : inspected.target.name,
     ...room.lines,
     descriptors,
     '',
@@ -82,7 +89,7 @@ async function writeLifts(inspected: Inspected, room: Headroom): Promise<{ lifts
   if (!first) return {};
   const lifts = liftsFor(first, inspected.look, room.descriptors);
   if (lifts.length === 0) return {};
-  const { name, text } = liftScenario(inspected.container.name, first, inspected.look, room.descriptors, lifts);
+  const { name, text } = liftScenario(inspected.target.name, first, inspected.look, room.descriptors, lifts);
   return { lifts, scenarioFile: await writeResultsFile(`${name}.yml`, text) };
 }
 
@@ -97,13 +104,13 @@ async function writeResultsFile(name: string, text: string): Promise<string> {
 /** The inspection as a page (results/inspect-<container>.html, written again at each look); its path as shown. */
 async function writePage(inspected: Inspected, room: Headroom, lifted: { lifts?: Lift[]; scenarioFile?: string }): Promise<string> {
   const html = inspectPage({
-    container: inspected.container,
+    target: inspected.target,
     readAt: new Date().toISOString(),
     host: inspected.host,
     headroom: room,
     ...lifted,
   });
-  return writeResultsFile(`${inspectionName(inspected.container.name)}.html`, html);
+  return writeResultsFile(`${inspectionName(inspected.target.name)}.html`, html);
 }
 
 function formatLifts({ lifts, scenarioFile }: { lifts?: Lift[]; scenarioFile?: string }): string[] {
@@ -123,6 +130,23 @@ const sleep = (ms: number, signal: AbortSignal) =>
     signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
   });
 
+const status = (message: string) => process.stderr.write(`${message}\n`);
+
+/**
+ * How each look is taken: of a container, through the local engine (connected to once, its probe image built
+ * once); of a process or the host's namespace, by the probe as a host binary, with no engine at all.
+ */
+async function inspector(
+  container: string | undefined,
+  hostTarget: HostTarget | null,
+  signal: AbortSignal,
+): Promise<() => Promise<Inspected>> {
+  if (hostTarget) return () => inspectProcess(hostTarget, status, signal);
+  const engine = await connectEngine();
+  const image = await backendFor('local', engine).buildProbe(signal, status);
+  return () => inspectContainer(engine, image, container!, signal);
+}
+
 export async function inspectCommand(argv: string[]): Promise<number> {
   let parsed;
   try {
@@ -134,9 +158,15 @@ export async function inspectCommand(argv: string[]): Promise<number> {
         help: { type: 'boolean', short: 'h', default: false },
         json: { type: 'boolean', default: false },
         watch: { type: 'string' },
+        pid: { type: 'string' },
+        host: { type: 'boolean', default: false },
       },
     });
-    if (!parsed.values.help && parsed.positionals.length !== 1) throw new Error('inspect takes one container (a name or id)');
+    const { pid, host } = parsed.values;
+    const asked = parsed.positionals.length + (pid === undefined ? 0 : 1) + (host ? 1 : 0);
+    if (!parsed.values.help && asked !== 1) throw new Error('inspect takes one container (a name or id), or --pid PID, or --host');
+    if (pid !== undefined && !(/^\d+$/.test(pid) && Number(pid) >= 1 && Number(pid) <= 4_194_304))
+      throw new Error(`--pid takes a process id (a whole number from 1 to 4194304, the kernel's most), found ${JSON.stringify(pid)}`);
     const watch = parsed.values.watch;
     if (watch !== undefined && !(/^\d+$/.test(watch) && Number(watch) >= 2 && Number(watch) <= 3600))
       throw new Error(`--watch takes a whole number of seconds from 2 to 3600, found ${JSON.stringify(watch)}`);
@@ -144,23 +174,23 @@ export async function inspectCommand(argv: string[]): Promise<number> {
     return badUsage((error as Error).message, INSPECT_USAGE);
   }
   if (parsed.values.help) return showUsage(INSPECT_USAGE);
-  const target = parsed.positionals[0]!;
+  const { pid, host } = parsed.values;
+  const hostTarget: HostTarget | null = pid !== undefined ? { pid: Number(pid) } : host ? { host: true } : null;
   const everyMs = parsed.values.watch === undefined ? null : Number(parsed.values.watch) * 1000;
   const stop = new AbortController();
   const onInterrupt = () => stop.abort();
   process.once('SIGINT', onInterrupt);
   try {
-    const engine = await connectEngine();
-    const image = await backendFor('local', engine).buildProbe(stop.signal, (message) => process.stderr.write(`${message}\n`));
+    const look = await inspector(parsed.positionals[0], hostTarget, stop.signal);
     do {
-      const inspected = await inspectContainer(engine, image, target, stop.signal);
-      const room = headroom(inspected.look, inspected.host);
+      const inspected = await look();
+      const room = headroom(inspected.look, inspected.host, inspected.target.kind === 'process' ? Number(inspected.target.id) : undefined);
       const lifted = await writeLifts(inspected, room);
       const page = await writePage(inspected, room, lifted);
       const shown = parsed.values.json
         ? JSON.stringify(
             Inspection.parse({
-              container: inspected.container,
+              target: inspected.target,
               namespace: inspected.look,
               host: inspected.host,
               headroom: room,

@@ -4,6 +4,7 @@ import { ProbeBuildError } from '../engine/probe-image.ts';
 import { EngineMismatchError } from '../engine/swarm/swarm-backend.ts';
 import { KernelTooOldError } from '../predict/kernel-facts.ts';
 import { NotInspectableError } from '../engine/local/inspect-container.ts';
+import { InspectRightsError } from '../engine/local/inspect-process.ts';
 import { ResultsDirError } from '../report/results-dir.ts';
 import { ResultFileError } from '../report/write-report.ts';
 import { ScenarioError } from '../scenario/load-scenario.ts';
@@ -25,6 +26,7 @@ export function exitCodeOf(error: unknown): number | undefined {
     error instanceof ProbeBuildError ||
     error instanceof SwarmNotReadyError ||
     error instanceof ApplicationImageError ||
+    error instanceof InspectRightsError ||
     error instanceof ResultsDirError
   ) {
     return EXIT.runError;

@@ -18,6 +18,7 @@ export function parseInspection(output: string): NamespaceLook | null {
     sysctls: ready.sysctls,
     destinations: look.destinations,
     moreDestinations: look.moreDestinations,
+    portsOut: look.portsOut,
     listeners: look.listeners,
     processes: look.processes,
   };

@@ -122,7 +122,7 @@ export const ProbeEvent = z.discriminatedUnion('event', [
   z.object({
     event: z.literal('inspect'),
     t: ms,
-    ...NamespaceLook.pick({ destinations: true, moreDestinations: true, listeners: true, processes: true }).shape,
+    ...NamespaceLook.pick({ destinations: true, moreDestinations: true, portsOut: true, listeners: true, processes: true }).shape,
   }),
 ]);
 export type ProbeEvent = z.infer<typeof ProbeEvent>;

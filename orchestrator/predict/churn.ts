@@ -223,8 +223,9 @@ function churnOf(group: ClientGroup, env: Environment, name: string, key: string
       applied?.sysctls?.['net.ipv4.tcp_max_tw_buckets'] ?? group.sysctls['net.ipv4.tcp_max_tw_buckets'] ?? Number.MAX_SAFE_INTEGER,
     ),
     twReuse,
-    // With tcp_tw_reuse=1 a TIME_WAIT port may be taken again once it is this old (tcp_twsk_unique).
-    reuse: twReuseApplies(twReuse, sysctl('net.ipv4.tcp_timestamps')),
+    // With tcp_tw_reuse=1 a TIME_WAIT port may be taken again once it is this old (tcp_twsk_unique); 2 reuses only
+    // to loopback, and a scenario's server is another container.
+    reuse: twReuseApplies(twReuse, sysctl('net.ipv4.tcp_timestamps'), false),
     reuseAge: reuseAgeOf(applied?.sysctls, sysctl('net.ipv4.tcp_tw_reuse_delay'), env.kernel),
     window: Math.min(seconds, TIME_WAIT_SECONDS),
     seconds,

@@ -16,12 +16,20 @@ export const NamespaceLook = z.strictObject({
   reservedPorts: z.string(),
   somaxconn: int,
   sysctls: z.record(z.string(), z.string()),
-  /** Sockets connecting out, by remote address and port: their states, and how many hold a port of the range. */
-  destinations: z.array(z.strictObject({ address: z.string(), port: int, states: States, inRange: int })),
+  /**
+   * Sockets connecting out, by remote address and port: their states, how many hold a port of the range, and how many
+   * of those are TIME-WAITs.
+   */
+  destinations: z.array(z.strictObject({ address: z.string(), port: int, states: States, inRange: int, timeWaitInRange: int })),
   /** Sockets to destinations past the ones listed (the probe lists 128 at most). */
   moreDestinations: int,
-  /** Listening sockets: their local address (0.0.0.0 or :: for all), port, backlog, accept queue, accepted sockets. */
-  listeners: z.array(z.strictObject({ address: z.string(), port: int, backlog: int, queue: int, states: States })),
+  /** The ports of the range that sockets connecting out hold, to any destination, each counted once. */
+  portsOut: int,
+  /**
+   * Listening sockets by port: their local address (0.0.0.0 or :: for all), the backlogs and accept queues of the
+   * port's sockets summed (one per family, more with SO_REUSEPORT: `sockets`), the sockets accepted on it.
+   */
+  listeners: z.array(z.strictObject({ address: z.string(), port: int, backlog: int, queue: int, sockets: int, states: States })),
   processes: z.array(z.strictObject({ pid: int, name: z.string(), fds: int, nofile: int })),
 });
 export type NamespaceLook = z.infer<typeof NamespaceLook>;
@@ -30,6 +38,11 @@ export type NamespaceLook = z.infer<typeof NamespaceLook>;
 export const HostRoom = z.strictObject({
   conntrack: z.strictObject({ max: int, inUse: int }).nullable(),
   files: z.strictObject({ allocated: int, max: int }).nullable(),
+  /**
+   * Addresses whose end of a connection is on this host too (the engine's containers, the host's own): a connection
+   * to one takes two of the host's files, to another host one.
+   */
+  localAddresses: z.array(z.string()),
 });
 export type HostRoom = z.infer<typeof HostRoom>;
 
@@ -41,11 +54,30 @@ export const Headroom = z.strictObject({
       port: int,
       states: States,
       portsUsed: int,
+      /** The ports of the range no socket to this destination holds, less the one an odd range's search can miss. */
       portsFree: int,
+      /**
+       * Ports of the range held by sockets to other destinations only: free for this one when connect() chose them,
+       * taken from it too when the application bound them first (bind() before connect(); sock_diag cannot tell).
+       */
+      portsElsewhere: int,
       left: int,
       limit: z.string(),
-      /** The churn view: TIME_WAITs now, and the rate (connections/s) at which closing first uses the range up. */
-      timeWait: z.strictObject({ count: int, runsOutAbovePerSecond: int, reuse: z.string() }),
+      /**
+       * The churn view: TIME_WAITs now, how long one keeps its port from this destination (tcp_tw_reuse, decided per
+       * destination), and the rate (connections/s) at which closing first uses up the ports no open connection holds;
+       * null where it never can (tcp_max_tw_buckets is below them: past it no TIME_WAIT is made).
+       */
+      timeWait: z.strictObject({
+        count: int,
+        /** The ports of the range no open connection to it holds: what a churn cycles through. */
+        churnPorts: int,
+        reuseSeconds: z.number(),
+        runsOutAbovePerSecond: int.nullable(),
+        reuse: z.string(),
+      }),
+      /** The host's files one more connection to it takes: two where its other end is on this host too, else one. */
+      filesPerConnection: int,
       lines: z.array(z.string()),
     }),
   ),
@@ -56,6 +88,8 @@ export const Headroom = z.strictObject({
       /** Docker's embedded DNS listener (127.0.0.11), not the application's. */
       dockerDns: z.boolean(),
       backlog: int,
+      /** Listening sockets on the port: each holds its own backlog + 1. */
+      sockets: int,
       queued: int,
       queueRoom: int,
       accepted: int,
@@ -79,9 +113,17 @@ export const Lift = z.strictObject({
 });
 export type Lift = z.infer<typeof Lift>;
 
-/** `portlab inspect --json`: one look at a running container. */
+/** What was inspected: a container (its id and name), a process (its pid, "name (pid N)"), the host's namespace. */
+export const InspectionTarget = z.strictObject({
+  kind: z.enum(['container', 'process', 'host']),
+  id: z.string(),
+  name: z.string(),
+});
+export type InspectionTarget = z.infer<typeof InspectionTarget>;
+
+/** `portlab inspect --json`: one look at a running container, a process's namespace or the host's. */
 export const Inspection = z.strictObject({
-  container: z.strictObject({ id: z.string(), name: z.string() }),
+  target: InspectionTarget,
   namespace: NamespaceLook,
   host: HostRoom,
   headroom: Headroom,

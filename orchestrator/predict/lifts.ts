@@ -5,9 +5,10 @@
  */
 import { stringify } from 'yaml';
 import { formatCount } from './count-range.ts';
-import { KERNEL_DEFAULT_PORT_RANGE, TIME_WAIT_SECONDS } from './kernel-facts.ts';
+import { TIME_WAIT_SECONDS } from './kernel-facts.ts';
 import type { Headroom, Lift, NamespaceLook } from './inspection-schema.ts';
-import { reuseAgeOf, twReuseApplies } from './time-wait-reuse.ts';
+import { isLoopbackAddress, reuseAgeOf, twReuseApplies } from './time-wait-reuse.ts';
+import { expandPortList } from './ports.ts';
 
 /** The widest range a namespace can have: every port above the well-known ones. */
 const WIDEST_RANGE = { low: 1024, high: 65535 } as const;
@@ -25,7 +26,12 @@ const CHURN_SECONDS = 30;
  */
 function twReuseLift(destination: Destination, look: NamespaceLook, usable: number): Lift[] {
   const timeWaits = destination.timeWait.count;
-  if (timeWaits === 0 || twReuseApplies(look.sysctls['net.ipv4.tcp_tw_reuse'], look.sysctls['net.ipv4.tcp_timestamps'])) return [];
+  const reused = twReuseApplies(
+    look.sysctls['net.ipv4.tcp_tw_reuse'],
+    look.sysctls['net.ipv4.tcp_timestamps'],
+    isLoopbackAddress(destination.address),
+  );
+  if (timeWaits === 0 || reused || destination.timeWait.runsOutAbovePerSecond === null) return [];
   const age = reuseAgeOf(look.sysctls, look.sysctls['net.ipv4.tcp_tw_reuse_delay'] ?? '', undefined);
   if (age.max >= TIME_WAIT_SECONDS) return [];
   const timestampsOff = look.sysctls['net.ipv4.tcp_timestamps'] === '0';
@@ -33,7 +39,7 @@ function twReuseLift(destination: Destination, look: NamespaceLook, usable: numb
   return [
     {
       name: 'tw-reuse',
-      change: `net.ipv4.tcp_tw_reuse 1${timestampsOff ? ' and tcp_timestamps 1' : ''} (namespaced sysctls): the ${formatCount(timeWaits)} ports in TIME-WAIT are taken again once ${age.text} old, so closing first runs out above ${formatCount(Math.floor(usable / age.max))}/s instead of ${formatCount(destination.timeWait.runsOutAbovePerSecond)}/s`,
+      change: `net.ipv4.tcp_tw_reuse 1${timestampsOff ? ' and tcp_timestamps 1' : ''} (namespaced sysctls): the ${formatCount(timeWaits)} ports in TIME-WAIT are taken again once ${age.text} old, so closing first runs out above ${formatCount(Math.floor(destination.timeWait.churnPorts / age.max))}/s instead of ${formatCount(destination.timeWait.runsOutAbovePerSecond)}/s`,
       connections: usable,
       group: {
         mode: 'churn',
@@ -49,10 +55,13 @@ function twReuseLift(destination: Destination, look: NamespaceLook, usable: numb
 /** The changes that lift a destination's binding limit, each with the count it allows. */
 export function liftsFor(destination: Destination, look: NamespaceLook, descriptors: Headroom['descriptors']): Lift[] {
   const usable = destination.portsUsed + destination.portsFree;
-  // Docker's DNS listener binds its port in the default range, which the widest range covers: one port less.
-  // Descriptors for `connections` on top of those the process holds now.
+  // Every port the namespace listens on (Docker's DNS listener among them) or reserves within the widest range is
+  // skipped by connect() there. Descriptors for `connections` on top of those the process holds now.
   const nofileFor = (connections: number) => (descriptors?.fds ?? 0) + connections;
-  const widest = WIDEST_RANGE.high - WIDEST_RANGE.low + 1 - (look.boundPorts.some((port) => port >= KERNEL_DEFAULT_PORT_RANGE.low) ? 1 : 0);
+  const taken = new Set(
+    [...look.boundPorts, ...expandPortList(look.reservedPorts)].filter((port) => port >= WIDEST_RANGE.low && port <= WIDEST_RANGE.high),
+  );
+  const widest = WIDEST_RANGE.high - WIDEST_RANGE.low + 1 - taken.size;
   if (destination.limit === 'port-range') {
     return [
       {

@@ -3,9 +3,16 @@ import type { Environment } from './environment.ts';
 import { kernelBefore, KERNEL_FEATURES, TIME_WAIT_SECONDS } from './kernel-facts.ts';
 import { formatCount } from './count-range.ts';
 
-/** tcp_tw_reuse=1 with timestamps on: connect() may take a TIME_WAIT's port again once it is old enough (tcp_twsk_unique). */
-export const twReuseApplies = (twReuse: string | undefined, timestamps: string | undefined): boolean =>
-  twReuse === '1' && timestamps !== '0';
+/** 127.0.0.0/8 and ::1 (a v4-mapped address is written as IPv4 by the probe). */
+export const isLoopbackAddress = (address: string): boolean => /^127\./.test(address) || address === '::1';
+
+/**
+ * Whether connect() may take a TIME_WAIT's port to a destination again once it is old enough (tcp_twsk_unique):
+ * tcp_tw_reuse 1, or 2 (the default) where the TIME_WAIT's destination or source address is loopback, and timestamps
+ * on (a TIME_WAIT without a timestamp is never reused). A scenario's server is another container: never loopback.
+ */
+export const twReuseApplies = (twReuse: string | undefined, timestamps: string | undefined, toLoopback: boolean): boolean =>
+  (twReuse === '1' || ((twReuse ?? '2') === '2' && toLoopback)) && timestamps !== '0';
 
 /**
  * How old a TIME_WAIT must be before tcp_twsk_unique lets connect() take its port: `net.ipv4.tcp_tw_reuse_delay`

@@ -1,11 +1,11 @@
-import type { Headroom, HostRoom, Lift } from '../predict/inspection-schema.ts';
+import type { Headroom, HostRoom, InspectionTarget, Lift } from '../predict/inspection-schema.ts';
 import { formatCount } from '../predict/count-range.ts';
 import { firstToRunOut } from '../predict/headroom.ts';
 import { escape, pageHead } from './html.ts';
 
 /** What `portlab inspect` found, as its page shows it. */
 export type InspectionShown = {
-  container: { id: string; name: string };
+  target: InspectionTarget;
   readAt: string;
   host: HostRoom;
   headroom: Headroom;
@@ -33,7 +33,7 @@ function listenersTable(headroom: Headroom): string {
   if (headroom.listeners.length === 0) return '<p class="muted">no listening socket</p>';
   const rows = headroom.listeners.map(
     (listener) => `<tr><td>${escape(`${listener.address}:${listener.port}`)}${listener.dockerDns ? " (Docker's DNS)" : ''}</td>
-      <td class="number">${formatCount(listener.backlog)}</td><td class="number">${formatCount(listener.queued)}</td>
+      <td class="number">${formatCount(listener.backlog)}${listener.sockets > 1 ? ` (${listener.sockets} sockets)` : ''}</td><td class="number">${formatCount(listener.queued)}</td>
       <td class="number">${formatCount(listener.queueRoom)}</td><td class="number">${formatCount(listener.accepted)}</td>
       <td class="number">${listener.descriptorsFree === null ? '-' : formatCount(listener.descriptorsFree)}</td></tr>`,
   );
@@ -41,19 +41,27 @@ function listenersTable(headroom: Headroom): string {
 <tbody>${rows.join('\n')}</tbody></table>`;
 }
 
-/** The page for one inspection of a running container. Pure. */
+/** What was inspected, as the page's second line names it: "container 0123456789ab", "process 4242", "the host's namespace". */
+export const targetText = (target: InspectionTarget): string =>
+  target.kind === 'container'
+    ? `container ${target.id.slice(0, 12)}`
+    : target.kind === 'process'
+      ? `process ${target.id}`
+      : "the host's namespace";
+
+/** The page for one inspection of a running container, a process's namespace or the host's. Pure. */
 export function inspectPage(shown: InspectionShown): string {
-  const { container, headroom } = shown;
+  const { target, headroom } = shown;
   const first = firstToRunOut(headroom);
   const lifts =
     shown.lifts && shown.scenarioFile
       ? `<section id="lifts"><h2>What would lift it</h2><ul>${shown.lifts.map((lift) => `<li>${escape(lift.change)}: ${formatCount(lift.connections)} to that destination</li>`).join('')}</ul>
 <p>Try them: <code>portlab run ${escape(shown.scenarioFile)}</code></p></section>`
       : '';
-  return `${pageHead(`portlab inspect: ${container.name}`)}
+  return `${pageHead(`portlab inspect: ${target.name}`)}
 <header>
-<h1>${escape(container.name)}</h1>
-<p class="muted">container ${escape(container.id.slice(0, 12))}, read ${escape(shown.readAt)}${first ? `; first to run out: ${escape(`${first.address}:${first.port}`)}, ${escape(first.limit)}, ${formatCount(first.left)} more` : ''}</p>
+<h1>${escape(target.name)}</h1>
+<p class="muted">${escape(targetText(target))}, read ${escape(shown.readAt)}${first ? `; first to run out: ${escape(`${first.address}:${first.port}`)}, ${escape(first.limit)}, ${formatCount(first.left)} more` : ''}</p>
 </header>
 <section id="namespace"><h2>The namespace</h2><ul>${headroom.lines.map((line) => `<li>${escape(line)}</li>`).join('')}${
     headroom.descriptors

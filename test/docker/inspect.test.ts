@@ -26,6 +26,8 @@ const names = {
   idle: `insp-idle-${tag}`,
   churner: `insp-churner-${tag}`,
   closer: `insp-closer-${tag}`,
+  loopRedis: `insp-loop-redis-${tag}`,
+  loopChurner: `insp-loop-churner-${tag}`,
 };
 const dockerCli = (...args: string[]) => execa('docker', args);
 let image = '';
@@ -69,7 +71,9 @@ beforeAll(async () => {
 }, 15 * 60_000);
 
 afterAll(async () => {
-  await execa('docker', ['rm', '-f', names.server, names.client, names.redis, names.idle, names.churner, names.closer], { reject: false });
+  await execa('docker', ['rm', '-f', names.server, names.client, names.redis, names.idle, names.churner, names.closer, names.loopRedis, names.loopChurner], {
+    reject: false,
+  });
   await execa('docker', ['network', 'rm', names.network], { reject: false });
 });
 
@@ -157,6 +161,36 @@ describe("portlab inspect: the model pointed at running containers that are not 
     const byGroup = Object.fromEntries(predict(tryIt.scenario, ASSUMED_ENVIRONMENT).clients.map((client) => [client.group, client]));
     expect(byGroup['as-is-churning']).toMatchObject({ limit: 'time-wait', connections: { min: 100 } });
     expect(byGroup['tw-reuse']).toMatchObject({ limit: 'none' });
+  });
+
+  it('a redis churned over 127.0.0.1 from inside its own namespace, tcp_tw_reuse 2: reuse after 1 s, no tcp_tw_reuse lift', async () => {
+    // The default tcp_tw_reuse 2 reuses a TIME_WAIT to or from a loopback address (tcp_twsk_unique). A probe in the
+    // redis container's network namespace churns to 127.0.0.1:6379 through 100 ports, faster than 100 a second, so
+    // its connect() fails with every port in a TIME_WAIT younger than the reuse delay; then it waits, and the
+    // namespace holds them while it is inspected.
+    const range = ['--sysctl', 'net.ipv4.ip_local_port_range=61000 61099'];
+    await runOnNetwork(names.loopRedis, names.network, ...range, 'portlab.invalid/redis:7.0', '--port', '6379', '--save', '');
+    await eventually(
+      async () => ((await dockerCli('logs', names.loopRedis)).stdout.includes('Ready to accept connections') ? true : undefined),
+      30_000,
+      'redis starting',
+    );
+    await dockerCli(
+      ...['run', '-d', '--name', names.loopChurner, '--network', `container:${names.loopRedis}`, image, 'client'],
+      ...['--server', '127.0.0.1', '--ports', '6379', '--mode', 'churn', '--close', 'client', '--duration-ms', '600000'],
+      ...['--fd-budget', '100'],
+    );
+    const done = JSON.parse(await probeDone(names.loopChurner, 'the loopback churner running out of ports'));
+    expect(done).toMatchObject({ errno: 'EADDRNOTAVAIL' });
+    const json = await inspectJson(names.loopRedis);
+    expect(json.namespace.sysctls['net.ipv4.tcp_tw_reuse']).toBe('2');
+    const destination = json.headroom.destinations.find((entry: { address: string }) => entry.address === '127.0.0.1');
+    expect(destination).toMatchObject({ port: 6379, timeWait: { reuseSeconds: 1 } });
+    expect(destination.timeWait.count).toBeGreaterThan(0);
+    expect(destination.timeWait.reuse).toContain('tcp_tw_reuse 2 to a loopback address (127.0.0.1)');
+    // The TIME-WAITs are older than the delay by now: their ports are free for the next connect() to it.
+    expect(destination.portsFree).toBe(100 - (destination.portsUsed - destination.timeWait.count));
+    expect((json.lifts ?? []).map((lift: { name: string }) => lift.name)).not.toContain('tw-reuse');
   });
 
   it('a container that is not running, or not there: one line, exit 2, nothing created', async () => {

@@ -14,12 +14,13 @@ const filled: NamespaceLook = {
   reservedPorts: '',
   somaxconn: 4096,
   sysctls: { 'net.ipv4.tcp_tw_reuse': '2', 'net.ipv4.tcp_timestamps': '1' },
-  destinations: [{ address: '172.18.0.2', port: 5000, states: { ESTABLISHED: 1000 }, inRange: 1000 }],
+  destinations: [{ address: '172.18.0.2', port: 5000, states: { ESTABLISHED: 1000 }, inRange: 1000, timeWaitInRange: 0 }],
   moreDestinations: 0,
+  portsOut: 1000,
   listeners: [],
   processes: [{ pid: 1, name: 'loadgen', fds: 1003, nofile: 20000 }],
 };
-const HOST = { conntrack: { max: 262144, inUse: 0 }, files: null };
+const HOST = { conntrack: { max: 262144, inUse: 0 }, files: null, localAddresses: [] };
 
 describe('what would lift the limit that binds a running destination, as a scenario to try', () => {
   const room = headroom(filled, HOST);
@@ -66,7 +67,7 @@ describe('what would lift the limit that binds a running destination, as a scena
     const closing: NamespaceLook = {
       ...filled,
       sysctls: { 'net.ipv4.tcp_tw_reuse': '0', 'net.ipv4.tcp_timestamps': '1', 'net.ipv4.tcp_tw_reuse_delay': '1000' },
-      destinations: [{ ...filled.destinations[0]!, states: { 'TIME-WAIT': 1000 } }],
+      destinations: [{ ...filled.destinations[0]!, states: { 'TIME-WAIT': 1000 }, timeWaitInRange: 1000 }],
     };
     const closingRoom = headroom(closing, HOST);
     const churned = liftsFor(closingRoom.destinations[0]!, closing, closingRoom.descriptors);
@@ -89,5 +90,22 @@ describe('what would lift the limit that binds a running destination, as a scena
       'tw-reuse',
     );
     expect(lifts.map((lift) => lift.name)).not.toContain('tw-reuse');
+  });
+  it('tcp_tw_reuse 2 to a loopback destination reuses already: no tcp_tw_reuse lift for 127.0.0.1:6379', () => {
+    const loopback: NamespaceLook = {
+      ...filled,
+      destinations: [{ address: '127.0.0.1', port: 6379, states: { 'TIME-WAIT': 1000 }, inRange: 1000, timeWaitInRange: 1000 }],
+    };
+    const room = headroom(loopback, HOST);
+    expect(room.destinations[0]!.timeWait.reuseSeconds).toBe(1);
+    expect(liftsFor(room.destinations[0]!, loopback, room.descriptors).map((lift) => lift.name)).not.toContain('tw-reuse');
+  });
+
+  it('the widest range skips every port the namespace listens on or reserves in 1024-65535, not only Docker DNS', () => {
+    const listening: NamespaceLook = { ...filled, boundPorts: [36365, 8080, 80], reservedPorts: '40000-40009,70' };
+    const room = headroom(listening, HOST);
+    const widest = liftsFor(room.destinations[0]!, listening, room.descriptors).find((lift) => lift.name === 'widest-range');
+    // 64,512 ports less 36365, 8080 and ten reserved (80 and 70 lie below the range).
+    expect(widest?.connections).toBe(64500);
   });
 });

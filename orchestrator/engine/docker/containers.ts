@@ -153,6 +153,21 @@ export class Containers {
     );
   }
 
+  /** The addresses of the engine's running containers on its networks (IPv4 and IPv6), each once. */
+  async addresses(): Promise<string[]> {
+    return this.context.call(
+      "the running containers' addresses",
+      async (abortSignal) => {
+        const found = await this.context.api.listContainers({ abortSignal });
+        const networks = found.flatMap((entry) => Object.values(entry.NetworkSettings?.Networks ?? {}));
+        return [...new Set(networks.flatMap((network) => [network.IPAddress, network.GlobalIPv6Address]).filter(Boolean))];
+      },
+      (error) => {
+        throw new EngineError("listing the running containers' addresses", { cause: error });
+      },
+    );
+  }
+
   async list(labels: LabelFilter): Promise<Labelled[]> {
     return this.context.call(
       'a list of containers',

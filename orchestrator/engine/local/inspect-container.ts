@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { parseInspection } from '../../observe/inspection.ts';
-import type { HostRoom, NamespaceLook } from '../../predict/inspection-schema.ts';
+import type { HostRoom, InspectionTarget, NamespaceLook } from '../../predict/inspection-schema.ts';
 import type { DockerEngine } from '../docker/engine.ts';
 import { EngineError } from '../errors.ts';
 import { engineOnThisMachine, readHostProc } from './host-proc.ts';
@@ -10,7 +10,8 @@ export class NotInspectableError extends Error {
   override name = 'NotInspectableError';
 }
 
-export type Inspected = { container: { id: string; name: string }; look: NamespaceLook; host: HostRoom };
+/** What one look found: what was inspected (a container, a process, the host's namespace), the namespace, the host. */
+export type Inspected = { target: InspectionTarget; look: NamespaceLook; host: HostRoom };
 
 /**
  * One look at a running container's network and PID namespaces: the probe, started for a moment in them
@@ -43,8 +44,9 @@ export async function inspectContainer(engine: DockerEngine, image: string, targ
     throw new EngineError(`the probe printed no inspection of ${found.name} (it printed: ${JSON.stringify(output.slice(0, 200))})`);
   const host = engineOnThisMachine() ? await readHostProc() : null;
   return {
-    container: { id: found.id, name: found.name },
+    target: { kind: 'container', id: found.id, name: found.name },
     look,
-    host: { conntrack: host?.conntrack ?? null, files: host?.host.files ?? null },
+    // A connection to another of the engine's containers has both ends on the engine's host: two of its files.
+    host: { conntrack: host?.conntrack ?? null, files: host?.host.files ?? null, localAddresses: await engine.containers.addresses() },
   };
 }
