@@ -8,7 +8,8 @@ import { readResults } from './docker-helpers.ts';
 
 /**
  * portlab as people install it: `npm pack`, then `npm install -g` of the tarball (into a prefix of the test's own,
- * never the machine's global one), then `portlab run` from an empty folder elsewhere.
+ * never the machine's global one), then `portlab run` from an empty folder elsewhere, and `portlab inspect --host` with
+ * the probe binary the package ships.
  */
 describe('the packed and installed command', () => {
   it('portlab run from an empty folder: shipped names resolve, results and report land in that folder, pass', async () => {
@@ -32,5 +33,18 @@ describe('the packed and installed command', () => {
     expect(files.filter((file) => /\.(json|html|compose\.yml)$/.test(file))).toHaveLength(3);
     const [result] = await readResults(path.join(folder, 'results'));
     expect(result?.verdict).toBe('pass');
+    // The package ships the probe as a host binary: inspect of the host's namespace builds nothing (its cache stays
+    // empty) and talks to no engine.
+    const cache = path.join(work, 'cache');
+    await mkdir(cache);
+    const inspect = await execa(path.join(prefix, 'bin', 'portlab'), ['inspect', '--host', '--json'], {
+      cwd: folder,
+      env: { ...env, PORTLAB_CACHE_DIR: cache, DOCKER_HOST: 'unix:///nonexistent/no-engine.sock' },
+      extendEnv: false,
+      reject: false,
+    });
+    expect(inspect.exitCode, String(inspect.stderr)).toBe(0);
+    expect(JSON.parse(String(inspect.stdout)).target.kind).toBe('host');
+    expect(await readdir(cache)).toEqual([]);
   });
 });
