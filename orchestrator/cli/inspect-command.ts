@@ -9,6 +9,7 @@ import { RESULTS_DIR } from '../report/results-dir.ts';
 import { userCwd } from '../scenario/load-scenario.ts';
 import { inspectContainer, type Inspected } from '../engine/local/inspect-container.ts';
 import { inspectProcess, type HostTarget } from '../engine/local/inspect-process.ts';
+import { parseServeAddress, serveInspections } from './inspect-serve.ts';
 import { firstToRunOut, headroom } from '../predict/headroom.ts';
 import { formatCount } from '../predict/count-range.ts';
 import { backendFor } from './backends.ts';
@@ -19,6 +20,7 @@ import { reportError } from './report-error.ts';
 
 export const INSPECT_USAGE = `usage: portlab inspect <container> [--json] [--watch SECONDS]
        portlab inspect --pid PID | --host [--json] [--watch SECONDS]
+       portlab inspect <container> | --pid PID | --host --serve ADDR [--top N]
 
   The model pointed at a container that is already running (a name or id on the local engine, portlab's or not),
   at the network namespace of any process on this machine (--pid: a host service, a Kubernetes pod's process, a
@@ -34,7 +36,10 @@ export const INSPECT_USAGE = `usage: portlab inspect <container> [--json] [--wat
   --pid PID       the network namespace of process PID (exit 2 when there is none; exit 3 without the rights)
   --host          the network namespace portlab runs in, and its processes
   --json          the same as JSON on stdout
-  --watch SECONDS look again every SECONDS (2 to 3600) until Ctrl-C`;
+  --watch SECONDS look again every SECONDS (2 to 3600) until Ctrl-C
+  --serve ADDR    serve Prometheus's text format at http://ADDR/metrics (HOST:PORT, [IPV6]:PORT, :PORT), a look per
+                  scrape, until Ctrl-C or SIGTERM; no files are written
+  --top N         the destinations --serve lists: the N (1 to 128, 20 unless said) that run out first`;
 
 /** What `portlab inspect` shows a person: the container, its destinations and listeners, each with its limit. */
 export function formatHeadroom(inspected: Inspected, room: Headroom): string {
@@ -132,6 +137,10 @@ const sleep = (ms: number, signal: AbortSignal) =>
 
 const status = (message: string) => process.stderr.write(`${message}\n`);
 
+/** The headroom of a look: for a process asked about by pid, its own nofile is the one a connection counts against. */
+const roomOf = (inspected: Inspected): Headroom =>
+  headroom(inspected.look, inspected.host, inspected.target.kind === 'process' ? Number(inspected.target.id) : undefined);
+
 /**
  * How each look is taken: of a container, through the local engine (connected to once, its probe image built
  * once); of a process or the host's namespace, by the probe as a host binary, with no engine at all.
@@ -147,29 +156,43 @@ async function inspector(
   return () => inspectContainer(engine, image, container!, signal);
 }
 
+/** The command line, checked: what to inspect and how; throws a one-line message for a wrong one. */
+function parseInspectArgs(argv: string[]) {
+  const parsed = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      help: { type: 'boolean', short: 'h', default: false },
+      json: { type: 'boolean', default: false },
+      watch: { type: 'string' },
+      pid: { type: 'string' },
+      host: { type: 'boolean', default: false },
+      serve: { type: 'string' },
+      top: { type: 'string' },
+    },
+  });
+  const { pid, host, serve, top, watch } = parsed.values;
+  if (parsed.values.help) return parsed;
+  const asked = parsed.positionals.length + (pid === undefined ? 0 : 1) + (host ? 1 : 0);
+  if (asked !== 1) throw new Error('inspect takes one container (a name or id), or --pid PID, or --host');
+  if (pid !== undefined && !(/^\d+$/.test(pid) && Number(pid) >= 1 && Number(pid) <= 4_194_304))
+    throw new Error(`--pid takes a process id (a whole number from 1 to 4194304, the kernel's most), found ${JSON.stringify(pid)}`);
+  if (watch !== undefined && !(/^\d+$/.test(watch) && Number(watch) >= 2 && Number(watch) <= 3600))
+    throw new Error(`--watch takes a whole number of seconds from 2 to 3600, found ${JSON.stringify(watch)}`);
+  if (serve !== undefined) parseServeAddress(serve);
+  if (serve !== undefined && (parsed.values.json || watch !== undefined))
+    throw new Error('--serve answers each scrape with a look of its own: it takes neither --json nor --watch');
+  if (top !== undefined && serve === undefined) throw new Error('--top says how many destinations --serve lists: it needs --serve');
+  if (top !== undefined && !(/^\d+$/.test(top) && Number(top) >= 1 && Number(top) <= 128))
+    throw new Error(`--top takes a whole number from 1 to 128, found ${JSON.stringify(top)}`);
+  return parsed;
+}
+
 export async function inspectCommand(argv: string[]): Promise<number> {
   let parsed;
   try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        help: { type: 'boolean', short: 'h', default: false },
-        json: { type: 'boolean', default: false },
-        watch: { type: 'string' },
-        pid: { type: 'string' },
-        host: { type: 'boolean', default: false },
-      },
-    });
-    const { pid, host } = parsed.values;
-    const asked = parsed.positionals.length + (pid === undefined ? 0 : 1) + (host ? 1 : 0);
-    if (!parsed.values.help && asked !== 1) throw new Error('inspect takes one container (a name or id), or --pid PID, or --host');
-    if (pid !== undefined && !(/^\d+$/.test(pid) && Number(pid) >= 1 && Number(pid) <= 4_194_304))
-      throw new Error(`--pid takes a process id (a whole number from 1 to 4194304, the kernel's most), found ${JSON.stringify(pid)}`);
-    const watch = parsed.values.watch;
-    if (watch !== undefined && !(/^\d+$/.test(watch) && Number(watch) >= 2 && Number(watch) <= 3600))
-      throw new Error(`--watch takes a whole number of seconds from 2 to 3600, found ${JSON.stringify(watch)}`);
+    parsed = parseInspectArgs(argv);
   } catch (error) {
     return badUsage((error as Error).message, INSPECT_USAGE);
   }
@@ -180,11 +203,20 @@ export async function inspectCommand(argv: string[]): Promise<number> {
   const stop = new AbortController();
   const onInterrupt = () => stop.abort();
   process.once('SIGINT', onInterrupt);
+  process.once('SIGTERM', onInterrupt);
   try {
     const look = await inspector(parsed.positionals[0], hostTarget, stop.signal);
+    if (parsed.values.serve !== undefined) {
+      const take = async () => {
+        const inspected = await look();
+        return { inspected, room: roomOf(inspected) };
+      };
+      await serveInspections(parseServeAddress(parsed.values.serve), take, Number(parsed.values.top ?? 20), stop.signal, status);
+      return EXIT.pass;
+    }
     do {
       const inspected = await look();
-      const room = headroom(inspected.look, inspected.host, inspected.target.kind === 'process' ? Number(inspected.target.id) : undefined);
+      const room = roomOf(inspected);
       const lifted = await writeLifts(inspected, room);
       const page = await writePage(inspected, room, lifted);
       const shown = parsed.values.json
@@ -210,5 +242,6 @@ export async function inspectCommand(argv: string[]): Promise<number> {
     return reportError(error);
   } finally {
     process.off('SIGINT', onInterrupt);
+    process.off('SIGTERM', onInterrupt);
   }
 }

@@ -5,6 +5,7 @@ import { EngineMismatchError } from '../engine/swarm/swarm-backend.ts';
 import { KernelTooOldError } from '../predict/kernel-facts.ts';
 import { NotInspectableError } from '../engine/local/inspect-container.ts';
 import { InspectRightsError } from '../engine/local/inspect-process.ts';
+import { ServeAddressError } from './inspect-serve.ts';
 import { ResultsDirError } from '../report/results-dir.ts';
 import { ResultFileError } from '../report/write-report.ts';
 import { ScenarioError } from '../scenario/load-scenario.ts';
@@ -17,6 +18,7 @@ export function exitCodeOf(error: unknown): number | undefined {
     error instanceof EngineMismatchError ||
     error instanceof KernelTooOldError ||
     error instanceof NotInspectableError ||
+    error instanceof ServeAddressError ||
     error instanceof ResultFileError
   )
     return EXIT.badInput;
