@@ -111,7 +111,49 @@ function functionsOf(module: string): Array<{ name: string; lines: number }> {
   return found;
 }
 
+/** The probe's C files (images/probe: probe.c and the rooms it includes), held to the same measure. */
+const PROBE_DIR = path.join(PROJECT_ROOT, 'images', 'probe');
+const probeFiles = readdirSync(PROBE_DIR).filter((file) => file.endsWith('.c'));
+
+/**
+ * Every function a C file defines, by name, and how many lines it spans: a definition starts in column 0 with a
+ * name and `(` (not a declaration: no `;` before its `{`) and ends at the next `}` in column 0.
+ */
+function cFunctionsOf(file: string): Array<{ name: string; lines: number }> {
+  const lines = readFileSync(path.join(PROBE_DIR, file), 'utf8').split('\n');
+  const found: Array<{ name: string; lines: number }> = [];
+  for (let start = 0; start < lines.length; start++) {
+    const head = /^[A-Za-z_][\w\s*]*?\b(\w+)\s*\(/.exec(lines[start]!);
+    if (!head || lines[start]!.startsWith('#')) continue;
+    if (/\{.*\}\s*$/.test(lines[start]!)) {
+      found.push({ name: head[1]!, lines: 1 });
+      continue;
+    }
+    let open = start;
+    while (open < lines.length && !/\{\s*$/.test(lines[open]!) && !/;\s*$/.test(lines[open]!)) open++;
+    if (open >= lines.length || /;\s*$/.test(lines[open]!)) continue;
+    const end = lines.findIndex((line, index) => index > open && line === '}');
+    found.push({ name: head[1]!, lines: end - start + 1 });
+    start = end;
+  }
+  return found;
+}
+
 describe('the layout: modules and functions a reader can hold in mind', () => {
+  it(`no C file of the probe is over ${MAX_FILE_LINES} lines, no function of it over ${MAX_FUNCTION_LINES}`, () => {
+    const long = probeFiles.flatMap((file) => {
+      const lines = readFileSync(path.join(PROBE_DIR, file), 'utf8').split('\n').length;
+      return lines > MAX_FILE_LINES ? [`${file}: ${lines}`] : [];
+    });
+    const longFunctions = probeFiles.flatMap((file) =>
+      cFunctionsOf(file).flatMap((fn) => (fn.lines > MAX_FUNCTION_LINES ? [`${file}: ${fn.name} (${fn.lines})`] : [])),
+    );
+    expect([...long, ...longFunctions]).toEqual([]);
+    // It measures what it checks: main() is found, and the probe has functions of some length.
+    expect(cFunctionsOf('probe.c').map((fn) => fn.name)).toContain('main');
+    expect(Math.max(...probeFiles.flatMap((file) => cFunctionsOf(file).map((fn) => fn.lines)))).toBeGreaterThan(MAX_FUNCTION_LINES / 2);
+  });
+
   it(`no module in orchestrator/ is over ${MAX_FILE_LINES} lines`, () => {
     const long = modules.flatMap((module) => {
       const lines = readFileSync(path.join(ROOT, module), 'utf8').split('\n').length;

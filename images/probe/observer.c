@@ -19,18 +19,6 @@
  * fifth of one core.
  * It is part of probe.c (one translation unit: it shares emit(), elapsed_ms() and read_text()).
  */
-#include <linux/inet_diag.h>
-#include <linux/netlink.h>
-#include <linux/sock_diag.h>
-#include <netinet/tcp.h>
-
-#define MAX_APP_PROCESSES 16
-#define TCP_STATES 12
-
-/* The kernel's TCP states (include/net/tcp_states.h), as ss(8) spells them. */
-static const char *const TCP_STATE_NAMES[TCP_STATES] = {
-    "UNKNOWN", "ESTABLISHED", "SYN-SENT", "SYN-RECV", "FIN-WAIT-1", "FIN-WAIT-2", "TIME-WAIT", "CLOSE", "CLOSE-WAIT", "LAST-ACK", "LISTEN", "CLOSING",
-};
 
 struct listener {
   int port;
@@ -73,114 +61,11 @@ static void count_socket(const struct inet_diag_msg *msg, struct kernel_view *vi
   if (msg->idiag_inode != 0) view->held++;
 }
 
-/* One sock_diag dump of a family's TCP sockets in every state, each handed to `take`. 0, or the errno that stopped it. */
-static int diag_dump(int family, void (*take)(const struct inet_diag_msg *, void *), void *arg) {
-  int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
-  if (fd < 0) return errno;
-  struct {
-    struct nlmsghdr header;
-    struct inet_diag_req_v2 request;
-  } ask = {.header = {.nlmsg_len = sizeof ask, .nlmsg_type = SOCK_DIAG_BY_FAMILY, .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP},
-           .request = {.sdiag_family = family, .sdiag_protocol = IPPROTO_TCP, .idiag_states = ~0u}};
-  if (send(fd, &ask, sizeof ask, 0) < 0) {
-    int err = errno;
-    close(fd);
-    return err;
-  }
-  static char buffer[1 << 16];
-  for (;;) {
-    ssize_t length = recv(fd, buffer, sizeof buffer, 0);
-    if (length < 0 && errno == EINTR) continue;
-    if (length <= 0) break;
-    for (struct nlmsghdr *header = (struct nlmsghdr *)buffer; NLMSG_OK(header, (size_t)length); header = NLMSG_NEXT(header, length)) {
-      if (header->nlmsg_type == NLMSG_DONE) {
-        close(fd);
-        return 0;
-      }
-      if (header->nlmsg_type == NLMSG_ERROR) {
-        int err = -((struct nlmsgerr *)NLMSG_DATA(header))->error;
-        close(fd);
-        return err;
-      }
-      take((const struct inet_diag_msg *)NLMSG_DATA(header), arg);
-    }
-  }
-  close(fd);
-  return EIO;
-}
 
 static void count_into_view(const struct inet_diag_msg *msg, void *view) { count_socket(msg, view); }
 
 /* The kernel view of one family's sockets. */
 static int dump_tcp(int family, struct kernel_view *view) { return diag_dump(family, count_into_view, view); }
-
-/* With `probe inspect --netns-of PID`, only the processes in that network namespace (its nsfs inode) are counted. */
-static unsigned long long processes_netns = 0;
-/* With --netns-of, the process asked about: always listed, whatever the others hold. */
-static int process_asked = 0;
-
-struct process_seen {
-  int pid;
-  char name[64];
-  long long fds, nofile;
-};
-
-/*
- * The application's processes: every process of the PID namespace but this one (with --netns-of, every process in
- * that network namespace), with its descriptors and nofile; past MAX_APP_PROCESSES, the ones holding the most.
- */
-static int app_processes(char *out, size_t size) {
-  struct process_seen kept[MAX_APP_PROCESSES];
-  int nkept = 0;
-  DIR *proc = opendir("/proc");
-  if (!proc) return snprintf(out, size, "[]");
-  struct dirent *entry;
-  while ((entry = readdir(proc)) != NULL) {
-    int pid = atoi(entry->d_name);
-    if (pid <= 0 || pid == getpid()) continue;
-    char path[64];
-    if (processes_netns) {
-      struct stat ns;
-      snprintf(path, sizeof path, "/proc/%d/ns/net", pid);
-      if (stat(path, &ns) != 0 || (unsigned long long)ns.st_ino != processes_netns) continue;
-    }
-    struct process_seen seen = {.pid = pid, .fds = -1, .nofile = -1};
-    snprintf(path, sizeof path, "/proc/%d/comm", pid);
-    if (read_text(path, seen.name, sizeof seen.name) != 0) continue;
-    seen.name[strcspn(seen.name, "\n\"\\")] = 0;
-    snprintf(path, sizeof path, "/proc/%d/fd", pid);
-    DIR *fds = opendir(path);
-    if (fds) {
-      seen.fds = 0;
-      struct dirent *fd;
-      while ((fd = readdir(fds)) != NULL)
-        if (fd->d_name[0] != '.') seen.fds++;
-      closedir(fds);
-    }
-    char limits[4096] = "";
-    snprintf(path, sizeof path, "/proc/%d/limits", pid);
-    if (read_text(path, limits, sizeof limits) == 0) {
-      const char *line = strstr(limits, "Max open files");
-      if (line) sscanf(line + strlen("Max open files"), "%lld", &seen.nofile);
-    }
-    /* Kept in the order read; once full, one holding more descriptors takes the place of the one holding fewest. */
-    if (nkept < MAX_APP_PROCESSES) {
-      kept[nkept++] = seen;
-      continue;
-    }
-    int fewest = -1;
-    for (int i = 0; i < nkept; i++)
-      if (kept[i].pid != process_asked && (fewest < 0 || kept[i].fds < kept[fewest].fds)) fewest = i;
-    if (fewest >= 0 && (seen.pid == process_asked || seen.fds > kept[fewest].fds)) kept[fewest] = seen;
-  }
-  closedir(proc);
-  int at = snprintf(out, size, "[");
-  for (int i = 0; i < nkept; i++)
-    at += snprintf(out + at, size - at, "%s{\"pid\":%d,\"name\":\"%s\",\"fds\":%lld,\"nofile\":%lld}", i ? "," : "", kept[i].pid, kept[i].name,
-                   kept[i].fds, kept[i].nofile);
-  at += snprintf(out + at, size - at, "]");
-  return at;
-}
 
 static void emit_observation(struct options *o, int server, int *unreadable) {
   struct kernel_view view = {.o = o, .server = server};
@@ -339,3 +224,4 @@ static int run_observer(struct options *o) {
        role, elapsed_ms());
   return 0;
 }
+

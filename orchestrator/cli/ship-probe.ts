@@ -5,11 +5,11 @@ import { ensureObserverBinary } from '../engine/probe-image.ts';
 import { probeImageTag } from '../engine/probe-source.ts';
 
 /**
- * `npm pack`'s last step: the probe as a static host binary (musl, scripts/build-observer.sh) for the sources being
+ * `npm pack`'s last step: the probe as a static host binary (musl, scripts/build-probe.sh --musl) for the sources being
  * packed, as dist/probe-<source hash>, so an installed portlab inspects a process (`portlab inspect --pid`, `--host`)
  * with no compiler and no engine on the machine. A checkout without it builds the same binary into its cache.
  */
-const file = await ensureObserverBinary(() => process.stderr.write('building the probe for the package (scripts/build-observer.sh)\n'));
+const file = await ensureObserverBinary(() => process.stderr.write('building the probe for the package (scripts/build-probe.sh --musl)\n'));
 const shipped = path.join(PROJECT_ROOT, 'dist', `probe-${(await probeImageTag()).split(':')[1]!}`);
 await copyFile(file, shipped);
 await chmod(shipped, 0o755);

@@ -18,7 +18,7 @@ export type CompiledStack = { project: ComposeProject; yaml: string; containers:
 
 /** Where an application's task finds its observer (a config): the entrypoint that starts the image's own command. */
 export const OBSERVER_PATH = '/portlab-observer';
-/** The stack's config that holds the observer (scripts/build-observer.sh's static binary). */
+/** The stack's config that holds the observer (scripts/build-probe.sh --musl's static binary). */
 export const OBSERVER_CONFIG = 'observer';
 
 /**
@@ -139,7 +139,7 @@ function toStackYaml(project: ComposeProject, input: CompileInput): string {
     `   docker stack ps ${name}; docker service logs --raw ${name}_${SERVER_NAME}; docker stack rm ${name}`,
     ...(project.configs
       ? [
-          ` your own images run unchanged under portlab's observer (config ${OBSERVER_CONFIG}: scripts/build-observer.sh), which`,
+          ` your own images run unchanged under portlab's observer (config ${OBSERVER_CONFIG}: scripts/build-probe.sh --musl), which`,
           '   starts their own command (after "--") and reports the kernel\'s view; their read-only files are configs too',
         ]
       : []),

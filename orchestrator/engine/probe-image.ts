@@ -2,18 +2,19 @@ import { access, copyFile, mkdir, mkdtemp, rename, rm, stat } from 'node:fs/prom
 import path from 'node:path';
 import { PORTLAB_LABEL } from '../compile/compile-compose.ts';
 import { DockerEngine } from './docker/engine.ts';
-import { PROBE_DIR, probeImageTag } from './probe-source.ts';
+import { BUILD_SCRIPT, PROBE_DIR, probeImageTag } from './probe-source.ts';
 import { PROJECT_ROOT } from '../common/project-root.ts';
 import { cacheDir } from './grant-cache.ts';
 
 const BUILD_DIR = path.join(PROBE_DIR, 'build');
+
 
 export class ProbeBuildError extends Error {
   override name = 'ProbeBuildError';
 }
 
 /**
- * Compiles the probe statically with the host's C compiler into a build context of its own (a fresh directory
+ * Compiles the probe statically with the host's C compiler (scripts/build-probe.sh) into a build context of its own (a fresh directory
  * under images/probe/build/), so two first runs at once never write the same file. Returns the directory.
  */
 export async function compileProbe(): Promise<string> {
@@ -23,7 +24,7 @@ export async function compileProbe(): Promise<string> {
   const cc = process.env.CC ?? 'cc';
   try {
     const { execa } = await import('execa');
-    await execa(cc, ['-static', '-O2', '-Wall', '-Wextra', '-Werror', '-o', output, path.join(PROBE_DIR, 'probe.c')]);
+    await execa('bash', [BUILD_SCRIPT, output]);
   } catch (error) {
     await rm(context, { recursive: true, force: true });
     const detail = (error as { stderr?: string; shortMessage?: string }).stderr || (error as Error).message;
@@ -65,7 +66,7 @@ export async function observerBinaryPath(): Promise<string> {
 }
 
 /**
- * The probe built against musl (scripts/build-observer.sh: Debian's musl unpacked into the cache, never installed),
+ * The probe built against musl (scripts/build-probe.sh --musl: Debian's musl unpacked into the cache, never installed),
  * for the current sources, as a file in portlab's cache: about 100 kB, small enough to travel as a swarm config and
  * run as `/portlab-observer observe ... -- COMMAND` in an application's own image. Built once per source hash; two
  * builds at once each write their own file and rename it into place.
@@ -84,11 +85,11 @@ export async function ensureObserverBinary(onBuild: () => void = () => {}): Prom
   const building = `${file}.${process.pid}`;
   try {
     const { execa } = await import('execa');
-    await execa('bash', [path.join(PROJECT_ROOT, 'scripts', 'build-observer.sh'), building]);
+    await execa('bash', [BUILD_SCRIPT, '--musl', building]);
   } catch (error) {
     await rm(building, { force: true });
     const detail = (error as { stderr?: string }).stderr || (error as Error).message;
-    throw new ProbeBuildError(`building the observer against musl failed (scripts/build-observer.sh):\n${detail}`);
+    throw new ProbeBuildError(`building the observer against musl failed (scripts/build-probe.sh --musl):\n${detail}`);
   }
   const { size } = await stat(building);
   if (size > SWARM_CONFIG_MAX_BYTES) {

@@ -1,22 +1,30 @@
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../common/project-root.ts';
 import { OWN_REGISTRY } from './image-names.ts';
 
 export const PROBE_DIR = path.join(PROJECT_ROOT, 'images', 'probe');
-/** Every file the image is built from: observer.c and inspect.c are part of probe.c's one translation unit. */
-export const PROBE_SOURCES = ['probe.c', 'observer.c', 'inspect.c', 'Dockerfile'] as const;
+/**
+ * Every file the probe is built from: the C files of images/probe (probe.c's one translation unit includes the
+ * others), its Dockerfile, and the script that compiles it.
+ */
+export async function probeSources(): Promise<string[]> {
+  const files = (await readdir(PROBE_DIR)).filter((file) => file.endsWith('.c')).sort();
+  return [...files.map((file) => path.join(PROBE_DIR, file)), path.join(PROBE_DIR, 'Dockerfile'), BUILD_SCRIPT];
+}
+/** The one script that compiles the probe: for the image and, with --musl, as the host binary. */
+export const BUILD_SCRIPT = path.join(PROJECT_ROOT, 'scripts', 'build-probe.sh');
 export const PROBE_REPOSITORY = `${OWN_REGISTRY}/probe`;
 
 /** The probe image is tagged by a hash of its sources, so it is rebuilt only when they change. */
 export async function probeImageTag(): Promise<string> {
   const hash = createHash('sha256');
-  for (const file of PROBE_SOURCES) {
+  for (const file of await probeSources()) {
     hash
-      .update(file)
+      .update(path.relative(PROJECT_ROOT, file))
       .update('\0')
-      .update(await readFile(path.join(PROBE_DIR, file)))
+      .update(await readFile(file))
       .update('\0');
   }
   return `${PROBE_REPOSITORY}:${hash.digest('hex').slice(0, 12)}`;

@@ -1,5 +1,5 @@
 /**
- * The largest values a scenario may ask for: what the probe (images/probe/probe.c, its #defines and int fields)
+ * The largest values a scenario may ask for: what the probe (images/probe/*.c, its #defines and int fields)
  * and the kernel can represent. Checked where a scenario enters, so no value the probe cannot hold reaches it.
  */
 export const BOUNDS = {
@@ -7,7 +7,7 @@ export const BOUNDS = {
   ports: 16,
   /** probe.c MAX_WORKERS: worker processes of one container. */
   processes: 256,
-  /** probe.c MAX_PHASES. */
+  /** options.c MAX_PHASES. */
   phases: 8,
   /** probe.c MAX_SOURCES. */
   sourceAddresses: 8,
@@ -22,7 +22,7 @@ export const BOUNDS = {
   durationMs: 24 * 3_600_000,
   /** connect()'s deadline: the probe keeps it in an int of milliseconds; longer than the kernel's own SYN retries is pointless. */
   connectTimeoutMs: 10 * 60_000,
-  /** probe.c MIN_OBSERVE_INTERVAL_MS and MAX_OBSERVE_INTERVAL_MS: how often an observer looks, at most and least. */
+  /** options.c MIN_OBSERVE_INTERVAL_MS and MAX_OBSERVE_INTERVAL_MS: how often an observer looks, at most and least. */
   observeEveryMinMs: 10,
   observeEveryMaxMs: 60_000,
   /** Connections an application is expected to hold (expect.holds): more than one host can. */

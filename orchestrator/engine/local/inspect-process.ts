@@ -19,7 +19,7 @@ export type HostTarget = { pid: number } | { host: true };
 
 /**
  * The probe as a host binary for the current sources: the one the npm package ships (dist/probe-<source hash>,
- * built by `npm pack`), or else built against musl into portlab's cache (scripts/build-observer.sh, once).
+ * built by `npm pack`), or else built against musl into portlab's cache (scripts/build-probe.sh --musl, once).
  */
 export async function hostProbeBinary(onBuild: () => void): Promise<string> {
   const shipped = path.join(PROJECT_ROOT, 'dist', `probe-${(await probeImageTag()).split(':')[1]!}`);
@@ -51,7 +51,7 @@ export async function inspectProcess(target: HostTarget, onStatus: (message: str
     throw new InspectRightsError(
       `inspecting process ${pid} enters its network namespace, which needs root (CAP_SYS_ADMIN, and CAP_SYS_PTRACE to count its descriptors): run it with sudo`,
     );
-  const binary = await hostProbeBinary(() => onStatus('building the probe for this machine (scripts/build-observer.sh, once)'));
+  const binary = await hostProbeBinary(() => onStatus('building the probe for this machine (scripts/build-probe.sh --musl, once)'));
   const { execa } = await import('execa');
   const args = pid === null ? ['inspect', '--own-netns'] : ['inspect', '--netns-of', String(pid)];
   const run = await execa(binary, args, { reject: false, cancelSignal: signal });

@@ -107,7 +107,7 @@ export class SwarmBackend extends DockerBackend implements Backend<SwarmPlan> {
       const reference = this.options.pushTo ? await this.engine.images.push(image, this.options.pushTo, signal) : image;
       this.applicationImages[image] = { reference, ...starts };
     }
-    await ensureObserverBinary(() => onStatus('building the observer for your images (scripts/build-observer.sh, once)'));
+    await ensureObserverBinary(() => onStatus('building the observer for your images (scripts/build-probe.sh --musl, once)'));
   }
 
   async publish(built: string, signal: AbortSignal, onStatus: (message: string) => void): Promise<string> {
