@@ -3,11 +3,9 @@ import path from 'node:path';
 import { PORTLAB_LABEL } from '../compile/compile-compose.ts';
 import { DockerEngine } from './docker/engine.ts';
 import { BUILD_SCRIPT, PROBE_DIR, probeImageTag } from './probe-source.ts';
-import { PROJECT_ROOT } from '../common/project-root.ts';
 import { cacheDir } from './grant-cache.ts';
 
 const BUILD_DIR = path.join(PROBE_DIR, 'build');
-
 
 export class ProbeBuildError extends Error {
   override name = 'ProbeBuildError';

@@ -71,9 +71,13 @@ beforeAll(async () => {
 }, 15 * 60_000);
 
 afterAll(async () => {
-  await execa('docker', ['rm', '-f', names.server, names.client, names.redis, names.idle, names.churner, names.closer, names.loopRedis, names.loopChurner], {
-    reject: false,
-  });
+  await execa(
+    'docker',
+    ['rm', '-f', names.server, names.client, names.redis, names.idle, names.churner, names.closer, names.loopRedis, names.loopChurner],
+    {
+      reject: false,
+    },
+  );
   await execa('docker', ['network', 'rm', names.network], { reject: false });
 });
 

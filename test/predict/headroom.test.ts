@@ -21,7 +21,12 @@ const HOST = { conntrack: { max: 262144, inUse: 1000 }, files: { allocated: 5000
 describe('headroom: how many more connections a running namespace can make, and what stops it first', () => {
   it('ports held in any state count: 600 ESTABLISHED and 300 TIME-WAIT leave 100 of 1,000 to that destination', () => {
     const room = headroom(
-      look({ destinations: [{ address: '10.0.0.2', port: 5432, states: { ESTABLISHED: 600, 'TIME-WAIT': 300 }, inRange: 900, timeWaitInRange: 300 }], portsOut: 900 }),
+      look({
+        destinations: [
+          { address: '10.0.0.2', port: 5432, states: { ESTABLISHED: 600, 'TIME-WAIT': 300 }, inRange: 900, timeWaitInRange: 300 },
+        ],
+        portsOut: 900,
+      }),
       HOST,
     );
     expect(room.destinations[0]).toMatchObject({ portsUsed: 900, portsFree: 100, left: 100, limit: 'port-range' });
@@ -52,7 +57,12 @@ describe('headroom: how many more connections a running namespace can make, and 
 
   it('a listening port: queue room is the backlog + 1 less what waits; Docker DNS is told apart', () => {
     const room = headroom(
-      look({ listeners: [...look().listeners, { address: '0.0.0.0', port: 80, backlog: 511, queue: 12, sockets: 1, states: { ESTABLISHED: 112 } }] }),
+      look({
+        listeners: [
+          ...look().listeners,
+          { address: '0.0.0.0', port: 80, backlog: 511, queue: 12, sockets: 1, states: { ESTABLISHED: 112 } },
+        ],
+      }),
       HOST,
     );
     expect(room.listeners.map((listener) => [listener.port, listener.dockerDns, listener.queueRoom, listener.accepted])).toEqual([
@@ -131,10 +141,7 @@ describe('headroom: how many more connections a running namespace can make, and 
   });
 
   it('a port with two listening sockets (dual stack, SO_REUSEPORT): each holds its own backlog + 1', () => {
-    const room = headroom(
-      look({ listeners: [{ address: '0.0.0.0', port: 6379, backlog: 1022, queue: 3, sockets: 2, states: {} }] }),
-      HOST,
-    );
+    const room = headroom(look({ listeners: [{ address: '0.0.0.0', port: 6379, backlog: 1022, queue: 3, sockets: 2, states: {} }] }), HOST);
     expect(room.listeners[0]).toMatchObject({ sockets: 2, queueRoom: 1021 });
   });
 
