@@ -4,13 +4,15 @@
  * rate, from the probes' own timings. Figures only: nothing here passes or fails. With --floor, bench/floor.ts; with
  * --observer, bench/observer-cost.ts; with --million, bench/million.ts (which raises nf_conntrack_max for its run);
  * with --faults, bench/faults.ts (kill -9, Ctrl-C twice, two runs at once, a full results directory, the engine
- * restarted: what each leaves); with --kernel-lab, bench/kernel-lab.ts (a kernel lab's disk, boot and a run on it).
+ * restarted: what each leaves); with --kernel-lab, bench/kernel-lab.ts (a kernel lab's disk, boot and a run on it);
+ * with --inspect, bench/inspect-speed.ts (portlab inspect and a --serve scrape of a namespace of 100,000 sockets).
  */
 import { floorBench } from './floor.ts';
 import { observerBench } from './observer-cost.ts';
 import { millionBench } from './million.ts';
 import { faultsBench } from './faults.ts';
 import { kernelLabBench } from './kernel-lab.ts';
+import { inspectSpeedBench } from './inspect-speed.ts';
 import { formatTable } from '../orchestrator/cli/format-table.ts';
 import { DockerEngine } from '../orchestrator/engine/docker/engine.ts';
 import { quietRun } from './quiet-run.ts';
@@ -28,6 +30,7 @@ if (args.includes('--help') || args.includes('-h')) {
        npm run bench -- --faults                        kill -9, Ctrl-C twice, two runs at once, a full results directory,
                                                         the engine restarted: what each leaves (restarts the engine; root)
        npm run bench -- --kernel-lab [6.1|6.12]         a kernel lab's costs: its disk, its boot, 1,000 connections on it (root)
+       npm run bench -- --inspect [SOCKETS]             portlab inspect and a --serve scrape of a namespace of 100,000 sockets
 `);
   process.exit(0);
 }
@@ -57,6 +60,16 @@ if (args.includes('--observer')) {
   }
   try {
     await observerBench(reps);
+  } catch (error) {
+    process.stderr.write(`bench: ${(error as Error).message}\n`);
+    process.exit(3);
+  }
+  process.exit(0);
+}
+const inspectAt = args.indexOf('--inspect');
+if (inspectAt >= 0) {
+  try {
+    await inspectSpeedBench(args[inspectAt + 1]);
   } catch (error) {
     process.stderr.write(`bench: ${(error as Error).message}\n`);
     process.exit(3);

@@ -16,15 +16,21 @@ static const char *const TCP_STATE_NAMES[TCP_STATES] = {
     "UNKNOWN", "ESTABLISHED", "SYN-SENT", "SYN-RECV", "FIN-WAIT-1", "FIN-WAIT-2", "TIME-WAIT", "CLOSE", "CLOSE-WAIT", "LAST-ACK", "LISTEN", "CLOSING",
 };
 
-/* One sock_diag dump of a family's TCP sockets in every state, each handed to `take`. 0, or the errno that stopped it. */
-static int diag_dump(int family, void (*take)(const struct inet_diag_msg *, void *), void *arg) {
+/* Every TCP state, for diag_dump's `states`; 1 << TCP_LISTEN alone asks for the listening sockets. */
+#define ALL_TCP_STATES (~0u)
+
+/*
+ * One sock_diag dump of a family's TCP sockets in the `states` asked for (a bit per state: the kernel skips the
+ * others itself), each handed to `take`. 0, or the errno that stopped it.
+ */
+static int diag_dump(int family, unsigned states, void (*take)(const struct inet_diag_msg *, void *), void *arg) {
   int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
   if (fd < 0) return errno;
   struct {
     struct nlmsghdr header;
     struct inet_diag_req_v2 request;
   } ask = {.header = {.nlmsg_len = sizeof ask, .nlmsg_type = SOCK_DIAG_BY_FAMILY, .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP},
-           .request = {.sdiag_family = family, .sdiag_protocol = IPPROTO_TCP, .idiag_states = ~0u}};
+           .request = {.sdiag_family = family, .sdiag_protocol = IPPROTO_TCP, .idiag_states = states}};
   if (send(fd, &ask, sizeof ask, 0) < 0) {
     int err = errno;
     close(fd);

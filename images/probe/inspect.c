@@ -163,13 +163,16 @@ static int run_inspect(int argc, char **argv) {
   char range[64] = "0 0";
   read_text("/proc/sys/net/ipv4/ip_local_port_range", range, sizeof range);
   sscanf(range, "%ld %ld", &seen.low, &seen.high);
-  int err = diag_dump(AF_INET, take_listener, &seen);
+  /* The listeners first (the kernel hands over only those), then every other socket, each seen once. */
+  int err = diag_dump(AF_INET, 1u << TCP_LISTEN, take_listener, &seen);
   if (err) fatal("reading the namespace's sockets (sock_diag)", err);
-  diag_dump(AF_INET6, take_listener, &seen);
-  diag_dump(AF_INET, take_socket, &seen);
-  diag_dump(AF_INET6, take_socket, &seen);
+  diag_dump(AF_INET6, 1u << TCP_LISTEN, take_listener, &seen);
+  diag_dump(AF_INET, ALL_TCP_STATES & ~(1u << TCP_LISTEN), take_socket, &seen);
+  diag_dump(AF_INET6, ALL_TCP_STATES & ~(1u << TCP_LISTEN), take_socket, &seen);
   /* The namespace's own facts first, as every probe reports them (only listening sockets count as bound). */
   listeners_only = 1;
+  npreset_bound = 0;
+  for (int i = 0; i < seen.nlisteners && npreset_bound < MAX_BOUND; i++) preset_bound[npreset_bound++] = seen.listeners[i].port;
   emit_ready("inspect", 1, -1, NULL);
   static char destinations[MAX_DESTINATIONS_SEEN * 480], listeners[MAX_PORTS * 4 * 440], processes[MAX_APP_PROCESSES * 96];
   char states[400];

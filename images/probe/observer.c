@@ -65,7 +65,7 @@ static void count_socket(const struct inet_diag_msg *msg, struct kernel_view *vi
 static void count_into_view(const struct inet_diag_msg *msg, void *view) { count_socket(msg, view); }
 
 /* The kernel view of one family's sockets. */
-static int dump_tcp(int family, struct kernel_view *view) { return diag_dump(family, count_into_view, view); }
+static int dump_tcp(int family, struct kernel_view *view) { return diag_dump(family, ALL_TCP_STATES, count_into_view, view); }
 
 static void emit_observation(struct options *o, int server, int *unreadable) {
   struct kernel_view view = {.o = o, .server = server};

@@ -51,7 +51,7 @@ describe('a checkout under a path with a space or non-ASCII characters', () => {
     async (parent) => {
       const root = path.join(await mkdtemp(path.join(os.tmpdir(), 'portlab-')), parent, 'portlab');
       await mkdir(root, { recursive: true });
-      for (const entry of ['orchestrator', 'scenarios', 'images', 'package.json', 'compose.base.yml']) {
+      for (const entry of ['orchestrator', 'scenarios', 'images', 'scripts', 'package.json', 'compose.base.yml']) {
         await cp(path.join(PROJECT_ROOT, entry), path.join(root, entry), { recursive: true });
       }
       await symlink(path.join(PROJECT_ROOT, 'node_modules'), path.join(root, 'node_modules'));

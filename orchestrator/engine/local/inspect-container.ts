@@ -25,28 +25,32 @@ export async function inspectContainer(engine: DockerEngine, image: string, targ
   if (!found.running)
     throw new NotInspectableError(`container ${found.name} is ${found.status}, not running: there is nothing of it to inspect`);
   const name = `portlab-inspect-${randomBytes(3).toString('hex')}`;
-  const output = await engine.containers.runToCompletion(
-    {
-      name,
-      image,
-      command: ['inspect'],
-      labels: { 'io.portlab.inspects': found.id },
-      network: `container:${found.id}`,
-      alias: name,
-      networkMode: `container:${found.id}`,
-      pidMode: `container:${found.id}`,
-      capAdd: ['SYS_PTRACE'],
-    },
-    signal,
-  );
+  // The host's tables and the engine's addresses are read while the probe looks: none waits for another.
+  const [output, host, localAddresses] = await Promise.all([
+    engine.containers.runToCompletion(
+      {
+        name,
+        image,
+        command: ['inspect'],
+        labels: { 'io.portlab.inspects': found.id },
+        network: `container:${found.id}`,
+        alias: name,
+        networkMode: `container:${found.id}`,
+        pidMode: `container:${found.id}`,
+        capAdd: ['SYS_PTRACE'],
+      },
+      signal,
+    ),
+    engineOnThisMachine() ? readHostProc() : null,
+    engine.containers.addresses(),
+  ]);
   const look = parseInspection(output);
   if (!look)
     throw new EngineError(`the probe printed no inspection of ${found.name} (it printed: ${JSON.stringify(output.slice(0, 200))})`);
-  const host = engineOnThisMachine() ? await readHostProc() : null;
   return {
     target: { kind: 'container', id: found.id, name: found.name },
     look,
     // A connection to another of the engine's containers has both ends on the engine's host: two of its files.
-    host: { conntrack: host?.conntrack ?? null, files: host?.host.files ?? null, localAddresses: await engine.containers.addresses() },
+    host: { conntrack: host?.conntrack ?? null, files: host?.host.files ?? null, localAddresses },
   };
 }
