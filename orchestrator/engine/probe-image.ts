@@ -2,7 +2,8 @@ import { access, copyFile, mkdir, mkdtemp, rename, rm, stat } from 'node:fs/prom
 import path from 'node:path';
 import { PORTLAB_LABEL } from '../compile/compile-compose.ts';
 import { DockerEngine } from './docker/engine.ts';
-import { BUILD_SCRIPT, PROBE_DIR, probeImageTag } from './probe-source.ts';
+import { BUILD_SCRIPT, PROBE_DIR, probeImageTag, probeSourceHash } from './probe-source.ts';
+import { PROJECT_ROOT } from '../common/project-root.ts';
 import { cacheDir } from './grant-cache.ts';
 
 const BUILD_DIR = path.join(PROBE_DIR, 'build');
@@ -60,7 +61,25 @@ export const SWARM_CONFIG_MAX_BYTES = 500 * 1024;
 
 /** Where the observer for the current sources is (or will be, once built) in portlab's cache. */
 export async function observerBinaryPath(): Promise<string> {
-  return path.join(cacheDir(), 'observer', `observer-${(await probeImageTag()).split(':')[1]!}`);
+  return path.join(cacheDir(), 'observer', `observer-${await probeSourceHash()}`);
+}
+
+/** Where the npm package ships the host binary for the current sources (dist/probe-<source hash>, built by `npm pack`). */
+export async function shippedProbePath(): Promise<string> {
+  return path.join(PROJECT_ROOT, 'dist', `probe-${await probeSourceHash()}`);
+}
+
+/**
+ * The probe as a host binary for the current sources: the one the npm package ships, or else built against musl into
+ * portlab's cache (scripts/build-probe.sh --musl, once).
+ */
+export async function hostProbeBinary(onBuild: () => void): Promise<string> {
+  const shipped = await shippedProbePath();
+  const exists = await access(shipped).then(
+    () => true,
+    () => false,
+  );
+  return exists ? shipped : ensureObserverBinary(onBuild);
 }
 
 /**

@@ -19,6 +19,11 @@ export const PROBE_REPOSITORY = `${OWN_REGISTRY}/probe`;
 
 /** The probe image is tagged by a hash of its sources, so it is rebuilt only when they change. */
 export async function probeImageTag(): Promise<string> {
+  return `${PROBE_REPOSITORY}:${await probeSourceHash()}`;
+}
+
+/** A hash of the probe's sources: its image's tag, and the name of its host binaries (cached and shipped). */
+export async function probeSourceHash(): Promise<string> {
   const hash = createHash('sha256');
   for (const file of await probeSources()) {
     hash
@@ -27,5 +32,5 @@ export async function probeImageTag(): Promise<string> {
       .update(await readFile(file))
       .update('\0');
   }
-  return `${PROBE_REPOSITORY}:${hash.digest('hex').slice(0, 12)}`;
+  return hash.digest('hex').slice(0, 12);
 }

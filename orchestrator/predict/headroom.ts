@@ -33,7 +33,7 @@ function busiest(look: NamespaceLook, pid?: number): NamespaceLook['processes'][
  * How long a TIME_WAIT keeps its port from one destination, as the namespace's sysctls say: tcp_tw_reuse is decided
  * per destination (2, the default, reuses only to and from loopback; tcp_twsk_unique).
  */
-export function reuseTo(address: string, sysctls: Record<string, string>): { seconds: number; text: string } {
+function reuseTo(address: string, sysctls: Record<string, string>): { seconds: number; text: string } {
   const reuse = sysctls['net.ipv4.tcp_tw_reuse'] ?? '2';
   const loopback = isLoopbackAddress(address);
   if (twReuseApplies(reuse, sysctls['net.ipv4.tcp_timestamps'], loopback)) {
@@ -58,8 +58,7 @@ type Room = {
   filesFree: number | null;
   localAddresses: ReadonlySet<string>;
   sysctls: Record<string, string>;
-  /** TIME_WAITs in the whole namespace, and tcp_max_tw_buckets: past it no TIME_WAIT is made (inet_twsk_alloc). */
-  timeWaits: number;
+  /** tcp_max_tw_buckets: past it no TIME_WAIT is made (inet_twsk_alloc). */
   buckets: number | null;
 };
 
@@ -160,7 +159,6 @@ export function headroom(look: NamespaceLook, host: HostRoom, pid?: number): Hea
   const conntrackRoom = host.conntrack ? Math.max(0, host.conntrack.max - host.conntrack.inUse) : null;
   const filesFree = host.files ? Math.max(0, host.files.max - host.files.allocated) : null;
   const buckets = look.sysctls['net.ipv4.tcp_max_tw_buckets'];
-  const timeWaits = [...look.destinations, ...look.listeners].reduce((sum, entry) => sum + (entry.states['TIME-WAIT'] ?? 0), 0);
   const rangeLine = `ip_local_port_range ${formatPortRange(range)} = ${formatCount(width)} ports${skipped.size > 0 ? `, ${skipped.size} skipped (bound or reserved: ${[...skipped].join(', ')})` : ''} = ${formatCount(usable)} per destination${scan.max > 0 ? ` ${scan.why}` : ''}`;
   const room: Room = {
     usable,
@@ -172,7 +170,6 @@ export function headroom(look: NamespaceLook, host: HostRoom, pid?: number): Hea
     filesFree,
     localAddresses: new Set(host.localAddresses),
     sysctls: look.sysctls,
-    timeWaits,
     buckets: buckets !== undefined && /^\d+$/.test(buckets) ? Number(buckets) : null,
   };
   const destinations = look.destinations.map((destination) => destinationRoom(destination, room));

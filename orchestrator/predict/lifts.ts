@@ -7,7 +7,7 @@ import { stringify } from 'yaml';
 import { formatCount } from './count-range.ts';
 import { TIME_WAIT_SECONDS } from './kernel-facts.ts';
 import type { Headroom, Lift, NamespaceLook } from './inspection-schema.ts';
-import { isLoopbackAddress, reuseAgeOf, twReuseApplies } from './time-wait-reuse.ts';
+import { reuseAgeOf } from './time-wait-reuse.ts';
 import { expandPortList } from './ports.ts';
 
 /** The widest range a namespace can have: every port above the well-known ones. */
@@ -26,11 +26,8 @@ const CHURN_SECONDS = 30;
  */
 function twReuseLift(destination: Destination, look: NamespaceLook, usable: number): Lift[] {
   const timeWaits = destination.timeWait.count;
-  const reused = twReuseApplies(
-    look.sysctls['net.ipv4.tcp_tw_reuse'],
-    look.sysctls['net.ipv4.tcp_timestamps'],
-    isLoopbackAddress(destination.address),
-  );
+  // The headroom decided reuse for this destination already (tcp_twsk_unique): a wait under 60 s is reuse applying.
+  const reused = destination.timeWait.reuseSeconds < TIME_WAIT_SECONDS;
   if (timeWaits === 0 || reused || destination.timeWait.runsOutAbovePerSecond === null) return [];
   const age = reuseAgeOf(look.sysctls, look.sysctls['net.ipv4.tcp_tw_reuse_delay'] ?? '', undefined);
   if (age.max >= TIME_WAIT_SECONDS) return [];

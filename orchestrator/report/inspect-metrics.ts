@@ -40,15 +40,23 @@ export type MetricsInput = {
 
 type Destination = Headroom['destinations'][number];
 
-/** The destinations' families: the `listed` ones, and how many were left out. */
-function destinationFamilies(base: Record<string, string>, room: Headroom, listed: Destination[], look: NamespaceLook): Family[] {
-  const at = (destination: Destination) => ({ ...base, address: destination.address, port: String(destination.port) });
-  const gauge = (name: string, help: string, pick: (destination: Destination) => number): Family => ({
+/**
+ * A maker of gauges over `entries`, each sample labelled by `labelsOf`; a value the probe could not read (-1) is left
+ * out rather than exported.
+ */
+const gaugesOver =
+  <T>(entries: readonly T[], labelsOf: (entry: T) => Record<string, string>) =>
+  (name: string, help: string, pick: (entry: T) => number): Family => ({
     name,
     help,
     type: 'gauge',
-    samples: listed.map((destination) => ({ labels: at(destination), value: pick(destination) })),
+    samples: entries.filter((entry) => pick(entry) >= 0).map((entry) => ({ labels: labelsOf(entry), value: pick(entry) })),
   });
+
+/** The destinations' families: the `listed` ones, and how many were left out. */
+function destinationFamilies(base: Record<string, string>, room: Headroom, listed: Destination[], look: NamespaceLook): Family[] {
+  const at = (destination: Destination) => ({ ...base, address: destination.address, port: String(destination.port) });
+  const gauge = gaugesOver(listed, at);
   return [
     gauge(
       'portlab_destination_ports_in_use',
@@ -94,12 +102,7 @@ function destinationFamilies(base: Record<string, string>, room: Headroom, liste
 
 /** The listening ports' families. */
 function listenerFamilies(base: Record<string, string>, room: Headroom): Family[] {
-  const gauge = (name: string, help: string, pick: (entry: Headroom['listeners'][number]) => number): Family => ({
-    name,
-    help,
-    type: 'gauge',
-    samples: room.listeners.map((entry) => ({ labels: { ...base, address: entry.address, port: String(entry.port) }, value: pick(entry) })),
-  });
+  const gauge = gaugesOver(room.listeners, (entry) => ({ ...base, address: entry.address, port: String(entry.port) }));
   return [
     gauge(
       'portlab_listener_queue_length',
@@ -121,14 +124,7 @@ function listenerFamilies(base: Record<string, string>, room: Headroom): Family[
 
 /** The processes' families: descriptors held and allowed. */
 function processFamilies(base: Record<string, string>, look: NamespaceLook): Family[] {
-  const gauge = (name: string, help: string, pick: (process: NamespaceLook['processes'][number]) => number): Family => ({
-    name,
-    help,
-    type: 'gauge',
-    samples: look.processes
-      .filter((process) => pick(process) >= 0)
-      .map((process) => ({ labels: { ...base, pid: String(process.pid), process: process.name }, value: pick(process) })),
-  });
+  const gauge = gaugesOver(look.processes, (process) => ({ ...base, pid: String(process.pid), process: process.name }));
   return [
     gauge('portlab_process_open_fds', 'Descriptors a process of the namespace holds.', (process) => process.fds),
     gauge('portlab_process_max_fds', "A process's soft nofile: the descriptors it may hold.", (process) => process.nofile),

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { execa, type ResultPromise } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hostProbeBinary } from '../../orchestrator/engine/local/inspect-process.ts';
+import { hostProbeBinary } from '../../orchestrator/engine/probe-image.ts';
 import { runPortlab } from '../cli/run-cli.ts';
 import { eventually } from './docker-helpers.ts';
 

@@ -1,11 +1,8 @@
-import { access, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import os from 'node:os';
-import path from 'node:path';
-import { PROJECT_ROOT } from '../../common/project-root.ts';
 import { parseInspection } from '../../observe/inspection.ts';
 import { parseProbeLine } from '../../observe/probe-events.ts';
-import { ensureObserverBinary } from '../probe-image.ts';
-import { probeImageTag } from '../probe-source.ts';
+import { hostProbeBinary } from '../probe-image.ts';
 import { NotInspectableError, type Inspected } from './inspect-container.ts';
 import { readHostProc } from './host-proc.ts';
 
@@ -16,19 +13,6 @@ export class InspectRightsError extends Error {
 
 /** A process on this machine, or the network namespace portlab runs in (the host's, run from the host). */
 export type HostTarget = { pid: number } | { host: true };
-
-/**
- * The probe as a host binary for the current sources: the one the npm package ships (dist/probe-<source hash>,
- * built by `npm pack`), or else built against musl into portlab's cache (scripts/build-probe.sh --musl, once).
- */
-export async function hostProbeBinary(onBuild: () => void): Promise<string> {
-  const shipped = path.join(PROJECT_ROOT, 'dist', `probe-${(await probeImageTag()).split(':')[1]!}`);
-  const exists = await access(shipped).then(
-    () => true,
-    () => false,
-  );
-  return exists ? shipped : ensureObserverBinary(onBuild);
-}
 
 /** "redis-server": a process's name as the kernel has it (/proc/PID/comm); null when there is no such process. */
 const processName = async (pid: number): Promise<string | null> =>
