@@ -17,6 +17,25 @@ struct process_seen {
 };
 
 /*
+ * The descriptors a process holds, from its /proc/PID/fd: since Linux 6.2 the directory's size is their count
+ * (proc_fd_getattr, proc_readfd_count: one bitmap count, where listing 100,000 entries takes ~100 ms); before, the
+ * size is 0 and the entries are counted. -1 when it cannot be read.
+ */
+static long long count_fds_in(const char *path) {
+  struct stat dir;
+  if (stat(path, &dir) != 0) return -1;
+  if (dir.st_size > 0) return (long long)dir.st_size;
+  DIR *fds = opendir(path);
+  if (!fds) return -1;
+  long long count = 0;
+  struct dirent *fd;
+  while ((fd = readdir(fds)) != NULL)
+    if (fd->d_name[0] != '.') count++;
+  closedir(fds);
+  return count;
+}
+
+/*
  * The application's processes: every process of the PID namespace but this one (with --netns-of, every process in
  * that network namespace), with its descriptors and nofile; past MAX_APP_PROCESSES, the ones holding the most.
  */
@@ -40,14 +59,7 @@ static int app_processes(char *out, size_t size) {
     if (read_text(path, seen.name, sizeof seen.name) != 0) continue;
     seen.name[strcspn(seen.name, "\n\"\\")] = 0;
     snprintf(path, sizeof path, "/proc/%d/fd", pid);
-    DIR *fds = opendir(path);
-    if (fds) {
-      seen.fds = 0;
-      struct dirent *fd;
-      while ((fd = readdir(fds)) != NULL)
-        if (fd->d_name[0] != '.') seen.fds++;
-      closedir(fds);
-    }
+    seen.fds = count_fds_in(path);
     char limits[4096] = "";
     snprintf(path, sizeof path, "/proc/%d/limits", pid);
     if (read_text(path, limits, sizeof limits) == 0) {

@@ -28,8 +28,9 @@ export const INSPECT_USAGE = `usage: portlab inspect <container> [--json] [--wat
   for each destination it connects to, how many more connections it can make and the limit that stops it first
   (free ports of the range, its process's free descriptors, the host's conntrack and open files); for each port it
   listens on, the accept queue's and the descriptors' room. Read-only: portlab's probe joins the container's network
-  and PID namespaces for a moment (with --pid or --host it runs on this machine, enters the process's network
-  namespace and connects to no engine), reads what the kernel holds there, and is gone at once. Each look is also
+  namespace for a moment (as root with the engine on this machine, as a host binary; else in a container of its own;
+  with --pid or --host it runs on this machine and connects to no engine), reads what the kernel holds there, and is
+  gone at once. Each look is also
   written as results/inspect-<name>.html, with what would lift the first limit as a scenario to try
   (results/inspect-<name>.yml, for portlab run; --results-dir DIR writes them there).
 
@@ -143,7 +144,7 @@ const roomOf = (inspected: Inspected): Headroom =>
 
 /**
  * How each look is taken: of a container, through the local engine (connected to once, its probe image built
- * once); of a process or the host's namespace, by the probe as a host binary, with no engine at all.
+ * once if a look needs it); of a process or the host's namespace, by the probe as a host binary, with no engine at all.
  */
 async function inspector(
   container: string | undefined,
@@ -152,8 +153,9 @@ async function inspector(
 ): Promise<() => Promise<Inspected>> {
   if (hostTarget) return () => inspectProcess(hostTarget, status, signal);
   const engine = await connectEngine();
-  const image = await backendFor('local', engine).buildProbe(signal, status);
-  return () => inspectContainer(engine, image, container!, signal);
+  let image: Promise<string> | null = null;
+  const probeImage = () => (image ??= backendFor('local', engine).buildProbe(signal, status));
+  return () => inspectContainer(engine, probeImage, container!, status, signal);
 }
 
 /** The command line, checked: what to inspect and how; throws a one-line message for a wrong one. */

@@ -3,8 +3,7 @@ import { EngineError, InterruptedError, SwarmNotReadyError } from '../engine/err
 import { ProbeBuildError } from '../engine/probe-image.ts';
 import { EngineMismatchError } from '../engine/swarm/swarm-backend.ts';
 import { KernelTooOldError } from '../predict/kernel-facts.ts';
-import { NotInspectableError } from '../engine/local/inspect-container.ts';
-import { InspectRightsError } from '../engine/local/inspect-process.ts';
+import { InspectRightsError, NotInspectableError } from '../engine/local/look-from-host.ts';
 import { ServeAddressError } from './inspect-serve.ts';
 import { ResultsDirError } from '../report/results-dir.ts';
 import { ResultFileError } from '../report/write-report.ts';

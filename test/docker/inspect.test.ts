@@ -6,6 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../orchestrator/common/project-root.ts';
 import { DockerEngine } from '../../orchestrator/engine/docker/engine.ts';
 import { backendFor } from '../../orchestrator/cli/backends.ts';
+import { inspectContainer, lookThroughEngine } from '../../orchestrator/engine/local/inspect-container.ts';
+import type { NamespaceLook } from '../../orchestrator/predict/inspection-schema.ts';
 import { runPortlab } from '../cli/run-cli.ts';
 import { ASSUMED_ENVIRONMENT } from '../../orchestrator/predict/environment.ts';
 import { predict } from '../../orchestrator/predict/predict.ts';
@@ -195,6 +197,36 @@ describe("portlab inspect: the model pointed at running containers that are not 
     // The TIME-WAITs are older than the delay by now: their ports are free for the next connect() to it.
     expect(destination.portsFree).toBe(100 - (destination.portsUsed - destination.timeWait.count));
     expect((json.lifts ?? []).map((lift: { name: string }) => lift.name)).not.toContain('tw-reuse');
+  });
+
+  it('from this machine or through the engine, the same look: no container made where portlab may enter from here', async () => {
+    // Root, the engine on this machine: the probe enters the client's namespace as a host binary (inspect --pid's
+    // way). Where it could not (a remote engine, no root), it runs in a container joined to the client's; both must
+    // read the same namespace the same way. The client has filled its range and holds still.
+    const engine = new DockerEngine();
+    const found = (await engine.containers.find(names.client))!;
+    const since = (await dockerCli('version', '-f', '{{.Server.Os}}').then(() => Math.floor(Date.now() / 1000))) - 1;
+    const fromHere = await inspectContainer(
+      engine,
+      async () => image,
+      names.client,
+      () => undefined,
+    );
+    const throughEngine = await lookThroughEngine(engine, image, found);
+    // The engine's own record of containers made since: the engine's way made one, this machine's way none.
+    const created = await dockerCli(
+      ...['events', '--since', String(since), '--until', String(Math.ceil(Date.now() / 1000) + 1)],
+      ...['--filter', 'event=create', '--filter', `label=io.portlab.inspects=${found.id}`, '--format', '{{.Actor.Attributes.name}}'],
+    );
+    expect(created.stdout.trim().split('\n')).toHaveLength(1);
+    const summary = (look: NamespaceLook) => ({
+      range: look.portRange,
+      sockets: look.destinations.map((entry) => [entry.address, entry.port, entry.states]),
+      listeners: look.listeners.map((entry) => [entry.address, entry.port, entry.backlog, entry.queue]),
+      descriptors: look.processes.map((entry) => [entry.fds, entry.nofile]).sort(),
+    });
+    expect(summary(fromHere.look)).toEqual(summary(throughEngine));
+    expect(summary(fromHere.look).sockets).toEqual([[expect.any(String), 5000, { ESTABLISHED: 1000 }]]);
   });
 
   it('a container that is not running, or not there: one line, exit 2, nothing created', async () => {

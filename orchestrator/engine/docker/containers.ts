@@ -120,13 +120,22 @@ export class Containers {
     );
   }
 
-  /** A container by name or id: its id, name and whether it runs; null when the engine has none of that name. */
-  async find(nameOrId: string): Promise<{ id: string; name: string; running: boolean; status: string } | null> {
+  /**
+   * A container by name or id: its id, name, state and first process's pid as the engine's machine numbers it; null
+   * when the engine has none of that name.
+   */
+  async find(nameOrId: string): Promise<{ id: string; name: string; running: boolean; status: string; pid: number } | null> {
     return this.context.call(
       `the container ${nameOrId}`,
       async (abortSignal) => {
         const found = await this.context.api.getContainer(nameOrId).inspect({ abortSignal });
-        return { id: found.Id, name: found.Name.replace(/^\//, ''), running: found.State.Running, status: found.State.Status };
+        return {
+          id: found.Id,
+          name: found.Name.replace(/^\//, ''),
+          running: found.State.Running,
+          status: found.State.Status,
+          pid: found.State.Pid,
+        };
       },
       (error) => {
         if (statusOf(error) === 404) return null;
