@@ -159,9 +159,13 @@ static int time_wait_now(void) {
    /proc/net/tcp, whose text costs a namespace of 100,000 sockets a few hundred ms. -1: not given. */
 static int preset_bound[MAX_BOUND], npreset_bound = -1;
 
+/* A limit as JSON can hold it: RLIM_INFINITY (unlimited) as -1. */
+static long long rlimit_value(rlim_t value) { return value == RLIM_INFINITY ? -1 : (long long)value; }
+
 static void emit_ready(const char *role, int processes, long long budget, const char *extra) {
-  struct rlimit limit;
+  struct rlimit limit, nproc;
   getrlimit(RLIMIT_NOFILE, &limit);
+  getrlimit(RLIMIT_NPROC, &nproc);
   char range[64] = "0 0", reserved[512] = "", tw_reuse[16] = "", timestamps[16] = "", fin_timeout[16] = "";
   read_text("/proc/sys/net/ipv4/ip_local_port_range", range, sizeof range);
   read_text("/proc/sys/net/ipv4/ip_local_reserved_ports", reserved, sizeof reserved);
@@ -183,11 +187,13 @@ static void emit_ready(const char *role, int processes, long long budget, const 
   if (npreset_bound >= 0) memcpy(ports, preset_bound, sizeof(int) * (size_t)npreset_bound);
   char bound[MAX_BOUND * 7 + 2] = "";
   for (int i = 0, off = 0; i < nports; i++) off += snprintf(bound + off, sizeof bound - off, "%s%d", i ? "," : "", ports[i]);
-  emit("{\"event\":\"ready\",\"role\":\"%s\",\"t\":%lld,\"nofile\":{\"soft\":%llu,\"hard\":%llu},\"fdsOpen\":%d,"
+  emit("{\"event\":\"ready\",\"role\":\"%s\",\"t\":%lld,\"nofile\":{\"soft\":%llu,\"hard\":%llu},"
+       "\"nproc\":{\"soft\":%lld,\"hard\":%lld},\"fdsOpen\":%d,"
        "\"portRange\":{\"low\":%ld,\"high\":%ld},\"boundPorts\":[%s],\"reservedPorts\":\"%s\",\"somaxconn\":%ld,"
        "\"sysctls\":{\"net.ipv4.tcp_tw_reuse\":\"%s\",\"net.ipv4.tcp_timestamps\":\"%s\",\"net.ipv4.tcp_fin_timeout\":\"%s\"%s},"
        "\"processes\":%d,\"fdBudget\":%lld,\"epochMs\":%lld%s}",
-       role, elapsed_ms(), (unsigned long long)limit.rlim_cur, (unsigned long long)limit.rlim_max, count_open_fds(), low, high,
+       role, elapsed_ms(), (unsigned long long)limit.rlim_cur, (unsigned long long)limit.rlim_max, rlimit_value(nproc.rlim_cur),
+       rlimit_value(nproc.rlim_max), count_open_fds(), low, high,
        bound, reserved, read_long("/proc/sys/net/core/somaxconn", -1), tw_reuse, timestamps, fin_timeout, more, processes, budget,
        started_epoch_ms, extra ? extra : "");
 }

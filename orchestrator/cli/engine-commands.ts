@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { PROJECT_ROOT } from '../common/project-root.ts';
-import { connectEngine } from './connect-engine.ts';
+import { answeringEngines, connectEngine } from './connect-engine.ts';
 import { badUsage, EXIT, showUsage } from './exit-codes.ts';
 import { reportError } from './report-error.ts';
 import { lsCommand, rmCommand } from './runs-command.ts';
@@ -11,12 +11,13 @@ import { PORTLAB_LABEL } from '../compile/compile-compose.ts';
 
 export const LS_USAGE = `usage: portlab ls [--format table|json]
 
-  The runs on the engine (in a session, PORTLAB_SESSION, only that session's): id, scenario, the state of its
-  containers, when it started, whether its portlab process is alive or gone (or it was started by hand), kept.`;
+  The runs on every engine that answers, Docker's and Podman's (in a session, PORTLAB_SESSION, only that session's):
+  id, engine, scenario, the state of its containers, when it started, whether its portlab process is alive or gone
+  (or it was started by hand), kept.`;
 
 export const RM_USAGE = `usage: portlab rm <run-id...> | --gone | --all [--yes]
 
-  <run-id...>  remove those runs (containers, networks, a swarm's services), whoever owns them
+  <run-id...>  remove those runs (containers, networks, a swarm's services), whoever owns them, on whichever engine
   --gone       remove the runs whose portlab process is gone (a crash, kill -9), kept and hand-run ones included
   --all        remove every run, live ones too, after asking (--yes answers, as scripts need)`;
 
@@ -55,9 +56,11 @@ export async function engineCommand(command: keyof typeof USAGES, argv: string[]
   if (parsed.values.help) return showUsage(USAGES[command]);
   try {
     if (command === 'images') return await imagesCommand(parsed.positionals);
-    const engine = await connectEngine();
-    if (command === 'ls') return await lsCommand(engine, parsed.values.format === 'json' ? 'json' : 'table');
-    return await rmCommand(engine, parsed.positionals, {
+    // Every engine that answers (Docker's, Podman's); where none does, Docker's, started as a run would start it.
+    const answering = await answeringEngines();
+    const engines = answering.length > 0 ? answering : [await connectEngine()];
+    if (command === 'ls') return await lsCommand(engines, parsed.values.format === 'json' ? 'json' : 'table');
+    return await rmCommand(engines, parsed.positionals, {
       gone: parsed.values.gone === true,
       all: parsed.values.all === true,
       yes: parsed.values.yes === true,

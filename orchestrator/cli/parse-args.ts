@@ -1,4 +1,4 @@
-import { ENGINE_KINDS, type EngineKind } from '../engine/registry.ts';
+import { ENGINE_CHOICES, ENGINE_KINDS, engineKindsHelp, type EngineKind } from '../engine/registry.ts';
 import { parseArgs } from 'node:util';
 
 export type CliOptions = {
@@ -26,7 +26,7 @@ export class UsageError extends Error {
   override name = 'UsageError';
 }
 
-export const USAGE = `usage: npm run scenario -- <name or path> [...more] [--dry-run] [--json] [--keep] [--junit FILE] [--engine local|swarm]
+export const USAGE = `usage: npm run scenario -- <name or path> [...more] [--dry-run] [--json] [--keep] [--junit FILE] [--engine ${ENGINE_CHOICES}]
        npm run scenario -- --cleanup [<run-id> | --all [--yes]]
 
   <name>       a file in scenarios/ (default-range means scenarios/default-range.yml); a path is used as given
@@ -34,8 +34,8 @@ export const USAGE = `usage: npm run scenario -- <name or path> [...more] [--dry
   --json       print the plan (dry run) or the results as JSON on stdout instead of tables
   --keep       leave the containers and network of a run in place for inspection
   --junit      also write every check as JUnit XML to FILE (one test suite per scenario), as CI systems read it
-  --engine     local (default): containers on this engine; swarm: services on the swarm this engine manages
-               (an overlay network, clients spread by each group's placement; the plan shows each node's load)
+  --engine     where it runs:
+${engineKindsHelp('               ')}
   --push       with --engine swarm: push the probe image to this registry (host[:port][/path]) for every node to pull
                (default: $PORTLAB_REGISTRY when set)
   --cleanup    remove the runs whose portlab process is gone (a crash, kill -9); runs still going are left alone
@@ -47,7 +47,7 @@ failed or a run was cut short, 2 bad input, 3 engine unavailable or run error, 1
 export function engineKind(value: string | undefined): EngineKind {
   if (value === undefined) return 'local';
   if ((ENGINE_KINDS as string[]).includes(value)) return value as EngineKind;
-  throw new UsageError(`--engine takes ${ENGINE_KINDS.join(' or ')}, found ${JSON.stringify(value)}`);
+  throw new UsageError(`--engine takes ${ENGINE_KINDS.slice(0, -1).join(', ')} or ${ENGINE_KINDS.at(-1)}, found ${JSON.stringify(value)}`);
 }
 
 /**

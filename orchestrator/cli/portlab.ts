@@ -3,6 +3,7 @@ import path from 'node:path';
 import { PROJECT_ROOT } from '../common/project-root.ts';
 import { isEntryPoint, runEntryPoint } from './entry-point.ts';
 import { badUsage, showUsage } from './exit-codes.ts';
+import { ENGINE_CHOICES } from '../engine/registry.ts';
 
 /*
  * `portlab <command>`: the installed command. Each command is loaded when it is named, so `--help` and `--version`
@@ -13,9 +14,9 @@ export const PORTLAB_USAGE = `usage: portlab <command> [options]
 
 commands:
   run <scenario...>          predict, run on Docker, judge and report each scenario (a shipped name or a path);
-                             --dry-run, --json, --keep, --junit FILE, --engine local|swarm, --push REGISTRY
+                             --dry-run, --json, --keep, --junit FILE, --engine ${ENGINE_CHOICES}, --push REGISTRY
   sweep <sweep>              every point of a sweep file (a shipped name or a path); --dry-run, --json, --keep,
-                             --junit FILE, --engine local|swarm, --push REGISTRY
+                             --junit FILE, --engine ${ENGINE_CHOICES}, --push REGISTRY
   report <result.json...>    write the HTML report of each result again, from the file alone
   inspect <container>        how close a running container is to each limit, per destination and listener (read-only);
                              --json, --watch SECONDS

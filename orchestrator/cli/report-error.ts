@@ -1,7 +1,6 @@
 import { ApplicationImageError } from '../engine/application-images.ts';
-import { EngineError, InterruptedError, SwarmNotReadyError } from '../engine/errors.ts';
+import { EngineError, EngineMismatchError, InterruptedError, SwarmNotReadyError } from '../engine/errors.ts';
 import { ProbeBuildError } from '../engine/probe-image.ts';
-import { EngineMismatchError } from '../engine/swarm/swarm-backend.ts';
 import { KernelTooOldError } from '../predict/kernel-facts.ts';
 import { InspectRightsError, NotInspectableError } from '../engine/local/look-from-host.ts';
 import { ServeAddressError } from './inspect-serve.ts';

@@ -26,7 +26,7 @@ export async function runCommand(options: CliOptions): Promise<number> {
   // the engine's own kernel, which may have names portlab's shipped list lacks.
   if (!options.cleanup)
     for (const name of options.scenarios) await planScenario(name, backendFor(options.engine), { names: 'on-the-engine' });
-  const engine = await connectEngine(); // one line and exit 3 when there is none and none can be started
+  const engine = await connectEngine(options.engine); // one line and exit 3 when there is none and none can be started
   if (options.cleanup) return cleanupCommand(engine, options);
   await removeLeftovers(engine);
 

@@ -1,5 +1,5 @@
 import { KEEP_STOPPED, REMOVE_RUN } from '../engine/run-owner.ts';
-import type { EngineKind } from '../engine/registry.ts';
+import { ENGINE_CHOICES, engineKindsHelp, type EngineKind } from '../engine/registry.ts';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { formatCount, showCount } from '../predict/count-range.ts';
@@ -26,7 +26,7 @@ import { writeJunit } from './write-junit.ts';
 import { sweepSuites } from './sweep-junit.ts';
 
 export const SWEEP_USAGE = `usage: npm run sweep -- <name or path> [--dry-run] [--json] [--keep] [--junit FILE]
-                     [--engine local|swarm [--push REGISTRY]]
+                     [--engine ${ENGINE_CHOICES} [--push REGISTRY]]
 
   <name>       a file in sweeps/ (range-width means sweeps/range-width.yml); a path is used as given
   --dry-run    validate every point and print one table of their predictions; create nothing in Docker
@@ -34,7 +34,8 @@ export const SWEEP_USAGE = `usage: npm run sweep -- <name or path> [--dry-run] [
   --keep       leave every point's containers and network in place after it (portlab ls lists them, portlab rm
                removes them)
   --junit      also write every point's checks as JUnit XML to FILE (one test suite per point)
-  --engine     local (default), or swarm: every point runs as services on the swarm this engine manages
+  --engine     where every point runs:
+${engineKindsHelp('               ')}
   --push       with --engine swarm: push the probe image to this registry (host[:port][/path]) for every node to
                pull (default: PORTLAB_REGISTRY)
 
@@ -152,7 +153,7 @@ function parseSweepArgs(argv: string[]): SweepOptions | 'help' {
   };
 }
 
-/** `npm run sweep -- <name or path> [--dry-run] [--json] [--keep] [--junit FILE] [--engine local|swarm [--push REGISTRY]]` */
+/** `npm run sweep -- <name or path> [--dry-run] [--json] [--keep] [--junit FILE] [--engine ${ENGINE_CHOICES} [--push REGISTRY]]` */
 export async function sweepCommand(argv: string[]): Promise<number> {
   let options: SweepOptions;
   try {
@@ -177,7 +178,7 @@ export async function sweepCommand(argv: string[]): Promise<number> {
     }
     if (options.dryRun) return dryRun(sweep, options.json, plans);
 
-    const engine = await connectEngine();
+    const engine = await connectEngine(options.engine);
     await removeLeftovers(engine);
     const abort = new AbortController();
     let runId = newRunId();

@@ -44,6 +44,8 @@ export type CompileInput = {
   image: string;
   /** Compose project name, e.g. portlab-default-range-1a2b3c. */
   projectName: string;
+  /** The nproc each service naming its nofile names too, where the engine needs it (Podman without CAP_SYS_RESOURCE). */
+  nproc?: { soft: number; hard: number };
 };
 
 export type CompiledProject = { project: ComposeProject; yaml: string };
@@ -51,15 +53,22 @@ export type CompiledProject = { project: ComposeProject; yaml: string };
 /** What runs an application of the user's own: the scenario's server, or a client group. */
 type Application = { image?: string; command?: string[]; environment?: string[]; volumes?: string[] };
 
+/** A service's ulimits: the nofile its workers were planned with, and nproc beside it where the engine needs it. */
+const ulimits = (workers: WorkerPlan, nproc: CompileInput['nproc']) => ({
+  nofile: { ...workers.appliedNofile },
+  ...(nproc ? { nproc: { ...nproc } } : {}),
+});
+
 /** Scenario + the predictor's worker plans -> a compose project whose services are exactly what portlab runs. */
 export function compileCompose(input: CompileInput): CompiledProject {
   const { scenario, prediction, base, image } = input;
+  const ulimitsOf = (workers: WorkerPlan) => ulimits(workers, input.nproc);
   const template = base['x-portlab-service'];
   const service = (role: 'server' | 'client', command: string[], workers: WorkerPlan, sysctls: Record<string, string>): ComposeService => ({
     image,
     command,
     ...structuredClone(template),
-    ulimits: { nofile: { ...workers.appliedNofile } },
+    ulimits: ulimitsOf(workers),
     ...(Object.keys(sysctls).length > 0 ? { sysctls: { ...sysctls } } : {}),
     labels: { [PORTLAB_LABEL.managed]: 'true', [PORTLAB_LABEL.scenario]: scenario.name, [PORTLAB_LABEL.role]: role },
     networks: [...(template.networks ?? Object.keys(base.networks))],
@@ -85,7 +94,7 @@ export function compileCompose(input: CompileInput): CompiledProject {
       ...(app.command ? { command: [...app.command] } : {}),
       ...(app.environment ? { environment: [...app.environment] } : {}),
       ...(app.volumes ? { volumes: [...app.volumes] } : {}),
-      ulimits: { nofile: { ...workers.appliedNofile } },
+      ulimits: ulimitsOf(workers),
       network_mode: `service:${observed}`,
       pid: `service:${observed}`,
       labels: {

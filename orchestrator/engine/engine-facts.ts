@@ -10,6 +10,8 @@ export type EngineFacts = {
   /** Highest nofile a container can get; null when the engine granted all that was asked. */
   nofileCeiling: number | null;
   defaultNofile: { soft: number; hard: number };
+  /** The nproc a container naming its nofile must name too (Podman without CAP_SYS_RESOURCE); null: none needed. */
+  nprocWithNofile?: { soft: number; hard: number } | null;
   /** established: TCP entries in state ESTABLISHED; the other entries in use are closing (or UDP) and expire. */
   conntrack: ConntrackTable | null;
   /**

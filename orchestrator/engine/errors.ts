@@ -25,8 +25,20 @@ export class NofileRefusedError extends EngineError {
   override name = 'NofileRefusedError';
 }
 
-/** Whether Docker's words for a container that did not start are runc's nofile refusal. */
-export const nofileRefusal = (dockerText: string): boolean => /setting rlimit|rlimit type 7|operation not permitted/i.test(dockerText);
+/**
+ * The OCI runtime refused a container's nproc (RLIMIT_NPROC, "rlimit type 6"): Podman asks for 4,194,304 processes
+ * whenever a container names any ulimit and not nproc, which an engine without CAP_SYS_RESOURCE cannot grant.
+ */
+export class NprocRefusedError extends EngineError {
+  override name = 'NprocRefusedError';
+}
+
+/** Whether an engine's words for a container that did not start are the runtime's nproc refusal (runc's or crun's). */
+export const nprocRefusal = (engineText: string): boolean => /rlimit type 6\b|RLIMIT_NPROC/.test(engineText);
+
+/** Whether an engine's words for a container that did not start are the runtime's nofile refusal (runc's or crun's). */
+export const nofileRefusal = (engineText: string): boolean =>
+  !nprocRefusal(engineText) && /setting rlimit|rlimit type 7|RLIMIT_NOFILE|operation not permitted/i.test(engineText);
 
 /**
  * A container the engine killed but saw no exit of yet ("did not receive an exit event": dockerd gave up waiting
@@ -71,4 +83,9 @@ export class SwarmNotReadyError extends Error {
 /** Throws the interrupt once the signal has fired: the one check every step between engine calls makes. */
 export function stopIfInterrupted(signal: AbortSignal, what: string): void {
   if (signal.aborted) throw new InterruptedError(what);
+}
+
+/** A scenario that cannot run where it was asked to (exit 2: the input, not the engine). */
+export class EngineMismatchError extends Error {
+  override name = 'EngineMismatchError';
 }

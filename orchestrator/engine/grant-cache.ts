@@ -7,6 +7,8 @@ import { writeFileAtomic } from '../common/atomic-write.ts';
 const Grants = z.strictObject({
   nofileCeiling: z.number().int().nullable(),
   defaultNofile: z.strictObject({ soft: z.number().int(), hard: z.number().int() }),
+  /** The nproc a container naming its nofile must name too; null: none needed (absent from older caches: none). */
+  nprocWithNofile: z.strictObject({ soft: z.number().int(), hard: z.number().int() }).nullable().optional(),
 });
 type Grants = z.infer<typeof Grants>;
 

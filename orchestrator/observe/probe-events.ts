@@ -31,6 +31,8 @@ export const ReadyEvent = z.object({
   role: Role,
   t: ms,
   nofile: z.object({ soft: z.number().int(), hard: z.number().int() }),
+  /** The process's RLIMIT_NPROC (-1: unlimited); absent from probes before it was reported. */
+  nproc: z.object({ soft: z.number().int(), hard: z.number().int() }).optional(),
   fdsOpen: z.number().int(),
   portRange: z.object({ low: z.number().int(), high: z.number().int() }),
   boundPorts: z.array(z.number().int()),

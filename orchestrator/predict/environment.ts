@@ -28,6 +28,8 @@ export const Environment = z.strictObject({
   engineNofileCeiling: z.number().int().nullable(),
   /** nofile a container gets when the scenario sets none. */
   engineDefaultNofile: NofileLimit,
+  /** The nproc a container naming its nofile must name too (Podman without CAP_SYS_RESOURCE); absent or null: none. */
+  engineNprocWithNofile: NofileLimit.nullable().optional(),
   /** Descriptors a probe has open before it makes its first socket (stdin, stdout, stderr). */
   probeFdsOpen: z.number().int(),
   /** Docker's embedded DNS listens on 127.0.0.11 with a TCP port picked from this range before sysctls apply. */

@@ -56,20 +56,23 @@ export function portCapacity(group: ClientGroup, env: Environment, facts: Contai
     for (const port of bound) skipped.add(port);
     reserved = exactCount(skipped.size);
     const outside = facts.boundPorts.filter((port) => !bound.includes(port));
-    if (bound.length > 0)
-      reasoning.push(
-        `- ${bound.length} already bound in the namespace (port ${bound.join(', ')}: Docker's embedded DNS listener on 127.0.0.11)`,
-      );
+    // Only Docker's embedded DNS binds in a container's namespace before its probe; on an engine without it, what is
+    // bound there was bound by something else the container holds.
+    const who = env.dnsListenerPortRange ? "Docker's embedded DNS listener on 127.0.0.11" : 'bound before the probe started';
+    if (bound.length > 0) reasoning.push(`- ${bound.length} already bound in the namespace (port ${bound.join(', ')}: ${who})`);
     if (outside.length > 0)
       reasoning.push(
-        `- 0: the port${outside.length > 1 ? 's' : ''} already bound in the namespace (${outside.join(', ')}, Docker's embedded DNS listener) lie outside the range`,
+        `- 0: the port${outside.length > 1 ? 's' : ''} already bound in the namespace (${outside.join(', ')}, ${env.dnsListenerPortRange ? "Docker's embedded DNS listener" : 'bound before the probe started'}) lie outside the range`,
       );
-  } else {
+  } else if (env.dnsListenerPortRange) {
     const dns = dnsListenerCost(env, range);
     reserved = { min: reservedList.length + dns.min, max: reservedList.length + (dns.max ?? 0) };
     reasoning.push(
-      `- ${showCount(dns)} held by Docker's embedded DNS listener (127.0.0.11, bound in ${env.dnsListenerPortRange ? formatPortRange(env.dnsListenerPortRange) : 'no range'} before the scenario's sysctls apply${dns.min === dns.max ? '' : '; whether its port falls inside is known once measured'})`,
+      `- ${showCount(dns)} held by Docker's embedded DNS listener (127.0.0.11, bound in ${formatPortRange(env.dnsListenerPortRange)} before the scenario's sysctls apply${dns.min === dns.max ? '' : '; whether its port falls inside is known once measured'})`,
     );
+  } else {
+    reserved = exactCount(reservedList.length);
+    reasoning.push(`- 0 held by a DNS listener: the engine's DNS server listens outside the container's namespace`);
   }
   if (reservedList.length > 0) reasoning.push(`- ${reservedList.length} in net.ipv4.ip_local_reserved_ports`);
   // From 6.8 a socket's own range is scanned whole, port by port: no parity pass leaves an end out.

@@ -216,6 +216,7 @@ export function buildResult(input: ResultInput): RunResult {
       network: input.network,
       engineNofileCeiling: input.engine.nofileCeiling,
       engineDefaultNofile: input.engine.defaultNofile,
+      ...(input.engine.nprocWithNofile ? { engineNprocWithNofile: input.engine.nprocWithNofile } : {}),
       engineGrantsRemembered: input.grantsRemembered,
       conntrack: input.engine.conntrack,
       ...(input.engine.host ? { host: input.engine.host } : {}),

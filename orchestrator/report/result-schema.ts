@@ -101,6 +101,8 @@ export const RunResult = z.strictObject({
     network: Environment.shape.network.optional(),
     engineNofileCeiling: z.number().int().nullable(),
     engineDefaultNofile: NofileLimit,
+    /** The nproc every container naming its nofile was given beside it, where the engine needs one (Podman). */
+    engineNprocWithNofile: NofileLimit.nullable().optional(),
     /** The two above were remembered from an earlier preflight on the same engine (its id, version, kernel). */
     engineGrantsRemembered: z.boolean(),
     /** The host's conntrack table at the start; null when the engine's host did not let the probe read it. */

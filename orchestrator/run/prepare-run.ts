@@ -65,7 +65,7 @@ export async function prepareRun(loaded: LoadedScenario, deps: RunDeps, files: R
   // The host's tables (conntrack, files, memory, cores) are read beside the grants: the plan and the fill's estimate
   // need them. The clients start only after the run awaits the same reading.
   const facts = await engine.complete.catch(() => engine.facts);
-  const env = environmentOf(facts, backend.assumed.network);
+  const env = environmentOf(facts, backend.assumed);
   // What the engine's kernel lacks (a socket's own port range before 6.3) is refused here, with nothing of the run made.
   const plan = await planLoaded(loaded, backend, { env: { ...env, ...learnt }, names: 'on-the-engine', project, image }).catch(refused);
   const fillHost = fillHostOf(facts.host, backend.assumed.network);

@@ -3,13 +3,13 @@ import type { ContainerObservation } from '../observe/observation.ts';
 import { ASSUMED_ENVIRONMENT, type Environment } from '../predict/environment.ts';
 import { isPhaseKey } from '../scenario/names.ts';
 
-/** The environment the predictor sees: the engine's measured facts over the documented defaults. */
-export function environmentOf(engine: EngineFacts, network: Environment['network'] = 'bridge'): Environment {
+/** The environment the predictor sees: the engine's measured facts over its backend's documented defaults. */
+export function environmentOf(engine: EngineFacts, assumed: Environment = ASSUMED_ENVIRONMENT): Environment {
   const granted = {
-    ...ASSUMED_ENVIRONMENT,
-    network,
+    ...assumed,
     engineNofileCeiling: engine.nofileCeiling,
     engineDefaultNofile: engine.defaultNofile,
+    ...(engine.nprocWithNofile ? { engineNprocWithNofile: engine.nprocWithNofile } : {}),
     kernel: engine.version.kernelVersion,
   };
   return withHostFacts(granted, engine.conntrack, engine.host);

@@ -83,7 +83,7 @@ describe('portlab CLI', () => {
     [['--cleanup', '--all', 'abc123'], /--cleanup takes one run id, or --all/],
     [['--cleanup', 'Run 1'], /--cleanup takes a run id such as 3f9a1c/],
     [['default-range', '--all'], /--all and --yes go with --cleanup/],
-    [['default-range', '--engine', 'kubernetes'], /--engine takes local or swarm, found "kubernetes"/],
+    [['default-range', '--engine', 'kubernetes'], /--engine takes local, swarm or podman, found "kubernetes"/],
     [['default-range', '--push', 'registry.example.com:5000'], /--push goes with --engine swarm/],
     [
       ['default-range', '--engine', 'swarm', '--push', 'http://x'],

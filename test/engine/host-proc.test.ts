@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
-import { engineOnThisMachine, parseFileNr, parseMemAvailableKb, parseSlabBytes } from '../../orchestrator/engine/local/host-proc.ts';
+import { parseFileNr, parseMemAvailableKb, parseSlabBytes } from '../../orchestrator/engine/local/host-proc.ts';
 import { runCli } from '../cli/run-cli.ts';
 
 describe("the host's limits a dry run reads from this machine's /proc", () => {
@@ -18,13 +18,6 @@ describe("the host's limits a dry run reads from this machine's /proc", () => {
     ].join('\n');
     expect(parseSlabBytes(slabinfo)).toEqual({ TCP: 2368, tw_sock_TCP: 256 });
     expect(parseSlabBytes('slabinfo - version: 2.1\n')).toBeUndefined();
-  });
-
-  it('the engine is on this machine when DOCKER_HOST is unset or a unix socket', () => {
-    expect(engineOnThisMachine(undefined)).toBe(true);
-    expect(engineOnThisMachine('unix:///run/other.sock')).toBe(true);
-    expect(engineOnThisMachine('tcp://10.0.0.1:2375')).toBe(false);
-    expect(engineOnThisMachine('ssh://lab-2')).toBe(false);
   });
 
   it("a dry run on the local engine says it read the host's limits, and predicts with them: file-max and memory beside conntrack", async () => {

@@ -1,4 +1,4 @@
-import { causeText, EngineError, NofileRefusedError, nofileRefusal } from '../errors.ts';
+import { causeText, EngineError, NofileRefusedError, nofileRefusal, NprocRefusedError, nprocRefusal } from '../errors.ts';
 import { debug, labelFilters, removal, statusOf, type ClientContext, type LabelFilter, type Labelled } from './call.ts';
 import { demuxBuffer } from './logs.ts';
 
@@ -15,6 +15,8 @@ export type ContainerSpec = {
   /** The name other containers resolve it by on the network (its compose service name). */
   alias: string;
   nofile?: { soft: number; hard: number };
+  /** Given only beside nofile: an engine that adds its own otherwise (Podman) is given the one it grants (preflight). */
+  nproc?: { soft: number; hard: number };
   sysctls?: Record<string, string>;
   capAdd?: string[];
   /**
@@ -58,7 +60,9 @@ export class Containers {
         await this.context.api.getContainer(id).start({ abortSignal });
       },
       (error) => {
-        throw new (nofileRefusal(causeText(error)) ? NofileRefusedError : EngineError)(`starting container ${name}`, { cause: error });
+        const said = causeText(error);
+        const refusal = nprocRefusal(said) ? NprocRefusedError : nofileRefusal(said) ? NofileRefusedError : EngineError;
+        throw new refusal(`starting container ${name}`, { cause: error });
       },
       { interrupt },
     );
@@ -207,7 +211,12 @@ function createBody(spec: ContainerSpec) {
     Labels: spec.labels,
     HostConfig: {
       NetworkMode: spec.networkMode ?? spec.network,
-      Ulimits: spec.nofile ? [{ Name: 'nofile', Soft: spec.nofile.soft, Hard: spec.nofile.hard }] : undefined,
+      Ulimits: spec.nofile
+        ? [
+            { Name: 'nofile', Soft: spec.nofile.soft, Hard: spec.nofile.hard },
+            ...(spec.nproc ? [{ Name: 'nproc', Soft: spec.nproc.soft, Hard: spec.nproc.hard }] : []),
+          ]
+        : undefined,
       Sysctls: spec.sysctls,
       CapAdd: spec.capAdd,
       PidMode: spec.pidMode,

@@ -1,4 +1,5 @@
 import Docker from 'dockerode';
+import { clientFor, DOCKER_ENDPOINT, onThisMachine, type EngineEndpoint } from '../endpoint.ts';
 import { EngineUnavailableError } from '../errors.ts';
 import { ENGINE_CALL_TIMEOUT_MS, engineCall, paceDeadlineMs, signalled, type ClientContext, type EnginePace } from './call.ts';
 import { Configs } from './configs.ts';
@@ -29,7 +30,11 @@ export class DockerEngine {
   private readonly answered: EnginePace = { slowestMs: 0, slowestWhat: '' };
   private identityAsked: Promise<string> | undefined;
 
-  constructor(docker = new Docker(), options: { timeoutMs?: number } = {}) {
+  /** Where it answers: Docker's socket unless said (engine/endpoint.ts). */
+  readonly endpoint: EngineEndpoint;
+
+  constructor(docker = new Docker(), options: { timeoutMs?: number; endpoint?: EngineEndpoint } = {}) {
+    this.endpoint = options.endpoint ?? DOCKER_ENDPOINT;
     const timeoutMs = options.timeoutMs ?? ENGINE_CALL_TIMEOUT_MS;
     this.context = { api: signalled(docker), call: engineCall(() => this.describe(), timeoutMs, this.answered), timeoutMs };
     this.containers = new Containers(this.context);
@@ -51,9 +56,21 @@ export class DockerEngine {
     return { what: this.answered.slowestWhat, seconds: this.answered.slowestMs / 1000, deadlineSeconds };
   }
 
+  /** "the Docker engine at /var/run/docker.sock": the variable's value as given, else the kind's own socket. */
   describe(): string {
-    const host = process.env.DOCKER_HOST;
-    return host ? `the Docker engine at ${host}` : 'the Docker engine at /var/run/docker.sock';
+    const { product, variable } = this.endpoint;
+    const named = process.env[variable];
+    return `the ${product} engine at ${named || this.endpoint.address().replace(/^unix:\/\//, '')}`;
+  }
+
+  /** Whether the engine runs on this machine (its address a unix socket): its /proc is this machine's. */
+  get onThisMachine(): boolean {
+    return onThisMachine(this.endpoint.address());
+  }
+
+  /** The engine an endpoint names, reached with a client of its own. */
+  static at(endpoint: EngineEndpoint, options: { timeoutMs?: number } = {}): DockerEngine {
+    return new DockerEngine(clientFor(endpoint), { ...options, endpoint });
   }
 
   /** Whether the daemon answers at all, within a few seconds. */

@@ -36,9 +36,6 @@ export function parseSlabBytes(text: string): Record<string, number> | undefined
   return Object.keys(sizes).length > 0 ? sizes : undefined;
 }
 
-/** Whether the engine portlab talks to runs on this machine: its unix socket (DOCKER_HOST unset or unix://). */
-export const engineOnThisMachine = (dockerHost = process.env.DOCKER_HOST): boolean => !dockerHost || dockerHost.startsWith('unix://');
-
 const readText = (file: string) => readFile(file, 'utf8').catch(() => null);
 
 /** Reads this machine's conntrack table, open files, memory, cores and slab sizes; what cannot be read is left out. */

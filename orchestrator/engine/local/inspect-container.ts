@@ -5,7 +5,7 @@ import type { HostRoom, InspectionTarget, NamespaceLook } from '../../predict/in
 import type { DockerEngine } from '../docker/engine.ts';
 import { EngineError } from '../errors.ts';
 import { hostProbeBinary } from '../probe-image.ts';
-import { engineOnThisMachine, readHostProc } from './host-proc.ts';
+import { readHostProc } from './host-proc.ts';
 import { lookFromHost, NotInspectableError } from './look-from-host.ts';
 
 /** What one look found: what was inspected (a container, a process, the host's namespace), the namespace, the host. */
@@ -15,8 +15,8 @@ export type Inspected = { target: InspectionTarget; look: NamespaceLook; host: H
  * Where portlab may enter a container's namespace from this machine (root, the engine on this machine, its first
  * process here as the engine numbers it: /proc/PID/cgroup names the container), that process's pid; else null.
  */
-async function pidHere(found: { id: string; pid: number }): Promise<number | null> {
-  if (process.getuid?.() !== 0 || !engineOnThisMachine() || found.pid <= 0) return null;
+async function pidHere(engine: DockerEngine, found: { id: string; pid: number }): Promise<number | null> {
+  if (process.getuid?.() !== 0 || !engine.onThisMachine || found.pid <= 0) return null;
   const cgroup = await readFile(`/proc/${found.pid}/cgroup`, 'utf8').catch(() => '');
   if (!cgroup.includes(found.id)) return null;
   return hostProbeBinary(() => undefined).then(
@@ -44,12 +44,12 @@ export async function inspectContainer(
   if (!found) throw new NotInspectableError(`${engine.describe()} has no container named ${target}`);
   if (!found.running)
     throw new NotInspectableError(`container ${found.name} is ${found.status}, not running: there is nothing of it to inspect`);
-  const here = await pidHere(found);
+  const here = await pidHere(engine, found);
   const [look, host, localAddresses] = await Promise.all([
     here === null
       ? lookThroughEngine(engine, await probeImage(), found, signal)
       : lookFromHost(['--netns-of', String(here)], here, onStatus, signal),
-    engineOnThisMachine() ? readHostProc() : null,
+    engine.onThisMachine ? readHostProc() : null,
     engine.containers.addresses(),
   ]);
   return {

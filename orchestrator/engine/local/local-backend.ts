@@ -4,11 +4,12 @@ import { predict } from '../../predict/predict.ts';
 import type { LoadedScenario } from '../../scenario/load-scenario.ts';
 import type { Backend, BackendPlan, DryRunEnvironment, MeasuredEngine, PreflightNaming } from '../backend.ts';
 import { withHostFacts } from '../engine-facts.ts';
+import type { ComposeBase } from '../../compile/compose-schema.ts';
 import { loadComposeBase } from '../compose-base.ts';
 import type { DockerEngine } from '../docker/engine.ts';
 import { DockerBackend } from '../docker-backend.ts';
 import { GrantCache } from '../grant-cache.ts';
-import { engineOnThisMachine, readHostProc } from './host-proc.ts';
+import { readHostProc } from './host-proc.ts';
 import { engineGrants, hostTables } from './preflight.ts';
 import { runProject } from './run-project.ts';
 
@@ -16,8 +17,9 @@ export type LocalPlan = BackendPlan<CompiledProject>;
 
 /** The local engine: containers on one bridge network of one host, whose conntrack table tracks them. */
 export class LocalBackend extends DockerBackend implements Backend<LocalPlan> {
-  readonly kind = 'local';
-  readonly assumed = ASSUMED_ENVIRONMENT;
+  /** Its own kind, or that of an engine built on it (Podman's, which runs containers as this one does). */
+  readonly kind: 'local' | 'podman' = 'local';
+  readonly assumed: Environment = ASSUMED_ENVIRONMENT;
 
   constructor(
     engine: DockerEngine,
@@ -29,7 +31,7 @@ export class LocalBackend extends DockerBackend implements Backend<LocalPlan> {
   readonly dryRunSuffix = '';
 
   async dryRunEnvironment(): Promise<DryRunEnvironment> {
-    if (!engineOnThisMachine()) {
+    if (!this.engine.onThisMachine) {
       // Its kernel decides some predictions (a kernel lab's VM is another kernel than this machine's): asked where the
       // engine answers, never needed.
       const kernel = await this.engine.version().then(
@@ -50,7 +52,7 @@ export class LocalBackend extends DockerBackend implements Backend<LocalPlan> {
     };
   }
 
-  checkRuns(): void {}
+  checkRuns(_loaded: LoadedScenario): void {}
 
   /** One host: no per-node view. */
   nodeLoads(): undefined {
@@ -63,8 +65,20 @@ export class LocalBackend extends DockerBackend implements Backend<LocalPlan> {
 
   async plan(loaded: LoadedScenario, env: Environment, projectName: string, image: string): Promise<LocalPlan> {
     const prediction = predict(loaded.scenario, env);
-    const compiled = compileCompose({ scenario: loaded.scenario, prediction, base: await loadComposeBase(), image, projectName });
+    const compiled = compileCompose({
+      scenario: loaded.scenario,
+      prediction,
+      base: await this.composeBase(),
+      image,
+      projectName,
+      nproc: env.engineNprocWithNofile ?? undefined,
+    });
     return { ...loaded, prediction, compiled, image };
+  }
+
+  /** compose.base.yml, as this engine's runs use it. */
+  protected composeBase(): Promise<ComposeBase> {
+    return loadComposeBase();
   }
 
   async publish(built: string): Promise<string> {

@@ -1,7 +1,7 @@
 import { parseProbeLine, type ReadyEvent } from '../../observe/probe-events.ts';
 import type { DockerEngine } from '../docker/engine.ts';
 import { conntrackOf, hostLimitsOf, type EngineFacts, type HostLimits } from '../engine-facts.ts';
-import { EngineError, NofileRefusedError } from '../errors.ts';
+import { EngineError, NofileRefusedError, NprocRefusedError } from '../errors.ts';
 import { GrantCache } from '../grant-cache.ts';
 
 async function limitsProbe(
@@ -11,6 +11,7 @@ async function limitsProbe(
   labels: Record<string, string>,
   nofile: number | undefined,
   signal: AbortSignal | undefined,
+  nproc?: { soft: number; hard: number } | null,
 ): Promise<ReadyEvent> {
   const output = await engine.containers.runToCompletion(
     {
@@ -22,6 +23,7 @@ async function limitsProbe(
       alias: name,
       networkMode: 'host',
       nofile: nofile === undefined ? undefined : { soft: nofile, hard: nofile },
+      nproc: nproc ?? undefined,
     },
     signal,
   );
@@ -36,10 +38,12 @@ export type EngineGrants = Omit<EngineFacts, 'conntrack'>;
 type Naming = { prefix: string; labels: Record<string, string>; signal?: AbortSignal };
 
 /**
- * What this engine grants: the nofile of a container that asks for nothing, and whether it can grant `wantedNofile`
- * (the most any service of the scenario asks for). Both are the daemon's own limits, fixed while it runs, so they
- * are remembered per engine (its identity: id, version, kernel) and measured again only for an engine not seen
- * before; `remembered` says which.
+ * What this engine grants: the nofile (and nproc) of a container that asks for nothing, whether it can grant
+ * `wantedNofile` (the most any service of the scenario asks for), and whether a container that names its nofile must
+ * name its nproc too (Podman, given any ulimit but nproc, asks for 4,194,304 processes, which an engine without
+ * CAP_SYS_RESOURCE is refused; such a container is then given the nproc a container asking for nothing gets). All
+ * are the daemon's own limits, fixed while it runs, so they are remembered per engine (its identity: id, version,
+ * kernel) and measured again only for an engine not seen before; `remembered` says which.
  */
 export async function engineGrants(
   engine: DockerEngine,
@@ -51,20 +55,35 @@ export async function engineGrants(
   const [version, identity] = await Promise.all([engine.version(), engine.identity()]);
   const key = `${identity} nofile ${wantedNofile}`;
   const known = await cache.get(key);
-  if (known) return { version, ...known, remembered: true, identity };
+  // An entry from before nproc was measured is measured again.
+  if (known && known.nprocWithNofile !== undefined)
+    return { version, ...known, nprocWithNofile: known.nprocWithNofile, remembered: true, identity };
   const defaults = await limitsProbe(engine, image, `${naming.prefix}-preflight-default`, naming.labels, undefined, naming.signal);
-  let nofileCeiling: number | null = null;
-  if (wantedNofile > defaults.nofile.hard) {
+  let nprocWithNofile: { soft: number; hard: number } | null = null;
+  const withNofile = async (nofile: number): Promise<ReadyEvent> => {
+    const probe = () =>
+      limitsProbe(engine, image, `${naming.prefix}-preflight-nofile`, naming.labels, nofile, naming.signal, nprocWithNofile);
     try {
-      const granted = await limitsProbe(engine, image, `${naming.prefix}-preflight-nofile`, naming.labels, wantedNofile, naming.signal);
-      nofileCeiling = granted.nofile.hard >= wantedNofile ? null : granted.nofile.hard;
+      return await probe();
     } catch (error) {
-      if (!(error instanceof NofileRefusedError)) throw error;
-      nofileCeiling = defaults.nofile.hard;
+      if (!(error instanceof NprocRefusedError) || nprocWithNofile !== null || !defaults.nproc) throw error;
+      nprocWithNofile = defaults.nproc;
+      return probe();
     }
+  };
+  let nofileCeiling: number | null;
+  try {
+    const granted = await withNofile(Math.max(wantedNofile, 1));
+    nofileCeiling = granted.nofile.hard >= wantedNofile ? null : granted.nofile.hard;
+  } catch (error) {
+    if (!(error instanceof NofileRefusedError)) throw error;
+    nofileCeiling = defaults.nofile.hard;
+    // What a run then asks for must start (and says whether nproc must be named beside it).
+    await withNofile(nofileCeiling);
   }
-  await cache.set(key, { nofileCeiling, defaultNofile: defaults.nofile });
-  return { version, nofileCeiling, defaultNofile: defaults.nofile, remembered: false, identity };
+  const grants = { nofileCeiling, defaultNofile: defaults.nofile, nprocWithNofile };
+  await cache.set(key, grants);
+  return { version, ...grants, remembered: false, identity };
 }
 
 /**

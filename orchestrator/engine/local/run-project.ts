@@ -111,6 +111,7 @@ class ContainerDeployment implements Deployment {
       network: this.networkName,
       alias: service,
       nofile: definition.ulimits?.nofile,
+      nproc: definition.ulimits?.nproc,
       sysctls: definition.sysctls,
       capAdd: definition.cap_add,
       stop: stopSettingsOf(definition),

@@ -16,13 +16,9 @@ import { managesSwarm, swarmFacts } from './swarm-preflight.ts';
 import { runProjectName } from '../../compile/compile-compose.ts';
 import { nodePlan, type NodeLoad } from '../../predict/node-plan.ts';
 import type { PlacementNode } from '../../predict/placement.ts';
+import { EngineMismatchError } from '../errors.ts';
 
 export type SwarmPlan = BackendPlan<CompiledStack>;
-
-/** A scenario that cannot run where it was asked to (exit 2: the input, not the engine). */
-export class EngineMismatchError extends Error {
-  override name = 'EngineMismatchError';
-}
 
 /** The swarm the engine manages: each client group a service, the server a service, one overlay network. */
 export class SwarmBackend extends DockerBackend implements Backend<SwarmPlan> {
