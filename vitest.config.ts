@@ -2,6 +2,7 @@ import { defineConfig } from 'vitest/config';
 import LongestFirst from './test/longest-first.ts';
 import { engineAnswers, NO_ENGINE_FILE } from './test/engine-answers.ts';
 import { kernelLabsCanRun, NO_KERNEL_LAB_FILE } from './test/kernel-lab-answers.ts';
+import { NO_PODMAN_FILE, podmanCanRun } from './test/podman-answers.ts';
 
 /** Tests that need the engine to themselves (orphans on purpose, the host's conntrack table): one file. */
 const ALONE = 'test/docker/alone.test.ts';
@@ -20,6 +21,9 @@ process.env.PORTLAB_TEST_ENGINE = engine;
 const onEngine = (include: string[]) => (engine === 'answers' ? include : [NO_ENGINE_FILE]);
 /** The kernel tests boot VMs with QEMU and build their disks with debootstrap: where either is missing, not run. */
 const onKernelLabs = (include: string[]) => (kernelLabsCanRun() === null ? include : [NO_KERNEL_LAB_FILE]);
+/** The Podman tests need a rootful Podman service answering: where none does, not run. */
+const podman = (await podmanCanRun()) === null;
+const onPodman = (include: string[]) => (podman ? include : [NO_PODMAN_FILE]);
 
 export default defineConfig({
   test: {
@@ -103,6 +107,16 @@ export default defineConfig({
           testTimeout: 900_000,
           hookTimeout: 900_000,
           sequence: { groupOrder: 4 },
+        },
+      },
+      {
+        test: {
+          // `npm run test:engines`: the scenarios on Podman, rootful and (where a user of its own is given) rootless.
+          // One file at a time: their runs share the host's conntrack table with nothing else of the suite's.
+          name: 'engines',
+          include: onPodman(['test/engines/**/*.test.ts']),
+          ...ENGINE_TIMEOUTS,
+          sequence: { groupOrder: 5 },
         },
       },
     ],

@@ -1,4 +1,5 @@
 import { access, copyFile, mkdir, mkdtemp, rename, rm, stat } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { PORTLAB_LABEL } from '../compile/compile-compose.ts';
 import { DockerEngine } from './docker/engine.ts';
@@ -6,19 +7,17 @@ import { BUILD_SCRIPT, PROBE_DIR, probeImageTag, probeSourceHash } from './probe
 import { PROJECT_ROOT } from '../common/project-root.ts';
 import { cacheDir } from './grant-cache.ts';
 
-const BUILD_DIR = path.join(PROBE_DIR, 'build');
-
 export class ProbeBuildError extends Error {
   override name = 'ProbeBuildError';
 }
 
 /**
- * Compiles the probe statically with the host's C compiler (scripts/build-probe.sh) into a build context of its own (a fresh directory
- * under images/probe/build/), so two first runs at once never write the same file. Returns the directory.
+ * Compiles the probe statically with the host's C compiler (scripts/build-probe.sh) into a build context of its own (a
+ * fresh directory under the system's temporary directory: portlab's own files may be another user's, as an installed
+ * package's are), so two first runs at once never write the same file. Returns the directory.
  */
 export async function compileProbe(): Promise<string> {
-  await mkdir(BUILD_DIR, { recursive: true });
-  const context = await mkdtemp(path.join(BUILD_DIR, 'context-'));
+  const context = await mkdtemp(path.join(os.tmpdir(), 'portlab-probe-'));
   const output = path.join(context, 'probe');
   const cc = process.env.CC ?? 'cc';
   try {

@@ -73,7 +73,8 @@ export async function engineGrants(
   };
   let nofileCeiling: number | null;
   try {
-    const granted = await withNofile(Math.max(wantedNofile, 1));
+    // Asked as a run asks: what the scenario wants, or the default's hard limit where it wants no more.
+    const granted = await withNofile(Math.max(wantedNofile, defaults.nofile.hard));
     nofileCeiling = granted.nofile.hard >= wantedNofile ? null : granted.nofile.hard;
   } catch (error) {
     if (!(error instanceof NofileRefusedError)) throw error;

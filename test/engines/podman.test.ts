@@ -1,0 +1,112 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, readFile, readdir, chmod } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { execa } from 'execa';
+import { describe, expect, it } from 'vitest';
+import { PROJECT_ROOT } from '../../orchestrator/common/project-root.ts';
+import { DockerEngine } from '../../orchestrator/engine/docker/engine.ts';
+import { PODMAN_ENDPOINT } from '../../orchestrator/engine/endpoint.ts';
+import { RunResult } from '../../orchestrator/report/result-schema.ts';
+import { runCli, runPortlab } from '../cli/run-cli.ts';
+import { rootlessUser } from '../podman-answers.ts';
+
+/**
+ * The scenarios on Podman, through its Docker-compatible service as `portlab run --engine podman` reaches it: rootful
+ * (root's /run/podman/podman.sock) and, where a user of its own is given, rootless (that user's service, portlab run
+ * as that user). Each run's prediction is portlab's own and its verdict is judged against what the kernel held.
+ */
+const readResult = async (resultsDir: string) => {
+  const [file] = (await readdir(resultsDir)).filter((name) => name.endsWith('.json'));
+  return RunResult.parse(JSON.parse(await readFile(path.join(resultsDir, file!), 'utf8')));
+};
+const podman = DockerEngine.at(PODMAN_ENDPOINT);
+
+describe('rootful Podman: --engine podman', () => {
+  it("default-range: 28,232 per client, predicted and observed (aardvark-dns holds no port in the container's namespace)", async () => {
+    const run = await runCli(['default-range', '--engine', 'podman']);
+    expect(run.exitCode, run.stderr).toBe(0);
+    const result = await readResult(run.resultsDir);
+    expect(result.run.engine).toBe('podman');
+    for (const client of result.clients) {
+      expect([client.predicted, client.observed, client.verdict]).toEqual([{ min: 28232, max: 28232 }, 28232, 'pass']);
+      expect(result.environment.containers[client.name]?.boundPorts).toEqual([]);
+    }
+    // Before anything was measured the model said why: no DNS listener inside the namespace.
+    expect(result.prediction.before.clients[0]?.reasoning.join('\n')).toContain(
+      "0 held by a DNS listener: the engine's DNS server listens outside the container's namespace",
+    );
+    // The compose file names nproc beside nofile exactly where the engine needed it (measured by preflight).
+    const compose = await readFile(
+      path.join(
+        run.resultsDir,
+        (await readdir(run.resultsDir)).find((file) => file.endsWith('.compose.yml'))!,
+      ),
+      'utf8',
+    );
+    expect(compose.includes('nproc:')).toBe(Boolean(result.environment.engineNprocWithNofile));
+  });
+
+  it('the shipped local scenarios that need no image of their own: the verdicts Docker gives, predicted here', async () => {
+    for (const name of ['extra-listen-ports', 'nofile-limit', 'socket-port-range', 'time-wait-exhaustion', 'shared-local-port']) {
+      const run = await runCli([name, '--engine', 'podman']);
+      const result = await readResult(run.resultsDir);
+      expect([name, run.exitCode, result.verdict], run.stdout).toEqual([name, 0, 'pass']);
+    }
+  });
+
+  it("a kept run on Podman: portlab ls lists it as Podman's, portlab rm removes it, nothing of it left", async () => {
+    const run = await runCli(['extra-listen-ports', '--engine', 'podman', '--keep']);
+    expect(run.exitCode, run.stderr).toBe(0);
+    const { run: meta } = await readResult(run.resultsDir);
+    const ls = JSON.parse((await runPortlab(['ls', '--format', 'json'])).stdout) as { runs: Array<Record<string, unknown>> };
+    expect(ls.runs.find((entry) => entry.id === meta.id)).toMatchObject({ engine: 'Podman', scenario: 'extra-listen-ports', kept: true });
+    const rm = await runPortlab(['rm', meta.id]);
+    expect(rm.exitCode, rm.stderr).toBe(0);
+    expect(await podman.containers.list({ 'io.portlab.run-id': meta.id })).toEqual([]);
+  });
+
+  it("bad input: a scenario placed on a swarm's nodes is refused before anything is made, one line naming the field, exit 2", async () => {
+    const run = await runCli(['scenarios/swarm/lab-per-node.yml', '--engine', 'podman']);
+    expect(run.exitCode).toBe(2);
+    expect(run.stderr.trim().split('\n')).toHaveLength(1);
+    expect(run.stderr).toMatch(/placement places containers on a swarm's nodes, and Podman has no swarm/);
+    expect(await podman.containers.list({ 'io.portlab.scenario': 'lab-per-node' })).toEqual([]);
+  });
+});
+
+const rootless = rootlessUser();
+describe.skipIf('notRun' in rootless)(`rootless Podman${'notRun' in rootless ? `: ${rootless.notRun}` : ''}`, () => {
+  it('extra-listen-ports as the user, on its own Podman: the container-to-container limits as rootful', async () => {
+    const { user } = rootless as { user: string };
+    const uid = execFileSync('id', ['-u', user]).toString().trim();
+    const resultsDir = await mkdtemp(path.join(os.tmpdir(), 'portlab-rootless-'));
+    await chmod(resultsDir, 0o777);
+    const run = await execa(
+      'runuser',
+      [
+        '-u',
+        user,
+        '--',
+        'env',
+        `XDG_RUNTIME_DIR=/run/user/${uid}`,
+        `PORTLAB_RESULTS_DIR=${resultsDir}`,
+        'INIT_CWD=',
+        ...(process.env.PORTLAB_SESSION ? [`PORTLAB_SESSION=${process.env.PORTLAB_SESSION}`] : []),
+        process.execPath,
+        path.join(PROJECT_ROOT, 'dist', 'main.mjs'),
+        'extra-listen-ports',
+        '--engine',
+        'podman',
+      ],
+      { reject: false, cwd: os.tmpdir() },
+    );
+    expect(run.exitCode, `${run.stdout}\n${run.stderr}`).toBe(0);
+    const result = await readResult(resultsDir);
+    expect(result.run.engine).toBe('podman');
+    expect(result.clients.map((client) => [client.name, client.observed, client.verdict])).toEqual([
+      ['two-ports-1', 2000, 'pass'],
+      ['one-port-1', 1000, 'pass'],
+    ]);
+  });
+});
