@@ -36,7 +36,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['test/**/*.test.ts'],
-          exclude: ['test/docker/**', 'test/browser/**', 'test/scale/**', 'test/kernels/**'],
+          exclude: ['test/docker/**', 'test/browser/**', 'test/scale/**', 'test/kernels/**', 'test/engines/**'],
           // Some start the real CLI (node on the bundle): a second alone, several beside the engine files and the
           // typecheck. A hang guard, not a time limit.
           testTimeout: 30_000,

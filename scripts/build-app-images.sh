@@ -10,6 +10,8 @@
 # portlab.invalid/redis-benchmark:7.0, portlab.invalid/memcached:1.6 (Debian 12's).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The engine's own client: docker (DOCKER_HOST), or podman (its own storage: root's, or the user's when rootless).
+cli=${PORTLAB_ENGINE_CLI:-docker}
 
 # The packages each image is made from (the first is the one named in its label), and the program in them.
 declare -A PACKAGES=([nginx]="nginx nginx-common" [redis]="redis-server redis-tools" [wrk]=wrk [haproxy]=haproxy
@@ -52,7 +54,7 @@ copy_with_libraries() {
 
 for app in "${wanted[@]}"; do
   tag=${TAG[$app]}
-  if docker image inspect "$tag" >/dev/null 2>&1; then
+  if "$cli" image inspect "$tag" >/dev/null 2>&1; then
     echo "image $tag is there" >&2
     continue
   fi
@@ -100,7 +102,7 @@ LABEL io.portlab.app="$app" io.portlab.app.package="${packages[0]} $version"
 ENTRYPOINT $entrypoint
 DOCKERFILE
   echo "building $tag from Debian's ${packages[0]} $version..." >&2
-  DOCKER_BUILDKIT=0 docker build -q -t "$tag" "$context" >/dev/null 2>&1 || { echo "building $tag failed" >&2; docker build -t "$tag" "$context" >&2; exit 1; }
+  DOCKER_BUILDKIT=0 "$cli" build -q -t "$tag" "$context" >/dev/null 2>&1 || { echo "building $tag failed" >&2; "$cli" build -t "$tag" "$context" >&2; exit 1; }
   rm -rf "$context"
   echo "built $tag" >&2
 done

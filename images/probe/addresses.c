@@ -4,16 +4,34 @@
  * translation unit.
  */
 
-/* A minimal lookup of one A (family AF_INET) or AAAA (AF_INET6) record against the nameserver in /etc/resolv.conf
-   (Docker's embedded DNS, which answers both on a network with IPv6). `out` is an in_addr or an in6_addr. */
-static int resolve_address(const char *host, int family, void *out) {
-  if (inet_pton(family, host, out) == 1) return 0;
-  int qtype = family == AF_INET6 ? 28 : 1, rdsize = family == AF_INET6 ? 16 : 4;
+/* The first nameserver of /etc/resolv.conf as a socket address, IPv4 or IPv6 (Podman lists a dual-stack network's
+   IPv6 gateway first); Docker's embedded DNS, 127.0.0.11, where there is none. Returns the address's length. */
+static socklen_t nameserver_address(struct sockaddr_storage *out) {
   char conf[2048] = "", nameserver[64] = "127.0.0.11";
   if (read_text("/etc/resolv.conf", conf, sizeof conf) == 0) {
     char *line = strstr(conf, "nameserver");
     if (line) sscanf(line, "nameserver %63s", nameserver);
   }
+  memset(out, 0, sizeof *out);
+  struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)out;
+  if (inet_pton(AF_INET6, nameserver, &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons(53);
+    return sizeof *v6;
+  }
+  struct sockaddr_in *v4 = (struct sockaddr_in *)out;
+  v4->sin_family = AF_INET;
+  v4->sin_port = htons(53);
+  inet_pton(AF_INET, nameserver, &v4->sin_addr);
+  return sizeof *v4;
+}
+
+/* A minimal lookup of one A (family AF_INET) or AAAA (AF_INET6) record against the container's nameserver (Docker's
+   embedded DNS or Podman's aardvark-dns, which answer both on a network with IPv6). `out` is an in_addr or an
+   in6_addr. */
+static int resolve_address(const char *host, int family, void *out) {
+  if (inet_pton(family, host, out) == 1) return 0;
+  int qtype = family == AF_INET6 ? 28 : 1, rdsize = family == AF_INET6 ? 16 : 4;
   unsigned char query[512], answer[1024];
   int len = 0;
   unsigned short id = (unsigned short)(getpid() ^ elapsed_ms());
@@ -33,12 +51,12 @@ static int resolve_address(const char *host, int family, void *out) {
   query[len++] = 0; query[len++] = (unsigned char)qtype; /* type A or AAAA */
   query[len++] = 0; query[len++] = 1; /* class IN */
 
-  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  struct sockaddr_storage ns;
+  socklen_t ns_len = nameserver_address(&ns);
+  int fd = socket(ns.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return -1;
-  struct sockaddr_in ns = {.sin_family = AF_INET, .sin_port = htons(53)};
-  inet_pton(AF_INET, nameserver, &ns.sin_addr);
   int result = -1;
-  if (connect(fd, (struct sockaddr *)&ns, sizeof ns) == 0 && send(fd, query, len, 0) == len) {
+  if (connect(fd, (struct sockaddr *)&ns, ns_len) == 0 && send(fd, query, len, 0) == len) {
     struct pollfd p = {.fd = fd, .events = POLLIN};
     if (poll(&p, 1, 1000) == 1) {
       ssize_t n = recv(fd, answer, sizeof answer, 0);

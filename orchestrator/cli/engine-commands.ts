@@ -4,6 +4,8 @@ import { PROJECT_ROOT } from '../common/project-root.ts';
 import { answeringEngines, connectEngine } from './connect-engine.ts';
 import { badUsage, EXIT, showUsage } from './exit-codes.ts';
 import { reportError } from './report-error.ts';
+import { engineKind } from './parse-args.ts';
+import { BACKENDS, ENGINE_CHOICES, type EngineKind } from '../engine/registry.ts';
 import { lsCommand, rmCommand } from './runs-command.ts';
 import { PORTLAB_LABEL } from '../compile/compile-compose.ts';
 
@@ -21,7 +23,7 @@ export const RM_USAGE = `usage: portlab rm <run-id...> | --gone | --all [--yes]
   --gone       remove the runs whose portlab process is gone (a crash, kill -9), kept and hand-run ones included
   --all        remove every run, live ones too, after asking (--yes answers, as scripts need)`;
 
-export const IMAGES_USAGE = `usage: portlab images [build [nginx|redis|wrk|haproxy|redis-benchmark|memcached...]]
+export const IMAGES_USAGE = `usage: portlab images [build [nginx|redis|wrk|haproxy|redis-benchmark|memcached...]] [--engine ${ENGINE_CHOICES}]
 
   Lists the images of third-party software the shipped scenarios run (portlab.invalid/...) on the engine; build makes
   the missing ones from Debian's packages, unpacked into portlab's cache (nothing is installed on the host).`;
@@ -38,6 +40,7 @@ export async function engineCommand(command: keyof typeof USAGES, argv: string[]
       options: {
         help: { type: 'boolean', short: 'h', default: false },
         ...(command === 'ls' ? { format: { type: 'string' as const, default: 'table' } } : {}),
+        ...(command === 'images' ? { engine: { type: 'string' as const } } : {}),
         ...(command === 'rm'
           ? { gone: { type: 'boolean' as const }, all: { type: 'boolean' as const }, yes: { type: 'boolean' as const } }
           : {}),
@@ -55,7 +58,7 @@ export async function engineCommand(command: keyof typeof USAGES, argv: string[]
   }
   if (parsed.values.help) return showUsage(USAGES[command]);
   try {
-    if (command === 'images') return await imagesCommand(parsed.positionals);
+    if (command === 'images') return await imagesCommand(parsed.positionals, engineKind(parsed.values.engine as string | undefined));
     // Every engine that answers (Docker's, Podman's); where none does, Docker's, started as a run would start it.
     const answering = await answeringEngines();
     const engines = answering.length > 0 ? answering : [await connectEngine()];
@@ -70,17 +73,20 @@ export async function engineCommand(command: keyof typeof USAGES, argv: string[]
   }
 }
 
-async function imagesCommand(args: string[]): Promise<number> {
+async function imagesCommand(args: string[], kind: EngineKind): Promise<number> {
   const { execa } = await import('execa');
   if (args[0] === 'build') {
+    // Built with the engine's own command-line client (docker, podman), which the script runs.
+    const { endpoint } = BACKENDS[kind];
     const built = await execa('bash', [path.join(PROJECT_ROOT, 'scripts', 'build-app-images.sh'), ...args.slice(1)], {
       reject: false,
       stdio: 'inherit',
+      env: { PORTLAB_ENGINE_CLI: endpoint.cli },
     });
     return built.exitCode === 0 ? EXIT.pass : built.exitCode === 2 ? EXIT.badInput : EXIT.runError;
   }
   if (args.length > 0) return badUsage('images takes build, or nothing', IMAGES_USAGE);
-  const engine = await connectEngine();
+  const engine = await connectEngine(kind);
   const images = await engine.images.labelled(PORTLAB_LABEL.app);
   const rows = images.map((image) => [image.tags.join(', ') || image.id.slice(7, 19), image.labels[PORTLAB_LABEL.appPackage] ?? '-']);
   const { formatTable } = await import('./format-table.ts');

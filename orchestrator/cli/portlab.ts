@@ -26,7 +26,7 @@ commands:
                              a swarm of N Docker engines on this host, to try several machines (root)
   lab kernel up <series>|down [<series>]|status|env <series>
                              a Docker engine on Debian's Linux 6.1 or 6.12, in a QEMU VM on this host
-  images [build [nginx|redis|wrk|haproxy|redis-benchmark|memcached...]]
+  images [build [nginx|redis|wrk|haproxy|redis-benchmark|memcached...]] [--engine KIND]
                              the images of third-party software the shipped scenarios run (from Debian's packages)
   schema <scenario|sweep|result|sweep-summary|inspection>
                              print a published JSON Schema (the scenario and sweep ones are for editors)

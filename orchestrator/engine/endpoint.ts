@@ -17,6 +17,8 @@ export type EngineEndpoint = {
   address(): string;
   /** Starts one when none answers (installing the engine's packages where it may), saying so on stderr. */
   readonly startScript: string;
+  /** Its command-line client, which builds images from a directory (`build -t`) and says whether one is there. */
+  readonly cli: 'docker' | 'podman';
 };
 
 /**
@@ -44,6 +46,7 @@ export const DOCKER_ENDPOINT: EngineEndpoint = {
   variable: 'DOCKER_HOST',
   address: () => process.env.DOCKER_HOST || 'unix:///var/run/docker.sock',
   startScript: path.join(PROJECT_ROOT, 'scripts', 'start-engine.sh'),
+  cli: 'docker',
 };
 
 /**
@@ -60,4 +63,5 @@ export const PODMAN_ENDPOINT: EngineEndpoint = {
     return `unix://${runtime}/podman/podman.sock`;
   },
   startScript: path.join(PROJECT_ROOT, 'scripts', 'start-podman.sh'),
+  cli: 'podman',
 };

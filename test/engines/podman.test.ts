@@ -47,8 +47,12 @@ describe('rootful Podman: --engine podman', () => {
     expect(compose.includes('nproc:')).toBe(Boolean(result.environment.engineNprocWithNofile));
   });
 
-  it('the shipped local scenarios that need no image of their own: the verdicts Docker gives, predicted here', async () => {
-    for (const name of ['extra-listen-ports', 'nofile-limit', 'socket-port-range', 'time-wait-exhaustion', 'shared-local-port']) {
+  it('shipped local scenarios, the probe alone and third-party software: the verdicts Docker gives, predicted here', async () => {
+    // Debian's redis and haproxy built on Podman as `portlab images build --engine podman` builds them.
+    const built = await runPortlab(['images', 'build', 'redis', 'haproxy', '--engine', 'podman']);
+    expect(built.exitCode, built.stderr).toBe(0);
+    const names = ['extra-listen-ports', 'nofile-limit', 'time-wait-exhaustion', 'dual-stack', 'redis-maxclients', 'haproxy-maxconn'];
+    for (const name of names) {
       const run = await runCli([name, '--engine', 'podman']);
       const result = await readResult(run.resultsDir);
       expect([name, run.exitCode, result.verdict], run.stdout).toEqual([name, 0, 'pass']);
@@ -80,6 +84,7 @@ describe.skipIf('notRun' in rootless)(`rootless Podman${'notRun' in rootless ? `
   it('extra-listen-ports as the user, on its own Podman: the container-to-container limits as rootful', async () => {
     const { user } = rootless as { user: string };
     const uid = execFileSync('id', ['-u', user]).toString().trim();
+    const home = execFileSync('getent', ['passwd', user]).toString().split(':')[5]!;
     const resultsDir = await mkdtemp(path.join(os.tmpdir(), 'portlab-rootless-'));
     await chmod(resultsDir, 0o777);
     const run = await execa(
@@ -89,6 +94,7 @@ describe.skipIf('notRun' in rootless)(`rootless Podman${'notRun' in rootless ? `
         user,
         '--',
         'env',
+        `HOME=${home}`,
         `XDG_RUNTIME_DIR=/run/user/${uid}`,
         `PORTLAB_RESULTS_DIR=${resultsDir}`,
         'INIT_CWD=',
