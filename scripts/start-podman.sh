@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Makes sure a Podman engine answers for `portlab run --engine podman`: installs Debian's podman (with runc, and
-# podman-compose for rerunning saved compose files by hand) when missing and run as root, then starts Podman's
+# docker-compose for rerunning saved compose files by hand through Podman's Docker API) when missing and run as root, then starts Podman's
 # Docker-compatible service (`podman system service`) in the background if none answers: root's on
 # /run/podman/podman.sock, or, run as another user, that user's own (rootless) under $XDG_RUNTIME_DIR. Safe to run
 # again. The service it starts reads a containers.conf of portlab's (in portlab's cache, never /etc/containers) only
@@ -22,7 +22,7 @@ answers() { curl -fsS --max-time 5 --unix-socket "$socket" http://podman/_ping >
 packages=()
 command -v podman >/dev/null 2>&1 || packages+=(podman)
 command -v runc >/dev/null 2>&1 || packages+=(runc)
-command -v podman-compose >/dev/null 2>&1 || packages+=(podman-compose)
+command -v docker-compose >/dev/null 2>&1 || packages+=(docker-compose)
 command -v curl >/dev/null 2>&1 || packages+=(curl)
 if [ ${#packages[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then

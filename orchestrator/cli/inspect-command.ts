@@ -14,11 +14,13 @@ import { firstToRunOut, headroom } from '../predict/headroom.ts';
 import { formatCount } from '../predict/count-range.ts';
 import { backendFor } from './backends.ts';
 import { connectEngine } from './connect-engine.ts';
+import { engineKind } from './parse-args.ts';
+import { ENGINE_CHOICES, type EngineKind } from '../engine/registry.ts';
 import { badUsage, EXIT, showUsage } from './exit-codes.ts';
 import { formatTable } from './format-table.ts';
 import { reportError } from './report-error.ts';
 
-export const INSPECT_USAGE = `usage: portlab inspect <container> [--json] [--watch SECONDS]
+export const INSPECT_USAGE = `usage: portlab inspect <container> [--engine ${ENGINE_CHOICES}] [--json] [--watch SECONDS]
        portlab inspect --pid PID | --host [--json] [--watch SECONDS]
        portlab inspect <container> | --pid PID | --host --serve ADDR [--top N]
 
@@ -34,6 +36,7 @@ export const INSPECT_USAGE = `usage: portlab inspect <container> [--json] [--wat
   written as results/inspect-<name>.html, with what would lift the first limit as a scenario to try
   (results/inspect-<name>.yml, for portlab run; --results-dir DIR writes them there).
 
+  --engine KIND   the engine the container is on (local, the default: Docker's; podman: Podman's)
   --pid PID       the network namespace of process PID (exit 2 when there is none; exit 3 without the rights)
   --host          the network namespace portlab runs in, and its processes
   --json          the same as JSON on stdout
@@ -149,12 +152,13 @@ const roomOf = (inspected: Inspected): Headroom =>
 async function inspector(
   container: string | undefined,
   hostTarget: HostTarget | null,
+  kind: EngineKind,
   signal: AbortSignal,
 ): Promise<() => Promise<Inspected>> {
   if (hostTarget) return () => inspectProcess(hostTarget, status, signal);
-  const engine = await connectEngine();
+  const engine = await connectEngine(kind);
   let image: Promise<string> | null = null;
-  const probeImage = () => (image ??= backendFor('local', engine).buildProbe(signal, status));
+  const probeImage = () => (image ??= backendFor(kind, engine).buildProbe(signal, status));
   return () => inspectContainer(engine, probeImage, container!, status, signal);
 }
 
@@ -172,10 +176,14 @@ function parseInspectArgs(argv: string[]) {
       host: { type: 'boolean', default: false },
       serve: { type: 'string' },
       top: { type: 'string' },
+      engine: { type: 'string' },
     },
   });
   const { pid, host, serve, top, watch } = parsed.values;
   if (parsed.values.help) return parsed;
+  engineKind(parsed.values.engine);
+  if (parsed.values.engine !== undefined && (pid !== undefined || host))
+    throw new Error('--engine says where a container is: --pid and --host look from this machine, through no engine');
   const asked = parsed.positionals.length + (pid === undefined ? 0 : 1) + (host ? 1 : 0);
   if (asked !== 1) throw new Error('inspect takes one container (a name or id), or --pid PID, or --host');
   if (pid !== undefined && !(/^\d+$/.test(pid) && Number(pid) >= 1 && Number(pid) <= 4_194_304))
@@ -207,7 +215,7 @@ export async function inspectCommand(argv: string[]): Promise<number> {
   process.once('SIGINT', onInterrupt);
   process.once('SIGTERM', onInterrupt);
   try {
-    const look = await inspector(parsed.positionals[0], hostTarget, stop.signal);
+    const look = await inspector(parsed.positionals[0], hostTarget, engineKind(parsed.values.engine), stop.signal);
     if (parsed.values.serve !== undefined) {
       const take = async () => {
         const inspected = await look();

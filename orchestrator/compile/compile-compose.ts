@@ -44,6 +44,8 @@ export type CompileInput = {
   image: string;
   /** Compose project name, e.g. portlab-default-range-1a2b3c. */
   projectName: string;
+  /** How the file is rerun by hand on the engine it was compiled for (its endpoint's command); Compose's on Docker unless said. */
+  rerunWith?: (project: string, file: string) => string;
   /** The nproc each service naming its nofile names too, where the engine needs it (Podman without CAP_SYS_RESOURCE). */
   nproc?: { soft: number; hard: number };
 };
@@ -241,6 +243,10 @@ export function probeBindArgument(bind: Exclude<Bind, 'none'>): string {
   return `port:${bind.port}${bind.reuseAddr ? ':reuseaddr' : ''}`;
 }
 
+/** How a compose file is rerun by hand on Docker: Compose v2, or v1's docker-compose. */
+export const composeRerun = (project: string, file: string): string =>
+  `docker compose -p ${project} -f ${file} up    (or docker-compose, v1)`;
+
 function toYaml(project: ComposeProject, input: CompileInput): string {
   // YAML 1.1 output quotes words such as `no` that older compose parsers would read as booleans.
   // The project name goes on the command line (-p), not in a top-level `name:`, which Compose v1 rejects.
@@ -250,7 +256,7 @@ function toYaml(project: ComposeProject, input: CompileInput): string {
   doc.commentBefore = [
     ` portlab scenario "${input.scenario.name}", compiled for rerunning by hand:`,
     `   npm run build-probe    # builds ${input.image} from images/probe`,
-    `   docker compose -p ${project.name} -f <this file> up    (or docker-compose, v1)`,
+    `   ${(input.rerunWith ?? composeRerun)(project.name, '<this file>')}`,
     ...(adjusted.length > 0
       ? [' ulimits are what the engine grants; the scenario asked for more:', ...adjusted.map((line) => `   ${line}`)]
       : []),

@@ -1,7 +1,6 @@
 import path from 'node:path';
-import Docker from 'dockerode';
 import { PROJECT_ROOT } from '../common/project-root.ts';
-import { EngineUnavailableError } from './errors.ts';
+import { composeRerun } from '../compile/compile-compose.ts';
 
 /**
  * Where one kind of engine answers and how portlab reaches it: the socket (or the variable that names another), the
@@ -19,23 +18,9 @@ export type EngineEndpoint = {
   readonly startScript: string;
   /** Its command-line client, which builds images from a directory (`build -t`) and says whether one is there. */
   readonly cli: 'docker' | 'podman';
+  /** The command that reruns a saved compose file by hand on this engine. */
+  rerunWith(project: string, file: string): string;
 };
-
-/**
- * A dockerode client for an endpoint's address: a unix socket, or tcp://HOST:PORT. DOCKER_HOST's other forms (ssh://,
- * DOCKER_TLS_VERIFY) dockerode reads itself; Podman's ssh:// remotes speak Podman's own API, not Docker's.
- */
-export function clientFor(endpoint: EngineEndpoint): Docker {
-  const address = endpoint.address();
-  if (address.startsWith('unix://')) return new Docker({ socketPath: address.slice('unix://'.length) });
-  if (endpoint.variable === 'DOCKER_HOST') return new Docker();
-  const url = new URL(address);
-  if (url.protocol !== 'tcp:')
-    throw new EngineUnavailableError(
-      `portlab reaches ${endpoint.product} through a unix socket or tcp://: ${endpoint.variable}=${address} is neither`,
-    );
-  return new Docker({ protocol: 'http', host: url.hostname, port: url.port });
-}
 
 /** Whether an address is an engine on this machine (a unix socket), whose host /proc is this machine's. */
 export const onThisMachine = (address: string): boolean => address.startsWith('unix://');
@@ -47,6 +32,7 @@ export const DOCKER_ENDPOINT: EngineEndpoint = {
   address: () => process.env.DOCKER_HOST || 'unix:///var/run/docker.sock',
   startScript: path.join(PROJECT_ROOT, 'scripts', 'start-engine.sh'),
   cli: 'docker',
+  rerunWith: composeRerun,
 };
 
 /**
@@ -64,4 +50,7 @@ export const PODMAN_ENDPOINT: EngineEndpoint = {
   },
   startScript: path.join(PROJECT_ROOT, 'scripts', 'start-podman.sh'),
   cli: 'podman',
+  // Compose through Podman's Docker API; podman-compose 1.0.3 (Debian 12's) splits a sysctl's value at its space.
+  rerunWith: (project, file) =>
+    `DOCKER_HOST=${PODMAN_ENDPOINT.address()} docker-compose -p ${project} -f ${file} up    (Compose on Podman's Docker API; not podman-compose 1.0, which splits "61000 61999" at the space)`,
 };

@@ -1,3 +1,4 @@
+import { BACKENDS } from '../engine/registry.ts';
 import { formatCount, showCount } from '../predict/count-range.ts';
 import { backlogText, listenersByPort } from '../observe/kernel-view.ts';
 import { observationKey } from '../predict/prediction-schema.ts';
@@ -175,7 +176,7 @@ ${nodeTable(result)}
 <section id="plots"><h2>Plots</h2>${plots}</section>
 <section id="arithmetic"><h2>The arithmetic</h2>${arithmetic(result)}</section>
 ${result.notes.length > 0 ? `<section id="notes"><h2>Notes</h2><ul>${result.notes.map((note) => `<li>${escape(note)}</li>`).join('')}</ul></section>` : ''}
-<footer><h2>Files</h2><p class="muted">result: ${escape(files.result)}<br>compose file: ${escape(files.compose)} (rerun by hand with <code>docker compose -p ${escape(result.run.project)} -f ${escape(files.compose)} up</code>)<br>result schema version ${result.schemaVersion}</p></footer>
+<footer><h2>Files</h2><p class="muted">result: ${escape(files.result)}<br>compose file: ${escape(files.compose)} (rerun by hand with <code>${escape(BACKENDS[result.run.engine ?? 'local'].endpoint.rerunWith(result.run.project, files.compose))}</code>)<br>result schema version ${result.schemaVersion}</p></footer>
 </body>
 </html>
 `;

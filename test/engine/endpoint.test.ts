@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { DockerEngine } from '../../orchestrator/engine/docker/engine.ts';
-import { clientFor, DOCKER_ENDPOINT, onThisMachine, PODMAN_ENDPOINT } from '../../orchestrator/engine/endpoint.ts';
+import { clientFor, DockerEngine } from '../../orchestrator/engine/docker/engine.ts';
+import { DOCKER_ENDPOINT, onThisMachine, PODMAN_ENDPOINT } from '../../orchestrator/engine/endpoint.ts';
 
 afterEach(() => vi.unstubAllEnvs());
 

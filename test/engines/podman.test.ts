@@ -59,12 +59,17 @@ describe('rootful Podman: --engine podman', () => {
     }
   });
 
-  it("a kept run on Podman: portlab ls lists it as Podman's, portlab rm removes it, nothing of it left", async () => {
+  it("a kept run on Podman: portlab ls lists it as Podman's, inspect --engine podman reads it, rm removes it, nothing left", async () => {
     const run = await runCli(['extra-listen-ports', '--engine', 'podman', '--keep']);
     expect(run.exitCode, run.stderr).toBe(0);
     const { run: meta } = await readResult(run.resultsDir);
     const ls = JSON.parse((await runPortlab(['ls', '--format', 'json'])).stdout) as { runs: Array<Record<string, unknown>> };
     expect(ls.runs.find((entry) => entry.id === meta.id)).toMatchObject({ engine: 'Podman', scenario: 'extra-listen-ports', kept: true });
+    // portlab inspect reads the kept server on Podman as the run saw it: both ports' accepted connections.
+    const inspected = await runPortlab(['inspect', `${meta.project}-server-1`, '--engine', 'podman', '--json']);
+    expect(inspected.exitCode, inspected.stderr).toBe(0);
+    const { headroom } = JSON.parse(inspected.stdout) as { headroom: { listeners: Array<{ port: number; accepted: number }> } };
+    expect(headroom.listeners.reduce((sum, listener) => sum + listener.accepted, 0)).toBe(3000);
     const rm = await runPortlab(['rm', meta.id]);
     expect(rm.exitCode, rm.stderr).toBe(0);
     expect(await podman.containers.list({ 'io.portlab.run-id': meta.id })).toEqual([]);

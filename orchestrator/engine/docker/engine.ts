@@ -1,5 +1,5 @@
 import Docker from 'dockerode';
-import { clientFor, DOCKER_ENDPOINT, onThisMachine, type EngineEndpoint } from '../endpoint.ts';
+import { DOCKER_ENDPOINT, onThisMachine, type EngineEndpoint } from '../endpoint.ts';
 import { EngineUnavailableError } from '../errors.ts';
 import { ENGINE_CALL_TIMEOUT_MS, engineCall, paceDeadlineMs, signalled, type ClientContext, type EnginePace } from './call.ts';
 import { Configs } from './configs.ts';
@@ -120,4 +120,20 @@ export class DockerEngine {
   private unreachable(error: unknown): never {
     throw new EngineUnavailableError(`cannot reach ${this.describe()} (is dockerd running?)`, { cause: error });
   }
+}
+
+/**
+ * A dockerode client for an endpoint's address: a unix socket, or tcp://HOST:PORT. DOCKER_HOST's other forms (ssh://,
+ * DOCKER_TLS_VERIFY) dockerode reads itself; Podman's ssh:// remotes speak Podman's own API, not Docker's.
+ */
+export function clientFor(endpoint: EngineEndpoint): Docker {
+  const address = endpoint.address();
+  if (address.startsWith('unix://')) return new Docker({ socketPath: address.slice('unix://'.length) });
+  if (endpoint.variable === 'DOCKER_HOST') return new Docker();
+  const url = new URL(address);
+  if (url.protocol !== 'tcp:')
+    throw new EngineUnavailableError(
+      `portlab reaches ${endpoint.product} through a unix socket or tcp://: ${endpoint.variable}=${address} is neither`,
+    );
+  return new Docker({ protocol: 'http', host: url.hostname, port: url.port });
 }

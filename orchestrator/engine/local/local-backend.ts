@@ -72,6 +72,7 @@ export class LocalBackend extends DockerBackend implements Backend<LocalPlan> {
       image,
       projectName,
       nproc: env.engineNprocWithNofile ?? undefined,
+      rerunWith: this.engine.endpoint.rerunWith,
     });
     return { ...loaded, prediction, compiled, image };
   }
