@@ -2,6 +2,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { CheckSample, type FillCosts } from '../predict/fill-time.ts';
 import { cacheDir, KeyedCache } from '../engine/grant-cache.ts';
+import { MIN_STRETCH_CONNECTS } from './fill-lessons.ts';
 
 const EngineRecord = z.object({
   /** Seconds of one core per connect while a client's first parity had free ports. */
@@ -13,8 +14,14 @@ const EngineRecord = z.object({
 });
 export type EngineRecord = z.infer<typeof EngineRecord>;
 
-/** What an engine measured of its port search, as the fill-time model takes it. */
-export const fillCostsIn = (record: EngineRecord): FillCosts => ({ connectSeconds: record.connects, checks: record.checks });
+/**
+ * What an engine measured of its port search, as the fill-time model takes it: only stretches long enough to measure
+ * (learnt before their connects were kept, a stretch is taken as too short).
+ */
+export const fillCostsIn = (record: EngineRecord): FillCosts => ({
+  connectSeconds: record.connects,
+  checks: record.checks.filter((check) => (check.connects ?? 0) >= MIN_STRETCH_CONNECTS),
+});
 /**
  * Measurements kept per engine: the latest ones, so a machine that changed is measured again. Stretches of checks are
  * kept per size of scan, so that many runs of one range do not push out what other ranges measured.

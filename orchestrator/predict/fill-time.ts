@@ -29,6 +29,8 @@ export const CheckSample = z.strictObject({
   scanned: z.number().int().positive(),
   entries: z.number().nonnegative(),
   seconds: z.number().positive(),
+  /** The connects the stretch held (absent from stretches learnt before it was kept). */
+  connects: z.number().positive().optional(),
 });
 export type CheckSample = z.infer<typeof CheckSample>;
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { fillCostsOf } from '../../orchestrator/learn/fill-lessons.ts';
+import { fillCostsIn } from '../../orchestrator/learn/fill-calibration.ts';
+import { fillCostsOf, MIN_STRETCH_CONNECTS } from '../../orchestrator/learn/fill-lessons.ts';
 import { estimateFills, firstParity, fitCheckCost } from '../../orchestrator/predict/fill-time.ts';
 import { loadScenario } from '../../orchestrator/scenario/load-scenario.ts';
 import type { RunResult } from '../../orchestrator/report/result-schema.ts';
@@ -75,5 +76,13 @@ describe('what a fill teaches: the costs read back from its counts over time', (
   it('a run whose host was not measured (cores, established hash) teaches nothing', async () => {
     const { scenario } = await loadScenario('wide-range');
     expect(fillCostsOf(scenario, resultFixture('wide-range'))).toEqual({ connectSeconds: [], checks: [] });
+  });
+});
+
+describe('stretches too short to measure a check', () => {
+  it('are not taken: fewer than 100 connects (a small range), or learnt before their connects were kept', () => {
+    const stretch = (connects?: number) => ({ scanned: 100, entries: 0.001, seconds: 4e-4, ...(connects ? { connects } : {}) });
+    const record = { connects: [1e-4], checks: [stretch(), stretch(12), stretch(MIN_STRETCH_CONNECTS)], churnRates: [] };
+    expect(fillCostsIn(record).checks).toEqual([stretch(MIN_STRETCH_CONNECTS)]);
   });
 });
