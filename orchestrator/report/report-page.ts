@@ -85,7 +85,7 @@ function environmentList(result: StoredResult): string {
   return `<dl>
     ${env.nodes ? `<dt>nodes</dt><dd id="nodes">${nodeList(result)}</dd>` : ''}
     <dt>started</dt><dd>${escape(result.run.startedAt)} (run ${escape(result.run.id)}, ${(result.run.durationMs / 1000).toFixed(1)} s, ended: ${escape(result.run.endReason)})</dd>
-    <dt>engine</dt><dd>Docker ${escape(env.docker.version)} (API ${escape(env.docker.apiVersion)}), kernel ${escape(env.kernel)}${env.host?.kernelBuild ? ` (${escape(env.host.kernelBuild)})` : ''}</dd>
+    <dt>engine</dt><dd>${BACKENDS[result.run.engine ?? 'local'].endpoint.product} ${escape(env.docker.version)} (API ${escape(env.docker.apiVersion)}), kernel ${escape(env.kernel)}${env.host?.kernelBuild ? ` (${escape(env.host.kernelBuild)})` : ''}</dd>
     <dt>nofile</dt><dd>${granted}${env.engineNofileCeiling !== null ? `<br><span class="muted">the engine grants at most ${formatCount(env.engineNofileCeiling)}</span>` : ''}</dd>
     <dt>conntrack</dt><dd>${conntrack}</dd>
     ${env.host ? `<dt>host</dt><dd id="host-limits">${hostLimits(env.host)}</dd>` : ''}

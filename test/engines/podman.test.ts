@@ -36,6 +36,16 @@ describe('rootful Podman: --engine podman', () => {
     expect(result.prediction.before.clients[0]?.reasoning.join('\n')).toContain(
       "0 held by a DNS listener: the engine's DNS server listens outside the container's namespace",
     );
+    // The report names the engine it ran on, and how to rerun its compose file there.
+    const page = await readFile(
+      path.join(
+        run.resultsDir,
+        (await readdir(run.resultsDir)).find((file) => file.endsWith('.html'))!,
+      ),
+      'utf8',
+    );
+    expect(page).toMatch(/<dt>engine<\/dt><dd>Podman 4\.\d+\.\d+ \(API /);
+    expect(page).toContain(`DOCKER_HOST=${PODMAN_ENDPOINT.address()} docker-compose -p ${result.run.project}`);
     // The compose file names nproc beside nofile exactly where the engine needed it (measured by preflight).
     const compose = await readFile(
       path.join(
