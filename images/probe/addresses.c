@@ -26,11 +26,49 @@ static socklen_t nameserver_address(struct sockaddr_storage *out) {
   return sizeof *v4;
 }
 
-/* A minimal lookup of one A (family AF_INET) or AAAA (AF_INET6) record against the container's nameserver (Docker's
-   embedded DNS or Podman's aardvark-dns, which answer both on a network with IPv6). `out` is an in_addr or an
-   in6_addr. */
+/* The host's address on the container's IPv4 network: the first address of eth0's subnet, where Docker's and
+   Podman's address management put the bridge's gateway (an internal network has no default route to read it from). */
+static int gateway_address(struct in_addr *out) {
+  struct ifaddrs *list;
+  if (getifaddrs(&list) != 0) return -1;
+  int result = -1;
+  for (struct ifaddrs *entry = list; entry; entry = entry->ifa_next) {
+    if (!entry->ifa_addr || !entry->ifa_netmask || entry->ifa_addr->sa_family != AF_INET || !strcmp(entry->ifa_name, "lo"))
+      continue;
+    uint32_t address = ntohl(((struct sockaddr_in *)entry->ifa_addr)->sin_addr.s_addr);
+    uint32_t mask = ntohl(((struct sockaddr_in *)entry->ifa_netmask)->sin_addr.s_addr);
+    out->s_addr = htonl((address & mask) + 1);
+    result = 0;
+    break;
+  }
+  freeifaddrs(list);
+  return result;
+}
+
+/* `host`'s address of `family` in /etc/hosts (an engine writes names there that its DNS does not answer: Podman's
+   host.containers.internal). */
+static int hosts_file_address(const char *host, int family, void *out) {
+  char text[8192] = "";
+  if (read_text("/etc/hosts", text, sizeof text) != 0) return -1;
+  for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+    char *hash = strchr(line, '#');
+    if (hash) *hash = 0;
+    char address[64], names[4][256];
+    int fields = sscanf(line, "%63s %255s %255s %255s %255s", address, names[0], names[1], names[2], names[3]);
+    for (int k = 0; k + 1 < fields; k++)
+      if (!strcasecmp(names[k], host) && inet_pton(family, address, out) == 1) return 0;
+  }
+  return -1;
+}
+
+/* `host`'s address of `family` (`out` is an in_addr or an in6_addr): a literal address, @gateway (the host's address
+   on the container's network), a name in /etc/hosts, else a minimal lookup of one A (AF_INET) or AAAA (AF_INET6)
+   record against the container's nameserver (Docker's embedded DNS or Podman's aardvark-dns, which answer both on a
+   network with IPv6). */
 static int resolve_address(const char *host, int family, void *out) {
   if (inet_pton(family, host, out) == 1) return 0;
+  if (!strcmp(host, "@gateway")) return family == AF_INET ? gateway_address(out) : -1;
+  if (hosts_file_address(host, family, out) == 0) return 0;
   int qtype = family == AF_INET6 ? 28 : 1, rdsize = family == AF_INET6 ? 16 : 4;
   unsigned char query[512], answer[1024];
   int len = 0;

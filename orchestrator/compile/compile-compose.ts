@@ -48,6 +48,11 @@ export type CompileInput = {
   rerunWith?: (project: string, file: string) => string;
   /** The nproc each service naming its nofile names too, where the engine needs it (Podman without CAP_SYS_RESOURCE). */
   nproc?: { soft: number; hard: number };
+  /**
+   * How a client names the engine's host, where a server on the host's network listens: the probe's @gateway (its
+   * network's gateway, the host's address on the bridge: Docker's, rootful Podman's) unless the engine says otherwise.
+   */
+  hostName?: string;
 };
 
 export type CompiledProject = { project: ComposeProject; yaml: string };
@@ -66,15 +71,16 @@ export function compileCompose(input: CompileInput): CompiledProject {
   const { scenario, prediction, base, image } = input;
   const ulimitsOf = (workers: WorkerPlan) => ulimits(workers, input.nproc);
   const template = base['x-portlab-service'];
-  const service = (role: 'server' | 'client', command: string[], workers: WorkerPlan, sysctls: Record<string, string>): ComposeService => ({
-    image,
-    command,
-    ...structuredClone(template),
-    ulimits: ulimitsOf(workers),
-    ...(Object.keys(sysctls).length > 0 ? { sysctls: { ...sysctls } } : {}),
-    labels: { [PORTLAB_LABEL.managed]: 'true', [PORTLAB_LABEL.scenario]: scenario.name, [PORTLAB_LABEL.role]: role },
-    networks: [...(template.networks ?? Object.keys(base.networks))],
-  });
+  const service = (role: 'server' | 'client', command: string[], workers: WorkerPlan, sysctls: Record<string, string>): ComposeService =>
+    withoutUndefined({
+      image,
+      command,
+      ...structuredClone(template),
+      ulimits: ulimitsOf(workers),
+      ...(Object.keys(sysctls).length > 0 ? { sysctls: { ...sysctls } } : {}),
+      labels: { [PORTLAB_LABEL.managed]: 'true', [PORTLAB_LABEL.scenario]: scenario.name, [PORTLAB_LABEL.role]: role },
+      ...networksOf(role, scenario, base),
+    });
 
   /**
    * portlab's probe observing an application, under the container's name: it owns the network namespace (its
@@ -108,9 +114,6 @@ export function compileCompose(input: CompileInput): CompiledProject {
       depends_on: [observed],
     };
   };
-  const withoutUndefined = (definition: ComposeService & { ulimits?: unknown }) =>
-    Object.fromEntries(Object.entries(definition).filter(([, value]) => value !== undefined)) as ComposeService;
-
   const server = prediction.server;
   const services: Record<string, ComposeService> = scenario.server.image
     ? {
@@ -132,7 +135,7 @@ export function compileCompose(input: CompileInput): CompiledProject {
       continue;
     }
     services[client.name] = {
-      ...service('client', clientCommand(scenario, group, client), client.workers, group.sysctls),
+      ...service('client', clientCommand(scenario, group, client, input.hostName ?? '@gateway'), client.workers, group.sysctls),
       // Adding source addresses to the container's interface needs NET_ADMIN inside its own namespace.
       ...(group.sourceAddresses > 1 ? { cap_add: ['NET_ADMIN'] } : {}),
       depends_on: [SERVER_NAME],
@@ -141,6 +144,15 @@ export function compileCompose(input: CompileInput): CompiledProject {
   const project: ComposeProject = { name: input.projectName, services, networks: projectNetworks(base, scenario, input.projectName) };
   return { project, yaml: toYaml(project, input) };
 }
+
+/** A service's networks: the template's (every one of the base's); a server on the host's network is in the host's namespace, on none. */
+function networksOf(role: 'server' | 'client', scenario: Scenario, base: ComposeBase): Pick<ComposeService, 'networks' | 'network_mode'> {
+  if (role === 'server' && scenario.server.network === 'host') return { network_mode: 'host', networks: undefined };
+  return { networks: [...(base['x-portlab-service'].networks ?? Object.keys(base.networks))] };
+}
+
+const withoutUndefined = (definition: ComposeService & { ulimits?: unknown }) =>
+  Object.fromEntries(Object.entries(definition).filter(([, value]) => value !== undefined)) as ComposeService;
 
 /** The networks of compose.base.yml; with `ipv6`, its one network dual stack, IPv6 from the run's own /64. */
 function projectNetworks(base: ComposeBase, scenario: Scenario, projectName: string): ComposeProject['networks'] {
@@ -189,7 +201,7 @@ function serverCommand(scenario: Scenario, workers: WorkerPlan): string[] {
 const PROBE_FAMILY = { ipv4: '4', ipv6: '6', dual: 'dual' } as const;
 
 /** A probe client's arguments: where it connects, how (hold, churn, phases, bind, sources), its workers. */
-function clientCommand(scenario: Scenario, group: ClientGroup, client: ClientPrediction): string[] {
+function clientCommand(scenario: Scenario, group: ClientGroup, client: ClientPrediction, hostName: string): string[] {
   const churnArgs =
     group.mode === 'churn' && group.duration && !group.phases
       ? ['--duration-ms', String(durationMs(group.duration)), '--close', group.close, ...(group.rate ? ['--rate', String(group.rate)] : [])]
@@ -199,7 +211,7 @@ function clientCommand(scenario: Scenario, group: ClientGroup, client: ClientPre
   return [
     'client',
     '--server',
-    SERVER_NAME,
+    scenario.server.network === 'host' ? hostName : SERVER_NAME,
     '--ports',
     ports.join(','),
     '--mode',

@@ -19,6 +19,8 @@ export type EngineFacts = {
    * (allocated of fs.file-max) and the memory available. Absent when not read (a swarm, an older result).
    */
   host?: HostLimits;
+  /** Where a helper process carries containers' connections beyond their network (rootless Podman's slirp4netns). */
+  networkHelper?: Environment['networkHelper'];
   /** On a swarm: every node services can be placed on, and its conntrack table (the server's node's is `conntrack`). */
   nodes?: Array<{ id: string; hostname: string; role: string; labels: Record<string, string>; conntrack: ConntrackTable | null }>;
 };
@@ -36,6 +38,8 @@ export type HostLimits = {
   ipLocalPortRange?: boolean;
   /** The kernel's build (uname -v), which names the upstream version a distribution's release hides. */
   kernelBuild?: string;
+  /** The host's own ip_local_port_range (its network namespace's: where a network helper's sockets take their ports). */
+  portRange?: { low: number; high: number };
 };
 
 /** The kernel-wide limits a `limits` probe read (the same from every namespace of the host). */
@@ -47,6 +51,7 @@ export const hostLimitsOf = (ready: ReadyEvent): HostLimits => ({
   ...(ready.slabBytes === undefined ? {} : { slabBytes: ready.slabBytes }),
   ...(ready.ipLocalPortRange === undefined ? {} : { ipLocalPortRange: ready.ipLocalPortRange }),
   ...(ready.kernelBuild === undefined ? {} : { kernelBuild: ready.kernelBuild }),
+  portRange: { low: ready.portRange.low, high: ready.portRange.high },
 });
 
 /** The conntrack table a `limits` probe read in its namespace, if it could. */
@@ -67,6 +72,7 @@ export function withHostFacts(env: Environment, conntrack: ConntrackTable | null
     conntrackInUse: conntrack?.inUse ?? env.conntrackInUse,
     ...(conntrack?.established === undefined ? {} : { conntrackEstablished: conntrack.established }),
     ...(host?.files ? { hostFiles: host.files } : {}),
+    ...(host?.portRange ? { hostPortRange: host.portRange } : {}),
     ...(host?.ipLocalPortRange === undefined ? {} : { ipLocalPortRange: host.ipLocalPortRange }),
     ...(host?.memoryAvailableKb && host.slabBytes
       ? { hostMemory: { availableKb: host.memoryAvailableKb, slabBytes: host.slabBytes } }

@@ -50,6 +50,16 @@ export const Environment = z.strictObject({
    * only the VXLAN tunnel).
    */
   network: z.enum(['bridge', 'overlay']),
+  /** The host's own ip_local_port_range (its network namespace's), read by a probe there; absent: not read. */
+  hostPortRange: z.strictObject({ low: z.number().int(), high: z.number().int() }).optional(),
+  /**
+   * The process that carries containers' connections beyond their network where one stands between (rootless
+   * Podman's slirp4netns), each a socket of its own on the host: its soft nofile, and the descriptors it holds
+   * already (read from /proc, or those a new one holds); absent: the containers' own sockets reach the host.
+   */
+  networkHelper: z
+    .strictObject({ program: z.string(), nofile: z.number().int(), descriptorsHeld: z.number().int(), held: z.enum(['read', 'assumed']) })
+    .optional(),
   /** Per container name ("server", "client-1", ...), what its probe reported; absent until measured. */
   containers: z.record(z.string(), ContainerFacts),
   /**

@@ -6,7 +6,8 @@ import { z } from 'zod';
 export const Limit = z.enum([...LIMIT_NAMES, 'none']);
 
 /** A limit all clients share: the server's descriptors, the conntrack table, the host's open files. */
-export const isSharedLimit = (limit: Limit) => limit === 'server-nofile' || limit === 'conntrack' || limit === 'file-max';
+export const isSharedLimit = (limit: Limit) =>
+  limit === 'server-nofile' || limit === 'conntrack' || limit === 'file-max' || limit === 'network-helper' || limit === 'host-port-range';
 export type Limit = z.infer<typeof Limit>;
 
 /** An inclusive count interval; min === max is an exact prediction, max null means "no upper bound". */

@@ -8,6 +8,7 @@ import { exactCount, formatCount, showCount } from './count-range.ts';
 import { HEADROOM, planWorkers, totalBudget, workersTakeTurns } from './plan-workers.ts';
 import { targetsOf } from './ports.ts';
 import { fileRoom, filesBindLines, filesLine, filesNextLine } from './host-limits.ts';
+import { helperBindsLine, helperRoom, type HelperRoom } from './network-helper.ts';
 import {
   eitherStop,
   NO_STOP,
@@ -97,15 +98,14 @@ export function predictSharedLimits(scenario: Scenario, env: Environment, load: 
   const churning = scenario.clients.every((group) => group.mode === 'churn');
   const { fds, acceptQueue, targeted, server } = serverSide(scenario, env, load, churning);
   const verdictLines: string[] = [];
-  // On an overlay network the server's own namespace counts its connections, and it starts empty. On a bridge the
-  // host's table does: what is in use now is taken, except the entries of connections already closing (or UDP),
-  // which expire within minutes and may be free again before the clients need them.
-  const overlay = env.network === 'overlay';
-  const conntrackFree = overlay ? env.conntrackMax : env.conntrackMax - env.conntrackInUse;
-  const expiring = overlay || env.conntrackEstablished === undefined ? 0 : Math.max(0, env.conntrackInUse - env.conntrackEstablished);
-  const conntrackFreeLater = conntrackFree + expiring;
+  const { conntrackFree, expiring, conntrackFreeLater } = conntrackRoom(env);
   const files = churning ? null : fileRoom(env, clientCountOf(scenario) + 1, acceptQueue);
 
+  // A network helper between the clients and a server on the host (rootless Podman) carries every connection.
+  const helper = churning ? null : helperRoom(scenario, env);
+  if (helper && load.min > helper.room && helper.room <= Math.min(fds, conntrackFree, files?.held.min ?? Infinity))
+    return helperBinds(helper, server);
+  verdictLines.push(...(helper?.lines ?? []));
   // The smallest of the server's descriptors (with its accept queues), the host's free files and the free conntrack
   // entries binds first. Held by the server's descriptors, the host has fds accepted and fds + queue connected.
   if (!churning && load.min > fds && fds + acceptQueue <= conntrackFree && (!files || 2 * fds + acceptQueue <= files.free)) {
@@ -169,6 +169,25 @@ export function predictSharedLimits(scenario: Scenario, env: Environment, load: 
     ...[filesLine(files, load)].filter((line) => line !== null),
   );
   return { server, accepted: load, total: undefined, limit: 'none', error: NO_STOP, certain: true, reasoning: verdictLines };
+}
+
+/**
+ * The host's conntrack room. On an overlay network the server's own namespace counts its connections, and it starts
+ * empty. On a bridge the host's table does: what is in use now is taken, except the entries of connections already
+ * closing (or UDP), which expire within minutes and may be free again before the clients need them.
+ */
+function conntrackRoom(env: Environment) {
+  const overlay = env.network === 'overlay';
+  const conntrackFree = overlay ? env.conntrackMax : env.conntrackMax - env.conntrackInUse;
+  const expiring = overlay || env.conntrackEstablished === undefined ? 0 : Math.max(0, env.conntrackInUse - env.conntrackEstablished);
+  return { conntrackFree, expiring, conntrackFreeLater: conntrackFree + expiring };
+}
+
+/** The network helper binds: every client's connections stop at its room, all together. */
+function helperBinds(helper: HelperRoom, server: SharedLimits['server']): SharedLimits {
+  const total = exactCount(helper.room);
+  const reasoning = [...helper.lines, helperBindsLine(helper)];
+  return { server, accepted: total, total, limit: helper.limit, error: stopsWith('ENETUNREACH'), certain: true, reasoning };
 }
 
 /** The conntrack table a run needs: every connection an entry, as many as are in use now, one more per client (its lookup of the server's name). */

@@ -220,6 +220,7 @@ export function buildResult(input: ResultInput): RunResult {
       engineGrantsRemembered: input.grantsRemembered,
       conntrack: input.engine.conntrack,
       ...(input.engine.host ? { host: input.engine.host } : {}),
+      ...(input.engine.networkHelper ? { networkHelper: input.engine.networkHelper } : {}),
       ...(input.engine.nodes ? { nodes: input.engine.nodes } : {}),
       containers: containerEnvironments(input),
     },

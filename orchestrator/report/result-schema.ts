@@ -121,8 +121,12 @@ export const RunResult = z.strictObject({
         ipLocalPortRange: z.boolean().optional(),
         /** The kernel's build (uname -v: "#1 SMP PREEMPT_DYNAMIC Debian 6.1.192-3 ..."). */
         kernelBuild: z.string().optional(),
+        /** The host's own ip_local_port_range, where a network helper's sockets take their ports. */
+        portRange: z.strictObject({ low: z.number().int(), high: z.number().int() }).optional(),
       })
       .optional(),
+    /** The network helper that carried the containers' connections beyond their network (rootless Podman's). */
+    networkHelper: Environment.shape.networkHelper,
     /** On a swarm: each node portlab could run on, with its conntrack table at the start (null if unreadable). */
     nodes: z
       .array(

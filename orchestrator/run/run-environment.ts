@@ -10,6 +10,7 @@ export function environmentOf(engine: EngineFacts, assumed: Environment = ASSUME
     engineNofileCeiling: engine.nofileCeiling,
     engineDefaultNofile: engine.defaultNofile,
     ...(engine.nprocWithNofile ? { engineNprocWithNofile: engine.nprocWithNofile } : {}),
+    ...(engine.networkHelper ? { networkHelper: engine.networkHelper } : {}),
     kernel: engine.version.kernelVersion,
   };
   return withHostFacts(granted, engine.conntrack, engine.host);

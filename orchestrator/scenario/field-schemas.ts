@@ -202,7 +202,17 @@ export const volumes = z
   .max(16, { error: 'expected at most 16 files' });
 
 /** The limits the model names, that can bind a container (predict/prediction-schema.ts's Limit is these and none). */
-export const LIMIT_NAMES = ['port-range', 'bound-port', 'nofile', 'server-nofile', 'conntrack', 'file-max', 'time-wait'] as const;
+export const LIMIT_NAMES = [
+  'port-range',
+  'bound-port',
+  'nofile',
+  'server-nofile',
+  'conntrack',
+  'file-max',
+  'time-wait',
+  'network-helper',
+  'host-port-range',
+] as const;
 
 const HOLDS_EXPECTED = 'expected a whole number of connections, or { atLeast, atMost } (either or both, whole numbers)';
 const heldCount = z

@@ -19,6 +19,7 @@ import {
   ulimits,
 } from './field-schemas.ts';
 import { familyIssue, ipFamily } from './ip-family.ts';
+import { serverNetwork, serverNetworkIssues } from './server-network.ts';
 
 export const SCENARIO_NAME_PATTERN = /^[a-z0-9-]+$/;
 
@@ -42,6 +43,7 @@ const ServerSchema = strictObject({
   sysctls: sysctls.default({}),
   processes: processes.default(SCENARIO_DEFAULTS.server.processes),
   placement: ServerPlacementSchema.default({ constraints: [] }),
+  network: serverNetwork,
   /** An application of the user's own instead of the probe server, listening on `ports`. */
   ...applicationFields,
 });
@@ -212,24 +214,12 @@ const PROBE_CLIENT_ONLY: Array<[string, (group: ClientGroupInput) => boolean]> =
 /** An application server: its command is its own, the settings of the probe server do not apply. */
 function checkServer(server: ScenarioFields['server'], ctx: Issues) {
   const withoutImage = applicationFieldWithoutImage(server);
-  if (withoutImage)
-    ctx.addIssue({
-      code: 'custom',
-      message: `${withoutImage} goes with an image of your own (set image:)`,
-      path: ['server', withoutImage],
-    });
+  const issue = (key: string, message: string) => ctx.addIssue({ code: 'custom', message, path: ['server', key] });
+  if (withoutImage) issue(withoutImage, `${withoutImage} goes with an image of your own (set image:)`);
   if (server.image !== undefined && server.processes !== SCENARIO_DEFAULTS.server.processes)
-    ctx.addIssue({
-      code: 'custom',
-      message: "processes applies to portlab's probe server, not to an image of your own",
-      path: ['server', 'processes'],
-    });
+    issue('processes', "processes applies to portlab's probe server, not to an image of your own");
   if (server.image !== undefined && server.backlog !== SCENARIO_DEFAULTS.server.backlog)
-    ctx.addIssue({
-      code: 'custom',
-      message: 'backlog is set by your application (listen()); portlab reads it from its listening socket',
-      path: ['server', 'backlog'],
-    });
+    issue('backlog', 'backlog is set by your application (listen()); portlab reads it from its listening socket');
 }
 
 /** The server closes every accepted connection first, or none: it cannot tell one client's from another's. */
@@ -277,6 +267,7 @@ export function scenarioSchema(defaultName: string) {
       });
       checkServerCloses(groups, listed, ctx);
       checkServer(scenario.server, ctx);
+      serverNetworkIssues(scenario.server, scenario.ipv6).forEach((issue) => ctx.addIssue(issue));
     })
     .transform(({ clients, name, ...rest }) => ({
       name: name ?? defaultName,

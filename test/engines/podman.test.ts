@@ -95,33 +95,40 @@ describe('rootful Podman: --engine podman', () => {
 });
 
 const rootless = rootlessUser();
+
+/** `npm run scenario -- <args>` as the rootless user, on that user's own Podman, with results in a fresh directory. */
+async function runAsUser(user: string, args: string[]) {
+  const uid = execFileSync('id', ['-u', user]).toString().trim();
+  const home = execFileSync('getent', ['passwd', user]).toString().split(':')[5]!;
+  const resultsDir = await mkdtemp(path.join(os.tmpdir(), 'portlab-rootless-'));
+  await chmod(resultsDir, 0o777);
+  const run = await execa(
+    'runuser',
+    [
+      '-u',
+      user,
+      '--',
+      'env',
+      `HOME=${home}`,
+      `XDG_RUNTIME_DIR=/run/user/${uid}`,
+      `PORTLAB_RESULTS_DIR=${resultsDir}`,
+      'INIT_CWD=',
+      ...(process.env.PORTLAB_SESSION ? [`PORTLAB_SESSION=${process.env.PORTLAB_SESSION}`] : []),
+      process.execPath,
+      path.join(PROJECT_ROOT, 'dist', 'main.mjs'),
+      ...args,
+      '--engine',
+      'podman',
+    ],
+    { reject: false, cwd: os.tmpdir() },
+  );
+  return { run, resultsDir };
+}
+
 describe.skipIf('notRun' in rootless)(`rootless Podman${'notRun' in rootless ? `: ${rootless.notRun}` : ''}`, () => {
   it('extra-listen-ports as the user, on its own Podman: the container-to-container limits as rootful', async () => {
     const { user } = rootless as { user: string };
-    const uid = execFileSync('id', ['-u', user]).toString().trim();
-    const home = execFileSync('getent', ['passwd', user]).toString().split(':')[5]!;
-    const resultsDir = await mkdtemp(path.join(os.tmpdir(), 'portlab-rootless-'));
-    await chmod(resultsDir, 0o777);
-    const run = await execa(
-      'runuser',
-      [
-        '-u',
-        user,
-        '--',
-        'env',
-        `HOME=${home}`,
-        `XDG_RUNTIME_DIR=/run/user/${uid}`,
-        `PORTLAB_RESULTS_DIR=${resultsDir}`,
-        'INIT_CWD=',
-        ...(process.env.PORTLAB_SESSION ? [`PORTLAB_SESSION=${process.env.PORTLAB_SESSION}`] : []),
-        process.execPath,
-        path.join(PROJECT_ROOT, 'dist', 'main.mjs'),
-        'extra-listen-ports',
-        '--engine',
-        'podman',
-      ],
-      { reject: false, cwd: os.tmpdir() },
-    );
+    const { run, resultsDir } = await runAsUser(user, ['extra-listen-ports']);
     expect(run.exitCode, `${run.stdout}\n${run.stderr}`).toBe(0);
     const result = await readResult(resultsDir);
     expect(result.run.engine).toBe('podman');
@@ -129,5 +136,28 @@ describe.skipIf('notRun' in rootless)(`rootless Podman${'notRun' in rootless ? `
       ['two-ports-1', 2000, 'pass'],
       ['one-port-1', 1000, 'pass'],
     ]);
+  });
+
+  it("server-on-host: the client's 64,512 ports never bind; the network helper's descriptors or the host's range do, as predicted", async () => {
+    const { user } = rootless as { user: string };
+    const { run, resultsDir } = await runAsUser(user, ['server-on-host']);
+    expect(run.exitCode, `${run.stdout}\n${run.stderr}`).toBe(0);
+    const result = await readResult(resultsDir);
+    const helper = result.environment.networkHelper!;
+    expect(helper.program).toBe('slirp4netns');
+    // What binds follows from what preflight read: the helper's room, or the host's range (one server port).
+    const range = result.environment.host!.portRange!;
+    const room = Math.min(helper.nofile - helper.descriptorsHeld, range.high - range.low + 1);
+    const ownRange = 64512;
+    const binds = Math.min(room, ownRange);
+    const [client] = result.clients;
+    expect(client).toMatchObject({
+      observed: binds,
+      predicted: { min: binds, max: binds },
+      limit: room >= ownRange ? 'port-range' : room === range.high - range.low + 1 ? 'host-port-range' : 'network-helper',
+      observedError: room >= ownRange ? 'EADDRNOTAVAIL' : 'ENETUNREACH',
+      verdict: 'pass',
+    });
+    expect(result.server).toMatchObject({ observed: binds, verdict: 'pass' });
   });
 });

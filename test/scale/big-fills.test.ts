@@ -66,6 +66,14 @@ describe('shipped scenarios on the real engine', () => {
     expect(seen.requests).toEqual([]);
   });
 
+  it("server-on-host: a client reaching a server on the host's network through the bridge holds its own 64,511", async () => {
+    const result = await runCli(['server-on-host']);
+    expect(result.exitCode).toBe(0);
+    const [run] = await readResults(result.resultsDir);
+    expectAsShipped('server-on-host', run);
+    expect(run?.environment.networkHelper).toBeUndefined();
+  });
+
   it('server-beyond-65535: one listening port holds 3 x 28,231 = 84,693 connections', async () => {
     const result = await runCli(['server-beyond-65535']);
     expect(result.exitCode).toBe(0);

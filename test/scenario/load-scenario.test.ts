@@ -35,7 +35,15 @@ describe('scenario defaults', () => {
       name: 'empty',
       description: '',
       ipv6: false,
-      server: { ports: [5000], ulimits: {}, backlog: 4096, sysctls: {}, processes: 'auto', placement: { constraints: [] } },
+      server: {
+        ports: [5000],
+        ulimits: {},
+        backlog: 4096,
+        sysctls: {},
+        processes: 'auto',
+        placement: { constraints: [] },
+        network: 'run',
+      },
       clients: [
         {
           name: 'client',
@@ -116,7 +124,7 @@ describe('validation rules: each names file, line, column, path, expectation and
         column: 3,
         path: 'server.colour',
         message:
-          'unknown key "colour"; expected one of: ports, ulimits, backlog, sysctls, processes, placement, image, command, environment, volumes, observeEvery, expect',
+          'unknown key "colour"; expected one of: ports, ulimits, backlog, sysctls, processes, placement, network, image, command, environment, volumes, observeEvery, expect',
       },
     },
     {
@@ -399,7 +407,7 @@ describe('validation rules: each names file, line, column, path, expectation and
         column: 9,
         path: 'server',
         message:
-          'expected a map with keys such as ports, ulimits, backlog, sysctls, processes, placement, image, command, environment, volumes, observeEvery, expect, found 5000',
+          'expected a map with keys such as ports, ulimits, backlog, sysctls, processes, placement, network, image, command, environment, volumes, observeEvery, expect, found 5000',
       },
     },
   ];

@@ -41,14 +41,16 @@ const readText = (file: string) => readFile(file, 'utf8').catch(() => null);
 /** Reads this machine's conntrack table, open files, memory, cores and slab sizes; what cannot be read is left out. */
 export async function readHostProc(proc = '/proc'): Promise<HostProcFacts> {
   const read = (name: string) => readText(`${proc}/${name}`);
-  const [max, count, fileNr, meminfo, slabinfo, ehash] = await Promise.all([
+  const [max, count, fileNr, meminfo, slabinfo, ehash, range] = await Promise.all([
     read('sys/net/netfilter/nf_conntrack_max'),
     read('sys/net/netfilter/nf_conntrack_count'),
     read('sys/fs/file-nr'),
     read('meminfo'),
     read('slabinfo'),
     read('sys/net/ipv4/tcp_ehash_entries'),
+    read('sys/net/ipv4/ip_local_port_range'),
   ]);
+  const [low, high] = (range ?? '').trim().split(/\s+/).map(Number);
   const conntrack =
     max !== null && count !== null && /^\d+$/.test(max.trim()) && /^\d+$/.test(count.trim())
       ? { max: Number(max), inUse: Number(count) }
@@ -64,6 +66,7 @@ export async function readHostProc(proc = '/proc'): Promise<HostProcFacts> {
       cores: os.availableParallelism(),
       ...(Number.isInteger(ehashEntries) && ehashEntries > 0 ? { ehashEntries } : {}),
       ...(slabBytes ? { slabBytes } : {}),
+      ...(Number.isInteger(low) && Number.isInteger(high) && range ? { portRange: { low: low!, high: high! } } : {}),
     },
   };
 }

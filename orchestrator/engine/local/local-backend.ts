@@ -73,8 +73,14 @@ export class LocalBackend extends DockerBackend implements Backend<LocalPlan> {
       projectName,
       nproc: env.engineNprocWithNofile ?? undefined,
       rerunWith: this.engine.endpoint.rerunWith,
+      hostName: await this.hostName(),
     });
     return { ...loaded, prediction, compiled, image };
+  }
+
+  /** How a client names the engine's host (a server on the host's network): its network's gateway, the host's bridge. */
+  protected async hostName(): Promise<string> {
+    return '@gateway';
   }
 
   /** compose.base.yml, as this engine's runs use it. */

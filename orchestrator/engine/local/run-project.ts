@@ -98,8 +98,10 @@ class ContainerDeployment implements Deployment {
     if (!definition) throw new EngineError(`the compose project has no service ${service}`);
     await this.ensureNetwork();
     const name = `${this.project.name}-${service}-1`;
-    // An application runs in the network and PID namespaces of its observer, started before it (service:<name>).
-    const shared = definition.network_mode?.replace(/^service:/, '');
+    // An application runs in the network and PID namespaces of its observer, started before it (service:<name>);
+    // a server on the host's network (network_mode: host) in the host's.
+    const onHost = definition.network_mode === 'host';
+    const shared = onHost ? undefined : definition.network_mode?.replace(/^service:/, '');
     const sharedId = shared === undefined ? undefined : this.created.find((entry) => entry.service === shared)?.id;
     if (shared !== undefined && sharedId === undefined) throw new EngineError(`${service} runs beside ${shared}, which is not running`);
     const environment = [...(definition.environment ?? []), ...env];
@@ -117,6 +119,7 @@ class ContainerDeployment implements Deployment {
       stop: stopSettingsOf(definition),
       env: environment.length > 0 ? environment : undefined,
       ...(sharedId ? { networkMode: `container:${sharedId}` as const, pidMode: `container:${sharedId}` as const } : {}),
+      ...(onHost ? { networkMode: 'host' as const } : {}),
       ...(definition.volumes ? { binds: definition.volumes } : {}),
     });
     const entry = { id, name, service, graceSeconds: stopSettingsOf(definition)?.graceSeconds ?? 0 };

@@ -2,7 +2,10 @@ import { ASSUMED_ENVIRONMENT, type Environment } from '../../predict/environment
 import type { LoadedScenario } from '../../scenario/load-scenario.ts';
 import type { ComposeBase } from '../../compile/compose-schema.ts';
 import { EngineMismatchError } from '../errors.ts';
-import { LocalBackend } from '../local/local-backend.ts';
+import { LocalBackend, type LocalPlan } from '../local/local-backend.ts';
+import type { DryRunEnvironment, MeasuredEngine, PreflightNaming } from '../backend.ts';
+import type { EngineFacts } from '../engine-facts.ts';
+import { rootlessNetworkHelper, socketOwner } from './rootless-helper.ts';
 
 /**
  * Podman's defaults where they differ from Docker's. Its DNS server for a network (aardvark-dns, with netavark)
@@ -31,6 +34,40 @@ export class PodmanBackend extends LocalBackend {
     const base = await super.composeBase();
     const { portlab } = base.networks;
     return portlab ? { ...base, networks: { ...base.networks, portlab: { ...portlab, internal: false } } } : base;
+  }
+
+  /**
+   * How a client names the host: rootless, the run's network gateway is in the user's own namespace, not the host's,
+   * so the name Podman writes into every container's /etc/hosts (host.containers.internal: the host's address,
+   * reached through the network helper); rootful, the bridge's gateway as on Docker.
+   */
+  protected override async hostName(): Promise<string> {
+    const owner = await socketOwner(this.engine.endpoint.address());
+    return owner !== null && owner !== 0 ? 'host.containers.internal' : super.hostName();
+  }
+
+  override async dryRunEnvironment(): Promise<DryRunEnvironment> {
+    const dry = await super.dryRunEnvironment();
+    const networkHelper = await rootlessNetworkHelper(this.engine.endpoint.address());
+    return networkHelper ? { ...dry, env: { ...dry.env, networkHelper } } : dry;
+  }
+
+  /** The engine as measured, with the rootless network's helper as /proc shows it before the run starts. */
+  override async measure(
+    image: string,
+    wantedNofile: number,
+    naming: PreflightNaming,
+    onStatus?: (message: string) => void,
+  ): Promise<MeasuredEngine<LocalPlan>> {
+    const [measured, networkHelper] = await Promise.all([
+      super.measure(image, wantedNofile, naming, onStatus),
+      rootlessNetworkHelper(this.engine.endpoint.address()),
+    ]);
+    if (!networkHelper) return measured;
+    const withHelper = (facts: EngineFacts): EngineFacts => ({ ...facts, networkHelper });
+    const complete = measured.complete.then(withHelper);
+    complete.catch(() => undefined);
+    return { ...measured, facts: withHelper(measured.facts), complete };
   }
 
   override checkRuns(loaded: LoadedScenario): void {

@@ -47,6 +47,11 @@ export class SwarmBackend extends DockerBackend implements Backend<SwarmPlan> {
         `${loaded.scenario.name}: ipv6 needs a dual-stack network, which portlab makes on the local engine only (a swarm's overlay would need the daemons' IPv6 settings); run it on the local engine`,
       );
     }
+    if (loaded.scenario.server.network === 'host') {
+      throw new EngineMismatchError(
+        `${loaded.scenario.name}: server.network: host puts the server on one engine's host, which a swarm's services do not choose; run it on the local engine`,
+      );
+    }
     const group = loaded.scenario.clients.find((candidate) => candidate.sourceAddresses > 1);
     if (group) {
       throw new EngineMismatchError(
