@@ -131,7 +131,12 @@ static int run_server(struct options *o) {
     struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons(o->ports[i]), .sin_addr.s_addr = htonl(INADDR_ANY)};
     struct sockaddr_in6 addr6 = {.sin6_family = AF_INET6, .sin6_port = htons(o->ports[i]), .sin6_addr = in6addr_any};
     int bound = dual ? bind(fd, (struct sockaddr *)&addr6, sizeof addr6) : bind(fd, (struct sockaddr *)&addr, sizeof addr);
-    if (bound != 0) fatal("bind failed", errno);
+    if (bound != 0) {
+      int err = errno;
+      char what[96];
+      snprintf(what, sizeof what, "bind to port %d failed%s", o->ports[i], err == EADDRINUSE ? ": the port is in use in its network namespace" : "");
+      fatal(what, err);
+    }
     if (listen(fd, o->backlog) != 0) fatal("listen failed", errno);
     ctx.listeners[i] = fd;
   }

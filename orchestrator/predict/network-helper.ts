@@ -33,7 +33,7 @@ export function helperRoom(scenario: Scenario, env: Environment): HelperRoom | n
   const destinations = new Set(scenario.clients.flatMap((group) => targetsOf(scenario, group))).size;
   const hostPorts = portCount(hostRange) * destinations;
   const limit = hostPorts < descriptors ? 'host-port-range' : 'network-helper';
-  const held = `${formatCount(helper.descriptorsHeld)} ${helper.held === 'read' ? 'it holds now' : 'a new one holds (measured on Podman 4.3 with slirp4netns 1.2; none was running to read)'}`;
+  const held = `${formatCount(helper.descriptorsHeld)} ${helper.held === 'read' ? 'it holds now' : 'a new one holds (none was running to read)'}`;
   return {
     room: Math.min(descriptors, hostPorts),
     limit,
@@ -46,6 +46,6 @@ export function helperRoom(scenario: Scenario, env: Environment): HelperRoom | n
 /** The words for a helper limit that binds. */
 export function helperBindsLine(room: HelperRoom): string {
   return room.limit === 'network-helper'
-    ? `the network helper's descriptors bind at ${formatCount(room.room)} connections, all clients together, whatever their own port ranges: its next connect() fails with EMFILE and it answers the client's SYN with ICMP net unreachable (connect() fails with ENETUNREACH); to lift it, raise the hard nofile of the user's Podman (the helper inherits it), as on the host`
+    ? `the network helper's descriptors bind at ${formatCount(room.room)} connections, all clients together, whatever their own port ranges: its next connect() fails with EMFILE and it answers the client's SYN with ICMP net unreachable (connect() fails with ENETUNREACH); to lift it, raise the hard nofile of the engine's service that starts the helper (it inherits it)`
     : `the host's port range binds at ${formatCount(room.room)} connections, all clients together, whatever their own port ranges: the helper's connect() finds no free port (EADDRNOTAVAIL) and it answers the client's SYN with ICMP net unreachable (connect() fails with ENETUNREACH); to lift it, widen the host's net.ipv4.ip_local_port_range (portlab does not change host settings) or listen on more ports`;
 }

@@ -61,6 +61,14 @@ describe('portlab CLI', () => {
     );
   });
 
+  it("a server on the host's network on a swarm: one line, exit 2, before anything", async () => {
+    const result = await runCli(['server-on-host', '--engine', 'swarm', '--dry-run']);
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr.trim()).toBe(
+      "portlab: server-on-host: server.network: host puts the server on one engine's host, which a swarm's services do not choose; run it on the local engine",
+    );
+  });
+
   it('a bad scenario file exits 2 with file:line:col messages and no stack trace', async () => {
     const result = await runCli(['test/fixtures/bad-range.yml', '--dry-run']);
     expect(result.exitCode).toBe(2);
