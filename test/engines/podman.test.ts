@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, readFile, readdir, chmod } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, chmod, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
@@ -10,6 +10,8 @@ import { PODMAN_ENDPOINT } from '../../orchestrator/engine/endpoint.ts';
 import { RunResult } from '../../orchestrator/report/result-schema.ts';
 import { runCli, runPortlab } from '../cli/run-cli.ts';
 import { rootlessUser } from '../podman-answers.ts';
+import { changeHostSetting } from '../../orchestrator/engine/host-settings.ts';
+import { HOST_SETTINGS_ALLOWED, hostSettingsNote } from '../docker/host-settings.ts';
 
 /**
  * The scenarios on Podman, through its Docker-compatible service as `portlab run --engine podman` reaches it: rootful
@@ -160,4 +162,32 @@ describe.skipIf('notRun' in rootless)(`rootless Podman${'notRun' in rootless ? `
     });
     expect(result.server).toMatchObject({ observed: binds, verdict: 'pass' });
   });
+
+  it.skipIf(!HOST_SETTINGS_ALLOWED)(
+    `the host's own range binds the helper's sockets: 1,000 host ports, 1,000 connections, ENETUNREACH${hostSettingsNote('narrows net.ipv4.ip_local_port_range to 1,000 ports for a moment')}`,
+    async () => {
+      const { user } = rootless as { user: string };
+      const dir = await mkdtemp(path.join(os.tmpdir(), 'portlab-host-range-'));
+      await chmod(dir, 0o755);
+      const file = path.join(dir, 'host-range.yml');
+      await writeFile(
+        file,
+        'server: { network: host, ports: [29121], ulimits: { nofile: 10000 } }\nclients: { ulimits: { nofile: 10000 }, sysctls: { net.ipv4.ip_local_port_range: "1024 65535" } }\n',
+      );
+      await chmod(file, 0o644);
+      // Journaled before it is made, restored here, and by the next portlab command should this process die first.
+      const change = await changeHostSetting('net.ipv4.ip_local_port_range', '40000 40999');
+      try {
+        const { run, resultsDir } = await runAsUser(user, [file]);
+        expect(run.exitCode, `${run.stdout}\n${run.stderr}`).toBe(0);
+        const result = await readResult(resultsDir);
+        expect(result.environment.host?.portRange).toEqual({ low: 40000, high: 40999 });
+        expect(
+          result.clients.map((client) => [client.observed, client.predicted, client.limit, client.observedError, client.verdict]),
+        ).toEqual([[1000, { min: 1000, max: 1000 }, 'host-port-range', 'ENETUNREACH', 'pass']]);
+      } finally {
+        await change.restore();
+      }
+    },
+  );
 });
