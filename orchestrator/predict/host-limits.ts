@@ -28,18 +28,21 @@ export type FileRoom = {
   line: string;
 };
 
-/** The room fs.file-max leaves the run; null when the files were not read or the ends are not on one kernel. */
-export function fileRoom(env: Environment, containers: number, acceptQueue: number): FileRoom | null {
+/**
+ * The room fs.file-max leaves the run; null when the files were not read or the ends are not on one kernel. A
+ * connection is two files (its two ends), three where a network helper carries it (its own socket between them).
+ */
+export function fileRoom(env: Environment, containers: number, acceptQueue: number, perConnection: 2 | 3 = 2): FileRoom | null {
   if (!env.hostFiles || env.network !== 'bridge') return null;
   // What preflight read includes its own probe's container, gone before the clients start.
   const othersWith = (perContainer: number) => (containers - 1) * perContainer;
   const freeWith = (perContainer: number) => Math.max(0, env.hostFiles!.max - env.hostFiles!.allocated - othersWith(perContainer));
   const least = freeWith(FILES_PER_CONTAINER.max);
   const most = freeWith(FILES_PER_CONTAINER.min);
-  const held = { min: Math.floor(least / 2), max: Math.floor((most + acceptQueue) / 2) };
-  const accepted = { min: Math.max(0, Math.ceil((least - acceptQueue) / 2)), max: Math.ceil(most / 2) };
+  const held = { min: Math.floor(least / perConnection), max: Math.floor((most + acceptQueue) / perConnection) };
+  const accepted = { min: Math.max(0, Math.ceil((least - acceptQueue) / perConnection)), max: Math.ceil(most / perConnection) };
   const others = `${formatCount(othersWith(FILES_PER_CONTAINER.min))}-${formatCount(othersWith(FILES_PER_CONTAINER.max))}`;
-  const line = `fs.file-max ${formatCount(env.hostFiles.max)}, ${formatCount(env.hostFiles.allocated)} allocated at preflight, ${others} more for the run's ${containers} containers themselves: room for ${showCount(held)} connections at two files each (both ends are files of this host's kernel)`;
+  const line = `fs.file-max ${formatCount(env.hostFiles.max)}, ${formatCount(env.hostFiles.allocated)} allocated at preflight, ${others} more for the run's ${containers} containers themselves: room for ${showCount(held)} connections at ${perConnection === 2 ? "two files each (both ends are files of this host's kernel)" : "three files each (both ends and the network helper's socket between them are files of this host's kernel)"}`;
   return { free: least, held, accepted, line };
 }
 

@@ -99,10 +99,10 @@ export function predictSharedLimits(scenario: Scenario, env: Environment, load: 
   const { fds, acceptQueue, targeted, server } = serverSide(scenario, env, load, churning);
   const verdictLines: string[] = [];
   const { conntrackFree, expiring, conntrackFreeLater } = conntrackRoom(env);
-  const files = churning ? null : fileRoom(env, clientCountOf(scenario) + 1, acceptQueue);
-
   // A network helper between the clients and a server on the host (rootless Podman) carries every connection.
   const helper = churning ? null : helperRoom(scenario, env);
+  const files = churning ? null : fileRoom(env, clientCountOf(scenario) + 1, acceptQueue, helper ? 3 : 2);
+
   if (helper && load.min > helper.room && helper.room <= Math.min(fds, conntrackFree, files?.held.min ?? Infinity))
     return helperBinds(helper, server);
   verdictLines.push(...(helper?.lines ?? []));

@@ -89,6 +89,9 @@ export function fillChart(data: ChartData): Chart | null {
   };
 }
 
+/** The limits of a network helper that carries every connection (predict/network-helper.ts). */
+const THROUGH_HELPER = new Set(['network-helper', 'host-port-range']);
+
 /** 2. Connect rate against connections held, log scale: where one parity of the range is used up the rate falls. */
 export function rateChart(data: ChartData): Chart | null {
   if (data.rate.length === 0) return null;
@@ -96,7 +99,9 @@ export function rateChart(data: ChartData): Chart | null {
     id: 'rate',
     caption: data.rateByApplication
       ? "Here an application of your own bound, not the kernel's port search: the rate fell where it stopped taking connections (later ones waited in its accept queue, or for connect()'s timeout once the queue was full)."
-      : 'connect() tries ports of one parity first (__inet_hash_connect); once those are used, every connect() walks them before it finds a free one. In a range of tens of thousands of ports the rate falls by orders of magnitude past the dashed rule; a small range is scanned too fast to show it.',
+      : THROUGH_HELPER.has(data.bindingLimit)
+        ? "Here every connection went through the network helper (slirp4netns), which finds each packet's socket by walking the list of those it holds (libslirp's solookup): the rate falls as it holds more, whatever the kernel's port search."
+        : 'connect() tries ports of one parity first (__inet_hash_connect); once those are used, every connect() walks them before it finds a free one. In a range of tens of thousands of ports the rate falls by orders of magnitude past the dashed rule; a small range is scanned too fast to show it.',
     spec: {
       ...base('Connect rate against connections held', 'log scale'),
       layer: [

@@ -88,15 +88,22 @@ function environmentList(result: StoredResult): string {
     <dt>engine</dt><dd>${BACKENDS[result.run.engine ?? 'local'].endpoint.product} ${escape(env.docker.version)} (API ${escape(env.docker.apiVersion)}), kernel ${escape(env.kernel)}${env.host?.kernelBuild ? ` (${escape(env.host.kernelBuild)})` : ''}</dd>
     <dt>nofile</dt><dd>${granted}${env.engineNofileCeiling !== null ? `<br><span class="muted">the engine grants at most ${formatCount(env.engineNofileCeiling)}</span>` : ''}</dd>
     <dt>conntrack</dt><dd>${conntrack}</dd>
-    ${env.host ? `<dt>host</dt><dd id="host-limits">${hostLimits(env.host)}</dd>` : ''}
+    ${env.host ? `<dt>host</dt><dd id="host-limits">${hostLimits(env.host, throughHelper(result))}</dd>` : ''}
     ${result.run.failure ? `<dt>failure</dt><dd>${escape(result.run.failure)}</dd>` : ''}
   </dl>`;
 }
 
+/** Whether a network helper carried the run's connections: a server on the host's network, reached through one. */
+const throughHelper = (result: StoredResult) =>
+  result.environment.networkHelper !== undefined && (result.scenario.server as { network?: string } | undefined)?.network === 'host';
+
 /** The host's open files and memory at the start: what a run of hundreds of thousands of connections draws on. */
-function hostLimits(host: NonNullable<StoredResult['environment']['host']>): string {
+function hostLimits(host: NonNullable<StoredResult['environment']['host']>, throughHelper: boolean): string {
+  const each = throughHelper
+    ? "each connection through the network helper takes three: one per end and the helper's socket"
+    : 'each connection between two containers of this host takes two, one per end';
   const files = host.files
-    ? `open files: ${formatCount(host.files.allocated)} allocated of fs.file-max ${formatCount(host.files.max)} (each connection between two containers of this host takes two, one per end)`
+    ? `open files: ${formatCount(host.files.allocated)} allocated of fs.file-max ${formatCount(host.files.max)} (${each})`
     : 'open files: not readable';
   const memory =
     host.memoryAvailableKb === null ? 'memory: not readable' : `memory available: ${(host.memoryAvailableKb / 1024 / 1024).toFixed(1)} GiB`;

@@ -42,6 +42,19 @@ describe('a server on the host reached through a network helper', () => {
     expect(summary(rootless(524288), twoPorts)).toMatchObject({ total: { min: 56464, max: 56464 }, limit: 'host-port-range' });
   });
 
+  it("the host's files: three a connection through the helper (both ends and its socket), two without", async () => {
+    const scenario = parseScenario(
+      'server: { network: host, ports: [29100] }\nclients: { sysctls: { net.ipv4.ip_local_port_range: "61000 61999" } }\n',
+      'small.yml',
+      'small',
+    );
+    const hostFiles = { allocated: 1000, max: 1_001_000 };
+    const filesLine = (env: Environment) =>
+      predict(scenario, { ...env, hostFiles }).reasoning.find((line) => line.startsWith('fs.file-max'));
+    expect(filesLine(rootless(20000))).toContain('room for 333,316-334,699 connections at three files each');
+    expect(filesLine(PODMAN_ASSUMED)).toContain('room for 499,974-502,048 connections at two files each');
+  });
+
   it('descriptors the helper holds for other containers of the user come off its room', async () => {
     const { scenario } = await loadScenario('server-on-host');
     expect(summary(rootless(20000, 5007), scenario).total).toEqual({ min: 14993, max: 14993 });
