@@ -55,10 +55,16 @@ export const Environment = z.strictObject({
   /**
    * The process that carries containers' connections beyond their network where one stands between (rootless
    * Podman's slirp4netns), each a socket of its own on the host: its soft nofile, and the descriptors it holds
-   * already (read from /proc, or those a new one holds); absent: the containers' own sockets reach the host.
+   * already, read from /proc (of the one running, or of a new one preflight brought up; a dry run reads none);
+   * absent: the containers' own sockets reach the host.
    */
   networkHelper: z
-    .strictObject({ program: z.string(), nofile: z.number().int(), descriptorsHeld: z.number().int(), held: z.enum(['read', 'assumed']) })
+    .strictObject({
+      program: z.string(),
+      nofile: z.number().int(),
+      descriptorsHeld: z.number().int(),
+      held: z.enum(['running', 'new', 'not read']),
+    })
     .optional(),
   /** Per container name ("server", "client-1", ...), what its probe reported; absent until measured. */
   containers: z.record(z.string(), ContainerFacts),

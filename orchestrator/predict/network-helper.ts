@@ -33,7 +33,11 @@ export function helperRoom(scenario: Scenario, env: Environment): HelperRoom | n
   const destinations = new Set(scenario.clients.flatMap((group) => targetsOf(scenario, group))).size;
   const hostPorts = portCount(hostRange) * destinations;
   const limit = hostPorts < descriptors ? 'host-port-range' : 'network-helper';
-  const held = `${formatCount(helper.descriptorsHeld)} ${helper.held === 'read' ? 'it holds now' : 'a new one holds (none was running to read)'}`;
+  const held = {
+    running: `${formatCount(helper.descriptorsHeld)} it holds now`,
+    new: `${formatCount(helper.descriptorsHeld)} a new one holds (read from one brought up for the purpose)`,
+    'not read': 'descriptors it holds of its own (not read in a dry run: a few)',
+  }[helper.held];
   return {
     room: Math.min(descriptors, hostPorts),
     limit,

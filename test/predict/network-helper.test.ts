@@ -9,7 +9,7 @@ import { softNofileOf } from '../../orchestrator/engine/podman/rootless-helper.t
 const rootless = (nofile: number, descriptorsHeld = 7): Environment => ({
   ...PODMAN_ASSUMED,
   hostPortRange: { low: 32768, high: 60999 },
-  networkHelper: { program: 'slirp4netns', nofile, descriptorsHeld, held: 'read' },
+  networkHelper: { program: 'slirp4netns', nofile, descriptorsHeld, held: 'running' },
 });
 
 const summary = (env: Environment, scenario: Awaited<ReturnType<typeof loadScenario>>['scenario']) => {

@@ -61,13 +61,32 @@ export class PodmanBackend extends LocalBackend {
   ): Promise<MeasuredEngine<LocalPlan>> {
     const [measured, networkHelper] = await Promise.all([
       super.measure(image, wantedNofile, naming, onStatus),
-      rootlessNetworkHelper(this.engine.endpoint.address()),
+      rootlessNetworkHelper(this.engine.endpoint.address(), () => this.helperUp(image, naming)),
     ]);
     if (!networkHelper) return measured;
     const withHelper = (facts: EngineFacts): EngineFacts => ({ ...facts, networkHelper });
     const complete = measured.complete.then(withHelper);
     complete.catch(() => undefined);
     return { ...measured, facts: withHelper(measured.facts), complete };
+  }
+
+  /**
+   * Brings the user's network helper up where none runs, for preflight to read: a probe server on Podman's default
+   * network (the user's networks share one helper) until the returned function removes it.
+   */
+  private async helperUp(image: string, naming: PreflightNaming): Promise<() => Promise<void>> {
+    const name = `${naming.prefix}-preflight-helper`;
+    const command = ['server', '--ports', '5000', '--backlog', '1', '--processes', '1', '--fd-budget', '16'];
+    const id = await this.engine.containers.create(
+      { name, image, command, labels: naming.labels, network: 'podman', alias: name },
+      naming.signal,
+    );
+    const remove = () => this.engine.containers.remove(id, name);
+    await this.engine.containers.start(id, name, naming.signal).catch(async (error: unknown) => {
+      await remove();
+      throw error;
+    });
+    return remove;
   }
 
   override checkRuns(loaded: LoadedScenario): void {

@@ -3,13 +3,6 @@ import type { Environment } from '../../predict/environment.ts';
 
 type NetworkHelper = NonNullable<Environment['networkHelper']>;
 
-/**
- * Descriptors a rootless network's slirp4netns holds before it carries any connection, measured on Podman 4.3.1
- * with slirp4netns 1.2.0: stdin (/dev/null), stdout and stderr (its log), another /dev/null, the tap device, one
- * socket and Podman's ready pipe. A helper with 20,000 descriptors carried 19,993 connections.
- */
-export const NEW_HELPER_DESCRIPTORS = 7;
-
 const readText = (file: string) => readFile(file, 'utf8').catch(() => null);
 
 /** The soft "Max open files" of /proc/PID/limits; null when unreadable. */
@@ -28,19 +21,15 @@ export async function socketOwner(address: string): Promise<number | null> {
   );
 }
 
+type HelperSeen = { nofile: number; descriptors: number };
+
 /**
- * Rootless Podman's network helper as this machine's /proc shows it, for the engine answering at `address`: the
- * socket's owner is the user whose Podman it is (root's is rootful: no helper). Its rootless networks share one
- * slirp4netns (its command line names the rootless-netns); its nofile is its own where it runs, else that of the
- * user's Podman service, which raises its soft limit to its hard one and passes it to the helper it starts
- * (measured: a service started with soft 1,024 and hard 20,000 ran its helper with 20,000). null where the engine is
- * not a rootless one on this machine, or its processes cannot be read.
+ * What /proc shows of the user's rootless network: its helper (the slirp4netns whose command line names the
+ * rootless-netns; the user's networks share it) where it runs, and the soft nofile of the user's Podman service.
  */
-export async function rootlessNetworkHelper(address: string, proc = '/proc'): Promise<NetworkHelper | null> {
-  const owner = await socketOwner(address);
-  if (owner === null || owner === 0) return null;
+async function lookAtUser(owner: number, proc: string): Promise<{ helper: HelperSeen | null; serviceNofile: number | null }> {
   let serviceNofile: number | null = null;
-  let helper: { nofile: number; descriptors: number } | null = null;
+  let helper: HelperSeen | null = null;
   for (const pid of (await readdir(proc).catch(() => [])).filter((name) => /^\d+$/.test(name))) {
     const uid = await stat(`${proc}/${pid}`).then(
       (entry) => entry.uid,
@@ -61,7 +50,40 @@ export async function rootlessNetworkHelper(address: string, proc = '/proc'): Pr
       if (nofile !== null && descriptors !== null) helper = { nofile, descriptors };
     }
   }
-  if (helper) return { program: 'slirp4netns', nofile: helper.nofile, descriptorsHeld: helper.descriptors, held: 'read' };
-  if (serviceNofile === null) return null;
-  return { program: 'slirp4netns', nofile: serviceNofile, descriptorsHeld: NEW_HELPER_DESCRIPTORS, held: 'assumed' };
+  return { helper, serviceNofile };
+}
+
+/**
+ * Rootless Podman's network helper as this machine's /proc shows it, for the engine answering at `address` (the
+ * socket's owner is the user whose Podman it is; root's is rootful: no helper). Its nofile is the helper's own:
+ * Podman raises its soft limit to its hard one and the helper it starts inherits it (measured: a service started
+ * with soft 1,024 and hard 20,000 ran its helper with 20,000). The descriptors it holds are read, never assumed: a
+ * new helper holds 7 under one service and 8 under another (it inherits what its service leaves open), so where
+ * none runs, `startOne` brings one up (a container on one of the user's networks) while it is read; a dry run, which
+ * starts nothing, takes the service's nofile and counts none. null where the engine is not a rootless one on this
+ * machine, or nothing could be read.
+ */
+export async function rootlessNetworkHelper(
+  address: string,
+  startOne?: () => Promise<() => Promise<void>>,
+  proc = '/proc',
+): Promise<NetworkHelper | null> {
+  const owner = await socketOwner(address);
+  if (owner === null || owner === 0) return null;
+  const { helper: running, serviceNofile } = await lookAtUser(owner, proc);
+  if (running) return { program: 'slirp4netns', nofile: running.nofile, descriptorsHeld: running.descriptors, held: 'running' };
+  // A dry run starts nothing: the nofile a helper would inherit, its own descriptors not counted.
+  if (!startOne)
+    return serviceNofile === null ? null : { program: 'slirp4netns', nofile: serviceNofile, descriptorsHeld: 0, held: 'not read' };
+  const stop = await startOne();
+  try {
+    for (let tries = 0; tries < 50; tries++) {
+      const { helper } = await lookAtUser(owner, proc);
+      if (helper) return { program: 'slirp4netns', nofile: helper.nofile, descriptorsHeld: helper.descriptors, held: 'new' };
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    return null;
+  } finally {
+    await stop();
+  }
 }
