@@ -140,29 +140,6 @@ describe.skipIf('notRun' in rootless)(`rootless Podman${'notRun' in rootless ? `
     ]);
   });
 
-  it("server-on-host: the client's 64,512 ports never bind; the network helper's descriptors or the host's range do, as predicted", async () => {
-    const { user } = rootless as { user: string };
-    const { run, resultsDir } = await runAsUser(user, ['server-on-host']);
-    expect(run.exitCode, `${run.stdout}\n${run.stderr}`).toBe(0);
-    const result = await readResult(resultsDir);
-    const helper = result.environment.networkHelper!;
-    expect(helper.program).toBe('slirp4netns');
-    // What binds follows from what preflight read: the helper's room, or the host's range (one server port).
-    const range = result.environment.host!.portRange!;
-    const room = Math.min(helper.nofile - helper.descriptorsHeld, range.high - range.low + 1);
-    const ownRange = 64512;
-    const binds = Math.min(room, ownRange);
-    const [client] = result.clients;
-    expect(client).toMatchObject({
-      observed: binds,
-      predicted: { min: binds, max: binds },
-      limit: room >= ownRange ? 'port-range' : room === range.high - range.low + 1 ? 'host-port-range' : 'network-helper',
-      observedError: room >= ownRange ? 'EADDRNOTAVAIL' : 'ENETUNREACH',
-      verdict: 'pass',
-    });
-    expect(result.server).toMatchObject({ observed: binds, verdict: 'pass' });
-  });
-
   it.skipIf(!HOST_SETTINGS_ALLOWED)(
     `the host's own range binds the helper's sockets: 1,000 host ports, 1,000 connections, ENETUNREACH${hostSettingsNote('narrows net.ipv4.ip_local_port_range to 1,000 ports for a moment')}`,
     async () => {
