@@ -1,5 +1,6 @@
 /** A server on the host's network reached through a network helper (rootless Podman's slirp4netns): docs/model.md, "A server on the host". */
 
+import type { HELPER_LIMITS } from '../scenario/field-schemas.ts';
 import type { Scenario } from '../scenario/scenario-schema.ts';
 import { formatPortRange, portCount } from '../scenario/port-range.ts';
 import { formatCount } from './count-range.ts';
@@ -11,7 +12,7 @@ export type HelperRoom = {
   /** Connections the helper can carry at once to the server's ports, all clients together. */
   room: number;
   /** What runs out first: the helper's descriptors, or the host's port range (per destination). */
-  limit: 'network-helper' | 'host-port-range';
+  limit: (typeof HELPER_LIMITS)[number];
   lines: string[];
 };
 

@@ -1,4 +1,4 @@
-import { LIMIT_NAMES } from '../scenario/field-schemas.ts';
+import { HELPER_LIMITS, LIMIT_NAMES } from '../scenario/field-schemas.ts';
 import { phaseKey } from '../scenario/names.ts';
 import { z } from 'zod';
 
@@ -7,7 +7,7 @@ export const Limit = z.enum([...LIMIT_NAMES, 'none']);
 
 /** A limit all clients share: the server's descriptors, the conntrack table, the host's open files. */
 export const isSharedLimit = (limit: Limit) =>
-  limit === 'server-nofile' || limit === 'conntrack' || limit === 'file-max' || limit === 'network-helper' || limit === 'host-port-range';
+  limit === 'server-nofile' || limit === 'conntrack' || limit === 'file-max' || (HELPER_LIMITS as readonly string[]).includes(limit);
 export type Limit = z.infer<typeof Limit>;
 
 /** An inclusive count interval; min === max is an exact prediction, max null means "no upper bound". */

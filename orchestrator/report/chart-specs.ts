@@ -1,4 +1,5 @@
 import { TIME_WAIT_SECONDS } from '../predict/kernel-facts.ts';
+import { HELPER_LIMITS } from '../scenario/field-schemas.ts';
 import { SERVER_LINE, type ChartData } from './chart-data.ts';
 
 /** A Vega-Lite specification: plain data, built here and rendered to SVG by render-chart.ts. */
@@ -89,8 +90,7 @@ export function fillChart(data: ChartData): Chart | null {
   };
 }
 
-/** The limits of a network helper that carries every connection (predict/network-helper.ts). */
-const THROUGH_HELPER = new Set(['network-helper', 'host-port-range']);
+const THROUGH_HELPER = new Set<string>(HELPER_LIMITS);
 
 /** 2. Connect rate against connections held, log scale: where one parity of the range is used up the rate falls. */
 export function rateChart(data: ChartData): Chart | null {

@@ -202,6 +202,8 @@ export const volumes = z
   .max(16, { error: 'expected at most 16 files' });
 
 /** The limits the model names, that can bind a container (predict/prediction-schema.ts's Limit is these and none). */
+/** The limits of a network helper that carries every connection, all clients' together (predict/network-helper.ts). */
+export const HELPER_LIMITS = ['network-helper', 'host-port-range'] as const;
 export const LIMIT_NAMES = [
   'port-range',
   'bound-port',
@@ -210,8 +212,7 @@ export const LIMIT_NAMES = [
   'conntrack',
   'file-max',
   'time-wait',
-  'network-helper',
-  'host-port-range',
+  ...HELPER_LIMITS,
 ] as const;
 
 const HOLDS_EXPECTED = 'expected a whole number of connections, or { atLeast, atMost } (either or both, whole numbers)';

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import type { ConntrackTable, HostLimits } from '../engine-facts.ts';
+import { parsePortRange } from '../../scenario/port-range.ts';
 
 /**
  * The host's kernel-wide limits as this machine's /proc gives them, read by portlab itself for a dry run where the
@@ -50,7 +51,7 @@ export async function readHostProc(proc = '/proc'): Promise<HostProcFacts> {
     read('sys/net/ipv4/tcp_ehash_entries'),
     read('sys/net/ipv4/ip_local_port_range'),
   ]);
-  const [low, high] = (range ?? '').trim().split(/\s+/).map(Number);
+  const portRange = range === null ? undefined : parsePortRange(range);
   const conntrack =
     max !== null && count !== null && /^\d+$/.test(max.trim()) && /^\d+$/.test(count.trim())
       ? { max: Number(max), inUse: Number(count) }
@@ -66,7 +67,7 @@ export async function readHostProc(proc = '/proc'): Promise<HostProcFacts> {
       cores: os.availableParallelism(),
       ...(Number.isInteger(ehashEntries) && ehashEntries > 0 ? { ehashEntries } : {}),
       ...(slabBytes ? { slabBytes } : {}),
-      ...(Number.isInteger(low) && Number.isInteger(high) && range ? { portRange: { low: low!, high: high! } } : {}),
+      ...(portRange ? { portRange } : {}),
     },
   };
 }
